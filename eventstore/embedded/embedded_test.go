@@ -1,0 +1,300 @@
+package embedded_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/eventstore/storetest"
+	"github.com/google/uuid"
+)
+
+const childEnv = "LEDGER_EMBEDDED_CRASH_CHILD"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(childEnv); path != "" {
+		crashChild(path)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func open(t testing.TB, path string) *embedded.Store {
+	t.Helper()
+	s, err := embedded.Open(context.Background(), path, embedded.Options{PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) eventstore.Store {
+		return open(t, filepath.Join(t.TempDir(), "events.db"))
+	})
+}
+
+// crashChild appends batches from four goroutines for ever and prints one
+// line per acknowledged append: "ack <stream> <batch id> <n> <id>,<id>…".
+func crashChild(path string) {
+	s, err := embedded.Open(context.Background(), path, embedded.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	var mu sync.Mutex
+	out := bufio.NewWriter(os.Stdout)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				n := 1 + rand.IntN(5)
+				batch := uuid.NewString()
+				stream := fmt.Sprintf("crash-%d", rand.IntN(10))
+				evs := make([]eventstore.EventData, n)
+				ids := make([]string, n)
+				for j := range evs {
+					evs[j] = eventstore.EventData{ID: uuid.New(), Type: "Crash", CommandID: batch,
+						Data: json.RawMessage(fmt.Sprintf(`{"batch":%q,"size":%d,"pad":%q}`, batch, n, strings.Repeat("x", rand.IntN(3000))))}
+					ids[j] = evs[j].ID.String()
+				}
+				if _, err := s.Append(context.Background(), stream, eventstore.Any(), evs); err != nil {
+					fmt.Fprintln(os.Stderr, "append:", err)
+					os.Exit(4)
+				}
+				mu.Lock()
+				fmt.Fprintf(out, "ack %s %s %d %s\n", stream, batch, n, strings.Join(ids, ","))
+				out.Flush()
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestCrashSafety kills a writing child process with SIGKILL at random
+// moments and checks, each time, that every acknowledged event is stored, no
+// batch is partly visible, and every hash chain verifies.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test skipped in -short mode")
+	}
+	path := filepath.Join(t.TempDir(), "events.db")
+	acked := map[string]string{} // event id → stream
+	const kills = 20
+	totalAcks := 0
+	for round := 0; round < kills; round++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"="+path)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := make(chan []string)
+		go func() {
+			var got []string
+			sc := bufio.NewScanner(stdout)
+			sc.Buffer(make([]byte, 1<<20), 1<<20)
+			for sc.Scan() {
+				got = append(got, sc.Text())
+			}
+			lines <- got
+		}()
+		time.Sleep(time.Duration(50+rand.IntN(250)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		got := <-lines
+		_ = cmd.Wait()
+		if strings.Contains(stderr.String(), "append:") {
+			t.Fatalf("child failed to append: %s", stderr.String())
+		}
+		for _, l := range got {
+			f := strings.Fields(l)
+			if len(f) != 5 || f[0] != "ack" {
+				continue // a line cut by the kill was never acknowledged to anyone
+			}
+			for _, id := range strings.Split(f[4], ",") {
+				acked[id] = f[1]
+			}
+			totalAcks++
+		}
+		checkStore(t, path, acked)
+	}
+	if totalAcks < kills {
+		t.Fatalf("only %d appends acknowledged over %d runs: the child did not get going", totalAcks, kills)
+	}
+	t.Logf("%d kills, %d acknowledged appends, %d acknowledged events all found", kills, totalAcks, len(acked))
+}
+
+func checkStore(t *testing.T, path string, acked map[string]string) {
+	t.Helper()
+	s := open(t, path)
+	defer s.Close()
+	ctx := context.Background()
+	stored := map[string]string{}
+	batches := map[string][]int{} // batch id → [declared size, seen]
+	var after eventstore.Position
+	for {
+		page, err := s.ReadAll(ctx, after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			if e.Position != after+1 {
+				t.Fatalf("position %d follows %d: the log has a gap", e.Position, after)
+			}
+			after = e.Position
+			stored[e.EventID.String()] = e.Stream
+			var body struct {
+				Batch string
+				Size  int
+			}
+			if err := json.Unmarshal(e.Data, &body); err != nil {
+				t.Fatal(err)
+			}
+			b := batches[body.Batch]
+			if b == nil {
+				b = []int{body.Size, 0}
+			}
+			b[1]++
+			batches[body.Batch] = b
+		}
+		if len(page) < 1000 {
+			break
+		}
+	}
+	for id, stream := range acked {
+		if got, ok := stored[id]; !ok || got != stream {
+			t.Fatalf("acknowledged event %s (stream %s) lost after SIGKILL", id, stream)
+		}
+	}
+	for id, b := range batches {
+		if b[0] != b[1] {
+			t.Fatalf("batch %s is partly visible: %d of %d events", id, b[1], b[0])
+		}
+	}
+	if _, err := eventstore.Verify(ctx, s); err != nil {
+		t.Fatalf("verify after SIGKILL: %v", err)
+	}
+}
+
+// TestVerifyNamesFlippedByte flips one byte of one stored event in the
+// database file itself and checks that Verify names that event.
+func TestVerifyNamesFlippedByte(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := open(t, path)
+	ctx := context.Background()
+	var victim eventstore.AppendResult
+	for i := 0; i < 50; i++ {
+		body := fmt.Sprintf(`{"n":%d,"marker":"m-%04d-end"}`, i, i)
+		res, err := s.Append(ctx, fmt.Sprintf("cpts-%d", i%5), eventstore.Any(),
+			[]eventstore.EventData{{ID: uuid.New(), Type: "T", Data: json.RawMessage(body)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 37 {
+			victim = res
+		}
+	}
+	if _, err := eventstore.Verify(ctx, s); err != nil {
+		t.Fatalf("verify before tampering: %v", err)
+	}
+	if err := s.Close(); err != nil { // the last close checkpoints the WAL into the file
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := []byte("m-0037-end")
+	at := bytes.Index(raw, marker)
+	if at < 0 || bytes.Count(raw, marker) != 1 {
+		t.Fatalf("marker found %d times in the file", bytes.Count(raw, marker))
+	}
+	raw[at+3] ^= 0x01 // "m-0037" becomes "m-0137"
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path)
+	defer s.Close()
+	_, err = eventstore.Verify(ctx, s)
+	var ce *eventstore.CorruptionError
+	if !errors.As(err, &ce) {
+		t.Fatalf("verify after flipping a byte: %v, want *CorruptionError", err)
+	}
+	if ce.Position != victim.FirstPosition || ce.Stream != "cpts-2" || ce.Revision != victim.FirstRevision {
+		t.Fatalf("verify named position %d (stream %s rev %d), want position %d (stream cpts-2 rev %d)",
+			ce.Position, ce.Stream, ce.Revision, victim.FirstPosition, victim.FirstRevision)
+	}
+}
+
+// TestTwoHandlesShareOneFile opens the same file twice, as the CLI does
+// while a server runs: a subscriber on one handle sees what the other writes.
+func TestTwoHandlesShareOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	a, b := open(t, path), open(t, path)
+	defer a.Close()
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := make(chan eventstore.Envelope, 100)
+	go a.Subscribe(ctx, 0, func(evs []eventstore.Envelope) error {
+		for _, e := range evs {
+			got <- e
+		}
+		return nil
+	})
+	for i := 0; i < 20; i++ {
+		w := a
+		if i%2 == 1 {
+			w = b
+		}
+		exp := eventstore.NoStream()
+		if i > 0 {
+			exp = eventstore.Exact(uint64(i - 1))
+		}
+		if _, err := w.Append(ctx, "shared", exp, []eventstore.EventData{storetest.Event("S", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		select {
+		case e := <-got:
+			if e.Revision != uint64(i) || e.Position != eventstore.Position(i+1) {
+				t.Fatalf("event %d: revision %d position %d", i, e.Revision, e.Position)
+			}
+		case <-ctx.Done():
+			t.Fatalf("subscriber saw %d of 20 events", i)
+		}
+	}
+}
+
+func TestAppendAfterClose(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "events.db"))
+	s.Close()
+	if _, err := s.Append(context.Background(), "x", eventstore.Any(), []eventstore.EventData{storetest.Event("A", 0)}); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("append after close: %v", err)
+	}
+}

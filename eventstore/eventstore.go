@@ -1,0 +1,104 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Position is an event's place in the global log. The first event has
+// position 1; 0 means "before the first event" and is where a reader that
+// wants everything starts.
+type Position uint64
+
+// NoRevision is the actual revision reported for a stream that does not exist.
+const NoRevision int64 = -1
+
+// EventData is what a caller appends: the envelope fields the store does not
+// assign itself.
+type EventData struct {
+	// ID identifies the event; it must not be the zero UUID. The ledger derives
+	// it from the command id, which makes retried commands idempotent.
+	ID uuid.UUID
+	// Type names the event, e.g. "ContractSigned".
+	Type string
+	// SchemaVersion of the data for that type; 0 is stored as 1.
+	SchemaVersion int
+	// OccurredOn is the business date, YYYY-MM-DD, or empty when the event has
+	// none.
+	OccurredOn string
+	// Actor, CommandID, CorrelationID and CausationID trace who and what
+	// caused the event. They are optional.
+	Actor         string
+	CommandID     string
+	CorrelationID string
+	CausationID   string
+	// Data is the event body: a JSON document. It is stored compacted, and the
+	// hash covers the stored bytes.
+	Data json.RawMessage
+}
+
+// Envelope is a stored event with everything the store assigned to it.
+type Envelope struct {
+	EventID       uuid.UUID       `json:"event_id"`
+	Stream        string          `json:"stream"`
+	Revision      uint64          `json:"revision"`
+	Position      Position        `json:"position"`
+	Type          string          `json:"type"`
+	SchemaVersion int             `json:"schema_version"`
+	OccurredOn    string          `json:"occurred_on"`
+	RecordedAt    time.Time       `json:"recorded_at"`
+	Actor         string          `json:"actor"`
+	CommandID     string          `json:"command_id"`
+	CorrelationID string          `json:"correlation_id"`
+	CausationID   string          `json:"causation_id"`
+	Data          json.RawMessage `json:"data"`
+	PrevHash      Hash            `json:"prev_hash"`
+	Hash          Hash            `json:"hash"`
+}
+
+// AppendResult tells where an append put its events.
+type AppendResult struct {
+	Stream        string
+	FirstRevision uint64
+	LastRevision  uint64
+	FirstPosition Position
+	LastPosition  Position
+	// Duplicate is true when every event was stored already by an earlier
+	// append: nothing was written and the fields above are that append's.
+	Duplicate bool
+}
+
+// Store is the contract of an event store backend. Every method takes a
+// context first and honours its cancellation.
+type Store interface {
+	// Append stores events at the end of stream, atomically, if the stream's
+	// revision matches expected. Errors: *InvalidEventError (ErrInvalidEvent)
+	// for bad input, *WrongRevisionError (ErrWrongRevision) on a revision
+	// mismatch, ErrEventIDConflict when ids are stored already with other
+	// content, ErrClosed after Close, or the context's error.
+	Append(ctx context.Context, stream string, expected ExpectedRevision, events []EventData) (AppendResult, error)
+
+	// ReadStream returns up to limit events of stream with revision >= from,
+	// in revision order. A stream that does not exist reads as empty.
+	ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]Envelope, error)
+
+	// ReadAll returns up to limit events of the global log with position >
+	// after, in position order.
+	ReadAll(ctx context.Context, after Position, limit int) ([]Envelope, error)
+
+	// Subscribe calls handle with every event of the global log whose position
+	// is > after, in position order, in batches: first the events stored
+	// already (catch-up), then each new event as it is committed, without gap
+	// or duplicate. It returns when ctx is done (with ctx.Err()), when handle
+	// returns an error (with that error), or when reading fails.
+	Subscribe(ctx context.Context, after Position, handle func([]Envelope) error) error
+
+	// Head returns the position of the last committed event (0 when empty).
+	Head(ctx context.Context) (Position, error)
+
+	// Close releases the store. Calls after Close return ErrClosed.
+	Close() error
+}

@@ -1,0 +1,216 @@
+package eventstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Hash is a SHA-256 digest. It encodes in JSON as 64 lowercase hex digits;
+// the zero Hash (the PrevHash of a stream's first event) as 64 zeros.
+type Hash [sha256.Size]byte
+
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (h *Hash) UnmarshalText(b []byte) error {
+	if len(b) != 2*sha256.Size {
+		return fmt.Errorf("eventstore: hash must be %d hex digits, got %d", 2*sha256.Size, len(b))
+	}
+	_, err := hex.Decode(h[:], b)
+	return err
+}
+
+// RecordedAtFormat is the one textual form of recorded_at that the hash
+// covers: UTC, microsecond precision.
+const RecordedAtFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+// NormalizeTime truncates t to the microsecond in UTC, the precision every
+// backend stores, so that a hash computed before storing verifies after.
+func NormalizeTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// ComputeHash returns SHA-256(prev ‖ canonical(e)). The canonical encoding is
+// the envelope's fields in a fixed order, each as an unsigned varint length
+// followed by its bytes: event id (canonical UUID text), stream, revision
+// (decimal), type, schema version (decimal), occurred_on, recorded_at
+// (RecordedAtFormat), actor, command id, correlation id, causation id, data
+// (the stored bytes). The global position is not covered: it is assigned by
+// the backend and differs between backends, while the chain must survive a
+// migration.
+func ComputeHash(prev Hash, e *Envelope) Hash {
+	h := sha256.New()
+	h.Write(prev[:])
+	var lenBuf [binary.MaxVarintLen64]byte
+	field := func(b []byte) {
+		n := binary.PutUvarint(lenBuf[:], uint64(len(b)))
+		h.Write(lenBuf[:n])
+		h.Write(b)
+	}
+	var numBuf [24]byte
+	id := e.EventID.String()
+	field([]byte(id))
+	field([]byte(e.Stream))
+	field(strconv.AppendUint(numBuf[:0], e.Revision, 10))
+	field([]byte(e.Type))
+	field(strconv.AppendInt(numBuf[:0], int64(e.SchemaVersion), 10))
+	field([]byte(e.OccurredOn))
+	field([]byte(e.RecordedAt.UTC().Format(RecordedAtFormat)))
+	field([]byte(e.Actor))
+	field([]byte(e.CommandID))
+	field([]byte(e.CorrelationID))
+	field([]byte(e.CausationID))
+	field(e.Data)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// Prepare validates a batch for Append and returns it normalised: data
+// compacted, schema version defaulted to 1. Backends call it before writing.
+func Prepare(stream string, events []EventData) ([]EventData, error) {
+	if stream == "" {
+		return nil, &InvalidEventError{Index: -1, Field: "stream", Rule: "must not be empty"}
+	}
+	if len(stream) > 512 {
+		return nil, &InvalidEventError{Index: -1, Field: "stream", Rule: "must be at most 512 bytes"}
+	}
+	if len(events) == 0 {
+		return nil, &InvalidEventError{Index: -1, Field: "events", Rule: "must hold at least one event"}
+	}
+	out := make([]EventData, len(events))
+	seen := make(map[uuid.UUID]struct{}, len(events))
+	for i, e := range events {
+		if e.ID == uuid.Nil {
+			return nil, &InvalidEventError{Index: i, Field: "id", Rule: "must not be the zero UUID"}
+		}
+		if _, dup := seen[e.ID]; dup {
+			return nil, &InvalidEventError{Index: i, Field: "id", Rule: "appears twice in the batch"}
+		}
+		seen[e.ID] = struct{}{}
+		if e.Type == "" {
+			return nil, &InvalidEventError{Index: i, Field: "type", Rule: "must not be empty"}
+		}
+		if e.SchemaVersion < 0 {
+			return nil, &InvalidEventError{Index: i, Field: "schema_version", Rule: "must not be negative"}
+		}
+		if e.SchemaVersion == 0 {
+			e.SchemaVersion = 1
+		}
+		if e.OccurredOn != "" {
+			if _, err := time.Parse(time.DateOnly, e.OccurredOn); err != nil {
+				return nil, &InvalidEventError{Index: i, Field: "occurred_on", Rule: "must be a date YYYY-MM-DD"}
+			}
+		}
+		if len(e.Data) == 0 || !json.Valid(e.Data) {
+			return nil, &InvalidEventError{Index: i, Field: "data", Rule: "must be a valid JSON document"}
+		}
+		var buf bytes.Buffer
+		buf.Grow(len(e.Data))
+		if err := json.Compact(&buf, e.Data); err != nil {
+			return nil, &InvalidEventError{Index: i, Field: "data", Rule: "must be a valid JSON document"}
+		}
+		e.Data = buf.Bytes()
+		out[i] = e
+	}
+	return out, nil
+}
+
+// Seal builds the envelope of a prepared event appended after prev at the
+// given revision, position and time, with its hash.
+func Seal(prev Hash, stream string, rev uint64, pos Position, recordedAt time.Time, e EventData) Envelope {
+	env := Envelope{
+		EventID:       e.ID,
+		Stream:        stream,
+		Revision:      rev,
+		Position:      pos,
+		Type:          e.Type,
+		SchemaVersion: e.SchemaVersion,
+		OccurredOn:    e.OccurredOn,
+		RecordedAt:    NormalizeTime(recordedAt),
+		Actor:         e.Actor,
+		CommandID:     e.CommandID,
+		CorrelationID: e.CorrelationID,
+		CausationID:   e.CausationID,
+		Data:          e.Data,
+		PrevHash:      prev,
+	}
+	env.Hash = ComputeHash(prev, &env)
+	return env
+}
+
+// SameContent tells whether a stored envelope holds what e asks to append to
+// stream: the test behind idempotent re-append.
+func SameContent(stored *Envelope, stream string, e *EventData) bool {
+	return stored.EventID == e.ID && stored.Stream == stream && stored.Type == e.Type &&
+		stored.SchemaVersion == e.SchemaVersion && stored.OccurredOn == e.OccurredOn &&
+		bytes.Equal(stored.Data, e.Data)
+}
+
+// VerifyReport summarises a successful Verify.
+type VerifyReport struct {
+	Events  uint64
+	Streams int
+	Head    Position
+}
+
+// Verify walks the whole global log of s and checks every stream's hash
+// chain: revisions start at 0 and follow each other, each PrevHash is the
+// previous event's Hash, and each Hash is recomputed from the event. It
+// returns a *CorruptionError naming the first event that fails. Memory grows
+// with the number of streams, not of events.
+func Verify(ctx context.Context, s Store) (VerifyReport, error) {
+	type tail struct {
+		next uint64
+		hash Hash
+	}
+	tails := make(map[string]*tail)
+	var rep VerifyReport
+	var after Position
+	const page = 2048
+	for {
+		batch, err := s.ReadAll(ctx, after, page)
+		if err != nil {
+			return rep, fmt.Errorf("verify: read after %d: %w", after, err)
+		}
+		for i := range batch {
+			e := &batch[i]
+			t := tails[e.Stream]
+			if t == nil {
+				t = &tail{}
+				tails[e.Stream] = t
+			}
+			fail := func(reason string) error {
+				return &CorruptionError{Stream: e.Stream, Revision: e.Revision, Position: e.Position, EventID: e.EventID.String(), Reason: reason}
+			}
+			if e.Revision != t.next {
+				return rep, fail(fmt.Sprintf("revision %d where %d was expected", e.Revision, t.next))
+			}
+			if e.PrevHash != t.hash {
+				return rep, fail("prev_hash is not the hash of the previous event")
+			}
+			if got := ComputeHash(e.PrevHash, e); got != e.Hash {
+				return rep, fail(fmt.Sprintf("stored hash %s, recomputed %s", e.Hash, got))
+			}
+			t.next++
+			t.hash = e.Hash
+			rep.Events++
+			rep.Head = e.Position
+		}
+		if len(batch) < page {
+			rep.Streams = len(tails)
+			return rep, nil
+		}
+		after = batch[len(batch)-1].Position
+	}
+}
