@@ -9,13 +9,18 @@
 //     mismatch returns a *WrongRevisionError (matchable with errors.As, and
 //     with errors.Is against ErrWrongRevision) carrying the stream, the
 //     expected and the actual revision.
-//   - Append is idempotent by event id: appending events whose ids are all
-//     stored already, with the same stream, types and data, writes nothing and
-//     returns the result of the original append (AppendResult.Duplicate is
-//     true). The same ids with other content, or a batch only partly stored,
-//     return ErrEventIDConflict. The idempotency check comes before the
-//     revision check, so a retried append succeeds even though its expected
-//     revision is now stale.
+//   - Append is idempotent by event id within the stream: appending events
+//     whose ids are all stored already in that stream, with the same types
+//     and data, writes nothing and returns the result of the original append
+//     (AppendResult.Duplicate is true). The same ids with other content, or a
+//     batch only partly stored, return ErrEventIDConflict. The idempotency
+//     check comes before the revision check, so a retried append succeeds
+//     even though its expected revision is now stale.
+//   - Event ids must be unique across streams too, but backends are not
+//     required to detect the same id in two streams (EventStoreDB does not,
+//     and a global index on random ids costs one random page write per event
+//     in the embedded backend). The ledger guarantees it by construction: it
+//     derives event ids from the stream and the command id (see package app).
 //   - An acknowledged append is durable: once Append returns without error the
 //     events survive a process kill and a power loss.
 //   - Every event gets a stream revision (0, 1, 2, … within its stream) and a

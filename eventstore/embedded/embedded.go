@@ -53,13 +53,14 @@ type Store struct {
 	path   string
 	log    *slog.Logger
 	opts   Options
-	wconn  *sql.Conn
-	wdb    *sql.DB
+	wdb    *sql.DB // the one writing connection (MaxOpenConns 1)
+	stmts  writeStmts
 	rdb    *sql.DB
 	reqs   chan *appendReq
 	done   chan struct{}
 	wg     sync.WaitGroup
 	notify notifier
+	cache  tailCache // owned by the writer goroutine
 
 	closeOnce sync.Once
 	closeErr  error
@@ -81,13 +82,13 @@ type appendReply struct {
 const schema = `
 CREATE TABLE IF NOT EXISTS events (
 	position       INTEGER PRIMARY KEY,
-	event_id       BLOB    NOT NULL UNIQUE,
+	event_id       BLOB    NOT NULL,
 	stream         TEXT    NOT NULL,
 	revision       INTEGER NOT NULL,
 	type           TEXT    NOT NULL,
 	schema_version INTEGER NOT NULL,
 	occurred_on    TEXT    NOT NULL,
-	recorded_at    TEXT    NOT NULL,
+	recorded_at    INTEGER NOT NULL, -- microseconds since 1970-01-01 UTC
 	actor          TEXT    NOT NULL,
 	command_id     TEXT    NOT NULL,
 	correlation_id TEXT    NOT NULL,
@@ -95,7 +96,8 @@ CREATE TABLE IF NOT EXISTS events (
 	data           BLOB    NOT NULL,
 	prev_hash      BLOB    NOT NULL,
 	hash           BLOB    NOT NULL,
-	UNIQUE (stream, revision)
+	UNIQUE (stream, revision),
+	UNIQUE (stream, event_id)
 );`
 
 const selectCols = `position, event_id, stream, revision, type, schema_version, occurred_on, recorded_at,
@@ -129,19 +131,20 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
 	wdb.SetMaxOpenConns(1)
-	wconn, err := wdb.Conn(ctx)
-	if err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
-	}
-	if _, err := wconn.ExecContext(ctx, schema); err != nil {
-		wconn.Close()
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if _, err := wdb.ExecContext(ctx, schema); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("embedded: create schema in %s: %w", path, err)
 	}
+	stmts, err := prepareWrites(ctx, wdb)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("embedded: prepare statements: %w", err)
+	}
 	rdb, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
 	if err != nil {
-		wconn.Close()
 		wdb.Close()
 		return nil, fmt.Errorf("embedded: open %s for reading: %w", path, err)
 	}
@@ -151,8 +154,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		path:  path,
 		log:   opts.Logger,
 		opts:  opts,
-		wconn: wconn,
 		wdb:   wdb,
+		stmts: stmts,
 		rdb:   rdb,
 		reqs:  make(chan *appendReq, opts.MaxGroup),
 		done:  make(chan struct{}),
@@ -175,7 +178,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.wg.Wait()
-		s.closeErr = errors.Join(s.wconn.Close(), s.wdb.Close(), s.rdb.Close())
+		s.closeErr = errors.Join(s.stmts.close(), s.wdb.Close(), s.rdb.Close())
 	})
 	return s.closeErr
 }
@@ -262,150 +265,271 @@ func (s *Store) writer() {
 	}
 }
 
-func (s *Store) commitGroup(group []*appendReq) {
-	replies := make([]appendReply, len(group))
+// writeStmts are the writer's statements, prepared once on its connection
+// (parsing SQL costs more than running it).
+type writeStmts struct {
+	dataVersion, head, byIDs, tail, insert, savepoint, rollbackTo, release *sql.Stmt
+}
+
+func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
+	var w writeStmts
+	var errs []error
+	prep := func(q string) *sql.Stmt {
+		st, err := db.PrepareContext(ctx, q)
+		errs = append(errs, err)
+		return st
+	}
+	w.dataVersion = prep(`PRAGMA data_version`)
+	w.head = prep(`SELECT COALESCE(MAX(position), 0) FROM events`)
+	w.byIDs = prep(`SELECT ` + selectCols + ` FROM events WHERE stream = ? AND event_id = ?`)
+	w.tail = prep(`SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`)
+	w.insert = prep(`INSERT INTO events (` + selectCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	w.savepoint = prep(`SAVEPOINT batch`)
+	w.rollbackTo = prep(`ROLLBACK TO batch`)
+	w.release = prep(`RELEASE batch`)
+	if err := errors.Join(errs...); err != nil {
+		w.close()
+		return writeStmts{}, err
+	}
+	return w, nil
+}
+
+func (w *writeStmts) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{w.dataVersion, w.head, w.byIDs, w.tail, w.insert, w.savepoint, w.rollbackTo, w.release} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tailCache remembers, between the writer's transactions, the head of the
+// log and the last revision and hash of recently written streams. It is
+// valid only while no other connection has committed, which PRAGMA
+// data_version tells at the start of each transaction.
+type tailCache struct {
+	valid       bool
+	dataVersion int64
+	head        eventstore.Position
+	tails       map[string]streamTail
+}
+
+type streamTail struct {
+	rev  int64
+	hash eventstore.Hash
+}
+
+// maxCachedTails bounds the cache; past it the cache starts afresh.
+const maxCachedTails = 65536
+
+// group is one write transaction of the writer.
+type group struct {
+	ctx                                                 context.Context
+	byIDs, tail, insert, savepoint, rollbackTo, release *sql.Stmt
+	head                                                eventstore.Position
+	tails                                               map[string]streamTail // this transaction's view, cache included
+	written                                             map[string]streamTail // what this transaction wrote
+	now                                                 time.Time
+}
+
+func (s *Store) commitGroup(reqs []*appendReq) {
+	replies := make([]appendReply, len(reqs))
 	ctx := context.Background()
 	fail := func(err error) {
-		for _, r := range group {
+		s.cache.valid = false
+		for _, r := range reqs {
 			r.reply <- appendReply{err: err}
 		}
 	}
-	tx, err := s.wconn.BeginTx(ctx, nil)
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		fail(fmt.Errorf("embedded: begin: %w", err))
 		return
 	}
-	var head int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM events`).Scan(&head); err != nil {
+	var dv int64
+	if err := tx.StmtContext(ctx, s.stmts.dataVersion).QueryRow().Scan(&dv); err != nil {
 		tx.Rollback()
-		fail(fmt.Errorf("embedded: read head: %w", err))
+		fail(fmt.Errorf("embedded: read data version: %w", err))
 		return
 	}
-	now := s.opts.Now()
-	wrote := false
-	for i, r := range group {
+	if !s.cache.valid || s.cache.dataVersion != dv || len(s.cache.tails) > maxCachedTails {
+		// Another process has written (or this is the first transaction):
+		// start from what the file says.
+		s.cache = tailCache{dataVersion: dv, tails: make(map[string]streamTail)}
+		var head int64
+		if err := tx.StmtContext(ctx, s.stmts.head).QueryRow().Scan(&head); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("embedded: read head: %w", err))
+			return
+		}
+		s.cache.head = eventstore.Position(head)
+	}
+	g := &group{ctx: ctx, byIDs: tx.StmtContext(ctx, s.stmts.byIDs), tail: tx.StmtContext(ctx, s.stmts.tail),
+		insert: tx.StmtContext(ctx, s.stmts.insert), savepoint: tx.StmtContext(ctx, s.stmts.savepoint),
+		rollbackTo: tx.StmtContext(ctx, s.stmts.rollbackTo), release: tx.StmtContext(ctx, s.stmts.release), head: s.cache.head, tails: s.cache.tails,
+		written: make(map[string]streamTail), now: s.opts.Now()}
+	for i, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
 			replies[i].err = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT append`); err != nil {
-			replies[i].err = fmt.Errorf("embedded: savepoint: %w", err)
-			continue
-		}
-		res, err := appendOne(ctx, tx, r, eventstore.Position(head), now)
-		if err != nil {
-			if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO append`); rbErr != nil {
-				// The transaction is in an unknown state: give up on
-				// the whole group rather than commit half a request.
-				tx.Rollback()
-				fail(fmt.Errorf("embedded: rollback to savepoint: %w (after %v)", rbErr, err))
-				return
-			}
-		}
-		if _, relErr := tx.ExecContext(ctx, `RELEASE append`); relErr != nil {
+		res, err := g.appendOne(r)
+		if err != nil && res.wrote {
+			// A write failed half-way (an I/O error: every check that
+			// can reject a request runs before its first insert).
+			// Nothing of the group is committed.
 			tx.Rollback()
-			fail(fmt.Errorf("embedded: release savepoint: %w", relErr))
+			fail(err)
 			return
 		}
-		replies[i] = appendReply{res: res, err: err}
-		if err == nil && !res.Duplicate {
-			head = int64(res.LastPosition)
-			wrote = true
-		}
+		replies[i] = appendReply{res: res.AppendResult, err: err}
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("embedded: commit: %w", err))
 		return
 	}
-	if wrote {
+	s.cache.valid = true
+	s.cache.head = g.head
+	for stream, t := range g.written {
+		s.cache.tails[stream] = t
+	}
+	if len(g.written) > 0 {
 		s.notify.broadcast()
 	}
-	for i, r := range group {
+	for i, r := range reqs {
 		r.reply <- replies[i]
 	}
 }
 
-func appendOne(ctx context.Context, tx *sql.Tx, r *appendReq, head eventstore.Position, now time.Time) (eventstore.AppendResult, error) {
+type groupResult struct {
+	eventstore.AppendResult
+	wrote bool
+}
+
+func (g *group) appendOne(r *appendReq) (groupResult, error) {
 	// Idempotency first: a retried append whose events are stored already
 	// returns the original result whatever its expected revision says now.
-	found := 0
-	var first, last eventstore.Envelope
-	for i := range r.events {
-		e := &r.events[i]
-		stored, ok, err := lookupByID(ctx, tx, e.ID)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		if !ok {
-			continue
-		}
-		if !eventstore.SameContent(&stored, r.stream, e) {
-			return eventstore.AppendResult{}, fmt.Errorf("append to %s: event %s: %w", r.stream, e.ID, eventstore.ErrEventIDConflict)
-		}
-		if found > 0 && stored.Revision != last.Revision+1 {
-			return eventstore.AppendResult{}, fmt.Errorf("append to %s: event %s stored by another append: %w", r.stream, e.ID, eventstore.ErrEventIDConflict)
-		}
-		if found == 0 {
-			first = stored
-		}
-		last = stored
-		found++
+	// The first id tells a retry from a new append; another id of the batch
+	// stored already makes its insert fail on the (stream, event_id) index,
+	// and the batch's savepoint undoes the inserts before it.
+	stored, err := g.lookup(r.stream, r.events[0].ID)
+	if err != nil {
+		return groupResult{}, err
 	}
-	if found == len(r.events) {
-		return eventstore.AppendResult{Stream: r.stream, FirstRevision: first.Revision, LastRevision: last.Revision,
-			FirstPosition: first.Position, LastPosition: last.Position, Duplicate: true}, nil
-	}
-	if found > 0 {
-		return eventstore.AppendResult{}, fmt.Errorf("append to %s: %d of %d events stored already: %w", r.stream, found, len(r.events), eventstore.ErrEventIDConflict)
+	if stored != nil {
+		res, err := g.original(r, stored)
+		return groupResult{AppendResult: res}, err
 	}
 
-	actual := eventstore.NoRevision
-	var prev eventstore.Hash
-	var rev int64
-	var hash []byte
-	err := tx.QueryRowContext(ctx, `SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`, r.stream).Scan(&rev, &hash)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return eventstore.AppendResult{}, fmt.Errorf("embedded: read tail of %s: %w", r.stream, err)
-	default:
-		actual = rev
-		copy(prev[:], hash)
+	t, err := g.streamTail(r.stream)
+	if err != nil {
+		return groupResult{}, err
 	}
-	if !r.expected.Matches(actual) {
-		return eventstore.AppendResult{}, &eventstore.WrongRevisionError{Stream: r.stream, Expected: r.expected, Actual: actual}
+	if !r.expected.Matches(t.rev) {
+		return groupResult{}, &eventstore.WrongRevisionError{Stream: r.stream, Expected: r.expected, Actual: t.rev}
 	}
-	res := eventstore.AppendResult{Stream: r.stream, FirstRevision: uint64(actual + 1), FirstPosition: head + 1}
+	multi := len(r.events) > 1
+	if multi {
+		if _, err := g.savepoint.Exec(); err != nil {
+			return groupResult{}, fmt.Errorf("embedded: savepoint: %w", err)
+		}
+	}
+	res := groupResult{AppendResult: eventstore.AppendResult{Stream: r.stream, FirstRevision: uint64(t.rev + 1), FirstPosition: g.head + 1}}
+	prev := t.hash
 	for i, e := range r.events {
-		env := eventstore.Seal(prev, r.stream, uint64(actual+1)+uint64(i), head+1+eventstore.Position(i), now, e)
-		_, err := tx.ExecContext(ctx, `INSERT INTO events (`+selectCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		env := eventstore.Seal(prev, r.stream, uint64(t.rev+1)+uint64(i), g.head+1+eventstore.Position(i), g.now, e)
+		_, err := g.insert.Exec(
 			int64(env.Position), env.EventID[:], env.Stream, int64(env.Revision), env.Type, env.SchemaVersion,
-			env.OccurredOn, env.RecordedAt.Format(eventstore.RecordedAtFormat), env.Actor, env.CommandID,
+			env.OccurredOn, env.RecordedAt.UnixMicro(), env.Actor, env.CommandID,
 			env.CorrelationID, env.CausationID, []byte(env.Data), env.PrevHash[:], env.Hash[:])
 		if err != nil {
-			return eventstore.AppendResult{}, fmt.Errorf("embedded: insert into %s: %w", r.stream, err)
+			err = fmt.Errorf("embedded: insert into %s: %w", r.stream, err)
+			if other, lerr := g.lookup(r.stream, e.ID); lerr == nil && other != nil {
+				err = fmt.Errorf("append to %s: event %s stored already by another append: %w", r.stream, e.ID, eventstore.ErrEventIDConflict)
+			}
+			if i > 0 {
+				if _, rbErr := g.rollbackTo.Exec(); rbErr != nil {
+					return groupResult{wrote: true}, fmt.Errorf("embedded: rollback to savepoint: %w (after %v)", rbErr, err)
+				}
+				g.release.Exec()
+			}
+			return groupResult{}, err
 		}
 		prev = env.Hash
 		res.LastRevision = env.Revision
 		res.LastPosition = env.Position
 	}
+	if multi {
+		if _, err := g.release.Exec(); err != nil {
+			return groupResult{wrote: true}, fmt.Errorf("embedded: release savepoint: %w", err)
+		}
+	}
+	g.head = res.LastPosition
+	nt := streamTail{rev: int64(res.LastRevision), hash: prev}
+	g.tails[r.stream] = nt
+	g.written[r.stream] = nt
 	return res, nil
 }
 
-func lookupByID(ctx context.Context, tx *sql.Tx, id uuid.UUID) (eventstore.Envelope, bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+selectCols+` FROM events WHERE event_id = ?`, id[:])
+func (g *group) streamTail(stream string) (streamTail, error) {
+	if t, ok := g.tails[stream]; ok {
+		return t, nil
+	}
+	t := streamTail{rev: eventstore.NoRevision}
+	var rev int64
+	var hash []byte
+	err := g.tail.QueryRow(stream).Scan(&rev, &hash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return t, fmt.Errorf("embedded: read tail of %s: %w", stream, err)
+	default:
+		t.rev = rev
+		copy(t.hash[:], hash)
+	}
+	g.tails[stream] = t
+	return t, nil
+}
+
+// lookup returns the event of stream with that id, or nil.
+func (g *group) lookup(stream string, id uuid.UUID) (*eventstore.Envelope, error) {
+	rows, err := g.byIDs.Query(stream, id[:])
 	if err != nil {
-		return eventstore.Envelope{}, false, fmt.Errorf("embedded: look up event %s: %w", id, err)
+		return nil, fmt.Errorf("embedded: look up event %s of %s: %w", id, stream, err)
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		return eventstore.Envelope{}, false, rows.Err()
+	evs, err := collect(rows, 1)
+	if err != nil || len(evs) == 0 {
+		return nil, err
 	}
-	var env eventstore.Envelope
-	if err := scanEnvelope(rows, &env); err != nil {
-		return eventstore.Envelope{}, false, err
+	return &evs[0], nil
+}
+
+// original checks that a retried append is the one stored and returns its
+// original result.
+func (g *group) original(r *appendReq, first *eventstore.Envelope) (eventstore.AppendResult, error) {
+	last := first
+	for i := range r.events {
+		stored := first
+		if i > 0 {
+			var err error
+			if stored, err = g.lookup(r.stream, r.events[i].ID); err != nil {
+				return eventstore.AppendResult{}, err
+			}
+			if stored == nil {
+				return eventstore.AppendResult{}, fmt.Errorf("append to %s: %d of %d events stored already: %w", r.stream, i, len(r.events), eventstore.ErrEventIDConflict)
+			}
+			if stored.Revision != last.Revision+1 {
+				return eventstore.AppendResult{}, fmt.Errorf("append to %s: events stored by several appends: %w", r.stream, eventstore.ErrEventIDConflict)
+			}
+		}
+		if !eventstore.SameContent(stored, r.stream, &r.events[i]) {
+			return eventstore.AppendResult{}, fmt.Errorf("append to %s: event %s: %w", r.stream, r.events[i].ID, eventstore.ErrEventIDConflict)
+		}
+		last = stored
 	}
-	return env, true, rows.Err()
+	return eventstore.AppendResult{Stream: r.stream, FirstRevision: first.Revision, LastRevision: last.Revision,
+		FirstPosition: first.Position, LastPosition: last.Position, Duplicate: true}, nil
 }
 
 // ReadStream implements eventstore.Store.
@@ -509,32 +633,22 @@ func collect(rows *sql.Rows, limit int) ([]eventstore.Envelope, error) {
 
 func scanEnvelope(rows *sql.Rows, e *eventstore.Envelope) error {
 	var (
-		pos, rev         int64
-		id, prev, hash   []byte
-		recorded         string
-		data             []byte
-		schemaVersion    int64
-		occurred, actor  string
-		cmd, corr, cause string
+		pos, rev, recorded, schemaVersion int64
+		id, prev, hash                    sql.RawBytes
+		data                              []byte
 	)
-	if err := rows.Scan(&pos, &id, &e.Stream, &rev, &e.Type, &schemaVersion, &occurred, &recorded,
-		&actor, &cmd, &corr, &cause, &data, &prev, &hash); err != nil {
+	if err := rows.Scan(&pos, &id, &e.Stream, &rev, &e.Type, &schemaVersion, &e.OccurredOn, &recorded,
+		&e.Actor, &e.CommandID, &e.CorrelationID, &e.CausationID, &data, &prev, &hash); err != nil {
 		return fmt.Errorf("embedded: scan event: %w", err)
 	}
 	if len(id) != 16 || len(prev) != len(e.PrevHash) || len(hash) != len(e.Hash) {
 		return fmt.Errorf("embedded: event at position %d has a malformed id or hash column", pos)
 	}
-	t, err := time.Parse(eventstore.RecordedAtFormat, recorded)
-	if err != nil {
-		return fmt.Errorf("embedded: event at position %d: recorded_at %q: %w", pos, recorded, err)
-	}
 	e.Position = eventstore.Position(pos)
 	copy(e.EventID[:], id)
 	e.Revision = uint64(rev)
 	e.SchemaVersion = int(schemaVersion)
-	e.OccurredOn = occurred
-	e.RecordedAt = t
-	e.Actor, e.CommandID, e.CorrelationID, e.CausationID = actor, cmd, corr, cause
+	e.RecordedAt = time.UnixMicro(recorded).UTC()
 	e.Data = data
 	copy(e.PrevHash[:], prev)
 	copy(e.Hash[:], hash)

@@ -1,0 +1,218 @@
+package embedded_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/google/uuid"
+)
+
+// A body the size of a typical PaymentDecided event.
+var benchBody = json.RawMessage(`{"payment_id":"9b0c8f5e-8d0f-5f0e-9a43-2d8f3b1c0a11","kind":"annual_balance","contract_year":2,` +
+	`"due_on":"2021-12-01","decided_on":"2022-01-01","status":"decided","amount":"75375.00","rulebook":"aci-cpts-2019",` +
+	`"lines":[{"component":"operating","amount":"60000.00"},{"mission":"access","component":"fixed","amount":"29500.00"},` +
+	`{"mission":"access","component":"variable","amount":"14875.00"},{"component":"advances","amount":"-69000.00"}]}`)
+
+func benchEvent() eventstore.EventData {
+	return eventstore.EventData{ID: uuid.New(), Type: "PaymentDecided", OccurredOn: "2022-01-01", Actor: "bench",
+		CommandID: "cmd", Data: benchBody}
+}
+
+// BenchmarkFsync4K is the machine's own limit: one 4 KiB write followed by
+// fsync, in the same directory as the stores below.
+func BenchmarkFsync4K(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "fsync"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := f.WriteAt(buf, int64(i%256)*4096); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fsyncs/s")
+}
+
+func BenchmarkAppendSequential(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "events.db"))
+	defer s.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.Append(ctx, fmt.Sprintf("s-%d", i%1000), eventstore.Any(), []eventstore.EventData{benchEvent()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppendConcurrent16 runs 16 appenders of one event each: group
+// commit lets them share fsyncs.
+func BenchmarkAppendConcurrent16(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "events.db"))
+	defer s.Close()
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, err := s.Append(ctx, fmt.Sprintf("s-%d", i%1000), eventstore.Any(), []eventstore.EventData{benchEvent()}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkAppendBatch100(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "events.db"))
+	defer s.Close()
+	ctx := context.Background()
+	batch := make([]eventstore.EventData, 100)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		for j := range batch {
+			batch[j] = benchEvent()
+		}
+		if _, err := s.Append(ctx, fmt.Sprintf("s-%d", i%1000), eventstore.Any(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+}
+
+// fill appends n events in batches of 500 to a fresh store at path.
+func fill(b *testing.B, path string, n int) {
+	s := open(b, path)
+	defer s.Close()
+	ctx := context.Background()
+	batch := make([]eventstore.EventData, 500)
+	for i := 0; i < n; i += len(batch) {
+		for j := range batch {
+			batch[j] = benchEvent()
+		}
+		if _, err := s.Append(ctx, fmt.Sprintf("s-%d", (i/500)%5000), eventstore.Any(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchEvents() int {
+	if v := os.Getenv("LEDGER_BENCH_EVENTS"); v != "" {
+		var n int
+		fmt.Sscan(v, &n)
+		if n > 0 {
+			return n
+		}
+	}
+	return 200_000
+}
+
+// BenchmarkReadAll reads the whole global log page by page and reports the
+// rate and the largest heap seen while reading (LEDGER_BENCH_EVENTS sets
+// the size of the log, 200 000 by default; 1 000 000 for the recorded run).
+func BenchmarkReadAll(b *testing.B) {
+	total := benchEvents()
+	path := filepath.Join(b.TempDir(), "events.db")
+	fill(b, path, total)
+	s := open(b, path)
+	defer s.Close()
+	ctx := context.Background()
+	var peak atomic.Uint64
+	stop := sampleHeap(&peak)
+	defer stop()
+	b.ResetTimer()
+	for b.Loop() {
+		var after eventstore.Position
+		read := 0
+		for {
+			page, err := s.ReadAll(ctx, after, 1024)
+			if err != nil {
+				b.Fatal(err)
+			}
+			read += len(page)
+			if len(page) < 1024 {
+				break
+			}
+			after = page[len(page)-1].Position
+		}
+		if read != total {
+			b.Fatalf("read %d events, want %d", read, total)
+		}
+	}
+	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+}
+
+// BenchmarkSubscribeCatchUp subscribes from position 0 and stops at the head.
+func BenchmarkSubscribeCatchUp(b *testing.B) {
+	total := benchEvents()
+	path := filepath.Join(b.TempDir(), "events.db")
+	fill(b, path, total)
+	s := open(b, path)
+	defer s.Close()
+	var peak atomic.Uint64
+	stop := sampleHeap(&peak)
+	defer stop()
+	b.ResetTimer()
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		seen := 0
+		err := s.Subscribe(ctx, 0, func(evs []eventstore.Envelope) error {
+			seen += len(evs)
+			if seen >= total {
+				cancel()
+			}
+			return nil
+		})
+		cancel()
+		if seen != total {
+			b.Fatalf("caught up %d events, want %d (%v)", seen, total, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+}
+
+// sampleHeap records the largest live heap every 10 ms until stopped.
+func sampleHeap(peak *atomic.Uint64) (stop func()) {
+	runtime.GC()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				runtime.ReadMemStats(&ms)
+				if ms.HeapAlloc > peak.Load() {
+					peak.Store(ms.HeapAlloc)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
