@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/google/uuid v1.6.0
+	github.com/shopspring/decimal v1.6.0
 	modernc.org/sqlite v1.61.1
 )
 

@@ -1,0 +1,93 @@
+package cpts
+
+import (
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// Deadline kinds.
+const (
+	DeadlineStart  = "start"
+	DeadlineDeploy = "deploy"
+)
+
+// Alert statuses (domain.md 2.9).
+const (
+	AlertPending = "pending"
+	AlertDueSoon = "due_soon"
+	AlertOverdue = "overdue"
+	AlertMet     = "met"
+	AlertMetLate = "met_late"
+)
+
+// Deadline is a start or deployment deadline of one mission, with the date
+// the fact happened (zero while it has not).
+type Deadline struct {
+	Mission  string
+	Kind     string
+	Months   int
+	Deadline domain.Date
+	Done     domain.Date
+}
+
+// Deadlines lists the contract's deadlines in rulebook order of missions,
+// the start before the deployment.
+func (c *Contract) Deadlines() []Deadline {
+	var out []Deadline
+	for _, m := range c.Missions() {
+		rule, _ := c.Rulebook.Mission(m)
+		if rule.StartMonths != nil {
+			out = append(out, Deadline{Mission: m, Kind: DeadlineStart, Months: *rule.StartMonths,
+				Deadline: c.Terms.SignedOn.AddMonths(*rule.StartMonths), Done: c.Starts[m]})
+		}
+		if rule.DeployMonths != nil {
+			out = append(out, Deadline{Mission: m, Kind: DeadlineDeploy, Months: *rule.DeployMonths,
+				Deadline: c.Terms.SignedOn.AddMonths(*rule.DeployMonths), Done: c.Deploys[m]})
+		}
+	}
+	return out
+}
+
+// Alert is the state of one deadline as of a date.
+type Alert struct {
+	ContractID uuid.UUID   `json:"contract_id"`
+	Mission    string      `json:"mission"`
+	Kind       string      `json:"kind"`
+	Months     int         `json:"months"`
+	Deadline   domain.Date `json:"deadline"`
+	Status     string      `json:"status"`
+}
+
+// DeadlineStatus classifies a deadline as of asOf with a window of days:
+// met (done by the deadline, and by asOf), met_late (done after the
+// deadline, by asOf), overdue (not done by asOf, deadline before asOf),
+// due_soon (not done, deadline within [asOf, asOf + window]), else pending.
+func DeadlineStatus(deadline, done, asOf domain.Date, window int) string {
+	if !done.IsZero() && !done.After(asOf) {
+		if done.After(deadline) {
+			return AlertMetLate
+		}
+		return AlertMet
+	}
+	switch {
+	case deadline.Before(asOf):
+		return AlertOverdue
+	case !deadline.After(asOf.AddDays(window)):
+		return AlertDueSoon
+	}
+	return AlertPending
+}
+
+// Alerts returns the contract's deadline alerts as of asOf. A contract
+// signed after asOf, or terminated on or before it, has none.
+func (c *Contract) Alerts(asOf domain.Date, window int) []Alert {
+	if !c.Signed || c.Terms.SignedOn.After(asOf) || (c.Terminated() && !c.TerminatedOn.After(asOf)) {
+		return nil
+	}
+	var out []Alert
+	for _, d := range c.Deadlines() {
+		out = append(out, Alert{ContractID: c.ID, Mission: d.Mission, Kind: d.Kind, Months: d.Months,
+			Deadline: d.Deadline, Status: DeadlineStatus(d.Deadline, d.Done, asOf, window)})
+	}
+	return out
+}

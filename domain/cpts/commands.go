@@ -1,0 +1,271 @@
+package cpts
+
+import (
+	"fmt"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// Command types.
+const (
+	CmdSignContract      = "SignContract"
+	CmdStartMission      = "StartMission"
+	CmdDeployMission     = "DeployMission"
+	CmdReportIndicators  = "ReportIndicators"
+	CmdDecideDuePayments = "DecideDuePayments"
+	CmdTerminateContract = "TerminateContract"
+)
+
+// Command is a decoded CPTS command: its fields have the right types, which
+// says nothing yet of the rules (Decide checks those).
+type Command interface {
+	CommandType() string
+	Meta() CommandMeta
+}
+
+// CommandMeta is the part every command shares.
+type CommandMeta struct {
+	CommandID  string
+	ContractID uuid.UUID
+}
+
+// Meta returns the command id and contract id.
+func (m CommandMeta) Meta() CommandMeta { return m }
+
+// SignContract signs a contract.
+type SignContract struct {
+	CommandMeta
+	CPTS          Party
+	ARS           string
+	CPAM          string
+	Population    int64
+	SignedOn      domain.Date
+	Missions      []string
+	SNPRegulation bool
+	Indicators    []Indicator
+}
+
+// StartMission records a mission's start.
+type StartMission struct {
+	CommandMeta
+	Mission   string
+	StartedOn domain.Date
+}
+
+// DeployMission records a mission's full deployment.
+type DeployMission struct {
+	CommandMeta
+	Mission    string
+	DeployedOn domain.Date
+}
+
+// ReportIndicators reports a contract year's indicator values.
+type ReportIndicators struct {
+	CommandMeta
+	ContractYear int
+	ReportedOn   domain.Date
+	Values       []IndicatorValue
+}
+
+// DecideDuePayments decides every payment due on or before AsOf.
+type DecideDuePayments struct {
+	CommandMeta
+	AsOf domain.Date
+}
+
+// TerminateContract ends a contract early.
+type TerminateContract struct {
+	CommandMeta
+	TerminatedOn domain.Date
+	Reason       string
+}
+
+func (SignContract) CommandType() string      { return CmdSignContract }
+func (StartMission) CommandType() string      { return CmdStartMission }
+func (DeployMission) CommandType() string     { return CmdDeployMission }
+func (ReportIndicators) CommandType() string  { return CmdReportIndicators }
+func (DecideDuePayments) CommandType() string { return CmdDecideDuePayments }
+func (TerminateContract) CommandType() string { return CmdTerminateContract }
+
+// IsCommandType reports whether typ is a command of this scheme.
+func IsCommandType(typ string) bool {
+	switch typ {
+	case CmdSignContract, CmdStartMission, CmdDeployMission, CmdReportIndicators, CmdDecideDuePayments, CmdTerminateContract:
+		return true
+	}
+	return false
+}
+
+// The wire forms: what a command line holds, before any conversion.
+type wireHeader struct {
+	Type       string `json:"type"`
+	CommandID  string `json:"command_id"`
+	ContractID string `json:"contract_id"`
+}
+
+type wireSign struct {
+	wireHeader
+	CPTS *struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"cpts"`
+	ARS           string                `json:"ars"`
+	CPAM          string                `json:"cpam"`
+	Population    domain.NumberOrString `json:"population"`
+	SignedOn      string                `json:"signed_on"`
+	Missions      []string              `json:"missions"`
+	SNPRegulation *bool                 `json:"snp_regulation"`
+	Indicators    []struct {
+		Mission string                `json:"mission"`
+		Code    string                `json:"code"`
+		Weight  domain.NumberOrString `json:"weight"`
+		Target  domain.NumberOrString `json:"target"`
+	} `json:"indicators"`
+}
+
+type wireStart struct {
+	wireHeader
+	Mission   string `json:"mission"`
+	StartedOn string `json:"started_on"`
+}
+
+type wireDeploy struct {
+	wireHeader
+	Mission    string `json:"mission"`
+	DeployedOn string `json:"deployed_on"`
+}
+
+type wireReport struct {
+	wireHeader
+	ContractYear domain.NumberOrString `json:"contract_year"`
+	ReportedOn   string                `json:"reported_on"`
+	Values       []struct {
+		Mission string                `json:"mission"`
+		Code    string                `json:"code"`
+		Value   domain.NumberOrString `json:"value"`
+	} `json:"values"`
+}
+
+type wireDecide struct {
+	wireHeader
+	AsOf string `json:"as_of"`
+}
+
+type wireTerminate struct {
+	wireHeader
+	TerminatedOn string `json:"terminated_on"`
+	Reason       string `json:"reason"`
+}
+
+// DecodeCommand decodes one command line of this scheme. Every field that
+// is missing or does not parse is reported, by name, in a
+// *domain.RejectedError.
+func DecodeCommand(raw []byte) (Command, error) {
+	h, err := domain.PeekHeader(raw)
+	if err != nil {
+		return nil, err
+	}
+	var vs domain.Violations
+	f := domain.Fields{V: &vs}
+	meta := func(w wireHeader) CommandMeta {
+		f.Required("command_id", w.CommandID)
+		return CommandMeta{CommandID: w.CommandID, ContractID: f.UUID("contract_id", w.ContractID)}
+	}
+	var cmd Command
+	switch h.Type {
+	case CmdSignContract:
+		var w wireSign
+		if err := domain.DecodeStrict(raw, &w); err != nil {
+			return nil, err
+		}
+		c := SignContract{CommandMeta: meta(w.wireHeader), ARS: w.ARS, CPAM: w.CPAM, SignedOn: f.Date("signed_on", w.SignedOn), Missions: w.Missions}
+		if w.CPTS == nil {
+			vs.Add("missing_field", "cpts", "is required: {\"id\":…,\"name\":…}")
+		} else {
+			c.CPTS = Party{ID: w.CPTS.ID, Name: w.CPTS.Name}
+			f.Required("cpts.id", w.CPTS.ID)
+			f.Required("cpts.name", w.CPTS.Name)
+		}
+		f.Required("ars", w.ARS)
+		f.Required("cpam", w.CPAM)
+		if p, ok := f.Int("population", w.Population.Number()); ok {
+			c.Population = p
+		}
+		if w.Missions == nil {
+			vs.Add("missing_field", "missions", "is required")
+		}
+		if w.SNPRegulation == nil {
+			vs.Add("missing_field", "snp_regulation", "is required (true or false)")
+		} else {
+			c.SNPRegulation = *w.SNPRegulation
+		}
+		if w.Indicators == nil {
+			vs.Add("missing_field", "indicators", "is required")
+		}
+		for i, in := range w.Indicators {
+			field := fmt.Sprintf("indicators[%d]", i)
+			f.Required(field+".mission", in.Mission)
+			f.Required(field+".code", in.Code)
+			weight, _ := f.Decimal(field+".weight", in.Weight.Number())
+			target, _ := f.Decimal(field+".target", in.Target.Number())
+			c.Indicators = append(c.Indicators, Indicator{Mission: in.Mission, Code: in.Code, Weight: weight, Target: target})
+		}
+		cmd = c
+	case CmdStartMission:
+		var w wireStart
+		if err := domain.DecodeStrict(raw, &w); err != nil {
+			return nil, err
+		}
+		f.Required("mission", w.Mission)
+		cmd = StartMission{CommandMeta: meta(w.wireHeader), Mission: w.Mission, StartedOn: f.Date("started_on", w.StartedOn)}
+	case CmdDeployMission:
+		var w wireDeploy
+		if err := domain.DecodeStrict(raw, &w); err != nil {
+			return nil, err
+		}
+		f.Required("mission", w.Mission)
+		cmd = DeployMission{CommandMeta: meta(w.wireHeader), Mission: w.Mission, DeployedOn: f.Date("deployed_on", w.DeployedOn)}
+	case CmdReportIndicators:
+		var w wireReport
+		if err := domain.DecodeStrict(raw, &w); err != nil {
+			return nil, err
+		}
+		c := ReportIndicators{CommandMeta: meta(w.wireHeader), ReportedOn: f.Date("reported_on", w.ReportedOn)}
+		if y, ok := f.Int("contract_year", w.ContractYear.Number()); ok {
+			c.ContractYear = int(y)
+		}
+		if w.Values == nil {
+			vs.Add("missing_field", "values", "is required")
+		}
+		for i, v := range w.Values {
+			field := fmt.Sprintf("values[%d]", i)
+			f.Required(field+".mission", v.Mission)
+			f.Required(field+".code", v.Code)
+			val, _ := f.Decimal(field+".value", v.Value.Number())
+			c.Values = append(c.Values, IndicatorValue{Mission: v.Mission, Code: v.Code, Value: val})
+		}
+		cmd = c
+	case CmdDecideDuePayments:
+		var w wireDecide
+		if err := domain.DecodeStrict(raw, &w); err != nil {
+			return nil, err
+		}
+		cmd = DecideDuePayments{CommandMeta: meta(w.wireHeader), AsOf: f.Date("as_of", w.AsOf)}
+	case CmdTerminateContract:
+		var w wireTerminate
+		if err := domain.DecodeStrict(raw, &w); err != nil {
+			return nil, err
+		}
+		f.Required("reason", w.Reason)
+		cmd = TerminateContract{CommandMeta: meta(w.wireHeader), TerminatedOn: f.Date("terminated_on", w.TerminatedOn), Reason: w.Reason}
+	case "":
+		return nil, domain.Reject("missing_field", "type", "is required: the command type, e.g. \"SignContract\"")
+	default:
+		return nil, domain.Reject("unknown_command", "type", fmt.Sprintf("%q is not a command type", h.Type))
+	}
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}

@@ -1,0 +1,169 @@
+package cpts
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// Contract is the state of one CPTS contract, folded from its events. It
+// changes only through Apply.
+type Contract struct {
+	ID     uuid.UUID
+	Signed bool
+	// Terms is the signature event: the parties, tier, missions, indicators.
+	Terms    ContractSigned
+	Rulebook *Rulebook
+	Years    domain.ContractYears
+
+	Starts  map[string]domain.Date
+	Deploys map[string]domain.Date
+	Reports map[int]IndicatorsReported
+
+	// Payments lists the decisions in the order they were made.
+	Payments []PaymentDecided
+	decided  map[paymentKey]int
+
+	TerminatedOn      domain.Date
+	TerminationReason string
+
+	rules *Rules
+}
+
+type paymentKey struct {
+	kind    string
+	year    int
+	mission string
+}
+
+// NewContract returns the empty state of a contract not yet signed, ruled
+// by the embedded rulebooks.
+func NewContract(id uuid.UUID) *Contract { return NewContractWith(id, defaultRules) }
+
+// NewContractWith is NewContract with another set of rulebooks.
+func NewContractWith(id uuid.UUID, rules *Rules) *Contract {
+	return &Contract{
+		ID: id, rules: rules,
+		Starts: map[string]domain.Date{}, Deploys: map[string]domain.Date{},
+		Reports: map[int]IndicatorsReported{}, decided: map[paymentKey]int{},
+	}
+}
+
+// Rules returns the rulebooks the contract is judged by.
+func (c *Contract) Rules() *Rules { return c.rules }
+
+// Terminated reports whether the contract was terminated.
+func (c *Contract) Terminated() bool { return !c.TerminatedOn.IsZero() }
+
+// Apply changes the state by one event. It returns an error only for an
+// event that cannot belong to this contract (a log that was not written by
+// Decide).
+func (c *Contract) Apply(e Event) error {
+	switch e := e.(type) {
+	case ContractSigned:
+		rb, ok := c.rules.ByID(e.Rulebook)
+		if !ok {
+			return fmt.Errorf("cpts: contract %s signed under unknown rulebook %q", c.ID, e.Rulebook)
+		}
+		c.Signed = true
+		c.Terms = e
+		c.Rulebook = rb
+		c.Years = domain.ContractYears{Signed: e.SignedOn, Count: rb.ContractYears}
+	case MissionStarted:
+		c.Starts[e.Mission] = e.StartedOn
+	case MissionDeployed:
+		c.Deploys[e.Mission] = e.DeployedOn
+	case IndicatorsReported:
+		c.Reports[e.ContractYear] = e
+	case PaymentDecided:
+		c.decided[paymentKey{e.Kind, e.ContractYear, e.Mission}] = len(c.Payments)
+		c.Payments = append(c.Payments, e)
+	case ContractTerminated:
+		c.TerminatedOn = e.TerminatedOn
+		c.TerminationReason = e.Reason
+	default:
+		return fmt.Errorf("cpts: event %T is not a CPTS event", e)
+	}
+	return nil
+}
+
+// HasMission reports whether the contract includes a mission.
+func (c *Contract) HasMission(m string) bool { return slices.Contains(c.Terms.Missions, m) }
+
+// Missions returns the contract's missions in rulebook order.
+func (c *Contract) Missions() []string {
+	out := slices.Clone(c.Terms.Missions)
+	slices.SortFunc(out, func(a, b string) int { return c.Rulebook.MissionOrder(a) - c.Rulebook.MissionOrder(b) })
+	return out
+}
+
+// Payment returns the decision of a payment, if made.
+func (c *Contract) Payment(kind string, year int, mission string) (PaymentDecided, bool) {
+	i, ok := c.decided[paymentKey{kind, year, mission}]
+	if !ok {
+		return PaymentDecided{}, false
+	}
+	return c.Payments[i], true
+}
+
+// YearClosed reports whether year k's balance has been decided.
+func (c *Contract) YearClosed(k int) bool {
+	_, ok := c.decided[paymentKey{KindAnnualBalance, k, ""}]
+	return ok
+}
+
+// PeriodEnd returns the end (exclusive) of what counts in year k: End(k), or
+// the termination date when the contract ended inside year k.
+func (c *Contract) PeriodEnd(k int) domain.Date {
+	end := c.Years.End(k)
+	if c.Terminated() && c.TerminatedOn.Before(end) {
+		return domain.MaxDate(c.TerminatedOn, c.Years.Start(k))
+	}
+	return end
+}
+
+// LastYear returns the last contract year that has begun: 5, or the year of
+// termination.
+func (c *Contract) LastYear() int {
+	if c.Terminated() {
+		if k := c.Years.Of(c.TerminatedOn); k > 0 {
+			return k
+		}
+	}
+	return c.Years.Count
+}
+
+// ActiveDays returns the days of year k during which mission m was running.
+func (c *Contract) ActiveDays(k int, m string) int {
+	started, ok := c.Starts[m]
+	if !ok {
+		return 0
+	}
+	from := domain.MaxDate(c.Years.Start(k), started)
+	return max(0, from.DaysUntil(c.PeriodEnd(k)))
+}
+
+// ActiveMissions returns the missions running at some point in year k, in
+// rulebook order.
+func (c *Contract) ActiveMissions(k int) []string {
+	var out []string
+	for _, m := range c.Missions() {
+		if c.ActiveDays(k, m) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// IndicatorsOf returns a mission's indicators in signature order.
+func (c *Contract) IndicatorsOf(m string) []Indicator {
+	var out []Indicator
+	for _, in := range c.Terms.Indicators {
+		if in.Mission == m {
+			out = append(out, in)
+		}
+	}
+	return out
+}

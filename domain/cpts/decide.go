@@ -1,0 +1,266 @@
+package cpts
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/shopspring/decimal"
+)
+
+// Decide checks a command against the contract's state and returns the
+// events it produces, or a *domain.RejectedError listing every rule it
+// breaks. It does not change c: the caller appends the events and applies
+// them. Deciding is a pure function of state and command.
+func Decide(c *Contract, cmd Command) ([]Event, error) {
+	if cmd.Meta().ContractID != c.ID {
+		return nil, domain.Reject("wrong_contract", "contract_id", fmt.Sprintf("the command is for contract %s, not %s", cmd.Meta().ContractID, c.ID))
+	}
+	if _, ok := cmd.(SignContract); !ok && !c.Signed {
+		return nil, domain.Reject("contract_not_found", "contract_id", fmt.Sprintf("no contract %s has been signed", c.ID))
+	}
+	switch cmd := cmd.(type) {
+	case SignContract:
+		return decideSign(c, cmd)
+	case StartMission:
+		return decideStart(c, cmd)
+	case DeployMission:
+		return decideDeploy(c, cmd)
+	case ReportIndicators:
+		return decideReport(c, cmd)
+	case DecideDuePayments:
+		return c.decideDue(cmd.AsOf)
+	case TerminateContract:
+		return decideTerminate(c, cmd)
+	}
+	return nil, domain.Reject("unknown_command", "type", fmt.Sprintf("%T is not a CPTS command", cmd))
+}
+
+func decideSign(c *Contract, cmd SignContract) ([]Event, error) {
+	if c.Signed {
+		return nil, domain.Reject("contract_exists", "contract_id", fmt.Sprintf("contract %s was signed on %s; a contract is signed once", c.ID, c.Terms.SignedOn))
+	}
+	var vs domain.Violations
+	rb, ok := c.rules.InForce(cmd.SignedOn)
+	if !ok {
+		vs.Add("no_rulebook", "signed_on", fmt.Sprintf("no CPTS rulebook is in force on %s (the ACI applies from 2019-08-25)", cmd.SignedOn))
+		return nil, vs.Err()
+	}
+	var tier Tier
+	if cmd.Population <= 0 {
+		vs.Add("population_not_positive", "population", fmt.Sprintf("must be a positive whole number, got %d", cmd.Population))
+	} else if t, ok := rb.TierFor(int(cmd.Population)); ok {
+		tier = t
+	}
+	seen := map[string]bool{}
+	for i, m := range cmd.Missions {
+		field := fmt.Sprintf("missions[%d]", i)
+		if _, ok := rb.Mission(m); !ok {
+			vs.Add("unknown_mission", field, fmt.Sprintf("%q is not a mission of %s (%s)", m, rb.ID, missionCodes(rb)))
+			continue
+		}
+		if seen[m] {
+			vs.Add("duplicate_mission", field, fmt.Sprintf("%q is listed twice", m))
+		}
+		seen[m] = true
+	}
+	for _, m := range rb.Missions {
+		if m.Kind == "core" && !seen[m.Code] {
+			vs.Add("core_mission_missing", "missions", fmt.Sprintf("must include the core mission %q", m.Code))
+		}
+	}
+	weights := map[string]decimal.Decimal{}
+	codes := map[string]bool{}
+	for i, in := range cmd.Indicators {
+		field := fmt.Sprintf("indicators[%d]", i)
+		if in.Mission != "" && !seen[in.Mission] {
+			vs.Add("indicator_unknown_mission", field+".mission", fmt.Sprintf("%q is not one of the contract's missions", in.Mission))
+		}
+		key := in.Mission + "/" + in.Code
+		if codes[key] {
+			vs.Add("duplicate_indicator", field+".code", fmt.Sprintf("indicator %q of mission %q is listed twice", in.Code, in.Mission))
+		}
+		codes[key] = true
+		if !in.Weight.IsPositive() || in.Weight.GreaterThan(decimal.NewFromInt(1)) {
+			vs.Add("weight_out_of_range", field+".weight", fmt.Sprintf("must be in (0, 1], got %s", in.Weight))
+		}
+		if !in.Target.IsPositive() {
+			vs.Add("target_not_positive", field+".target", fmt.Sprintf("must be greater than 0, got %s", in.Target))
+		}
+		weights[in.Mission] = weights[in.Mission].Add(in.Weight)
+	}
+	for _, m := range rb.Missions {
+		if !seen[m.Code] {
+			continue
+		}
+		w, ok := weights[m.Code]
+		switch {
+		case !ok:
+			vs.Add("mission_without_indicator", "indicators", fmt.Sprintf("mission %q has no indicator", m.Code))
+		case !w.Equal(decimal.NewFromInt(1)):
+			vs.Add("weights_not_one", "indicators", fmt.Sprintf("the weights of mission %q sum to %s; they must sum to exactly 1", m.Code, w))
+		}
+	}
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	missions := make([]string, 0, len(cmd.Missions))
+	for _, m := range rb.Missions {
+		if seen[m.Code] {
+			missions = append(missions, m.Code)
+		}
+	}
+	return []Event{ContractSigned{
+		ContractID: c.ID, CPTS: cmd.CPTS, ARS: cmd.ARS, CPAM: cmd.CPAM, Population: int(cmd.Population),
+		Tier: tier.Code, SignedOn: cmd.SignedOn, Missions: missions, SNPRegulation: cmd.SNPRegulation,
+		Indicators: cmd.Indicators, Rulebook: rb.ID,
+	}}, nil
+}
+
+func missionCodes(rb *Rulebook) string {
+	codes := make([]string, len(rb.Missions))
+	for i, m := range rb.Missions {
+		codes[i] = m.Code
+	}
+	return strings.Join(codes, ", ")
+}
+
+// checkFactDate applies the rules every start and deployment date obeys.
+func (c *Contract) checkFactDate(vs *domain.Violations, field string, d domain.Date) {
+	switch {
+	case c.Terminated():
+		vs.Add("contract_terminated", "", fmt.Sprintf("the contract was terminated on %s: no mission starts or is deployed after", c.TerminatedOn))
+	case d.Before(c.Terms.SignedOn):
+		vs.Add("date_before_signature", field, fmt.Sprintf("%s is before the signature on %s", d, c.Terms.SignedOn))
+	case !d.Before(c.Years.End(c.Years.Count)):
+		vs.Add("date_after_contract", field, fmt.Sprintf("%s is after the contract's end on %s", d, c.Years.End(c.Years.Count).AddDays(-1)))
+	default:
+		k := c.Years.Of(d)
+		if c.YearClosed(k) {
+			vs.Add("year_closed", field, fmt.Sprintf("%s falls in contract year %d, whose balance is decided: the year is closed", d, k))
+		} else if r, ok := c.Reports[k]; ok {
+			vs.Add("year_closed", field, fmt.Sprintf("%s falls in contract year %d, whose indicators were reported on %s: the year is closed", d, k, r.ReportedOn))
+		}
+	}
+}
+
+func decideStart(c *Contract, cmd StartMission) ([]Event, error) {
+	var vs domain.Violations
+	if !c.HasMission(cmd.Mission) {
+		vs.Add("unknown_mission", "mission", fmt.Sprintf("%q is not one of the contract's missions (%s)", cmd.Mission, strings.Join(c.Missions(), ", ")))
+	} else if d, ok := c.Starts[cmd.Mission]; ok {
+		vs.Add("mission_already_started", "mission", fmt.Sprintf("%q started on %s; a mission starts once", cmd.Mission, d))
+	}
+	c.checkFactDate(&vs, "started_on", cmd.StartedOn)
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	return []Event{MissionStarted{ContractID: c.ID, Mission: cmd.Mission, StartedOn: cmd.StartedOn}}, nil
+}
+
+func decideDeploy(c *Contract, cmd DeployMission) ([]Event, error) {
+	var vs domain.Violations
+	if !c.HasMission(cmd.Mission) {
+		vs.Add("unknown_mission", "mission", fmt.Sprintf("%q is not one of the contract's missions (%s)", cmd.Mission, strings.Join(c.Missions(), ", ")))
+	} else if started, ok := c.Starts[cmd.Mission]; !ok {
+		vs.Add("mission_not_started", "mission", fmt.Sprintf("%q has not started: a mission is deployed after it starts", cmd.Mission))
+	} else if d, ok := c.Deploys[cmd.Mission]; ok {
+		vs.Add("mission_already_deployed", "mission", fmt.Sprintf("%q was deployed on %s; a mission is deployed once", cmd.Mission, d))
+	} else if cmd.DeployedOn.Before(started) {
+		vs.Add("date_before_start", "deployed_on", fmt.Sprintf("%s is before the mission's start on %s", cmd.DeployedOn, started))
+	}
+	c.checkFactDate(&vs, "deployed_on", cmd.DeployedOn)
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	return []Event{MissionDeployed{ContractID: c.ID, Mission: cmd.Mission, DeployedOn: cmd.DeployedOn}}, nil
+}
+
+func decideReport(c *Contract, cmd ReportIndicators) ([]Event, error) {
+	var vs domain.Violations
+	k := cmd.ContractYear
+	switch {
+	case k < 1 || k > c.Years.Count:
+		vs.Add("year_out_of_range", "contract_year", fmt.Sprintf("must be 1 to %d, got %d", c.Years.Count, k))
+		return nil, vs.Err()
+	case k > c.LastYear():
+		vs.Add("year_after_termination", "contract_year", fmt.Sprintf("year %d begins after the termination on %s", k, c.TerminatedOn))
+		return nil, vs.Err()
+	}
+	if r, ok := c.Reports[k]; ok {
+		vs.Add("duplicate_report", "contract_year", fmt.Sprintf("year %d was reported on %s; one report per year", k, r.ReportedOn))
+	}
+	if end := c.PeriodEnd(k); cmd.ReportedOn.Before(end) {
+		vs.Add("year_not_ended", "reported_on", fmt.Sprintf("%s is before the end of contract year %d (%s): a year is reported once it has ended", cmd.ReportedOn, k, end))
+	}
+	active := map[string]bool{}
+	for _, m := range c.ActiveMissions(k) {
+		active[m] = true
+	}
+	given := map[string]bool{}
+	for i, v := range cmd.Values {
+		field := fmt.Sprintf("values[%d]", i)
+		known := false
+		for _, in := range c.Terms.Indicators {
+			if in.Mission == v.Mission && in.Code == v.Code {
+				known = true
+			}
+		}
+		key := v.Mission + "/" + v.Code
+		switch {
+		case !known:
+			vs.Add("unknown_indicator", field, fmt.Sprintf("mission %q has no indicator %q in this contract", v.Mission, v.Code))
+		case !active[v.Mission]:
+			vs.Add("mission_not_active", field+".mission", fmt.Sprintf("mission %q did not run in contract year %d", v.Mission, k))
+		case given[key]:
+			vs.Add("duplicate_value", field, fmt.Sprintf("indicator %q of mission %q is given twice", v.Code, v.Mission))
+		}
+		given[key] = true
+		if v.Value.IsNegative() {
+			vs.Add("negative_value", field+".value", fmt.Sprintf("must be 0 or more, got %s", v.Value))
+		}
+	}
+	for _, m := range c.ActiveMissions(k) {
+		for _, in := range c.IndicatorsOf(m) {
+			if !given[m+"/"+in.Code] {
+				vs.Add("missing_value", "values", fmt.Sprintf("indicator %q of mission %q, which ran in year %d, has no value", in.Code, m, k))
+			}
+		}
+	}
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	return []Event{IndicatorsReported{ContractID: c.ID, ContractYear: k, ReportedOn: cmd.ReportedOn, Values: cmd.Values}}, nil
+}
+
+func decideTerminate(c *Contract, cmd TerminateContract) ([]Event, error) {
+	var vs domain.Violations
+	d := cmd.TerminatedOn
+	switch {
+	case c.Terminated():
+		vs.Add("already_terminated", "", fmt.Sprintf("the contract was terminated on %s", c.TerminatedOn))
+	case !d.After(c.Terms.SignedOn):
+		vs.Add("date_before_signature", "terminated_on", fmt.Sprintf("%s is not after the signature on %s", d, c.Terms.SignedOn))
+	case !d.Before(c.Years.End(c.Years.Count)):
+		vs.Add("date_after_contract", "terminated_on", fmt.Sprintf("%s is after the contract's end on %s", d, c.Years.End(c.Years.Count).AddDays(-1)))
+	default:
+		for _, m := range c.Missions() {
+			if s, ok := c.Starts[m]; ok && !s.Before(d) {
+				vs.Add("facts_after_termination", "terminated_on", fmt.Sprintf("mission %q started on %s, on or after %s", m, s, d))
+			}
+			if s, ok := c.Deploys[m]; ok && !s.Before(d) {
+				vs.Add("facts_after_termination", "terminated_on", fmt.Sprintf("mission %q was deployed on %s, on or after %s", m, s, d))
+			}
+		}
+		for _, p := range c.Payments {
+			if !p.DueOn.Before(d) {
+				vs.Add("termination_before_decided_payment", "terminated_on", fmt.Sprintf("the %s of year %d due on %s is decided already; a termination must come after it", p.Kind, p.ContractYear, p.DueOn))
+				break
+			}
+		}
+	}
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	return []Event{ContractTerminated{ContractID: c.ID, TerminatedOn: d, Reason: cmd.Reason}}, nil
+}

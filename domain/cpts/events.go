@@ -1,0 +1,195 @@
+package cpts
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+)
+
+// Scheme is the name of the CPTS scheme in streams and subjects.
+const Scheme = "cpts"
+
+// Stream returns the stream of a contract: cpts-<contract_id>.
+func Stream(contractID uuid.UUID) string { return Scheme + "-" + contractID.String() }
+
+// Event types.
+const (
+	TypeContractSigned     = "ContractSigned"
+	TypeMissionStarted     = "MissionStarted"
+	TypeMissionDeployed    = "MissionDeployed"
+	TypeIndicatorsReported = "IndicatorsReported"
+	TypePaymentDecided     = "PaymentDecided"
+	TypeContractTerminated = "ContractTerminated"
+)
+
+// Event is an event of the CPTS scheme.
+type Event interface {
+	EventType() string
+	// BusinessDate is the date the fact happened on (occurred_on).
+	BusinessDate() domain.Date
+}
+
+// Party names the CPTS.
+type Party struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Indicator is one indicator of a mission, with its weight and target.
+type Indicator struct {
+	Mission string          `json:"mission"`
+	Code    string          `json:"code"`
+	Weight  decimal.Decimal `json:"weight"`
+	Target  decimal.Decimal `json:"target"`
+}
+
+// ContractSigned: a CPTS, its CPAM and ARS sign the 5-year contract.
+type ContractSigned struct {
+	ContractID    uuid.UUID   `json:"contract_id"`
+	CPTS          Party       `json:"cpts"`
+	ARS           string      `json:"ars"`
+	CPAM          string      `json:"cpam"`
+	Population    int         `json:"population"`
+	Tier          string      `json:"tier"`
+	SignedOn      domain.Date `json:"signed_on"`
+	Missions      []string    `json:"missions"`
+	SNPRegulation bool        `json:"snp_regulation"`
+	Indicators    []Indicator `json:"indicators"`
+	Rulebook      string      `json:"rulebook"`
+}
+
+// MissionStarted: a mission begins.
+type MissionStarted struct {
+	ContractID uuid.UUID   `json:"contract_id"`
+	Mission    string      `json:"mission"`
+	StartedOn  domain.Date `json:"started_on"`
+}
+
+// MissionDeployed: a mission is fully deployed.
+type MissionDeployed struct {
+	ContractID uuid.UUID   `json:"contract_id"`
+	Mission    string      `json:"mission"`
+	DeployedOn domain.Date `json:"deployed_on"`
+}
+
+// IndicatorValue is the value of one indicator for a contract year.
+type IndicatorValue struct {
+	Mission string          `json:"mission"`
+	Code    string          `json:"code"`
+	Value   decimal.Decimal `json:"value"`
+}
+
+// IndicatorsReported: the indicators of a contract year are reported.
+type IndicatorsReported struct {
+	ContractID   uuid.UUID        `json:"contract_id"`
+	ContractYear int              `json:"contract_year"`
+	ReportedOn   domain.Date      `json:"reported_on"`
+	Values       []IndicatorValue `json:"values"`
+}
+
+// Payment kinds.
+const (
+	KindSignature           = "signature"
+	KindMissionStartAdvance = "mission_start_advance"
+	KindAnnualAdvance       = "annual_advance"
+	KindAnnualBalance       = "annual_balance"
+	KindAmorcageTopup       = "amorcage_topup"
+	KindRecovery            = "recovery"
+)
+
+// Payment statuses.
+const (
+	StatusDecided  = "decided"
+	StatusWithheld = "withheld"
+)
+
+// Line is one line of a payment's breakdown: computed exactly, rounded to
+// the cent on its own (domain.md 2.8). Basis shows the computation.
+type Line struct {
+	Mission   string       `json:"mission,omitempty"`
+	Component string       `json:"component"`
+	Amount    domain.Money `json:"amount"`
+	Basis     string       `json:"basis,omitempty"`
+}
+
+// PaymentDecided: the payer decides one payment (or withholds it).
+type PaymentDecided struct {
+	PaymentID    uuid.UUID    `json:"payment_id"`
+	ContractID   uuid.UUID    `json:"contract_id"`
+	Kind         string       `json:"kind"`
+	ContractYear int          `json:"contract_year"`
+	Mission      string       `json:"mission,omitempty"`
+	DueOn        domain.Date  `json:"due_on"`
+	DecidedOn    domain.Date  `json:"decided_on"`
+	Status       string       `json:"status"`
+	Amount       domain.Money `json:"amount"`
+	Rulebook     string       `json:"rulebook"`
+	Rule         string       `json:"rule"`
+	Lines        []Line       `json:"lines"`
+	Reason       string       `json:"reason,omitempty"`
+}
+
+// ContractTerminated: the contract ends early.
+type ContractTerminated struct {
+	ContractID   uuid.UUID   `json:"contract_id"`
+	TerminatedOn domain.Date `json:"terminated_on"`
+	Reason       string      `json:"reason"`
+}
+
+func (ContractSigned) EventType() string     { return TypeContractSigned }
+func (MissionStarted) EventType() string     { return TypeMissionStarted }
+func (MissionDeployed) EventType() string    { return TypeMissionDeployed }
+func (IndicatorsReported) EventType() string { return TypeIndicatorsReported }
+func (PaymentDecided) EventType() string     { return TypePaymentDecided }
+func (ContractTerminated) EventType() string { return TypeContractTerminated }
+
+func (e ContractSigned) BusinessDate() domain.Date     { return e.SignedOn }
+func (e MissionStarted) BusinessDate() domain.Date     { return e.StartedOn }
+func (e MissionDeployed) BusinessDate() domain.Date    { return e.DeployedOn }
+func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
+func (e PaymentDecided) BusinessDate() domain.Date     { return e.DecidedOn }
+func (e ContractTerminated) BusinessDate() domain.Date { return e.TerminatedOn }
+
+// SchemaVersion is the version of every CPTS event type's data; a change
+// that is not additive gets a new version and an upcaster in DecodeEvent.
+const SchemaVersion = 1
+
+var decoders = map[string]func([]byte) (Event, error){
+	TypeContractSigned:     decodeAs[ContractSigned],
+	TypeMissionStarted:     decodeAs[MissionStarted],
+	TypeMissionDeployed:    decodeAs[MissionDeployed],
+	TypeIndicatorsReported: decodeAs[IndicatorsReported],
+	TypePaymentDecided:     decodeAs[PaymentDecided],
+	TypeContractTerminated: decodeAs[ContractTerminated],
+}
+
+func decodeAs[T Event](data []byte) (Event, error) {
+	var v T
+	err := json.Unmarshal(data, &v)
+	return v, err
+}
+
+// EventTypes lists the event types of the scheme.
+func EventTypes() []string {
+	return []string{TypeContractSigned, TypeMissionStarted, TypeMissionDeployed, TypeIndicatorsReported,
+		TypePaymentDecided, TypeContractTerminated}
+}
+
+// DecodeEvent turns a stored event's type and data back into an Event.
+func DecodeEvent(typ string, schemaVersion int, data []byte) (Event, error) {
+	dec, ok := decoders[typ]
+	if !ok {
+		return nil, fmt.Errorf("cpts: unknown event type %q", typ)
+	}
+	if schemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("cpts: %s schema version %d is not known", typ, schemaVersion)
+	}
+	e, err := dec(data)
+	if err != nil {
+		return nil, fmt.Errorf("cpts: decode %s: %w", typ, err)
+	}
+	return e, nil
+}

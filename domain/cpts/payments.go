@@ -1,0 +1,306 @@
+package cpts
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// paymentNamespace derives payment ids: one payment per contract, kind,
+// year and mission, whatever command decides it.
+var paymentNamespace = uuid.MustParse("6f1c2b1e-3f0a-4c8e-9a55-5d6f0e1c2a77")
+
+// PaymentID returns the id of a payment.
+func PaymentID(contract uuid.UUID, kind string, year int, mission string) uuid.UUID {
+	return uuid.NewSHA1(paymentNamespace, fmt.Appendf(nil, "%s/%s/%d/%s", contract, kind, year, mission))
+}
+
+// Rules, by payment kind, as named in each decision.
+var ruleText = map[string]string{
+	KindSignature:           "ACI art. 9 / domain.md 2.4: the seed funding (year 1 operating) is paid at signature",
+	KindMissionStartAdvance: "ACI art. 9 / domain.md 2.4: advance of the fixed part, prorated from the start to the end of the contract year",
+	KindAnnualAdvance:       "ACI art. 9 / domain.md 2.4: advance of the operating and fixed parts at each anniversary, withheld when the calendar is not met",
+	KindAnnualBalance:       "ACI art. 9 / domain.md 2.4-2.5: the year's dues (operating, fixed, variable by achievement) less its advances, on the report",
+	KindAmorcageTopup:       "Avenant 2 / domain.md 2.6: seed funding raised for contracts signed on or before the eligibility date",
+	KindRecovery:            "domain.md 2.7: on termination, the advances beyond 75 % of what accrued are recovered",
+}
+
+// kindRank orders payments due on the same day: a recovery before a balance
+// (domain.md 2.8), advances before both.
+var kindRank = map[string]int{
+	KindSignature: 0, KindMissionStartAdvance: 1, KindAnnualAdvance: 2, KindAmorcageTopup: 3,
+	KindRecovery: 4, KindAnnualBalance: 5,
+}
+
+// candidate is a payment that the facts make due.
+type candidate struct {
+	kind    string
+	year    int
+	mission string
+	dueOn   domain.Date
+}
+
+// candidates lists the payments due on or before asOf and not yet decided,
+// in the order they are decided.
+func (c *Contract) candidates(asOf domain.Date) []candidate {
+	var out []candidate
+	add := func(kind string, year int, mission string, due domain.Date) {
+		if due.After(asOf) {
+			return
+		}
+		if _, done := c.decided[paymentKey{kind, year, mission}]; done {
+			return
+		}
+		out = append(out, candidate{kind, year, mission, due})
+	}
+	// beforeEnd: an advance or top-up falls due only before the termination.
+	beforeEnd := func(d domain.Date) bool { return !c.Terminated() || d.Before(c.TerminatedOn) }
+
+	add(KindSignature, 1, "", c.Terms.SignedOn)
+	for _, m := range c.Missions() {
+		s, ok := c.Starts[m]
+		if !ok || c.Years.IsAnniversary(s) || !beforeEnd(s) {
+			continue
+		}
+		add(KindMissionStartAdvance, c.Years.Of(s), m, s)
+	}
+	for k := 2; k <= c.Years.Count; k++ {
+		if d := c.Years.Start(k); beforeEnd(d) {
+			add(KindAnnualAdvance, k, "", d)
+		}
+	}
+	for k := 1; k <= c.Years.Count; k++ {
+		if r, ok := c.Reports[k]; ok {
+			add(KindAnnualBalance, k, "", r.ReportedOn)
+		}
+	}
+	for _, a := range c.rules.AmendmentsOf(c.Rulebook.ID) {
+		if !c.Terms.SignedOn.After(a.SignedOnOrBefore) && beforeEnd(a.EffectiveOn) {
+			if k := c.Years.Of(a.EffectiveOn); k > 0 {
+				add(KindAmorcageTopup, k, "", a.EffectiveOn)
+			}
+		}
+	}
+	if c.Terminated() {
+		add(KindRecovery, c.Years.Of(c.TerminatedOn), "", c.TerminatedOn)
+	}
+	slices.SortStableFunc(out, func(a, b candidate) int {
+		return cmp.Or(a.dueOn.Compare(b.dueOn), cmp.Compare(kindRank[a.kind], kindRank[b.kind]),
+			cmp.Compare(a.year, b.year), cmp.Compare(c.Rulebook.MissionOrder(a.mission), c.Rulebook.MissionOrder(b.mission)))
+	})
+	return out
+}
+
+// decideDue decides, in due-date order, every payment due on or before asOf
+// and not yet decided. Each decision sees the ones before it (a balance sees
+// the year's advances). Running it again decides nothing new.
+func (c *Contract) decideDue(asOf domain.Date) ([]Event, error) {
+	if asOf.IsZero() {
+		return nil, domain.Reject("missing_field", "as_of", "is required")
+	}
+	work := c.clone()
+	var events []Event
+	for _, cand := range work.candidates(asOf) {
+		p, ok := work.compute(cand, asOf)
+		if !ok {
+			continue
+		}
+		if err := work.Apply(p); err != nil {
+			return nil, err
+		}
+		events = append(events, p)
+	}
+	return events, nil
+}
+
+// clone copies what deciding payments changes.
+func (c *Contract) clone() *Contract {
+	d := *c
+	d.Payments = slices.Clone(c.Payments)
+	d.decided = make(map[paymentKey]int, len(c.decided))
+	for k, v := range c.decided {
+		d.decided[k] = v
+	}
+	return &d
+}
+
+// compute decides one payment. ok is false when nothing is to be paid (a
+// recovery that finds nothing to recover).
+func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecided, bool) {
+	rb := c.Rulebook
+	p := PaymentDecided{
+		PaymentID: PaymentID(c.ID, cand.kind, cand.year, cand.mission), ContractID: c.ID,
+		Kind: cand.kind, ContractYear: cand.year, Mission: cand.mission, DueOn: cand.dueOn,
+		DecidedOn: decidedOn, Status: StatusDecided, Rulebook: rb.ID, Rule: ruleText[cand.kind],
+	}
+	switch cand.kind {
+	case KindSignature:
+		p.Lines = []Line{c.operatingLine(domain.ExactInt(1), "100 % × %s operating")}
+	case KindMissionStartAdvance:
+		p.Lines = []Line{c.startAdvanceLine(cand)}
+	case KindAnnualAdvance:
+		if late := c.lateMissions(cand.dueOn); len(late) > 0 {
+			p.Status = StatusWithheld
+			p.Reason = "calendar not met on " + cand.dueOn.String() + ": " + strings.Join(late, "; ")
+			p.Lines = []Line{}
+			break
+		}
+		p.Lines = c.annualAdvanceLines(cand.dueOn)
+	case KindAnnualBalance:
+		p.Lines = c.balanceLines(cand.year)
+	case KindAmorcageTopup:
+		a := c.amendmentOn(cand.dueOn)
+		sf := a.SeedFunding[c.Terms.Tier]
+		amount := domain.ExactDecimal(sf.After.Sub(sf.Before)).Cents()
+		p.Rulebook = a.ID
+		p.Lines = []Line{{Component: "operating", Amount: amount,
+			Basis: fmt.Sprintf("%s seed funding %s − %s", c.Terms.Tier, sf.After, sf.Before)}}
+	case KindRecovery:
+		line, ok := c.recoveryLine(cand.year)
+		if !ok {
+			return PaymentDecided{}, false
+		}
+		p.Lines = []Line{line}
+	}
+	for _, l := range p.Lines {
+		p.Amount = p.Amount.Add(l.Amount)
+	}
+	return p, true
+}
+
+func (c *Contract) amendmentOn(d domain.Date) *Amendment {
+	for _, a := range c.rules.AmendmentsOf(c.Rulebook.ID) {
+		if a.EffectiveOn.Equal(d) {
+			return a
+		}
+	}
+	panic("cpts: top-up without its amendment")
+}
+
+func (c *Contract) operatingLine(factor domain.Exact, basis string) Line {
+	op := c.Rulebook.Operating(c.Terms.Tier)
+	return Line{Component: "operating", Amount: domain.ExactDecimal(op).Mul(factor).Cents(), Basis: fmt.Sprintf(basis, op)}
+}
+
+func (c *Contract) fixedAnnual(m string) domain.Exact {
+	return domain.ExactDecimal(c.Rulebook.FixedAnnual(c.Terms.Tier, m, c.Terms.SNPRegulation))
+}
+
+func (c *Contract) advanceRate() domain.Exact { return domain.ExactDecimal(c.Rulebook.AdvanceRate) }
+
+func (c *Contract) startAdvanceLine(cand candidate) Line {
+	k := cand.year
+	days, yearDays := cand.dueOn.DaysUntil(c.Years.End(k)), c.Years.Days(k)
+	amount := c.advanceRate().Mul(c.fixedAnnual(cand.mission)).Mul(domain.Ratio(int64(days), int64(yearDays))).Cents()
+	return Line{Mission: cand.mission, Component: "fixed", Amount: amount,
+		Basis: fmt.Sprintf("%s × %s fixed × %d/%d days", c.Rulebook.AdvanceRate, c.Rulebook.FixedAnnual(c.Terms.Tier, cand.mission, c.Terms.SNPRegulation), days, yearDays)}
+}
+
+// lateMissions lists the deadlines passed before d without their fact on or
+// before d (domain.md 2.4, withholding).
+func (c *Contract) lateMissions(d domain.Date) []string {
+	var late []string
+	for _, dl := range c.Deadlines() {
+		if dl.Deadline.Before(d) && (dl.Done.IsZero() || dl.Done.After(d)) {
+			late = append(late, fmt.Sprintf("%s %s deadline %s (%d months) passed", dl.Mission, dl.Kind, dl.Deadline, dl.Months))
+		}
+	}
+	return late
+}
+
+func (c *Contract) annualAdvanceLines(d domain.Date) []Line {
+	rate := c.Rulebook.AdvanceRate
+	lines := []Line{c.operatingLine(c.advanceRate(), rate.String()+" × %s operating")}
+	for _, m := range c.Missions() {
+		if s, ok := c.Starts[m]; ok && !s.After(d) {
+			lines = append(lines, Line{Mission: m, Component: "fixed", Amount: c.advanceRate().Mul(c.fixedAnnual(m)).Cents(),
+				Basis: fmt.Sprintf("%s × %s fixed", rate, c.Rulebook.FixedAnnual(c.Terms.Tier, m, c.Terms.SNPRegulation))})
+		}
+	}
+	return lines
+}
+
+// Achievement returns the achievement rate of mission m in year k from the
+// year's report: Σ weight × clamp(value / target, 0, 1) (domain.md 2.5).
+func (c *Contract) Achievement(k int, m string) domain.Exact {
+	r, ok := c.Reports[k]
+	if !ok {
+		return domain.Exact{}
+	}
+	var ach domain.Exact
+	for _, in := range c.IndicatorsOf(m) {
+		for _, v := range r.Values {
+			if v.Mission == m && v.Code == in.Code {
+				rate := domain.ExactDecimal(v.Value).Quo(domain.ExactDecimal(in.Target)).Clamp(domain.ExactInt(0), domain.ExactInt(1))
+				ach = ach.Add(domain.ExactDecimal(in.Weight).Mul(rate))
+			}
+		}
+	}
+	return ach
+}
+
+// advancesOf sums what was decided for year k as advances: the annual
+// advance, the mission-start advances and the recovery.
+func (c *Contract) advancesOf(k int, withRecovery bool) domain.Money {
+	var total domain.Money
+	for _, p := range c.Payments {
+		if p.ContractYear != k {
+			continue
+		}
+		if p.Kind == KindAnnualAdvance || p.Kind == KindMissionStartAdvance || (withRecovery && p.Kind == KindRecovery) {
+			total = total.Add(p.Amount)
+		}
+	}
+	return total
+}
+
+func (c *Contract) balanceLines(k int) []Line {
+	yearDays := c.Years.Days(k)
+	var lines []Line
+	if k >= 2 {
+		days := c.Years.Start(k).DaysUntil(c.PeriodEnd(k))
+		lines = append(lines, c.operatingLine(domain.Ratio(int64(days), int64(yearDays)), fmt.Sprintf("%%s operating × %d/%d days", days, yearDays)))
+	}
+	for _, m := range c.ActiveMissions(k) {
+		days := c.ActiveDays(k, m)
+		share := domain.Ratio(int64(days), int64(yearDays))
+		fixed := c.Rulebook.FixedAnnual(c.Terms.Tier, m, c.Terms.SNPRegulation)
+		variable := c.Rulebook.VariableAnnual(c.Terms.Tier, m)
+		ach := c.Achievement(k, m)
+		lines = append(lines,
+			Line{Mission: m, Component: "fixed", Amount: domain.ExactDecimal(fixed).Mul(share).Cents(),
+				Basis: fmt.Sprintf("%s fixed × %d/%d days", fixed, days, yearDays)},
+			Line{Mission: m, Component: "variable", Amount: domain.ExactDecimal(variable).Mul(ach).Mul(share).Cents(),
+				Basis: fmt.Sprintf("%s variable × achievement %s × %d/%d days", variable, ach.Decimal(6), days, yearDays)})
+	}
+	adv := c.advancesOf(k, true)
+	lines = append(lines, Line{Component: "advances", Amount: adv.Neg(),
+		Basis: fmt.Sprintf("advances decided for year %d", k)})
+	return lines
+}
+
+// recoveryLine computes the recovery of the year of termination:
+// round(keep × accrued − advances) when negative (domain.md 2.7).
+func (c *Contract) recoveryLine(k int) (Line, bool) {
+	yearDays := int64(c.Years.Days(k))
+	var accrued domain.Exact
+	if k >= 2 {
+		days := c.Years.Start(k).DaysUntil(c.PeriodEnd(k))
+		accrued = domain.ExactDecimal(c.Rulebook.Operating(c.Terms.Tier)).Mul(domain.Ratio(int64(days), yearDays))
+	}
+	for _, m := range c.ActiveMissions(k) {
+		accrued = accrued.Add(c.fixedAnnual(m).Mul(domain.Ratio(int64(c.ActiveDays(k, m)), yearDays)))
+	}
+	advances := c.advancesOf(k, false)
+	keep := domain.ExactDecimal(c.Rulebook.RecoveryKeepRate)
+	amount := keep.Mul(accrued).Sub(advances.Exact()).Cents()
+	if amount.Sign() >= 0 {
+		return Line{}, false
+	}
+	return Line{Component: "recovery", Amount: amount,
+		Basis: fmt.Sprintf("%s × accrued %s − advances %s", c.Rulebook.RecoveryKeepRate, accrued.Decimal(2), advances)}, true
+}

@@ -1,0 +1,275 @@
+package cpts
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"slices"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/shopspring/decimal"
+)
+
+//go:embed rulebooks/*.json
+var rulebookFS embed.FS
+
+// Rulebook holds the figures and calendar of one version of the ACI. Every
+// [rule] interpretation of the texts lives here as data.
+type Rulebook struct {
+	domain.RulebookInfo
+	ContractYears    int                    `json:"contract_years"`
+	Tiers            []Tier                 `json:"tiers"`
+	Missions         []MissionRule          `json:"missions"`
+	Amounts          map[string]TierAmounts `json:"amounts"`
+	AdvanceRate      decimal.Decimal        `json:"advance_rate"`
+	RecoveryKeepRate decimal.Decimal        `json:"recovery_keep_rate"`
+	Interpretations  []string               `json:"interpretations"`
+}
+
+// Info implements domain.Rulebook.
+func (r *Rulebook) Info() domain.RulebookInfo { return r.RulebookInfo }
+
+// Tier is a size tier by population, bounds inclusive.
+type Tier struct {
+	Code          string `json:"code"`
+	PopulationMin int    `json:"population_min"`
+	PopulationMax *int   `json:"population_max"`
+	Note          string `json:"note"`
+}
+
+// MissionRule is a mission and its deadlines in months after signature
+// (nil: none).
+type MissionRule struct {
+	Code         string `json:"code"`
+	Kind         string `json:"kind"` // core or optional
+	StartMonths  *int   `json:"start_months"`
+	DeployMonths *int   `json:"deploy_months"`
+	Title        string `json:"title"`
+}
+
+// TierAmounts are a tier's annual amounts in euros.
+type TierAmounts struct {
+	Operating decimal.Decimal           `json:"operating"`
+	Missions  map[string]MissionAmounts `json:"missions"`
+}
+
+// MissionAmounts are a mission's annual amounts. SNPSupplement and
+// SNPRegulation exist for access only; both are fixed components.
+type MissionAmounts struct {
+	Fixed         decimal.Decimal `json:"fixed"`
+	Variable      decimal.Decimal `json:"variable"`
+	SNPSupplement decimal.Decimal `json:"snp_supplement"`
+	SNPRegulation decimal.Decimal `json:"snp_regulation"`
+}
+
+// Amendment is a later change to a rulebook that creates a one-off payment:
+// amendment 2 raised the seed funding of contracts signed by a date.
+type Amendment struct {
+	domain.RulebookInfo
+	Amends           string                 `json:"amends"`
+	EffectiveOn      domain.Date            `json:"effective_on"`
+	SignedOnOrBefore domain.Date            `json:"signed_on_or_before"`
+	SeedFunding      map[string]SeedFunding `json:"seed_funding"`
+	Interpretations  []string               `json:"interpretations"`
+}
+
+// SeedFunding is the seed funding of a tier before and after an amendment.
+type SeedFunding struct {
+	Before decimal.Decimal `json:"before"`
+	After  decimal.Decimal `json:"after"`
+}
+
+// TierFor returns the tier of a population.
+func (r *Rulebook) TierFor(population int) (Tier, bool) {
+	for _, t := range r.Tiers {
+		if population >= t.PopulationMin && (t.PopulationMax == nil || population <= *t.PopulationMax) {
+			return t, true
+		}
+	}
+	return Tier{}, false
+}
+
+// Mission returns the rule of a mission code.
+func (r *Rulebook) Mission(code string) (MissionRule, bool) {
+	i := slices.IndexFunc(r.Missions, func(m MissionRule) bool { return m.Code == code })
+	if i < 0 {
+		return MissionRule{}, false
+	}
+	return r.Missions[i], true
+}
+
+// MissionOrder returns the position of a mission in the rulebook, the order
+// in which breakdown lines and alerts list missions.
+func (r *Rulebook) MissionOrder(code string) int {
+	return slices.IndexFunc(r.Missions, func(m MissionRule) bool { return m.Code == code })
+}
+
+// Operating returns a tier's annual operating funding.
+func (r *Rulebook) Operating(tier string) decimal.Decimal { return r.Amounts[tier].Operating }
+
+// FixedAnnual returns a mission's annual fixed amount for a tier: for access,
+// the fixed part plus the SNP supplement, plus the regulation funding when
+// the contract organises regulation.
+func (r *Rulebook) FixedAnnual(tier, mission string, regulation bool) decimal.Decimal {
+	a := r.Amounts[tier].Missions[mission]
+	f := a.Fixed.Add(a.SNPSupplement)
+	if regulation {
+		f = f.Add(a.SNPRegulation)
+	}
+	return f
+}
+
+// VariableAnnual returns a mission's annual variable amount at 100 %
+// achievement.
+func (r *Rulebook) VariableAnnual(tier, mission string) decimal.Decimal {
+	return r.Amounts[tier].Missions[mission].Variable
+}
+
+// MaximumPerYear returns the most a contract of that tier can receive in a
+// year: operating plus every mission's fixed and variable amounts.
+func (r *Rulebook) MaximumPerYear(tier string, regulation bool) decimal.Decimal {
+	total := r.Operating(tier)
+	for _, m := range r.Missions {
+		total = total.Add(r.FixedAnnual(tier, m.Code, regulation)).Add(r.VariableAnnual(tier, m.Code))
+	}
+	return total
+}
+
+func (r *Rulebook) check() error {
+	if r.ContractYears <= 0 {
+		return fmt.Errorf("contract_years must be positive")
+	}
+	if len(r.Tiers) == 0 || len(r.Missions) == 0 {
+		return fmt.Errorf("tiers and missions must be listed")
+	}
+	// Tiers must cover 1.. without gap or overlap.
+	next := 1
+	for i, t := range r.Tiers {
+		if t.PopulationMin != next {
+			return fmt.Errorf("tier %s starts at %d, want %d", t.Code, t.PopulationMin, next)
+		}
+		if t.PopulationMax == nil {
+			if i != len(r.Tiers)-1 {
+				return fmt.Errorf("tier %s is open-ended but not last", t.Code)
+			}
+			break
+		}
+		next = *t.PopulationMax + 1
+		if i == len(r.Tiers)-1 {
+			return fmt.Errorf("last tier %s must be open-ended", t.Code)
+		}
+	}
+	for _, t := range r.Tiers {
+		a, ok := r.Amounts[t.Code]
+		if !ok || !a.Operating.IsPositive() {
+			return fmt.Errorf("tier %s has no operating amount", t.Code)
+		}
+		for _, m := range r.Missions {
+			ma, ok := a.Missions[m.Code]
+			if !ok || !ma.Fixed.IsPositive() || !ma.Variable.IsPositive() {
+				return fmt.Errorf("tier %s: mission %s has no fixed or variable amount", t.Code, m.Code)
+			}
+		}
+	}
+	for _, m := range r.Missions {
+		if m.Kind != "core" && m.Kind != "optional" {
+			return fmt.Errorf("mission %s: kind %q is neither core nor optional", m.Code, m.Kind)
+		}
+	}
+	one := decimal.NewFromInt(1)
+	if !r.AdvanceRate.IsPositive() || r.AdvanceRate.GreaterThan(one) || !r.RecoveryKeepRate.IsPositive() || r.RecoveryKeepRate.GreaterThan(one) {
+		return fmt.Errorf("advance_rate and recovery_keep_rate must be in (0, 1]")
+	}
+	return nil
+}
+
+// Rules is the loaded set of CPTS rulebooks and amendments.
+type Rules struct {
+	books      *domain.Rulebooks[*Rulebook]
+	amendments []*Amendment
+}
+
+// DefaultRules returns the rulebooks embedded in the binary. It panics if
+// they do not load: they are part of the program.
+func DefaultRules() *Rules {
+	r, err := LoadRules(rulebookFS)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+var defaultRules = DefaultRules()
+
+// LoadRules reads every rulebooks/*.json of fsys: documents with an "amends"
+// field are amendments, the others rulebooks.
+func LoadRules(fsys fs.FS) (*Rules, error) {
+	names, err := fs.Glob(fsys, "rulebooks/*.json")
+	if err != nil {
+		return nil, err
+	}
+	var books [][]byte
+	var amendments []*Amendment
+	for _, name := range names {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		var probe struct {
+			Amends string `json:"amends"`
+		}
+		if err := json.Unmarshal(b, &probe); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if probe.Amends == "" {
+			books = append(books, b)
+			continue
+		}
+		var a Amendment
+		if err := json.Unmarshal(b, &a); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if err := a.RulebookInfo.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		amendments = append(amendments, &a)
+	}
+	rs, err := domain.LoadRulebooks(books, (*Rulebook).check)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range amendments {
+		base, ok := rs.ByID(a.Amends)
+		if !ok {
+			return nil, fmt.Errorf("amendment %s amends unknown rulebook %s", a.ID, a.Amends)
+		}
+		for _, t := range base.Tiers {
+			sf, ok := a.SeedFunding[t.Code]
+			if !ok || !sf.Before.Equal(base.Operating(t.Code)) || !sf.After.GreaterThan(sf.Before) {
+				return nil, fmt.Errorf("amendment %s: tier %s seed funding must start from the base operating amount and rise", a.ID, t.Code)
+			}
+		}
+	}
+	return &Rules{books: rs, amendments: amendments}, nil
+}
+
+// InForce returns the rulebook in force on a signature date.
+func (r *Rules) InForce(d domain.Date) (*Rulebook, bool) { return r.books.InForce(d) }
+
+// ByID returns a rulebook by id.
+func (r *Rules) ByID(id string) (*Rulebook, bool) { return r.books.ByID(id) }
+
+// Rulebooks returns every rulebook.
+func (r *Rules) Rulebooks() []*Rulebook { return r.books.All() }
+
+// AmendmentsOf returns the amendments of a rulebook.
+func (r *Rules) AmendmentsOf(id string) []*Amendment {
+	var out []*Amendment
+	for _, a := range r.amendments {
+		if a.Amends == id {
+			out = append(out, a)
+		}
+	}
+	return out
+}
