@@ -1,0 +1,176 @@
+package cpts_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"pgregory.net/rapid"
+)
+
+type dated struct {
+	on    domain.Date
+	order int // same-day order: facts, terminations, reports, then decisions
+	typ   string
+	body  string
+}
+
+// genLifecycle draws a valid contract lifecycle: a signature, starts and
+// deployments, yearly reports, maybe a termination, and quarterly decisions.
+func genLifecycle(t *rapid.T) []dated {
+	signed := domain.MustDate("2019-08-25").AddDays(rapid.IntRange(0, 5*365).Draw(t, "signed_offset"))
+	population := rapid.OneOf(rapid.IntRange(1, 200_000), rapid.SampledFrom([]int{39_999, 40_000, 79_999, 80_000, 175_000, 175_001})).Draw(t, "population")
+	regulation := rapid.Bool().Draw(t, "regulation")
+	missions := []string{"access", "pathways", "prevention"}
+	for _, m := range []string{"quality", "support"} {
+		if rapid.Bool().Draw(t, "with_"+m) {
+			missions = append(missions, m)
+		}
+	}
+	years := domain.ContractYears{Signed: signed, Count: 5}
+	end := years.End(5)
+	var terminated domain.Date
+	if rapid.IntRange(0, 4).Draw(t, "terminate") == 0 {
+		terminated = signed.AddDays(rapid.IntRange(1, signed.DaysUntil(end)-1).Draw(t, "terminated_offset"))
+	}
+	limit := end
+	if !terminated.IsZero() {
+		limit = terminated
+	}
+	var out []dated
+	out = append(out, dated{signed, 0, cpts.CmdSignContract, signFields(population, signed.String(), regulation, missions...)})
+	starts := map[string]domain.Date{}
+	for _, m := range missions {
+		if rapid.IntRange(0, 5).Draw(t, "never_"+m) == 0 {
+			continue
+		}
+		s := signed.AddDays(rapid.IntRange(0, 3*365).Draw(t, "start_"+m))
+		if rapid.IntRange(0, 5).Draw(t, "anniversary_"+m) == 0 {
+			s = years.Start(rapid.IntRange(2, 4).Draw(t, "anniversary_year_"+m))
+		}
+		if !s.Before(limit) {
+			continue
+		}
+		starts[m] = s
+		out = append(out, dated{s, 0, cpts.CmdStartMission, fmt.Sprintf(`"mission":%q,"started_on":%q`, m, s)})
+		if d := s.AddDays(rapid.IntRange(0, 800).Draw(t, "deploy_"+m)); d.Before(limit) && rapid.Bool().Draw(t, "deployed_"+m) {
+			out = append(out, dated{d, 0, cpts.CmdDeployMission, fmt.Sprintf(`"mission":%q,"deployed_on":%q`, m, d)})
+		}
+	}
+	if !terminated.IsZero() {
+		out = append(out, dated{terminated, 1, cpts.CmdTerminateContract, fmt.Sprintf(`"terminated_on":%q,"reason":"calendar not met"`, terminated)})
+	}
+	lastYear := 5
+	if !terminated.IsZero() {
+		lastYear = years.Of(terminated)
+	}
+	for k := 1; k <= lastYear; k++ {
+		periodEnd := years.End(k)
+		if k == lastYear && !terminated.IsZero() {
+			periodEnd = terminated
+		}
+		on := periodEnd.AddDays(rapid.IntRange(0, 120).Draw(t, fmt.Sprintf("report_delay_%d", k)))
+		var values []string
+		for _, m := range missions {
+			s, ok := starts[m]
+			if !ok || !s.Before(periodEnd) {
+				continue
+			}
+			v := rapid.IntRange(0, 150).Draw(t, fmt.Sprintf("value_%d_%s", k, m))
+			values = append(values, fmt.Sprintf(`{"mission":%q,"code":"%s-1","value":"%d"}`, m, m, v))
+		}
+		out = append(out, dated{on, 2, cpts.CmdReportIndicators, fmt.Sprintf(`"contract_year":%d,"reported_on":%q,"values":[%s]`, k, on, strings.Join(values, ","))})
+	}
+	for d := signed; d.Before(end.AddYears(1)); d = d.AddMonths(3) {
+		out = append(out, dated{d, 3, cpts.CmdDecideDuePayments, fmt.Sprintf(`"as_of":%q`, d)})
+	}
+	out = append(out, dated{end.AddYears(1), 3, cpts.CmdDecideDuePayments, fmt.Sprintf(`"as_of":%q`, end.AddYears(1))})
+	slices.SortStableFunc(out, func(a, b dated) int {
+		if c := a.on.Compare(b.on); c != 0 {
+			return c
+		}
+		return a.order - b.order
+	})
+	return out
+}
+
+// For every closed year the decided amounts sum to the year's dues, no
+// year exceeds the tier's maximum (plus the top-up in its year), and
+// deciding again decides nothing.
+func TestPropertyClosedYearsPayTheirDues(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		steps := genLifecycle(rt)
+		l := &lifecycle{t: t, c: cpts.NewContract(mustUUID(contractID))}
+		for _, s := range steps {
+			line := l.cmd(s.typ, s.body)
+			events, err := l.decide(line)
+			if err != nil {
+				rt.Fatalf("valid lifecycle rejected at %s: %s: %v", s.on, line, err)
+			}
+			for _, e := range events {
+				if err := l.c.Apply(e); err != nil {
+					rt.Fatal(err)
+				}
+			}
+			if s.typ == cpts.CmdDecideDuePayments {
+				if again, err := l.decide(line); err != nil || len(again) != 0 {
+					rt.Fatalf("DecideDuePayments repeated decided %d more (%v)", len(again), err)
+				}
+			}
+		}
+		c := l.c
+		rb := c.Rulebook
+		for k := 1; k <= c.LastYear(); k++ {
+			var decided domain.Money
+			for _, p := range c.Payments {
+				if p.ContractYear != k {
+					continue
+				}
+				var lines domain.Money
+				for _, ln := range p.Lines {
+					lines = lines.Add(ln.Amount)
+				}
+				if !lines.Equal(p.Amount) || (p.Status == cpts.StatusWithheld && !p.Amount.IsZero()) {
+					rt.Fatalf("%s y%d: amount %s, lines sum %s, status %s", p.Kind, k, p.Amount, lines, p.Status)
+				}
+				if p.Kind != cpts.KindAmorcageTopup { // the one-off top-up is not a year's due
+					decided = decided.Add(p.Amount)
+				}
+			}
+			max := domain.ExactDecimal(rb.MaximumPerYear(c.Terms.Tier, c.Terms.SNPRegulation)).Cents()
+			if decided.Cmp(max) > 0 {
+				rt.Fatalf("year %d decided %s, more than the tier's maximum %s", k, decided, max)
+			}
+			if !c.YearClosed(k) {
+				continue
+			}
+			if dues := yearDues(c, k); !decided.Equal(dues) {
+				rt.Fatalf("closed year %d decided %s, dues %s:%s", k, decided, dues, summary(c.Payments))
+			}
+		}
+	})
+}
+
+// yearDues recomputes what year k owes from the rulebook and the facts:
+// operating (all of it at signature in year 1, prorated after), and per
+// active mission its fixed and variable parts, each line rounded.
+func yearDues(c *cpts.Contract, k int) domain.Money {
+	rb, tier := c.Rulebook, c.Terms.Tier
+	dk := int64(c.Years.Days(k))
+	op := domain.ExactDecimal(rb.Operating(tier))
+	var dues domain.Money
+	if k == 1 {
+		dues = op.Cents()
+	} else {
+		dues = op.Mul(domain.Ratio(int64(c.Years.Start(k).DaysUntil(c.PeriodEnd(k))), dk)).Cents()
+	}
+	for _, m := range c.ActiveMissions(k) {
+		share := domain.Ratio(int64(c.ActiveDays(k, m)), dk)
+		dues = dues.Add(domain.ExactDecimal(rb.FixedAnnual(tier, m, c.Terms.SNPRegulation)).Mul(share).Cents())
+		dues = dues.Add(domain.ExactDecimal(rb.VariableAnnual(tier, m)).Mul(c.Achievement(k, m)).Mul(share).Cents())
+	}
+	return dues
+}
