@@ -10,7 +10,9 @@ import (
 // Every rule a command can break, with its code and field; a rejected
 // command produces no event (lifecycle.reject checks both).
 func TestValidationRules(t *testing.T) {
-	sign := func(population int, missions ...string) string { return signFields(population, "2020-01-15", false, missions...) }
+	sign := func(population int, missions ...string) string {
+		return signFields(population, "2020-01-15", false, missions...)
+	}
 	replace := func(s, old, new string) string {
 		if !strings.Contains(s, old) {
 			t.Fatalf("%q not in %s", old, s)

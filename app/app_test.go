@@ -1,0 +1,194 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/google/uuid"
+)
+
+const lifecycles = "../domain/cpts/testdata/aci-lifecycles.jsonl"
+
+func openStore(t *testing.T, path string) *embedded.Store {
+	t.Helper()
+	s, err := embedded.Open(context.Background(), path, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func lines(t *testing.T) [][]byte {
+	t.Helper()
+	f, err := os.Open(lifecycles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		out = append(out, bytes.Clone(sc.Bytes()))
+	}
+	return out
+}
+
+func submitAll(t *testing.T, l *app.Ledger, ls [][]byte) []app.Result {
+	t.Helper()
+	var out []app.Result
+	for i, line := range ls {
+		res, err := l.Submit(context.Background(), line)
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// The worked lifecycles, submitted through the store, give the expected
+// payments; submitting the file again appends nothing.
+func TestSubmitLifecyclesThroughTheStore(t *testing.T) {
+	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	l := app.New(store, app.Options{Actor: "test"})
+	ls := lines(t)
+	for i, r := range submitAll(t, l, ls) {
+		if !r.OK {
+			t.Fatalf("line %d rejected: %+v", i+1, r.Error)
+		}
+	}
+	head, _ := store.Head(context.Background())
+
+	raw, _ := os.ReadFile("../domain/cpts/testdata/aci-expected-payments.json")
+	var expected map[string][]struct {
+		Kind   string `json:"kind"`
+		DueOn  string `json:"due_on"`
+		Amount string `json:"amount"`
+	}
+	if err := json.Unmarshal(raw, &expected); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range expected {
+		c, err := app.Contract(context.Background(), store, uuid.MustParse(id), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, exp []string
+		for _, p := range c.Payments {
+			got = append(got, p.Kind+" "+p.DueOn.String()+" "+p.Amount.String())
+		}
+		for _, p := range want {
+			exp = append(exp, p.Kind+" "+p.DueOn+" "+p.Amount)
+		}
+		sort.Strings(got)
+		sort.Strings(exp)
+		if fmt.Sprint(got) != fmt.Sprint(exp) {
+			t.Fatalf("contract %s from the store:\n got  %v\n want %v", id, got, exp)
+		}
+	}
+	if _, err := eventstore.Verify(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
+
+	// A fresh Ledger (as a new process would be) re-submits everything.
+	again := app.New(store, app.Options{})
+	for i, r := range submitAll(t, again, ls) {
+		if !r.OK {
+			t.Fatalf("re-submitted line %d rejected: %+v", i+1, r.Error)
+		}
+		if len(r.Events) > 0 && !r.Duplicate {
+			t.Fatalf("re-submitted line %d appended %v", i+1, r.Events)
+		}
+	}
+	if h, _ := store.Head(context.Background()); h != head {
+		t.Fatalf("re-submitting moved the head from %d to %d", head, h)
+	}
+}
+
+func TestRejectedCommandWritesNothing(t *testing.T) {
+	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	l := app.New(store, app.Options{})
+	ls := lines(t)
+	submitAll(t, l, ls[:1])
+	head, _ := store.Head(context.Background())
+	var sign map[string]any
+	json.Unmarshal(ls[0], &sign)
+	for _, bad := range []string{
+		`{"type":"StartMission","command_id":"x1","contract_id":"` + sign["contract_id"].(string) + `","mission":"access","started_on":"2019-01-01"}`,
+		`{"type":"SignContract",`,
+		`{"type":"Nope","command_id":"x2","contract_id":"` + sign["contract_id"].(string) + `"}`,
+	} {
+		r, err := l.Submit(context.Background(), []byte(bad))
+		if err != nil || r.OK || r.Error == nil || r.Error.Code == "" || r.Error.Message == "" {
+			t.Fatalf("%s: %+v %v", bad, r, err)
+		}
+	}
+	if h, _ := store.Head(context.Background()); h != head {
+		t.Fatalf("rejected commands moved the head from %d to %d", head, h)
+	}
+}
+
+// Two ledgers (two processes) append to one contract at once: optimistic
+// concurrency makes one reload and decide again; nothing is lost.
+func TestConcurrentWritersOnOneContract(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	a, b := app.New(openStore(t, path), app.Options{}), app.New(openStore(t, path), app.Options{})
+	id := uuid.New()
+	sign := fmt.Sprintf(`{"type":"SignContract","command_id":"sign","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"A","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention","quality","support"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"},{"mission":"quality","code":"q","weight":"1","target":"1"},{"mission":"support","code":"s","weight":"1","target":"1"}]}`, id)
+	if r, err := a.Submit(context.Background(), []byte(sign)); err != nil || !r.OK {
+		t.Fatalf("%+v %v", r, err)
+	}
+	var wg sync.WaitGroup
+	for i, m := range []string{"access", "pathways", "prevention", "quality", "support"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := a
+			if i%2 == 1 {
+				l = b
+			}
+			line := fmt.Sprintf(`{"type":"StartMission","command_id":"start-%s","contract_id":%q,"mission":%q,"started_on":"2020-02-0%d"}`, m, id, m, i+1)
+			if r, err := l.Submit(context.Background(), []byte(line)); err != nil || !r.OK {
+				t.Errorf("%s: %+v %v", m, r, err)
+			}
+		}()
+	}
+	wg.Wait()
+	c, err := app.Contract(context.Background(), openStore(t, path), id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Starts) != 5 {
+		t.Fatalf("%d starts stored, want 5", len(c.Starts))
+	}
+}
+
+// The same command id sent to two contracts gives distinct events.
+func TestSameCommandIDOnTwoContracts(t *testing.T) {
+	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	l := app.New(store, app.Options{})
+	for _, id := range []uuid.UUID{uuid.New(), uuid.New()} {
+		line := fmt.Sprintf(`{"type":"SignContract","command_id":"same","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"A","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`, id)
+		if r, err := l.Submit(context.Background(), []byte(line)); err != nil || !r.OK || r.Duplicate {
+			t.Fatalf("%+v %v", r, err)
+		}
+	}
+	all, _ := store.ReadAll(context.Background(), 0, 10)
+	if len(all) != 2 || all[0].EventID == all[1].EventID || all[0].Type != cpts.TypeContractSigned {
+		t.Fatalf("%d events stored", len(all))
+	}
+}
