@@ -293,3 +293,40 @@ func ReadStream(ctx context.Context, store eventstore.Store, stream string, fn f
 		from = envs[len(envs)-1].Revision + 1
 	}
 }
+
+// Contracts folds the whole global log into the state of every contract,
+// keeping only the events keep accepts (nil: all). It reads in pages, so
+// memory grows with the number of contracts, not of events.
+func Contracts(ctx context.Context, store eventstore.Store, keep func(eventstore.Envelope) bool) (map[uuid.UUID]*cpts.Contract, error) {
+	out := map[uuid.UUID]*cpts.Contract{}
+	var after eventstore.Position
+	const page = 2048
+	for {
+		envs, err := store.ReadAll(ctx, after, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, env := range envs {
+			after = env.Position
+			id, ok := cpts.ContractOfStream(env.Stream)
+			if !ok || (keep != nil && !keep(env)) {
+				continue
+			}
+			e, err := cpts.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+			if err != nil {
+				return nil, fmt.Errorf("position %d: %w", env.Position, err)
+			}
+			c := out[id]
+			if c == nil {
+				c = cpts.NewContract(id)
+				out[id] = c
+			}
+			if err := c.Apply(e); err != nil {
+				return nil, fmt.Errorf("position %d: %w", env.Position, err)
+			}
+		}
+		if len(envs) < page {
+			return out, nil
+		}
+	}
+}

@@ -3,6 +3,7 @@ package cpts
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
@@ -192,4 +193,14 @@ func DecodeEvent(typ string, schemaVersion int, data []byte) (Event, error) {
 		return nil, fmt.Errorf("cpts: decode %s: %w", typ, err)
 	}
 	return e, nil
+}
+
+// ContractOfStream returns the contract id of a cpts-<id> stream.
+func ContractOfStream(stream string) (uuid.UUID, bool) {
+	rest, ok := strings.CutPrefix(stream, Scheme+"-")
+	if !ok {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(rest)
+	return id, err == nil
 }

@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+GO       ?= go
+BIN      := bin/ledger
+DATA     ?= ./data
+BENCH    ?= .
+BENCHTIME ?= 1s
+
+.PHONY: all build demo test test-short bench lint fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ledger
+
+# The main job on the embedded default, in a fresh ./data: a generated
+# national history of about 700 CPTS submitted, decided and reported on.
+demo: build
+	rm -rf $(DATA)
+	./$(BIN) --data $(DATA) demo
+
+# vet, then every test with the race detector (what CI runs).
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# The same without the race detector and the crash test: quick feedback.
+test-short:
+	$(GO) test -short ./...
+
+# Benchmarks; see docs/benchmarks.md for the recorded figures.
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./...
+
+lint:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w .
+
+clean:
+	rm -rf bin $(DATA)

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/gen"
+	"github.com/google/uuid"
+)
+
+// Published national amounts paid to CPTS (domain.md section 4), in euros.
+var publishedTotals = map[int]string{2022: "105 800 000", 2023: "121 000 000", 2024: "170 000 000"}
+
+// runDemo generates a national history, submits it through the same path
+// as `ledger submit`, and reports on it.
+func runDemo(e *env, args []string) error {
+	fs := e.flags("demo")
+	seed := fs.Uint64("seed", 2019, "random seed of the generated history")
+	contracts := fs.Int("contracts", 700, "number of CPTS")
+	todayFlag := fs.String("today", "", "last business date of the history (default today)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	today := domain.DateOf(time.Now())
+	if *todayFlag != "" {
+		d, err := domain.ParseDate(*todayFlag)
+		if err != nil {
+			return usageError{"--today: " + err.Error()}
+		}
+		today = d
+	}
+	if *contracts <= 0 || *contracts > 100_000 {
+		return usageError{"--contracts must be between 1 and 100000"}
+	}
+	store, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	out := e.stdout
+	fmt.Fprintf(out, "== Generating the national history: %d CPTS, seed %d, up to %s\n", *contracts, *seed, today)
+	lines, generated := gen.National(gen.Options{Seed: *seed, Contracts: *contracts, Today: today, DecideMonthly: true})
+	fmt.Fprintf(out, "   %d contracts signed by %s, %d commands (monthly DecideDuePayments included)\n\n", len(generated), today, len(lines))
+
+	fmt.Fprintf(out, "== Submitting through the command path of `ledger submit` into %s\n", e.global.data)
+	ledger := app.New(store, app.Options{Actor: "demo"})
+	start := time.Now()
+	var events, rejected int
+	step := max(len(lines)/20, 1)
+	for i, line := range lines {
+		res, err := ledger.Submit(e.ctx, line)
+		if err != nil {
+			return fmt.Errorf("command %d: %w", i+1, err)
+		}
+		if !res.OK {
+			rejected++
+			if rejected <= 3 {
+				fmt.Fprintf(e.stderr, "   rejected: %s: %s\n", res.CommandID, res.Error.Message)
+			}
+		}
+		events += len(res.Events)
+		if (i+1)%step == 0 || i+1 == len(lines) {
+			fmt.Fprintf(e.stderr, "\r   %3d%%  %d/%d commands, %d events", (i+1)*100/len(lines), i+1, len(lines), events)
+		}
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintf(e.stderr, "\n")
+	fmt.Fprintf(out, "   %d commands in %s (%.0f commands/s), %d events appended, %d rejected\n\n",
+		len(lines), elapsed.Round(time.Millisecond), float64(len(lines))/elapsed.Seconds(), events, rejected)
+
+	all, err := app.Contracts(e.ctx, store, nil)
+	if err != nil {
+		return err
+	}
+	demoTiers(e, all)
+	demoYears(e, all)
+	demoAlerts(e, all, today)
+	if err := demoOneContract(e, store, all); err != nil {
+		return err
+	}
+	rep, err := eventstore.Verify(e.ctx, store)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n== Integrity: %d events in %d streams, every hash chain verified (ledger verify)\n", rep.Events, rep.Streams)
+	if rejected > 0 {
+		return failed{fmt.Sprintf("%d generated commands were rejected", rejected)}
+	}
+	return nil
+}
+
+func demoTiers(e *env, all map[uuid.UUID]*cpts.Contract) {
+	count := map[string]int{}
+	terminated := 0
+	for _, c := range all {
+		count[c.Terms.Tier]++
+		if c.Terminated() {
+			terminated++
+		}
+	}
+	fmt.Fprintln(e.stdout, "== Contracts per tier")
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "tier\tpopulation\tcontracts\t")
+	for _, t := range []struct{ code, pop string }{{"T1", "< 40 000"}, {"T2", "40 000 – 79 999"}, {"T3", "80 000 – 175 000"}, {"T4", "> 175 000"}} {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t\n", t.code, t.pop, count[t.code])
+	}
+	fmt.Fprintf(tw, "all\t\t%d\t\n", len(all))
+	tw.Flush()
+	fmt.Fprintf(e.stdout, "   %d terminated\n\n", terminated)
+}
+
+func demoYears(e *env, all map[uuid.UUID]*cpts.Contract) {
+	byYear := map[int]domain.Money{}
+	withheld := map[int]int{}
+	for _, c := range all {
+		for _, p := range c.Payments {
+			y := p.DecidedOn.Year()
+			byYear[y] = byYear[y].Add(p.Amount)
+			if p.Status == cpts.StatusWithheld {
+				withheld[y]++
+			}
+		}
+	}
+	years := make([]int, 0, len(byYear))
+	for y := range byYear {
+		years = append(years, y)
+	}
+	sort.Ints(years)
+	fmt.Fprintln(e.stdout, "== Amounts decided per calendar year (generated history) next to the published national totals")
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "year\tdecided (€)\twithheld advances\tpublished (€)\t")
+	for _, y := range years {
+		pub := publishedTotals[y]
+		if pub == "" {
+			pub = "—"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t\n", y, groupThousands(byYear[y]), withheld[y], pub)
+	}
+	tw.Flush()
+	fmt.Fprintln(e.stdout)
+}
+
+// groupThousands writes 1234567.89 as "1 234 567.89".
+func groupThousands(m domain.Money) string {
+	s := m.String()
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	intPart, frac := s[:len(s)-3], s[len(s)-3:]
+	var b []byte
+	for i, ch := range []byte(intPart) {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, ch)
+	}
+	if neg {
+		return "-" + string(b) + frac
+	}
+	return string(b) + frac
+}
+
+func demoAlerts(e *env, all map[uuid.UUID]*cpts.Contract, today domain.Date) {
+	alerts := alertsOf(all, today, 60)
+	count := map[string]int{}
+	for _, a := range alerts {
+		count[a.Status]++
+	}
+	fmt.Fprintf(e.stdout, "== Deadline alerts as of %s (window 60 days; ledger alerts --as-of %s)\n", today, today)
+	for _, s := range []string{cpts.AlertOverdue, cpts.AlertDueSoon, cpts.AlertPending, cpts.AlertMetLate, cpts.AlertMet} {
+		fmt.Fprintf(e.stdout, "   %-9s %5d\n", s, count[s])
+	}
+	shown := 0
+	for _, a := range alerts {
+		if a.Status == cpts.AlertOverdue || a.Status == cpts.AlertDueSoon {
+			if shown == 0 {
+				fmt.Fprintln(e.stdout, "   first deadlines needing action:")
+			}
+			fmt.Fprintf(e.stdout, "   %s %-10s %-6s %2d months  %s  %s\n", a.ContractID, a.Mission, a.Kind, a.Months, a.Deadline, a.Status)
+			if shown++; shown == 5 {
+				break
+			}
+		}
+	}
+	fmt.Fprintln(e.stdout)
+}
+
+// demoOneContract shows the audit trail and payments of one contract: the
+// earliest-signed one that got the amendment-2 top-up and had an advance
+// withheld, or else the earliest.
+func demoOneContract(e *env, store eventstore.Store, all map[uuid.UUID]*cpts.Contract) error {
+	ids := make([]uuid.UUID, 0, len(all))
+	for id := range all {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return all[a].Terms.SignedOn.Compare(all[b].Terms.SignedOn) })
+	if len(ids) == 0 {
+		return nil
+	}
+	pick := ids[0]
+	for _, id := range ids {
+		c := all[id]
+		_, topup := c.Payment(cpts.KindAmorcageTopup, c.Years.Of(domain.MustDate("2022-03-31")), "")
+		if topup && slices.ContainsFunc(c.Payments, func(p cpts.PaymentDecided) bool { return p.Status == cpts.StatusWithheld }) {
+			pick = id
+			break
+		}
+	}
+	c := all[pick]
+	fmt.Fprintf(e.stdout, "== One contract: %s (%s, %s, %s, signed %s)\n", pick, c.Terms.CPTS.Name, c.Terms.Tier, c.Terms.CPAM, c.Terms.SignedOn)
+	fmt.Fprintf(e.stdout, "-- audit trail (ledger audit --contract %s)\n", pick)
+	trail, err := auditTrail(e, store, pick, domain.Date{})
+	if err != nil {
+		return err
+	}
+	if err := writeAudit(e.stdout, trail); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "-- payments (ledger payments --contract %s)\n", pick)
+	views := make([]paymentView, 0, len(c.Payments))
+	for _, p := range c.Payments {
+		views = append(views, viewPayment(p))
+	}
+	return writePayments(e.stdout, views)
+}

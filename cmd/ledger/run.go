@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/eventstore/embedded"
+)
+
+// Exit statuses (design.md section 6).
+const (
+	exitOK       = 0
+	exitRejected = 1 // a rejected command or a failed check
+	exitUsage    = 2
+)
+
+// env is what every subcommand gets: its streams, the global options, and
+// a way to open the store.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+	global globalFlags
+}
+
+type globalFlags struct {
+	data    string
+	store   string
+	esdbURL string
+	json    bool
+}
+
+// register adds the global flags to a flag set, so that they are accepted
+// before and after the subcommand's name.
+func (g *globalFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.data, "data", g.data, "data directory of the embedded store (env LEDGER_DATA)")
+	fs.StringVar(&g.store, "store", g.store, "event store backend: embedded or esdb (env LEDGER_STORE)")
+	fs.StringVar(&g.esdbURL, "esdb-url", g.esdbURL, "EventStoreDB connection string (env LEDGER_ESDB_URL)")
+	fs.BoolVar(&g.json, "json", g.json, "print JSON instead of a table")
+}
+
+// openStore opens the configured event store.
+func (e *env) openStore() (eventstore.Store, error) {
+	switch e.global.store {
+	case "", "embedded":
+		return embedded.Open(e.ctx, filepath.Join(e.global.data, "events.db"), embedded.Options{Logger: e.log})
+	case "esdb":
+		return nil, errors.New("--store esdb: the EventStoreDB backend is not built yet")
+	}
+	return nil, usageError{fmt.Sprintf("--store %q: want embedded or esdb", e.global.store)}
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+type command struct {
+	name    string
+	summary string
+	usage   string
+	run     func(e *env, args []string) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"submit", "apply commands from a JSON-lines file", "submit --file F   (F = - for standard input)", runSubmit},
+		{"payments", "list a contract's payment decisions", "payments --contract ID", runPayments},
+		{"balance", "decided amounts of a contract, by contract year", "balance --contract ID [--as-of DATE]", runBalance},
+		{"alerts", "deadline alerts of every live contract", "alerts [--as-of DATE] [--within DAYS]", runAlerts},
+		{"audit", "a contract's events with their envelope and hash chain", "audit --contract ID [--as-of DATE]", runAudit},
+		{"verify", "check every hash chain of the store", "verify", runVerify},
+		{"export", "export payments as CSV, one row per breakdown line", "export payments --format csv [--sep ';'] [--contract ID]", runExport},
+		{"demo", "generate a national history, submit it and report", "demo [--seed N] [--today DATE] [--contracts N]", runDemo},
+		{"version", "print the version", "version", runVersion},
+	}
+}
+
+// run is the whole program, testable in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := globalFlags{data: envOr("LEDGER_DATA", "./data"), store: envOr("LEDGER_STORE", "embedded"), esdbURL: os.Getenv("LEDGER_ESDB_URL")}
+	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	g.register(fs)
+	fs.Usage = func() { printHelp(stderr) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		printHelp(stderr)
+		return exitUsage
+	}
+	name, rest := rest[0], rest[1:]
+	if name == "help" || name == "-h" {
+		if len(rest) > 0 {
+			if c, ok := lookup(rest[0]); ok {
+				fmt.Fprintf(stdout, "ledger %s — %s\n\nusage: ledger [--data DIR] [--json] %s\n", c.name, c.summary, c.usage)
+				return exitOK
+			}
+		}
+		printHelp(stdout)
+		return exitOK
+	}
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stderr, "ledger: unknown command %q\n", name)
+		printHelp(stderr)
+		return exitUsage
+	}
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, global: g,
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	err := c.run(e, rest)
+	var ue usageError
+	var fail failed
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "ledger %s: %s\nusage: ledger %s\n", name, ue.msg, c.usage)
+		return exitUsage
+	case errors.As(err, &fail):
+		if fail.msg != "" {
+			fmt.Fprintf(stderr, "ledger %s: %s\n", name, fail.msg)
+		}
+		return exitRejected
+	default:
+		fmt.Fprintf(stderr, "ledger %s: %v\n", name, err)
+		return exitRejected
+	}
+}
+
+// failed is a command that ran but whose result is a failure (a rejected
+// command, a broken chain): exit status 1.
+type failed struct{ msg string }
+
+func (f failed) Error() string { return f.msg }
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "ledger — event-sourced ledger of conventional payments (CPTS funding under the ACI)")
+	fmt.Fprintln(w, "\nusage: ledger [--data DIR] [--store embedded|esdb] [--esdb-url URL] [--json] <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for _, c := range commands {
+		names = append(names, c.name)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c, _ := lookup(n)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nexit status: 0 success, 1 a rejected command or failed check, 2 bad usage")
+	fmt.Fprintln(w, "run 'ledger help <command>' for a command's flags")
+}
+
+// flags returns a flag set for a subcommand with the global flags on it.
+func (e *env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("ledger "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	e.global.register(fs)
+	return fs
+}
+
+func (e *env) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func runVersion(e *env, args []string) error {
+	if err := e.parse(e.flags("version"), args); err != nil {
+		return err
+	}
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	fmt.Fprintf(e.stdout, "ledger %s\n", strings.TrimSpace(v))
+	return nil
+}

@@ -1,0 +1,278 @@
+// Package gen generates realistic CPTS contract histories as command lines,
+// from a seed: the national demo and the benchmarks replay them through the
+// same path as `ledger submit`.
+package gen
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// Options shape a generated history.
+type Options struct {
+	Seed      uint64
+	Contracts int         // number of CPTS (about 700 nationally by mid-2025)
+	Today     domain.Date // nothing dated after it is generated
+	// DecideMonthly issues DecideDuePayments for every live contract on the
+	// first day of each month (and on Today); otherwise once, on Today.
+	DecideMonthly bool
+}
+
+// Signature counts published over time (domain.md section 4): cumulative
+// contracts signed by each date.
+var signatureCurve = []struct {
+	on    domain.Date
+	count float64
+}{
+	{domain.MustDate("2019-08-25"), 0},
+	{domain.MustDate("2020-12-31"), 30},
+	{domain.MustDate("2022-02-28"), 150},
+	{domain.MustDate("2024-02-29"), 530},
+	{domain.MustDate("2024-10-31"), 567},
+	{domain.MustDate("2025-05-31"), 700},
+}
+
+// signatureDate returns the date by which the n-th contract (0-based,
+// fractional) had signed nationally, extrapolating the last slope.
+func signatureDate(n float64) domain.Date {
+	pts := signatureCurve
+	for i := 1; i < len(pts); i++ {
+		if n <= pts[i].count || i == len(pts)-1 {
+			a, b := pts[i-1], pts[i]
+			days := float64(a.on.DaysUntil(b.on)) * (n - a.count) / (b.count - a.count)
+			return a.on.AddDays(int(days))
+		}
+	}
+	return pts[len(pts)-1].on
+}
+
+type dated struct {
+	on    domain.Date
+	order int
+	seq   int
+	line  []byte
+}
+
+// Contract is one generated contract with its commands.
+type Contract struct {
+	ID       uuid.UUID
+	SignedOn domain.Date
+	Tier     string
+}
+
+var namespace = uuid.MustParse("9d7e2c1a-4b3f-5a6e-8d9c-1f2e3a4b5c6d")
+
+var regions = []struct{ ars, cpam string }{
+	{"ARS Auvergne-Rhône-Alpes", "CPAM du Rhône"}, {"ARS Hauts-de-France", "CPAM de Lille-Douai"},
+	{"ARS Île-de-France", "CPAM de Paris"}, {"ARS Nouvelle-Aquitaine", "CPAM de la Gironde"},
+	{"ARS Occitanie", "CPAM de la Haute-Garonne"}, {"ARS Grand Est", "CPAM du Bas-Rhin"},
+	{"ARS Provence-Alpes-Côte d'Azur", "CPAM des Bouches-du-Rhône"}, {"ARS Bretagne", "CPAM d'Ille-et-Vilaine"},
+	{"ARS Normandie", "CPAM de Seine-Maritime"}, {"ARS Pays de la Loire", "CPAM de Loire-Atlantique"},
+	{"ARS Bourgogne-Franche-Comté", "CPAM de Côte-d'Or"}, {"ARS Centre-Val de Loire", "CPAM du Loiret"},
+}
+
+// National generates the command lines of a national history, in business
+// date order, and the contracts they create.
+func National(opts Options) ([][]byte, []Contract) {
+	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5eed))
+	var out []dated
+	seq := 0
+	emit := func(on domain.Date, order int, v map[string]any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err)
+		}
+		seq++
+		out = append(out, dated{on, order, seq, b})
+	}
+	var contracts []Contract
+	for i := 0; i < opts.Contracts; i++ {
+		scale := 700 / float64(max(opts.Contracts, 1))
+		if opts.Contracts > 700 {
+			scale = 1 // beyond the published count, keep the national pace
+		}
+		signed := signatureDate((float64(i) + rng.Float64()) * scale)
+		if signed.After(opts.Today) {
+			continue
+		}
+		id := uuid.NewSHA1(namespace, fmt.Appendf(nil, "%d/%d", opts.Seed, i))
+		c := contractCommands(rng, id, i, signed, opts.Today)
+		contracts = append(contracts, Contract{ID: id, SignedOn: signed, Tier: c.tier})
+		for _, cmd := range c.commands {
+			emit(cmd.on, cmd.order, cmd.body)
+		}
+		decideDates := []domain.Date{opts.Today}
+		if opts.DecideMonthly {
+			y, m, _ := signed.YMD()
+			first := domain.NewDate(y, m+1, 1)
+			for d := first; d.Before(opts.Today) && d.Before(signed.AddYears(6)); d = d.AddMonths(1) {
+				decideDates = append(decideDates, d)
+			}
+		}
+		for j, d := range decideDates {
+			emit(d, 9, map[string]any{"type": "DecideDuePayments", "command_id": fmt.Sprintf("%s-decide-%d", id, j),
+				"contract_id": id, "as_of": d.String()})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b dated) int {
+		if c := a.on.Compare(b.on); c != 0 {
+			return c
+		}
+		if a.order != b.order {
+			return a.order - b.order
+		}
+		return a.seq - b.seq
+	})
+	lines := make([][]byte, len(out))
+	for i, d := range out {
+		lines[i] = d.line
+	}
+	return lines, contracts
+}
+
+type command struct {
+	on    domain.Date
+	order int
+	body  map[string]any
+}
+
+type generated struct {
+	tier     string
+	commands []command
+}
+
+var tierRanges = []struct {
+	code     string
+	share    float64
+	min, max int
+}{
+	{"T1", 0.30, 12_000, 39_999}, {"T2", 0.38, 40_000, 79_999}, {"T3", 0.24, 80_000, 175_000}, {"T4", 0.08, 175_001, 420_000},
+}
+
+var missionDeadlines = map[string][2]int{ // start, deploy (months; 0: none)
+	"access": {6, 18}, "pathways": {12, 24}, "prevention": {0, 24}, "quality": {0, 0}, "support": {0, 0},
+}
+
+func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.Date) generated {
+	var g generated
+	add := func(on domain.Date, order int, body map[string]any) {
+		if on.After(today) {
+			return
+		}
+		body["contract_id"] = id
+		body["command_id"] = fmt.Sprintf("%s-%d", id, len(g.commands))
+		g.commands = append(g.commands, command{on, order, body})
+	}
+	r := rng.Float64()
+	tier := tierRanges[len(tierRanges)-1]
+	for _, t := range tierRanges {
+		if r < t.share {
+			tier = t
+			break
+		}
+		r -= t.share
+	}
+	g.tier = tier.code
+	population := tier.min + rng.IntN(tier.max-tier.min+1)
+	missions := []string{"access", "pathways", "prevention"}
+	if rng.Float64() < 0.6 {
+		missions = append(missions, "quality")
+	}
+	if rng.Float64() < 0.5 {
+		missions = append(missions, "support")
+	}
+	type ind struct {
+		mission, code string
+		weight        string
+		target        int
+	}
+	var indicators []ind
+	var indJSON []map[string]any
+	for _, m := range missions {
+		weights := [][]string{{"1"}, {"0.5", "0.5"}, {"0.25", "0.25", "0.5"}}[rng.IntN(3)]
+		for j, w := range weights {
+			in := ind{m, fmt.Sprintf("%s-%d", m, j+1), w, []int{10, 50, 100, 250, 1200}[rng.IntN(5)]}
+			indicators = append(indicators, in)
+			indJSON = append(indJSON, map[string]any{"mission": m, "code": in.code, "weight": w, "target": fmt.Sprint(in.target)})
+		}
+	}
+	region := regions[rng.IntN(len(regions))]
+	add(signed, 0, map[string]any{"type": "SignContract", "cpts": map[string]string{"id": fmt.Sprintf("cpts-%04d", n+1),
+		"name": fmt.Sprintf("CPTS %04d", n+1)}, "ars": region.ars, "cpam": region.cpam, "population": population,
+		"signed_on": signed.String(), "missions": missions, "snp_regulation": rng.Float64() < 0.3, "indicators": indJSON})
+
+	years := domain.ContractYears{Signed: signed, Count: 5}
+	end := years.End(5)
+	var terminated domain.Date
+	late := rng.Float64() < 0.12 // a CPTS that struggles with the calendar
+	if late && rng.Float64() < 0.25 {
+		terminated = years.Start(2).AddDays(rng.IntN(2 * 365))
+	}
+	limit := end
+	if !terminated.IsZero() {
+		limit = terminated
+	}
+	starts := map[string]domain.Date{}
+	for _, m := range missions {
+		dl := missionDeadlines[m]
+		var s domain.Date
+		switch {
+		case dl[0] > 0 && !late:
+			s = signed.AddDays(rng.IntN(dl[0]*30 - 10))
+		case dl[0] > 0:
+			s = signed.AddDays(dl[0]*30 + rng.IntN(240))
+		default:
+			s = signed.AddDays(rng.IntN(540))
+		}
+		if !s.Before(limit) {
+			continue
+		}
+		starts[m] = s
+		add(s, 1, map[string]any{"type": "StartMission", "mission": m, "started_on": s.String()})
+		deployBy := 18 * 30
+		if dl[1] > 0 {
+			deployBy = dl[1] * 30
+		}
+		room := max(deployBy-90-signed.DaysUntil(s), 120) // mostly before the deadline
+		d := s.AddDays(90 + rng.IntN(room))
+		if late {
+			d = d.AddDays(120 + rng.IntN(200))
+		}
+		if d.Before(limit) && dl[1] > 0 {
+			add(d, 1, map[string]any{"type": "DeployMission", "mission": m, "deployed_on": d.String()})
+		}
+	}
+	if !terminated.IsZero() {
+		add(terminated, 2, map[string]any{"type": "TerminateContract", "terminated_on": terminated.String(), "reason": "calendrier des missions non respecté"})
+	}
+	last := 5
+	if !terminated.IsZero() {
+		last = years.Of(terminated)
+	}
+	for k := 1; k <= last; k++ {
+		periodEnd := years.End(k)
+		if k == last && !terminated.IsZero() {
+			periodEnd = terminated
+		}
+		on := periodEnd.AddDays(15 + rng.IntN(75))
+		var values []map[string]any
+		for _, in := range indicators {
+			s, ok := starts[in.mission]
+			if !ok || !s.Before(periodEnd) {
+				continue
+			}
+			achievement := 0.4 + rng.Float64()*0.75
+			values = append(values, map[string]any{"mission": in.mission, "code": in.code, "value": fmt.Sprint(int(float64(in.target) * achievement))})
+		}
+		if values == nil {
+			values = []map[string]any{}
+		}
+		add(on, 3, map[string]any{"type": "ReportIndicators", "contract_year": k, "reported_on": on.String(), "values": values})
+	}
+	return g
+}
