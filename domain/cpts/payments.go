@@ -139,7 +139,7 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 	}
 	switch cand.kind {
 	case KindSignature:
-		p.Lines = []Line{c.operatingLine(domain.ExactInt(1), "100 % × %s operating")}
+		p.Lines = []Line{c.operatingLine(domain.ExactInt(1), "100 %% × %s operating")}
 	case KindMissionStartAdvance:
 		p.Lines = []Line{c.startAdvanceLine(cand)}
 	case KindAnnualAdvance:

@@ -132,6 +132,9 @@ func TestPropertyClosedYearsPayTheirDues(t *testing.T) {
 				var lines domain.Money
 				for _, ln := range p.Lines {
 					lines = lines.Add(ln.Amount)
+					if ln.Basis == "" || strings.Contains(ln.Basis, "%!") {
+						rt.Fatalf("%s y%d line %s: basis %q does not show the computation", p.Kind, k, ln.Component, ln.Basis)
+					}
 				}
 				if !lines.Equal(p.Amount) || (p.Status == cpts.StatusWithheld && !p.Amount.IsZero()) {
 					rt.Fatalf("%s y%d: amount %s, lines sum %s, status %s", p.Kind, k, p.Amount, lines, p.Status)
