@@ -188,3 +188,12 @@ func (e Exact) Decimal(places int32) decimal.Decimal {
 }
 
 func (e Exact) String() string { return e.rat().RatString() }
+
+// MoneyFromCents returns an amount given in cents.
+func MoneyFromCents(c int64) Money { return Money{d: decimal.New(c, -2)} }
+
+// Cents returns the amount in cents.
+func (m Money) Cents() int64 { return m.d.Shift(2).IntPart() }
+
+// Less reports whether m < n.
+func (m Money) Less(n Money) bool { return m.d.LessThan(n.d) }

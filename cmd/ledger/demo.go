@@ -2,8 +2,9 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
-	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/gen"
-	"github.com/google/uuid"
+	"github.com/cptsledger/ledger/projections"
 )
 
 // Published national amounts paid to CPTS (domain.md section 4), in euros.
@@ -75,14 +76,28 @@ func runDemo(e *env, args []string) error {
 	fmt.Fprintf(out, "   %d commands in %s (%.0f commands/s), %d events appended, %d rejected\n\n",
 		len(lines), elapsed.Round(time.Millisecond), float64(len(lines))/elapsed.Seconds(), events, rejected)
 
-	all, err := app.Contracts(e.ctx, store, nil)
+	db, err := projections.Open(e.ctx, filepath.Join(e.global.data, "projections.db"))
 	if err != nil {
 		return err
 	}
-	demoTiers(e, all)
-	demoYears(e, all)
-	demoAlerts(e, all, today)
-	if err := demoOneContract(e, store, all); err != nil {
+	defer db.Close()
+	fmt.Fprintln(out, "== Projecting the read models (contracts, payments, balances, deadlines, reports)")
+	prog, err := projections.NewRunner(store, db, projections.Options{OnProgress: progressBar(e, "events")}).CatchUp(e.ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "\n")
+	fmt.Fprintf(out, "   %d events applied in %s (%.0f events/s) into %s\n\n", prog.Applied, prog.Elapsed.Round(time.Millisecond), prog.Rate(), db.Path())
+	if err := demoTiers(e, db); err != nil {
+		return err
+	}
+	if err := demoYears(e, db); err != nil {
+		return err
+	}
+	if err := demoAlerts(e, db, today); err != nil {
+		return err
+	}
+	if err := demoOneContract(e, store, db); err != nil {
 		return err
 	}
 	rep, err := eventstore.Verify(e.ctx, store)
@@ -96,12 +111,35 @@ func runDemo(e *env, args []string) error {
 	return nil
 }
 
-func demoTiers(e *env, all map[uuid.UUID]*cpts.Contract) {
+// progressBar reports a runner's progress on standard error.
+func progressBar(e *env, unit string) func(projections.Progress) {
+	last := time.Time{}
+	return func(p projections.Progress) {
+		if time.Since(last) < 200*time.Millisecond && p.Position < p.Head {
+			return
+		}
+		last = time.Now()
+		pct := 100.0
+		if p.Head > 0 {
+			pct = float64(p.Position) * 100 / float64(p.Head)
+		}
+		const width = 30
+		filled := int(pct / 100 * width)
+		fmt.Fprintf(e.stderr, "\r   [%s%s] %5.1f%%  %d/%d %s  %.0f/s", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+			pct, p.Position, p.Head, unit, p.Rate())
+	}
+}
+
+func demoTiers(e *env, db *projections.DB) error {
+	contracts, err := db.Contracts(e.ctx)
+	if err != nil {
+		return err
+	}
 	count := map[string]int{}
 	terminated := 0
-	for _, c := range all {
-		count[c.Terms.Tier]++
-		if c.Terminated() {
+	for _, c := range contracts {
+		count[c.Tier]++
+		if !c.TerminatedOn.IsZero() {
 			terminated++
 		}
 	}
@@ -111,40 +149,42 @@ func demoTiers(e *env, all map[uuid.UUID]*cpts.Contract) {
 	for _, t := range []struct{ code, pop string }{{"T1", "< 40 000"}, {"T2", "40 000 – 79 999"}, {"T3", "80 000 – 175 000"}, {"T4", "> 175 000"}} {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t\n", t.code, t.pop, count[t.code])
 	}
-	fmt.Fprintf(tw, "all\t\t%d\t\n", len(all))
+	fmt.Fprintf(tw, "all\t\t%d\t\n", len(contracts))
 	tw.Flush()
 	fmt.Fprintf(e.stdout, "   %d terminated\n\n", terminated)
+	return nil
 }
 
-func demoYears(e *env, all map[uuid.UUID]*cpts.Contract) {
-	byYear := map[int]domain.Money{}
+func demoYears(e *env, db *projections.DB) error {
+	totals, err := db.Totals(e.ctx, "year")
+	if err != nil {
+		return err
+	}
 	withheld := map[int]int{}
-	for _, c := range all {
-		for _, p := range c.Payments {
-			y := p.DecidedOn.Year()
-			byYear[y] = byYear[y].Add(p.Amount)
-			if p.Status == cpts.StatusWithheld {
-				withheld[y]++
-			}
+	err = db.EachPayment(e.ctx, func(p projections.Payment) error {
+		if p.Status == cpts.StatusWithheld {
+			withheld[p.DecidedOn.Year()]++
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	years := make([]int, 0, len(byYear))
-	for y := range byYear {
-		years = append(years, y)
-	}
-	sort.Ints(years)
 	fmt.Fprintln(e.stdout, "== Amounts decided per calendar year (generated history) next to the published national totals")
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "year\tdecided (€)\twithheld advances\tpublished (€)\t")
-	for _, y := range years {
+	fmt.Fprintln(tw, "year\tpayments\tdecided (€)\twithheld advances\tpublished (€)\t")
+	for _, t := range totals {
+		var y int
+		fmt.Sscan(t.CalendarYear, &y)
 		pub := publishedTotals[y]
 		if pub == "" {
 			pub = "—"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t\n", y, groupThousands(byYear[y]), withheld[y], pub)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t\n", t.CalendarYear, t.Payments, groupThousands(t.Decided), withheld[y], pub)
 	}
 	tw.Flush()
 	fmt.Fprintln(e.stdout)
+	return nil
 }
 
 // groupThousands writes 1234567.89 as "1 234 567.89".
@@ -168,8 +208,11 @@ func groupThousands(m domain.Money) string {
 	return string(b) + frac
 }
 
-func demoAlerts(e *env, all map[uuid.UUID]*cpts.Contract, today domain.Date) {
-	alerts := alertsOf(all, today, 60)
+func demoAlerts(e *env, db *projections.DB, today domain.Date) error {
+	alerts, err := db.Alerts(e.ctx, today, 60)
+	if err != nil {
+		return err
+	}
 	count := map[string]int{}
 	for _, a := range alerts {
 		count[a.Status]++
@@ -191,43 +234,44 @@ func demoAlerts(e *env, all map[uuid.UUID]*cpts.Contract, today domain.Date) {
 		}
 	}
 	fmt.Fprintln(e.stdout)
+	return nil
 }
 
 // demoOneContract shows the audit trail and payments of one contract: the
 // earliest-signed one that got the amendment-2 top-up and had an advance
 // withheld, or else the earliest.
-func demoOneContract(e *env, store eventstore.Store, all map[uuid.UUID]*cpts.Contract) error {
-	ids := make([]uuid.UUID, 0, len(all))
-	for id := range all {
-		ids = append(ids, id)
+func demoOneContract(e *env, store eventstore.Store, db *projections.DB) error {
+	contracts, err := db.Contracts(e.ctx)
+	if err != nil || len(contracts) == 0 {
+		return err
 	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return all[a].Terms.SignedOn.Compare(all[b].Terms.SignedOn) })
-	if len(ids) == 0 {
-		return nil
-	}
-	pick := ids[0]
-	for _, id := range ids {
-		c := all[id]
-		_, topup := c.Payment(cpts.KindAmorcageTopup, c.Years.Of(domain.MustDate("2022-03-31")), "")
-		if topup && slices.ContainsFunc(c.Payments, func(p cpts.PaymentDecided) bool { return p.Status == cpts.StatusWithheld }) {
-			pick = id
+	pick := contracts[0]
+	var payments []projections.Payment
+	for _, c := range contracts {
+		ps, err := db.Payments(e.ctx, c.ContractID, projections.AsOf{})
+		if err != nil {
+			return err
+		}
+		if payments == nil {
+			payments = ps
+		}
+		topup := slices.ContainsFunc(ps, func(p projections.Payment) bool { return p.Kind == cpts.KindAmorcageTopup })
+		withheld := slices.ContainsFunc(ps, func(p projections.Payment) bool { return p.Status == cpts.StatusWithheld })
+		if topup && withheld {
+			pick, payments = c, ps
 			break
 		}
 	}
-	c := all[pick]
-	fmt.Fprintf(e.stdout, "== One contract: %s (%s, %s, %s, signed %s)\n", pick, c.Terms.CPTS.Name, c.Terms.Tier, c.Terms.CPAM, c.Terms.SignedOn)
-	fmt.Fprintf(e.stdout, "-- audit trail (ledger audit --contract %s)\n", pick)
-	trail, err := auditTrail(e, store, pick, domain.Date{})
+	fmt.Fprintf(e.stdout, "== One contract: %s (%s, %s, %s, signed %s)\n", pick.ContractID, pick.CPTSName, pick.Tier, pick.CPAM, pick.SignedOn)
+	fmt.Fprintf(e.stdout, "-- audit trail (ledger audit --contract %s)\n", pick.ContractID)
+	trail, err := projections.Audit(e.ctx, store, pick.ContractID, domain.Date{})
 	if err != nil {
 		return err
 	}
-	if err := writeAudit(e.stdout, trail); err != nil {
+	if err := writeAudit(e.stdout, trail.Events); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "-- payments (ledger payments --contract %s)\n", pick)
-	views := make([]paymentView, 0, len(c.Payments))
-	for _, p := range c.Payments {
-		views = append(views, viewPayment(p))
-	}
-	return writePayments(e.stdout, views)
+	fmt.Fprintf(e.stdout, "   hash chain: %s\n", map[bool]string{true: "verified", false: "BROKEN: " + trail.Problem}[trail.ChainOK])
+	fmt.Fprintf(e.stdout, "-- payments (ledger payments --contract %s)\n", pick.ContractID)
+	return writePayments(e.stdout, payments)
 }

@@ -6,86 +6,44 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/projections"
 	"github.com/google/uuid"
 )
 
-// The JSON shapes of design.md section 6 (fields may be added, never
-// changed).
-
-type paymentView struct {
-	PaymentID    uuid.UUID    `json:"payment_id"`
-	Kind         string       `json:"kind"`
-	ContractYear int          `json:"contract_year"`
-	Mission      *string      `json:"mission,omitempty"`
-	DueOn        domain.Date  `json:"due_on"`
-	DecidedOn    domain.Date  `json:"decided_on"`
-	Status       string       `json:"status"`
-	Amount       domain.Money `json:"amount"`
-	Rulebook     string       `json:"rulebook"`
-	Rule         string       `json:"rule"`
-	Lines        []lineView   `json:"lines"`
-	Reason       string       `json:"reason,omitempty"`
-}
-
-type lineView struct {
-	Mission   *string      `json:"mission"`
-	Component string       `json:"component"`
-	Amount    domain.Money `json:"amount"`
-	Basis     string       `json:"basis,omitempty"`
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
+// readModels opens the store and the read models, and brings the read
+// models up to date before a query.
+func (e *env) readModels() (eventstore.Store, *projections.DB, error) {
+	store, err := e.openStore()
+	if err != nil {
+		return nil, nil, err
 	}
-	return &s
-}
-
-func viewPayment(p cpts.PaymentDecided) paymentView {
-	v := paymentView{PaymentID: p.PaymentID, Kind: p.Kind, ContractYear: p.ContractYear, Mission: optional(p.Mission),
-		DueOn: p.DueOn, DecidedOn: p.DecidedOn, Status: p.Status, Amount: p.Amount, Rulebook: p.Rulebook,
-		Rule: p.Rule, Reason: p.Reason, Lines: []lineView{}}
-	for _, l := range p.Lines {
-		v.Lines = append(v.Lines, lineView{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis})
+	db, err := projections.Open(e.ctx, filepath.Join(e.global.data, "projections.db"))
+	if err != nil {
+		store.Close()
+		return nil, nil, err
 	}
-	return v
+	if _, err := projections.NewRunner(store, db, projections.Options{Logger: e.log}).CatchUp(e.ctx); err != nil {
+		db.Close()
+		store.Close()
+		return nil, nil, err
+	}
+	return store, db, nil
 }
 
-type balanceView struct {
-	ContractID   uuid.UUID    `json:"contract_id"`
-	Tier         string       `json:"tier"`
-	Rulebook     string       `json:"rulebook"`
-	DecidedTotal domain.Money `json:"decided_total"`
-	ByYear       []yearView   `json:"by_year"`
-	AsOf         *domain.Date `json:"as_of,omitempty"`
-}
-
-type yearView struct {
-	ContractYear int          `json:"contract_year"`
-	Decided      domain.Money `json:"decided"`
-}
-
-type auditView struct {
-	Revision   uint64          `json:"revision"`
-	Position   uint64          `json:"position"`
-	EventID    uuid.UUID       `json:"event_id"`
-	Type       string          `json:"type"`
-	OccurredOn string          `json:"occurred_on"`
-	RecordedAt string          `json:"recorded_at"`
-	Actor      string          `json:"actor"`
-	CommandID  string          `json:"command_id"`
-	PrevHash   eventstore.Hash `json:"prev_hash"`
-	Hash       eventstore.Hash `json:"hash"`
-	Data       json.RawMessage `json:"data"`
+// unknown turns a missing contract into a failed check (exit 1).
+func unknown(err error) error {
+	var u projections.ErrUnknownContract
+	if errors.As(err, &u) {
+		return failed{u.Error()}
+	}
+	return err
 }
 
 func (e *env) printJSON(v any) error {
@@ -123,23 +81,6 @@ func parseAsOf(s string) (domain.Date, error) {
 	return d, nil
 }
 
-// loadContract folds one contract, keeping events with a business date on
-// or before asOf (all when asOf is zero).
-func (e *env) loadContract(store eventstore.Store, id uuid.UUID, asOf domain.Date) (*cpts.Contract, error) {
-	var keep func(eventstore.Envelope) bool
-	if !asOf.IsZero() {
-		keep = func(env eventstore.Envelope) bool { return env.OccurredOn <= asOf.String() }
-	}
-	c, err := app.Contract(e.ctx, store, id, keep)
-	if err != nil {
-		return nil, err
-	}
-	if !c.Signed {
-		return nil, failed{fmt.Sprintf("no contract %s in the ledger", id)}
-	}
-	return c, nil
-}
-
 func runPayments(e *env, args []string) error {
 	fs := e.flags("payments")
 	contract := contractFlag(fs)
@@ -150,34 +91,31 @@ func runPayments(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := e.openStore()
+	store, db, err := e.readModels()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	c, err := e.loadContract(store, id, domain.Date{})
+	defer db.Close()
+	ps, err := db.Payments(e.ctx, id, projections.AsOf{})
 	if err != nil {
-		return err
-	}
-	views := make([]paymentView, 0, len(c.Payments))
-	for _, p := range c.Payments {
-		views = append(views, viewPayment(p))
+		return unknown(err)
 	}
 	if e.global.json {
-		return e.printJSON(views)
+		return e.printJSON(ps)
 	}
-	return writePayments(e.stdout, views)
+	return writePayments(e.stdout, ps)
 }
 
-func writePayments(w io.Writer, views []paymentView) error {
+func writePayments(w io.Writer, ps []projections.Payment) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tYEAR\tMISSION\tDUE\tDECIDED\tSTATUS\tAMOUNT\tRULEBOOK\t")
-	for _, v := range views {
+	for _, p := range ps {
 		m := ""
-		if v.Mission != nil {
-			m = *v.Mission
+		if p.Mission != nil {
+			m = *p.Mission
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%12s\t%s\t\n", v.Kind, v.ContractYear, m, v.DueOn, v.DecidedOn, v.Status, v.Amount, v.Rulebook)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%12s\t%s\t\n", p.Kind, p.ContractYear, m, p.DueOn, p.DecidedOn, p.Status, p.Amount, p.Rulebook)
 	}
 	return tw.Flush()
 }
@@ -185,7 +123,8 @@ func writePayments(w io.Writer, views []paymentView) error {
 func runBalance(e *env, args []string) error {
 	fs := e.flags("balance")
 	contract := contractFlag(fs)
-	asOfFlag := fs.String("as-of", "", "only decisions made on or before this date (YYYY-MM-DD)")
+	asOfFlag := fs.String("as-of", "", "only decisions made on or before this business date (YYYY-MM-DD)")
+	knownAt := fs.String("known-at", "", "only what the ledger had recorded at this time (RFC 3339, e.g. 2024-03-01T12:00:00Z)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -193,46 +132,35 @@ func runBalance(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	asOf, err := parseAsOf(*asOfFlag)
-	if err != nil {
+	var asOf projections.AsOf
+	if asOf.BusinessDate, err = parseAsOf(*asOfFlag); err != nil {
 		return err
 	}
-	store, err := e.openStore()
+	if *knownAt != "" {
+		if asOf.KnownAt, err = time.Parse(time.RFC3339, *knownAt); err != nil {
+			return usageError{"--known-at: want a time like 2024-03-01T12:00:00Z"}
+		}
+	}
+	store, db, err := e.readModels()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	c, err := e.loadContract(store, id, asOf)
+	defer db.Close()
+	b, err := db.Balance(e.ctx, id, asOf)
 	if err != nil {
-		return err
-	}
-	v := balanceView{ContractID: id, Tier: c.Terms.Tier, Rulebook: c.Terms.Rulebook, ByYear: []yearView{}}
-	if !asOf.IsZero() {
-		v.AsOf = &asOf
-	}
-	for k := 1; k <= c.Years.Count; k++ {
-		var sum domain.Money
-		any := false
-		for _, p := range c.Payments {
-			if p.ContractYear == k {
-				sum, any = sum.Add(p.Amount), true
-			}
-		}
-		if any {
-			v.ByYear = append(v.ByYear, yearView{k, sum})
-			v.DecidedTotal = v.DecidedTotal.Add(sum)
-		}
+		return unknown(err)
 	}
 	if e.global.json {
-		return e.printJSON(v)
+		return e.printJSON(b)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "contract %s  tier %s  rulebook %s\n", id, v.Tier, v.Rulebook)
+	fmt.Fprintf(tw, "contract %s  tier %s  rulebook %s\n", id, b.Tier, b.Rulebook)
 	fmt.Fprintln(tw, "YEAR\tDECIDED\t")
-	for _, y := range v.ByYear {
+	for _, y := range b.ByYear {
 		fmt.Fprintf(tw, "%d\t%12s\t\n", y.ContractYear, y.Decided)
 	}
-	fmt.Fprintf(tw, "total\t%12s\t\n", v.DecidedTotal)
+	fmt.Fprintf(tw, "total\t%12s\t\n", b.DecidedTotal)
 	return tw.Flush()
 }
 
@@ -253,16 +181,16 @@ func runAlerts(e *env, args []string) error {
 	if *within < 0 {
 		return usageError{"--within must be 0 or more days"}
 	}
-	store, err := e.openStore()
+	store, db, err := e.readModels()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	contracts, err := app.Contracts(e.ctx, store, nil)
+	defer db.Close()
+	alerts, err := db.Alerts(e.ctx, asOf, *within)
 	if err != nil {
 		return err
 	}
-	alerts := alertsOf(contracts, asOf, *within)
 	if e.global.json {
 		return e.printJSON(alerts)
 	}
@@ -272,20 +200,6 @@ func runAlerts(e *env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", a.ContractID, a.Mission, a.Kind, a.Months, a.Deadline, a.Status)
 	}
 	return tw.Flush()
-}
-
-func alertsOf(contracts map[uuid.UUID]*cpts.Contract, asOf domain.Date, within int) []cpts.Alert {
-	alerts := []cpts.Alert{}
-	for _, c := range contracts {
-		alerts = append(alerts, c.Alerts(asOf, within)...)
-	}
-	slices.SortStableFunc(alerts, func(a, b cpts.Alert) int {
-		if c := a.Deadline.Compare(b.Deadline); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ContractID.String()+a.Mission+a.Kind, b.ContractID.String()+b.Mission+b.Kind)
-	})
-	return alerts
 }
 
 func runAudit(e *env, args []string) error {
@@ -303,45 +217,30 @@ func runAudit(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := e.openStore()
+	store, db, err := e.readModels()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	views, err := auditTrail(e, store, id, asOf)
+	defer db.Close()
+	trail, err := projections.Audit(e.ctx, store, id, asOf)
 	if err != nil {
-		return err
+		return unknown(err)
 	}
 	if e.global.json {
-		return e.printJSON(views)
+		if err := e.printJSON(trail.Events); err != nil {
+			return err
+		}
+	} else if err := writeAudit(e.stdout, trail.Events); err != nil {
+		return err
 	}
-	return writeAudit(e.stdout, views)
+	if !trail.ChainOK {
+		return failed{fmt.Sprintf("hash chain broken at revision %d (event %s): %s", trail.FirstBad.Revision, trail.FirstBad.EventID, trail.Problem)}
+	}
+	return nil
 }
 
-func auditTrail(e *env, store eventstore.Store, id uuid.UUID, asOf domain.Date) ([]auditView, error) {
-	views := []auditView{}
-	var prev eventstore.Hash
-	err := app.ReadStream(e.ctx, store, cpts.Stream(id), func(env eventstore.Envelope, _ cpts.Event) error {
-		// The chain is checked on the whole stream, before filtering.
-		if env.PrevHash != prev || eventstore.ComputeHash(env.PrevHash, &env) != env.Hash {
-			return fmt.Errorf("hash chain broken at revision %d (event %s)", env.Revision, env.EventID)
-		}
-		prev = env.Hash
-		if !asOf.IsZero() && env.OccurredOn > asOf.String() {
-			return nil
-		}
-		views = append(views, auditView{Revision: env.Revision, Position: uint64(env.Position), EventID: env.EventID,
-			Type: env.Type, OccurredOn: env.OccurredOn, RecordedAt: env.RecordedAt.Format(eventstore.RecordedAtFormat),
-			Actor: env.Actor, CommandID: env.CommandID, PrevHash: env.PrevHash, Hash: env.Hash, Data: env.Data})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return views, nil
-}
-
-func writeAudit(w io.Writer, views []auditView) error {
+func writeAudit(w io.Writer, views []projections.AuditEvent) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REV\tPOS\tTYPE\tOCCURRED\tRECORDED\tACTOR\tCOMMAND\tHASH\t")
 	for _, v := range views {
@@ -394,51 +293,65 @@ func runExport(e *env, args []string) error {
 	if len([]rune(*sep)) != 1 {
 		return usageError{"--sep must be one character"}
 	}
-	store, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	contracts := map[uuid.UUID]*cpts.Contract{}
+	var only uuid.UUID
 	if *contract != "" {
 		id, err := parseContract(*contract)
 		if err != nil {
 			return err
 		}
-		c, err := e.loadContract(store, id, domain.Date{})
-		if err != nil {
-			return err
-		}
-		contracts[id] = c
-	} else if contracts, err = app.Contracts(e.ctx, store, nil); err != nil {
+		only = id
+	}
+	store, db, err := e.readModels()
+	if err != nil {
 		return err
+	}
+	defer store.Close()
+	defer db.Close()
+	contracts := map[uuid.UUID]projections.Contract{}
+	cs, err := db.Contracts(e.ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		contracts[c.ContractID] = c
+	}
+	if only != uuid.Nil {
+		if _, ok := contracts[only]; !ok {
+			return failed{projections.ErrUnknownContract{ID: only}.Error()}
+		}
 	}
 	w := csv.NewWriter(e.stdout)
 	w.Comma = []rune(*sep)[0]
 	w.Write([]string{"contract_id", "cpts", "cpam", "ars", "tier", "payment_id", "kind", "contract_year", "due_on", "decided_on",
 		"status", "rulebook", "line_mission", "line_component", "line_amount", "payment_amount"})
-	ids := make([]uuid.UUID, 0, len(contracts))
-	for id := range contracts {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
-	for _, id := range ids {
-		c := contracts[id]
-		for _, p := range c.Payments {
-			lines := p.Lines
-			if len(lines) == 0 { // a withheld advance: one row at 0.00
-				lines = []cpts.Line{{Component: "withheld", Amount: domain.Zero}}
-			}
-			for _, l := range lines {
-				amount, total := l.Amount.String(), p.Amount.String()
-				if *sep == ";" { // French spreadsheets read a decimal comma
-					amount, total = strings.Replace(amount, ".", ",", 1), strings.Replace(total, ".", ",", 1)
-				}
-				w.Write([]string{id.String(), c.Terms.CPTS.Name, c.Terms.CPAM, c.Terms.ARS, c.Terms.Tier, p.PaymentID.String(),
-					p.Kind, fmt.Sprint(p.ContractYear), p.DueOn.String(), p.DecidedOn.String(), p.Status, p.Rulebook,
-					l.Mission, l.Component, amount, total})
-			}
+	decimalComma := func(m domain.Money) string {
+		if *sep == ";" { // French spreadsheets read a decimal comma
+			return strings.Replace(m.String(), ".", ",", 1)
 		}
+		return m.String()
+	}
+	err = db.EachPayment(e.ctx, func(p projections.Payment) error {
+		if only != uuid.Nil && p.ContractID != only {
+			return nil
+		}
+		c := contracts[p.ContractID]
+		lines := p.Lines
+		if len(lines) == 0 { // a withheld advance: one row at 0.00
+			lines = []projections.Line{{Component: "withheld", Amount: domain.Zero}}
+		}
+		for _, l := range lines {
+			mission := ""
+			if l.Mission != nil {
+				mission = *l.Mission
+			}
+			w.Write([]string{p.ContractID.String(), c.CPTSName, c.CPAM, c.ARS, c.Tier, p.PaymentID.String(), p.Kind,
+				fmt.Sprint(p.ContractYear), p.DueOn.String(), p.DecidedOn.String(), p.Status, p.Rulebook, mission, l.Component,
+				decimalComma(l.Amount), decimalComma(p.Amount)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	w.Flush()
 	return w.Error()

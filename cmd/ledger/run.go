@@ -83,6 +83,8 @@ func init() {
 		{"alerts", "deadline alerts of every live contract", "alerts [--as-of DATE] [--within DAYS]", runAlerts},
 		{"audit", "a contract's events with their envelope and hash chain", "audit --contract ID [--as-of DATE]", runAudit},
 		{"verify", "check every hash chain of the store", "verify", runVerify},
+		{"rebuild", "rebuild the read models from the whole log, with a progress bar", "rebuild", runRebuild},
+		{"schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--within DAYS]", runSchedule},
 		{"export", "export payments as CSV, one row per breakdown line", "export payments --format csv [--sep ';'] [--contract ID]", runExport},
 		{"demo", "generate a national history, submit it and report", "demo [--seed N] [--today DATE] [--contracts N]", runDemo},
 		{"version", "print the version", "version", runVersion},

@@ -1,0 +1,167 @@
+// Package projections holds the read models of the ledger — payments,
+// balances, contracts, deadlines and reports — as tables of an SQLite file
+// that a finance analyst can query with SQL, the runner that keeps them up to
+// date from the global log, and the queries over them. The audit trail is
+// read from the event store itself: it is the contract's stream, with its
+// hash chain checked on the way.
+//
+// Every read model is derived from the events alone. Each projection keeps a
+// checkpoint (the global position of the last event it applied) in the same
+// transaction as its tables, so an event is applied exactly once even across
+// crashes; Rebuild empties the tables and applies the whole log again, with
+// the same result as following it live.
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+)
+
+// DB is the read-model database: one writer connection (the runner) and a
+// pool of readers (the queries).
+type DB struct {
+	path string
+	w    *sql.DB
+	r    *sql.DB
+}
+
+// Open opens (creating if needed) the read-model database at path.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("projections: create directory: %w", err)
+	}
+	// The read models are rebuildable and their checkpoint commits with
+	// them, so synchronous=NORMAL (atomic, not fsynced on every commit) is
+	// enough: a commit lost to a power cut takes its checkpoint with it,
+	// and the events are applied again.
+	base := "file:" + filepath.ToSlash(path) + "?_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	if _, err := w.ExecContext(ctx, schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("projections: create schema in %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	return &DB{path: path, w: w, r: r}, nil
+}
+
+// SQL returns a read-only handle for ad-hoc queries.
+func (db *DB) SQL() *sql.DB { return db.r }
+
+// Path returns the database file.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the database.
+func (db *DB) Close() error { return errors.Join(db.w.Close(), db.r.Close()) }
+
+// schema is the read models' tables. Amounts are kept twice: as text with
+// two decimals, exactly as decided, and as integer cents for sums in SQL.
+const schema = `
+CREATE TABLE IF NOT EXISTS checkpoints (
+	projection TEXT PRIMARY KEY,
+	position   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS contracts (
+	contract_id        TEXT PRIMARY KEY,
+	scheme             TEXT NOT NULL,
+	cpts_id            TEXT NOT NULL,
+	cpts_name          TEXT NOT NULL,
+	ars                TEXT NOT NULL,
+	cpam               TEXT NOT NULL,
+	population         INTEGER NOT NULL,
+	tier               TEXT NOT NULL,
+	rulebook           TEXT NOT NULL,
+	signed_on          TEXT NOT NULL,
+	snp_regulation     INTEGER NOT NULL,
+	missions           TEXT NOT NULL,
+	terminated_on      TEXT,
+	termination_reason TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS payments (
+	position      INTEGER PRIMARY KEY, -- the global position of the PaymentDecided event
+	payment_id    TEXT NOT NULL,
+	contract_id   TEXT NOT NULL,
+	scheme        TEXT NOT NULL,
+	kind          TEXT NOT NULL,
+	contract_year INTEGER NOT NULL,
+	mission       TEXT,
+	due_on        TEXT NOT NULL,
+	decided_on    TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	amount        TEXT NOT NULL,
+	amount_cents  INTEGER NOT NULL,
+	rulebook      TEXT NOT NULL,
+	rule          TEXT NOT NULL,
+	reason        TEXT,
+	lines         TEXT NOT NULL, -- JSON array of {mission, component, amount, basis}; see the payment_lines view
+	recorded_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payments_by_contract ON payments (contract_id);
+
+-- One row per breakdown line, for SQL users.
+CREATE VIEW IF NOT EXISTS payment_lines AS
+	SELECT p.payment_id, p.contract_id, l.key AS line, l.value ->> 'mission' AS mission, l.value ->> 'component' AS component,
+		l.value ->> 'amount' AS amount, CAST(replace(l.value ->> 'amount', '.', '') AS INTEGER) AS amount_cents,
+		l.value ->> 'basis' AS basis
+	FROM payments p, json_each(p.lines) l;
+
+CREATE TABLE IF NOT EXISTS balances (
+	contract_id   TEXT NOT NULL,
+	contract_year INTEGER NOT NULL,
+	decided_cents INTEGER NOT NULL,
+	payments      INTEGER NOT NULL,
+	PRIMARY KEY (contract_id, contract_year)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS deadlines (
+	contract_id TEXT NOT NULL,
+	mission     TEXT NOT NULL,
+	kind        TEXT NOT NULL,
+	months      INTEGER NOT NULL,
+	deadline    TEXT NOT NULL,
+	done_on     TEXT,
+	PRIMARY KEY (contract_id, mission, kind)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deadlines_by_date ON deadlines (deadline);
+
+CREATE TABLE IF NOT EXISTS reports (
+	contract_id   TEXT NOT NULL,
+	contract_year INTEGER NOT NULL,
+	reported_on   TEXT NOT NULL,
+	PRIMARY KEY (contract_id, contract_year)
+) WITHOUT ROWID;
+
+-- Totals for finance teams: decided amounts per calendar year of decision,
+-- by CPAM, by ARS and by tier. Sums are over integer cents (exact).
+CREATE VIEW IF NOT EXISTS totals_by_year AS
+	SELECT substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p GROUP BY 1;
+CREATE VIEW IF NOT EXISTS totals_by_cpam AS
+	SELECT c.cpam, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p JOIN contracts c USING (contract_id) GROUP BY 1, 2;
+CREATE VIEW IF NOT EXISTS totals_by_ars AS
+	SELECT c.ars, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p JOIN contracts c USING (contract_id) GROUP BY 1, 2;
+CREATE VIEW IF NOT EXISTS totals_by_tier AS
+	SELECT c.tier, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p JOIN contracts c USING (contract_id) GROUP BY 1, 2;
+`
+
+// readModelTables are emptied by Rebuild.
+var readModelTables = []string{"contracts", "payments", "balances", "deadlines", "reports", "checkpoints"}

@@ -1,0 +1,265 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/google/uuid"
+)
+
+// Event is a stored event with its decoded body.
+type Event struct {
+	eventstore.Envelope
+	Contract uuid.UUID
+	Body     cpts.Event // nil for events of other schemes, which these projections skip
+}
+
+// Projection is one read model: its name (the key of its checkpoint) and how
+// it applies events inside the runner's transaction.
+type Projection interface {
+	Name() string
+	Apply(ctx context.Context, tx *sql.Tx, events []Event) error
+}
+
+// Progress tells how far the runner is: for progress bars and logs.
+type Progress struct {
+	Applied  uint64              // events applied in this run
+	Position eventstore.Position // last position applied
+	Head     eventstore.Position // last position in the store when the run started
+	Elapsed  time.Duration
+}
+
+// Rate returns events applied per second.
+func (p Progress) Rate() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Applied) / p.Elapsed.Seconds()
+}
+
+// Options tune a Runner.
+type Options struct {
+	// Batch is the number of events applied per transaction (default 2048).
+	Batch int
+	// Logger receives progress and errors; nil discards them.
+	Logger *slog.Logger
+	// OnProgress, if set, is called after each committed batch.
+	OnProgress func(Progress)
+	// BeforeCommit, if set, runs after a batch is applied and before its
+	// transaction commits; an error rolls the batch back. Tests use it to
+	// simulate a crash between applying and checkpointing.
+	BeforeCommit func(batch []Event) error
+}
+
+// Runner applies the global log to the projections.
+type Runner struct {
+	store eventstore.Store
+	db    *DB
+	projs []Projection
+	opts  Options
+}
+
+// NewRunner returns a runner for the ledger's read models.
+func NewRunner(store eventstore.Store, db *DB, opts Options) *Runner {
+	if opts.Batch <= 0 {
+		opts.Batch = 2048
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{store: store, db: db, projs: All(), opts: opts}
+}
+
+// Checkpoints returns each projection's checkpoint.
+func (r *Runner) Checkpoints(ctx context.Context) (map[string]eventstore.Position, error) {
+	rows, err := r.db.w.QueryContext(ctx, `SELECT projection, position FROM checkpoints`)
+	if err != nil {
+		return nil, fmt.Errorf("projections: read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]eventstore.Position{}
+	for _, p := range r.projs {
+		out[p.Name()] = 0
+	}
+	for rows.Next() {
+		var name string
+		var pos int64
+		if err := rows.Scan(&name, &pos); err != nil {
+			return nil, err
+		}
+		out[name] = eventstore.Position(pos)
+	}
+	return out, rows.Err()
+}
+
+func minCheckpoint(cps map[string]eventstore.Position) eventstore.Position {
+	first := true
+	var m eventstore.Position
+	for _, p := range cps {
+		if first || p < m {
+			m, first = p, false
+		}
+	}
+	return m
+}
+
+// Rebuild empties every read model and applies the whole log again.
+func (r *Runner) Rebuild(ctx context.Context) (Progress, error) {
+	tx, err := r.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return Progress{}, err
+	}
+	for _, t := range readModelTables {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+			tx.Rollback()
+			return Progress{}, fmt.Errorf("projections: empty %s: %w", t, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return Progress{}, err
+	}
+	return r.CatchUp(ctx)
+}
+
+// CatchUp applies every event after the checkpoints up to the store's head
+// at the time of the call, then returns.
+func (r *Runner) CatchUp(ctx context.Context) (Progress, error) {
+	head, err := r.store.Head(ctx)
+	if err != nil {
+		return Progress{}, err
+	}
+	cps, err := r.Checkpoints(ctx)
+	if err != nil {
+		return Progress{}, err
+	}
+	from := minCheckpoint(cps)
+	prog := Progress{Position: from, Head: head}
+	if from >= head {
+		return prog, nil
+	}
+	start := time.Now()
+	// The reader fetches the next page while the current one is applied,
+	// so reading and applying use both cores.
+	type page struct {
+		events []eventstore.Envelope
+		err    error
+	}
+	pages := make(chan page, 2)
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(pages)
+		after := from
+		for after < head {
+			evs, err := r.store.ReadAll(readCtx, after, r.opts.Batch)
+			if err == nil && len(evs) == 0 {
+				err = fmt.Errorf("projections: the log ends at %d, before the head %d", after, head)
+			}
+			select {
+			case pages <- page{evs, err}:
+			case <-readCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			after = evs[len(evs)-1].Position
+		}
+	}()
+	for p := range pages {
+		if p.err != nil {
+			return prog, p.err
+		}
+		if err := r.apply(ctx, p.events, cps); err != nil {
+			return prog, err
+		}
+		prog.Applied += uint64(len(p.events))
+		prog.Position = p.events[len(p.events)-1].Position
+		prog.Elapsed = time.Since(start)
+		if r.opts.OnProgress != nil {
+			r.opts.OnProgress(prog)
+		}
+	}
+	r.opts.Logger.Info("projections caught up", "applied", prog.Applied, "position", prog.Position, "events_per_s", int(prog.Rate()))
+	return prog, nil
+}
+
+// Follow catches up, then applies new events as they are committed, until
+// ctx ends.
+func (r *Runner) Follow(ctx context.Context) error {
+	if _, err := r.CatchUp(ctx); err != nil {
+		return err
+	}
+	cps, err := r.Checkpoints(ctx)
+	if err != nil {
+		return err
+	}
+	return r.store.Subscribe(ctx, minCheckpoint(cps), func(evs []eventstore.Envelope) error {
+		return r.apply(ctx, evs, cps)
+	})
+}
+
+// apply decodes a batch and applies it to every projection in one
+// transaction, with each projection's new checkpoint. cps is updated after
+// the commit.
+func (r *Runner) apply(ctx context.Context, envs []eventstore.Envelope, cps map[string]eventstore.Position) error {
+	events := make([]Event, 0, len(envs))
+	for _, env := range envs {
+		ev := Event{Envelope: env}
+		if id, ok := cpts.ContractOfStream(env.Stream); ok {
+			body, err := cpts.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+			if err != nil {
+				return fmt.Errorf("projections: position %d: %w", env.Position, err)
+			}
+			ev.Contract, ev.Body = id, body
+		}
+		events = append(events, ev)
+	}
+	last := events[len(events)-1].Position
+	tx, err := r.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, p := range r.projs {
+		cp := cps[p.Name()]
+		if cp >= last {
+			continue
+		}
+		todo := events
+		for len(todo) > 0 && todo[0].Position <= cp {
+			todo = todo[1:]
+		}
+		if err := p.Apply(ctx, tx, todo); err != nil {
+			return fmt.Errorf("projections: %s at position %d: %w", p.Name(), todo[0].Position, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (projection, position) VALUES (?, ?)
+			ON CONFLICT (projection) DO UPDATE SET position = excluded.position`, p.Name(), int64(last)); err != nil {
+			return fmt.Errorf("projections: checkpoint %s: %w", p.Name(), err)
+		}
+	}
+	if r.opts.BeforeCommit != nil {
+		if err := r.opts.BeforeCommit(events); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projections: commit: %w", err)
+	}
+	for _, p := range r.projs {
+		if cps[p.Name()] < last {
+			cps[p.Name()] = last
+		}
+	}
+	return nil
+}
+
+// ErrNotCaughtUp is returned by queries that need the read models to hold
+// every event.
+var ErrNotCaughtUp = errors.New("projections: read models are behind the event store")
