@@ -162,17 +162,11 @@ func (l *Ledger) Apply(ctx context.Context, cmd cpts.Command) (Result, error) {
 		if len(events) == 0 {
 			return res, nil
 		}
-		data := make([]eventstore.EventData, len(events))
-		for i, e := range events {
-			body, err := json.Marshal(e)
-			if err != nil {
-				return res, fmt.Errorf("encode %s: %w", e.EventType(), err)
-			}
-			data[i] = eventstore.EventData{
-				ID: EventID(stream, meta.CommandID, i), Type: e.EventType(), SchemaVersion: cpts.SchemaVersion,
-				OccurredOn: e.BusinessDate().String(), Actor: l.opts.Actor, CommandID: meta.CommandID,
-				CorrelationID: meta.CommandID, CausationID: meta.CommandID, Data: body,
-			}
+		data, err := Envelopes(stream, meta.CommandID, l.opts.Actor, events)
+		if err != nil {
+			return res, err
+		}
+		for _, e := range events {
 			res.Events = append(res.Events, e.EventType())
 		}
 		expected := eventstore.NoStream()
@@ -197,6 +191,25 @@ func (l *Ledger) Apply(ctx context.Context, cmd cpts.Command) (Result, error) {
 		l.remember(stream, st, events, int64(ar.LastRevision), meta.CommandID, res.Events)
 		return res, nil
 	}
+}
+
+// Envelopes turns the events a command produced into what the store
+// appends: ids derived from the stream and command id, business dates, and
+// the command as correlation and causation.
+func Envelopes(stream, commandID, actor string, events []cpts.Event) ([]eventstore.EventData, error) {
+	data := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		body, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		data[i] = eventstore.EventData{
+			ID: EventID(stream, commandID, i), Type: e.EventType(), SchemaVersion: cpts.SchemaVersion,
+			OccurredOn: e.BusinessDate().String(), Actor: actor, CommandID: commandID,
+			CorrelationID: commandID, CausationID: commandID, Data: body,
+		}
+	}
+	return data, nil
 }
 
 // state returns the contract's state, from the cache unless reload.

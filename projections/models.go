@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cptsledger/ledger/domain/cpts"
@@ -40,6 +42,24 @@ func (s *stmts) close() {
 	}
 }
 
+// decode reads an event's data into v, naming the event on failure.
+func decode(ev Event, v any) error {
+	if err := json.Unmarshal(ev.Data, v); err != nil {
+		return fmt.Errorf("%s at position %d: %w", ev.Type, ev.Position, err)
+	}
+	return nil
+}
+
+// centsOf reads an amount written with exactly two decimals ("-1250.50") as
+// integer cents, without going through a binary fraction.
+func centsOf(amount string) (int64, error) {
+	i := strings.IndexByte(amount, '.')
+	if i < 0 || len(amount)-i != 3 {
+		return 0, fmt.Errorf("amount %q does not have two decimals", amount)
+	}
+	return strconv.ParseInt(amount[:i]+amount[i+1:], 10, 64)
+}
+
 func nullable(s string) any {
 	if s == "" {
 		return nil
@@ -62,16 +82,27 @@ func (contractsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event
 		return s.err
 	}
 	for _, ev := range events {
-		var err error
-		switch e := ev.Body.(type) {
-		case cpts.ContractSigned:
-			_, err = ins.ExecContext(ctx, ev.Contract.String(), cpts.Scheme, e.CPTS.ID, e.CPTS.Name, e.ARS, e.CPAM,
-				e.Population, e.Tier, e.Rulebook, e.SignedOn.String(), e.SNPRegulation, strings.Join(e.Missions, ","))
-		case cpts.ContractTerminated:
-			_, err = term.ExecContext(ctx, e.TerminatedOn.String(), e.Reason, ev.Contract.String())
+		if ev.Scheme != cpts.Scheme {
+			continue
 		}
-		if err != nil {
-			return err
+		switch ev.Type {
+		case cpts.TypeContractSigned:
+			var e cpts.ContractSigned
+			if err := decode(ev, &e); err != nil {
+				return err
+			}
+			if _, err := ins.ExecContext(ctx, ev.Contract.String(), cpts.Scheme, e.CPTS.ID, e.CPTS.Name, e.ARS, e.CPAM,
+				e.Population, e.Tier, e.Rulebook, e.SignedOn.String(), e.SNPRegulation, strings.Join(e.Missions, ",")); err != nil {
+				return err
+			}
+		case cpts.TypeContractTerminated:
+			var e cpts.ContractTerminated
+			if err := decode(ev, &e); err != nil {
+				return err
+			}
+			if _, err := term.ExecContext(ctx, e.TerminatedOn.String(), e.Reason, ev.Contract.String()); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -94,20 +125,38 @@ func (paymentsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event)
 		return s.err
 	}
 	for _, ev := range events {
-		p, ok := ev.Body.(cpts.PaymentDecided)
-		if !ok {
+		if ev.Scheme != cpts.Scheme || ev.Type != cpts.TypePaymentDecided {
 			continue
 		}
-		lines, err := json.Marshal(p.Lines)
+		// The fields as written: amounts and dates stay text, the lines
+		// stay the JSON they were decided with.
+		var p struct {
+			PaymentID    string          `json:"payment_id"`
+			Kind         string          `json:"kind"`
+			ContractYear int             `json:"contract_year"`
+			Mission      string          `json:"mission"`
+			DueOn        string          `json:"due_on"`
+			DecidedOn    string          `json:"decided_on"`
+			Status       string          `json:"status"`
+			Amount       string          `json:"amount"`
+			Rulebook     string          `json:"rulebook"`
+			Rule         string          `json:"rule"`
+			Reason       string          `json:"reason"`
+			Lines        json.RawMessage `json:"lines"`
+		}
+		if err := decode(ev, &p); err != nil {
+			return err
+		}
+		cents, err := centsOf(p.Amount)
 		if err != nil {
+			return fmt.Errorf("payment %s: %w", p.PaymentID, err)
+		}
+		if _, err := pay.ExecContext(ctx, int64(ev.Position), p.PaymentID, ev.Contract.String(), cpts.Scheme, p.Kind,
+			p.ContractYear, nullable(p.Mission), p.DueOn, p.DecidedOn, p.Status, p.Amount, cents,
+			p.Rulebook, p.Rule, nullable(p.Reason), string(p.Lines), ev.RecordedAt.Format(eventstore.RecordedAtFormat)); err != nil {
 			return err
 		}
-		if _, err := pay.ExecContext(ctx, int64(ev.Position), p.PaymentID.String(), ev.Contract.String(), cpts.Scheme, p.Kind,
-			p.ContractYear, nullable(p.Mission), p.DueOn.String(), p.DecidedOn.String(), p.Status, p.Amount.String(), p.Amount.Cents(),
-			p.Rulebook, p.Rule, nullable(p.Reason), string(lines), ev.RecordedAt.Format(eventstore.RecordedAtFormat)); err != nil {
-			return err
-		}
-		if _, err := bal.ExecContext(ctx, ev.Contract.String(), p.ContractYear, p.Amount.Cents()); err != nil {
+		if _, err := bal.ExecContext(ctx, ev.Contract.String(), p.ContractYear, cents); err != nil {
 			return err
 		}
 	}
@@ -129,9 +178,15 @@ func (deadlinesProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event
 		return s.err
 	}
 	for _, ev := range events {
-		var err error
-		switch e := ev.Body.(type) {
-		case cpts.ContractSigned:
+		if ev.Scheme != cpts.Scheme {
+			continue
+		}
+		switch ev.Type {
+		case cpts.TypeContractSigned:
+			var e cpts.ContractSigned
+			if err := decode(ev, &e); err != nil {
+				return err
+			}
 			c := cpts.NewContract(ev.Contract)
 			if err := c.Apply(e); err != nil {
 				return err
@@ -141,13 +196,22 @@ func (deadlinesProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event
 					return err
 				}
 			}
-		case cpts.MissionStarted:
-			_, err = done.ExecContext(ctx, e.StartedOn.String(), ev.Contract.String(), e.Mission, cpts.DeadlineStart)
-		case cpts.MissionDeployed:
-			_, err = done.ExecContext(ctx, e.DeployedOn.String(), ev.Contract.String(), e.Mission, cpts.DeadlineDeploy)
-		}
-		if err != nil {
-			return err
+		case cpts.TypeMissionStarted, cpts.TypeMissionDeployed:
+			var e struct {
+				Mission    string `json:"mission"`
+				StartedOn  string `json:"started_on"`
+				DeployedOn string `json:"deployed_on"`
+			}
+			if err := decode(ev, &e); err != nil {
+				return err
+			}
+			kind, on := cpts.DeadlineStart, e.StartedOn
+			if ev.Type == cpts.TypeMissionDeployed {
+				kind, on = cpts.DeadlineDeploy, e.DeployedOn
+			}
+			if _, err := done.ExecContext(ctx, on, ev.Contract.String(), e.Mission, kind); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -166,10 +230,18 @@ func (reportsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event) 
 		return s.err
 	}
 	for _, ev := range events {
-		if r, ok := ev.Body.(cpts.IndicatorsReported); ok {
-			if _, err := ins.ExecContext(ctx, ev.Contract.String(), r.ContractYear, r.ReportedOn.String()); err != nil {
-				return err
-			}
+		if ev.Scheme != cpts.Scheme || ev.Type != cpts.TypeIndicatorsReported {
+			continue
+		}
+		var r struct {
+			ContractYear int    `json:"contract_year"`
+			ReportedOn   string `json:"reported_on"`
+		}
+		if err := decode(ev, &r); err != nil {
+			return err
+		}
+		if _, err := ins.ExecContext(ctx, ev.Contract.String(), r.ContractYear, r.ReportedOn); err != nil {
+			return err
 		}
 	}
 	return nil
