@@ -33,8 +33,11 @@ func genLifecycle(t *rapid.T) []dated {
 	years := domain.ContractYears{Signed: signed, Count: 5}
 	end := years.End(5)
 	var terminated domain.Date
-	if rapid.IntRange(0, 4).Draw(t, "terminate") == 0 {
+	switch rapid.IntRange(0, 7).Draw(t, "terminate") {
+	case 0, 1:
 		terminated = signed.AddDays(rapid.IntRange(1, signed.DaysUntil(end)-1).Draw(t, "terminated_offset"))
+	case 2: // on an anniversary: the year of termination has no day
+		terminated = years.Start(rapid.IntRange(2, 5).Draw(t, "terminated_year"))
 	}
 	limit := end
 	if !terminated.IsZero() {
@@ -76,7 +79,7 @@ func genLifecycle(t *rapid.T) []dated {
 		var values []string
 		for _, m := range missions {
 			s, ok := starts[m]
-			if !ok || !s.Before(periodEnd) {
+			if !ok || !domain.MaxDate(s, years.Start(k)).Before(periodEnd) {
 				continue
 			}
 			v := rapid.IntRange(0, 150).Draw(t, fmt.Sprintf("value_%d_%s", k, m))

@@ -262,8 +262,8 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 		var values []map[string]any
 		for _, in := range indicators {
 			s, ok := starts[in.mission]
-			if !ok || !s.Before(periodEnd) {
-				continue
+			if !ok || !domain.MaxDate(s, years.Start(k)).Before(periodEnd) {
+				continue // the mission did not run in year k (a termination on the anniversary leaves year k empty)
 			}
 			achievement := 0.4 + rng.Float64()*0.75
 			values = append(values, map[string]any{"mission": in.mission, "code": in.code, "value": fmt.Sprint(int(float64(in.target) * achievement))})

@@ -1,0 +1,46 @@
+package gen_test
+
+import (
+	"testing"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/internal/gen"
+	"github.com/google/uuid"
+)
+
+// Every generated command is valid: the domain accepts all of them, for
+// several seeds, and signatures follow the published counts.
+func TestGeneratedHistoriesAreValid(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, 2019} {
+		lines, contracts := gen.National(gen.Options{Seed: seed, Contracts: 1500, Today: domain.MustDate("2026-11-22")})
+		state := map[uuid.UUID]*cpts.Contract{}
+		for i, line := range lines {
+			cmd, err := cpts.DecodeCommand(line)
+			if err != nil {
+				t.Fatalf("seed %d line %d: %v", seed, i+1, err)
+			}
+			id := cmd.Meta().ContractID
+			if state[id] == nil {
+				state[id] = cpts.NewContract(id)
+			}
+			events, err := cpts.Decide(state[id], cmd)
+			if err != nil {
+				t.Fatalf("seed %d line %d rejected: %s\n%v", seed, i+1, line, err)
+			}
+			for _, e := range events {
+				state[id].Apply(e)
+			}
+		}
+		by2020 := 0
+		for _, c := range contracts {
+			if !c.SignedOn.After(domain.MustDate("2020-12-31")) {
+				by2020++
+			}
+		}
+		// 30 of 700 by the end of 2020, scaled to 1500: about 64.
+		if by2020 < 40 || by2020 > 90 || len(contracts) != 1500 {
+			t.Fatalf("seed %d: %d of %d contracts signed by 2020", seed, by2020, len(contracts))
+		}
+	}
+}
