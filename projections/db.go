@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cptsledger/ledger/eventstore"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
 
@@ -164,4 +165,28 @@ CREATE VIEW IF NOT EXISTS totals_by_tier AS
 `
 
 // readModelTables are emptied by Rebuild.
-var readModelTables = []string{"contracts", "payments", "balances", "deadlines", "reports", "checkpoints"}
+var readModelTables = []string{"contracts", "payments", "balances", "deadlines", "reports"}
+
+// Checkpoint returns the position stored under name (0 when none). Other
+// followers of the log, such as the NATS relay, keep theirs here too.
+func (db *DB) Checkpoint(ctx context.Context, name string) (eventstore.Position, error) {
+	var pos int64
+	err := db.w.QueryRowContext(ctx, `SELECT position FROM checkpoints WHERE projection = ?`, name).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("projections: read checkpoint %s: %w", name, err)
+	}
+	return eventstore.Position(pos), nil
+}
+
+// SaveCheckpoint stores a position under name.
+func (db *DB) SaveCheckpoint(ctx context.Context, name string, pos eventstore.Position) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO checkpoints (projection, position) VALUES (?, ?)
+		ON CONFLICT (projection) DO UPDATE SET position = excluded.position`, name, int64(pos))
+	if err != nil {
+		return fmt.Errorf("projections: save checkpoint %s: %w", name, err)
+	}
+	return nil
+}

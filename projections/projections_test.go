@@ -338,3 +338,33 @@ func TestTotalsSumPayments(t *testing.T) {
 		t.Fatal("totals by an unknown dimension accepted")
 	}
 }
+
+// Two runners on the same read models at once (the CLI while a server
+// runs) apply each event once.
+func TestTwoRunnersApplyOnce(t *testing.T) {
+	f := newFixture(t)
+	lines, _ := gen.National(gen.Options{Seed: 9, Contracts: 40, Today: domain.MustDate("2025-01-01"), DecideMonthly: true})
+	f.submit(t, lines, 0, nil)
+	other, err := Open(context.Background(), f.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	errs := make(chan error, 2)
+	for _, db := range []*DB{f.db, other} {
+		go func() {
+			_, err := NewRunner(f.store, db, Options{Batch: 50}).CatchUp(context.Background())
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	concurrent := dump(t, f.db)
+	if _, err := NewRunner(f.store, f.db, Options{}).Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	compareDumps(t, concurrent, dump(t, f.db), "two concurrent runners vs rebuild")
+}

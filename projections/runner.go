@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -80,24 +79,35 @@ func NewRunner(store eventstore.Store, db *DB, opts Options) *Runner {
 
 // Checkpoints returns each projection's checkpoint.
 func (r *Runner) Checkpoints(ctx context.Context) (map[string]eventstore.Position, error) {
-	rows, err := r.db.w.QueryContext(ctx, `SELECT projection, position FROM checkpoints`)
-	if err != nil {
-		return nil, fmt.Errorf("projections: read checkpoints: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]eventstore.Position{}
 	for _, p := range r.projs {
 		out[p.Name()] = 0
 	}
+	tx, err := r.db.w.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return out, readCheckpoints(ctx, tx, out)
+}
+
+func readCheckpoints(ctx context.Context, tx *sql.Tx, cps map[string]eventstore.Position) error {
+	rows, err := tx.QueryContext(ctx, `SELECT projection, position FROM checkpoints WHERE projection NOT LIKE 'relay:%'`)
+	if err != nil {
+		return fmt.Errorf("projections: read checkpoints: %w", err)
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var name string
 		var pos int64
 		if err := rows.Scan(&name, &pos); err != nil {
-			return nil, err
+			return err
 		}
-		out[name] = eventstore.Position(pos)
+		if _, ok := cps[name]; ok {
+			cps[name] = eventstore.Position(pos)
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 func minCheckpoint(cps map[string]eventstore.Position) eventstore.Position {
@@ -121,6 +131,12 @@ func (r *Runner) Rebuild(ctx context.Context) (Progress, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			tx.Rollback()
 			return Progress{}, fmt.Errorf("projections: empty %s: %w", t, err)
+		}
+	}
+	for _, p := range r.projs {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE projection = ?`, p.Name()); err != nil {
+			tx.Rollback()
+			return Progress{}, fmt.Errorf("projections: reset checkpoint %s: %w", p.Name(), err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -225,6 +241,12 @@ func (r *Runner) apply(ctx context.Context, envs []eventstore.Envelope, cps map[
 		return fmt.Errorf("projections: begin: %w", err)
 	}
 	defer tx.Rollback()
+	// Another process (the CLI while a server runs) may have applied some of
+	// these events since cps was read: the checkpoints in the transaction
+	// are the truth.
+	if err := readCheckpoints(ctx, tx, cps); err != nil {
+		return err
+	}
 	for _, p := range r.projs {
 		cp := cps[p.Name()]
 		if cp >= last {
@@ -257,7 +279,3 @@ func (r *Runner) apply(ctx context.Context, envs []eventstore.Envelope, cps map[
 	}
 	return nil
 }
-
-// ErrNotCaughtUp is returned by queries that need the read models to hold
-// every event.
-var ErrNotCaughtUp = errors.New("projections: read models are behind the event store")

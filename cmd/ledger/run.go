@@ -87,6 +87,8 @@ func init() {
 		{"schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--within DAYS]", runSchedule},
 		{"export", "export payments as CSV, one row per breakdown line", "export payments --format csv [--sep ';'] [--contract ID]", runExport},
 		{"demo", "generate a national history, submit it and report", "demo [--seed N] [--today DATE] [--contracts N]", runDemo},
+		{"serve", "run the projections and the NATS relay (embedded NATS server by default)", "serve [--nats-url URL] [--nats-listen HOST:PORT]", runServe},
+		{"tail", "print the ledger's events from NATS as JSON lines", "tail [--subject PATTERN] [--from-start] [--limit N]", runTail},
 		{"version", "print the version", "version", runVersion},
 	}
 }
@@ -220,4 +222,9 @@ func runVersion(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "ledger %s\n", strings.TrimSpace(v))
 	return nil
+}
+
+// newInfoLogger logs at info level on w: for long-running commands.
+func newInfoLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/cptsledger/ledger/internal/natsserver"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/relay"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// natsFlags are the connection flags shared by serve and tail.
+type natsFlags struct {
+	url, user, password, token, creds, nkey string
+	tlsCA, tlsCert, tlsKey                  string
+	tlsInsecure                             bool
+}
+
+func (n *natsFlags) register(fs *flag.FlagSet, defaultURL string) {
+	fs.StringVar(&n.url, "nats-url", envOr("LEDGER_NATS_URL", defaultURL), "NATS server URL(s), comma-separated (env LEDGER_NATS_URL)")
+	fs.StringVar(&n.user, "nats-user", envOr("LEDGER_NATS_USER", ""), "NATS user (env LEDGER_NATS_USER)")
+	fs.StringVar(&n.password, "nats-password", envOr("LEDGER_NATS_PASSWORD", ""), "NATS password (env LEDGER_NATS_PASSWORD)")
+	fs.StringVar(&n.token, "nats-token", envOr("LEDGER_NATS_TOKEN", ""), "NATS token (env LEDGER_NATS_TOKEN)")
+	fs.StringVar(&n.creds, "nats-creds", envOr("LEDGER_NATS_CREDS", ""), "NATS credentials file (JWT + NKey seed)")
+	fs.StringVar(&n.nkey, "nats-nkey", envOr("LEDGER_NATS_NKEY", ""), "NATS NKey seed file")
+	fs.StringVar(&n.tlsCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server")
+	fs.StringVar(&n.tlsCert, "nats-tls-cert", "", "client certificate file (mutual TLS)")
+	fs.StringVar(&n.tlsKey, "nats-tls-key", "", "client key file (mutual TLS)")
+	fs.BoolVar(&n.tlsInsecure, "nats-tls-insecure", false, "do not verify the server's certificate (testing only)")
+}
+
+// options turns the flags into nats.go options; the connection reconnects
+// for ever, waiting up to 2 s between attempts.
+func (n *natsFlags) options(name string) ([]nats.Option, error) {
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second)}
+	switch {
+	case n.user != "" || n.password != "":
+		opts = append(opts, nats.UserInfo(n.user, n.password))
+	case n.token != "":
+		opts = append(opts, nats.Token(n.token))
+	}
+	if n.creds != "" {
+		opts = append(opts, nats.UserCredentials(n.creds))
+	}
+	if n.nkey != "" {
+		o, err := nats.NkeyOptionFromSeed(n.nkey)
+		if err != nil {
+			return nil, fmt.Errorf("--nats-nkey: %w", err)
+		}
+		opts = append(opts, o)
+	}
+	if n.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(n.tlsCA))
+	}
+	if n.tlsCert != "" || n.tlsKey != "" {
+		if n.tlsCert == "" || n.tlsKey == "" {
+			return nil, usageError{"--nats-tls-cert and --nats-tls-key go together"}
+		}
+		opts = append(opts, nats.ClientCert(n.tlsCert, n.tlsKey))
+	}
+	if n.tlsInsecure {
+		opts = append(opts, nats.Secure(&tls.Config{InsecureSkipVerify: true}))
+	}
+	return opts, nil
+}
+
+// runServe runs the projections and the NATS relay until interrupted.
+func runServe(e *env, args []string) error {
+	fs := e.flags("serve")
+	var nf natsFlags
+	nf.register(fs, "")
+	listen := fs.String("nats-listen", envOr("LEDGER_NATS_LISTEN", "127.0.0.1:4222"), "address of the embedded NATS server, when --nats-url is not given")
+	dupWindow := fs.Duration("dup-window", 10*time.Minute, "JetStream duplicate window of the LEDGER stream")
+	statsEvery := fs.Duration("log-every", 30*time.Second, "how often to log the relay's lag")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	log := newInfoLogger(e.stderr)
+	url := nf.url
+	if url == "" {
+		ns, err := natsserver.Start(natsserver.Options{Listen: *listen, StoreDir: filepath.Join(e.global.data, "nats")})
+		if err != nil {
+			return err
+		}
+		defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+		url = ns.ClientURL()
+		log.Info("embedded NATS server with JetStream", "url", url, "store_dir", filepath.Join(e.global.data, "nats"))
+	}
+	opts, err := nf.options("ledger serve")
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return err
+	}
+	store, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	db, err := projections.Open(e.ctx, filepath.Join(e.global.data, "projections.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	r := relay.New(store, js, db, relay.Options{Duplicates: *dupWindow, Logger: log})
+	runner := projections.NewRunner(store, db, projections.Options{Logger: log})
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- r.Run(ctx) }()
+	go func() {
+		// The projections follow the log; a failure is retried, since a
+		// concurrent CLI may hold the read-model lock for a moment.
+		for {
+			err := runner.Follow(ctx)
+			if ctx.Err() != nil {
+				errs <- ctx.Err()
+				return
+			}
+			log.Warn("projections stopped; resuming", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	log.Info("serving", "data", e.global.data, "nats", url, "stream", relay.StreamName)
+	ticker := time.NewTicker(*statsEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping", "published", r.Stats().Published, "position", r.Stats().Position)
+			return nil
+		case err := <-errs:
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		case <-ticker.C:
+			lag, err := r.Lag(ctx)
+			st := r.Stats()
+			log.Info("relay", "position", st.Position, "lag_events", lag, "published", st.Published, "duplicates", st.Duplicates, "err", err)
+		}
+	}
+}
+
+// runTail prints the ledger's events from NATS as JSON lines: the small
+// downstream consumer that downstream teams copy.
+func runTail(e *env, args []string) error {
+	fs := e.flags("tail")
+	var nf natsFlags
+	nf.register(fs, "nats://127.0.0.1:4222")
+	subject := fs.String("subject", "ledger.>", "subject filter, e.g. ledger.cpts.*.PaymentDecided")
+	fromStart := fs.Bool("from-start", false, "start from the first event of the stream (default: only new events)")
+	limit := fs.Int("limit", 0, "stop after this many events (0: never)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	opts, err := nf.options("ledger tail")
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(nf.url, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", nf.url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	policy := jetstream.DeliverNewPolicy
+	if *fromStart {
+		policy = jetstream.DeliverAllPolicy
+	}
+	// An ordered consumer: ephemeral, in stream order, recreated by the
+	// library after a disconnect from where it stopped.
+	cons, err := js.OrderedConsumer(e.ctx, relay.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{*subject}, DeliverPolicy: policy})
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", relay.StreamName, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	go func() { <-e.ctx.Done(); it.Stop() }()
+	out := json.NewEncoder(e.stdout)
+	for n := 0; *limit == 0 || n < *limit; n++ {
+		msg, err := it.Next()
+		if err != nil {
+			if e.ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			return err
+		}
+		if err := out.Encode(json.RawMessage(msg.Data())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

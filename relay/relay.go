@@ -1,0 +1,362 @@
+// Package relay publishes every committed event of the ledger to NATS
+// JetStream, in global order, so that downstream systems (payment
+// execution, regional dashboards, data warehouses) can subscribe.
+//
+// The relay is a subscriber of the event store, like a projection: it
+// follows the global log from its own durable checkpoint, publishes each
+// event on ledger.<scheme>.<contract_id>.<EventType> with Nats-Msg-Id = the
+// event id and a Ledger-Position header, waits for JetStream's
+// acknowledgements, and only then advances its checkpoint. Delivery is
+// therefore at least once, and the server's duplicate window turns the
+// republished tail after a crash into duplicates it drops (PubAck.Duplicate).
+//
+// Order: publishes are pipelined, and each carries
+// Nats-Expected-Last-Msg-Id = the id of the event before it, so the stream
+// never stores an event before its predecessor: if one publish fails, the
+// ones after it fail too and are retried in order. When the stream already
+// holds events past the checkpoint (a restart after the duplicate window has
+// expired), the relay reads the Ledger-Position of the stream's last message
+// and resumes after it.
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Header names.
+const (
+	HeaderPosition = "Ledger-Position"
+	StreamName     = "LEDGER"
+	SubjectPrefix  = "ledger"
+)
+
+// Checkpoints stores the relay's position durably.
+type Checkpoints interface {
+	Checkpoint(ctx context.Context, name string) (eventstore.Position, error)
+	SaveCheckpoint(ctx context.Context, name string, pos eventstore.Position) error
+}
+
+// Options configure a relay.
+type Options struct {
+	// Name keys the checkpoint (default "relay:nats").
+	Name string
+	// Stream is the JetStream stream (default LEDGER, subjects ledger.>).
+	Stream string
+	// Duplicates is the stream's duplicate window (default 10 minutes):
+	// events republished within it after a crash are dropped by the server.
+	Duplicates time.Duration
+	// AckTimeout bounds the wait for one acknowledgement (default 10 s).
+	AckTimeout time.Duration
+	// MaxBackoff caps the wait between retries when NATS is away (default
+	// 10 s; the first wait is 100 ms, doubling).
+	MaxBackoff time.Duration
+	Logger     *slog.Logger
+	// BeforeCheckpoint, if set, runs after a batch is acknowledged and
+	// before the checkpoint is saved; an error stops that run there. Tests
+	// use it to kill the relay between publish and checkpoint.
+	BeforeCheckpoint func(batch []eventstore.Envelope) error
+}
+
+// Stats count what the relay did since it started.
+type Stats struct {
+	Published  uint64 // acknowledged as new by the server
+	Duplicates uint64 // acknowledged as duplicates (republished after a crash)
+	Position   eventstore.Position
+}
+
+// Relay publishes the event log to JetStream.
+type Relay struct {
+	store eventstore.Store
+	js    jetstream.JetStream
+	cps   Checkpoints
+	opts  Options
+
+	published, duplicates atomic.Uint64
+	position              atomic.Uint64
+}
+
+// New returns a relay. js must come from a connection that reconnects by
+// itself (the nats.go default).
+func New(store eventstore.Store, js jetstream.JetStream, cps Checkpoints, opts Options) *Relay {
+	if opts.Name == "" {
+		opts.Name = "relay:nats"
+	}
+	if opts.Stream == "" {
+		opts.Stream = StreamName
+	}
+	if opts.Duplicates <= 0 {
+		opts.Duplicates = 10 * time.Minute
+	}
+	if opts.AckTimeout <= 0 {
+		opts.AckTimeout = 10 * time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Relay{store: store, js: js, cps: cps, opts: opts}
+}
+
+// StreamConfig is the configuration the relay creates or updates.
+func (r *Relay) StreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        r.opts.Stream,
+		Description: "Events of the ledger of conventional payments, in global order",
+		Subjects:    []string{SubjectPrefix + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Duplicates:  r.opts.Duplicates,
+	}
+}
+
+// EnsureStream creates the stream, or updates it to the relay's
+// configuration.
+func (r *Relay) EnsureStream(ctx context.Context) error {
+	if _, err := r.js.CreateOrUpdateStream(ctx, r.StreamConfig()); err != nil {
+		return fmt.Errorf("relay: stream %s: %w", r.opts.Stream, err)
+	}
+	return nil
+}
+
+// Subject returns the subject of an event:
+// ledger.<scheme>.<contract_id>.<EventType>, where the stream name is
+// <scheme>-<contract_id>.
+func Subject(env *eventstore.Envelope) string {
+	scheme, id, ok := strings.Cut(env.Stream, "-")
+	if !ok {
+		scheme, id = "other", env.Stream
+	}
+	return SubjectPrefix + "." + token(scheme) + "." + token(id) + "." + token(env.Type)
+}
+
+// token keeps a subject token free of the separators NATS reserves.
+func token(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '.', '*', '>', ' ', '\t', '\r', '\n':
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// Message builds the message of an event: the envelope as JSON, with its
+// id and position in headers.
+func Message(env *eventstore.Envelope, expectLastID string) (*nats.Msg, error) {
+	body, err := json.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	msg := nats.NewMsg(Subject(env))
+	msg.Data = body
+	msg.Header.Set(jetstream.MsgIDHeader, env.EventID.String())
+	msg.Header.Set(HeaderPosition, strconv.FormatUint(uint64(env.Position), 10))
+	if expectLastID != "" {
+		msg.Header.Set(jetstream.ExpectedLastMsgIDHeader, expectLastID)
+	}
+	return msg, nil
+}
+
+// Stats returns the counters.
+func (r *Relay) Stats() Stats {
+	return Stats{Published: r.published.Load(), Duplicates: r.duplicates.Load(), Position: eventstore.Position(r.position.Load())}
+}
+
+// Lag returns how many events the relay is behind the store.
+func (r *Relay) Lag(ctx context.Context) (uint64, error) {
+	head, err := r.store.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cp, err := r.cps.Checkpoint(ctx, r.opts.Name)
+	if err != nil {
+		return 0, err
+	}
+	if cp >= head {
+		return 0, nil
+	}
+	return uint64(head - cp), nil
+}
+
+// Run publishes until ctx ends. When NATS or the store fails, it waits
+// (100 ms, doubling up to MaxBackoff) and resumes from its checkpoint.
+func (r *Relay) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for {
+		before := r.position.Load()
+		err := r.RunOnce(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if r.position.Load() > before {
+			backoff = 100 * time.Millisecond // it made progress: start the backoff afresh
+		}
+		r.opts.Logger.Warn("relay stopped; resuming from its checkpoint", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, r.opts.MaxBackoff)
+	}
+}
+
+// errCodeWrongLastMsgID is JetStream's "wrong last msg ID" error code
+// (nats-server JSStreamWrongLastMsgIDErrF), which nats.go does not name.
+const errCodeWrongLastMsgID jetstream.ErrorCode = 10070
+
+var errWrongLast = errors.New("relay: the stream's last message is not the event before")
+
+// RunOnce publishes from the checkpoint until ctx ends or something fails,
+// and returns the failure.
+func (r *Relay) RunOnce(ctx context.Context) error {
+	if err := r.EnsureStream(ctx); err != nil {
+		return err
+	}
+	cp, err := r.cps.Checkpoint(ctx, r.opts.Name)
+	if err != nil {
+		return err
+	}
+	lastID, err := r.eventIDAt(ctx, cp)
+	if err != nil {
+		return err
+	}
+	r.position.Store(uint64(cp))
+	err = r.store.Subscribe(ctx, cp, func(batch []eventstore.Envelope) error {
+		acked, ackedID, err := r.publish(ctx, batch, lastID)
+		if acked > cp {
+			if r.opts.BeforeCheckpoint != nil && err == nil {
+				if herr := r.opts.BeforeCheckpoint(batch); herr != nil {
+					return herr
+				}
+			}
+			if serr := r.cps.SaveCheckpoint(ctx, r.opts.Name, acked); serr != nil {
+				return errors.Join(err, serr)
+			}
+			cp, lastID = acked, ackedID
+			r.position.Store(uint64(acked))
+		}
+		if errors.Is(err, errWrongLast) {
+			if rerr := r.resync(ctx); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
+		return err
+	})
+	return err
+}
+
+// eventIDAt returns the id of the event at a position (none for 0).
+func (r *Relay) eventIDAt(ctx context.Context, pos eventstore.Position) (string, error) {
+	if pos == 0 {
+		return "", nil
+	}
+	evs, err := r.store.ReadAll(ctx, pos-1, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(evs) == 0 || evs[0].Position != pos {
+		// Backends with gaps in positions: the checkpoint is the position of
+		// an event that exists, so read up to it.
+		return "", fmt.Errorf("relay: no event at checkpoint position %d", pos)
+	}
+	return evs[0].EventID.String(), nil
+}
+
+// publish sends a batch pipelined and waits for the acknowledgements in
+// order. It returns the position and id of the last event acknowledged.
+func (r *Relay) publish(ctx context.Context, batch []eventstore.Envelope, lastID string) (eventstore.Position, string, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(batch))
+	var sendErr error
+	prev := lastID
+	for i := range batch {
+		msg, err := Message(&batch[i], prev)
+		if err != nil {
+			sendErr = err
+			break
+		}
+		f, err := r.js.PublishMsgAsync(msg)
+		if err != nil {
+			sendErr = fmt.Errorf("relay: publish position %d: %w", batch[i].Position, err)
+			break
+		}
+		futures = append(futures, f)
+		prev = batch[i].EventID.String()
+	}
+	var acked eventstore.Position
+	ackedID := lastID
+	timer := time.NewTimer(r.opts.AckTimeout)
+	defer timer.Stop()
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Duplicate {
+				r.duplicates.Add(1)
+			} else {
+				r.published.Add(1)
+			}
+			acked, ackedID = batch[i].Position, batch[i].EventID.String()
+		case err := <-f.Err():
+			var apiErr *jetstream.APIError
+			if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastMsgID {
+				return acked, ackedID, fmt.Errorf("%w (position %d): %v", errWrongLast, batch[i].Position, err)
+			}
+			return acked, ackedID, fmt.Errorf("relay: position %d not acknowledged: %w", batch[i].Position, err)
+		case <-timer.C:
+			return acked, ackedID, fmt.Errorf("relay: no acknowledgement for position %d within %s", batch[i].Position, r.opts.AckTimeout)
+		case <-ctx.Done():
+			return acked, ackedID, ctx.Err()
+		}
+	}
+	return acked, ackedID, sendErr
+}
+
+// resync moves the checkpoint to the position of the stream's last message:
+// forward when the stream holds events the checkpoint does not know of (a
+// restart after the duplicate window expired), back when the stream lost
+// events the relay had published (a stream deleted or purged by an
+// operator), so that they are published again.
+func (r *Relay) resync(ctx context.Context) error {
+	stream, err := r.js.Stream(ctx, r.opts.Stream)
+	if err != nil {
+		return err
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return err
+	}
+	var pos uint64
+	if info.State.LastSeq > 0 {
+		msg, err := stream.GetMsg(ctx, info.State.LastSeq)
+		if err != nil {
+			return err
+		}
+		if pos, err = strconv.ParseUint(msg.Header.Get(HeaderPosition), 10, 64); err != nil {
+			return fmt.Errorf("relay: the stream's last message has no %s header: it was not published by the relay", HeaderPosition)
+		}
+	}
+	cp, err := r.cps.Checkpoint(ctx, r.opts.Name)
+	if err != nil {
+		return err
+	}
+	if eventstore.Position(pos) != cp {
+		r.opts.Logger.Warn("relay: the stream and the checkpoint disagree; resuming after the stream's last message",
+			"checkpoint", cp, "stream_position", pos)
+		return r.cps.SaveCheckpoint(ctx, r.opts.Name, eventstore.Position(pos))
+	}
+	return nil
+}

@@ -1,0 +1,273 @@
+package relay_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/internal/natsserver"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/relay"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+type env struct {
+	store  *embedded.Store
+	db     *projections.DB
+	server *server.Server
+	listen string
+	nsDir  string
+	nc     *nats.Conn
+	js     jetstream.JetStream
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &env{listen: freePort(t), nsDir: filepath.Join(dir, "nats")}
+	var err error
+	if e.store, err = embedded.Open(context.Background(), filepath.Join(dir, "events.db"), embedded.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if e.db, err = projections.Open(context.Background(), filepath.Join(dir, "projections.db")); err != nil {
+		t.Fatal(err)
+	}
+	e.startServer(t)
+	if e.nc, err = nats.Connect("nats://"+e.listen, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if e.js, err = jetstream.New(e.nc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.nc.Close()
+		if e.server != nil {
+			e.server.Shutdown()
+		}
+		e.db.Close()
+		e.store.Close()
+	})
+	return e
+}
+
+func (e *env) startServer(t *testing.T) {
+	t.Helper()
+	s, err := natsserver.Start(natsserver.Options{Listen: e.listen, StoreDir: e.nsDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.server = s
+}
+
+// appendEvents appends n events to a few contract streams, in batches.
+func (e *env) appendEvents(t *testing.T, n int) {
+	t.Helper()
+	streams := []string{"cpts-" + uuid.NewString(), "cpts-" + uuid.NewString(), "cpts-" + uuid.NewString()}
+	for i := 0; i < n; {
+		size := min(100, n-i)
+		batch := make([]eventstore.EventData, size)
+		for j := range batch {
+			batch[j] = eventstore.EventData{ID: uuid.New(), Type: "MissionStarted", OccurredOn: "2021-03-01",
+				Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i+j))}
+		}
+		if _, err := e.store.Append(context.Background(), streams[(i/100)%3], eventstore.Any(), batch); err != nil {
+			t.Fatal(err)
+		}
+		i += size
+	}
+}
+
+// consumeAll reads the LEDGER stream from the start until want messages,
+// and checks that positions come in order, each once.
+func (e *env) consumeAll(t *testing.T, want int) []*eventstore.Envelope {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cons, err := e.js.OrderedConsumer(ctx, relay.StreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"ledger.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*eventstore.Envelope
+	seen := map[uuid.UUID]bool{}
+	for len(out) < want {
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for msg := range batch.Messages() {
+			var env eventstore.Envelope
+			if err := json.Unmarshal(msg.Data(), &env); err != nil {
+				t.Fatal(err)
+			}
+			if seen[env.EventID] {
+				t.Fatalf("event %s (position %d) delivered twice", env.EventID, env.Position)
+			}
+			seen[env.EventID] = true
+			if msg.Headers().Get(jetstream.MsgIDHeader) != env.EventID.String() || msg.Headers().Get(relay.HeaderPosition) != strconv.FormatUint(uint64(env.Position), 10) {
+				t.Fatalf("headers %v do not match the envelope", msg.Headers())
+			}
+			if msg.Subject() != relay.Subject(&env) {
+				t.Fatalf("subject %s, want %s", msg.Subject(), relay.Subject(&env))
+			}
+			if want := eventstore.Position(len(out) + 1); env.Position != want {
+				t.Fatalf("message %d carries position %d: a gap or a reordering", len(out)+1, env.Position)
+			}
+			out = append(out, &env)
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			t.Fatal(err)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d messages", len(out), want)
+		}
+	}
+	info, err := e.js.Stream(ctx, relay.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := info.Info(ctx)
+	if st.State.Msgs != uint64(want) {
+		t.Fatalf("stream holds %d messages, want %d", st.State.Msgs, want)
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func runRelay(t *testing.T, r *relay.Relay) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("relay ended with %v", err)
+		}
+	}
+}
+
+func TestTenThousandEventsInOrderOnce(t *testing.T) {
+	e := setup(t)
+	e.appendEvents(t, 10_000)
+	r := relay.New(e.store, e.js, e.db, relay.Options{})
+	stop := runRelay(t, r)
+	waitFor(t, "10 000 acknowledged", func() bool { return r.Stats().Position == 10_000 })
+	stop()
+	e.consumeAll(t, 10_000)
+	if st := r.Stats(); st.Published != 10_000 || st.Duplicates != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if lag, _ := r.Lag(context.Background()); lag != 0 {
+		t.Fatalf("lag %d after catching up", lag)
+	}
+}
+
+var errKilled = errors.New("killed between publish and checkpoint")
+
+func TestKilledBetweenPublishAndCheckpoint(t *testing.T) {
+	e := setup(t)
+	e.appendEvents(t, 3000)
+	batches := 0
+	first := relay.New(e.store, e.js, e.db, relay.Options{BeforeCheckpoint: func([]eventstore.Envelope) error {
+		if batches++; batches == 2 {
+			return errKilled
+		}
+		return nil
+	}})
+	if err := first.RunOnce(context.Background()); !errors.Is(err, errKilled) {
+		t.Fatalf("first run: %v", err)
+	}
+	cp, _ := e.db.Checkpoint(context.Background(), "relay:nats")
+	published := first.Stats().Published
+	if cp == 0 || uint64(cp) >= published {
+		t.Fatalf("checkpoint %d, published %d: the kill did not fall between them", cp, published)
+	}
+	second := relay.New(e.store, e.js, e.db, relay.Options{})
+	stop := runRelay(t, second)
+	waitFor(t, "all acknowledged", func() bool { return second.Stats().Position == 3000 })
+	stop()
+	st := second.Stats()
+	t.Logf("killed after %d published with the checkpoint at %d; the second run: %+v", published, cp, st)
+	if st.Duplicates != published-uint64(cp) || st.Published+st.Duplicates != 3000-uint64(cp) {
+		t.Fatalf("second run: %+v, want %d duplicates suppressed by the server", st, published-uint64(cp))
+	}
+	e.consumeAll(t, 3000)
+}
+
+func TestServerRestartMidStream(t *testing.T) {
+	e := setup(t)
+	r := relay.New(e.store, e.js, e.db, relay.Options{AckTimeout: 2 * time.Second, MaxBackoff: 200 * time.Millisecond})
+	stop := runRelay(t, r)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 40; i++ {
+			e.appendEvents(t, 100)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	waitFor(t, "some events relayed", func() bool { return r.Stats().Position > 500 })
+	e.server.Shutdown()
+	e.server.WaitForShutdown()
+	time.Sleep(300 * time.Millisecond)
+	e.startServer(t)
+	wg.Wait()
+	waitFor(t, "all 4000 relayed after the restart", func() bool { return r.Stats().Position == 4000 })
+	stop()
+	t.Logf("after the restart: %+v", r.Stats())
+	e.consumeAll(t, 4000)
+}
+
+// When the stream already holds events past the checkpoint and the
+// duplicate window is over, the relay resumes after the stream's last
+// message instead of storing them twice.
+func TestStreamAheadOfCheckpointAfterTheWindow(t *testing.T) {
+	e := setup(t)
+	e.appendEvents(t, 500)
+	r := relay.New(e.store, e.js, e.db, relay.Options{Duplicates: 100 * time.Millisecond})
+	stop := runRelay(t, r)
+	waitFor(t, "500 relayed", func() bool { return r.Stats().Position == 500 })
+	stop()
+	if err := e.db.SaveCheckpoint(context.Background(), "relay:nats", 200); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the duplicate window passes
+	e.appendEvents(t, 100)
+	again := relay.New(e.store, e.js, e.db, relay.Options{Duplicates: 100 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	stop = runRelay(t, again)
+	waitFor(t, "600 relayed", func() bool { return again.Stats().Position == 600 })
+	stop()
+	e.consumeAll(t, 600)
+}
