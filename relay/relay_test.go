@@ -33,7 +33,7 @@ type env struct {
 	js     jetstream.JetStream
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +43,7 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{listen: freePort(t), nsDir: filepath.Join(dir, "nats")}
@@ -72,7 +72,7 @@ func setup(t *testing.T) *env {
 	return e
 }
 
-func (e *env) startServer(t *testing.T) {
+func (e *env) startServer(t testing.TB) {
 	t.Helper()
 	s, err := natsserver.Start(natsserver.Options{Listen: e.listen, StoreDir: e.nsDir})
 	if err != nil {
@@ -82,7 +82,7 @@ func (e *env) startServer(t *testing.T) {
 }
 
 // appendEvents appends n events to a few contract streams, in batches.
-func (e *env) appendEvents(t *testing.T, n int) {
+func (e *env) appendEvents(t testing.TB, n int) {
 	t.Helper()
 	streams := []string{"cpts-" + uuid.NewString(), "cpts-" + uuid.NewString(), "cpts-" + uuid.NewString()}
 	for i := 0; i < n; {
