@@ -1,0 +1,135 @@
+package relay_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/relay"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+)
+
+// compileAsyncAPI loads docs/asyncapi.yaml and compiles the payload and
+// header schemas of each message.
+func compileAsyncAPI(t *testing.T) (payloads, headers map[string]*jsonschema.Schema) {
+	t.Helper()
+	raw, err := os.ReadFile("../docs/asyncapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	asJSON, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(asJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("file:///asyncapi.json", inst); err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		AsyncAPI   string `json:"asyncapi"`
+		Components struct {
+			Messages map[string]any `json:"messages"`
+		} `json:"components"`
+	}
+	json.Unmarshal(asJSON, &spec)
+	if !strings.HasPrefix(spec.AsyncAPI, "3.") {
+		t.Fatalf("asyncapi version %q, want 3.x", spec.AsyncAPI)
+	}
+	payloads, headers = map[string]*jsonschema.Schema{}, map[string]*jsonschema.Schema{}
+	for name := range spec.Components.Messages {
+		if payloads[name], err = c.Compile("file:///asyncapi.json#/components/messages/" + name + "/payload"); err != nil {
+			t.Fatal(err)
+		}
+		if headers[name], err = c.Compile("file:///asyncapi.json#/components/messages/" + name + "/headers"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return payloads, headers
+}
+
+// The payloads and headers really published for the worked lifecycles (all
+// six event types) validate against docs/asyncapi.yaml.
+func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
+	payloads, headers := compileAsyncAPI(t)
+	e := setup(t)
+	f, err := os.Open("../domain/cpts/testdata/aci-lifecycles.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ledger := app.New(e.store, app.Options{Actor: "asyncapi-test"})
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if res, err := ledger.Submit(context.Background(), sc.Bytes()); err != nil || !res.OK {
+			t.Fatalf("%+v %v", res, err)
+		}
+	}
+	head, _ := e.store.Head(context.Background())
+	r := relay.New(e.store, e.js, e.db, relay.Options{})
+	stop := runRelay(t, r)
+	waitFor(t, "all relayed", func() bool { return r.Stats().Position == head })
+	stop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cons, err := e.js.OrderedConsumer(ctx, relay.StreamName, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for n := 0; n < int(head); {
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for msg := range batch.Messages() {
+			n++
+			var env struct{ Type string }
+			json.Unmarshal(msg.Data(), &env)
+			schema, ok := payloads[env.Type]
+			if !ok {
+				t.Fatalf("no message %s in docs/asyncapi.yaml", env.Type)
+			}
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(msg.Data()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := schema.Validate(inst); err != nil {
+				t.Fatalf("%s payload does not match docs/asyncapi.yaml: %v\n%s", env.Type, err, msg.Data())
+			}
+			hdr := map[string]any{}
+			for k := range msg.Headers() {
+				hdr[k] = msg.Headers().Get(k)
+			}
+			if err := headers[env.Type].Validate(hdr); err != nil {
+				t.Fatalf("%s headers do not match docs/asyncapi.yaml: %v", env.Type, err)
+			}
+			seen[env.Type]++
+		}
+		if ctx.Err() != nil {
+			t.Fatal("timed out")
+		}
+	}
+	if len(seen) != len(payloads) {
+		t.Fatalf("validated types %v; the document describes %d", seen, len(payloads))
+	}
+	t.Logf("validated %v", seen)
+}
