@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 
 	"github.com/cptsledger/ledger/domain"
@@ -87,6 +88,17 @@ type Ledger struct {
 
 	mu    sync.Mutex
 	cache map[string]*loaded
+	// locks serialise the commands of one contract inside this process:
+	// a cached state is read by Decide and changed by Apply, so two
+	// goroutines must not hold it at once. Other processes are kept apart
+	// by the expected revision of the append.
+	locks [256]sync.Mutex
+}
+
+func (l *Ledger) lock(stream string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(stream))
+	return &l.locks[h.Sum32()%uint32(len(l.locks))]
 }
 
 // loaded is a contract's state with the revision it was folded to and the
@@ -144,6 +156,9 @@ func (l *Ledger) Apply(ctx context.Context, cmd cpts.Command) (Result, error) {
 	meta := cmd.Meta()
 	res := Result{CommandID: meta.CommandID}
 	stream := cpts.Stream(meta.ContractID)
+	mu := l.lock(stream)
+	mu.Lock()
+	defer mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		st, err := l.state(ctx, stream, meta.ContractID, attempt > 0)
 		if err != nil {

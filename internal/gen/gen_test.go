@@ -12,8 +12,8 @@ import (
 // Every generated command is valid: the domain accepts all of them, for
 // several seeds, and signatures follow the published counts.
 func TestGeneratedHistoriesAreValid(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3, 2019} {
-		lines, contracts := gen.National(gen.Options{Seed: seed, Contracts: 1500, Today: domain.MustDate("2026-11-22")})
+	for _, seed := range []uint64{1, 2019} {
+		lines, contracts := gen.National(gen.Options{Seed: seed, Contracts: 1200, Today: domain.MustDate("2026-11-22")})
 		state := map[uuid.UUID]*cpts.Contract{}
 		for i, line := range lines {
 			cmd, err := cpts.DecodeCommand(line)
@@ -38,8 +38,8 @@ func TestGeneratedHistoriesAreValid(t *testing.T) {
 				by2020++
 			}
 		}
-		// 30 of 700 by the end of 2020, scaled to 1500: about 64.
-		if by2020 < 40 || by2020 > 90 || len(contracts) != 1500 {
+		// 30 of 700 by the end of 2020, scaled to 1200: about 51.
+		if by2020 < 30 || by2020 > 75 || len(contracts) != 1200 {
 			t.Fatalf("seed %d: %d of %d contracts signed by 2020", seed, by2020, len(contracts))
 		}
 	}
