@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/cptsledger/ledger/domain"
-	"github.com/google/uuid"
 )
 
 // Command types.
@@ -13,25 +12,16 @@ const (
 	CmdStartMission      = "StartMission"
 	CmdDeployMission     = "DeployMission"
 	CmdReportIndicators  = "ReportIndicators"
-	CmdDecideDuePayments = "DecideDuePayments"
-	CmdTerminateContract = "TerminateContract"
+	CmdDecideDuePayments = domain.CmdDecideDuePayments
+	CmdTerminateContract = domain.CmdTerminateContract
 )
 
 // Command is a decoded CPTS command: its fields have the right types, which
 // says nothing yet of the rules (Decide checks those).
-type Command interface {
-	CommandType() string
-	Meta() CommandMeta
-}
+type Command = domain.Command
 
 // CommandMeta is the part every command shares.
-type CommandMeta struct {
-	CommandID  string
-	ContractID uuid.UUID
-}
-
-// Meta returns the command id and contract id.
-func (m CommandMeta) Meta() CommandMeta { return m }
+type CommandMeta = domain.CommandMeta
 
 // SignContract signs a contract.
 type SignContract struct {

@@ -236,26 +236,13 @@ func decideReport(c *Contract, cmd ReportIndicators) ([]Event, error) {
 func decideTerminate(c *Contract, cmd TerminateContract) ([]Event, error) {
 	var vs domain.Violations
 	d := cmd.TerminatedOn
-	switch {
-	case c.Terminated():
-		vs.Add("already_terminated", "", fmt.Sprintf("the contract was terminated on %s", c.TerminatedOn))
-	case !d.After(c.Terms.SignedOn):
-		vs.Add("date_before_signature", "terminated_on", fmt.Sprintf("%s is not after the signature on %s", d, c.Terms.SignedOn))
-	case !d.Before(c.Years.End(c.Years.Count)):
-		vs.Add("date_after_contract", "terminated_on", fmt.Sprintf("%s is after the contract's end on %s", d, c.Years.End(c.Years.Count).AddDays(-1)))
-	default:
+	if domain.CheckTermination(&vs, d, c.Years, c.TerminatedOn, c.Payments) {
 		for _, m := range c.Missions() {
 			if s, ok := c.Starts[m]; ok && !s.Before(d) {
 				vs.Add("facts_after_termination", "terminated_on", fmt.Sprintf("mission %q started on %s, on or after %s", m, s, d))
 			}
 			if s, ok := c.Deploys[m]; ok && !s.Before(d) {
 				vs.Add("facts_after_termination", "terminated_on", fmt.Sprintf("mission %q was deployed on %s, on or after %s", m, s, d))
-			}
-		}
-		for _, p := range c.Payments {
-			if !p.DueOn.Before(d) {
-				vs.Add("termination_before_decided_payment", "terminated_on", fmt.Sprintf("the %s of year %d due on %s is decided already; a termination must come after it", p.Kind, p.ContractYear, p.DueOn))
-				break
 			}
 		}
 	}

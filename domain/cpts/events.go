@@ -3,7 +3,6 @@ package cpts
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
@@ -14,7 +13,7 @@ import (
 const Scheme = "cpts"
 
 // Stream returns the stream of a contract: cpts-<contract_id>.
-func Stream(contractID uuid.UUID) string { return Scheme + "-" + contractID.String() }
+func Stream(contractID uuid.UUID) string { return domain.Stream(Scheme, contractID) }
 
 // Event types.
 const (
@@ -23,15 +22,11 @@ const (
 	TypeMissionDeployed    = "MissionDeployed"
 	TypeIndicatorsReported = "IndicatorsReported"
 	TypePaymentDecided     = "PaymentDecided"
-	TypeContractTerminated = "ContractTerminated"
+	TypeContractTerminated = domain.TypeContractTerminated
 )
 
 // Event is an event of the CPTS scheme.
-type Event interface {
-	EventType() string
-	// BusinessDate is the date the fact happened on (occurred_on).
-	BusinessDate() domain.Date
-}
+type Event = domain.Event
 
 // Party names the CPTS.
 type Party struct {
@@ -103,56 +98,28 @@ const (
 
 // Payment statuses.
 const (
-	StatusDecided  = "decided"
-	StatusWithheld = "withheld"
+	StatusDecided  = domain.StatusDecided
+	StatusWithheld = domain.StatusWithheld
 )
 
-// Line is one line of a payment's breakdown: computed exactly, rounded to
-// the cent on its own (domain.md 2.8). Basis shows the computation.
-type Line struct {
-	Mission   string       `json:"mission,omitempty"`
-	Component string       `json:"component"`
-	Amount    domain.Money `json:"amount"`
-	Basis     string       `json:"basis,omitempty"`
-}
+// Line is one line of a payment's breakdown.
+type Line = domain.Line
 
 // PaymentDecided: the payer decides one payment (or withholds it).
-type PaymentDecided struct {
-	PaymentID    uuid.UUID    `json:"payment_id"`
-	ContractID   uuid.UUID    `json:"contract_id"`
-	Kind         string       `json:"kind"`
-	ContractYear int          `json:"contract_year"`
-	Mission      string       `json:"mission,omitempty"`
-	DueOn        domain.Date  `json:"due_on"`
-	DecidedOn    domain.Date  `json:"decided_on"`
-	Status       string       `json:"status"`
-	Amount       domain.Money `json:"amount"`
-	Rulebook     string       `json:"rulebook"`
-	Rule         string       `json:"rule"`
-	Lines        []Line       `json:"lines"`
-	Reason       string       `json:"reason,omitempty"`
-}
+type PaymentDecided = domain.PaymentDecided
 
 // ContractTerminated: the contract ends early.
-type ContractTerminated struct {
-	ContractID   uuid.UUID   `json:"contract_id"`
-	TerminatedOn domain.Date `json:"terminated_on"`
-	Reason       string      `json:"reason"`
-}
+type ContractTerminated = domain.ContractTerminated
 
 func (ContractSigned) EventType() string     { return TypeContractSigned }
 func (MissionStarted) EventType() string     { return TypeMissionStarted }
 func (MissionDeployed) EventType() string    { return TypeMissionDeployed }
 func (IndicatorsReported) EventType() string { return TypeIndicatorsReported }
-func (PaymentDecided) EventType() string     { return TypePaymentDecided }
-func (ContractTerminated) EventType() string { return TypeContractTerminated }
 
 func (e ContractSigned) BusinessDate() domain.Date     { return e.SignedOn }
 func (e MissionStarted) BusinessDate() domain.Date     { return e.StartedOn }
 func (e MissionDeployed) BusinessDate() domain.Date    { return e.DeployedOn }
 func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
-func (e PaymentDecided) BusinessDate() domain.Date     { return e.DecidedOn }
-func (e ContractTerminated) BusinessDate() domain.Date { return e.TerminatedOn }
 
 // SchemaVersion is the version of every CPTS event type's data; a change
 // that is not additive gets a new version and an upcaster in DecodeEvent.
@@ -197,10 +164,6 @@ func DecodeEvent(typ string, schemaVersion int, data []byte) (Event, error) {
 
 // ContractOfStream returns the contract id of a cpts-<id> stream.
 func ContractOfStream(stream string) (uuid.UUID, bool) {
-	rest, ok := strings.CutPrefix(stream, Scheme+"-")
-	if !ok {
-		return uuid.Nil, false
-	}
-	id, err := uuid.Parse(rest)
-	return id, err == nil
+	scheme, id, ok := domain.ParseStream(stream)
+	return id, ok && scheme == Scheme
 }

@@ -1,0 +1,125 @@
+package assistant
+
+import (
+	"fmt"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// Contract is the state of one aid contract, folded from its events.
+type Contract struct {
+	ID       uuid.UUID
+	Signed   bool
+	Terms    AidContractSigned
+	Rulebook *Rulebook
+	Years    domain.ContractYears
+
+	HiredOn domain.Date
+	Reports map[int]PatienteleReported
+
+	Payments []PaymentDecided
+	decided  map[paymentKey]int
+
+	TerminatedOn      domain.Date
+	TerminationReason string
+
+	rules *Rules
+}
+
+type paymentKey struct {
+	kind string
+	year int
+}
+
+// NewContract returns the empty state of a contract not yet signed.
+func NewContract(id uuid.UUID) *Contract { return NewContractWith(id, defaultRules) }
+
+// NewContractWith is NewContract with other rules.
+func NewContractWith(id uuid.UUID, rules *Rules) *Contract {
+	return &Contract{ID: id, rules: rules, Reports: map[int]PatienteleReported{}, decided: map[paymentKey]int{}}
+}
+
+// Terminated reports whether the contract was terminated.
+func (c *Contract) Terminated() bool { return !c.TerminatedOn.IsZero() }
+
+// Hired reports whether the assistant was hired.
+func (c *Contract) Hired() bool { return !c.HiredOn.IsZero() }
+
+// Apply changes the state by one event.
+func (c *Contract) Apply(e domain.Event) error {
+	switch e := e.(type) {
+	case AidContractSigned:
+		rb, ok := c.rules.ByID(e.Rulebook)
+		if !ok {
+			return fmt.Errorf("assistant: contract %s signed under unknown rulebook %q", c.ID, e.Rulebook)
+		}
+		c.Signed, c.Terms, c.Rulebook = true, e, rb
+		c.Years = domain.ContractYears{Signed: e.SignedOn, Count: rb.ContractYears}
+	case AssistantHired:
+		c.HiredOn = e.HiredOn
+	case PatienteleReported:
+		c.Reports[e.ContractYear] = e
+	case PaymentDecided:
+		c.decided[paymentKey{e.Kind, e.ContractYear}] = len(c.Payments)
+		c.Payments = append(c.Payments, e)
+	case ContractTerminated:
+		c.TerminatedOn, c.TerminationReason = e.TerminatedOn, e.Reason
+	default:
+		return fmt.Errorf("assistant: event %T is not an aid event", e)
+	}
+	return nil
+}
+
+// Payment returns a decided payment.
+func (c *Contract) Payment(kind string, year int) (PaymentDecided, bool) {
+	i, ok := c.decided[paymentKey{kind, year}]
+	if !ok {
+		return PaymentDecided{}, false
+	}
+	return c.Payments[i], true
+}
+
+// LastYear returns the last contract year that has begun: 5, or the year
+// of termination.
+func (c *Contract) LastYear() int {
+	if c.Terminated() {
+		if k := c.Years.Of(c.TerminatedOn); k > 0 {
+			return k
+		}
+	}
+	return c.Years.Count
+}
+
+// Aid returns the aid of contract year k, from the table in force on the
+// year's first day, and that table's id.
+func (c *Contract) Aid(k int) (domain.Exact, string, error) {
+	t, ok := c.rules.TableOn(c.Years.Start(k))
+	if !ok {
+		return domain.Exact{}, "", fmt.Errorf("assistant: no aid table in force on %s", c.Years.Start(k))
+	}
+	aid, ok := t.Options[c.Terms.Option].Aid(k, c.Terms.Band)
+	if !ok {
+		return domain.Exact{}, t.ID, fmt.Errorf("assistant: table %s has no year-%d aid for option %s", t.ID, k, c.Terms.Option)
+	}
+	return domain.ExactDecimal(aid), t.ID, nil
+}
+
+// Rate returns the objective rate of year k ≥ 3 from the patientèle P
+// reported for year k−1: 1 when P ≥ T; else clamp((P − B) / (T − B), 0, 1)
+// when T > B, or clamp(P / B, 0, 1) when T = B (a "maintain" objective).
+func (c *Contract) Rate(k int) (domain.Exact, bool) {
+	r, ok := c.Reports[k-1]
+	if !ok {
+		return domain.Exact{}, false
+	}
+	p, b, t := int64(r.Patientele), int64(c.Terms.PatienteleBaseline), int64(c.Terms.PatienteleTarget)
+	zero, one := domain.ExactInt(0), domain.ExactInt(1)
+	switch {
+	case p >= t:
+		return one, true
+	case t > b:
+		return domain.Ratio(p-b, t-b).Clamp(zero, one), true
+	}
+	return domain.Ratio(p, b).Clamp(zero, one), true
+}

@@ -1,0 +1,122 @@
+// Package assistant is the medical-assistant aid scheme (avenant 7 to the
+// convention médicale, 2019, and its successors): the payer co-funds the
+// salary of an assistant a doctor hires, degressively, in proportion to the
+// assistant's FTE share the doctor employs, against a commitment to follow
+// more patients (domain.md section 3).
+//
+// It shares with the CPTS scheme the dates and contract years, money and
+// rounding, rule violations, rulebook loading and selection by date, the
+// PaymentDecided and ContractTerminated events and the termination rules.
+package assistant
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// Scheme is the name of the scheme in streams and subjects.
+const Scheme = "assistant"
+
+// Stream returns the stream of a contract: assistant-<contract_id>.
+func Stream(contractID uuid.UUID) string { return domain.Stream(Scheme, contractID) }
+
+// Event types.
+const (
+	TypeAidContractSigned  = "AidContractSigned"
+	TypeAssistantHired     = "AssistantHired"
+	TypePatienteleReported = "PatienteleReported"
+	TypePaymentDecided     = domain.TypePaymentDecided
+	TypeContractTerminated = domain.TypeContractTerminated
+)
+
+// Doctor is the doctor who signs, as declared at signature.
+type Doctor struct {
+	RPPS                string `json:"rpps"`
+	Specialty           string `json:"specialty"`
+	Sector              int    `json:"sector"`
+	OPTAM               bool   `json:"optam"`
+	GroupPractice       bool   `json:"group_practice"`
+	UnderservedZone     bool   `json:"underserved_zone"`
+	CoordinatedPractice bool   `json:"coordinated_practice"`
+}
+
+// AidContractSigned: a doctor signs for an FTE share of an assistant.
+type AidContractSigned struct {
+	ContractID         uuid.UUID   `json:"contract_id"`
+	CPAM               string      `json:"cpam"`
+	Doctor             Doctor      `json:"doctor"`
+	Option             string      `json:"option"`
+	SignedOn           domain.Date `json:"signed_on"`
+	Band               string      `json:"band"`
+	PatienteleBaseline int         `json:"patientele_baseline"`
+	PatienteleTarget   int         `json:"patientele_target"`
+	Rulebook           string      `json:"rulebook"`
+}
+
+// AssistantHired: the assistant starts.
+type AssistantHired struct {
+	ContractID uuid.UUID   `json:"contract_id"`
+	HiredOn    domain.Date `json:"hired_on"`
+}
+
+// PatienteleReported: the doctor's patientèle at the end of a contract year.
+type PatienteleReported struct {
+	ContractID   uuid.UUID   `json:"contract_id"`
+	ContractYear int         `json:"contract_year"`
+	ReportedOn   domain.Date `json:"reported_on"`
+	Patientele   int         `json:"patientele"`
+}
+
+// PaymentDecided and ContractTerminated are the shared events.
+type (
+	PaymentDecided     = domain.PaymentDecided
+	ContractTerminated = domain.ContractTerminated
+)
+
+func (AidContractSigned) EventType() string            { return TypeAidContractSigned }
+func (AssistantHired) EventType() string               { return TypeAssistantHired }
+func (PatienteleReported) EventType() string           { return TypePatienteleReported }
+func (e AidContractSigned) BusinessDate() domain.Date  { return e.SignedOn }
+func (e AssistantHired) BusinessDate() domain.Date     { return e.HiredOn }
+func (e PatienteleReported) BusinessDate() domain.Date { return e.ReportedOn }
+
+// SchemaVersion is the version of every event type's data.
+const SchemaVersion = 1
+
+var decoders = map[string]func([]byte) (domain.Event, error){
+	TypeAidContractSigned:  decodeAs[AidContractSigned],
+	TypeAssistantHired:     decodeAs[AssistantHired],
+	TypePatienteleReported: decodeAs[PatienteleReported],
+	TypePaymentDecided:     decodeAs[PaymentDecided],
+	TypeContractTerminated: decodeAs[ContractTerminated],
+}
+
+func decodeAs[T domain.Event](data []byte) (domain.Event, error) {
+	var v T
+	err := json.Unmarshal(data, &v)
+	return v, err
+}
+
+// EventTypes lists the event types of the scheme.
+func EventTypes() []string {
+	return []string{TypeAidContractSigned, TypeAssistantHired, TypePatienteleReported, TypePaymentDecided, TypeContractTerminated}
+}
+
+// DecodeEvent turns a stored event's type and data back into an event.
+func DecodeEvent(typ string, schemaVersion int, data []byte) (domain.Event, error) {
+	dec, ok := decoders[typ]
+	if !ok {
+		return nil, fmt.Errorf("assistant: unknown event type %q", typ)
+	}
+	if schemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("assistant: %s schema version %d is not known", typ, schemaVersion)
+	}
+	e, err := dec(data)
+	if err != nil {
+		return nil, fmt.Errorf("assistant: decode %s: %w", typ, err)
+	}
+	return e, nil
+}

@@ -1,0 +1,144 @@
+package assistant
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// Payment kinds (domain.md 3.3).
+const (
+	KindHiringAdvance = "hiring_advance"
+	KindYearBalance   = "year_balance"
+	KindYearPayment   = "year_payment"
+	KindInstalment1   = "instalment_1"
+	KindInstalment2   = "instalment_2"
+)
+
+var kindRank = map[string]int{KindHiringAdvance: 0, KindYearBalance: 1, KindYearPayment: 2, KindInstalment1: 3, KindInstalment2: 4}
+
+var ruleText = map[string]string{
+	KindHiringAdvance: "avenant 7 art. 9-5 / domain.md 3.3: 70 % of year 1's aid on hiring",
+	KindYearBalance:   "domain.md 3.3: the remaining 30 % of year 1's aid at the end of year 1",
+	KindYearPayment:   "domain.md 3.3: the year's aid in full (year 1 on hiring under am-2023 and am-2024; year 2 at its start)",
+	KindInstalment1:   "domain.md 3.3: half of the year's aid at its start, from year 3",
+	KindInstalment2:   "domain.md 3.3: the year's aid × the objective rate reached the year before, less the first instalment (negative: a recovery)",
+}
+
+var paymentNamespace = uuid.MustParse("b5a0c2e4-6d7f-5a8b-9c0d-1e2f3a4b5c6d")
+
+// PaymentID returns the id of a payment: one per contract, kind and year.
+func PaymentID(contract uuid.UUID, kind string, year int) uuid.UUID {
+	return uuid.NewSHA1(paymentNamespace, fmt.Appendf(nil, "%s/%s/%d", contract, kind, year))
+}
+
+type candidate struct {
+	kind  string
+	year  int
+	dueOn domain.Date
+}
+
+// candidates lists the payments due on or before asOf, not yet decided, in
+// decision order. Nothing is due before the hiring, nor on or after a
+// termination.
+func (c *Contract) candidates(asOf domain.Date) []candidate {
+	if !c.Hired() {
+		return nil
+	}
+	var out []candidate
+	add := func(kind string, k int, due domain.Date) {
+		if due.After(asOf) || (c.Terminated() && !due.Before(c.TerminatedOn)) {
+			return
+		}
+		if _, done := c.decided[paymentKey{kind, k}]; done {
+			return
+		}
+		out = append(out, candidate{kind, k, due})
+	}
+	if c.Rulebook.SplitsYear1() {
+		add(KindHiringAdvance, 1, c.HiredOn)
+		add(KindYearBalance, 1, c.Years.End(1))
+	} else {
+		add(KindYearPayment, 1, c.HiredOn)
+	}
+	add(KindYearPayment, 2, c.Years.Start(2))
+	for k := 3; k <= c.Years.Count; k++ {
+		add(KindInstalment1, k, c.Years.Start(k))
+		if r, ok := c.Reports[k-1]; ok {
+			add(KindInstalment2, k, domain.MaxDate(c.Years.Start(k).AddMonths(c.Rulebook.Instalment2AfterMonths), r.ReportedOn))
+		}
+	}
+	slices.SortStableFunc(out, func(a, b candidate) int {
+		return cmp.Or(a.dueOn.Compare(b.dueOn), cmp.Compare(kindRank[a.kind], kindRank[b.kind]), cmp.Compare(a.year, b.year))
+	})
+	return out
+}
+
+// decideDue decides every payment due on or before asOf, in due-date order.
+func (c *Contract) decideDue(asOf domain.Date) ([]domain.Event, error) {
+	if asOf.IsZero() {
+		return nil, domain.Reject("missing_field", "as_of", "is required")
+	}
+	work := *c
+	work.Payments = slices.Clone(c.Payments)
+	work.decided = make(map[paymentKey]int, len(c.decided))
+	for k, v := range c.decided {
+		work.decided[k] = v
+	}
+	var events []domain.Event
+	for _, cand := range work.candidates(asOf) {
+		p, err := work.compute(cand, asOf)
+		if err != nil {
+			return nil, err
+		}
+		if err := work.Apply(p); err != nil {
+			return nil, err
+		}
+		events = append(events, p)
+	}
+	return events, nil
+}
+
+// compute decides one payment: one line (none, aid), rounded to the cent.
+func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecided, error) {
+	aid, table, err := c.Aid(cand.year)
+	if err != nil {
+		return PaymentDecided{}, err
+	}
+	rb := c.Rulebook
+	var amount domain.Money
+	var basis string
+	switch cand.kind {
+	case KindHiringAdvance:
+		amount = aid.Mul(domain.ExactDecimal(rb.Year1.OnHiring)).Cents()
+		basis = fmt.Sprintf("%s × year-1 aid %s", rb.Year1.OnHiring, aid.Decimal(2))
+	case KindYearBalance:
+		amount = aid.Mul(domain.ExactDecimal(rb.Year1.AtEndOfYear)).Cents()
+		basis = fmt.Sprintf("%s × year-1 aid %s", rb.Year1.AtEndOfYear, aid.Decimal(2))
+	case KindYearPayment:
+		amount = aid.Cents()
+		basis = fmt.Sprintf("year-%d aid %s", cand.year, aid.Decimal(2))
+	case KindInstalment1:
+		amount = aid.Mul(domain.ExactDecimal(rb.Instalment1Rate)).Cents()
+		basis = fmt.Sprintf("%s × year-%d aid %s", rb.Instalment1Rate, cand.year, aid.Decimal(2))
+	case KindInstalment2:
+		rate, _ := c.Rate(cand.year)
+		first, ok := c.Payment(KindInstalment1, cand.year)
+		if !ok {
+			return PaymentDecided{}, fmt.Errorf("assistant: instalment 2 of year %d before its instalment 1", cand.year)
+		}
+		amount = aid.Mul(rate).Sub(first.Amount.Exact()).Cents()
+		r := c.Reports[cand.year-1]
+		basis = fmt.Sprintf("year-%d aid %s × rate %s (patientèle %d, baseline %d, target %d) − instalment 1 %s",
+			cand.year, aid.Decimal(2), rate.Decimal(6), r.Patientele, c.Terms.PatienteleBaseline, c.Terms.PatienteleTarget, first.Amount)
+	}
+	return PaymentDecided{
+		PaymentID: PaymentID(c.ID, cand.kind, cand.year), ContractID: c.ID, Kind: cand.kind, ContractYear: cand.year,
+		DueOn: cand.dueOn, DecidedOn: decidedOn, Status: domain.StatusDecided, Amount: amount, Rulebook: rb.ID,
+		Table: table, Rule: ruleText[cand.kind],
+		Lines: []domain.Line{{Component: "aid", Amount: amount, Basis: basis + " (table " + table + ", option " + c.Terms.Option + ", " + c.Terms.Band + ")"}},
+	}, nil
+}

@@ -1,0 +1,37 @@
+package assistant
+
+import (
+	"fmt"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+type definition struct{ rules *Rules }
+
+// Default returns the assistant scheme with the embedded rulebooks.
+func Default() domain.Scheme { return definition{rules: defaultRules} }
+
+func (definition) Name() string { return Scheme }
+
+func (definition) Commands() []string {
+	return []string{CmdSignAidContract, CmdHireAssistant, CmdReportPatientele}
+}
+
+func (definition) DecodeCommand(raw []byte) (domain.Command, error) { return DecodeCommand(raw) }
+
+func (d definition) NewState(id uuid.UUID) domain.State { return NewContractWith(id, d.rules) }
+
+func (definition) Decide(state domain.State, cmd domain.Command) ([]domain.Event, error) {
+	c, ok := state.(*Contract)
+	if !ok {
+		return nil, fmt.Errorf("assistant: state %T is not an aid contract", state)
+	}
+	return Decide(c, cmd)
+}
+
+func (definition) DecodeEvent(typ string, v int, data []byte) (domain.Event, error) {
+	return DecodeEvent(typ, v, data)
+}
+
+func (definition) EventTypes() []string { return EventTypes() }

@@ -1,0 +1,40 @@
+package cpts
+
+import (
+	"fmt"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// definition is the CPTS scheme as the command path sees it.
+type definition struct{ rules *Rules }
+
+var defaultDefinition = definition{rules: defaultRules}
+
+// Default returns the CPTS scheme with the embedded rulebooks.
+func Default() domain.Scheme { return defaultDefinition }
+
+func (definition) Name() string { return Scheme }
+
+func (definition) Commands() []string {
+	return []string{CmdSignContract, CmdStartMission, CmdDeployMission, CmdReportIndicators}
+}
+
+func (definition) DecodeCommand(raw []byte) (domain.Command, error) { return DecodeCommand(raw) }
+
+func (d definition) NewState(id uuid.UUID) domain.State { return NewContractWith(id, d.rules) }
+
+func (definition) Decide(state domain.State, cmd domain.Command) ([]domain.Event, error) {
+	c, ok := state.(*Contract)
+	if !ok {
+		return nil, fmt.Errorf("cpts: state %T is not a CPTS contract", state)
+	}
+	return Decide(c, cmd)
+}
+
+func (definition) DecodeEvent(typ string, v int, data []byte) (domain.Event, error) {
+	return DecodeEvent(typ, v, data)
+}
+
+func (definition) EventTypes() []string { return EventTypes() }

@@ -1,0 +1,160 @@
+package domain
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Event is an event of any scheme: its type name and its business date.
+type Event interface {
+	EventType() string
+	// BusinessDate is the date the fact happened on (occurred_on).
+	BusinessDate() Date
+}
+
+// Command is a decoded command of any scheme.
+type Command interface {
+	CommandType() string
+	Meta() CommandMeta
+}
+
+// CommandMeta is the part every command shares.
+type CommandMeta struct {
+	CommandID  string
+	ContractID uuid.UUID
+}
+
+// Meta returns the command id and contract id.
+func (m CommandMeta) Meta() CommandMeta { return m }
+
+// State is a contract's state, folded from its events.
+type State interface {
+	Apply(Event) error
+}
+
+// Scheme is one payment scheme of the ledger (cpts, assistant): how its
+// commands are decoded and decided, and its events decoded. The command
+// path, the projections and the relay serve every scheme through it.
+type Scheme interface {
+	// Name is the scheme's name in streams and subjects.
+	Name() string
+	// Commands lists the command types only this scheme accepts; the shared
+	// ones (DecideDuePayments, TerminateContract) go to the scheme of the
+	// contract's stream.
+	Commands() []string
+	DecodeCommand(raw []byte) (Command, error)
+	NewState(contract uuid.UUID) State
+	Decide(state State, cmd Command) ([]Event, error)
+	DecodeEvent(typ string, schemaVersion int, data []byte) (Event, error)
+	EventTypes() []string
+}
+
+// Shared command types: they exist in every scheme.
+const (
+	CmdDecideDuePayments = "DecideDuePayments"
+	CmdTerminateContract = "TerminateContract"
+)
+
+// Stream returns the stream of a contract of a scheme: <scheme>-<id>.
+func Stream(scheme string, contract uuid.UUID) string { return scheme + "-" + contract.String() }
+
+// ParseStream splits a stream name into its scheme and contract id.
+func ParseStream(stream string) (scheme string, contract uuid.UUID, ok bool) {
+	i := strings.IndexByte(stream, '-')
+	if i <= 0 {
+		return "", uuid.Nil, false
+	}
+	id, err := uuid.Parse(stream[i+1:])
+	if err != nil {
+		return "", uuid.Nil, false
+	}
+	return stream[:i], id, true
+}
+
+// Payment statuses.
+const (
+	StatusDecided  = "decided"
+	StatusWithheld = "withheld"
+)
+
+// TypePaymentDecided is the event type of a payment decision, in every
+// scheme.
+const TypePaymentDecided = "PaymentDecided"
+
+// Line is one line of a payment's breakdown: computed exactly, rounded to
+// the cent on its own (domain.md 2.8). Basis shows the computation.
+type Line struct {
+	Mission   string `json:"mission,omitempty"`
+	Component string `json:"component"`
+	Amount    Money  `json:"amount"`
+	Basis     string `json:"basis,omitempty"`
+}
+
+// PaymentDecided is the decision of one payment (or its withholding), the
+// same shape in every scheme so that the payments read model, the export
+// and downstream consumers treat them alike.
+type PaymentDecided struct {
+	PaymentID    uuid.UUID `json:"payment_id"`
+	ContractID   uuid.UUID `json:"contract_id"`
+	Kind         string    `json:"kind"`
+	ContractYear int       `json:"contract_year"`
+	Mission      string    `json:"mission,omitempty"`
+	DueOn        Date      `json:"due_on"`
+	DecidedOn    Date      `json:"decided_on"`
+	Status       string    `json:"status"`
+	Amount       Money     `json:"amount"`
+	Rulebook     string    `json:"rulebook"`
+	// Table names the amount table used, where a rulebook has several
+	// (the medical-assistant aid's 2019 and 2024 tables).
+	Table  string `json:"table,omitempty"`
+	Rule   string `json:"rule"`
+	Lines  []Line `json:"lines"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (PaymentDecided) EventType() string    { return TypePaymentDecided }
+func (e PaymentDecided) BusinessDate() Date { return e.DecidedOn }
+
+// TypeContractTerminated is the event type of a termination, in every
+// scheme.
+const TypeContractTerminated = "ContractTerminated"
+
+// ContractTerminated: a contract ends early.
+type ContractTerminated struct {
+	ContractID   uuid.UUID `json:"contract_id"`
+	TerminatedOn Date      `json:"terminated_on"`
+	Reason       string    `json:"reason"`
+}
+
+func (ContractTerminated) EventType() string    { return TypeContractTerminated }
+func (e ContractTerminated) BusinessDate() Date { return e.TerminatedOn }
+
+// CheckTermination records the violations every scheme applies to a
+// termination date: the contract is not terminated already, the date is
+// after the signature and before the contract's end, and after the due date
+// of every payment decided (back-dating over decisions would need
+// corrections, which the ledger does not model). It reports whether the
+// date passed these checks.
+func CheckTermination(vs *Violations, on Date, years ContractYears, terminatedOn Date, decided []PaymentDecided) bool {
+	end := years.End(years.Count)
+	switch {
+	case !terminatedOn.IsZero():
+		vs.Add("already_terminated", "", "the contract was terminated on "+terminatedOn.String())
+		return false
+	case !on.After(years.Signed):
+		vs.Add("date_before_signature", "terminated_on", on.String()+" is not after the signature on "+years.Signed.String())
+		return false
+	case !on.Before(end):
+		vs.Add("date_after_contract", "terminated_on", on.String()+" is after the contract's end on "+end.AddDays(-1).String())
+		return false
+	}
+	for _, p := range decided {
+		if !p.DueOn.Before(on) {
+			vs.Add("termination_before_decided_payment", "terminated_on", fmt.Sprintf("the %s of year %d due on %s is decided already; a termination must come after it", p.Kind, p.ContractYear, p.DueOn))
+			return false
+		}
+	}
+	return true
+}
