@@ -15,9 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/google/uuid"
@@ -73,13 +75,17 @@ func nonNil(s []string) []string {
 type Options struct {
 	// Actor is recorded on every event (who submitted the command).
 	Actor string
-	// Rules are the CPTS rulebooks (default: the embedded ones).
-	Rules *cpts.Rules
+	// Schemes are the payment schemes served (default: CPTS and assistant,
+	// with their embedded rulebooks).
+	Schemes []domain.Scheme
 	// CacheContracts bounds the contracts kept in memory between commands
 	// (default 4096); a cached state is checked by the append's expected
 	// revision, so a stale one costs a reload, never a wrong decision.
 	CacheContracts int
 }
+
+// DefaultSchemes are the schemes of the ledger.
+func DefaultSchemes() []domain.Scheme { return []domain.Scheme{cpts.Default(), assistant.Default()} }
 
 // Ledger applies commands to an event store.
 type Ledger struct {
@@ -104,15 +110,15 @@ func (l *Ledger) lock(stream string) *sync.Mutex {
 // loaded is a contract's state with the revision it was folded to and the
 // commands already recorded in it.
 type loaded struct {
-	contract *cpts.Contract
+	state    domain.State
 	revision int64 // eventstore.NoRevision when the stream is empty
 	commands map[string][]string
 }
 
 // New returns a Ledger over store.
 func New(store eventstore.Store, opts Options) *Ledger {
-	if opts.Rules == nil {
-		opts.Rules = cpts.DefaultRules()
+	if opts.Schemes == nil {
+		opts.Schemes = DefaultSchemes()
 	}
 	if opts.CacheContracts <= 0 {
 		opts.CacheContracts = 4096
@@ -128,13 +134,63 @@ func New(store eventstore.Store, opts Options) *Ledger {
 // store (the command may be retried: it is idempotent). When Submit returns
 // OK, the events are durable.
 func (l *Ledger) Submit(ctx context.Context, line []byte) (Result, error) {
-	h, _ := domain.PeekHeader(line)
+	h, err := domain.PeekHeader(line)
 	res := Result{CommandID: h.CommandID}
-	cmd, err := cpts.DecodeCommand(line)
 	if err != nil {
 		return rejected(res, err), nil
 	}
-	return l.Apply(ctx, cmd)
+	scheme, err := l.schemeOf(ctx, h)
+	if err != nil {
+		var re *domain.RejectedError
+		if errors.As(err, &re) {
+			return rejected(res, err), nil
+		}
+		return res, err
+	}
+	cmd, err := scheme.DecodeCommand(line)
+	if err != nil {
+		return rejected(res, err), nil
+	}
+	return l.apply(ctx, scheme, cmd)
+}
+
+// schemeOf finds the scheme of a command: the one that owns its type, or,
+// for the shared types, the one whose stream holds the contract.
+func (l *Ledger) schemeOf(ctx context.Context, h domain.Header) (domain.Scheme, error) {
+	for _, s := range l.opts.Schemes {
+		if slices.Contains(s.Commands(), h.Type) {
+			return s, nil
+		}
+	}
+	switch h.Type {
+	case domain.CmdDecideDuePayments, domain.CmdTerminateContract:
+	case "":
+		return nil, domain.Reject("missing_field", "type", "is required: the command type, e.g. \"SignContract\"")
+	default:
+		return nil, domain.Reject("unknown_command", "type", fmt.Sprintf("%q is not a command type", h.Type))
+	}
+	id, err := uuid.Parse(h.ContractID)
+	if err != nil || len(h.ContractID) != 36 {
+		// Let the scheme's decoder name every field at fault.
+		return l.opts.Schemes[0], nil
+	}
+	for _, s := range l.opts.Schemes {
+		stream := domain.Stream(s.Name(), id)
+		l.mu.Lock()
+		_, cached := l.cache[stream]
+		l.mu.Unlock()
+		if cached {
+			return s, nil
+		}
+		evs, err := l.store.ReadStream(ctx, stream, 0, 1)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", stream, err)
+		}
+		if len(evs) > 0 {
+			return s, nil
+		}
+	}
+	return nil, domain.Reject("contract_not_found", "contract_id", fmt.Sprintf("no contract %s has been signed", id))
 }
 
 func rejected(res Result, err error) Result {
@@ -151,16 +207,16 @@ func rejected(res Result, err error) Result {
 // writer appends to the same contract at the same moment.
 const maxConflictRetries = 8
 
-// Apply decides a decoded command and appends its events.
-func (l *Ledger) Apply(ctx context.Context, cmd cpts.Command) (Result, error) {
+// apply decides a decoded command and appends its events.
+func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command) (Result, error) {
 	meta := cmd.Meta()
 	res := Result{CommandID: meta.CommandID}
-	stream := cpts.Stream(meta.ContractID)
+	stream := domain.Stream(scheme.Name(), meta.ContractID)
 	mu := l.lock(stream)
 	mu.Lock()
 	defer mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		st, err := l.state(ctx, stream, meta.ContractID, attempt > 0)
+		st, err := l.state(ctx, scheme, meta.ContractID, attempt > 0)
 		if err != nil {
 			return res, err
 		}
@@ -168,7 +224,7 @@ func (l *Ledger) Apply(ctx context.Context, cmd cpts.Command) (Result, error) {
 			res.OK, res.Events, res.Duplicate = true, types, true
 			return res, nil
 		}
-		events, err := cpts.Decide(st.contract, cmd)
+		events, err := scheme.Decide(st.state, cmd)
 		if err != nil {
 			return rejected(res, err), nil
 		}
@@ -211,7 +267,7 @@ func (l *Ledger) Apply(ctx context.Context, cmd cpts.Command) (Result, error) {
 // Envelopes turns the events a command produced into what the store
 // appends: ids derived from the stream and command id, business dates, and
 // the command as correlation and causation.
-func Envelopes(stream, commandID, actor string, events []cpts.Event) ([]eventstore.EventData, error) {
+func Envelopes(stream, commandID, actor string, events []domain.Event) ([]eventstore.EventData, error) {
 	data := make([]eventstore.EventData, len(events))
 	for i, e := range events {
 		body, err := json.Marshal(e)
@@ -219,7 +275,7 @@ func Envelopes(stream, commandID, actor string, events []cpts.Event) ([]eventsto
 			return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
 		}
 		data[i] = eventstore.EventData{
-			ID: EventID(stream, commandID, i), Type: e.EventType(), SchemaVersion: cpts.SchemaVersion,
+			ID: EventID(stream, commandID, i), Type: e.EventType(), SchemaVersion: domain.SchemaVersion,
 			OccurredOn: e.BusinessDate().String(), Actor: actor, CommandID: commandID,
 			CorrelationID: commandID, CausationID: commandID, Data: body,
 		}
@@ -228,7 +284,8 @@ func Envelopes(stream, commandID, actor string, events []cpts.Event) ([]eventsto
 }
 
 // state returns the contract's state, from the cache unless reload.
-func (l *Ledger) state(ctx context.Context, stream string, id uuid.UUID, reload bool) (*loaded, error) {
+func (l *Ledger) state(ctx context.Context, scheme domain.Scheme, id uuid.UUID, reload bool) (*loaded, error) {
+	stream := domain.Stream(scheme.Name(), id)
 	if !reload {
 		l.mu.Lock()
 		st, ok := l.cache[stream]
@@ -237,7 +294,15 @@ func (l *Ledger) state(ctx context.Context, stream string, id uuid.UUID, reload 
 			return st, nil
 		}
 	}
-	st, err := load(ctx, l.store, id, l.opts.Rules)
+	st := &loaded{state: scheme.NewState(id), revision: eventstore.NoRevision, commands: map[string][]string{}}
+	err := ReadStream(ctx, l.store, scheme, stream, func(env eventstore.Envelope, e domain.Event) error {
+		if err := st.state.Apply(e); err != nil {
+			return err
+		}
+		st.revision = int64(env.Revision)
+		st.commands[env.CommandID] = append(st.commands[env.CommandID], env.Type)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -256,9 +321,9 @@ func (l *Ledger) forget(stream string) {
 	l.mu.Unlock()
 }
 
-func (l *Ledger) remember(stream string, st *loaded, events []cpts.Event, revision int64, commandID string, types []string) {
+func (l *Ledger) remember(stream string, st *loaded, events []domain.Event, revision int64, commandID string, types []string) {
 	for _, e := range events {
-		if err := st.contract.Apply(e); err != nil {
+		if err := st.state.Apply(e); err != nil {
 			// Decide produced it, so Apply accepts it; if not, drop the
 			// cached state and let the next command reload.
 			l.forget(stream)
@@ -269,36 +334,9 @@ func (l *Ledger) remember(stream string, st *loaded, events []cpts.Event, revisi
 	st.commands[commandID] = types
 }
 
-// load folds a contract's stream into its state.
-func load(ctx context.Context, store eventstore.Store, id uuid.UUID, rules *cpts.Rules) (*loaded, error) {
-	stream := cpts.Stream(id)
-	st := &loaded{contract: cpts.NewContractWith(id, rules), revision: eventstore.NoRevision, commands: map[string][]string{}}
-	err := ReadStream(ctx, store, stream, func(env eventstore.Envelope, e cpts.Event) error {
-		if err := st.contract.Apply(e); err != nil {
-			return err
-		}
-		st.revision = int64(env.Revision)
-		st.commands[env.CommandID] = append(st.commands[env.CommandID], env.Type)
-		return nil
-	})
-	return st, err
-}
-
-// Contract folds a contract's stream up to (and including) the events
-// recorded at or before the filter accepts, and returns its state.
-func Contract(ctx context.Context, store eventstore.Store, id uuid.UUID, keep func(eventstore.Envelope) bool) (*cpts.Contract, error) {
-	c := cpts.NewContract(id)
-	err := ReadStream(ctx, store, cpts.Stream(id), func(env eventstore.Envelope, e cpts.Event) error {
-		if keep != nil && !keep(env) {
-			return nil
-		}
-		return c.Apply(e)
-	})
-	return c, err
-}
-
-// ReadStream reads a CPTS stream in pages and decodes each event.
-func ReadStream(ctx context.Context, store eventstore.Store, stream string, fn func(eventstore.Envelope, cpts.Event) error) error {
+// ReadStream reads a contract's stream in pages and decodes each event with
+// its scheme.
+func ReadStream(ctx context.Context, store eventstore.Store, scheme domain.Scheme, stream string, fn func(eventstore.Envelope, domain.Event) error) error {
 	const page = 512
 	var from uint64
 	for {
@@ -307,7 +345,7 @@ func ReadStream(ctx context.Context, store eventstore.Store, stream string, fn f
 			return fmt.Errorf("read %s: %w", stream, err)
 		}
 		for _, env := range envs {
-			e, err := cpts.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+			e, err := scheme.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
 			if err != nil {
 				return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
 			}
@@ -322,39 +360,15 @@ func ReadStream(ctx context.Context, store eventstore.Store, stream string, fn f
 	}
 }
 
-// Contracts folds the whole global log into the state of every contract,
-// keeping only the events keep accepts (nil: all). It reads in pages, so
-// memory grows with the number of contracts, not of events.
-func Contracts(ctx context.Context, store eventstore.Store, keep func(eventstore.Envelope) bool) (map[uuid.UUID]*cpts.Contract, error) {
-	out := map[uuid.UUID]*cpts.Contract{}
-	var after eventstore.Position
-	const page = 2048
-	for {
-		envs, err := store.ReadAll(ctx, after, page)
-		if err != nil {
-			return nil, err
+// Contract folds a CPTS contract's stream, keeping the events keep accepts
+// (nil: all), and returns its state.
+func Contract(ctx context.Context, store eventstore.Store, id uuid.UUID, keep func(eventstore.Envelope) bool) (*cpts.Contract, error) {
+	c := cpts.NewContract(id)
+	err := ReadStream(ctx, store, cpts.Default(), cpts.Stream(id), func(env eventstore.Envelope, e domain.Event) error {
+		if keep != nil && !keep(env) {
+			return nil
 		}
-		for _, env := range envs {
-			after = env.Position
-			id, ok := cpts.ContractOfStream(env.Stream)
-			if !ok || (keep != nil && !keep(env)) {
-				continue
-			}
-			e, err := cpts.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
-			if err != nil {
-				return nil, fmt.Errorf("position %d: %w", env.Position, err)
-			}
-			c := out[id]
-			if c == nil {
-				c = cpts.NewContract(id)
-				out[id] = c
-			}
-			if err := c.Apply(e); err != nil {
-				return nil, fmt.Errorf("position %d: %w", env.Position, err)
-			}
-		}
-		if len(envs) < page {
-			return out, nil
-		}
-	}
+		return c.Apply(e)
+	})
+	return c, err
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
@@ -190,5 +192,56 @@ func TestSameCommandIDOnTwoContracts(t *testing.T) {
 	all, _ := store.ReadAll(context.Background(), 0, 10)
 	if len(all) != 2 || all[0].EventID == all[1].EventID || all[0].Type != cpts.TypeContractSigned {
 		t.Fatalf("%d events stored", len(all))
+	}
+}
+
+// The worked aid lifecycles, submitted through the store, give the expected
+// payments; the shared commands find the assistant scheme by its stream.
+func TestSubmitAidLifecyclesThroughTheStore(t *testing.T) {
+	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	l := app.New(store, app.Options{})
+	raw, err := os.ReadFile("../domain/assistant/testdata/aid-lifecycles.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
+		res, err := l.Submit(context.Background(), line)
+		if err != nil || !res.OK {
+			t.Fatalf("line %d: %+v %v", i+1, res.Error, err)
+		}
+	}
+	var expected map[string][]struct {
+		Kind   string `json:"kind"`
+		DueOn  string `json:"due_on"`
+		Amount string `json:"amount"`
+	}
+	raw, _ = os.ReadFile("../domain/assistant/testdata/aid-expected-payments.json")
+	if err := json.Unmarshal(raw, &expected); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range expected {
+		c := assistant.NewContract(uuid.MustParse(id))
+		err := app.ReadStream(context.Background(), store, assistant.Default(), assistant.Stream(c.ID), func(_ eventstore.Envelope, e domain.Event) error {
+			return c.Apply(e)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, exp []string
+		for _, p := range c.Payments {
+			got = append(got, p.Kind+" "+p.DueOn.String()+" "+p.Amount.String())
+		}
+		for _, p := range want {
+			exp = append(exp, p.Kind+" "+p.DueOn+" "+p.Amount)
+		}
+		sort.Strings(got)
+		sort.Strings(exp)
+		if fmt.Sprint(got) != fmt.Sprint(exp) {
+			t.Fatalf("aid contract %s:\n got  %v\n want %v", id, got, exp)
+		}
+	}
+	res, err := l.Submit(context.Background(), []byte(`{"type":"DecideDuePayments","command_id":"nobody","contract_id":"`+uuid.NewString()+`","as_of":"2024-01-01"}`))
+	if err != nil || res.OK || res.Error.Code != "contract_not_found" {
+		t.Fatalf("decide for an unknown contract: %+v %v", res, err)
 	}
 }

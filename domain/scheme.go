@@ -51,6 +51,11 @@ type Scheme interface {
 	EventTypes() []string
 }
 
+// SchemaVersion is the version of every event type's data in every scheme;
+// a change that is not additive gets a new version and an upcaster in the
+// scheme's DecodeEvent.
+const SchemaVersion = 1
+
 // Shared command types: they exist in every scheme.
 const (
 	CmdDecideDuePayments = "DecideDuePayments"

@@ -94,6 +94,22 @@ CREATE TABLE IF NOT EXISTS contracts (
 	termination_reason TEXT
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS aid_contracts (
+	contract_id          TEXT PRIMARY KEY,
+	cpam                 TEXT NOT NULL,
+	rpps                 TEXT NOT NULL,
+	specialty            TEXT NOT NULL,
+	option               TEXT NOT NULL,
+	band                 TEXT NOT NULL,
+	rulebook             TEXT NOT NULL,
+	signed_on            TEXT NOT NULL,
+	patientele_baseline  INTEGER NOT NULL,
+	patientele_target    INTEGER NOT NULL,
+	hired_on             TEXT,
+	terminated_on        TEXT,
+	termination_reason   TEXT
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS payments (
 	position      INTEGER PRIMARY KEY, -- the global position of the PaymentDecided event
 	payment_id    TEXT NOT NULL,
@@ -108,6 +124,7 @@ CREATE TABLE IF NOT EXISTS payments (
 	amount        TEXT NOT NULL,
 	amount_cents  INTEGER NOT NULL,
 	rulebook      TEXT NOT NULL,
+	aid_table     TEXT,          -- the aid table used (medical-assistant aid)
 	rule          TEXT NOT NULL,
 	reason        TEXT,
 	lines         TEXT NOT NULL, -- JSON array of {mission, component, amount, basis}; see the payment_lines view
@@ -149,13 +166,16 @@ CREATE TABLE IF NOT EXISTS reports (
 ) WITHOUT ROWID;
 
 -- Totals for finance teams: decided amounts per calendar year of decision,
--- by CPAM, by ARS and by tier. Sums are over integer cents (exact).
+-- by scheme, by CPAM, by ARS and by tier. Sums are over integer cents (exact).
 CREATE VIEW IF NOT EXISTS totals_by_year AS
 	SELECT substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
 	FROM payments p GROUP BY 1;
+CREATE VIEW IF NOT EXISTS totals_by_scheme AS
+	SELECT p.scheme, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p GROUP BY 1, 2;
 CREATE VIEW IF NOT EXISTS totals_by_cpam AS
-	SELECT c.cpam, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
-	FROM payments p JOIN contracts c USING (contract_id) GROUP BY 1, 2;
+	SELECT COALESCE(c.cpam, a.cpam) AS cpam, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p LEFT JOIN contracts c USING (contract_id) LEFT JOIN aid_contracts a USING (contract_id) GROUP BY 1, 2;
 CREATE VIEW IF NOT EXISTS totals_by_ars AS
 	SELECT c.ars, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
 	FROM payments p JOIN contracts c USING (contract_id) GROUP BY 1, 2;
@@ -165,7 +185,7 @@ CREATE VIEW IF NOT EXISTS totals_by_tier AS
 `
 
 // readModelTables are emptied by Rebuild.
-var readModelTables = []string{"contracts", "payments", "balances", "deadlines", "reports"}
+var readModelTables = []string{"contracts", "aid_contracts", "payments", "balances", "deadlines", "reports"}
 
 // Checkpoint returns the position stored under name (0 when none). Other
 // followers of the log, such as the NATS relay, keep theirs here too.

@@ -9,13 +9,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 )
 
 // All returns the ledger's projections.
 func All() []Projection {
-	return []Projection{contractsProjection{}, paymentsProjection{}, deadlinesProjection{}, reportsProjection{}}
+	return []Projection{contractsProjection{}, aidContractsProjection{}, paymentsProjection{}, deadlinesProjection{}, reportsProjection{}}
 }
 
 // stmts prepares statements in a transaction and closes them together.
@@ -108,6 +110,54 @@ func (contractsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event
 	return nil
 }
 
+// aid_contracts: one row per medical-assistant aid contract.
+type aidContractsProjection struct{}
+
+func (aidContractsProjection) Name() string { return "aid_contracts" }
+
+func (aidContractsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event) error {
+	s := &stmts{tx: tx, ctx: ctx}
+	defer s.close()
+	ins := s.prep(`INSERT INTO aid_contracts (contract_id, cpam, rpps, specialty, option, band, rulebook, signed_on,
+		patientele_baseline, patientele_target) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+	hire := s.prep(`UPDATE aid_contracts SET hired_on = ? WHERE contract_id = ?`)
+	term := s.prep(`UPDATE aid_contracts SET terminated_on = ?, termination_reason = ? WHERE contract_id = ?`)
+	if s.err != nil {
+		return s.err
+	}
+	for _, ev := range events {
+		if ev.Scheme != assistant.Scheme {
+			continue
+		}
+		var err error
+		switch ev.Type {
+		case assistant.TypeAidContractSigned:
+			var e assistant.AidContractSigned
+			if err := decode(ev, &e); err != nil {
+				return err
+			}
+			_, err = ins.ExecContext(ctx, ev.Contract.String(), e.CPAM, e.Doctor.RPPS, e.Doctor.Specialty, e.Option, e.Band,
+				e.Rulebook, e.SignedOn.String(), e.PatienteleBaseline, e.PatienteleTarget)
+		case assistant.TypeAssistantHired:
+			var e assistant.AssistantHired
+			if err := decode(ev, &e); err != nil {
+				return err
+			}
+			_, err = hire.ExecContext(ctx, e.HiredOn.String(), ev.Contract.String())
+		case assistant.TypeContractTerminated:
+			var e assistant.ContractTerminated
+			if err := decode(ev, &e); err != nil {
+				return err
+			}
+			_, err = term.ExecContext(ctx, e.TerminatedOn.String(), e.Reason, ev.Contract.String())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // payments: every decision with its lines, and the decided amount per
 // contract and contract year.
 type paymentsProjection struct{}
@@ -118,15 +168,15 @@ func (paymentsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event)
 	s := &stmts{tx: tx, ctx: ctx}
 	defer s.close()
 	pay := s.prep(`INSERT INTO payments (position, payment_id, contract_id, scheme, kind, contract_year, mission, due_on, decided_on,
-		status, amount, amount_cents, rulebook, rule, reason, lines, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		status, amount, amount_cents, rulebook, aid_table, rule, reason, lines, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	bal := s.prep(`INSERT INTO balances (contract_id, contract_year, decided_cents, payments) VALUES (?,?,?,1)
 		ON CONFLICT (contract_id, contract_year) DO UPDATE SET decided_cents = decided_cents + excluded.decided_cents, payments = payments + 1`)
 	if s.err != nil {
 		return s.err
 	}
 	for _, ev := range events {
-		if ev.Scheme != cpts.Scheme || ev.Type != cpts.TypePaymentDecided {
-			continue
+		if ev.Scheme == "" || ev.Type != domain.TypePaymentDecided {
+			continue // every scheme decides payments with the same shape
 		}
 		// The fields as written: amounts and dates stay text, the lines
 		// stay the JSON they were decided with.
@@ -140,6 +190,7 @@ func (paymentsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event)
 			Status       string          `json:"status"`
 			Amount       string          `json:"amount"`
 			Rulebook     string          `json:"rulebook"`
+			Table        string          `json:"table"`
 			Rule         string          `json:"rule"`
 			Reason       string          `json:"reason"`
 			Lines        json.RawMessage `json:"lines"`
@@ -151,9 +202,9 @@ func (paymentsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event)
 		if err != nil {
 			return fmt.Errorf("payment %s: %w", p.PaymentID, err)
 		}
-		if _, err := pay.ExecContext(ctx, int64(ev.Position), p.PaymentID, ev.Contract.String(), cpts.Scheme, p.Kind,
+		if _, err := pay.ExecContext(ctx, int64(ev.Position), p.PaymentID, ev.Contract.String(), ev.Scheme, p.Kind,
 			p.ContractYear, nullable(p.Mission), p.DueOn, p.DecidedOn, p.Status, p.Amount, cents,
-			p.Rulebook, p.Rule, nullable(p.Reason), string(p.Lines), ev.RecordedAt.Format(eventstore.RecordedAtFormat)); err != nil {
+			p.Rulebook, nullable(p.Table), p.Rule, nullable(p.Reason), string(p.Lines), ev.RecordedAt.Format(eventstore.RecordedAtFormat)); err != nil {
 			return err
 		}
 		if _, err := bal.ExecContext(ctx, ev.Contract.String(), p.ContractYear, cents); err != nil {

@@ -368,3 +368,42 @@ func TestTwoRunnersApplyOnce(t *testing.T) {
 	}
 	compareDumps(t, concurrent, dump(t, f.db), "two concurrent runners vs rebuild")
 }
+
+// The aid scheme's payments, balances and audit trails go through the same
+// read models as the CPTS ones.
+func TestAidContractsInTheReadModels(t *testing.T) {
+	f := newFixture(t)
+	raw, err := os.ReadFile("../domain/assistant/testdata/aid-lifecycles.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.submit(t, bytes.Split(bytes.TrimSpace(raw), []byte("\n")), 0, nil)
+	if _, err := NewRunner(f.store, f.db, Options{}).CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.MustParse("53b3649c-ca70-5822-85ae-28b31422be2f") // am-2019, 1/2, p90_p95
+	ps, err := f.db.Payments(context.Background(), id, AsOf{})
+	if err != nil || len(ps) != 9 {
+		t.Fatalf("%d payments (%v), want 9", len(ps), err)
+	}
+	if ps[0].Kind != "hiring_advance" || ps[0].Amount.String() != "12600.00" || ps[0].Table != "2019" || ps[0].Scheme != "assistant" || ps[0].Rulebook != "am-2019" {
+		t.Fatalf("first payment %+v", ps[0])
+	}
+	// 12 600 + 5 400 + 13 500 + 6 250 − 3 099.17 + 6 250 + 2 014.46 + 6 250 + 671.49
+	b, err := f.db.Balance(context.Background(), id, AsOf{})
+	if err != nil || b.Scheme != "assistant" || b.Rulebook != "am-2019" || b.DecidedTotal.String() != "49836.78" {
+		t.Fatalf("balance %+v %v", b, err)
+	}
+	trail, err := Audit(context.Background(), f.store, id, domain.Date{})
+	if err != nil || !trail.ChainOK || trail.Events[0].Type != "AidContractSigned" {
+		t.Fatalf("audit: %v %+v", err, trail)
+	}
+	totals, _ := f.db.Totals(context.Background(), "scheme")
+	if len(totals) == 0 || totals[0].Key != "assistant" {
+		t.Fatalf("totals by scheme %+v", totals)
+	}
+	sums, _ := f.db.Summaries(context.Background())
+	if len(sums) != 14 {
+		t.Fatalf("%d contracts summarised, want 14", len(sums))
+	}
+}

@@ -2,13 +2,16 @@ package projections
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/google/uuid"
@@ -29,8 +32,10 @@ type Payment struct {
 	Status       string       `json:"status"`
 	Amount       domain.Money `json:"amount"`
 	Rulebook     string       `json:"rulebook"`
+	Table        string       `json:"table,omitempty"`
 	Rule         string       `json:"rule"`
 	Lines        []Line       `json:"lines"`
+	Scheme       string       `json:"scheme"`
 	Reason       string       `json:"reason,omitempty"`
 	Position     uint64       `json:"position"`
 	RecordedAt   string       `json:"recorded_at"`
@@ -85,7 +90,8 @@ func (a AsOf) keeps(p Payment) bool {
 // Balance is what was decided for a contract, by contract year.
 type Balance struct {
 	ContractID   uuid.UUID    `json:"contract_id"`
-	Tier         string       `json:"tier"`
+	Scheme       string       `json:"scheme"`
+	Tier         string       `json:"tier"` // empty for the assistant scheme
 	Rulebook     string       `json:"rulebook"`
 	DecidedTotal domain.Money `json:"decided_total"`
 	ByYear       []YearAmount `json:"by_year"`
@@ -114,6 +120,56 @@ func (db *DB) Contract(ctx context.Context, id uuid.UUID) (Contract, error) {
 		return Contract{}, ErrUnknownContract{id}
 	}
 	return cs[0], nil
+}
+
+// Summary is what every contract has, whatever its scheme.
+type Summary struct {
+	ContractID uuid.UUID
+	Scheme     string
+	Rulebook   string
+	Tier       string // CPTS only
+	CPAM       string
+	Name       string // the CPTS's name, or the doctor's RPPS number
+	SignedOn   domain.Date
+}
+
+// Summary returns a contract of any scheme.
+func (db *DB) Summary(ctx context.Context, id uuid.UUID) (Summary, error) {
+	var s Summary
+	var signed string
+	err := db.r.QueryRowContext(ctx, `SELECT scheme, rulebook, tier, cpam, cpts_name, signed_on FROM contracts WHERE contract_id = ?
+		UNION ALL SELECT 'assistant', rulebook, '', cpam, 'RPPS ' || rpps, signed_on FROM aid_contracts WHERE contract_id = ?`,
+		id.String(), id.String()).Scan(&s.Scheme, &s.Rulebook, &s.Tier, &s.CPAM, &s.Name, &signed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, ErrUnknownContract{id}
+	}
+	if err != nil {
+		return s, err
+	}
+	s.ContractID, s.SignedOn = id, domain.MustDate(signed)
+	return s, nil
+}
+
+// Summaries returns every contract of every scheme, in signature order.
+func (db *DB) Summaries(ctx context.Context) ([]Summary, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT contract_id, scheme, rulebook, tier, cpam, cpts_name, signed_on FROM contracts
+		UNION ALL SELECT contract_id, 'assistant', rulebook, '', cpam, 'RPPS ' || rpps, signed_on FROM aid_contracts
+		ORDER BY 7, 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Summary
+	for rows.Next() {
+		var s Summary
+		var id, signed string
+		if err := rows.Scan(&id, &s.Scheme, &s.Rulebook, &s.Tier, &s.CPAM, &s.Name, &signed); err != nil {
+			return nil, err
+		}
+		s.ContractID, s.SignedOn = uuid.MustParse(id), domain.MustDate(signed)
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // Contracts returns every contract, in signature order.
@@ -149,7 +205,7 @@ func (db *DB) contracts(ctx context.Context, where string, args ...any) ([]Contr
 
 // Payments returns a contract's decisions in the order they were made.
 func (db *DB) Payments(ctx context.Context, id uuid.UUID, asOf AsOf) ([]Payment, error) {
-	if _, err := db.Contract(ctx, id); err != nil {
+	if _, err := db.Summary(ctx, id); err != nil {
 		return nil, err
 	}
 	var out []Payment
@@ -173,7 +229,8 @@ func (db *DB) EachPayment(ctx context.Context, fn func(Payment) error) error {
 
 func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Payment) error) error {
 	rows, err := db.r.QueryContext(ctx, `SELECT p.payment_id, p.contract_id, p.kind, p.contract_year, COALESCE(p.mission, ''),
-		p.due_on, p.decided_on, p.status, p.amount, p.rulebook, p.rule, COALESCE(p.reason, ''), p.position, p.recorded_at, p.lines
+		p.due_on, p.decided_on, p.status, p.amount, p.rulebook, COALESCE(p.aid_table, ''), p.rule, COALESCE(p.reason, ''),
+		p.position, p.recorded_at, p.lines, p.scheme
 		FROM payments p `+where+` ORDER BY p.contract_id, p.position`, args...)
 	if err != nil {
 		return err
@@ -181,13 +238,13 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			pid, cid, kind, mission, due, decided, status, amount, rulebook, rule, reason, recorded string
-			year                                                                                    int
-			pos                                                                                     int64
-			lines                                                                                   []byte
+			pid, cid, kind, mission, due, decided, status, amount, rulebook, table, rule, reason, recorded, scheme string
+			year                                                                                                   int
+			pos                                                                                                    int64
+			lines                                                                                                  []byte
 		)
-		if err := rows.Scan(&pid, &cid, &kind, &year, &mission, &due, &decided, &status, &amount, &rulebook, &rule, &reason,
-			&pos, &recorded, &lines); err != nil {
+		if err := rows.Scan(&pid, &cid, &kind, &year, &mission, &due, &decided, &status, &amount, &rulebook, &table, &rule, &reason,
+			&pos, &recorded, &lines, &scheme); err != nil {
 			return err
 		}
 		amt, err := domain.ParseMoney(amount)
@@ -200,8 +257,8 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 		}
 		p := Payment{PaymentID: uuid.MustParse(pid), ContractID: uuid.MustParse(cid), Kind: kind, ContractYear: year,
 			Mission: optional(mission), DueOn: domain.MustDate(due), DecidedOn: domain.MustDate(decided), Status: status,
-			Amount: amt, Rulebook: rulebook, Rule: rule, Reason: reason, Position: uint64(pos), RecordedAt: recorded,
-			Lines: make([]Line, len(decoded))}
+			Amount: amt, Rulebook: rulebook, Table: table, Rule: rule, Reason: reason, Position: uint64(pos), RecordedAt: recorded,
+			Lines: make([]Line, len(decoded)), Scheme: scheme}
 		for i, l := range decoded {
 			p.Lines[i] = Line{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis}
 		}
@@ -222,11 +279,11 @@ func optional(s string) *string {
 // Balance returns what was decided for a contract by contract year, as of a
 // business date or a recorded time when given.
 func (db *DB) Balance(ctx context.Context, id uuid.UUID, asOf AsOf) (Balance, error) {
-	c, err := db.Contract(ctx, id)
+	c, err := db.Summary(ctx, id)
 	if err != nil {
 		return Balance{}, err
 	}
-	b := Balance{ContractID: id, Tier: c.Tier, Rulebook: c.Rulebook, ByYear: []YearAmount{}}
+	b := Balance{ContractID: id, Scheme: c.Scheme, Tier: c.Tier, Rulebook: c.Rulebook, ByYear: []YearAmount{}}
 	if !asOf.BusinessDate.IsZero() {
 		b.AsOf = &asOf.BusinessDate
 	}
@@ -332,7 +389,16 @@ type AuditTrail struct {
 // from the event store, with a business date on or before asOf (all when
 // zero), and the result of checking the hash chain of the whole stream.
 func Audit(ctx context.Context, store eventstore.Store, id uuid.UUID, asOf domain.Date) (AuditTrail, error) {
-	stream := cpts.Stream(id)
+	for _, scheme := range []string{cpts.Scheme, assistant.Scheme} {
+		trail, err := auditStream(ctx, store, domain.Stream(scheme, id), asOf)
+		if !errors.As(err, new(ErrUnknownContract)) {
+			return trail, err
+		}
+	}
+	return AuditTrail{}, ErrUnknownContract{id}
+}
+
+func auditStream(ctx context.Context, store eventstore.Store, stream string, asOf domain.Date) (AuditTrail, error) {
 	var envs []eventstore.Envelope
 	var from uint64
 	for {
@@ -347,6 +413,7 @@ func Audit(ctx context.Context, store eventstore.Store, id uuid.UUID, asOf domai
 		from = page[len(page)-1].Revision + 1
 	}
 	if len(envs) == 0 {
+		_, id, _ := domain.ParseStream(stream)
 		return AuditTrail{}, ErrUnknownContract{id}
 	}
 	trail := CheckChain(envs)
@@ -499,16 +566,16 @@ type Total struct {
 }
 
 // Totals returns decided amounts per calendar year of decision, grouped by
-// "year", "cpam", "ars" or "tier".
+// "year", "scheme", "cpam", "ars" or "tier".
 func (db *DB) Totals(ctx context.Context, by string) ([]Total, error) {
 	var q string
 	switch by {
 	case "year":
 		q = `SELECT '', calendar_year, payments, decided_cents FROM totals_by_year ORDER BY 2`
-	case "cpam", "ars", "tier":
+	case "scheme", "cpam", "ars", "tier":
 		q = `SELECT ` + by + `, calendar_year, payments, decided_cents FROM totals_by_` + by + ` ORDER BY 1, 2`
 	default:
-		return nil, fmt.Errorf("projections: totals by %q: want year, cpam, ars or tier", by)
+		return nil, fmt.Errorf("projections: totals by %q: want year, scheme, cpam, ars or tier", by)
 	}
 	rows, err := db.r.QueryContext(ctx, q)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/google/uuid"
@@ -230,8 +232,8 @@ func (r *Runner) apply(ctx context.Context, envs []eventstore.Envelope, cps map[
 	events := make([]Event, 0, len(envs))
 	for _, env := range envs {
 		ev := Event{Envelope: env}
-		if id, ok := cpts.ContractOfStream(env.Stream); ok {
-			ev.Contract, ev.Scheme = id, cpts.Scheme
+		if scheme, id, ok := domain.ParseStream(env.Stream); ok && (scheme == cpts.Scheme || scheme == assistant.Scheme) {
+			ev.Contract, ev.Scheme = id, scheme
 		}
 		events = append(events, ev)
 	}

@@ -84,7 +84,7 @@ func (e AssistantHired) BusinessDate() domain.Date     { return e.HiredOn }
 func (e PatienteleReported) BusinessDate() domain.Date { return e.ReportedOn }
 
 // SchemaVersion is the version of every event type's data.
-const SchemaVersion = 1
+const SchemaVersion = domain.SchemaVersion
 
 var decoders = map[string]func([]byte) (domain.Event, error){
 	TypeAidContractSigned:  decodeAs[AidContractSigned],

@@ -123,7 +123,7 @@ func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
 
 // SchemaVersion is the version of every CPTS event type's data; a change
 // that is not additive gets a new version and an upcaster in DecodeEvent.
-const SchemaVersion = 1
+const SchemaVersion = domain.SchemaVersion
 
 var decoders = map[string]func([]byte) (Event, error){
 	TypeContractSigned:     decodeAs[ContractSigned],
