@@ -115,7 +115,11 @@ func writePayments(w io.Writer, ps []projections.Payment) error {
 		if p.Mission != nil {
 			m = *p.Mission
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%12s\t%s\t\n", p.Kind, p.ContractYear, m, p.DueOn, p.DecidedOn, p.Status, p.Amount, p.Rulebook)
+		rulebook := p.Rulebook
+		if p.Table != "" {
+			rulebook += " (table " + p.Table + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%12s\t%s\t\n", p.Kind, p.ContractYear, m, p.DueOn, p.DecidedOn, p.Status, p.Amount, rulebook)
 	}
 	return tw.Flush()
 }
@@ -155,7 +159,11 @@ func runBalance(e *env, args []string) error {
 		return e.printJSON(b)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "contract %s  tier %s  rulebook %s\n", id, b.Tier, b.Rulebook)
+	if b.Tier != "" {
+		fmt.Fprintf(tw, "contract %s  %s  tier %s  rulebook %s\n", id, b.Scheme, b.Tier, b.Rulebook)
+	} else {
+		fmt.Fprintf(tw, "contract %s  %s  rulebook %s\n", id, b.Scheme, b.Rulebook)
+	}
 	fmt.Fprintln(tw, "YEAR\tDECIDED\t")
 	for _, y := range b.ByYear {
 		fmt.Fprintf(tw, "%d\t%12s\t\n", y.ContractYear, y.Decided)
@@ -307,8 +315,8 @@ func runExport(e *env, args []string) error {
 	}
 	defer store.Close()
 	defer db.Close()
-	contracts := map[uuid.UUID]projections.Contract{}
-	cs, err := db.Contracts(e.ctx)
+	contracts := map[uuid.UUID]projections.Summary{}
+	cs, err := db.Summaries(e.ctx)
 	if err != nil {
 		return err
 	}
@@ -320,10 +328,18 @@ func runExport(e *env, args []string) error {
 			return failed{projections.ErrUnknownContract{ID: only}.Error()}
 		}
 	}
+	ars := map[uuid.UUID]string{}
+	cpts, err := db.Contracts(e.ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cpts {
+		ars[c.ContractID] = c.ARS
+	}
 	w := csv.NewWriter(e.stdout)
 	w.Comma = []rune(*sep)[0]
-	w.Write([]string{"contract_id", "cpts", "cpam", "ars", "tier", "payment_id", "kind", "contract_year", "due_on", "decided_on",
-		"status", "rulebook", "line_mission", "line_component", "line_amount", "payment_amount"})
+	w.Write([]string{"contract_id", "scheme", "beneficiary", "cpam", "ars", "tier", "payment_id", "kind", "contract_year", "due_on",
+		"decided_on", "status", "rulebook", "aid_table", "line_mission", "line_component", "line_amount", "payment_amount"})
 	decimalComma := func(m domain.Money) string {
 		if *sep == ";" { // French spreadsheets read a decimal comma
 			return strings.Replace(m.String(), ".", ",", 1)
@@ -344,8 +360,8 @@ func runExport(e *env, args []string) error {
 			if l.Mission != nil {
 				mission = *l.Mission
 			}
-			w.Write([]string{p.ContractID.String(), c.CPTSName, c.CPAM, c.ARS, c.Tier, p.PaymentID.String(), p.Kind,
-				fmt.Sprint(p.ContractYear), p.DueOn.String(), p.DecidedOn.String(), p.Status, p.Rulebook, mission, l.Component,
+			w.Write([]string{p.ContractID.String(), c.Scheme, c.Name, c.CPAM, ars[p.ContractID], c.Tier, p.PaymentID.String(), p.Kind,
+				fmt.Sprint(p.ContractYear), p.DueOn.String(), p.DecidedOn.String(), p.Status, p.Rulebook, p.Table, mission, l.Component,
 				decimalComma(l.Amount), decimalComma(p.Amount)})
 		}
 		return nil
