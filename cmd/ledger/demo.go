@@ -2,14 +2,18 @@ package main
 
 import (
 	"fmt"
+	"hash/fnv"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/gen"
@@ -25,6 +29,8 @@ func runDemo(e *env, args []string) error {
 	fs := e.flags("demo")
 	seed := fs.Uint64("seed", 2019, "random seed of the generated history")
 	contracts := fs.Int("contracts", 700, "number of CPTS")
+	aidContracts := fs.Int("aid-contracts", 7240, "number of medical-assistant aid contracts")
+	workers := fs.Int("workers", 8, "commands submitted in parallel (each contract's commands stay in order)")
 	todayFlag := fs.String("today", "", "last business date of the history (default today)")
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -37,8 +43,11 @@ func runDemo(e *env, args []string) error {
 		}
 		today = d
 	}
-	if *contracts <= 0 || *contracts > 100_000 {
-		return usageError{"--contracts must be between 1 and 100000"}
+	if *contracts < 0 || *contracts > 100_000 || *aidContracts < 0 || *aidContracts > 100_000 {
+		return usageError{"--contracts and --aid-contracts must be between 0 and 100000"}
+	}
+	if *workers < 1 || *workers > 64 {
+		return usageError{"--workers must be between 1 and 64"}
 	}
 	store, err := e.openStore()
 	if err != nil {
@@ -46,33 +55,22 @@ func runDemo(e *env, args []string) error {
 	}
 	defer store.Close()
 	out := e.stdout
-	fmt.Fprintf(out, "== Generating the national history: %d CPTS, seed %d, up to %s\n", *contracts, *seed, today)
+	fmt.Fprintf(out, "== Generating the national history: %d CPTS and %d medical-assistant aid contracts, seed %d, up to %s\n",
+		*contracts, *aidContracts, *seed, today)
 	lines, generated := gen.National(gen.Options{Seed: *seed, Contracts: *contracts, Today: today, DecideMonthly: true})
-	fmt.Fprintf(out, "   %d contracts signed by %s, %d commands (monthly DecideDuePayments included)\n\n", len(generated), today, len(lines))
+	aid := gen.Aid(gen.AidOptions{Seed: *seed, Contracts: *aidContracts, Today: today, DecideQuarterly: true})
+	fmt.Fprintf(out, "   %d CPTS contracts (%d commands, monthly DecideDuePayments) and %d aid commands (quarterly decisions)\n\n",
+		len(generated), len(lines), len(aid))
+	lines = append(lines, aid...)
 
-	fmt.Fprintf(out, "== Submitting through the command path of `ledger submit` into %s\n", e.global.data)
+	fmt.Fprintf(out, "== Submitting through the command path of `ledger submit` into %s (%d workers, one contract per worker)\n", e.global.data, *workers)
 	ledger := app.New(store, app.Options{Actor: "demo"})
 	start := time.Now()
-	var events, rejected int
-	step := max(len(lines)/20, 1)
-	for i, line := range lines {
-		res, err := ledger.Submit(e.ctx, line)
-		if err != nil {
-			return fmt.Errorf("command %d: %w", i+1, err)
-		}
-		if !res.OK {
-			rejected++
-			if rejected <= 3 {
-				fmt.Fprintf(e.stderr, "   rejected: %s: %s\n", res.CommandID, res.Error.Message)
-			}
-		}
-		events += len(res.Events)
-		if (i+1)%step == 0 || i+1 == len(lines) {
-			fmt.Fprintf(e.stderr, "\r   %3d%%  %d/%d commands, %d events", (i+1)*100/len(lines), i+1, len(lines), events)
-		}
+	events, rejected, err := submitParallel(e, ledger, lines, *workers)
+	if err != nil {
+		return err
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(e.stderr, "\n")
 	fmt.Fprintf(out, "   %d commands in %s (%.0f commands/s), %d events appended, %d rejected\n\n",
 		len(lines), elapsed.Round(time.Millisecond), float64(len(lines))/elapsed.Seconds(), events, rejected)
 
@@ -89,6 +87,9 @@ func runDemo(e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "\n")
 	fmt.Fprintf(out, "   %d events applied in %s (%.0f events/s) into %s\n\n", prog.Applied, prog.Elapsed.Round(time.Millisecond), prog.Rate(), db.Path())
 	if err := demoTiers(e, db); err != nil {
+		return err
+	}
+	if err := demoAid(e, db); err != nil {
 		return err
 	}
 	if err := demoYears(e, db); err != nil {
@@ -156,10 +157,20 @@ func demoTiers(e *env, db *projections.DB) error {
 }
 
 func demoYears(e *env, db *projections.DB) error {
-	totals, err := db.Totals(e.ctx, "year")
+	totals, err := db.Totals(e.ctx, "scheme")
 	if err != nil {
 		return err
 	}
+	byYear := map[string]map[string]domain.Money{}
+	var years []string
+	for _, t := range totals {
+		if byYear[t.CalendarYear] == nil {
+			byYear[t.CalendarYear] = map[string]domain.Money{}
+			years = append(years, t.CalendarYear)
+		}
+		byYear[t.CalendarYear][t.Key] = t.Decided
+	}
+	slices.Sort(years)
 	withheld := map[int]int{}
 	err = db.EachPayment(e.ctx, func(p projections.Payment) error {
 		if p.Status == cpts.StatusWithheld {
@@ -170,21 +181,97 @@ func demoYears(e *env, db *projections.DB) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "== Amounts decided per calendar year (generated history) next to the published national totals")
+	fmt.Fprintln(e.stdout, "== Amounts decided per calendar year (generated history), CPTS next to the published national totals, and the aid")
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "year\tpayments\tdecided (€)\twithheld advances\tpublished (€)\t")
-	for _, t := range totals {
-		var y int
-		fmt.Sscan(t.CalendarYear, &y)
-		pub := publishedTotals[y]
+	fmt.Fprintln(tw, "year\tCPTS decided (€)\twithheld advances\tCPTS published (€)\tassistant aid decided (€)\t")
+	for _, y := range years {
+		var n int
+		fmt.Sscan(y, &n)
+		pub := publishedTotals[n]
 		if pub == "" {
 			pub = "—"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t\n", t.CalendarYear, t.Payments, groupThousands(t.Decided), withheld[y], pub)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t\n", y, groupThousands(byYear[y][cpts.Scheme]), withheld[n], pub, groupThousands(byYear[y][assistant.Scheme]))
 	}
 	tw.Flush()
 	fmt.Fprintln(e.stdout)
 	return nil
+}
+
+func demoAid(e *env, db *projections.DB) error {
+	rows, err := db.SQL().QueryContext(e.ctx, `SELECT rulebook, option, COUNT(*) FROM aid_contracts GROUP BY 1, 2 ORDER BY 1, 2`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	fmt.Fprintln(e.stdout, "== Medical-assistant aid contracts by rulebook and option (FTE share)")
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "rulebook\toption\tcontracts\t")
+	total := 0
+	for rows.Next() {
+		var rb, option string
+		var n int
+		if err := rows.Scan(&rb, &option, &n); err != nil {
+			return err
+		}
+		total += n
+		fmt.Fprintf(tw, "%s\t%s\t%d\t\n", rb, option, n)
+	}
+	fmt.Fprintf(tw, "all\t\t%d\t\n", total)
+	tw.Flush()
+	fmt.Fprintln(e.stdout)
+	return rows.Err()
+}
+
+// submitParallel submits lines with several workers; each contract's
+// commands go to one worker, in order, so the result is the same as one by
+// one, and concurrent appends share fsyncs (group commit).
+func submitParallel(e *env, ledger *app.Ledger, lines [][]byte, workers int) (events, rejected int, err error) {
+	parts := make([][][]byte, workers)
+	for _, line := range lines {
+		h, _ := domain.PeekHeader(line)
+		f := fnv.New32a()
+		f.Write([]byte(h.ContractID))
+		w := int(f.Sum32() % uint32(workers))
+		parts[w] = append(parts[w], line)
+	}
+	var done, nEvents, nRejected atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for _, part := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, line := range part {
+				res, err := ledger.Submit(e.ctx, line)
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				if !res.OK {
+					if nRejected.Add(1) <= 3 {
+						fmt.Fprintf(e.stderr, "   rejected: %s: %s\n", res.CommandID, res.Error.Message)
+					}
+				}
+				nEvents.Add(int64(len(res.Events)))
+				done.Add(1)
+			}
+		}()
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-finished:
+			fmt.Fprintf(e.stderr, "\r   100%%  %d/%d commands, %d events\n", done.Load(), len(lines), nEvents.Load())
+			return int(nEvents.Load()), int(nRejected.Load()), firstErr
+		case <-tick.C:
+			fmt.Fprintf(e.stderr, "\r   %3d%%  %d/%d commands, %d events", done.Load()*100/int64(max(len(lines), 1)), done.Load(), len(lines), nEvents.Load())
+		}
+	}
 }
 
 // groupThousands writes 1234567.89 as "1 234 567.89".

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/internal/gen"
 	"github.com/google/uuid"
@@ -42,5 +43,37 @@ func TestGeneratedHistoriesAreValid(t *testing.T) {
 		if by2020 < 30 || by2020 > 75 || len(contracts) != 1200 {
 			t.Fatalf("seed %d: %d of %d contracts signed by 2020", seed, by2020, len(contracts))
 		}
+	}
+}
+
+// Every generated aid command is valid under the rulebook in force.
+func TestGeneratedAidHistoriesAreValid(t *testing.T) {
+	lines := gen.Aid(gen.AidOptions{Seed: 5, Contracts: 2000, Today: domain.MustDate("2026-11-22"), DecideQuarterly: true})
+	state := map[uuid.UUID]*assistant.Contract{}
+	half := 0
+	for i, line := range lines {
+		cmd, err := assistant.DecodeCommand(line)
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		id := cmd.Meta().ContractID
+		if state[id] == nil {
+			state[id] = assistant.NewContract(id)
+		}
+		events, err := assistant.Decide(state[id], cmd)
+		if err != nil {
+			t.Fatalf("line %d rejected: %s\n%v", i+1, line, err)
+		}
+		for _, e := range events {
+			state[id].Apply(e)
+		}
+	}
+	for _, c := range state {
+		if c.Terms.Option == "1/2" {
+			half++
+		}
+	}
+	if len(state) != 2000 || half < 800 || half > 1200 {
+		t.Fatalf("%d contracts, %d on 1/2 FTE", len(state), half)
 	}
 }

@@ -1,0 +1,148 @@
+package gen
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
+)
+
+// Medical-assistant contracts signed over time (domain.md section 4).
+var aidCurve = []struct {
+	on    domain.Date
+	count float64
+}{
+	{domain.MustDate("2019-09-15"), 0},
+	{domain.MustDate("2022-05-31"), 3112},
+	{domain.MustDate("2024-01-31"), 6000},
+	{domain.MustDate("2024-10-31"), 7240},
+}
+
+// AidOptions shape a generated population of aid contracts.
+type AidOptions struct {
+	Seed      uint64
+	Contracts int // 7 240 by October 2024 nationally
+	Today     domain.Date
+	// DecideQuarterly issues DecideDuePayments for every contract on the
+	// first day of each quarter (and on Today); otherwise once, on Today.
+	DecideQuarterly bool
+}
+
+var otherSpecialties = []string{"cardiology", "paediatrics", "psychiatry", "ophthalmology", "dermatology", "rheumatology"}
+
+// Aid generates the command lines of medical-assistant aid contracts, in
+// business-date order: every contract eligible under the rulebook in force
+// on its signature date, about half of them on 1/2 FTE.
+func Aid(opts AidOptions) [][]byte {
+	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0xa1d))
+	var out []dated
+	seq := 0
+	emit := func(on domain.Date, order int, v map[string]any) {
+		if on.After(opts.Today) {
+			return
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err)
+		}
+		seq++
+		out = append(out, dated{on, order, seq, b})
+	}
+	scale := aidCurve[len(aidCurve)-1].count / float64(max(opts.Contracts, 1))
+	for i := 0; i < opts.Contracts; i++ {
+		n := (float64(i) + rng.Float64()) * scale
+		var signed domain.Date
+		for j := 1; j < len(aidCurve); j++ {
+			if n <= aidCurve[j].count || j == len(aidCurve)-1 {
+				a, b := aidCurve[j-1], aidCurve[j]
+				signed = a.on.AddDays(int(float64(a.on.DaysUntil(b.on)) * (n - a.count) / (b.count - a.count)))
+				break
+			}
+		}
+		if signed.After(opts.Today) {
+			continue
+		}
+		id := uuid.NewSHA1(namespace, fmt.Appendf(nil, "aid/%d/%d", opts.Seed, i))
+		cmd := func(kind string, k int) string { return fmt.Sprintf("%s-%s-%d", id, kind, k) }
+		am2019 := signed.Before(domain.MustDate("2023-05-01"))
+		specialty := "general_practice"
+		if rng.Float64() < 0.15 {
+			specialty = otherSpecialties[rng.IntN(len(otherSpecialties))]
+		}
+		sector, optam := 1, rng.Float64() < 0.3
+		if rng.Float64() < 0.2 {
+			sector, optam = 2, true
+		}
+		underserved := rng.Float64() < 0.35
+		// About half of the doctors take 1/2 FTE (domain.md section 4).
+		option := "1/2"
+		switch r := rng.Float64(); {
+		case am2019 && r < 0.3:
+			option = "1/3"
+		case am2019 && r > 0.6 && underserved:
+			option = "1" // full time only in an under-served zone under am-2019
+		case !am2019 && r >= 0.5:
+			option = "1"
+		}
+		band := "below_p90"
+		if r := rng.Float64(); r > 0.92 {
+			band = "p95_plus"
+		} else if r > 0.8 {
+			band = "p90_p95"
+		}
+		baseline := 800 + rng.IntN(1700)
+		target := baseline + rng.IntN(baseline/7+1)
+		if rng.Float64() < 0.1 {
+			target = baseline // maintain
+		}
+		emit(signed, 0, map[string]any{"type": "SignAidContract", "command_id": cmd("sign", 0), "contract_id": id,
+			"cpam": regions[rng.IntN(len(regions))].cpam, "doctor": map[string]any{"rpps": fmt.Sprintf("1%010d", rng.IntN(1e10)),
+				"specialty": specialty, "sector": sector, "optam": optam, "group_practice": !underserved || rng.Float64() < 0.5,
+				"underserved_zone": underserved, "coordinated_practice": true}, "option": option, "signed_on": signed.String(),
+			"band": band, "patientele_baseline": baseline, "patientele_target": target})
+		years := domain.ContractYears{Signed: signed, Count: 5}
+		hired := signed.AddDays(5 + rng.IntN(110))
+		emit(hired, 1, map[string]any{"type": "HireAssistant", "command_id": cmd("hire", 0), "contract_id": id, "hired_on": hired.String()})
+		last := 5
+		if rng.Float64() < 0.02 {
+			t := years.Start(2).AddDays(rng.IntN(2 * 365))
+			last = years.Of(t)
+			emit(t, 2, map[string]any{"type": "TerminateContract", "command_id": cmd("terminate", 0), "contract_id": id,
+				"terminated_on": t.String(), "reason": "l'assistant a quitté le cabinet"})
+		}
+		for k := 1; k < last; k++ {
+			on := years.End(k).AddDays(10 + rng.IntN(50))
+			p := baseline + int(float64(target-baseline+20)*(0.2+rng.Float64()))
+			emit(on, 3, map[string]any{"type": "ReportPatientele", "command_id": cmd("report", k), "contract_id": id,
+				"contract_year": k, "reported_on": on.String(), "patientele": p})
+		}
+		dates := []domain.Date{opts.Today}
+		if opts.DecideQuarterly {
+			y, m, _ := signed.YMD()
+			q := domain.NewDate(y, m-(m-1)%3+3, 1) // the next quarter's first day
+			for d := q; d.Before(opts.Today) && d.Before(signed.AddYears(6)); d = d.AddMonths(3) {
+				dates = append(dates, d)
+			}
+		}
+		for j, d := range dates {
+			emit(d, 9, map[string]any{"type": "DecideDuePayments", "command_id": cmd("decide", j), "contract_id": id, "as_of": d.String()})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b dated) int {
+		if c := a.on.Compare(b.on); c != 0 {
+			return c
+		}
+		if a.order != b.order {
+			return a.order - b.order
+		}
+		return a.seq - b.seq
+	})
+	lines := make([][]byte, len(out))
+	for i, d := range out {
+		lines[i] = d.line
+	}
+	return lines
+}
