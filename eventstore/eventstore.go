@@ -59,7 +59,11 @@ type Envelope struct {
 	Hash          Hash            `json:"hash"`
 }
 
-// AppendResult tells where an append put its events.
+// AppendResult tells where an append put its events. Revisions are always
+// exact. Positions are exact in the embedded backend; EventStoreDB reports
+// only the last event's position on an append (FirstPosition is 0) and no
+// position (0) on a duplicate, since it does not know them when reading a
+// stream.
 type AppendResult struct {
 	Stream        string
 	FirstRevision uint64
@@ -82,7 +86,9 @@ type Store interface {
 	Append(ctx context.Context, stream string, expected ExpectedRevision, events []EventData) (AppendResult, error)
 
 	// ReadStream returns up to limit events of stream with revision >= from,
-	// in revision order. A stream that does not exist reads as empty.
+	// in revision order. A stream that does not exist reads as empty. The
+	// envelopes' positions are 0 where the backend does not know them there
+	// (EventStoreDB).
 	ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]Envelope, error)
 
 	// ReadAll returns up to limit events of the global log with position >

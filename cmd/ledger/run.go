@@ -15,6 +15,7 @@ import (
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/eventstore/esdb"
 )
 
 // Exit statuses (design.md section 6).
@@ -57,7 +58,10 @@ func (e *env) openStore() (eventstore.Store, error) {
 	case "", "embedded":
 		return embedded.Open(e.ctx, filepath.Join(e.global.data, "events.db"), embedded.Options{Logger: e.log})
 	case "esdb":
-		return nil, errors.New("--store esdb: the EventStoreDB backend is not built yet")
+		if e.global.esdbURL == "" {
+			return nil, usageError{"--store esdb needs --esdb-url (or LEDGER_ESDB_URL), e.g. esdb://localhost:2113?tls=false"}
+		}
+		return esdb.Open(e.global.esdbURL, esdb.Options{Logger: e.log})
 	}
 	return nil, usageError{fmt.Sprintf("--store %q: want embedded or esdb", e.global.store)}
 }
