@@ -1,8 +1,6 @@
 package assistant
 
 import (
-	"fmt"
-
 	"github.com/cptsledger/ledger/domain"
 )
 
@@ -42,33 +40,19 @@ type ReportPatientele struct {
 	Patientele   int64
 }
 
-// DecideDuePayments decides every payment due on or before AsOf.
-type DecideDuePayments struct {
-	domain.CommandMeta
-	AsOf domain.Date
-}
+// DecideDuePayments and TerminateContract are the commands every scheme
+// shares.
+type (
+	DecideDuePayments = domain.DecideDuePayments
+	TerminateContract = domain.TerminateContract
+)
 
-// TerminateContract ends the contract early.
-type TerminateContract struct {
-	domain.CommandMeta
-	TerminatedOn domain.Date
-	Reason       string
-}
-
-func (SignAidContract) CommandType() string   { return CmdSignAidContract }
-func (HireAssistant) CommandType() string     { return CmdHireAssistant }
-func (ReportPatientele) CommandType() string  { return CmdReportPatientele }
-func (DecideDuePayments) CommandType() string { return CmdDecideDuePayments }
-func (TerminateContract) CommandType() string { return CmdTerminateContract }
-
-type wireHeader struct {
-	Type       string `json:"type"`
-	CommandID  string `json:"command_id"`
-	ContractID string `json:"contract_id"`
-}
+func (SignAidContract) CommandType() string  { return CmdSignAidContract }
+func (HireAssistant) CommandType() string    { return CmdHireAssistant }
+func (ReportPatientele) CommandType() string { return CmdReportPatientele }
 
 type wireSign struct {
-	wireHeader
+	domain.WireHeader
 	CPAM   string `json:"cpam"`
 	Doctor *struct {
 		RPPS                string                `json:"rpps"`
@@ -87,41 +71,28 @@ type wireSign struct {
 }
 
 type wireHire struct {
-	wireHeader
+	domain.WireHeader
 	HiredOn string `json:"hired_on"`
 }
 
 type wireReport struct {
-	wireHeader
+	domain.WireHeader
 	ContractYear domain.NumberOrString `json:"contract_year"`
 	ReportedOn   string                `json:"reported_on"`
 	Patientele   domain.NumberOrString `json:"patientele"`
 }
 
-type wireDecide struct {
-	wireHeader
-	AsOf string `json:"as_of"`
-}
-
-type wireTerminate struct {
-	wireHeader
-	TerminatedOn string `json:"terminated_on"`
-	Reason       string `json:"reason"`
-}
-
 // DecodeCommand decodes one command line of this scheme; every field that
 // is missing or does not parse is named in a *domain.RejectedError.
 func DecodeCommand(raw []byte) (domain.Command, error) {
-	h, err := domain.PeekHeader(raw)
+	d, err := domain.NewCommandDecoder(raw)
 	if err != nil {
 		return nil, err
 	}
-	var vs domain.Violations
-	f := domain.Fields{V: &vs}
-	meta := func(w wireHeader) domain.CommandMeta {
-		f.Required("command_id", w.CommandID)
-		return domain.CommandMeta{CommandID: w.CommandID, ContractID: f.UUID("contract_id", w.ContractID)}
+	if cmd, ok, err := d.DecodeShared(); ok {
+		return cmd, err
 	}
+	vs, f, meta := &d.V, d.Fields(), d.Meta
 	boolField := func(field string, b *bool) bool {
 		if b == nil {
 			vs.Add("missing_field", field, "is required (true or false)")
@@ -130,13 +101,13 @@ func DecodeCommand(raw []byte) (domain.Command, error) {
 		return *b
 	}
 	var cmd domain.Command
-	switch h.Type {
+	switch d.Header.Type {
 	case CmdSignAidContract:
 		var w wireSign
-		if err := domain.DecodeStrict(raw, &w); err != nil {
+		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
-		c := SignAidContract{CommandMeta: meta(w.wireHeader), CPAM: w.CPAM, Option: w.Option, Band: w.Band,
+		c := SignAidContract{CommandMeta: meta(w.WireHeader), CPAM: w.CPAM, Option: w.Option, Band: w.Band,
 			SignedOn: f.Date("signed_on", w.SignedOn)}
 		f.Required("cpam", w.CPAM)
 		f.Required("option", w.Option)
@@ -164,16 +135,16 @@ func DecodeCommand(raw []byte) (domain.Command, error) {
 		cmd = c
 	case CmdHireAssistant:
 		var w wireHire
-		if err := domain.DecodeStrict(raw, &w); err != nil {
+		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
-		cmd = HireAssistant{CommandMeta: meta(w.wireHeader), HiredOn: f.Date("hired_on", w.HiredOn)}
+		cmd = HireAssistant{CommandMeta: meta(w.WireHeader), HiredOn: f.Date("hired_on", w.HiredOn)}
 	case CmdReportPatientele:
 		var w wireReport
-		if err := domain.DecodeStrict(raw, &w); err != nil {
+		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
-		c := ReportPatientele{CommandMeta: meta(w.wireHeader), ReportedOn: f.Date("reported_on", w.ReportedOn)}
+		c := ReportPatientele{CommandMeta: meta(w.WireHeader), ReportedOn: f.Date("reported_on", w.ReportedOn)}
 		if y, ok := f.Int("contract_year", w.ContractYear.Number()); ok {
 			c.ContractYear = int(y)
 		}
@@ -181,26 +152,8 @@ func DecodeCommand(raw []byte) (domain.Command, error) {
 			c.Patientele = p
 		}
 		cmd = c
-	case CmdDecideDuePayments:
-		var w wireDecide
-		if err := domain.DecodeStrict(raw, &w); err != nil {
-			return nil, err
-		}
-		cmd = DecideDuePayments{CommandMeta: meta(w.wireHeader), AsOf: f.Date("as_of", w.AsOf)}
-	case CmdTerminateContract:
-		var w wireTerminate
-		if err := domain.DecodeStrict(raw, &w); err != nil {
-			return nil, err
-		}
-		f.Required("reason", w.Reason)
-		cmd = TerminateContract{CommandMeta: meta(w.wireHeader), TerminatedOn: f.Date("terminated_on", w.TerminatedOn), Reason: w.Reason}
-	case "":
-		return nil, domain.Reject("missing_field", "type", "is required: the command type, e.g. \"SignAidContract\"")
 	default:
-		return nil, domain.Reject("unknown_command", "type", fmt.Sprintf("%q is not a command type", h.Type))
+		return nil, domain.UnknownCommand(d.Header.Type, CmdSignAidContract)
 	}
-	if err := vs.Err(); err != nil {
-		return nil, err
-	}
-	return cmd, nil
+	return d.Result(cmd)
 }

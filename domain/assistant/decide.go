@@ -13,11 +13,9 @@ import (
 // events it produces, or a *domain.RejectedError listing every rule it
 // breaks. It does not change c.
 func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
-	if cmd.Meta().ContractID != c.ID {
-		return nil, domain.Reject("wrong_contract", "contract_id", fmt.Sprintf("the command is for contract %s, not %s", cmd.Meta().ContractID, c.ID))
-	}
-	if _, ok := cmd.(SignAidContract); !ok && !c.Signed {
-		return nil, domain.Reject("contract_not_found", "contract_id", fmt.Sprintf("no aid contract %s has been signed", c.ID))
+	_, signs := cmd.(SignAidContract)
+	if err := domain.CheckTarget(c.ID, c.Signed, cmd, signs); err != nil {
+		return nil, err
 	}
 	switch cmd := cmd.(type) {
 	case SignAidContract:

@@ -10,9 +10,6 @@
 package assistant
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
 )
@@ -86,18 +83,12 @@ func (e PatienteleReported) BusinessDate() domain.Date { return e.ReportedOn }
 // SchemaVersion is the version of every event type's data.
 const SchemaVersion = domain.SchemaVersion
 
-var decoders = map[string]func([]byte) (domain.Event, error){
-	TypeAidContractSigned:  decodeAs[AidContractSigned],
-	TypeAssistantHired:     decodeAs[AssistantHired],
-	TypePatienteleReported: decodeAs[PatienteleReported],
-	TypePaymentDecided:     decodeAs[PaymentDecided],
-	TypeContractTerminated: decodeAs[ContractTerminated],
-}
-
-func decodeAs[T domain.Event](data []byte) (domain.Event, error) {
-	var v T
-	err := json.Unmarshal(data, &v)
-	return v, err
+var decoders = domain.EventDecoders{
+	TypeAidContractSigned:  domain.DecodeAs[AidContractSigned],
+	TypeAssistantHired:     domain.DecodeAs[AssistantHired],
+	TypePatienteleReported: domain.DecodeAs[PatienteleReported],
+	TypePaymentDecided:     domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated: domain.DecodeAs[ContractTerminated],
 }
 
 // EventTypes lists the event types of the scheme.
@@ -107,16 +98,5 @@ func EventTypes() []string {
 
 // DecodeEvent turns a stored event's type and data back into an event.
 func DecodeEvent(typ string, schemaVersion int, data []byte) (domain.Event, error) {
-	dec, ok := decoders[typ]
-	if !ok {
-		return nil, fmt.Errorf("assistant: unknown event type %q", typ)
-	}
-	if schemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("assistant: %s schema version %d is not known", typ, schemaVersion)
-	}
-	e, err := dec(data)
-	if err != nil {
-		return nil, fmt.Errorf("assistant: decode %s: %w", typ, err)
-	}
-	return e, nil
+	return decoders.Decode(Scheme, typ, schemaVersion, data)
 }

@@ -302,9 +302,14 @@ func TestPropertyNoYearPaidMoreThanItsAid(t *testing.T) {
 		if rapid.IntRange(0, 3).Draw(rt, "terminate") == 0 {
 			terminated = years.End(1).AddDays(rapid.IntRange(0, 3*365).Draw(rt, "terminated_offset"))
 		}
+		var lastDecision domain.Date
 		for k := 1; k <= 5; k++ {
 			on := years.End(k).AddDays(rapid.IntRange(0, 200).Draw(rt, fmt.Sprintf("report_delay_%d", k)))
 			if !terminated.IsZero() && terminated.Before(on) {
+				// A termination comes after the payments already decided.
+				if !lastDecision.IsZero() && !terminated.After(lastDecision) {
+					terminated = lastDecision.AddDays(1)
+				}
 				l.do(assistant.CmdTerminateContract, fmt.Sprintf(`"terminated_on":%q,"reason":"x"`, terminated))
 				terminated = domain.Date{}
 			}
@@ -313,6 +318,7 @@ func TestPropertyNoYearPaidMoreThanItsAid(t *testing.T) {
 			}
 			l.report(k, on.String(), rapid.IntRange(0, target+300).Draw(rt, fmt.Sprintf("patientele_%d", k)))
 			l.decide(on.String())
+			lastDecision = on
 		}
 		l.decide("2031-12-31")
 		for k := 1; k <= 5; k++ {

@@ -58,25 +58,17 @@ type ReportIndicators struct {
 	Values       []IndicatorValue
 }
 
-// DecideDuePayments decides every payment due on or before AsOf.
-type DecideDuePayments struct {
-	CommandMeta
-	AsOf domain.Date
-}
+// DecideDuePayments and TerminateContract are the commands every scheme
+// shares.
+type (
+	DecideDuePayments = domain.DecideDuePayments
+	TerminateContract = domain.TerminateContract
+)
 
-// TerminateContract ends a contract early.
-type TerminateContract struct {
-	CommandMeta
-	TerminatedOn domain.Date
-	Reason       string
-}
-
-func (SignContract) CommandType() string      { return CmdSignContract }
-func (StartMission) CommandType() string      { return CmdStartMission }
-func (DeployMission) CommandType() string     { return CmdDeployMission }
-func (ReportIndicators) CommandType() string  { return CmdReportIndicators }
-func (DecideDuePayments) CommandType() string { return CmdDecideDuePayments }
-func (TerminateContract) CommandType() string { return CmdTerminateContract }
+func (SignContract) CommandType() string     { return CmdSignContract }
+func (StartMission) CommandType() string     { return CmdStartMission }
+func (DeployMission) CommandType() string    { return CmdDeployMission }
+func (ReportIndicators) CommandType() string { return CmdReportIndicators }
 
 // IsCommandType reports whether typ is a command of this scheme.
 func IsCommandType(typ string) bool {
@@ -88,14 +80,8 @@ func IsCommandType(typ string) bool {
 }
 
 // The wire forms: what a command line holds, before any conversion.
-type wireHeader struct {
-	Type       string `json:"type"`
-	CommandID  string `json:"command_id"`
-	ContractID string `json:"contract_id"`
-}
-
 type wireSign struct {
-	wireHeader
+	domain.WireHeader
 	CPTS *struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
@@ -115,19 +101,19 @@ type wireSign struct {
 }
 
 type wireStart struct {
-	wireHeader
+	domain.WireHeader
 	Mission   string `json:"mission"`
 	StartedOn string `json:"started_on"`
 }
 
 type wireDeploy struct {
-	wireHeader
+	domain.WireHeader
 	Mission    string `json:"mission"`
 	DeployedOn string `json:"deployed_on"`
 }
 
 type wireReport struct {
-	wireHeader
+	domain.WireHeader
 	ContractYear domain.NumberOrString `json:"contract_year"`
 	ReportedOn   string                `json:"reported_on"`
 	Values       []struct {
@@ -137,39 +123,26 @@ type wireReport struct {
 	} `json:"values"`
 }
 
-type wireDecide struct {
-	wireHeader
-	AsOf string `json:"as_of"`
-}
-
-type wireTerminate struct {
-	wireHeader
-	TerminatedOn string `json:"terminated_on"`
-	Reason       string `json:"reason"`
-}
-
 // DecodeCommand decodes one command line of this scheme. Every field that
 // is missing or does not parse is reported, by name, in a
 // *domain.RejectedError.
 func DecodeCommand(raw []byte) (Command, error) {
-	h, err := domain.PeekHeader(raw)
+	d, err := domain.NewCommandDecoder(raw)
 	if err != nil {
 		return nil, err
 	}
-	var vs domain.Violations
-	f := domain.Fields{V: &vs}
-	meta := func(w wireHeader) CommandMeta {
-		f.Required("command_id", w.CommandID)
-		return CommandMeta{CommandID: w.CommandID, ContractID: f.UUID("contract_id", w.ContractID)}
+	if cmd, ok, err := d.DecodeShared(); ok {
+		return cmd, err
 	}
+	vs, f, meta := &d.V, d.Fields(), d.Meta
 	var cmd Command
-	switch h.Type {
+	switch d.Header.Type {
 	case CmdSignContract:
 		var w wireSign
-		if err := domain.DecodeStrict(raw, &w); err != nil {
+		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
-		c := SignContract{CommandMeta: meta(w.wireHeader), ARS: w.ARS, CPAM: w.CPAM, SignedOn: f.Date("signed_on", w.SignedOn), Missions: w.Missions}
+		c := SignContract{CommandMeta: meta(w.WireHeader), ARS: w.ARS, CPAM: w.CPAM, SignedOn: f.Date("signed_on", w.SignedOn), Missions: w.Missions}
 		if w.CPTS == nil {
 			vs.Add("missing_field", "cpts", "is required: {\"id\":…,\"name\":…}")
 		} else {
@@ -204,24 +177,24 @@ func DecodeCommand(raw []byte) (Command, error) {
 		cmd = c
 	case CmdStartMission:
 		var w wireStart
-		if err := domain.DecodeStrict(raw, &w); err != nil {
+		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
 		f.Required("mission", w.Mission)
-		cmd = StartMission{CommandMeta: meta(w.wireHeader), Mission: w.Mission, StartedOn: f.Date("started_on", w.StartedOn)}
+		cmd = StartMission{CommandMeta: meta(w.WireHeader), Mission: w.Mission, StartedOn: f.Date("started_on", w.StartedOn)}
 	case CmdDeployMission:
 		var w wireDeploy
-		if err := domain.DecodeStrict(raw, &w); err != nil {
+		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
 		f.Required("mission", w.Mission)
-		cmd = DeployMission{CommandMeta: meta(w.wireHeader), Mission: w.Mission, DeployedOn: f.Date("deployed_on", w.DeployedOn)}
+		cmd = DeployMission{CommandMeta: meta(w.WireHeader), Mission: w.Mission, DeployedOn: f.Date("deployed_on", w.DeployedOn)}
 	case CmdReportIndicators:
 		var w wireReport
-		if err := domain.DecodeStrict(raw, &w); err != nil {
+		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
-		c := ReportIndicators{CommandMeta: meta(w.wireHeader), ReportedOn: f.Date("reported_on", w.ReportedOn)}
+		c := ReportIndicators{CommandMeta: meta(w.WireHeader), ReportedOn: f.Date("reported_on", w.ReportedOn)}
 		if y, ok := f.Int("contract_year", w.ContractYear.Number()); ok {
 			c.ContractYear = int(y)
 		}
@@ -236,26 +209,8 @@ func DecodeCommand(raw []byte) (Command, error) {
 			c.Values = append(c.Values, IndicatorValue{Mission: v.Mission, Code: v.Code, Value: val})
 		}
 		cmd = c
-	case CmdDecideDuePayments:
-		var w wireDecide
-		if err := domain.DecodeStrict(raw, &w); err != nil {
-			return nil, err
-		}
-		cmd = DecideDuePayments{CommandMeta: meta(w.wireHeader), AsOf: f.Date("as_of", w.AsOf)}
-	case CmdTerminateContract:
-		var w wireTerminate
-		if err := domain.DecodeStrict(raw, &w); err != nil {
-			return nil, err
-		}
-		f.Required("reason", w.Reason)
-		cmd = TerminateContract{CommandMeta: meta(w.wireHeader), TerminatedOn: f.Date("terminated_on", w.TerminatedOn), Reason: w.Reason}
-	case "":
-		return nil, domain.Reject("missing_field", "type", "is required: the command type, e.g. \"SignContract\"")
 	default:
-		return nil, domain.Reject("unknown_command", "type", fmt.Sprintf("%q is not a command type", h.Type))
+		return nil, domain.UnknownCommand(d.Header.Type, CmdSignContract)
 	}
-	if err := vs.Err(); err != nil {
-		return nil, err
-	}
-	return cmd, nil
+	return d.Result(cmd)
 }

@@ -13,11 +13,9 @@ import (
 // breaks. It does not change c: the caller appends the events and applies
 // them. Deciding is a pure function of state and command.
 func Decide(c *Contract, cmd Command) ([]Event, error) {
-	if cmd.Meta().ContractID != c.ID {
-		return nil, domain.Reject("wrong_contract", "contract_id", fmt.Sprintf("the command is for contract %s, not %s", cmd.Meta().ContractID, c.ID))
-	}
-	if _, ok := cmd.(SignContract); !ok && !c.Signed {
-		return nil, domain.Reject("contract_not_found", "contract_id", fmt.Sprintf("no contract %s has been signed", c.ID))
+	_, signs := cmd.(SignContract)
+	if err := domain.CheckTarget(c.ID, c.Signed, cmd, signs); err != nil {
+		return nil, err
 	}
 	switch cmd := cmd.(type) {
 	case SignContract:

@@ -1,9 +1,6 @@
 package cpts
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
@@ -125,19 +122,13 @@ func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
 // that is not additive gets a new version and an upcaster in DecodeEvent.
 const SchemaVersion = domain.SchemaVersion
 
-var decoders = map[string]func([]byte) (Event, error){
-	TypeContractSigned:     decodeAs[ContractSigned],
-	TypeMissionStarted:     decodeAs[MissionStarted],
-	TypeMissionDeployed:    decodeAs[MissionDeployed],
-	TypeIndicatorsReported: decodeAs[IndicatorsReported],
-	TypePaymentDecided:     decodeAs[PaymentDecided],
-	TypeContractTerminated: decodeAs[ContractTerminated],
-}
-
-func decodeAs[T Event](data []byte) (Event, error) {
-	var v T
-	err := json.Unmarshal(data, &v)
-	return v, err
+var decoders = domain.EventDecoders{
+	TypeContractSigned:     domain.DecodeAs[ContractSigned],
+	TypeMissionStarted:     domain.DecodeAs[MissionStarted],
+	TypeMissionDeployed:    domain.DecodeAs[MissionDeployed],
+	TypeIndicatorsReported: domain.DecodeAs[IndicatorsReported],
+	TypePaymentDecided:     domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated: domain.DecodeAs[ContractTerminated],
 }
 
 // EventTypes lists the event types of the scheme.
@@ -148,18 +139,7 @@ func EventTypes() []string {
 
 // DecodeEvent turns a stored event's type and data back into an Event.
 func DecodeEvent(typ string, schemaVersion int, data []byte) (Event, error) {
-	dec, ok := decoders[typ]
-	if !ok {
-		return nil, fmt.Errorf("cpts: unknown event type %q", typ)
-	}
-	if schemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("cpts: %s schema version %d is not known", typ, schemaVersion)
-	}
-	e, err := dec(data)
-	if err != nil {
-		return nil, fmt.Errorf("cpts: decode %s: %w", typ, err)
-	}
-	return e, nil
+	return decoders.Decode(Scheme, typ, schemaVersion, data)
 }
 
 // ContractOfStream returns the contract id of a cpts-<id> stream.

@@ -1,0 +1,150 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// DecideDuePayments decides every payment due on or before AsOf: the same
+// command in every scheme.
+type DecideDuePayments struct {
+	CommandMeta
+	AsOf Date
+}
+
+// TerminateContract ends a contract early: the same command in every
+// scheme.
+type TerminateContract struct {
+	CommandMeta
+	TerminatedOn Date
+	Reason       string
+}
+
+func (DecideDuePayments) CommandType() string { return CmdDecideDuePayments }
+func (TerminateContract) CommandType() string { return CmdTerminateContract }
+
+// WireHeader is the header of a command line as written, before checks.
+type WireHeader struct {
+	Type       string `json:"type"`
+	CommandID  string `json:"command_id"`
+	ContractID string `json:"contract_id"`
+}
+
+// CommandDecoder carries what decoding one command line needs in every
+// scheme: the line, its header, and the violations found so far.
+type CommandDecoder struct {
+	Raw    []byte
+	Header Header
+	V      Violations
+}
+
+// NewCommandDecoder reads a line's header.
+func NewCommandDecoder(raw []byte) (*CommandDecoder, error) {
+	h, err := PeekHeader(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &CommandDecoder{Raw: raw, Header: h}, nil
+}
+
+// Fields returns the field converters that record into the decoder.
+func (d *CommandDecoder) Fields() Fields { return Fields{V: &d.V} }
+
+// Decode reads the whole line into v, strictly.
+func (d *CommandDecoder) Decode(v any) error { return DecodeStrict(d.Raw, v) }
+
+// Meta checks and converts the command id and contract id.
+func (d *CommandDecoder) Meta(w WireHeader) CommandMeta {
+	f := d.Fields()
+	f.Required("command_id", w.CommandID)
+	return CommandMeta{CommandID: w.CommandID, ContractID: f.UUID("contract_id", w.ContractID)}
+}
+
+// Result returns cmd, or the violations found.
+func (d *CommandDecoder) Result(cmd Command) (Command, error) {
+	if err := d.V.Err(); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
+// DecodeShared decodes the commands every scheme has (DecideDuePayments,
+// TerminateContract); ok is false for any other type.
+func (d *CommandDecoder) DecodeShared() (cmd Command, ok bool, err error) {
+	f := d.Fields()
+	switch d.Header.Type {
+	case CmdDecideDuePayments:
+		var w struct {
+			WireHeader
+			AsOf string `json:"as_of"`
+		}
+		if err := d.Decode(&w); err != nil {
+			return nil, true, err
+		}
+		cmd, err = d.Result(DecideDuePayments{CommandMeta: d.Meta(w.WireHeader), AsOf: f.Date("as_of", w.AsOf)})
+		return cmd, true, err
+	case CmdTerminateContract:
+		var w struct {
+			WireHeader
+			TerminatedOn string `json:"terminated_on"`
+			Reason       string `json:"reason"`
+		}
+		if err := d.Decode(&w); err != nil {
+			return nil, true, err
+		}
+		f.Required("reason", w.Reason)
+		cmd, err = d.Result(TerminateContract{CommandMeta: d.Meta(w.WireHeader), TerminatedOn: f.Date("terminated_on", w.TerminatedOn), Reason: w.Reason})
+		return cmd, true, err
+	}
+	return nil, false, nil
+}
+
+// UnknownCommand is the rejection of a line whose type no scheme has.
+func UnknownCommand(typ, example string) error {
+	if typ == "" {
+		return Reject("missing_field", "type", fmt.Sprintf("is required: the command type, e.g. %q", example))
+	}
+	return Reject("unknown_command", "type", fmt.Sprintf("%q is not a command type", typ))
+}
+
+// CheckTarget applies what every command's target obeys: the command names
+// this contract, and the contract has been signed unless the command signs
+// it.
+func CheckTarget(contract uuid.UUID, signed bool, cmd Command, signs bool) error {
+	if cmd.Meta().ContractID != contract {
+		return Reject("wrong_contract", "contract_id", fmt.Sprintf("the command is for contract %s, not %s", cmd.Meta().ContractID, contract))
+	}
+	if !signs && !signed {
+		return Reject("contract_not_found", "contract_id", fmt.Sprintf("no contract %s has been signed", contract))
+	}
+	return nil
+}
+
+// EventDecoders maps a scheme's event types to their decoders.
+type EventDecoders map[string]func([]byte) (Event, error)
+
+// DecodeAs decodes an event of type T.
+func DecodeAs[T Event](data []byte) (Event, error) {
+	var v T
+	err := json.Unmarshal(data, &v)
+	return v, err
+}
+
+// Decode turns a stored event's type and data back into an event of the
+// scheme; a schema version other than SchemaVersion needs an upcaster here.
+func (d EventDecoders) Decode(scheme, typ string, schemaVersion int, data []byte) (Event, error) {
+	dec, ok := d[typ]
+	if !ok {
+		return nil, fmt.Errorf("%s: unknown event type %q", scheme, typ)
+	}
+	if schemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("%s: %s schema version %d is not known", scheme, typ, schemaVersion)
+	}
+	e, err := dec(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: decode %s: %w", scheme, typ, err)
+	}
+	return e, nil
+}
