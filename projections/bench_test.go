@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/cptsledger/ledger/internal/heap"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
@@ -126,7 +126,7 @@ func BenchmarkRebuild(b *testing.B) {
 	defer db.Close()
 	head, _ := store.Head(context.Background())
 	var peak atomic.Uint64
-	stop := sampleHeap(&peak)
+	stop := heap.Sample(&peak)
 	defer stop()
 	b.ResetTimer()
 	for b.Loop() {
@@ -182,30 +182,6 @@ func BenchmarkBalanceAsOf(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// sampleHeap records the largest live heap every 10 ms until stopped.
-func sampleHeap(peak *atomic.Uint64) (stop func()) {
-	runtime.GC()
-	done, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&ms)
-				if ms.HeapAlloc > peak.Load() {
-					peak.Store(ms.HeapAlloc)
-				}
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
 
 func TestMain(m *testing.M) {

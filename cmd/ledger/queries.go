@@ -17,9 +17,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// readModels opens the store and the read models, and brings the read
-// models up to date before a query.
-func (e *env) readModels() (eventstore.Store, *projections.DB, error) {
+// openReadModels opens the store and the read models.
+func (e *env) openReadModels() (eventstore.Store, *projections.DB, error) {
 	store, err := e.openStore()
 	if err != nil {
 		return nil, nil, err
@@ -27,6 +26,16 @@ func (e *env) readModels() (eventstore.Store, *projections.DB, error) {
 	db, err := projections.Open(e.ctx, filepath.Join(e.global.data, "projections.db"))
 	if err != nil {
 		store.Close()
+		return nil, nil, err
+	}
+	return store, db, nil
+}
+
+// readModels opens the store and the read models, and brings the read
+// models up to date before a query.
+func (e *env) readModels() (eventstore.Store, *projections.DB, error) {
+	store, db, err := e.openReadModels()
+	if err != nil {
 		return nil, nil, err
 	}
 	if _, err := projections.NewRunner(store, db, projections.Options{Logger: e.log}).CatchUp(e.ctx); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -15,15 +14,11 @@ func runRebuild(e *env, args []string) error {
 	if err := e.parse(e.flags("rebuild"), args); err != nil {
 		return err
 	}
-	store, err := e.openStore()
+	store, db, err := e.openReadModels()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	db, err := projections.Open(e.ctx, filepath.Join(e.global.data, "projections.db"))
-	if err != nil {
-		return err
-	}
 	defer db.Close()
 	prog, err := projections.NewRunner(store, db, projections.Options{OnProgress: progressBar(e, "events")}).Rebuild(e.ctx)
 	fmt.Fprintln(e.stderr)

@@ -108,15 +108,11 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := e.openStore()
+	store, db, err := e.openReadModels()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	db, err := projections.Open(e.ctx, filepath.Join(e.global.data, "projections.db"))
-	if err != nil {
-		return err
-	}
 	defer db.Close()
 
 	r := relay.New(store, js, db, relay.Options{Duplicates: *dupWindow, Logger: log})

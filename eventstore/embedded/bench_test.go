@@ -9,7 +9,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/cptsledger/ledger/internal/heap"
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/google/uuid"
@@ -137,7 +138,7 @@ func BenchmarkReadAll(b *testing.B) {
 	defer s.Close()
 	ctx := context.Background()
 	var peak atomic.Uint64
-	stop := sampleHeap(&peak)
+	stop := heap.Sample(&peak)
 	defer stop()
 	b.ResetTimer()
 	for b.Loop() {
@@ -170,7 +171,7 @@ func BenchmarkSubscribeCatchUp(b *testing.B) {
 	s := open(b, path)
 	defer s.Close()
 	var peak atomic.Uint64
-	stop := sampleHeap(&peak)
+	stop := heap.Sample(&peak)
 	defer stop()
 	b.ResetTimer()
 	for b.Loop() {
@@ -190,29 +191,4 @@ func BenchmarkSubscribeCatchUp(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
-}
-
-// sampleHeap records the largest live heap every 10 ms until stopped.
-func sampleHeap(peak *atomic.Uint64) (stop func()) {
-	runtime.GC()
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&ms)
-				if ms.HeapAlloc > peak.Load() {
-					peak.Store(ms.HeapAlloc)
-				}
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }

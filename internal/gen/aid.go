@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
@@ -131,18 +130,5 @@ func Aid(opts AidOptions) [][]byte {
 			emit(d, 9, map[string]any{"type": "DecideDuePayments", "command_id": cmd("decide", j), "contract_id": id, "as_of": d.String()})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b dated) int {
-		if c := a.on.Compare(b.on); c != 0 {
-			return c
-		}
-		if a.order != b.order {
-			return a.order - b.order
-		}
-		return a.seq - b.seq
-	})
-	lines := make([][]byte, len(out))
-	for i, d := range out {
-		lines[i] = d.line
-	}
-	return lines
+	return sortedLines(out)
 }

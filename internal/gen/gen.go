@@ -118,6 +118,13 @@ func National(opts Options) ([][]byte, []Contract) {
 				"contract_id": id, "as_of": d.String()})
 		}
 	}
+	lines := sortedLines(out)
+	return lines, contracts
+}
+
+// sortedLines orders generated commands by business date, then by kind of
+// fact on the same day, then as generated.
+func sortedLines(out []dated) [][]byte {
 	slices.SortStableFunc(out, func(a, b dated) int {
 		if c := a.on.Compare(b.on); c != 0 {
 			return c
@@ -131,7 +138,7 @@ func National(opts Options) ([][]byte, []Contract) {
 	for i, d := range out {
 		lines[i] = d.line
 	}
-	return lines, contracts
+	return lines
 }
 
 type command struct {
