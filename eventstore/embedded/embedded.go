@@ -143,7 +143,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("embedded: prepare statements: %w", err)
 	}
-	rdb, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	rdb, err := sql.Open("sqlite", base+"&_pragma=query_only(1)&_pragma=mmap_size(1073741824)&_pragma=cache_size(-32768)")
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("embedded: open %s for reading: %w", path, err)
