@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -77,6 +78,26 @@ func parseContract(s string) (uuid.UUID, error) {
 		return uuid.Nil, usageError{fmt.Sprintf("--contract %q is not a UUID", s)}
 	}
 	return id, nil
+}
+
+// dateWindowFlags registers --as-of (default today) and --within (days,
+// not negative), and returns how to read them after parsing.
+func dateWindowFlags(fs *flag.FlagSet, asOfHelp string, defaultWithin int, withinHelp string) func() (domain.Date, int, error) {
+	asOfFlag := fs.String("as-of", "", asOfHelp)
+	within := fs.Int("within", defaultWithin, withinHelp)
+	return func() (domain.Date, int, error) {
+		asOf, err := parseAsOf(*asOfFlag)
+		if err != nil {
+			return asOf, 0, err
+		}
+		if asOf.IsZero() {
+			asOf = domain.DateOf(time.Now())
+		}
+		if *within < 0 {
+			return asOf, 0, usageError{"--within must be 0 or more days"}
+		}
+		return asOf, *within, nil
+	}
 }
 
 func parseAsOf(s string) (domain.Date, error) {
@@ -183,20 +204,13 @@ func runBalance(e *env, args []string) error {
 
 func runAlerts(e *env, args []string) error {
 	fs := e.flags("alerts")
-	asOfFlag := fs.String("as-of", "", "date of the alerts (default today)")
-	within := fs.Int("within", 60, "days ahead in which a deadline is due_soon")
+	window := dateWindowFlags(fs, "date of the alerts (default today)", 60, "days ahead in which a deadline is due_soon")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	asOf, err := parseAsOf(*asOfFlag)
+	asOf, within, err := window()
 	if err != nil {
 		return err
-	}
-	if asOf.IsZero() {
-		asOf = domain.DateOf(time.Now())
-	}
-	if *within < 0 {
-		return usageError{"--within must be 0 or more days"}
 	}
 	store, db, err := e.readModels()
 	if err != nil {
@@ -204,7 +218,7 @@ func runAlerts(e *env, args []string) error {
 	}
 	defer store.Close()
 	defer db.Close()
-	alerts, err := db.Alerts(e.ctx, asOf, *within)
+	alerts, err := db.Alerts(e.ctx, asOf, within)
 	if err != nil {
 		return err
 	}

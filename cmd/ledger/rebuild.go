@@ -5,7 +5,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/projections"
 )
 
@@ -36,20 +35,13 @@ func runRebuild(e *env, args []string) error {
 // balances awaiting decision, top-ups.
 func runSchedule(e *env, args []string) error {
 	fs := e.flags("schedule")
-	asOfFlag := fs.String("as-of", "", "date from which to look ahead (default today)")
-	within := fs.Int("within", 31, "days ahead")
+	window := dateWindowFlags(fs, "date from which to look ahead (default today)", 31, "days ahead")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	asOf, err := parseAsOf(*asOfFlag)
+	asOf, within, err := window()
 	if err != nil {
 		return err
-	}
-	if asOf.IsZero() {
-		asOf = domain.DateOf(time.Now())
-	}
-	if *within < 0 {
-		return usageError{"--within must be 0 or more days"}
 	}
 	store, db, err := e.readModels()
 	if err != nil {
@@ -57,7 +49,7 @@ func runSchedule(e *env, args []string) error {
 	}
 	defer store.Close()
 	defer db.Close()
-	items, err := db.Schedule(e.ctx, asOf, *within)
+	items, err := db.Schedule(e.ctx, asOf, within)
 	if err != nil {
 		return err
 	}
