@@ -93,12 +93,17 @@ func (r *Runner) Checkpoints(ctx context.Context) (map[string]eventstore.Positio
 	return out, readCheckpoints(ctx, tx, out)
 }
 
+// readCheckpoints sets cps to the checkpoints stored; a projection without
+// one (never run, or emptied by a rebuild in another process) is at 0.
 func readCheckpoints(ctx context.Context, tx *sql.Tx, cps map[string]eventstore.Position) error {
 	rows, err := tx.QueryContext(ctx, `SELECT projection, position FROM checkpoints WHERE projection NOT LIKE 'relay:%'`)
 	if err != nil {
 		return fmt.Errorf("projections: read checkpoints: %w", err)
 	}
 	defer rows.Close()
+	for name := range cps {
+		cps[name] = 0
+	}
 	for rows.Next() {
 		var name string
 		var pos int64
