@@ -407,3 +407,39 @@ func TestAidContractsInTheReadModels(t *testing.T) {
 		t.Fatalf("%d contracts summarised, want 14", len(sums))
 	}
 }
+
+// When another process empties the read models while a runner reads ahead,
+// the runner starts again from the checkpoints instead of leaving a hole.
+func TestCheckpointGoingBackUnderARunner(t *testing.T) {
+	f := newFixture(t)
+	lines, _ := gen.National(gen.Options{Seed: 11, Contracts: 30, Today: domain.MustDate("2024-12-31"), DecideMonthly: true})
+	f.submit(t, lines, 0, nil)
+	other, err := Open(context.Background(), f.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	emptied := false
+	runner := NewRunner(f.store, f.db, Options{Batch: 64, OnProgress: func(p Progress) {
+		if emptied || p.Applied < 128 {
+			return
+		}
+		emptied = true
+		for _, table := range append(readModelTables, "checkpoints") {
+			if _, err := other.w.Exec(`DELETE FROM ` + table); err != nil {
+				t.Error(err)
+			}
+		}
+	}})
+	if _, err := runner.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !emptied {
+		t.Fatal("the read models were never emptied: the test proved nothing")
+	}
+	resumed := dump(t, f.db)
+	if _, err := NewRunner(f.store, f.db, Options{}).Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	compareDumps(t, resumed, dump(t, f.db), "runner after its checkpoints went back vs rebuild")
+}

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -93,6 +94,10 @@ func (r *Runner) Checkpoints(ctx context.Context) (map[string]eventstore.Positio
 	return out, readCheckpoints(ctx, tx, out)
 }
 
+// errCheckpointBack tells that a checkpoint went back under the runner while
+// it read ahead; the runner starts again from the checkpoints.
+var errCheckpointBack = errors.New("projections: a checkpoint went back (read models rebuilt by another process)")
+
 // readCheckpoints sets cps to the checkpoints stored; a projection without
 // one (never run, or emptied by a rebuild in another process) is at 0.
 func readCheckpoints(ctx context.Context, tx *sql.Tx, cps map[string]eventstore.Position) error {
@@ -153,8 +158,18 @@ func (r *Runner) Rebuild(ctx context.Context) (Progress, error) {
 }
 
 // CatchUp applies every event after the checkpoints up to the store's head
-// at the time of the call, then returns.
+// at the time of the call, then returns. If another process rebuilds the
+// read models meanwhile, it starts again from their checkpoints.
 func (r *Runner) CatchUp(ctx context.Context) (Progress, error) {
+	for attempt := 0; ; attempt++ {
+		prog, err := r.catchUp(ctx)
+		if !errors.Is(err, errCheckpointBack) || attempt == 3 {
+			return prog, err
+		}
+	}
+}
+
+func (r *Runner) catchUp(ctx context.Context) (Progress, error) {
 	head, err := r.store.Head(ctx)
 	if err != nil {
 		return Progress{}, err
@@ -172,6 +187,7 @@ func (r *Runner) CatchUp(ctx context.Context) (Progress, error) {
 	// The reader fetches the next page while the current one is applied,
 	// so reading and applying use both cores.
 	type page struct {
+		after  eventstore.Position
 		events []eventstore.Envelope
 		err    error
 	}
@@ -187,7 +203,7 @@ func (r *Runner) CatchUp(ctx context.Context) (Progress, error) {
 				err = fmt.Errorf("projections: the log ends at %d, before the head %d", after, head)
 			}
 			select {
-			case pages <- page{evs, err}:
+			case pages <- page{after, evs, err}:
 			case <-readCtx.Done():
 				return
 			}
@@ -201,7 +217,7 @@ func (r *Runner) CatchUp(ctx context.Context) (Progress, error) {
 		if p.err != nil {
 			return prog, p.err
 		}
-		if err := r.apply(ctx, p.events, cps); err != nil {
+		if err := r.apply(ctx, p.after, p.events, cps); err != nil {
 			return prog, err
 		}
 		prog.Applied += uint64(len(p.events))
@@ -225,15 +241,20 @@ func (r *Runner) Follow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return r.store.Subscribe(ctx, minCheckpoint(cps), func(evs []eventstore.Envelope) error {
-		return r.apply(ctx, evs, cps)
+	after := minCheckpoint(cps)
+	return r.store.Subscribe(ctx, after, func(evs []eventstore.Envelope) error {
+		if err := r.apply(ctx, after, evs, cps); err != nil {
+			return err
+		}
+		after = evs[len(evs)-1].Position
+		return nil
 	})
 }
 
-// apply decodes a batch and applies it to every projection in one
-// transaction, with each projection's new checkpoint. cps is updated after
-// the commit.
-func (r *Runner) apply(ctx context.Context, envs []eventstore.Envelope, cps map[string]eventstore.Position) error {
+// apply decodes a batch, read after the position after, and applies it to
+// every projection in one transaction, with each projection's new
+// checkpoint. cps is updated after the commit.
+func (r *Runner) apply(ctx context.Context, after eventstore.Position, envs []eventstore.Envelope, cps map[string]eventstore.Position) error {
 	events := make([]Event, 0, len(envs))
 	for _, env := range envs {
 		ev := Event{Envelope: env}
@@ -258,6 +279,11 @@ func (r *Runner) apply(ctx context.Context, envs []eventstore.Envelope, cps map[
 		cp := cps[p.Name()]
 		if cp >= last {
 			continue
+		}
+		if cp < after {
+			// The checkpoint went back (a rebuild in another process):
+			// this batch starts too late; read again from the checkpoint.
+			return errCheckpointBack
 		}
 		todo := events
 		for len(todo) > 0 && todo[0].Position <= cp {
