@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -64,6 +65,50 @@ func runSchedule(e *env, args []string) error {
 			over = "overdue"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t\n", it.DueOn, it.ContractID, it.CPTSName, it.Kind, it.ContractYear, over)
+	}
+	return tw.Flush()
+}
+
+// runTotals prints decided amounts per calendar year of decision, by scheme,
+// CPAM, ARS or tier: what the finance teams' spreadsheets start from.
+func runTotals(e *env, args []string) error {
+	fs := e.flags("totals")
+	by := fs.String("by", "year", "group by year, scheme, cpam, ars or tier")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	switch *by {
+	case "year", "scheme", "cpam", "ars", "tier":
+	default:
+		return usageError{fmt.Sprintf("--by %q: want year, scheme, cpam, ars or tier", *by)}
+	}
+	store, db, err := e.readModels()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	defer db.Close()
+	totals, err := db.Totals(e.ctx, *by)
+	if err != nil {
+		return err
+	}
+	if totals == nil {
+		totals = []projections.Total{}
+	}
+	if e.global.json {
+		return e.printJSON(totals)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	if *by == "year" {
+		fmt.Fprintln(tw, "YEAR\tPAYMENTS\tDECIDED\t")
+		for _, t := range totals {
+			fmt.Fprintf(tw, "%s\t%d\t%15s\t\n", t.CalendarYear, t.Payments, t.Decided)
+		}
+		return tw.Flush()
+	}
+	fmt.Fprintf(tw, "%s\tYEAR\tPAYMENTS\tDECIDED\t\n", strings.ToUpper(*by))
+	for _, t := range totals {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%15s\t\n", t.Key, t.CalendarYear, t.Payments, t.Decided)
 	}
 	return tw.Flush()
 }

@@ -89,6 +89,7 @@ func init() {
 		{"verify", "check every hash chain of the store", "verify", runVerify},
 		{"rebuild", "rebuild the read models from the whole log, with a progress bar", "rebuild", runRebuild},
 		{"schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--within DAYS]", runSchedule},
+		{"totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier]", runTotals},
 		{"export", "export payments as CSV, one row per breakdown line", "export payments --format csv [--sep ';'] [--contract ID]", runExport},
 		{"demo", "generate a national history, submit it and report", "demo [--seed N] [--today DATE] [--contracts N]", runDemo},
 		{"serve", "run the projections and the NATS relay (embedded NATS server by default)", "serve [--nats-url URL] [--nats-listen HOST:PORT]", runServe},
