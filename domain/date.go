@@ -157,12 +157,6 @@ func (p Period) Days() int { return p.From.DaysUntil(p.To) }
 // Contains reports whether From <= d < To.
 func (p Period) Contains(d Date) bool { return !d.Before(p.From) && d.Before(p.To) }
 
-// Overlap returns the number of days p and q share.
-func (p Period) Overlap(q Period) int {
-	from, to := MaxDate(p.From, q.From), MinDate(p.To, q.To)
-	return max(0, from.DaysUntil(to))
-}
-
 // ContractYears describes the contract years of a contract signed on a date:
 // year k runs from Start(k) = signed + (k−1) years to End(k) = signed + k
 // years, exclusive, with month-end clamping.

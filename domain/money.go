@@ -91,15 +91,6 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Sum adds amounts.
-func Sum(ms ...Money) Money {
-	var t Money
-	for _, m := range ms {
-		t = t.Add(m)
-	}
-	return t
-}
-
 // Exact is an exact rational quantity: the products and ratios of a
 // breakdown line are computed with it, and only the line is rounded
 // (domain.md 2.8). It never divides with a silent precision, unlike
@@ -154,12 +145,6 @@ func (e Exact) Clamp(lo, hi Exact) Exact {
 	}
 	return e
 }
-
-// Cmp compares e and f.
-func (e Exact) Cmp(f Exact) int { return e.rat().Cmp(f.rat()) }
-
-// Sign returns -1, 0 or +1.
-func (e Exact) Sign() int { return e.rat().Sign() }
 
 // Cents rounds e to the cent, half away from zero: the one rounding step of
 // a breakdown line.

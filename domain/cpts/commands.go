@@ -70,15 +70,6 @@ func (StartMission) CommandType() string     { return CmdStartMission }
 func (DeployMission) CommandType() string    { return CmdDeployMission }
 func (ReportIndicators) CommandType() string { return CmdReportIndicators }
 
-// IsCommandType reports whether typ is a command of this scheme.
-func IsCommandType(typ string) bool {
-	switch typ {
-	case CmdSignContract, CmdStartMission, CmdDeployMission, CmdReportIndicators, CmdDecideDuePayments, CmdTerminateContract:
-		return true
-	}
-	return false
-}
-
 // The wire forms: what a command line holds, before any conversion.
 type wireSign struct {
 	domain.WireHeader
