@@ -62,6 +62,18 @@ func centsOf(amount string) (int64, error) {
 	return strconv.ParseInt(amount[:i]+amount[i+1:], 10, 64)
 }
 
+// applyTermination records a ContractTerminated event (the same in every
+// scheme) with an UPDATE … SET terminated_on = ?, termination_reason = ?
+// WHERE contract_id = ? statement.
+func applyTermination(ctx context.Context, term *sql.Stmt, ev Event) error {
+	var e domain.ContractTerminated
+	if err := decode(ev, &e); err != nil {
+		return err
+	}
+	_, err := term.ExecContext(ctx, e.TerminatedOn.String(), e.Reason, ev.Contract.String())
+	return err
+}
+
 func nullable(s string) any {
 	if s == "" {
 		return nil
@@ -98,11 +110,7 @@ func (contractsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event
 				return err
 			}
 		case cpts.TypeContractTerminated:
-			var e cpts.ContractTerminated
-			if err := decode(ev, &e); err != nil {
-				return err
-			}
-			if _, err := term.ExecContext(ctx, e.TerminatedOn.String(), e.Reason, ev.Contract.String()); err != nil {
+			if err := applyTermination(ctx, term, ev); err != nil {
 				return err
 			}
 		}
@@ -145,11 +153,7 @@ func (aidContractsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Ev
 			}
 			_, err = hire.ExecContext(ctx, e.HiredOn.String(), ev.Contract.String())
 		case assistant.TypeContractTerminated:
-			var e assistant.ContractTerminated
-			if err := decode(ev, &e); err != nil {
-				return err
-			}
-			_, err = term.ExecContext(ctx, e.TerminatedOn.String(), e.Reason, ev.Contract.String())
+			err = applyTermination(ctx, term, ev)
 		}
 		if err != nil {
 			return err

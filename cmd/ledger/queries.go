@@ -47,6 +47,18 @@ func (e *env) readModels() (eventstore.Store, *projections.DB, error) {
 	return store, db, nil
 }
 
+// query runs fn on the store and the read models, brought up to date, and
+// closes them.
+func (e *env) query(fn func(eventstore.Store, *projections.DB) error) error {
+	store, db, err := e.readModels()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	defer db.Close()
+	return fn(store, db)
+}
+
 // unknown turns a missing contract into a failed check (exit 1).
 func unknown(err error) error {
 	var u projections.ErrUnknownContract
@@ -121,20 +133,16 @@ func runPayments(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, db, err := e.readModels()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	defer db.Close()
-	ps, err := db.Payments(e.ctx, id, projections.AsOf{})
-	if err != nil {
-		return unknown(err)
-	}
-	if e.global.json {
-		return e.printJSON(ps)
-	}
-	return writePayments(e.stdout, ps)
+	return e.query(func(store eventstore.Store, db *projections.DB) error {
+		ps, err := db.Payments(e.ctx, id, projections.AsOf{})
+		if err != nil {
+			return unknown(err)
+		}
+		if e.global.json {
+			return e.printJSON(ps)
+		}
+		return writePayments(e.stdout, ps)
+	})
 }
 
 func writePayments(w io.Writer, ps []projections.Payment) error {
@@ -175,31 +183,27 @@ func runBalance(e *env, args []string) error {
 			return usageError{"--known-at: want a time like 2024-03-01T12:00:00Z"}
 		}
 	}
-	store, db, err := e.readModels()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	defer db.Close()
-	b, err := db.Balance(e.ctx, id, asOf)
-	if err != nil {
-		return unknown(err)
-	}
-	if e.global.json {
-		return e.printJSON(b)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	if b.Tier != "" {
-		fmt.Fprintf(tw, "contract %s  %s  tier %s  rulebook %s\n", id, b.Scheme, b.Tier, b.Rulebook)
-	} else {
-		fmt.Fprintf(tw, "contract %s  %s  rulebook %s\n", id, b.Scheme, b.Rulebook)
-	}
-	fmt.Fprintln(tw, "YEAR\tDECIDED\t")
-	for _, y := range b.ByYear {
-		fmt.Fprintf(tw, "%d\t%12s\t\n", y.ContractYear, y.Decided)
-	}
-	fmt.Fprintf(tw, "total\t%12s\t\n", b.DecidedTotal)
-	return tw.Flush()
+	return e.query(func(store eventstore.Store, db *projections.DB) error {
+		b, err := db.Balance(e.ctx, id, asOf)
+		if err != nil {
+			return unknown(err)
+		}
+		if e.global.json {
+			return e.printJSON(b)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		if b.Tier != "" {
+			fmt.Fprintf(tw, "contract %s  %s  tier %s  rulebook %s\n", id, b.Scheme, b.Tier, b.Rulebook)
+		} else {
+			fmt.Fprintf(tw, "contract %s  %s  rulebook %s\n", id, b.Scheme, b.Rulebook)
+		}
+		fmt.Fprintln(tw, "YEAR\tDECIDED\t")
+		for _, y := range b.ByYear {
+			fmt.Fprintf(tw, "%d\t%12s\t\n", y.ContractYear, y.Decided)
+		}
+		fmt.Fprintf(tw, "total\t%12s\t\n", b.DecidedTotal)
+		return tw.Flush()
+	})
 }
 
 func runAlerts(e *env, args []string) error {
@@ -212,25 +216,21 @@ func runAlerts(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, db, err := e.readModels()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	defer db.Close()
-	alerts, err := db.Alerts(e.ctx, asOf, within)
-	if err != nil {
-		return err
-	}
-	if e.global.json {
-		return e.printJSON(alerts)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CONTRACT\tMISSION\tKIND\tMONTHS\tDEADLINE\tSTATUS\t")
-	for _, a := range alerts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", a.ContractID, a.Mission, a.Kind, a.Months, a.Deadline, a.Status)
-	}
-	return tw.Flush()
+	return e.query(func(store eventstore.Store, db *projections.DB) error {
+		alerts, err := db.Alerts(e.ctx, asOf, within)
+		if err != nil {
+			return err
+		}
+		if e.global.json {
+			return e.printJSON(alerts)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "CONTRACT\tMISSION\tKIND\tMONTHS\tDEADLINE\tSTATUS\t")
+		for _, a := range alerts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", a.ContractID, a.Mission, a.Kind, a.Months, a.Deadline, a.Status)
+		}
+		return tw.Flush()
+	})
 }
 
 func runAudit(e *env, args []string) error {
@@ -248,27 +248,23 @@ func runAudit(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, db, err := e.readModels()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	defer db.Close()
-	trail, err := projections.Audit(e.ctx, store, id, asOf)
-	if err != nil {
-		return unknown(err)
-	}
-	if e.global.json {
-		if err := e.printJSON(trail.Events); err != nil {
+	return e.query(func(store eventstore.Store, db *projections.DB) error {
+		trail, err := projections.Audit(e.ctx, store, id, asOf)
+		if err != nil {
+			return unknown(err)
+		}
+		if e.global.json {
+			if err := e.printJSON(trail.Events); err != nil {
+				return err
+			}
+		} else if err := writeAudit(e.stdout, trail.Events); err != nil {
 			return err
 		}
-	} else if err := writeAudit(e.stdout, trail.Events); err != nil {
-		return err
-	}
-	if !trail.ChainOK {
-		return failed{fmt.Sprintf("hash chain broken at revision %d (event %s): %s", trail.FirstBad.Revision, trail.FirstBad.EventID, trail.Problem)}
-	}
-	return nil
+		if !trail.ChainOK {
+			return failed{fmt.Sprintf("hash chain broken at revision %d (event %s): %s", trail.FirstBad.Revision, trail.FirstBad.EventID, trail.Problem)}
+		}
+		return nil
+	})
 }
 
 func writeAudit(w io.Writer, views []projections.AuditEvent) error {
@@ -332,66 +328,62 @@ func runExport(e *env, args []string) error {
 		}
 		only = id
 	}
-	store, db, err := e.readModels()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	defer db.Close()
-	contracts := map[uuid.UUID]projections.Summary{}
-	cs, err := db.Summaries(e.ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range cs {
-		contracts[c.ContractID] = c
-	}
-	if only != uuid.Nil {
-		if _, ok := contracts[only]; !ok {
-			return failed{projections.ErrUnknownContract{ID: only}.Error()}
+	return e.query(func(store eventstore.Store, db *projections.DB) error {
+		contracts := map[uuid.UUID]projections.Summary{}
+		cs, err := db.Summaries(e.ctx)
+		if err != nil {
+			return err
 		}
-	}
-	ars := map[uuid.UUID]string{}
-	cpts, err := db.Contracts(e.ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range cpts {
-		ars[c.ContractID] = c.ARS
-	}
-	w := csv.NewWriter(e.stdout)
-	w.Comma = []rune(*sep)[0]
-	w.Write([]string{"contract_id", "scheme", "beneficiary", "cpam", "ars", "tier", "payment_id", "kind", "contract_year", "due_on",
-		"decided_on", "status", "rulebook", "aid_table", "line_mission", "line_component", "line_amount", "payment_amount"})
-	decimalComma := func(m domain.Money) string {
-		if *sep == ";" { // French spreadsheets read a decimal comma
-			return strings.Replace(m.String(), ".", ",", 1)
+		for _, c := range cs {
+			contracts[c.ContractID] = c
 		}
-		return m.String()
-	}
-	err = db.EachPayment(e.ctx, func(p projections.Payment) error {
-		if only != uuid.Nil && p.ContractID != only {
-			return nil
-		}
-		c := contracts[p.ContractID]
-		lines := p.Lines
-		if len(lines) == 0 { // a withheld advance: one row at 0.00
-			lines = []projections.Line{{Component: "withheld", Amount: domain.Zero}}
-		}
-		for _, l := range lines {
-			mission := ""
-			if l.Mission != nil {
-				mission = *l.Mission
+		if only != uuid.Nil {
+			if _, ok := contracts[only]; !ok {
+				return failed{projections.ErrUnknownContract{ID: only}.Error()}
 			}
-			w.Write([]string{p.ContractID.String(), c.Scheme, c.Name, c.CPAM, ars[p.ContractID], c.Tier, p.PaymentID.String(), p.Kind,
-				fmt.Sprint(p.ContractYear), p.DueOn.String(), p.DecidedOn.String(), p.Status, p.Rulebook, p.Table, mission, l.Component,
-				decimalComma(l.Amount), decimalComma(p.Amount)})
 		}
-		return nil
+		ars := map[uuid.UUID]string{}
+		cpts, err := db.Contracts(e.ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cpts {
+			ars[c.ContractID] = c.ARS
+		}
+		w := csv.NewWriter(e.stdout)
+		w.Comma = []rune(*sep)[0]
+		w.Write([]string{"contract_id", "scheme", "beneficiary", "cpam", "ars", "tier", "payment_id", "kind", "contract_year", "due_on",
+			"decided_on", "status", "rulebook", "aid_table", "line_mission", "line_component", "line_amount", "payment_amount"})
+		decimalComma := func(m domain.Money) string {
+			if *sep == ";" { // French spreadsheets read a decimal comma
+				return strings.Replace(m.String(), ".", ",", 1)
+			}
+			return m.String()
+		}
+		err = db.EachPayment(e.ctx, func(p projections.Payment) error {
+			if only != uuid.Nil && p.ContractID != only {
+				return nil
+			}
+			c := contracts[p.ContractID]
+			lines := p.Lines
+			if len(lines) == 0 { // a withheld advance: one row at 0.00
+				lines = []projections.Line{{Component: "withheld", Amount: domain.Zero}}
+			}
+			for _, l := range lines {
+				mission := ""
+				if l.Mission != nil {
+					mission = *l.Mission
+				}
+				w.Write([]string{p.ContractID.String(), c.Scheme, c.Name, c.CPAM, ars[p.ContractID], c.Tier, p.PaymentID.String(), p.Kind,
+					fmt.Sprint(p.ContractYear), p.DueOn.String(), p.DecidedOn.String(), p.Status, p.Rulebook, p.Table, mission, l.Component,
+					decimalComma(l.Amount), decimalComma(p.Amount)})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		w.Flush()
+		return w.Error()
 	})
-	if err != nil {
-		return err
-	}
-	w.Flush()
-	return w.Error()
 }

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/projections"
 )
 
@@ -44,29 +45,25 @@ func runSchedule(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, db, err := e.readModels()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	defer db.Close()
-	items, err := db.Schedule(e.ctx, asOf, within)
-	if err != nil {
-		return err
-	}
-	if e.global.json {
-		return e.printJSON(items)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DUE\tCONTRACT\tCPTS\tKIND\tYEAR\tOVERDUE\t")
-	for _, it := range items {
-		over := ""
-		if it.Overdue {
-			over = "overdue"
+	return e.query(func(store eventstore.Store, db *projections.DB) error {
+		items, err := db.Schedule(e.ctx, asOf, within)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t\n", it.DueOn, it.ContractID, it.CPTSName, it.Kind, it.ContractYear, over)
-	}
-	return tw.Flush()
+		if e.global.json {
+			return e.printJSON(items)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DUE\tCONTRACT\tCPTS\tKIND\tYEAR\tOVERDUE\t")
+		for _, it := range items {
+			over := ""
+			if it.Overdue {
+				over = "overdue"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t\n", it.DueOn, it.ContractID, it.CPTSName, it.Kind, it.ContractYear, over)
+		}
+		return tw.Flush()
+	})
 }
 
 // runTotals prints decided amounts per calendar year of decision, by scheme,
@@ -82,33 +79,29 @@ func runTotals(e *env, args []string) error {
 	default:
 		return usageError{fmt.Sprintf("--by %q: want year, scheme, cpam, ars or tier", *by)}
 	}
-	store, db, err := e.readModels()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	defer db.Close()
-	totals, err := db.Totals(e.ctx, *by)
-	if err != nil {
-		return err
-	}
-	if totals == nil {
-		totals = []projections.Total{}
-	}
-	if e.global.json {
-		return e.printJSON(totals)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	if *by == "year" {
-		fmt.Fprintln(tw, "YEAR\tPAYMENTS\tDECIDED\t")
+	return e.query(func(store eventstore.Store, db *projections.DB) error {
+		totals, err := db.Totals(e.ctx, *by)
+		if err != nil {
+			return err
+		}
+		if totals == nil {
+			totals = []projections.Total{}
+		}
+		if e.global.json {
+			return e.printJSON(totals)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		if *by == "year" {
+			fmt.Fprintln(tw, "YEAR\tPAYMENTS\tDECIDED\t")
+			for _, t := range totals {
+				fmt.Fprintf(tw, "%s\t%d\t%15s\t\n", t.CalendarYear, t.Payments, t.Decided)
+			}
+			return tw.Flush()
+		}
+		fmt.Fprintf(tw, "%s\tYEAR\tPAYMENTS\tDECIDED\t\n", strings.ToUpper(*by))
 		for _, t := range totals {
-			fmt.Fprintf(tw, "%s\t%d\t%15s\t\n", t.CalendarYear, t.Payments, t.Decided)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%15s\t\n", t.Key, t.CalendarYear, t.Payments, t.Decided)
 		}
 		return tw.Flush()
-	}
-	fmt.Fprintf(tw, "%s\tYEAR\tPAYMENTS\tDECIDED\t\n", strings.ToUpper(*by))
-	for _, t := range totals {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%15s\t\n", t.Key, t.CalendarYear, t.Payments, t.Decided)
-	}
-	return tw.Flush()
+	})
 }
