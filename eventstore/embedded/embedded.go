@@ -50,17 +50,18 @@ type Options struct {
 
 // Store is an event store in one SQLite file.
 type Store struct {
-	path   string
-	log    *slog.Logger
-	opts   Options
-	wdb    *sql.DB // the one writing connection (MaxOpenConns 1)
-	stmts  writeStmts
-	rdb    *sql.DB
-	reqs   chan *appendReq
-	done   chan struct{}
-	wg     sync.WaitGroup
-	notify notifier
-	cache  tailCache // owned by the writer goroutine
+	path    string
+	log     *slog.Logger
+	opts    Options
+	wdb     *sql.DB // the one writing connection (MaxOpenConns 1)
+	stmts   writeStmts
+	rdb     *sql.DB    // database/sql reading pool, for DB() and tools
+	readers readerPool // the read path: ReadAll, ReadStream, Head
+	reqs    chan *appendReq
+	done    chan struct{}
+	wg      sync.WaitGroup
+	notify  notifier
+	cache   tailCache // owned by the writer goroutine
 
 	closeOnce sync.Once
 	closeErr  error
@@ -151,14 +152,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
 	s := &Store{
-		path:  path,
-		log:   opts.Logger,
-		opts:  opts,
-		wdb:   wdb,
-		stmts: stmts,
-		rdb:   rdb,
-		reqs:  make(chan *appendReq, opts.MaxGroup),
-		done:  make(chan struct{}),
+		path:    path,
+		log:     opts.Logger,
+		opts:    opts,
+		wdb:     wdb,
+		stmts:   stmts,
+		rdb:     rdb,
+		readers: readerPool{path: path, max: 8},
+		reqs:    make(chan *appendReq, opts.MaxGroup),
+		done:    make(chan struct{}),
 	}
 	s.notify.init()
 	s.wg.Add(1)
@@ -178,6 +180,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.wg.Wait()
+		s.readers.close()
 		s.closeErr = errors.Join(s.stmts.close(), s.wdb.Close(), s.rdb.Close())
 	})
 	return s.closeErr
@@ -534,46 +537,67 @@ func (g *group) original(r *appendReq, first *eventstore.Envelope) (eventstore.A
 
 // ReadStream implements eventstore.Store.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Envelope, error) {
-	if s.isClosed() {
-		return nil, eventstore.ErrClosed
-	}
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+selectCols+` FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`,
-		stream, int64(from), limit)
+	var out []eventstore.Envelope
+	err := s.withReader(ctx, func(r *reader) (err error) {
+		if err := r.bindStream(stream); err != nil {
+			return err
+		}
+		out, err = r.readEvents(r.readStream, int64(from), limit)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: read stream %s: %w", stream, err)
 	}
-	return collect(rows, limit)
+	return out, nil
 }
 
 // ReadAll implements eventstore.Store.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Envelope, error) {
-	if s.isClosed() {
-		return nil, eventstore.ErrClosed
-	}
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+selectCols+` FROM events WHERE position > ? ORDER BY position LIMIT ?`,
-		int64(after), limit)
+	var out []eventstore.Envelope
+	err := s.withReader(ctx, func(r *reader) (err error) {
+		out, err = r.readEvents(r.readAll, int64(after), limit)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: read all after %d: %w", after, err)
 	}
-	return collect(rows, limit)
+	return out, nil
 }
 
 // Head implements eventstore.Store.
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
-	if s.isClosed() {
-		return 0, eventstore.ErrClosed
-	}
 	var head int64
-	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM events`).Scan(&head); err != nil {
+	err := s.withReader(ctx, func(r *reader) (err error) {
+		head, err = r.readHead()
+		return err
+	})
+	if err != nil {
 		return 0, fmt.Errorf("embedded: read head: %w", err)
 	}
 	return eventstore.Position(head), nil
+}
+
+// withReader runs f with a reader of the pool, once ctx is checked: a read
+// is one page, so it is not interrupted midway.
+func (s *Store) withReader(ctx context.Context, f func(*reader) error) error {
+	if s.isClosed() {
+		return eventstore.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, err := s.readers.get()
+	if err != nil {
+		return err
+	}
+	defer s.readers.put(r)
+	return f(r)
 }
 
 // Subscribe implements eventstore.Store.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -389,4 +390,89 @@ func TestTwoProcessesShareOneFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("parent wrote 200 events while the child wrote %d (%d appends acknowledged); the subscriber saw all %d in order", fromChild, acked, head)
+}
+
+// TestReadPathMatchesTheTable checks the C-API read path against the table
+// as any SQL client sees it, field by field, and that an event read back owns
+// its memory: growing or editing its Data leaves the other fields alone.
+func TestReadPathMatchesTheTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := open(t, path)
+	ctx := context.Background()
+	for i := range 30 {
+		e := eventstore.EventData{ID: uuid.New(), Type: fmt.Sprintf("Type%d", i%3), SchemaVersion: 1 + i%2,
+			OccurredOn: fmt.Sprintf("2024-01-%02d", 1+i%28), Actor: "actor-é-" + fmt.Sprint(i),
+			CommandID: fmt.Sprintf("cmd-%d", i), CorrelationID: fmt.Sprintf("corr-%d", i), CausationID: "",
+			Data: json.RawMessage(fmt.Sprintf(`{"i":%d,"s":"ünïcode %d"}`, i, i))}
+		if _, err := s.Append(ctx, fmt.Sprintf("s-%d", i%4), eventstore.Any(), []eventstore.EventData{e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.ReadAll(ctx, 0, 100)
+	if err != nil || len(all) != 30 {
+		t.Fatalf("read all: %d events, %v", len(all), err)
+	}
+	rows, err := s.DB().QueryContext(ctx, `SELECT position, hex(event_id), stream, revision, type, schema_version,
+		occurred_on, recorded_at, actor, command_id, correlation_id, causation_id, CAST(data AS TEXT), hex(prev_hash), hex(hash)
+		FROM events ORDER BY position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		var pos, rev, sv, rec int64
+		var id, stream, typ, occ, actor, cmd, corr, caus, data, prev, hash string
+		if err := rows.Scan(&pos, &id, &stream, &rev, &typ, &sv, &occ, &rec, &actor, &cmd, &corr, &caus, &data, &prev, &hash); err != nil {
+			t.Fatal(err)
+		}
+		e := all[i]
+		hexOf := func(b []byte) string { return strings.ToUpper(fmt.Sprintf("%x", b)) }
+		got := fmt.Sprint(int64(e.Position), hexOf(e.EventID[:]), e.Stream, e.Revision, e.Type, e.SchemaVersion, e.OccurredOn,
+			e.RecordedAt.UnixMicro(), e.Actor, e.CommandID, e.CorrelationID, e.CausationID, string(e.Data), hexOf(e.PrevHash[:]), hexOf(e.Hash[:]))
+		want := fmt.Sprint(pos, id, stream, rev, typ, sv, occ, rec, actor, cmd, corr, caus, data, prev, hash)
+		if got != want {
+			t.Fatalf("event %d:\nread path %s\ntable     %s", i, got, want)
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil || i != 30 {
+		t.Fatalf("table has %d rows (%v)", i, err)
+	}
+	st, err := s.ReadStream(ctx, "s-2", 1, 100)
+	if err != nil || len(st) != 6 || st[0].Revision != 1 || st[0].Stream != "s-2" || st[5].Revision != 6 {
+		t.Fatalf("read stream s-2 from 1: %d events, %v", len(st), err)
+	}
+	e := all[0]
+	stream, actor := e.Stream, e.Actor
+	_ = append(e.Data, `xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`...)
+	for j := range e.Data {
+		e.Data[j] = 'X'
+	}
+	if e.Stream != stream || e.Actor != actor || all[1].Stream != "s-1" {
+		t.Fatalf("editing Data changed other fields: stream %q actor %q", e.Stream, e.Actor)
+	}
+	if _, err := eventstore.Verify(ctx, s); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+
+	// A row edited outside the store: the read names its position.
+	rw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	if _, err := rw.Exec(`UPDATE events SET hash = x'00' WHERE position = 7`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReadAll(ctx, 0, 100); err == nil || !strings.Contains(err.Error(), "position 7") {
+		t.Fatalf("read of a malformed row: %v, want an error naming position 7", err)
+	}
+	s.Close()
+	if _, err := s.ReadAll(ctx, 0, 10); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("read after close: %v", err)
+	}
+	if _, err := s.Head(ctx); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("head after close: %v", err)
+	}
 }
