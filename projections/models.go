@@ -173,11 +173,14 @@ func (paymentsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event)
 	defer s.close()
 	pay := s.prep(`INSERT INTO payments (position, payment_id, contract_id, scheme, kind, contract_year, mission, due_on, decided_on,
 		status, amount, amount_cents, rulebook, aid_table, rule, reason, lines, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-	bal := s.prep(`INSERT INTO balances (contract_id, contract_year, decided_cents, payments) VALUES (?,?,?,1)
-		ON CONFLICT (contract_id, contract_year) DO UPDATE SET decided_cents = decided_cents + excluded.decided_cents, payments = payments + 1`)
+	bal := s.prep(`INSERT INTO balances (contract_id, contract_year, decided_cents, payments) VALUES (?,?,?,?)
+		ON CONFLICT (contract_id, contract_year) DO UPDATE SET decided_cents = decided_cents + excluded.decided_cents,
+		payments = payments + excluded.payments`)
 	if s.err != nil {
 		return s.err
 	}
+	sums := map[balanceKey]balanceSum{}
+	var keys []balanceKey
 	for _, ev := range events {
 		if ev.Scheme == "" || ev.Type != domain.TypePaymentDecided {
 			continue // every scheme decides payments with the same shape
@@ -211,12 +214,28 @@ func (paymentsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event)
 			p.Rulebook, nullable(p.Table), p.Rule, nullable(p.Reason), string(p.Lines), ev.RecordedAt.Format(eventstore.RecordedAtFormat)); err != nil {
 			return err
 		}
-		if _, err := bal.ExecContext(ctx, ev.Contract.String(), p.ContractYear, cents); err != nil {
+		k := balanceKey{ev.Contract.String(), p.ContractYear}
+		if _, ok := sums[k]; !ok {
+			keys = append(keys, k)
+		}
+		sums[k] = balanceSum{sums[k].cents + cents, sums[k].n + 1}
+	}
+	// One upsert per contract year of the batch: a contract's events are
+	// close together in the log, so a batch holds several of its decisions.
+	for _, k := range keys {
+		if _, err := bal.ExecContext(ctx, k.contract, k.year, sums[k].cents, sums[k].n); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+type balanceKey struct {
+	contract string
+	year     int
+}
+
+type balanceSum struct{ cents, n int64 }
 
 // deadlines: the 6/12/18/24-month start and deployment deadlines of each
 // contract, with the date each was met.

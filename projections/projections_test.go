@@ -126,6 +126,43 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 		t.Fatalf("rebuild applied %d events up to %d, want %d", prog.Applied, prog.Position, head)
 	}
 	compareDumps(t, incremental, dump(t, f.db), "rebuild vs incremental")
+	if got := indexList(t, f.db); !slices.Equal(got, indexNames) {
+		t.Fatalf("indexes after a rebuild: %v, want %v", got, indexNames)
+	}
+
+	// A rebuild stopped half-way still leaves the indexes in place.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = NewRunner(f.store, f.db, Options{Batch: 100, OnProgress: func(p Progress) {
+		if p.Applied >= 300 {
+			cancel()
+		}
+	}}).Rebuild(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled rebuild: %v", err)
+	}
+	if got := indexList(t, f.db); !slices.Equal(got, indexNames) {
+		t.Fatalf("indexes after a cancelled rebuild: %v, want %v", got, indexNames)
+	}
+}
+
+// indexList names the read models' secondary indexes, sorted as indexNames.
+func indexList(t *testing.T, db *DB) []string {
+	t.Helper()
+	rows, err := db.r.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name DESC`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 var errCrash = errors.New("simulated crash before the checkpoint commits")

@@ -133,11 +133,19 @@ func minCheckpoint(cps map[string]eventstore.Position) eventstore.Position {
 	return m
 }
 
-// Rebuild empties every read model and applies the whole log again.
-func (r *Runner) Rebuild(ctx context.Context) (Progress, error) {
+// Rebuild empties every read model and applies the whole log again. The
+// secondary indexes are dropped meanwhile and created again at the end, even
+// when ctx ends first (a crash leaves them to the next Open).
+func (r *Runner) Rebuild(ctx context.Context) (_ Progress, err error) {
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return Progress{}, err
+	}
+	for _, ix := range indexNames {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX IF EXISTS `+ix); err != nil {
+			tx.Rollback()
+			return Progress{}, fmt.Errorf("projections: drop index %s: %w", ix, err)
+		}
 	}
 	for _, t := range readModelTables {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
@@ -154,6 +162,11 @@ func (r *Runner) Rebuild(ctx context.Context) (Progress, error) {
 	if err := tx.Commit(); err != nil {
 		return Progress{}, err
 	}
+	defer func() {
+		if _, ierr := r.db.w.ExecContext(context.WithoutCancel(ctx), indexes); ierr != nil {
+			err = errors.Join(err, fmt.Errorf("projections: create indexes: %w", ierr))
+		}
+	}()
 	return r.CatchUp(ctx)
 }
 
