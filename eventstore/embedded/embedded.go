@@ -271,7 +271,7 @@ func (s *Store) writer() {
 // writeStmts are the writer's statements, prepared once on its connection
 // (parsing SQL costs more than running it).
 type writeStmts struct {
-	dataVersion, head, byIDs, tail, insert, savepoint, rollbackTo, release *sql.Stmt
+	dataVersion, head, hasID, byPos, tail, insert, savepoint, rollbackTo, release *sql.Stmt
 }
 
 func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
@@ -284,7 +284,10 @@ func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
 	}
 	w.dataVersion = prep(`PRAGMA data_version`)
 	w.head = prep(`SELECT COALESCE(MAX(position), 0) FROM events`)
-	w.byIDs = prep(`SELECT ` + selectCols + ` FROM events WHERE stream = ? AND event_id = ?`)
+	// The (stream, event_id) index answers hasID alone; the event is read
+	// only when it is there (a retry), which is rare.
+	w.hasID = prep(`SELECT position FROM events WHERE stream = ? AND event_id = ?`)
+	w.byPos = prep(`SELECT ` + selectCols + ` FROM events WHERE position = ?`)
 	w.tail = prep(`SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`)
 	w.insert = prep(`INSERT INTO events (` + selectCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	w.savepoint = prep(`SAVEPOINT batch`)
@@ -299,7 +302,7 @@ func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
 
 func (w *writeStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.dataVersion, w.head, w.byIDs, w.tail, w.insert, w.savepoint, w.rollbackTo, w.release} {
+	for _, st := range []*sql.Stmt{w.dataVersion, w.head, w.hasID, w.byPos, w.tail, w.insert, w.savepoint, w.rollbackTo, w.release} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -328,12 +331,12 @@ const maxCachedTails = 65536
 
 // group is one write transaction of the writer.
 type group struct {
-	ctx                                                 context.Context
-	byIDs, tail, insert, savepoint, rollbackTo, release *sql.Stmt
-	head                                                eventstore.Position
-	tails                                               map[string]streamTail // this transaction's view, cache included
-	written                                             map[string]streamTail // what this transaction wrote
-	now                                                 time.Time
+	ctx                                                        context.Context
+	hasID, byPos, tail, insert, savepoint, rollbackTo, release *sql.Stmt
+	head                                                       eventstore.Position
+	tails                                                      map[string]streamTail // this transaction's view, cache included
+	written                                                    map[string]streamTail // what this transaction wrote
+	now                                                        time.Time
 }
 
 func (s *Store) commitGroup(reqs []*appendReq) {
@@ -368,7 +371,7 @@ func (s *Store) commitGroup(reqs []*appendReq) {
 		}
 		s.cache.head = eventstore.Position(head)
 	}
-	g := &group{ctx: ctx, byIDs: tx.StmtContext(ctx, s.stmts.byIDs), tail: tx.StmtContext(ctx, s.stmts.tail),
+	g := &group{ctx: ctx, hasID: tx.StmtContext(ctx, s.stmts.hasID), byPos: tx.StmtContext(ctx, s.stmts.byPos), tail: tx.StmtContext(ctx, s.stmts.tail),
 		insert: tx.StmtContext(ctx, s.stmts.insert), savepoint: tx.StmtContext(ctx, s.stmts.savepoint),
 		rollbackTo: tx.StmtContext(ctx, s.stmts.rollbackTo), release: tx.StmtContext(ctx, s.stmts.release), head: s.cache.head, tails: s.cache.tails,
 		written: make(map[string]streamTail), now: s.opts.Now()}
@@ -497,7 +500,14 @@ func (g *group) streamTail(stream string) (streamTail, error) {
 
 // lookup returns the event of stream with that id, or nil.
 func (g *group) lookup(stream string, id uuid.UUID) (*eventstore.Envelope, error) {
-	rows, err := g.byIDs.Query(stream, id[:])
+	var pos int64
+	switch err := g.hasID.QueryRow(stream, id[:]).Scan(&pos); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("embedded: look up event %s of %s: %w", id, stream, err)
+	}
+	rows, err := g.byPos.Query(pos)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: look up event %s of %s: %w", id, stream, err)
 	}
