@@ -101,8 +101,8 @@ func (contractsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event
 		}
 		switch ev.Type {
 		case cpts.TypeContractSigned:
-			var e cpts.ContractSigned
-			if err := decode(ev, &e); err != nil {
+			e, err := dataOf[cpts.ContractSigned](ev)
+			if err != nil {
 				return err
 			}
 			if _, err := ins.ExecContext(ctx, ev.Contract.String(), cpts.Scheme, e.CPTS.ID, e.CPTS.Name, e.ARS, e.CPAM,
@@ -162,6 +162,25 @@ func (aidContractsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Ev
 	return nil
 }
 
+// paymentData is what the payments read model takes from a PaymentDecided
+// event, in every scheme: amounts and dates stay the text they were decided
+// with, and the lines the JSON.
+type paymentData struct {
+	PaymentID    string          `json:"payment_id"`
+	Kind         string          `json:"kind"`
+	ContractYear int             `json:"contract_year"`
+	Mission      string          `json:"mission"`
+	DueOn        string          `json:"due_on"`
+	DecidedOn    string          `json:"decided_on"`
+	Status       string          `json:"status"`
+	Amount       string          `json:"amount"`
+	Rulebook     string          `json:"rulebook"`
+	Table        string          `json:"table"`
+	Rule         string          `json:"rule"`
+	Reason       string          `json:"reason"`
+	Lines        json.RawMessage `json:"lines"`
+}
+
 // payments: every decision with its lines, and the decided amount per
 // contract and contract year.
 type paymentsProjection struct{}
@@ -185,24 +204,8 @@ func (paymentsProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event)
 		if ev.Scheme == "" || ev.Type != domain.TypePaymentDecided {
 			continue // every scheme decides payments with the same shape
 		}
-		// The fields as written: amounts and dates stay text, the lines
-		// stay the JSON they were decided with.
-		var p struct {
-			PaymentID    string          `json:"payment_id"`
-			Kind         string          `json:"kind"`
-			ContractYear int             `json:"contract_year"`
-			Mission      string          `json:"mission"`
-			DueOn        string          `json:"due_on"`
-			DecidedOn    string          `json:"decided_on"`
-			Status       string          `json:"status"`
-			Amount       string          `json:"amount"`
-			Rulebook     string          `json:"rulebook"`
-			Table        string          `json:"table"`
-			Rule         string          `json:"rule"`
-			Reason       string          `json:"reason"`
-			Lines        json.RawMessage `json:"lines"`
-		}
-		if err := decode(ev, &p); err != nil {
+		p, err := dataOf[paymentData](ev)
+		if err != nil {
 			return err
 		}
 		cents, err := centsOf(p.Amount)
@@ -257,12 +260,12 @@ func (deadlinesProjection) Apply(ctx context.Context, tx *sql.Tx, events []Event
 		}
 		switch ev.Type {
 		case cpts.TypeContractSigned:
-			var e cpts.ContractSigned
-			if err := decode(ev, &e); err != nil {
+			e, err := dataOf[cpts.ContractSigned](ev)
+			if err != nil {
 				return err
 			}
 			c := cpts.NewContract(ev.Contract)
-			if err := c.Apply(e); err != nil {
+			if err := c.Apply(*e); err != nil {
 				return err
 			}
 			for _, d := range c.Deadlines() {

@@ -22,6 +22,52 @@ type Event struct {
 	eventstore.Envelope
 	Contract uuid.UUID
 	Scheme   string // "" for streams of no known scheme, which the projections skip
+	decoded  any    // the data decoded ahead of the transaction (see toEvents), or nil
+}
+
+// toEvents wraps envelopes for the projections and decodes the data of the
+// most frequent types ahead: the runner calls it on the goroutine that
+// reads the log, so decoding JSON runs on one core while the other applies
+// the previous page.
+func toEvents(envs []eventstore.Envelope) []Event {
+	events := make([]Event, 0, len(envs))
+	for _, env := range envs {
+		ev := Event{Envelope: env}
+		if scheme, id, ok := domain.ParseStream(env.Stream); ok && (scheme == cpts.Scheme || scheme == assistant.Scheme) {
+			ev.Contract, ev.Scheme = id, scheme
+		}
+		switch {
+		case ev.Scheme != "" && ev.Type == domain.TypePaymentDecided:
+			ev.decoded = decodeAhead[paymentData](ev)
+		case ev.Scheme == cpts.Scheme && ev.Type == cpts.TypeContractSigned:
+			ev.decoded = decodeAhead[cpts.ContractSigned](ev)
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
+// decodeAhead returns the event's data as a *T, or nil if it does not
+// decode: the projection then decodes it again and reports the error.
+func decodeAhead[T any](ev Event) any {
+	var v T
+	if decode(ev, &v) != nil {
+		return nil
+	}
+	return &v
+}
+
+// dataOf returns the event's data as a *T, decoded ahead or now. Projections
+// share the value: they must not change it.
+func dataOf[T any](ev Event) (*T, error) {
+	if v, ok := ev.decoded.(*T); ok {
+		return v, nil
+	}
+	var v T
+	if err := decode(ev, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // Projection is one read model: its name (the key of its checkpoint) and how
@@ -201,7 +247,7 @@ func (r *Runner) catchUp(ctx context.Context) (Progress, error) {
 	// so reading and applying use both cores.
 	type page struct {
 		after  eventstore.Position
-		events []eventstore.Envelope
+		events []Event
 		err    error
 	}
 	pages := make(chan page, 2)
@@ -216,7 +262,7 @@ func (r *Runner) catchUp(ctx context.Context) (Progress, error) {
 				err = fmt.Errorf("projections: the log ends at %d, before the head %d", after, head)
 			}
 			select {
-			case pages <- page{after, evs, err}:
+			case pages <- page{after, toEvents(evs), err}:
 			case <-readCtx.Done():
 				return
 			}
@@ -256,7 +302,7 @@ func (r *Runner) Follow(ctx context.Context) error {
 	}
 	after := minCheckpoint(cps)
 	return r.store.Subscribe(ctx, after, func(evs []eventstore.Envelope) error {
-		if err := r.apply(ctx, after, evs, cps); err != nil {
+		if err := r.apply(ctx, after, toEvents(evs), cps); err != nil {
 			return err
 		}
 		after = evs[len(evs)-1].Position
@@ -264,18 +310,10 @@ func (r *Runner) Follow(ctx context.Context) error {
 	})
 }
 
-// apply decodes a batch, read after the position after, and applies it to
+// apply applies a batch, read after the position after, to
 // every projection in one transaction, with each projection's new
 // checkpoint. cps is updated after the commit.
-func (r *Runner) apply(ctx context.Context, after eventstore.Position, envs []eventstore.Envelope, cps map[string]eventstore.Position) error {
-	events := make([]Event, 0, len(envs))
-	for _, env := range envs {
-		ev := Event{Envelope: env}
-		if scheme, id, ok := domain.ParseStream(env.Stream); ok && (scheme == cpts.Scheme || scheme == assistant.Scheme) {
-			ev.Contract, ev.Scheme = id, scheme
-		}
-		events = append(events, ev)
-	}
+func (r *Runner) apply(ctx context.Context, after eventstore.Position, events []Event, cps map[string]eventstore.Position) error {
 	last := events[len(events)-1].Position
 	tx, err := r.db.w.BeginTx(ctx, nil)
 	if err != nil {
