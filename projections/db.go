@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cptsledger/ledger/eventstore"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
@@ -49,7 +50,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	if _, err := w.ExecContext(ctx, schema+indexes); err != nil {
+	if _, err := w.ExecContext(ctx, schema+createIndexes()); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("projections: create schema in %s: %w", path, err)
 	}
@@ -184,15 +185,22 @@ CREATE VIEW IF NOT EXISTS totals_by_tier AS
 	FROM payments p JOIN contracts c USING (contract_id) GROUP BY 1, 2;
 `
 
-// indexes are the read models' secondary indexes. Rebuild drops them and
-// creates them again once the log is applied: sorting once costs less than
-// inserting every row into a random place of a growing B-tree.
-const indexes = `
-CREATE INDEX IF NOT EXISTS payments_by_contract ON payments (contract_id);
-CREATE INDEX IF NOT EXISTS deadlines_by_date ON deadlines (deadline);
-`
+// secondaryIndexes are the read models' secondary indexes. Rebuild drops
+// them and creates them again once the log is applied: sorting once costs
+// less than inserting every row into a random place of a growing B-tree.
+var secondaryIndexes = []struct{ name, on string }{
+	{"payments_by_contract", "payments (contract_id)"},
+	{"deadlines_by_date", "deadlines (deadline)"},
+}
 
-var indexNames = []string{"payments_by_contract", "deadlines_by_date"}
+// createIndexes is the SQL that creates the missing secondary indexes.
+func createIndexes() string {
+	var b strings.Builder
+	for _, ix := range secondaryIndexes {
+		fmt.Fprintf(&b, "CREATE INDEX IF NOT EXISTS %s ON %s;\n", ix.name, ix.on)
+	}
+	return b.String()
+}
 
 // readModelTables are emptied by Rebuild.
 var readModelTables = []string{"contracts", "aid_contracts", "payments", "balances", "deadlines", "reports"}

@@ -126,8 +126,9 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 		t.Fatalf("rebuild applied %d events up to %d, want %d", prog.Applied, prog.Position, head)
 	}
 	compareDumps(t, incremental, dump(t, f.db), "rebuild vs incremental")
-	if got := indexList(t, f.db); !slices.Equal(got, indexNames) {
-		t.Fatalf("indexes after a rebuild: %v, want %v", got, indexNames)
+	wantIndexes := []string{"payments_by_contract", "deadlines_by_date"}
+	if got := indexList(t, f.db); !slices.Equal(got, wantIndexes) {
+		t.Fatalf("indexes after a rebuild: %v, want %v", got, wantIndexes)
 	}
 
 	// A rebuild stopped half-way still leaves the indexes in place.
@@ -141,12 +142,12 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled rebuild: %v", err)
 	}
-	if got := indexList(t, f.db); !slices.Equal(got, indexNames) {
-		t.Fatalf("indexes after a cancelled rebuild: %v, want %v", got, indexNames)
+	if got := indexList(t, f.db); !slices.Equal(got, wantIndexes) {
+		t.Fatalf("indexes after a cancelled rebuild: %v, want %v", got, wantIndexes)
 	}
 }
 
-// indexList names the read models' secondary indexes, sorted as indexNames.
+// indexList names the read models' secondary indexes, by name descending.
 func indexList(t *testing.T, db *DB) []string {
 	t.Helper()
 	rows, err := db.r.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name DESC`)

@@ -187,10 +187,10 @@ func (r *Runner) Rebuild(ctx context.Context) (_ Progress, err error) {
 	if err != nil {
 		return Progress{}, err
 	}
-	for _, ix := range indexNames {
-		if _, err := tx.ExecContext(ctx, `DROP INDEX IF EXISTS `+ix); err != nil {
+	for _, ix := range secondaryIndexes {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX IF EXISTS `+ix.name); err != nil {
 			tx.Rollback()
-			return Progress{}, fmt.Errorf("projections: drop index %s: %w", ix, err)
+			return Progress{}, fmt.Errorf("projections: drop index %s: %w", ix.name, err)
 		}
 	}
 	for _, t := range readModelTables {
@@ -209,7 +209,7 @@ func (r *Runner) Rebuild(ctx context.Context) (_ Progress, err error) {
 		return Progress{}, err
 	}
 	defer func() {
-		if _, ierr := r.db.w.ExecContext(context.WithoutCancel(ctx), indexes); ierr != nil {
+		if _, ierr := r.db.w.ExecContext(context.WithoutCancel(ctx), createIndexes()); ierr != nil {
 			err = errors.Join(err, fmt.Errorf("projections: create indexes: %w", ierr))
 		}
 	}()
