@@ -55,8 +55,8 @@ type Store struct {
 	opts    Options
 	wdb     *sql.DB // the one writing connection (MaxOpenConns 1)
 	stmts   writeStmts
-	rdb     *sql.DB    // database/sql reading pool, for DB() and tools
-	readers readerPool // the read path: ReadAll, ReadStream, Head
+	rdb     *sql.DB     // database/sql reading pool, for DB() and tools
+	readers *readerPool // the read path: ReadAll, ReadStream, Head
 	reqs    chan *appendReq
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -158,7 +158,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		wdb:     wdb,
 		stmts:   stmts,
 		rdb:     rdb,
-		readers: readerPool{path: path, max: 8},
+		readers: newReaderPool(path, 8),
 		reqs:    make(chan *appendReq, opts.MaxGroup),
 		done:    make(chan struct{}),
 	}
@@ -602,7 +602,7 @@ func (s *Store) withReader(ctx context.Context, f func(*reader) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r, err := s.readers.get()
+	r, err := s.readers.get(ctx)
 	if err != nil {
 		return err
 	}

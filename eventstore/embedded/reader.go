@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -279,20 +280,31 @@ func (r *reader) readHead() (int64, error) {
 	return sqlite3.Xsqlite3_column_int64(r.tls, r.head, 0), nil
 }
 
-// readerPool keeps up to max idle readers; a reader in use when the pool
-// closes is closed when it comes back.
+// readerPool lends readers to at most max goroutines at once (others wait),
+// keeps the idle ones open, and closes a reader lent out when the pool
+// closed meanwhile as it comes back.
 type readerPool struct {
 	path   string
-	max    int
+	slots  chan struct{} // one token per reader lent out
 	mu     sync.Mutex
 	idle   []*reader
 	closed bool
 }
 
-func (p *readerPool) get() (*reader, error) {
+func newReaderPool(path string, max int) *readerPool {
+	return &readerPool{path: path, slots: make(chan struct{}, max)}
+}
+
+func (p *readerPool) get(ctx context.Context) (*reader, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
+		<-p.slots
 		return nil, eventstore.ErrClosed
 	}
 	if n := len(p.idle); n > 0 {
@@ -302,18 +314,25 @@ func (p *readerPool) get() (*reader, error) {
 		return r, nil
 	}
 	p.mu.Unlock()
-	return openReader(p.path)
+	r, err := openReader(p.path)
+	if err != nil {
+		<-p.slots
+		return nil, err
+	}
+	return r, nil
 }
 
 func (p *readerPool) put(r *reader) {
 	p.mu.Lock()
-	if !p.closed && len(p.idle) < p.max {
+	closed := p.closed
+	if !closed {
 		p.idle = append(p.idle, r)
-		p.mu.Unlock()
-		return
 	}
 	p.mu.Unlock()
-	r.close()
+	if closed {
+		r.close()
+	}
+	<-p.slots
 }
 
 func (p *readerPool) close() {
