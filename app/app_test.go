@@ -245,3 +245,55 @@ func TestSubmitAidLifecyclesThroughTheStore(t *testing.T) {
 		t.Fatalf("decide for an unknown contract: %+v %v", res, err)
 	}
 }
+
+// countingStore counts the stream reads the ledger makes of a real store.
+type countingStore struct {
+	*embedded.Store
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (c *countingStore) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Envelope, error) {
+	c.mu.Lock()
+	c.reads[stream]++
+	c.mu.Unlock()
+	return c.Store.ReadStream(ctx, stream, from, limit)
+}
+
+// A contract in memory is decided without reading the store: one read per
+// contract (its first command), none to find the scheme of later commands,
+// even for the shared command types. With a cache of two contracts, every
+// command still gets the same answer.
+func TestCachedContractsAreNotReadAgain(t *testing.T) {
+	raw, err := os.ReadFile("../domain/assistant/testdata/aid-lifecycles.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+	contracts := map[string]bool{}
+	for _, line := range ls {
+		h, _ := domain.PeekHeader(line)
+		contracts[h.ContractID] = true
+	}
+	outcome := func(cache int) ([]string, map[string]int) {
+		store := &countingStore{Store: openStore(t, filepath.Join(t.TempDir(), "events.db")), reads: map[string]int{}}
+		var out []string
+		for _, res := range submitAll(t, app.New(store, app.Options{CacheContracts: cache}), ls) {
+			out = append(out, fmt.Sprint(res.OK, res.Events, res.Duplicate))
+		}
+		return out, store.reads
+	}
+	all, reads := outcome(len(contracts))
+	if len(reads) != len(contracts) {
+		t.Errorf("the ledger read %d streams for %d contracts: %v", len(reads), len(contracts), reads)
+	}
+	for stream, n := range reads {
+		if n != 1 {
+			t.Errorf("stream %s read %d times, want once", stream, n)
+		}
+	}
+	small, _ := outcome(2)
+	if fmt.Sprint(small) != fmt.Sprint(all) {
+		t.Fatalf("with a cache of two contracts:\n%v\nwith every contract cached:\n%v", small, all)
+	}
+}
