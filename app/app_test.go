@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 
@@ -49,6 +49,40 @@ func lines(t *testing.T) [][]byte {
 	return out
 }
 
+// expectedPayments reads a worked examples' file of expected payments:
+// contract id → "kind due_on amount" lines.
+func expectedPayments(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expected map[string][]struct {
+		Kind   string `json:"kind"`
+		DueOn  string `json:"due_on"`
+		Amount string `json:"amount"`
+	}
+	if err := json.Unmarshal(raw, &expected); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for id, ps := range expected {
+		for _, p := range ps {
+			out[id] = append(out[id], p.Kind+" "+p.DueOn+" "+p.Amount)
+		}
+	}
+	return out
+}
+
+// samePayments compares payment lines in any order.
+func samePayments(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	got, want = slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s:\n got  %v\n want %v", what, got, want)
+	}
+}
+
 func submitAll(t *testing.T, l *app.Ledger, ls [][]byte) []app.Result {
 	t.Helper()
 	var out []app.Result
@@ -75,32 +109,16 @@ func TestSubmitLifecyclesThroughTheStore(t *testing.T) {
 	}
 	head, _ := store.Head(context.Background())
 
-	raw, _ := os.ReadFile("../domain/cpts/testdata/aci-expected-payments.json")
-	var expected map[string][]struct {
-		Kind   string `json:"kind"`
-		DueOn  string `json:"due_on"`
-		Amount string `json:"amount"`
-	}
-	if err := json.Unmarshal(raw, &expected); err != nil {
-		t.Fatal(err)
-	}
-	for id, want := range expected {
+	for id, want := range expectedPayments(t, "../domain/cpts/testdata/aci-expected-payments.json") {
 		c, err := app.Contract(context.Background(), store, uuid.MustParse(id), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got, exp []string
+		var got []string
 		for _, p := range c.Payments {
 			got = append(got, p.Kind+" "+p.DueOn.String()+" "+p.Amount.String())
 		}
-		for _, p := range want {
-			exp = append(exp, p.Kind+" "+p.DueOn+" "+p.Amount)
-		}
-		sort.Strings(got)
-		sort.Strings(exp)
-		if fmt.Sprint(got) != fmt.Sprint(exp) {
-			t.Fatalf("contract %s from the store:\n got  %v\n want %v", id, got, exp)
-		}
+		samePayments(t, "contract "+id+" from the store", got, want)
 	}
 	if _, err := eventstore.Verify(context.Background(), store); err != nil {
 		t.Fatal(err)
@@ -210,16 +228,7 @@ func TestSubmitAidLifecyclesThroughTheStore(t *testing.T) {
 			t.Fatalf("line %d: %+v %v", i+1, res.Error, err)
 		}
 	}
-	var expected map[string][]struct {
-		Kind   string `json:"kind"`
-		DueOn  string `json:"due_on"`
-		Amount string `json:"amount"`
-	}
-	raw, _ = os.ReadFile("../domain/assistant/testdata/aid-expected-payments.json")
-	if err := json.Unmarshal(raw, &expected); err != nil {
-		t.Fatal(err)
-	}
-	for id, want := range expected {
+	for id, want := range expectedPayments(t, "../domain/assistant/testdata/aid-expected-payments.json") {
 		c := assistant.NewContract(uuid.MustParse(id))
 		err := app.ReadStream(context.Background(), store, assistant.Default(), assistant.Stream(c.ID), func(_ eventstore.Envelope, e domain.Event) error {
 			return c.Apply(e)
@@ -227,18 +236,11 @@ func TestSubmitAidLifecyclesThroughTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got, exp []string
+		var got []string
 		for _, p := range c.Payments {
 			got = append(got, p.Kind+" "+p.DueOn.String()+" "+p.Amount.String())
 		}
-		for _, p := range want {
-			exp = append(exp, p.Kind+" "+p.DueOn+" "+p.Amount)
-		}
-		sort.Strings(got)
-		sort.Strings(exp)
-		if fmt.Sprint(got) != fmt.Sprint(exp) {
-			t.Fatalf("aid contract %s:\n got  %v\n want %v", id, got, exp)
-		}
+		samePayments(t, "aid contract "+id, got, want)
 	}
 	res, err := l.Submit(context.Background(), []byte(`{"type":"DecideDuePayments","command_id":"nobody","contract_id":"`+uuid.NewString()+`","as_of":"2024-01-01"}`))
 	if err != nil || res.OK || res.Error.Code != "contract_not_found" {
