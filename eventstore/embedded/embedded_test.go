@@ -292,6 +292,66 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 	}
 }
 
+// TestRetriesFoundOnInsert covers the appends this backend tells from new
+// ones only when the (stream, event_id) index refuses a row: a retry whose
+// expected revision still matches, and batches mixing new and stored ids,
+// which must write nothing, in a group shared with other appends.
+func TestRetriesFoundOnInsert(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "events.db"))
+	defer s.Close()
+	ctx := context.Background()
+	a, b := storetest.Event("A", 0), storetest.Event("B", 1)
+	first, err := s.Append(ctx, "retry", eventstore.NoStream(), []eventstore.EventData{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Append(ctx, "retry", eventstore.Any(), []eventstore.EventData{a, b})
+	if err != nil || !again.Duplicate || again.FirstPosition != first.FirstPosition || again.LastRevision != first.LastRevision {
+		t.Fatalf("retry under Any: %+v, %v; want the original %+v marked duplicate", again, err, first)
+	}
+	single, err := s.Append(ctx, "retry", eventstore.StreamExists(), []eventstore.EventData{b})
+	if err != nil || !single.Duplicate || single.FirstRevision != 1 || single.FirstPosition != first.LastPosition {
+		t.Fatalf("retry of the second event alone: %+v, %v", single, err)
+	}
+
+	// Ten appends race into the writer's groups: the mixed batches fail
+	// with ErrEventIDConflict and leave nothing, the others are stored.
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			batch := []eventstore.EventData{storetest.Event("N", i)}
+			if i%2 == 0 {
+				batch = append(batch, b, storetest.Event("N", i))
+			}
+			_, errs[i] = s.Append(ctx, "retry", eventstore.Any(), batch)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if want := i%2 == 0; errors.Is(err, eventstore.ErrEventIDConflict) != want || (!want && err != nil) {
+			t.Errorf("append %d: %v (conflict expected: %v)", i, err, want)
+		}
+	}
+	evs, err := s.ReadStream(ctx, "retry", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 7 {
+		t.Fatalf("stream holds %d events, want 2 + 5", len(evs))
+	}
+	for i, e := range evs {
+		if e.Revision != uint64(i) || e.Position != eventstore.Position(i+1) {
+			t.Fatalf("event %d at revision %d position %d: a refused batch left a hole or a row", i, e.Revision, e.Position)
+		}
+	}
+	if _, err := eventstore.Verify(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestAppendAfterClose(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "events.db"))
 	s.Close()
