@@ -49,31 +49,48 @@ func NormalizeTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microse
 // the backend and differs between backends, while the chain must survive a
 // migration.
 func ComputeHash(prev Hash, e *Envelope) Hash {
-	h := sha256.New()
-	h.Write(prev[:])
-	var lenBuf [binary.MaxVarintLen64]byte
-	field := func(b []byte) {
-		n := binary.PutUvarint(lenBuf[:], uint64(len(b)))
-		h.Write(lenBuf[:n])
-		h.Write(b)
-	}
-	var numBuf [24]byte
-	id := e.EventID.String()
-	field([]byte(id))
-	field([]byte(e.Stream))
-	field(strconv.AppendUint(numBuf[:0], e.Revision, 10))
-	field([]byte(e.Type))
-	field(strconv.AppendInt(numBuf[:0], int64(e.SchemaVersion), 10))
-	field([]byte(e.OccurredOn))
-	field([]byte(e.RecordedAt.UTC().Format(RecordedAtFormat)))
-	field([]byte(e.Actor))
-	field([]byte(e.CommandID))
-	field([]byte(e.CorrelationID))
-	field([]byte(e.CausationID))
-	field(e.Data)
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	// The encoding is built in one buffer, on the stack for events up to
+	// ~1 KiB, and hashed at once: no allocation for a typical event.
+	var stack [1024]byte
+	b := append(stack[:0], prev[:]...)
+	var id [36]byte
+	encodeUUID(&id, e.EventID)
+	b = appendField(b, id[:])
+	b = appendField(b, e.Stream)
+	var num [24]byte
+	b = appendField(b, strconv.AppendUint(num[:0], e.Revision, 10))
+	b = appendField(b, e.Type)
+	b = appendField(b, strconv.AppendInt(num[:0], int64(e.SchemaVersion), 10))
+	b = appendField(b, e.OccurredOn)
+	var ts [40]byte
+	b = appendField(b, e.RecordedAt.UTC().AppendFormat(ts[:0], RecordedAtFormat))
+	b = appendField(b, e.Actor)
+	b = appendField(b, e.CommandID)
+	b = appendField(b, e.CorrelationID)
+	b = appendField(b, e.CausationID)
+	b = appendField(b, e.Data)
+	return sha256.Sum256(b)
+}
+
+// appendField appends one field of the canonical encoding: its length as an
+// unsigned varint, then its bytes.
+func appendField[T ~string | ~[]byte](b []byte, f T) []byte {
+	b = binary.AppendUvarint(b, uint64(len(f)))
+	return append(b, f...)
+}
+
+// encodeUUID writes u in its canonical text form (8-4-4-4-12 lowercase hex
+// digits), as uuid.UUID.String does, without allocating.
+func encodeUUID(dst *[36]byte, u uuid.UUID) {
+	hex.Encode(dst[0:8], u[0:4])
+	dst[8] = '-'
+	hex.Encode(dst[9:13], u[4:6])
+	dst[13] = '-'
+	hex.Encode(dst[14:18], u[6:8])
+	dst[18] = '-'
+	hex.Encode(dst[19:23], u[8:10])
+	dst[23] = '-'
+	hex.Encode(dst[24:36], u[10:16])
 }
 
 // Prepare validates a batch for Append and returns it normalised: data

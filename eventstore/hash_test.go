@@ -69,3 +69,13 @@ func TestComputeHashFollowsTheCanonicalEncoding(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkComputeHash(b *testing.B) {
+	e := hashFixture(`{"payment_id":"9b0c8f5e-8d0f-5f0e-9a43-2d8f3b1c0a11","kind":"annual_balance","contract_year":2,` +
+		`"due_on":"2021-12-01","decided_on":"2022-01-01","status":"decided","amount":"75375.00","rulebook":"aci-cpts-2019",` +
+		`"lines":[{"component":"operating","amount":"60000.00"},{"mission":"access","component":"fixed","amount":"29500.00"}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		eventstore.ComputeHash(e.PrevHash, &e)
+	}
+}
