@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/valyala/fastjson"
 )
 
 // Hash is a SHA-256 digest. It encodes in JSON as 64 lowercase hex digits;
@@ -129,16 +130,72 @@ func Prepare(stream string, events []EventData) ([]EventData, error) {
 				return nil, &InvalidEventError{Index: i, Field: "occurred_on", Rule: "must be a date YYYY-MM-DD"}
 			}
 		}
-		// Compact validates as it copies: one pass over the data.
-		var buf bytes.Buffer
-		buf.Grow(len(e.Data))
-		if err := json.Compact(&buf, e.Data); len(e.Data) == 0 || err != nil {
+		data, ok := compactJSON(e.Data)
+		if !ok {
 			return nil, &InvalidEventError{Index: i, Field: "data", Rule: "must be a valid JSON document"}
 		}
-		e.Data = buf.Bytes()
+		e.Data = data
 		out[i] = e
 	}
 	return out, nil
+}
+
+// compactJSON returns a copy of data without the whitespace outside its
+// strings, or ok false when data is not one valid JSON document — exactly
+// what json.Compact accepts and writes (FuzzCompactJSON checks it). Data
+// written by json.Marshal is compact already: for it, validating with
+// fastjson (~4 times faster than encoding/json) and checking that there is
+// nothing to remove is enough; anything else goes through json.Compact.
+func compactJSON(data []byte) ([]byte, bool) {
+	if len(data) == 0 {
+		return nil, false
+	}
+	if isCompact(data) && fastjson.ValidateBytes(data) == nil {
+		return bytes.Clone(data), true
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(data))
+	if err := json.Compact(&buf, data); err != nil {
+		return nil, false
+	}
+	return buf.Bytes(), true
+}
+
+// maxJSONDepth is encoding/json's limit on nesting, which fastjson does not
+// have.
+const maxJSONDepth = 10000
+
+// isCompact tells whether data has no whitespace outside strings, no control
+// character inside them, and nests at most maxJSONDepth deep. It answers for
+// valid JSON only: fastjson tells whether data is, except for a control
+// character before an escape sequence in a string, which it lets through
+// (found by FuzzCompactJSON; its seed is in testdata).
+func isCompact(data []byte) bool {
+	depth := 0
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			return false
+		case '{', '[':
+			if depth++; depth > maxJSONDepth {
+				return false
+			}
+		case '}', ']':
+			depth--
+		case '"':
+			// Skip the string: it ends at the first quote not escaped.
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				switch {
+				case data[i] < 0x20:
+					// Invalid; fastjson misses it before an escape.
+					return false
+				case data[i] == '\\':
+					i++
+				}
+			}
+		}
+	}
+	return true
 }
 
 // Seal builds the envelope of a prepared event appended after prev at the
