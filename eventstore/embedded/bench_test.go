@@ -2,13 +2,16 @@ package embedded_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cptsledger/ledger/internal/heap"
 
@@ -191,4 +194,114 @@ func BenchmarkSubscribeCatchUp(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+}
+
+// ceilingLog is not a store: it is the least an append-only log with group
+// commit must do on this machine — the same preparation and hash chain as
+// the store, each group's records written with one write and made durable
+// with one fdatasync, and no index, no recovery, no SQL. Its figures bound
+// what a storage engine built for appends could reach here (ADR 0001).
+type ceilingLog struct {
+	f    *os.File
+	off  int64
+	reqs chan *ceilingReq
+	done chan struct{}
+}
+
+type ceilingReq struct {
+	stream string
+	events []eventstore.EventData
+	acked  chan struct{}
+}
+
+func openCeilingLog(b *testing.B) *ceilingLog {
+	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &ceilingLog{f: f, reqs: make(chan *ceilingReq, 256), done: make(chan struct{})}
+	go l.writer(b)
+	b.Cleanup(func() { close(l.reqs); <-l.done; f.Close() })
+	return l
+}
+
+func (l *ceilingLog) writer(b *testing.B) {
+	defer close(l.done)
+	tails := map[string]eventstore.Hash{}
+	var buf []byte
+	group := make([]*ceilingReq, 0, 256)
+	for r := range l.reqs {
+		group = append(group[:0], r)
+	drain:
+		for len(group) < cap(group) {
+			select {
+			case r, ok := <-l.reqs:
+				if !ok {
+					break drain
+				}
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		buf = buf[:0]
+		for _, r := range group {
+			prev := tails[r.stream]
+			for _, e := range r.events {
+				env := eventstore.Seal(prev, r.stream, 0, 0, time.Now(), e)
+				buf = binary.AppendUvarint(buf, uint64(len(env.Data)))
+				buf = append(buf, env.Data...)
+				buf = append(buf, env.Hash[:]...)
+				prev = env.Hash
+			}
+			tails[r.stream] = prev
+		}
+		if _, err := l.f.WriteAt(buf, l.off); err != nil {
+			b.Error(err)
+		}
+		l.off += int64(len(buf))
+		if err := syscall.Fdatasync(int(l.f.Fd())); err != nil {
+			b.Error(err)
+		}
+		for _, r := range group {
+			close(r.acked)
+		}
+	}
+}
+
+func (l *ceilingLog) append(b *testing.B, stream string, events []eventstore.EventData) {
+	prepared, err := eventstore.Prepare(stream, events)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &ceilingReq{stream: stream, events: prepared, acked: make(chan struct{})}
+	l.reqs <- r
+	<-r.acked
+}
+
+// BenchmarkCeilingConcurrent16 is BenchmarkAppendConcurrent16 on ceilingLog.
+func BenchmarkCeilingConcurrent16(b *testing.B) {
+	l := openCeilingLog(b)
+	var n atomic.Int64
+	b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l.append(b, fmt.Sprintf("s-%d", n.Add(1)%1000), []eventstore.EventData{benchEvent()})
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkCeilingBatch100 is BenchmarkAppendBatch100 on ceilingLog.
+func BenchmarkCeilingBatch100(b *testing.B) {
+	l := openCeilingLog(b)
+	batch := make([]eventstore.EventData, 100)
+	for i := 0; b.Loop(); i++ {
+		for j := range batch {
+			batch[j] = benchEvent()
+		}
+		l.append(b, fmt.Sprintf("s-%d", i%1000), batch)
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
 }
