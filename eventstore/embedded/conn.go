@@ -185,30 +185,23 @@ func (c *conn) startBind(n int) error {
 	return nil
 }
 
-// place copies b into the scratch buffer and returns its C address, never 0
-// (SQLite binds a null pointer as NULL, an empty string as ”).
-func (c *conn) place(b []byte) uintptr {
+// place copies b into c's scratch buffer and returns its C address, never 0
+// (SQLite binds a null pointer as NULL, an empty string as '').
+func place[T ~string | ~[]byte](c *conn, b T) uintptr {
 	p := c.scratch + uintptr(c.off)
 	copy(cmem(p, c.scratchCap-c.off), b)
 	c.off += len(b)
 	return p
 }
 
-func (c *conn) placeString(s string) uintptr {
-	p := c.scratch + uintptr(c.off)
-	copy(cmem(p, c.scratchCap-c.off), s)
-	c.off += len(s)
-	return p
-}
-
 // bindText binds s to parameter i of st, from the scratch buffer.
 func (c *conn) bindText(st uintptr, i int32, s string) int32 {
-	return sqlite3.Xsqlite3_bind_text(c.tls, st, i, c.placeString(s), int32(len(s)), 0)
+	return sqlite3.Xsqlite3_bind_text(c.tls, st, i, place(c, s), int32(len(s)), 0)
 }
 
 // bindBlob binds b to parameter i of st, from the scratch buffer.
 func (c *conn) bindBlob(st uintptr, i int32, b []byte) int32 {
-	return sqlite3.Xsqlite3_bind_blob(c.tls, st, i, c.place(b), int32(len(b)), 0)
+	return sqlite3.Xsqlite3_bind_blob(c.tls, st, i, place(c, b), int32(len(b)), 0)
 }
 
 // run steps st, which returns no row, and resets it.
