@@ -3,6 +3,7 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -90,7 +91,11 @@ func (c *conn) exec(sql string) error {
 	}
 	defer libc.Xfree(c.tls, z)
 	if rc := sqlite3.Xsqlite3_exec(c.tls, c.db, z, 0, 0, 0); rc != sqlite3.SQLITE_OK {
-		return c.errorf(rc, "%s", sql)
+		what := strings.Join(strings.Fields(sql), " ")
+		if len(what) > 60 {
+			what = what[:60] + "…"
+		}
+		return c.errorf(rc, "%s", what)
 	}
 	return nil
 }
