@@ -27,6 +27,7 @@ import (
 // text and blobs bound to its statements. It is used by one goroutine at a
 // time, which is what its libc.TLS and SQLITE_OPEN_NOMUTEX require.
 type conn struct {
+	path       string // the database file, named in errors
 	tls        *libc.TLS
 	db         uintptr
 	stmts      []uintptr // finalized by close
@@ -55,7 +56,7 @@ func cword(p uintptr) uintptr {
 // openConn opens the database file at path, waiting up to 30 s for locks
 // other connections hold, then runs pragmas.
 func openConn(path string, flags int32, pragmas string) (_ *conn, err error) {
-	c := &conn{tls: libc.NewTLS()}
+	c := &conn{path: path, tls: libc.NewTLS()}
 	defer func() {
 		if err != nil {
 			c.close()
@@ -74,7 +75,7 @@ func openConn(path string, flags int32, pragmas string) (_ *conn, err error) {
 	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb, flags|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
 	c.db = cword(pdb)
 	if rc != sqlite3.SQLITE_OK {
-		return nil, c.errorf(rc, "open %s", path)
+		return nil, c.errorf(rc, "open")
 	}
 	sqlite3.Xsqlite3_busy_timeout(c.tls, c.db, 30000)
 	if err := c.exec(pragmas); err != nil {
@@ -138,7 +139,7 @@ func (c *conn) errorf(rc int32, format string, args ...any) error {
 	if c.db != 0 {
 		msg = libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db))
 	}
-	return &sqliteError{code: rc, msg: fmt.Sprintf("embedded: %s: sqlite %d: %s", fmt.Sprintf(format, args...), rc, msg)}
+	return &sqliteError{code: rc, msg: fmt.Sprintf("embedded: %s: %s: sqlite %d: %s", c.path, fmt.Sprintf(format, args...), rc, msg)}
 }
 
 // sqliteError is an error SQLite returned, with its result code.
