@@ -192,7 +192,7 @@ func (c *conn) startBind(n int) error {
 }
 
 // place copies b into c's scratch buffer and returns its C address, never 0
-// (SQLite binds a null pointer as NULL, an empty string as '').
+// (SQLite binds a null pointer as NULL, and an empty text must stay empty).
 func place[T ~string | ~[]byte](c *conn, b T) uintptr {
 	p := c.scratch + uintptr(c.off)
 	copy(cmem(p, c.scratchCap-c.off), b)
