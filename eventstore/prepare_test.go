@@ -35,28 +35,26 @@ func FuzzCompactJSON(f *testing.F) {
 }
 
 func checkCompactJSON(t testing.TB, data []byte) {
-	{
-		var want bytes.Buffer
-		stdErr := json.Compact(&want, data)
-		if len(data) == 0 {
-			stdErr = errors.New("empty")
+	var want bytes.Buffer
+	stdErr := json.Compact(&want, data)
+	if len(data) == 0 {
+		stdErr = errors.New("empty")
+	}
+	out, err := eventstore.Prepare("s", []eventstore.EventData{{ID: uuid.New(), Type: "T", Data: data}})
+	if (err != nil) != (stdErr != nil) {
+		t.Fatalf("Prepare error %v, json.Compact error %v, for %q", err, stdErr, data)
+	}
+	if err != nil {
+		if !errors.Is(err, eventstore.ErrInvalidEvent) {
+			t.Fatalf("Prepare error %v is not ErrInvalidEvent", err)
 		}
-		out, err := eventstore.Prepare("s", []eventstore.EventData{{ID: uuid.New(), Type: "T", Data: data}})
-		if (err != nil) != (stdErr != nil) {
-			t.Fatalf("Prepare error %v, json.Compact error %v, for %q", err, stdErr, data)
-		}
-		if err != nil {
-			if !errors.Is(err, eventstore.ErrInvalidEvent) {
-				t.Fatalf("Prepare error %v is not ErrInvalidEvent", err)
-			}
-			return
-		}
-		if !bytes.Equal(out[0].Data, want.Bytes()) {
-			t.Fatalf("Prepare stored %q, json.Compact writes %q", out[0].Data, want.Bytes())
-		}
-		if len(data) > 0 && &out[0].Data[0] == &data[0] {
-			t.Fatal("Prepare keeps the caller's buffer: an append the caller gave up on could store what the caller writes next")
-		}
+		return
+	}
+	if !bytes.Equal(out[0].Data, want.Bytes()) {
+		t.Fatalf("Prepare stored %q, json.Compact writes %q", out[0].Data, want.Bytes())
+	}
+	if len(data) > 0 && &out[0].Data[0] == &data[0] {
+		t.Fatal("Prepare keeps the caller's buffer: an append the caller gave up on could store what the caller writes next")
 	}
 }
 
