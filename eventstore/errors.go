@@ -12,7 +12,22 @@ var (
 	ErrEventIDConflict = errors.New("eventstore: event id already stored with other content")
 	ErrClosed          = errors.New("eventstore: store closed")
 	ErrCorrupt         = errors.New("eventstore: hash chain broken")
+	ErrClaimed         = errors.New("eventstore: key claimed by another stream")
 )
+
+// ClaimedError reports an append that claims a key another stream owns
+// (see Claim). Nothing was written.
+type ClaimedError struct {
+	Key    string
+	Stream string // the stream the append was for
+	Owner  string // the stream that owns the key
+}
+
+func (e *ClaimedError) Error() string {
+	return fmt.Sprintf("eventstore: %q is claimed by stream %q, not %q", e.Key, e.Owner, e.Stream)
+}
+
+func (e *ClaimedError) Unwrap() error { return ErrClaimed }
 
 // WrongRevisionError reports an append whose expected revision did not match
 // the stream. Actual is the stream's last revision, or NoRevision (-1) when

@@ -79,11 +79,13 @@ type AppendResult struct {
 // context first and honours its cancellation.
 type Store interface {
 	// Append stores events at the end of stream, atomically, if the stream's
-	// revision matches expected. Errors: *InvalidEventError (ErrInvalidEvent)
-	// for bad input, *WrongRevisionError (ErrWrongRevision) on a revision
-	// mismatch, ErrEventIDConflict when ids are stored already with other
+	// revision matches expected. Options may claim a key for the stream
+	// (see Claim). Errors: *InvalidEventError (ErrInvalidEvent) for bad
+	// input, *WrongRevisionError (ErrWrongRevision) on a revision mismatch,
+	// *ClaimedError (ErrClaimed) when a key it claims belongs to another
+	// stream, ErrEventIDConflict when ids are stored already with other
 	// content, ErrClosed after Close, or the context's error.
-	Append(ctx context.Context, stream string, expected ExpectedRevision, events []EventData) (AppendResult, error)
+	Append(ctx context.Context, stream string, expected ExpectedRevision, events []EventData, opts ...AppendOption) (AppendResult, error)
 
 	// ReadStream returns up to limit events of stream with revision >= from,
 	// in revision order. A stream that does not exist reads as empty. The
@@ -107,4 +109,48 @@ type Store interface {
 
 	// Close releases the store. Calls after Close return ErrClosed.
 	Close() error
+}
+
+// AppendOption changes what one Append does.
+type AppendOption func(*AppendOptions)
+
+// AppendOptions is what the options of one Append ask for; backends read
+// them with OptionsOf.
+type AppendOptions struct {
+	// Claim is a key the stream takes for ever (see Claim), or "".
+	Claim string
+}
+
+// Claim makes the append take key for its stream, for ever: the first
+// stream to claim a key owns it, and an append to another stream that
+// claims it fails with a *ClaimedError and writes nothing. Claiming a key
+// the stream owns already is allowed (a retry, or a later append).
+//
+// The ledger claims a contract's id when it creates the contract's stream,
+// so that one id is one contract whatever its scheme: two concurrent
+// signatures of the same id in two schemes leave exactly one contract.
+// The embedded backend records the claim in the append's transaction; on
+// EventStoreDB, which has no transaction over two streams, the claim is a
+// stream of its own written just before the events, so an append that
+// fails after it leaves the key held by its stream (never by two).
+func Claim(key string) AppendOption { return func(o *AppendOptions) { o.Claim = key } }
+
+// OptionsOf folds the options of one Append.
+func OptionsOf(opts []AppendOption) AppendOptions {
+	var o AppendOptions
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	return o
+}
+
+// CheckOptions validates an Append's options; backends call it with
+// Prepare.
+func CheckOptions(o AppendOptions) error {
+	if len(o.Claim) > 512 {
+		return &InvalidEventError{Index: -1, Field: "claim", Rule: "must be at most 512 bytes"}
+	}
+	return nil
 }

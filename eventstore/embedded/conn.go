@@ -326,6 +326,43 @@ func (c *conn) readEvents(st uintptr, from int64, limit int) ([]eventstore.Envel
 	}
 }
 
+// queryInt runs one SQL statement that takes no parameter and returns the
+// first column of its first row (0 when it returns none).
+func (c *conn) queryInt(sql string) (int64, error) {
+	z, err := libc.CString(sql)
+	if err != nil {
+		return 0, err
+	}
+	defer libc.Xfree(c.tls, z)
+	pp := libc.Xmalloc(c.tls, 8)
+	if pp == 0 {
+		return 0, errors.New("embedded: out of C memory")
+	}
+	defer libc.Xfree(c.tls, pp)
+	if rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, z, -1, pp, 0); rc != sqlite3.SQLITE_OK {
+		return 0, c.errorf(rc, "prepare %q", sql)
+	}
+	st := cword(pp)
+	defer sqlite3.Xsqlite3_finalize(c.tls, st)
+	v, _, err := c.readInt(st, sql)
+	return v, err
+}
+
+// readText runs st and returns the first column of its first row as text;
+// ok is false when it returns no row.
+func (c *conn) readText(st uintptr, what string) (v string, ok bool, err error) {
+	defer sqlite3.Xsqlite3_reset(c.tls, st)
+	switch rc := sqlite3.Xsqlite3_step(c.tls, st); rc {
+	case sqlite3.SQLITE_ROW:
+		p := sqlite3.Xsqlite3_column_text(c.tls, st, 0)
+		return string(cmem(p, int(sqlite3.Xsqlite3_column_bytes(c.tls, st, 0)))), true, nil
+	case sqlite3.SQLITE_DONE:
+		return "", false, nil
+	default:
+		return "", false, c.errorf(rc, "%s", what)
+	}
+}
+
 // readInt runs st and returns the first column of its first row; ok is
 // false when it returns no row.
 func (c *conn) readInt(st uintptr, what string) (v int64, ok bool, err error) {

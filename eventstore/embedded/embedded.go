@@ -69,6 +69,7 @@ type appendReq struct {
 	stream   string
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
+	claim    string // the key the append claims for its stream, or ""
 	reply    chan appendReply
 }
 
@@ -120,7 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("embedded: create directory: %w", err)
 		}
 	}
-	w, err := openWriter(path)
+	w, err := openWriter(path, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -179,15 +180,19 @@ func (s *Store) isClosed() bool {
 // Append implements eventstore.Store. When ctx ends while the append is in
 // flight, Append returns ctx's error and the events may or may not be stored:
 // retrying with the same event ids is safe.
-func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData, opts ...eventstore.AppendOption) (eventstore.AppendResult, error) {
 	prepared, err := eventstore.Prepare(stream, events)
 	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	o := eventstore.OptionsOf(opts)
+	if err := eventstore.CheckOptions(o); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, reply: make(chan appendReply, 1)}
+	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, claim: o.Claim, reply: make(chan appendReply, 1)}
 	select {
 	case <-s.done:
 		return eventstore.AppendResult{}, eventstore.ErrClosed

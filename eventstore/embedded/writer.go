@@ -1,7 +1,9 @@
 package embedded
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
@@ -15,14 +17,19 @@ import (
 type writeConn struct {
 	*conn
 	begin, commit, rollback, dataVersion, head, hasID, byPos, tail, insert, savepoint, rollbackTo, release uintptr
+	claimOwner, claimInsert                                                                                uintptr
 }
 
-func openWriter(path string) (*writeConn, error) {
+func openWriter(path string, log *slog.Logger) (*writeConn, error) {
 	// synchronous=FULL: a commit returns once the WAL is fsynced, so an
 	// acknowledged append survives a power cut.
 	c, err := openConn(path, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_CREATE,
-		`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;`+schema)
+		`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;`)
 	if err != nil {
+		return nil, err
+	}
+	if err := migrate(c, log); err != nil {
+		c.close()
 		return nil, err
 	}
 	w := &writeConn{conn: c}
@@ -36,13 +43,15 @@ func openWriter(path string) (*writeConn, error) {
 		&w.head:        headSQL,
 		// The (stream, event_id) index answers hasID alone; the event is
 		// read only when it is there (a retry), which is rare.
-		&w.hasID:      `SELECT position FROM events WHERE stream = ?1 AND event_id = ?2`,
-		&w.byPos:      `SELECT ` + selectCols + ` FROM events WHERE position = ?1 LIMIT ?2`,
-		&w.tail:       `SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1`,
-		&w.insert:     `INSERT INTO events (` + selectCols + `) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)`,
-		&w.savepoint:  `SAVEPOINT batch`,
-		&w.rollbackTo: `ROLLBACK TO batch`,
-		&w.release:    `RELEASE batch`,
+		&w.hasID:       `SELECT position FROM events WHERE stream = ?1 AND event_id = ?2`,
+		&w.byPos:       `SELECT ` + selectCols + ` FROM events WHERE position = ?1 LIMIT ?2`,
+		&w.tail:        `SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1`,
+		&w.insert:      `INSERT INTO events (` + selectCols + `) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)`,
+		&w.savepoint:   `SAVEPOINT batch`,
+		&w.rollbackTo:  `ROLLBACK TO batch`,
+		&w.release:     `RELEASE batch`,
+		&w.claimOwner:  `SELECT stream FROM claims WHERE key = ?1`,
+		&w.claimInsert: `INSERT INTO claims (key, stream) VALUES (?1, ?2)`,
 	})
 	if err != nil {
 		c.close()
@@ -296,11 +305,17 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 	}
 	// Inserting tells a new append from a retry: an id stored already makes
 	// the (stream, event_id) index refuse its row, and the batch's
-	// savepoint (or, for one event, the statement) undoes what it wrote.
-	multi := len(r.events) > 1
+	// savepoint (or, for one event without a claim, the statement) undoes
+	// what it wrote.
+	multi := len(r.events) > 1 || r.claim != ""
 	if multi {
 		if err := g.w.run(g.w.savepoint, "savepoint"); err != nil {
 			return groupResult{wrote: true}, err
+		}
+	}
+	if r.claim != "" {
+		if err := g.claim(r); err != nil {
+			return g.undo(r, err)
 		}
 	}
 	res := groupResult{AppendResult: eventstore.AppendResult{Stream: r.stream, FirstRevision: uint64(t.rev + 1), FirstPosition: g.head + 1}}
@@ -326,6 +341,53 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 	return res, nil
 }
 
+// claim records that r's stream owns r's claim, or returns a *ClaimedError
+// when another stream does. It runs inside r's savepoint.
+func (g *group) claim(r *appendReq) error {
+	w := g.w
+	if err := w.startBind(len(r.claim)); err != nil {
+		return err
+	}
+	if rc := w.bindText(w.claimOwner, 1, r.claim); rc != sqlite3.SQLITE_OK {
+		return w.errorf(rc, "bind claim")
+	}
+	owner, found, err := w.readText(w.claimOwner, "read the owner of claim "+r.claim)
+	switch {
+	case err != nil:
+		return err
+	case found && owner != r.stream:
+		return &eventstore.ClaimedError{Key: r.claim, Stream: r.stream, Owner: owner}
+	case found:
+		return nil
+	}
+	if err := w.startBind(len(r.claim) + len(r.stream)); err != nil {
+		return err
+	}
+	if rc := w.bindText(w.claimInsert, 1, r.claim); rc != sqlite3.SQLITE_OK {
+		return w.errorf(rc, "bind claim")
+	}
+	if rc := w.bindText(w.claimInsert, 2, r.stream); rc != sqlite3.SQLITE_OK {
+		return w.errorf(rc, "bind claim")
+	}
+	return w.run(w.claimInsert, "insert claim")
+}
+
+// undo rolls back r's savepoint after err, which concerns r alone (a claim
+// refused): the other requests of the group go on.
+func (g *group) undo(r *appendReq, err error) (groupResult, error) {
+	if rbErr := g.w.run(g.w.rollbackTo, "rollback to savepoint"); rbErr != nil {
+		return groupResult{wrote: true}, fmt.Errorf("%w (after %v)", rbErr, err)
+	}
+	if relErr := g.w.run(g.w.release, "release savepoint"); relErr != nil {
+		return groupResult{wrote: true}, relErr
+	}
+	var ce *eventstore.ClaimedError
+	if errors.As(err, &ce) {
+		return groupResult{}, err
+	}
+	return groupResult{wrote: true}, err
+}
+
 // refused undoes a request whose i-th insert failed with err and tells why:
 // a retry of an append stored already (its original result), an id stored
 // by another append (ErrEventIDConflict), or the error itself.
@@ -333,7 +395,7 @@ func (g *group) refused(r *appendReq, i int, err error) (groupResult, error) {
 	if !isConstraint(err) {
 		return groupResult{wrote: true}, fmt.Errorf("embedded: insert into %s: %w", r.stream, err)
 	}
-	if len(r.events) > 1 {
+	if len(r.events) > 1 || r.claim != "" {
 		if rbErr := g.w.run(g.w.rollbackTo, "rollback to savepoint"); rbErr != nil {
 			return groupResult{wrote: true}, fmt.Errorf("%w (after %v)", rbErr, err)
 		}

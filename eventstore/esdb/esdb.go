@@ -44,6 +44,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/google/uuid"
 )
 
 var _ eventstore.Store = (*Store)(nil)
@@ -168,12 +169,17 @@ func MapExpected(e eventstore.ExpectedRevision) esdb.ExpectedRevision {
 }
 
 // Append implements eventstore.Store.
-func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData, opts ...eventstore.AppendOption) (eventstore.AppendResult, error) {
 	prepared, err := eventstore.Prepare(stream, events)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	uncertain := false
+	o := eventstore.OptionsOf(opts)
+	if err := eventstore.CheckOptions(o); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	uncertain, claimed := false, o.Claim == ""
+
 	var lastErr error
 	for attempt := 0; attempt < s.opts.MaxAttempts; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -196,6 +202,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		}
 		if !expected.Matches(actual) {
 			return eventstore.AppendResult{}, &eventstore.WrongRevisionError{Stream: stream, Expected: expected, Actual: actual}
+		}
+		if !claimed {
+			// Claimed once the append is known to be one (not a retry, not
+			// refused for its revision), just before writing it.
+			if err := s.claim(ctx, o.Claim, stream); err != nil {
+				return eventstore.AppendResult{}, err
+			}
+			claimed = true
 		}
 		now := s.opts.Now()
 		data := make([]esdb.EventData, len(prepared))
@@ -237,6 +251,61 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		}
 	}
 	return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %s: gave up after %d attempts: %w", stream, s.opts.MaxAttempts, lastErr)
+}
+
+// claimNamespace derives the id of a claim's event from the key and the
+// stream, so that claiming again is the same event.
+var claimNamespace = uuid.MustParse("9c1e4f2a-7b3d-5e6f-8a9b-0c1d2e3f4a5b")
+
+// claimType is the type of a claim's event. It carries no ledger metadata,
+// so reads of the global log skip it like a foreign event.
+const claimType = "LedgerStreamClaimed"
+
+// claimStream is the stream that holds a key's claim: its first event names
+// the owner. EventStoreDB has no transaction over two streams, so the claim
+// is appended (expecting no stream: one writer wins) before the events.
+func claimStream(key string) string { return "ledger-claim-" + key }
+
+// claim makes stream the owner of key, or returns a *ClaimedError when
+// another stream owns it.
+func (s *Store) claim(ctx context.Context, key, stream string) error {
+	phys := s.physical(claimStream(key))
+	data, err := json.Marshal(map[string]string{"key": key, "stream": stream})
+	if err != nil {
+		return err
+	}
+	ev := esdb.EventData{EventID: uuid.NewSHA1(claimNamespace, []byte(key+"\x00"+stream)), EventType: claimType,
+		ContentType: esdb.ContentTypeJson, Data: data}
+	var lastErr error
+	for attempt := 0; attempt < s.opts.MaxAttempts; attempt++ {
+		_, err := s.conn.Append(ctx, phys, esdb.NoStream{}, []esdb.EventData{ev})
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, errWrongVersion), errors.Is(err, errUncertain):
+			lastErr = err
+		default:
+			return fmt.Errorf("esdb: claim %s for %s: %w", key, stream, err)
+		}
+		recs, err := s.conn.ReadStream(ctx, phys, esdb.Start{}, false, 1)
+		if err != nil {
+			return fmt.Errorf("esdb: read the claim of %s: %w", key, err)
+		}
+		if len(recs) == 0 {
+			continue // an uncertain append that did not land: try again
+		}
+		var owner struct {
+			Stream string `json:"stream"`
+		}
+		if err := json.Unmarshal(recs[0].Data, &owner); err != nil || owner.Stream == "" {
+			return fmt.Errorf("esdb: the claim of %s is not readable: %s", key, recs[0].Data)
+		}
+		if owner.Stream == stream {
+			return nil
+		}
+		return &eventstore.ClaimedError{Key: key, Stream: stream, Owner: owner.Stream}
+	}
+	return fmt.Errorf("esdb: claim %s for %s: gave up after %d attempts: %w", key, stream, s.opts.MaxAttempts, lastErr)
 }
 
 // original finds a retried batch in the tail of its stream.

@@ -40,6 +40,8 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"cancelled_context", testCancelledContext},
 		{"hash_chain_verifies", testHashChain},
 		{"envelope_round_trip", testEnvelopeRoundTrip},
+		{"claim_has_one_owner", testClaimOwner},
+		{"racing_claims_one_winner", testClaimRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -514,5 +516,117 @@ func testEnvelopeRoundTrip(t *testing.T, s eventstore.Store) {
 	}
 	if eventstore.ComputeHash(e.PrevHash, &e) != e.Hash {
 		t.Fatal("hash does not verify after a round trip")
+	}
+}
+
+func wantClaimed(t *testing.T, err error, key, stream, owner string) {
+	t.Helper()
+	var ce *eventstore.ClaimedError
+	if !errors.As(err, &ce) || !errors.Is(err, eventstore.ErrClaimed) {
+		t.Fatalf("got %v, want *ClaimedError", err)
+	}
+	if ce.Key != key || ce.Stream != stream || ce.Owner != owner {
+		t.Fatalf("ClaimedError{Key:%q Stream:%q Owner:%q}, want %q, %q, %q", ce.Key, ce.Stream, ce.Owner, key, stream, owner)
+	}
+}
+
+// A key belongs to the first stream that claims it: another stream's claim
+// is refused and writes nothing; the owner may claim it again; a retried
+// append with its claim is a duplicate; an append refused for its revision
+// claims nothing.
+func testClaimOwner(t *testing.T, s eventstore.Store) {
+	ctx := ctxT(t)
+	first := []eventstore.EventData{Event("Signed", 1)}
+	mustAppend(t, s, "a-1", eventstore.Any(), Event("Other", 0))
+	if _, err := s.Append(ctx, "a-1", eventstore.NoStream(), []eventstore.EventData{Event("X", 9)}, eventstore.Claim("k-lost")); !errors.Is(err, eventstore.ErrWrongRevision) {
+		t.Fatalf("append refused for its revision: %v", err)
+	}
+	if _, err := s.Append(ctx, "cpts-1", eventstore.NoStream(), first, eventstore.Claim("k")); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := s.Head(ctx)
+	_, err := s.Append(ctx, "assistant-1", eventstore.NoStream(), []eventstore.EventData{Event("Signed", 2)}, eventstore.Claim("k"))
+	wantClaimed(t, err, "k", "assistant-1", "cpts-1")
+	_, err = s.Append(ctx, "assistant-1", eventstore.NoStream(), []eventstore.EventData{Event("Signed", 3), Event("More", 4)}, eventstore.Claim("k"))
+	wantClaimed(t, err, "k", "assistant-1", "cpts-1")
+	if evs, _ := s.ReadStream(ctx, "assistant-1", 0, 10); len(evs) != 0 {
+		t.Fatalf("a refused claim wrote %d events", len(evs))
+	}
+	if h, err := s.Head(ctx); err != nil || h != head {
+		t.Fatalf("a refused claim moved the head from %d to %d (%v)", head, h, err)
+	}
+	again, err := s.Append(ctx, "cpts-1", eventstore.NoStream(), first, eventstore.Claim("k"))
+	if err != nil || !again.Duplicate {
+		t.Fatalf("retried claiming append: %+v %v", again, err)
+	}
+	if _, err := s.Append(ctx, "cpts-1", eventstore.Exact(0), []eventstore.EventData{Event("Next", 5)}, eventstore.Claim("k")); err != nil {
+		t.Fatalf("the owner claims its key again: %v", err)
+	}
+	// The key the refused append named is still free.
+	mustAppendClaiming(t, s, "b-1", "k-lost")
+	if n := len(allEvents(t, s)); n != 4 {
+		t.Fatalf("log holds %d events, want 4", n)
+	}
+}
+
+func mustAppendClaiming(t *testing.T, s eventstore.Store, stream, key string) {
+	t.Helper()
+	if _, err := s.Append(ctxT(t), stream, eventstore.NoStream(), []eventstore.EventData{Event("Claiming", 0)}, eventstore.Claim(key)); err != nil {
+		t.Fatalf("append to %s claiming %s: %v", stream, key, err)
+	}
+}
+
+// Appenders to different new streams claiming one key at once: exactly one
+// wins, and only its stream holds events.
+func testClaimRace(t *testing.T, s eventstore.Store) {
+	const writers, rounds = 8, 5
+	for round := 0; round < rounds; round++ {
+		key := fmt.Sprintf("race-key-%d", round)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		type outcome struct {
+			stream string
+			err    error
+		}
+		out := make(chan outcome, writers)
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				stream := fmt.Sprintf("scheme%d-%d", w, round)
+				_, err := s.Append(context.Background(), stream, eventstore.NoStream(), []eventstore.EventData{Event("Signed", w), Event("Started", w)}, eventstore.Claim(key))
+				out <- outcome{stream, err}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(out)
+		winner := ""
+		for o := range out {
+			var ce *eventstore.ClaimedError
+			switch {
+			case o.err == nil && winner == "":
+				winner = o.stream
+			case o.err == nil:
+				t.Fatalf("round %d: %s and %s both claimed %s", round, winner, o.stream, key)
+			case errors.As(o.err, &ce):
+			default:
+				t.Fatalf("round %d: %s: %v", round, o.stream, o.err)
+			}
+		}
+		if winner == "" {
+			t.Fatalf("round %d: nobody claimed %s", round, key)
+		}
+		for w := 0; w < writers; w++ {
+			stream := fmt.Sprintf("scheme%d-%d", w, round)
+			evs, err := s.ReadStream(ctxT(t), stream, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 2, false: 0}[stream == winner]; len(evs) != want {
+				t.Fatalf("round %d: %s holds %d events, want %d", round, stream, len(evs), want)
+			}
+		}
 	}
 }
