@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/cptsledger/ledger/domain"
@@ -137,21 +138,20 @@ func New(store eventstore.Store, opts Options) *Ledger {
 // OK, the events are durable.
 func (l *Ledger) Submit(ctx context.Context, line []byte) (Result, error) {
 	h, err := domain.PeekHeader(line)
-	res := Result{CommandID: h.CommandID}
 	if err != nil {
-		return rejected(res, err), nil
+		return Rejected(h.CommandID, err), nil
 	}
 	scheme, err := l.schemeOf(ctx, h)
 	if err != nil {
 		var re *domain.RejectedError
 		if errors.As(err, &re) {
-			return rejected(res, err), nil
+			return Rejected(h.CommandID, err), nil
 		}
-		return res, err
+		return Result{}, err
 	}
 	cmd, err := scheme.DecodeCommand(line)
 	if err != nil {
-		return rejected(res, err), nil
+		return Rejected(h.CommandID, err), nil
 	}
 	return l.apply(ctx, scheme, cmd)
 }
@@ -166,26 +166,38 @@ func (l *Ledger) schemeOf(ctx context.Context, h domain.Header) (domain.Scheme, 
 	}
 	switch h.Type {
 	case domain.CmdDecideDuePayments, domain.CmdTerminateContract:
-	case "":
-		return nil, domain.Reject("missing_field", "type", "is required: the command type, e.g. \"SignContract\"")
 	default:
-		return nil, domain.Reject("unknown_command", "type", fmt.Sprintf("%q is not a command type", h.Type))
+		return nil, domain.UnknownCommand(h.Type, "SignContract")
 	}
 	id, err := uuid.Parse(h.ContractID)
 	if err != nil || len(h.ContractID) != 36 {
 		// Let the scheme's decoder name every field at fault.
 		return l.opts.Schemes[0], nil
 	}
-	// A contract in memory answers without reading the store.
+	// A contract in memory answers without reading the store (an empty
+	// stream cached by a rejected signature says nothing).
 	l.mu.Lock()
 	for _, s := range l.opts.Schemes {
-		if _, cached := l.cache[domain.Stream(s.Name(), id)]; cached {
+		if st, cached := l.cache[domain.Stream(s.Name(), id)]; cached && st.revision != eventstore.NoRevision {
 			l.mu.Unlock()
 			return s, nil
 		}
 	}
 	l.mu.Unlock()
+	s, err := l.streamScheme(ctx, id, "")
+	if err != nil || s != nil {
+		return s, err
+	}
+	return nil, domain.Reject(domain.CodeContractNotFound, "contract_id", fmt.Sprintf("no contract %s has been signed", id))
+}
+
+// streamScheme returns the scheme, other than skip, whose stream holds the
+// contract, or nil.
+func (l *Ledger) streamScheme(ctx context.Context, id uuid.UUID, skip string) (domain.Scheme, error) {
 	for _, s := range l.opts.Schemes {
+		if s.Name() == skip {
+			continue
+		}
 		stream := domain.Stream(s.Name(), id)
 		evs, err := l.store.ReadStream(ctx, stream, 0, 1)
 		if err != nil {
@@ -195,27 +207,35 @@ func (l *Ledger) schemeOf(ctx context.Context, h domain.Header) (domain.Scheme, 
 			return s, nil
 		}
 	}
-	return nil, domain.Reject("contract_not_found", "contract_id", fmt.Sprintf("no contract %s has been signed", id))
+	return nil, nil
 }
 
-func rejected(res Result, err error) Result {
+// Rejected is the result of a command that breaks a rule: nothing was
+// written. It is built once, from the rejection, and never carries events.
+func Rejected(commandID string, err error) Result {
+	body := &ErrorBody{Code: domain.CodeRejected, Message: err.Error()}
 	var re *domain.RejectedError
 	if errors.As(err, &re) {
-		res.Error = &ErrorBody{Code: re.Code(), Message: re.Error(), Violations: re.Violations}
-	} else {
-		res.Error = &ErrorBody{Code: "rejected", Message: err.Error()}
+		body = &ErrorBody{Code: re.Code(), Message: re.Error(), Violations: re.Violations}
 	}
-	return res
+	return Result{CommandID: commandID, Error: body}
+}
+
+// accepted is the result of a command whose events are durably stored
+// (or were already: duplicate), or that had nothing to record.
+func accepted(commandID string, events []string, duplicate bool) Result {
+	return Result{CommandID: commandID, OK: true, Events: nonNil(events), Duplicate: duplicate}
 }
 
 // maxConflictRetries bounds the reload-and-decide-again loop when another
 // writer appends to the same contract at the same moment.
 const maxConflictRetries = 8
 
-// apply decides a decoded command and appends its events.
+// apply decides a decoded command and appends its events. The result is
+// built once, from what happened: OK only when the events are durable or
+// were stored already, a rejection otherwise, never both.
 func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command) (Result, error) {
 	meta := cmd.Meta()
-	res := Result{CommandID: meta.CommandID}
 	stream := domain.Stream(scheme.Name(), meta.ContractID)
 	mu := l.lock(stream)
 	mu.Lock()
@@ -223,49 +243,62 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 	for attempt := 0; ; attempt++ {
 		st, err := l.state(ctx, scheme, meta.ContractID, attempt > 0)
 		if err != nil {
-			return res, err
+			return Result{}, err
 		}
 		if types, done := st.commands[meta.CommandID]; done {
-			res.OK, res.Events, res.Duplicate = true, types, true
-			return res, nil
+			return accepted(meta.CommandID, types, true), nil
+		}
+		var opts []eventstore.AppendOption
+		expected := eventstore.Exact(uint64(max(st.revision, 0)))
+		if st.revision == eventstore.NoRevision {
+			// A new stream: the contract's id must not be another scheme's
+			// contract already (one signed before ids were claimed), and
+			// the append claims it, so that no other scheme can take it.
+			if other, err := l.streamScheme(ctx, meta.ContractID, scheme.Name()); err != nil || other != nil {
+				if err != nil {
+					return Result{}, err
+				}
+				return Rejected(meta.CommandID, domain.ContractIDTaken(meta.ContractID, other.Name())), nil
+			}
+			expected = eventstore.NoStream()
+			opts = append(opts, eventstore.Claim(domain.ContractClaim(meta.ContractID)))
 		}
 		events, err := scheme.Decide(st.state, cmd)
 		if err != nil {
-			return rejected(res, err), nil
+			return Rejected(meta.CommandID, err), nil
 		}
-		res.OK = true
-		res.Events = []string{}
 		if len(events) == 0 {
-			return res, nil
+			return accepted(meta.CommandID, nil, false), nil
 		}
 		data, err := Envelopes(stream, meta.CommandID, l.opts.Actor, events)
 		if err != nil {
-			return res, err
+			return Result{}, err
 		}
-		for _, e := range events {
-			res.Events = append(res.Events, e.EventType())
-		}
-		expected := eventstore.NoStream()
-		if st.revision != eventstore.NoRevision {
-			expected = eventstore.Exact(uint64(st.revision))
-		}
-		ar, err := l.store.Append(ctx, stream, expected, data)
+		ar, err := l.store.Append(ctx, stream, expected, data, opts...)
 		var wre *eventstore.WrongRevisionError
+		var ce *eventstore.ClaimedError
 		switch {
 		case errors.As(err, &wre) && attempt < maxConflictRetries:
 			continue // someone else wrote: reload and decide again
+		case errors.As(err, &ce):
+			l.forget(stream)
+			owner, _, _ := strings.Cut(ce.Owner, "-")
+			return Rejected(meta.CommandID, domain.ContractIDTaken(meta.ContractID, owner)), nil
 		case err != nil:
 			l.forget(stream)
-			return Result{CommandID: meta.CommandID}, fmt.Errorf("append to %s: %w", stream, err)
+			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
+		}
+		types := make([]string, len(events))
+		for i, e := range events {
+			types[i] = e.EventType()
 		}
 		if ar.Duplicate {
 			// Stored by an earlier attempt whose answer was lost.
 			l.forget(stream)
-			res.Duplicate = true
-			return res, nil
+			return accepted(meta.CommandID, types, true), nil
 		}
-		l.remember(stream, st, events, int64(ar.LastRevision), meta.CommandID, res.Events)
-		return res, nil
+		l.remember(stream, st, events, int64(ar.LastRevision), meta.CommandID, types)
+		return accepted(meta.CommandID, types, false), nil
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/app/apptest"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
@@ -263,9 +264,10 @@ func (c *countingStore) ReadStream(ctx context.Context, stream string, from uint
 }
 
 // A contract in memory is decided without reading the store: one read per
-// contract (its first command), none to find the scheme of later commands,
-// even for the shared command types. With a cache of two contracts, every
-// command still gets the same answer.
+// contract (its first command) and one of the other scheme's stream of the
+// same id (a new contract's id must not be another scheme's), none to find
+// the scheme of later commands, even for the shared command types. With a
+// cache of two contracts, every command still gets the same answer.
 func TestCachedContractsAreNotReadAgain(t *testing.T) {
 	raw, err := os.ReadFile("../domain/assistant/testdata/aid-lifecycles.jsonl")
 	if err != nil {
@@ -286,8 +288,8 @@ func TestCachedContractsAreNotReadAgain(t *testing.T) {
 		return out, store.reads
 	}
 	all, reads := outcome(len(contracts))
-	if len(reads) != len(contracts) {
-		t.Errorf("the ledger read %d streams for %d contracts: %v", len(reads), len(contracts), reads)
+	if len(reads) != 2*len(contracts) {
+		t.Errorf("the ledger read %d streams for %d contracts in 2 schemes: %v", len(reads), len(contracts), reads)
 	}
 	for stream, n := range reads {
 		if n != 1 {
@@ -298,4 +300,19 @@ func TestCachedContractsAreNotReadAgain(t *testing.T) {
 	if fmt.Sprint(small) != fmt.Sprint(all) {
 		t.Fatalf("with a cache of two contracts:\n%v\nwith every contract cached:\n%v", small, all)
 	}
+}
+
+// The command path's conformance suite on the embedded store, each ledger
+// on its own handle of one file (as two processes would be).
+func TestConformance(t *testing.T) {
+	apptest.Run(t, func(t *testing.T) apptest.Opener {
+		path := filepath.Join(t.TempDir(), "events.db")
+		return func() eventstore.Store {
+			s, err := embedded.Open(context.Background(), path, embedded.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	})
 }

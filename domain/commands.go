@@ -38,19 +38,22 @@ type CommandDecoder struct {
 	Raw    []byte
 	Header Header
 	V      Violations
+	// Dates is the span every date of the command must fall in.
+	Dates Calendar
 }
 
-// NewCommandDecoder reads a line's header.
-func NewCommandDecoder(raw []byte) (*CommandDecoder, error) {
+// NewCommandDecoder reads a line's header; dates is the span of dates the
+// scheme judges.
+func NewCommandDecoder(raw []byte, dates Calendar) (*CommandDecoder, error) {
 	h, err := PeekHeader(raw)
 	if err != nil {
 		return nil, err
 	}
-	return &CommandDecoder{Raw: raw, Header: h}, nil
+	return &CommandDecoder{Raw: raw, Header: h, Dates: dates}, nil
 }
 
 // Fields returns the field converters that record into the decoder.
-func (d *CommandDecoder) Fields() Fields { return Fields{V: &d.V} }
+func (d *CommandDecoder) Fields() Fields { return Fields{V: &d.V, Dates: d.Dates} }
 
 // Decode reads the whole line into v, strictly.
 func (d *CommandDecoder) Decode(v any) error { return DecodeStrict(d.Raw, v) }
@@ -58,7 +61,9 @@ func (d *CommandDecoder) Decode(v any) error { return DecodeStrict(d.Raw, v) }
 // Meta checks and converts the command id and contract id.
 func (d *CommandDecoder) Meta(w WireHeader) CommandMeta {
 	f := d.Fields()
-	f.Required("command_id", w.CommandID)
+	if f.Required("command_id", w.CommandID) {
+		f.checkText("command_id", w.CommandID, MaxCommandIDLength, textName)
+	}
 	return CommandMeta{CommandID: w.CommandID, ContractID: f.UUID("contract_id", w.ContractID)}
 }
 
@@ -94,7 +99,7 @@ func (d *CommandDecoder) DecodeShared() (cmd Command, ok bool, err error) {
 		if err := d.Decode(&w); err != nil {
 			return nil, true, err
 		}
-		f.Required("reason", w.Reason)
+		f.Reason("reason", w.Reason)
 		cmd, err = d.Result(TerminateContract{CommandMeta: d.Meta(w.WireHeader), TerminatedOn: f.Date("terminated_on", w.TerminatedOn), Reason: w.Reason})
 		return cmd, true, err
 	}
@@ -104,9 +109,9 @@ func (d *CommandDecoder) DecodeShared() (cmd Command, ok bool, err error) {
 // UnknownCommand is the rejection of a line whose type no scheme has.
 func UnknownCommand(typ, example string) error {
 	if typ == "" {
-		return Reject("missing_field", "type", fmt.Sprintf("is required: the command type, e.g. %q", example))
+		return Reject(CodeMissingField, "type", fmt.Sprintf("is required: the command type, e.g. %q", example))
 	}
-	return Reject("unknown_command", "type", fmt.Sprintf("%q is not a command type", typ))
+	return Reject(CodeUnknownCommand, "type", fmt.Sprintf("%q is not a command type", typ))
 }
 
 // CheckTarget applies what every command's target obeys: the command names
@@ -114,10 +119,10 @@ func UnknownCommand(typ, example string) error {
 // it.
 func CheckTarget(contract uuid.UUID, signed bool, cmd Command, signs bool) error {
 	if cmd.Meta().ContractID != contract {
-		return Reject("wrong_contract", "contract_id", fmt.Sprintf("the command is for contract %s, not %s", cmd.Meta().ContractID, contract))
+		return Reject(CodeWrongContract, "contract_id", fmt.Sprintf("the command is for contract %s, not %s", cmd.Meta().ContractID, contract))
 	}
 	if !signs && !signed {
-		return Reject("contract_not_found", "contract_id", fmt.Sprintf("no contract %s has been signed", contract))
+		return Reject(CodeContractNotFound, "contract_id", fmt.Sprintf("no contract %s has been signed", contract))
 	}
 	return nil
 }

@@ -21,6 +21,10 @@ type RulebookInfo struct {
 		// To is the last day in force; zero when open-ended.
 		To Date `json:"to"`
 	} `json:"in_force"`
+	// DatesBefore bounds the business dates the scheme judges (exclusive):
+	// set on the scheme's latest rulebook, it is the upper end of the
+	// scheme's Calendar until a rulebook replaces it.
+	DatesBefore Date `json:"dates_before"`
 }
 
 // InForceOn reports whether the rulebook applies on d.
@@ -45,6 +49,34 @@ func (r RulebookInfo) Validate() error {
 	return nil
 }
 
+// Calendar is the span of business dates a scheme judges: from the first
+// rulebook's entry into force to a bound held as rulebook data
+// (dates_before). A command or a query dated outside it is refused: no
+// rule can say what such a date means.
+type Calendar struct {
+	From   Date // the first day
+	Before Date // the day after the last
+}
+
+// IsZero reports whether c is unset.
+func (c Calendar) IsZero() bool { return c.From.IsZero() && c.Before.IsZero() }
+
+// Contains reports whether From <= d < Before.
+func (c Calendar) Contains(d Date) bool { return !d.Before(c.From) && d.Before(c.Before) }
+
+// Union returns the span that covers c and o.
+func (c Calendar) Union(o Calendar) Calendar {
+	if c.IsZero() {
+		return o
+	}
+	if o.IsZero() {
+		return c
+	}
+	return Calendar{From: MinDate(c.From, o.From), Before: MaxDate(c.Before, o.Before)}
+}
+
+func (c Calendar) String() string { return c.From.String() + " to " + c.Before.AddDays(-1).String() }
+
 // Rulebook is implemented by each scheme's rulebook type.
 type Rulebook interface {
 	Info() RulebookInfo
@@ -52,8 +84,12 @@ type Rulebook interface {
 
 // Rulebooks is a set of rulebooks of one scheme, chosen by date.
 type Rulebooks[R Rulebook] struct {
-	books []R
+	books    []R
+	calendar Calendar
 }
+
+// Calendar returns the span of dates the rulebooks judge.
+func (rs *Rulebooks[R]) Calendar() Calendar { return rs.calendar }
 
 // LoadRulebooks decodes JSON documents into rulebooks, checks that each has
 // valid metadata and that no two are in force on the same day, and calls
@@ -78,6 +114,15 @@ func LoadRulebooks[R Rulebook](docs [][]byte, check func(R) error) (*Rulebooks[R
 		out.books = append(out.books, r)
 	}
 	slices.SortFunc(out.books, func(a, b R) int { return a.Info().InForce.From.Compare(b.Info().InForce.From) })
+	if len(out.books) > 0 {
+		out.calendar.From = out.books[0].Info().InForce.From
+	}
+	for _, b := range out.books {
+		out.calendar.Before = MaxDate(out.calendar.Before, b.Info().DatesBefore)
+	}
+	if len(out.books) > 0 && !out.calendar.Before.After(out.calendar.From) {
+		return nil, fmt.Errorf("rulebooks: no rulebook sets dates_before after %s (the bound of the dates the scheme judges)", out.calendar.From)
+	}
 	for i := 1; i < len(out.books); i++ {
 		prev, cur := out.books[i-1].Info(), out.books[i].Info()
 		if prev.InForce.To.IsZero() || !prev.InForce.To.Before(cur.InForce.From) {

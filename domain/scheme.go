@@ -49,6 +49,18 @@ type Scheme interface {
 	Decide(state State, cmd Command) ([]Event, error)
 	DecodeEvent(typ string, schemaVersion int, data []byte) (Event, error)
 	EventTypes() []string
+	// Calendar is the span of business dates the scheme judges.
+	Calendar() Calendar
+}
+
+// CalendarOf returns the span of dates that any of the schemes judges: the
+// bounds of a query's --as-of.
+func CalendarOf(schemes []Scheme) Calendar {
+	var c Calendar
+	for _, s := range schemes {
+		c = c.Union(s.Calendar())
+	}
+	return c
 }
 
 // SchemaVersion is the version of every event type's data in every scheme;
@@ -64,6 +76,17 @@ const (
 
 // Stream returns the stream of a contract of a scheme: <scheme>-<id>.
 func Stream(scheme string, contract uuid.UUID) string { return scheme + "-" + contract.String() }
+
+// ContractClaim is the key a contract's stream claims in the event store
+// when it is created: a contract id belongs to one contract, in one scheme,
+// for ever (eventstore.Claim).
+func ContractClaim(contract uuid.UUID) string { return "contract/" + contract.String() }
+
+// ContractIDTaken is the rejection of a signature whose id is the id of a
+// contract of another scheme.
+func ContractIDTaken(contract uuid.UUID, scheme string) error {
+	return Reject(CodeContractIDTaken, "contract_id", fmt.Sprintf("%s is the id of a contract of the %s scheme: a contract id belongs to one contract, in one scheme", contract, scheme))
+}
 
 // ParseStream splits a stream name into its scheme and contract id.
 func ParseStream(stream string) (scheme string, contract uuid.UUID, ok bool) {
@@ -146,18 +169,18 @@ func CheckTermination(vs *Violations, on Date, years ContractYears, terminatedOn
 	end := years.End(years.Count)
 	switch {
 	case !terminatedOn.IsZero():
-		vs.Add("already_terminated", "", "the contract was terminated on "+terminatedOn.String())
+		vs.Add(CodeAlreadyTerminated, "", "the contract was terminated on "+terminatedOn.String())
 		return false
 	case !on.After(years.Signed):
-		vs.Add("date_before_signature", "terminated_on", on.String()+" is not after the signature on "+years.Signed.String())
+		vs.Add(CodeDateBeforeSignature, "terminated_on", on.String()+" is not after the signature on "+years.Signed.String())
 		return false
 	case !on.Before(end):
-		vs.Add("date_after_contract", "terminated_on", on.String()+" is after the contract's end on "+end.AddDays(-1).String())
+		vs.Add(CodeDateAfterContract, "terminated_on", on.String()+" is after the contract's end on "+end.AddDays(-1).String())
 		return false
 	}
 	for _, p := range decided {
 		if !p.DueOn.Before(on) {
-			vs.Add("termination_before_decided_payment", "terminated_on", fmt.Sprintf("the %s of year %d due on %s is decided already; a termination must come after it", p.Kind, p.ContractYear, p.DueOn))
+			vs.Add(CodeTerminationBeforeDecidedPayment, "terminated_on", fmt.Sprintf("the %s of year %d due on %s is decided already; a termination must come after it", p.Kind, p.ContractYear, p.DueOn))
 			return false
 		}
 	}

@@ -85,7 +85,11 @@ type wireReport struct {
 // DecodeCommand decodes one command line of this scheme; every field that
 // is missing or does not parse is named in a *domain.RejectedError.
 func DecodeCommand(raw []byte) (domain.Command, error) {
-	d, err := domain.NewCommandDecoder(raw)
+	return decodeCommand(raw, defaultRules.Calendar())
+}
+
+func decodeCommand(raw []byte, dates domain.Calendar) (domain.Command, error) {
+	d, err := domain.NewCommandDecoder(raw, dates)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +99,7 @@ func DecodeCommand(raw []byte) (domain.Command, error) {
 	vs, f, meta := &d.V, d.Fields(), d.Meta
 	boolField := func(field string, b *bool) bool {
 		if b == nil {
-			vs.Add("missing_field", field, "is required (true or false)")
+			vs.Add(domain.CodeMissingField, field, "is required (true or false)")
 			return false
 		}
 		return *b
@@ -109,19 +113,19 @@ func DecodeCommand(raw []byte) (domain.Command, error) {
 		}
 		c := SignAidContract{CommandMeta: meta(w.WireHeader), CPAM: w.CPAM, Option: w.Option, Band: w.Band,
 			SignedOn: f.Date("signed_on", w.SignedOn)}
-		f.Required("cpam", w.CPAM)
-		f.Required("option", w.Option)
-		f.Required("band", w.Band)
+		f.Name("cpam", w.CPAM)
+		f.Name("option", w.Option)
+		f.Name("band", w.Band)
 		if w.Doctor == nil {
-			vs.Add("missing_field", "doctor", "is required")
+			vs.Add(domain.CodeMissingField, "doctor", "is required")
 		} else {
 			d := w.Doctor
 			c.Doctor = Doctor{RPPS: d.RPPS, Specialty: d.Specialty,
 				OPTAM: boolField("doctor.optam", d.OPTAM), GroupPractice: boolField("doctor.group_practice", d.GroupPractice),
 				UnderservedZone:     boolField("doctor.underserved_zone", d.UnderservedZone),
 				CoordinatedPractice: boolField("doctor.coordinated_practice", d.CoordinatedPractice)}
-			f.Required("doctor.rpps", d.RPPS)
-			f.Required("doctor.specialty", d.Specialty)
+			f.Name("doctor.rpps", d.RPPS)
+			f.Name("doctor.specialty", d.Specialty)
 			if s, ok := f.Int("doctor.sector", d.Sector.Number()); ok {
 				c.Doctor.Sector = int(s)
 			}

@@ -34,7 +34,7 @@ func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
 		}
 		return []domain.Event{ContractTerminated{ContractID: c.ID, TerminatedOn: cmd.TerminatedOn, Reason: cmd.Reason}}, nil
 	}
-	return nil, domain.Reject("unknown_command", "type", fmt.Sprintf("%s is not a command of the assistant scheme", cmd.CommandType()))
+	return nil, domain.Reject(domain.CodeUnknownCommand, "type", fmt.Sprintf("%s is not a command of the assistant scheme", cmd.CommandType()))
 }
 
 var rppsPattern = regexp.MustCompile(`^[0-9]{11}$`)
@@ -43,28 +43,28 @@ var bands = []string{BandBelowP90, BandP90P95, BandP95Plus}
 
 func decideSign(c *Contract, cmd SignAidContract) ([]domain.Event, error) {
 	if c.Signed {
-		return nil, domain.Reject("contract_exists", "contract_id", fmt.Sprintf("contract %s was signed on %s; a contract is signed once", c.ID, c.Terms.SignedOn))
+		return nil, domain.Reject(domain.CodeContractExists, "contract_id", fmt.Sprintf("contract %s was signed on %s; a contract is signed once", c.ID, c.Terms.SignedOn))
 	}
 	var vs domain.Violations
 	d := cmd.Doctor
 	if !rppsPattern.MatchString(d.RPPS) {
-		vs.Add("invalid_rpps", "doctor.rpps", fmt.Sprintf("an RPPS number has 11 digits, got %q", d.RPPS))
+		vs.Add(CodeInvalidRPPS, "doctor.rpps", fmt.Sprintf("an RPPS number has 11 digits, got %q", d.RPPS))
 	}
 	if d.Sector != 1 && d.Sector != 2 {
-		vs.Add("invalid_sector", "doctor.sector", fmt.Sprintf("must be 1 or 2, got %d", d.Sector))
+		vs.Add(CodeInvalidSector, "doctor.sector", fmt.Sprintf("must be 1 or 2, got %d", d.Sector))
 	}
 	if !slices.Contains(bands, cmd.Band) {
-		vs.Add("unknown_band", "band", fmt.Sprintf("must be one of %s, got %q", strings.Join(bands, ", "), cmd.Band))
+		vs.Add(CodeUnknownBand, "band", fmt.Sprintf("must be one of %s, got %q", strings.Join(bands, ", "), cmd.Band))
 	}
 	if cmd.PatienteleBaseline <= 0 {
-		vs.Add("baseline_not_positive", "patientele_baseline", fmt.Sprintf("must be a positive number of patients, got %d", cmd.PatienteleBaseline))
+		vs.Add(CodeBaselineNotPositive, "patientele_baseline", fmt.Sprintf("must be a positive number of patients, got %d", cmd.PatienteleBaseline))
 	}
 	if cmd.PatienteleTarget < cmd.PatienteleBaseline {
-		vs.Add("target_below_baseline", "patientele_target", fmt.Sprintf("must be at least the baseline %d (equal means \"maintain\"), got %d", cmd.PatienteleBaseline, cmd.PatienteleTarget))
+		vs.Add(CodeTargetBelowBaseline, "patientele_target", fmt.Sprintf("must be at least the baseline %d (equal means \"maintain\"), got %d", cmd.PatienteleBaseline, cmd.PatienteleTarget))
 	}
 	rb, ok := c.rules.InForce(cmd.SignedOn)
 	if !ok {
-		vs.Add("no_rulebook", "signed_on", fmt.Sprintf("no medical-assistant rulebook is in force on %s (avenant 7 applies from 2019-08-20)", cmd.SignedOn))
+		vs.Add(domain.CodeNoRulebook, "signed_on", fmt.Sprintf("no medical-assistant rulebook is in force on %s (avenant 7 applies from 2019-08-20)", cmd.SignedOn))
 		return nil, vs.Err()
 	}
 	// Eligibility, by the rulebook in force on the signature date: each
@@ -75,24 +75,24 @@ func decideSign(c *Contract, cmd SignAidContract) ([]domain.Event, error) {
 		for i, o := range rb.Options {
 			open[i] = o.Code
 		}
-		vs.Add("option_not_open", "option", fmt.Sprintf("option %q is not open under %s (open: %s)", cmd.Option, rb.ID, strings.Join(open, ", ")))
+		vs.Add(CodeOptionNotOpen, "option", fmt.Sprintf("option %q is not open under %s (open: %s)", cmd.Option, rb.ID, strings.Join(open, ", ")))
 	} else if opt.RequiresUnderservedZone && !d.UnderservedZone {
-		vs.Add("option_not_open", "option", fmt.Sprintf("option %q is open under %s only in an under-served zone", cmd.Option, rb.ID))
+		vs.Add(CodeOptionNotOpen, "option", fmt.Sprintf("option %q is open under %s only in an under-served zone", cmd.Option, rb.ID))
 	}
 	if d.Sector == 1 && !el.Sector1 || d.Sector == 2 && !(el.Sector2WithOPTAM && d.OPTAM) {
-		vs.Add("sector_not_eligible", "doctor.optam", fmt.Sprintf("%s requires sector 1, or sector 2 with OPTAM", rb.ID))
+		vs.Add(CodeSectorNotEligible, "doctor.optam", fmt.Sprintf("%s requires sector 1, or sector 2 with OPTAM", rb.ID))
 	}
 	if el.GroupPracticeUnlessUnderserved && !d.GroupPractice && !d.UnderservedZone {
-		vs.Add("practice_not_eligible", "doctor.group_practice", fmt.Sprintf("%s requires a group practice outside under-served zones", rb.ID))
+		vs.Add(CodePracticeNotEligible, "doctor.group_practice", fmt.Sprintf("%s requires a group practice outside under-served zones", rb.ID))
 	}
 	if el.CoordinatedPractice && !d.CoordinatedPractice {
-		vs.Add("coordination_required", "doctor.coordinated_practice", fmt.Sprintf("%s requires a coordinated practice", rb.ID))
+		vs.Add(CodeCoordinationRequired, "doctor.coordinated_practice", fmt.Sprintf("%s requires a coordinated practice", rb.ID))
 	}
 	if d.Specialty == "general_practice" && cmd.PatienteleBaseline < int64(el.GeneralPracticeMinimumPatientele) {
-		vs.Add("patientele_below_minimum", "patientele_baseline", fmt.Sprintf("%s requires a general practitioner to have at least %d médecin-traitant patients, got %d", rb.ID, el.GeneralPracticeMinimumPatientele, cmd.PatienteleBaseline))
+		vs.Add(CodePatienteleBelowMinimum, "patientele_baseline", fmt.Sprintf("%s requires a general practitioner to have at least %d médecin-traitant patients, got %d", rb.ID, el.GeneralPracticeMinimumPatientele, cmd.PatienteleBaseline))
 	}
 	if slices.Contains(el.ExcludedSpecialties, d.Specialty) {
-		vs.Add("specialty_excluded", "doctor.specialty", fmt.Sprintf("%s excludes the specialty %q", rb.ID, d.Specialty))
+		vs.Add(CodeSpecialtyExcluded, "doctor.specialty", fmt.Sprintf("%s excludes the specialty %q", rb.ID, d.Specialty))
 	}
 	if err := vs.Err(); err != nil {
 		return nil, err
@@ -105,11 +105,11 @@ func decideHire(c *Contract, cmd HireAssistant) ([]domain.Event, error) {
 	var vs domain.Violations
 	switch {
 	case c.Terminated():
-		vs.Add("contract_terminated", "", fmt.Sprintf("the contract was terminated on %s", c.TerminatedOn))
+		vs.Add(domain.CodeContractTerminated, "", fmt.Sprintf("the contract was terminated on %s", c.TerminatedOn))
 	case c.Hired():
-		vs.Add("already_hired", "hired_on", fmt.Sprintf("the assistant was hired on %s", c.HiredOn))
+		vs.Add(CodeAlreadyHired, "hired_on", fmt.Sprintf("the assistant was hired on %s", c.HiredOn))
 	case cmd.HiredOn.Before(c.Terms.SignedOn):
-		vs.Add("date_before_signature", "hired_on", fmt.Sprintf("%s is before the signature on %s", cmd.HiredOn, c.Terms.SignedOn))
+		vs.Add(domain.CodeDateBeforeSignature, "hired_on", fmt.Sprintf("%s is before the signature on %s", cmd.HiredOn, c.Terms.SignedOn))
 	case !cmd.HiredOn.Before(c.Years.End(1)):
 		vs.Add("hiring_after_year_1", "hired_on", fmt.Sprintf("the assistant is hired in the first contract year, which ends on %s", c.Years.End(1).AddDays(-1)))
 	}
@@ -124,20 +124,20 @@ func decideReport(c *Contract, cmd ReportPatientele) ([]domain.Event, error) {
 	k := cmd.ContractYear
 	switch {
 	case k < 1 || k > c.Years.Count:
-		vs.Add("year_out_of_range", "contract_year", fmt.Sprintf("must be 1 to %d, got %d", c.Years.Count, k))
+		vs.Add(domain.CodeYearOutOfRange, "contract_year", fmt.Sprintf("must be 1 to %d, got %d", c.Years.Count, k))
 		return nil, vs.Err()
 	case k > c.LastYear():
-		vs.Add("year_after_termination", "contract_year", fmt.Sprintf("year %d begins after the termination on %s", k, c.TerminatedOn))
+		vs.Add(domain.CodeYearAfterTermination, "contract_year", fmt.Sprintf("year %d begins after the termination on %s", k, c.TerminatedOn))
 		return nil, vs.Err()
 	}
 	if r, ok := c.Reports[k]; ok {
-		vs.Add("duplicate_report", "contract_year", fmt.Sprintf("year %d was reported on %s; one report per year", k, r.ReportedOn))
+		vs.Add(domain.CodeDuplicateReport, "contract_year", fmt.Sprintf("year %d was reported on %s; one report per year", k, r.ReportedOn))
 	}
 	if end := c.Years.End(k); cmd.ReportedOn.Before(end) {
-		vs.Add("year_not_ended", "reported_on", fmt.Sprintf("%s is before the end of contract year %d (%s): a year is reported once it has ended", cmd.ReportedOn, k, end))
+		vs.Add(domain.CodeYearNotEnded, "reported_on", fmt.Sprintf("%s is before the end of contract year %d (%s): a year is reported once it has ended", cmd.ReportedOn, k, end))
 	}
 	if cmd.Patientele < 0 {
-		vs.Add("negative_value", "patientele", fmt.Sprintf("must be 0 or more, got %d", cmd.Patientele))
+		vs.Add(domain.CodeNegativeValue, "patientele", fmt.Sprintf("must be 0 or more, got %d", cmd.Patientele))
 	}
 	if err := vs.Err(); err != nil {
 		return nil, err

@@ -80,7 +80,7 @@ func (c *Contract) candidates(asOf domain.Date) []candidate {
 // decideDue decides every payment due on or before asOf, in due-date order.
 func (c *Contract) decideDue(asOf domain.Date) ([]domain.Event, error) {
 	if asOf.IsZero() {
-		return nil, domain.Reject("missing_field", "as_of", "is required")
+		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
 	work := *c
 	work.Payments = slices.Clone(c.Payments)

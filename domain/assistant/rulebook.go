@@ -195,6 +195,9 @@ func (r *Rules) InForce(d domain.Date) (*Rulebook, bool) { return r.books.InForc
 // ByID returns a rulebook by id.
 func (r *Rules) ByID(id string) (*Rulebook, bool) { return r.books.ByID(id) }
 
+// Calendar returns the span of dates the aid rulebooks judge.
+func (r *Rules) Calendar() domain.Calendar { return r.books.Calendar() }
+
 // TableOn returns the table in force on a date: a contract year uses the
 // table in force on its first day (domain.md 3.2).
 func (r *Rules) TableOn(d domain.Date) (Table, bool) {

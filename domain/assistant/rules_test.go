@@ -142,7 +142,7 @@ func TestEligibilityByRulebook(t *testing.T) {
 		{"am2024_anaesthesia_excluded", "2025-01-10", "1", doctor{"anaesthesia", 1, false, true, false, true}, 900, "specialty_excluded", "doctor.specialty"},
 		{"am2024_gp_no_minimum", "2024-06-22", "1/2", gp, 100, "", ""},
 		{"am2024_third_not_open", "2024-06-22", "1/3", gp, 900, "option_not_open", "option"},
-		{"before_avenant_7", "2019-08-19", "1/2", gp, 900, "no_rulebook", "signed_on"},
+		{"before_avenant_7", "2019-08-19", "1/2", gp, 900, "date_out_of_range", "signed_on"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -117,8 +117,10 @@ type wireReport struct {
 // DecodeCommand decodes one command line of this scheme. Every field that
 // is missing or does not parse is reported, by name, in a
 // *domain.RejectedError.
-func DecodeCommand(raw []byte) (Command, error) {
-	d, err := domain.NewCommandDecoder(raw)
+func DecodeCommand(raw []byte) (Command, error) { return decodeCommand(raw, defaultRules.Calendar()) }
+
+func decodeCommand(raw []byte, dates domain.Calendar) (Command, error) {
+	d, err := domain.NewCommandDecoder(raw, dates)
 	if err != nil {
 		return nil, err
 	}
@@ -135,32 +137,38 @@ func DecodeCommand(raw []byte) (Command, error) {
 		}
 		c := SignContract{CommandMeta: meta(w.WireHeader), ARS: w.ARS, CPAM: w.CPAM, SignedOn: f.Date("signed_on", w.SignedOn), Missions: w.Missions}
 		if w.CPTS == nil {
-			vs.Add("missing_field", "cpts", "is required: {\"id\":…,\"name\":…}")
+			vs.Add(domain.CodeMissingField, "cpts", "is required: {\"id\":…,\"name\":…}")
 		} else {
 			c.CPTS = Party{ID: w.CPTS.ID, Name: w.CPTS.Name}
-			f.Required("cpts.id", w.CPTS.ID)
-			f.Required("cpts.name", w.CPTS.Name)
+			f.Name("cpts.id", w.CPTS.ID)
+			f.Name("cpts.name", w.CPTS.Name)
 		}
-		f.Required("ars", w.ARS)
-		f.Required("cpam", w.CPAM)
+		f.Name("ars", w.ARS)
+		f.Name("cpam", w.CPAM)
 		if p, ok := f.Int("population", w.Population.Number()); ok {
 			c.Population = p
 		}
 		if w.Missions == nil {
-			vs.Add("missing_field", "missions", "is required")
+			vs.Add(domain.CodeMissingField, "missions", "is required")
+		} else if f.List("missions", len(w.Missions)) {
+			for i, m := range w.Missions {
+				f.OptionalName(fmt.Sprintf("missions[%d]", i), m)
+			}
 		}
 		if w.SNPRegulation == nil {
-			vs.Add("missing_field", "snp_regulation", "is required (true or false)")
+			vs.Add(domain.CodeMissingField, "snp_regulation", "is required (true or false)")
 		} else {
 			c.SNPRegulation = *w.SNPRegulation
 		}
 		if w.Indicators == nil {
-			vs.Add("missing_field", "indicators", "is required")
+			vs.Add(domain.CodeMissingField, "indicators", "is required")
+		} else if !f.List("indicators", len(w.Indicators)) {
+			w.Indicators = nil
 		}
 		for i, in := range w.Indicators {
 			field := fmt.Sprintf("indicators[%d]", i)
-			f.Required(field+".mission", in.Mission)
-			f.Required(field+".code", in.Code)
+			f.Name(field+".mission", in.Mission)
+			f.Name(field+".code", in.Code)
 			weight, _ := f.Decimal(field+".weight", in.Weight.Number())
 			target, _ := f.Decimal(field+".target", in.Target.Number())
 			c.Indicators = append(c.Indicators, Indicator{Mission: in.Mission, Code: in.Code, Weight: weight, Target: target})
@@ -171,14 +179,14 @@ func DecodeCommand(raw []byte) (Command, error) {
 		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
-		f.Required("mission", w.Mission)
+		f.Name("mission", w.Mission)
 		cmd = StartMission{CommandMeta: meta(w.WireHeader), Mission: w.Mission, StartedOn: f.Date("started_on", w.StartedOn)}
 	case CmdDeployMission:
 		var w wireDeploy
 		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
-		f.Required("mission", w.Mission)
+		f.Name("mission", w.Mission)
 		cmd = DeployMission{CommandMeta: meta(w.WireHeader), Mission: w.Mission, DeployedOn: f.Date("deployed_on", w.DeployedOn)}
 	case CmdReportIndicators:
 		var w wireReport
@@ -190,12 +198,14 @@ func DecodeCommand(raw []byte) (Command, error) {
 			c.ContractYear = int(y)
 		}
 		if w.Values == nil {
-			vs.Add("missing_field", "values", "is required")
+			vs.Add(domain.CodeMissingField, "values", "is required")
+		} else if !f.List("values", len(w.Values)) {
+			w.Values = nil
 		}
 		for i, v := range w.Values {
 			field := fmt.Sprintf("values[%d]", i)
-			f.Required(field+".mission", v.Mission)
-			f.Required(field+".code", v.Code)
+			f.Name(field+".mission", v.Mission)
+			f.Name(field+".code", v.Code)
 			val, _ := f.Decimal(field+".value", v.Value.Number())
 			c.Values = append(c.Values, IndicatorValue{Mission: v.Mission, Code: v.Code, Value: val})
 		}

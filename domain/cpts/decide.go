@@ -31,22 +31,22 @@ func Decide(c *Contract, cmd Command) ([]Event, error) {
 	case TerminateContract:
 		return decideTerminate(c, cmd)
 	}
-	return nil, domain.Reject("unknown_command", "type", fmt.Sprintf("%T is not a CPTS command", cmd))
+	return nil, domain.Reject(domain.CodeUnknownCommand, "type", fmt.Sprintf("%T is not a CPTS command", cmd))
 }
 
 func decideSign(c *Contract, cmd SignContract) ([]Event, error) {
 	if c.Signed {
-		return nil, domain.Reject("contract_exists", "contract_id", fmt.Sprintf("contract %s was signed on %s; a contract is signed once", c.ID, c.Terms.SignedOn))
+		return nil, domain.Reject(domain.CodeContractExists, "contract_id", fmt.Sprintf("contract %s was signed on %s; a contract is signed once", c.ID, c.Terms.SignedOn))
 	}
 	var vs domain.Violations
 	rb, ok := c.rules.InForce(cmd.SignedOn)
 	if !ok {
-		vs.Add("no_rulebook", "signed_on", fmt.Sprintf("no CPTS rulebook is in force on %s (the ACI applies from 2019-08-25)", cmd.SignedOn))
+		vs.Add(domain.CodeNoRulebook, "signed_on", fmt.Sprintf("no CPTS rulebook is in force on %s (the ACI applies from 2019-08-25)", cmd.SignedOn))
 		return nil, vs.Err()
 	}
 	var tier Tier
 	if cmd.Population <= 0 {
-		vs.Add("population_not_positive", "population", fmt.Sprintf("must be a positive whole number, got %d", cmd.Population))
+		vs.Add(CodePopulationNotPositive, "population", fmt.Sprintf("must be a positive whole number, got %d", cmd.Population))
 	} else if t, ok := rb.TierFor(int(cmd.Population)); ok {
 		tier = t
 	}
@@ -54,17 +54,17 @@ func decideSign(c *Contract, cmd SignContract) ([]Event, error) {
 	for i, m := range cmd.Missions {
 		field := fmt.Sprintf("missions[%d]", i)
 		if _, ok := rb.Mission(m); !ok {
-			vs.Add("unknown_mission", field, fmt.Sprintf("%q is not a mission of %s (%s)", m, rb.ID, missionCodes(rb)))
+			vs.Add(CodeUnknownMission, field, fmt.Sprintf("%q is not a mission of %s (%s)", m, rb.ID, missionCodes(rb)))
 			continue
 		}
 		if seen[m] {
-			vs.Add("duplicate_mission", field, fmt.Sprintf("%q is listed twice", m))
+			vs.Add(CodeDuplicateMission, field, fmt.Sprintf("%q is listed twice", m))
 		}
 		seen[m] = true
 	}
 	for _, m := range rb.Missions {
 		if m.Kind == "core" && !seen[m.Code] {
-			vs.Add("core_mission_missing", "missions", fmt.Sprintf("must include the core mission %q", m.Code))
+			vs.Add(CodeCoreMissionMissing, "missions", fmt.Sprintf("must include the core mission %q", m.Code))
 		}
 	}
 	weights := map[string]decimal.Decimal{}
@@ -72,18 +72,18 @@ func decideSign(c *Contract, cmd SignContract) ([]Event, error) {
 	for i, in := range cmd.Indicators {
 		field := fmt.Sprintf("indicators[%d]", i)
 		if in.Mission != "" && !seen[in.Mission] {
-			vs.Add("indicator_unknown_mission", field+".mission", fmt.Sprintf("%q is not one of the contract's missions", in.Mission))
+			vs.Add(CodeIndicatorUnknownMission, field+".mission", fmt.Sprintf("%q is not one of the contract's missions", in.Mission))
 		}
 		key := in.Mission + "/" + in.Code
 		if codes[key] {
-			vs.Add("duplicate_indicator", field+".code", fmt.Sprintf("indicator %q of mission %q is listed twice", in.Code, in.Mission))
+			vs.Add(CodeDuplicateIndicator, field+".code", fmt.Sprintf("indicator %q of mission %q is listed twice", in.Code, in.Mission))
 		}
 		codes[key] = true
 		if !in.Weight.IsPositive() || in.Weight.GreaterThan(decimal.NewFromInt(1)) {
-			vs.Add("weight_out_of_range", field+".weight", fmt.Sprintf("must be in (0, 1], got %s", in.Weight))
+			vs.Add(CodeWeightOutOfRange, field+".weight", fmt.Sprintf("must be in (0, 1], got %s", in.Weight))
 		}
 		if !in.Target.IsPositive() {
-			vs.Add("target_not_positive", field+".target", fmt.Sprintf("must be greater than 0, got %s", in.Target))
+			vs.Add(CodeTargetNotPositive, field+".target", fmt.Sprintf("must be greater than 0, got %s", in.Target))
 		}
 		weights[in.Mission] = weights[in.Mission].Add(in.Weight)
 	}
@@ -94,9 +94,9 @@ func decideSign(c *Contract, cmd SignContract) ([]Event, error) {
 		w, ok := weights[m.Code]
 		switch {
 		case !ok:
-			vs.Add("mission_without_indicator", "indicators", fmt.Sprintf("mission %q has no indicator", m.Code))
+			vs.Add(CodeMissionWithoutIndicator, "indicators", fmt.Sprintf("mission %q has no indicator", m.Code))
 		case !w.Equal(decimal.NewFromInt(1)):
-			vs.Add("weights_not_one", "indicators", fmt.Sprintf("the weights of mission %q sum to %s; they must sum to exactly 1", m.Code, w))
+			vs.Add(CodeWeightsNotOne, "indicators", fmt.Sprintf("the weights of mission %q sum to %s; they must sum to exactly 1", m.Code, w))
 		}
 	}
 	if err := vs.Err(); err != nil {
@@ -127,17 +127,17 @@ func missionCodes(rb *Rulebook) string {
 func (c *Contract) checkFactDate(vs *domain.Violations, field string, d domain.Date) {
 	switch {
 	case c.Terminated():
-		vs.Add("contract_terminated", "", fmt.Sprintf("the contract was terminated on %s: no mission starts or is deployed after", c.TerminatedOn))
+		vs.Add(domain.CodeContractTerminated, "", fmt.Sprintf("the contract was terminated on %s: no mission starts or is deployed after", c.TerminatedOn))
 	case d.Before(c.Terms.SignedOn):
-		vs.Add("date_before_signature", field, fmt.Sprintf("%s is before the signature on %s", d, c.Terms.SignedOn))
+		vs.Add(domain.CodeDateBeforeSignature, field, fmt.Sprintf("%s is before the signature on %s", d, c.Terms.SignedOn))
 	case !d.Before(c.Years.End(c.Years.Count)):
-		vs.Add("date_after_contract", field, fmt.Sprintf("%s is after the contract's end on %s", d, c.Years.End(c.Years.Count).AddDays(-1)))
+		vs.Add(domain.CodeDateAfterContract, field, fmt.Sprintf("%s is after the contract's end on %s", d, c.Years.End(c.Years.Count).AddDays(-1)))
 	default:
 		k := c.Years.Of(d)
 		if c.YearClosed(k) {
-			vs.Add("year_closed", field, fmt.Sprintf("%s falls in contract year %d, whose balance is decided: the year is closed", d, k))
+			vs.Add(CodeYearClosed, field, fmt.Sprintf("%s falls in contract year %d, whose balance is decided: the year is closed", d, k))
 		} else if r, ok := c.Reports[k]; ok {
-			vs.Add("year_closed", field, fmt.Sprintf("%s falls in contract year %d, whose indicators were reported on %s: the year is closed", d, k, r.ReportedOn))
+			vs.Add(CodeYearClosed, field, fmt.Sprintf("%s falls in contract year %d, whose indicators were reported on %s: the year is closed", d, k, r.ReportedOn))
 		}
 	}
 }
@@ -145,9 +145,9 @@ func (c *Contract) checkFactDate(vs *domain.Violations, field string, d domain.D
 func decideStart(c *Contract, cmd StartMission) ([]Event, error) {
 	var vs domain.Violations
 	if !c.HasMission(cmd.Mission) {
-		vs.Add("unknown_mission", "mission", fmt.Sprintf("%q is not one of the contract's missions (%s)", cmd.Mission, strings.Join(c.Missions(), ", ")))
+		vs.Add(CodeUnknownMission, "mission", fmt.Sprintf("%q is not one of the contract's missions (%s)", cmd.Mission, strings.Join(c.Missions(), ", ")))
 	} else if d, ok := c.Starts[cmd.Mission]; ok {
-		vs.Add("mission_already_started", "mission", fmt.Sprintf("%q started on %s; a mission starts once", cmd.Mission, d))
+		vs.Add(CodeMissionAlreadyStarted, "mission", fmt.Sprintf("%q started on %s; a mission starts once", cmd.Mission, d))
 	}
 	c.checkFactDate(&vs, "started_on", cmd.StartedOn)
 	if err := vs.Err(); err != nil {
@@ -159,13 +159,13 @@ func decideStart(c *Contract, cmd StartMission) ([]Event, error) {
 func decideDeploy(c *Contract, cmd DeployMission) ([]Event, error) {
 	var vs domain.Violations
 	if !c.HasMission(cmd.Mission) {
-		vs.Add("unknown_mission", "mission", fmt.Sprintf("%q is not one of the contract's missions (%s)", cmd.Mission, strings.Join(c.Missions(), ", ")))
+		vs.Add(CodeUnknownMission, "mission", fmt.Sprintf("%q is not one of the contract's missions (%s)", cmd.Mission, strings.Join(c.Missions(), ", ")))
 	} else if started, ok := c.Starts[cmd.Mission]; !ok {
-		vs.Add("mission_not_started", "mission", fmt.Sprintf("%q has not started: a mission is deployed after it starts", cmd.Mission))
+		vs.Add(CodeMissionNotStarted, "mission", fmt.Sprintf("%q has not started: a mission is deployed after it starts", cmd.Mission))
 	} else if d, ok := c.Deploys[cmd.Mission]; ok {
-		vs.Add("mission_already_deployed", "mission", fmt.Sprintf("%q was deployed on %s; a mission is deployed once", cmd.Mission, d))
+		vs.Add(CodeMissionAlreadyDeployed, "mission", fmt.Sprintf("%q was deployed on %s; a mission is deployed once", cmd.Mission, d))
 	} else if cmd.DeployedOn.Before(started) {
-		vs.Add("date_before_start", "deployed_on", fmt.Sprintf("%s is before the mission's start on %s", cmd.DeployedOn, started))
+		vs.Add(CodeDateBeforeStart, "deployed_on", fmt.Sprintf("%s is before the mission's start on %s", cmd.DeployedOn, started))
 	}
 	c.checkFactDate(&vs, "deployed_on", cmd.DeployedOn)
 	if err := vs.Err(); err != nil {
@@ -179,17 +179,17 @@ func decideReport(c *Contract, cmd ReportIndicators) ([]Event, error) {
 	k := cmd.ContractYear
 	switch {
 	case k < 1 || k > c.Years.Count:
-		vs.Add("year_out_of_range", "contract_year", fmt.Sprintf("must be 1 to %d, got %d", c.Years.Count, k))
+		vs.Add(domain.CodeYearOutOfRange, "contract_year", fmt.Sprintf("must be 1 to %d, got %d", c.Years.Count, k))
 		return nil, vs.Err()
 	case k > c.LastYear():
-		vs.Add("year_after_termination", "contract_year", fmt.Sprintf("year %d begins after the termination on %s", k, c.TerminatedOn))
+		vs.Add(domain.CodeYearAfterTermination, "contract_year", fmt.Sprintf("year %d begins after the termination on %s", k, c.TerminatedOn))
 		return nil, vs.Err()
 	}
 	if r, ok := c.Reports[k]; ok {
-		vs.Add("duplicate_report", "contract_year", fmt.Sprintf("year %d was reported on %s; one report per year", k, r.ReportedOn))
+		vs.Add(domain.CodeDuplicateReport, "contract_year", fmt.Sprintf("year %d was reported on %s; one report per year", k, r.ReportedOn))
 	}
 	if end := c.PeriodEnd(k); cmd.ReportedOn.Before(end) {
-		vs.Add("year_not_ended", "reported_on", fmt.Sprintf("%s is before the end of contract year %d (%s): a year is reported once it has ended", cmd.ReportedOn, k, end))
+		vs.Add(domain.CodeYearNotEnded, "reported_on", fmt.Sprintf("%s is before the end of contract year %d (%s): a year is reported once it has ended", cmd.ReportedOn, k, end))
 	}
 	active := map[string]bool{}
 	for _, m := range c.ActiveMissions(k) {
@@ -207,21 +207,21 @@ func decideReport(c *Contract, cmd ReportIndicators) ([]Event, error) {
 		key := v.Mission + "/" + v.Code
 		switch {
 		case !known:
-			vs.Add("unknown_indicator", field, fmt.Sprintf("mission %q has no indicator %q in this contract", v.Mission, v.Code))
+			vs.Add(CodeUnknownIndicator, field, fmt.Sprintf("mission %q has no indicator %q in this contract", v.Mission, v.Code))
 		case !active[v.Mission]:
-			vs.Add("mission_not_active", field+".mission", fmt.Sprintf("mission %q did not run in contract year %d", v.Mission, k))
+			vs.Add(CodeMissionNotActive, field+".mission", fmt.Sprintf("mission %q did not run in contract year %d", v.Mission, k))
 		case given[key]:
-			vs.Add("duplicate_value", field, fmt.Sprintf("indicator %q of mission %q is given twice", v.Code, v.Mission))
+			vs.Add(CodeDuplicateValue, field, fmt.Sprintf("indicator %q of mission %q is given twice", v.Code, v.Mission))
 		}
 		given[key] = true
 		if v.Value.IsNegative() {
-			vs.Add("negative_value", field+".value", fmt.Sprintf("must be 0 or more, got %s", v.Value))
+			vs.Add(domain.CodeNegativeValue, field+".value", fmt.Sprintf("must be 0 or more, got %s", v.Value))
 		}
 	}
 	for _, m := range c.ActiveMissions(k) {
 		for _, in := range c.IndicatorsOf(m) {
 			if !given[m+"/"+in.Code] {
-				vs.Add("missing_value", "values", fmt.Sprintf("indicator %q of mission %q, which ran in year %d, has no value", in.Code, m, k))
+				vs.Add(CodeMissingValue, "values", fmt.Sprintf("indicator %q of mission %q, which ran in year %d, has no value", in.Code, m, k))
 			}
 		}
 	}
@@ -237,10 +237,10 @@ func decideTerminate(c *Contract, cmd TerminateContract) ([]Event, error) {
 	if domain.CheckTermination(&vs, d, c.Years, c.TerminatedOn, c.Payments) {
 		for _, m := range c.Missions() {
 			if s, ok := c.Starts[m]; ok && !s.Before(d) {
-				vs.Add("facts_after_termination", "terminated_on", fmt.Sprintf("mission %q started on %s, on or after %s", m, s, d))
+				vs.Add(CodeFactsAfterTermination, "terminated_on", fmt.Sprintf("mission %q started on %s, on or after %s", m, s, d))
 			}
 			if s, ok := c.Deploys[m]; ok && !s.Before(d) {
-				vs.Add("facts_after_termination", "terminated_on", fmt.Sprintf("mission %q was deployed on %s, on or after %s", m, s, d))
+				vs.Add(CodeFactsAfterTermination, "terminated_on", fmt.Sprintf("mission %q was deployed on %s, on or after %s", m, s, d))
 			}
 		}
 	}

@@ -100,7 +100,7 @@ func (c *Contract) candidates(asOf domain.Date) []candidate {
 // the year's advances). Running it again decides nothing new.
 func (c *Contract) decideDue(asOf domain.Date) ([]Event, error) {
 	if asOf.IsZero() {
-		return nil, domain.Reject("missing_field", "as_of", "is required")
+		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
 	work := c.clone()
 	var events []Event

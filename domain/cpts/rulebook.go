@@ -257,6 +257,9 @@ func LoadRules(fsys fs.FS) (*Rules, error) {
 // InForce returns the rulebook in force on a signature date.
 func (r *Rules) InForce(d domain.Date) (*Rulebook, bool) { return r.books.InForce(d) }
 
+// Calendar returns the span of dates the CPTS rulebooks judge.
+func (r *Rules) Calendar() domain.Calendar { return r.books.Calendar() }
+
 // ByID returns a rulebook by id.
 func (r *Rules) ByID(id string) (*Rulebook, bool) { return r.books.ByID(id) }
 

@@ -21,7 +21,11 @@ func (definition) Commands() []string {
 	return []string{CmdSignContract, CmdStartMission, CmdDeployMission, CmdReportIndicators}
 }
 
-func (definition) DecodeCommand(raw []byte) (domain.Command, error) { return DecodeCommand(raw) }
+func (d definition) DecodeCommand(raw []byte) (domain.Command, error) {
+	return decodeCommand(raw, d.rules.Calendar())
+}
+
+func (d definition) Calendar() domain.Calendar { return d.rules.Calendar() }
 
 func (d definition) NewState(id uuid.UUID) domain.State { return NewContractWith(id, d.rules) }
 

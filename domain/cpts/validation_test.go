@@ -41,7 +41,7 @@ func TestValidationRules(t *testing.T) {
 		{"target_zero", newLifecycle, cpts.CmdSignContract, replace(sign(50_000), `"code":"access-1","weight":"1","target":"100"`, `"code":"access-1","weight":"1","target":"0"`), "target_not_positive", "indicators[0].target"},
 		{"indicator_of_unknown_mission", newLifecycle, cpts.CmdSignContract, replace(sign(50_000), `{"mission":"access",`, `{"mission":"quality","code":"q","weight":"1","target":"1"},{"mission":"access",`), "indicator_unknown_mission", "indicators[0].mission"},
 		{"duplicate_indicator", newLifecycle, cpts.CmdSignContract, replace(sign(50_000), `"weight":"1","target":"100"}`, `"weight":"0.5","target":"100"},{"mission":"access","code":"access-1","weight":"0.5","target":"100"}`), "duplicate_indicator", "indicators[1].code"},
-		{"signed_before_the_aci", newLifecycle, cpts.CmdSignContract, signFields(50_000, "2019-08-24", false), "no_rulebook", "signed_on"},
+		{"signed_before_the_aci", newLifecycle, cpts.CmdSignContract, signFields(50_000, "2019-08-24", false), "date_out_of_range", "signed_on"},
 		{"second_signature", signed, cpts.CmdSignContract, sign(50_000), "contract_exists", "contract_id"},
 		{"missing_population", newLifecycle, cpts.CmdSignContract, replace(sign(50_000), `"population":50000,`, ""), "missing_field", "population"},
 		{"population_not_a_number", newLifecycle, cpts.CmdSignContract, replace(sign(50_000), `"population":50000`, `"population":"many"`), "invalid_number", "population"},

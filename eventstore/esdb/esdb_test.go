@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/cptsledger/ledger/app/apptest"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/storetest"
 	"github.com/google/uuid"
@@ -45,6 +46,36 @@ func TestConformanceOfTheAdapter(t *testing.T) {
 		f := newFakeConn()
 		f.system()
 		return newStore(f, Options{})
+	})
+}
+
+// TestCommandPathAgainstEventStoreDB runs the command path's conformance
+// suite on a real server, when LEDGER_ESDB_URL names one.
+func TestCommandPathAgainstEventStoreDB(t *testing.T) {
+	url := os.Getenv("LEDGER_ESDB_URL")
+	if url == "" {
+		t.Skip("LEDGER_ESDB_URL is not set: no EventStoreDB server to race the command path on")
+	}
+	apptest.Run(t, func(t *testing.T) apptest.Opener {
+		ns := "test-" + strings.ReplaceAll(uuid.NewString(), "-", "")
+		return func() eventstore.Store {
+			s, err := Open(url, Options{Namespace: ns})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	})
+}
+
+// TestCommandPathOfTheAdapter runs the command path's conformance suite
+// (racing ledgers, one contract id one scheme) over the adapter and the
+// in-memory EventStoreDB: each ledger has its own Store on one node.
+func TestCommandPathOfTheAdapter(t *testing.T) {
+	apptest.Run(t, func(t *testing.T) apptest.Opener {
+		f := newFakeConn()
+		f.system()
+		return func() eventstore.Store { return newStore(f, Options{}) }
 	})
 }
 

@@ -1,0 +1,33 @@
+package assistant
+
+// Rejection codes of the medical-assistant scheme (the shared ones are in
+// package domain). Each is documented in docs/domain.md.
+
+const (
+	// CodeInvalidRPPS: an RPPS number that is not 11 digits.
+	CodeInvalidRPPS = "invalid_rpps"
+	// CodeInvalidSector: a sector other than 1 or 2.
+	CodeInvalidSector = "invalid_sector"
+	// CodeUnknownBand: a patientèle band that is not below_p90, p90_p95 or p95_plus.
+	CodeUnknownBand = "unknown_band"
+	// CodeBaselineNotPositive: a patientèle baseline that is not positive.
+	CodeBaselineNotPositive = "baseline_not_positive"
+	// CodeTargetBelowBaseline: a patientèle target below the baseline.
+	CodeTargetBelowBaseline = "target_below_baseline"
+	// CodeOptionNotOpen: an FTE option the rulebook does not open (or only in an under-served zone).
+	CodeOptionNotOpen = "option_not_open"
+	// CodeSectorNotEligible: a sector the rulebook does not admit.
+	CodeSectorNotEligible = "sector_not_eligible"
+	// CodePracticeNotEligible: no group practice outside an under-served zone (am-2019).
+	CodePracticeNotEligible = "practice_not_eligible"
+	// CodeCoordinationRequired: no coordinated practice (am-2019).
+	CodeCoordinationRequired = "coordination_required"
+	// CodePatienteleBelowMinimum: a general practitioner under the rulebook's minimum patientèle.
+	CodePatienteleBelowMinimum = "patientele_below_minimum"
+	// CodeSpecialtyExcluded: a specialty the rulebook excludes.
+	CodeSpecialtyExcluded = "specialty_excluded"
+	// CodeAlreadyHired: an assistant hired twice.
+	CodeAlreadyHired = "already_hired"
+	// CodeHiringAfterYear1: a hiring after the first contract year.
+	CodeHiringAfterYear1 = "hiring_after_year_1"
+)

@@ -1,0 +1,70 @@
+package domain
+
+// Rejection codes every scheme shares: the stable, machine-readable code of a
+// violation (Violation.Code). Each is documented in docs/domain.md, and
+// TestEveryCodeIsDocumented fails when one is not.
+
+const (
+	// CodeMissingField: a required field is absent or empty.
+	CodeMissingField = "missing_field"
+	// CodeInvalidType: a field has the wrong JSON type.
+	CodeInvalidType = "invalid_type"
+	// CodeUnknownField: a key that is not a field of the command (names match exactly, case included).
+	CodeUnknownField = "unknown_field"
+	// CodeDuplicateField: a key given twice in one object.
+	CodeDuplicateField = "duplicate_field"
+	// CodeMalformedJSON: the line is not one JSON object.
+	CodeMalformedJSON = "malformed_json"
+	// CodeInvalidUTF8: the line is not valid UTF-8.
+	CodeInvalidUTF8 = "invalid_utf8"
+	// CodeLineTooLong: the line is longer than 1 MiB.
+	CodeLineTooLong = "line_too_long"
+	// CodeInvalidDate: a date that is not YYYY-MM-DD.
+	CodeInvalidDate = "invalid_date"
+	// CodeDateOutOfRange: a date outside the span the rulebooks cover.
+	CodeDateOutOfRange = "date_out_of_range"
+	// CodeInvalidNumber: a number that does not parse, has an exponent, or exceeds its limits.
+	CodeInvalidNumber = "invalid_number"
+	// CodeInvalidUUID: an id that is not a canonical UUID.
+	CodeInvalidUUID = "invalid_uuid"
+	// CodeTooLong: a text longer than its limit.
+	CodeTooLong = "too_long"
+	// CodeTooMany: a list longer than its limit.
+	CodeTooMany = "too_many"
+	// CodeControlCharacter: a control character in a name (or in a reason, other than a line break or a tab).
+	CodeControlCharacter = "control_character"
+	// CodeUnknownCommand: a command type no scheme has.
+	CodeUnknownCommand = "unknown_command"
+	// CodeWrongContract: the command names another contract than the state it is decided on.
+	CodeWrongContract = "wrong_contract"
+	// CodeContractNotFound: no contract with that id has been signed.
+	CodeContractNotFound = "contract_not_found"
+	// CodeContractExists: the contract is signed already.
+	CodeContractExists = "contract_exists"
+	// CodeContractIDTaken: the id is the id of a contract of another scheme.
+	CodeContractIDTaken = "contract_id_taken"
+	// CodeAlreadyTerminated: the contract is terminated already.
+	CodeAlreadyTerminated = "already_terminated"
+	// CodeContractTerminated: the contract is terminated: no new fact.
+	CodeContractTerminated = "contract_terminated"
+	// CodeDateBeforeSignature: a date before the signature.
+	CodeDateBeforeSignature = "date_before_signature"
+	// CodeDateAfterContract: a date after the contract's last day.
+	CodeDateAfterContract = "date_after_contract"
+	// CodeTerminationBeforeDecidedPayment: a termination dated on or before the due date of a decided payment.
+	CodeTerminationBeforeDecidedPayment = "termination_before_decided_payment"
+	// CodeDuplicateReport: a second report for a contract year.
+	CodeDuplicateReport = "duplicate_report"
+	// CodeYearOutOfRange: a contract year outside 1 to 5.
+	CodeYearOutOfRange = "year_out_of_range"
+	// CodeYearAfterTermination: a contract year that begins after the termination.
+	CodeYearAfterTermination = "year_after_termination"
+	// CodeYearNotEnded: a report dated before the end of its year.
+	CodeYearNotEnded = "year_not_ended"
+	// CodeNegativeValue: a value below 0.
+	CodeNegativeValue = "negative_value"
+	// CodeNoRulebook: no rulebook of the scheme is in force on the signature date.
+	CodeNoRulebook = "no_rulebook"
+	// CodeRejected: a rejection without a more precise code.
+	CodeRejected = "rejected"
+)

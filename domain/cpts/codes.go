@@ -1,0 +1,47 @@
+package cpts
+
+// Rejection codes of the CPTS scheme (the shared ones are in package
+// domain). Each is documented in docs/domain.md.
+
+const (
+	// CodePopulationNotPositive: a population that is not a positive whole number.
+	CodePopulationNotPositive = "population_not_positive"
+	// CodeUnknownMission: a mission the rulebook or the contract does not have.
+	CodeUnknownMission = "unknown_mission"
+	// CodeDuplicateMission: a mission listed twice.
+	CodeDuplicateMission = "duplicate_mission"
+	// CodeCoreMissionMissing: a core mission missing from the contract.
+	CodeCoreMissionMissing = "core_mission_missing"
+	// CodeIndicatorUnknownMission: an indicator of a mission the contract does not have.
+	CodeIndicatorUnknownMission = "indicator_unknown_mission"
+	// CodeDuplicateIndicator: an indicator listed twice.
+	CodeDuplicateIndicator = "duplicate_indicator"
+	// CodeWeightOutOfRange: a weight outside (0, 1].
+	CodeWeightOutOfRange = "weight_out_of_range"
+	// CodeTargetNotPositive: a target that is not above 0.
+	CodeTargetNotPositive = "target_not_positive"
+	// CodeMissionWithoutIndicator: a mission of the contract with no indicator.
+	CodeMissionWithoutIndicator = "mission_without_indicator"
+	// CodeWeightsNotOne: the weights of a mission do not sum to exactly 1.
+	CodeWeightsNotOne = "weights_not_one"
+	// CodeYearClosed: a fact dated in a year whose report or balance is recorded.
+	CodeYearClosed = "year_closed"
+	// CodeMissionAlreadyStarted: a mission started twice.
+	CodeMissionAlreadyStarted = "mission_already_started"
+	// CodeMissionNotStarted: a deployment before the mission's start.
+	CodeMissionNotStarted = "mission_not_started"
+	// CodeMissionAlreadyDeployed: a mission deployed twice.
+	CodeMissionAlreadyDeployed = "mission_already_deployed"
+	// CodeDateBeforeStart: a deployment dated before the mission's start.
+	CodeDateBeforeStart = "date_before_start"
+	// CodeUnknownIndicator: a value for an indicator the contract does not have.
+	CodeUnknownIndicator = "unknown_indicator"
+	// CodeMissionNotActive: a value for a mission that did not run in the year.
+	CodeMissionNotActive = "mission_not_active"
+	// CodeDuplicateValue: an indicator given twice in a report.
+	CodeDuplicateValue = "duplicate_value"
+	// CodeMissingValue: an indicator of a mission that ran in the year without a value.
+	CodeMissingValue = "missing_value"
+	// CodeFactsAfterTermination: a termination dated on or before a recorded start or deployment.
+	CodeFactsAfterTermination = "facts_after_termination"
+)
