@@ -1,7 +1,13 @@
 package domain_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/cptsledger/ledger/domain"
@@ -69,5 +75,48 @@ func TestMoneyJSONHasTwoDecimals(t *testing.T) {
 	}
 	if domain.MoneyFromCents(-5).String() != "-0.05" || domain.MustMoney("-41589.04").Cents() != -4158904 {
 		t.Fatal("cents conversions")
+	}
+}
+
+// Every rejection code is a constant of a codes.go file, documented in
+// docs/domain.md; no code is written as a literal elsewhere.
+func TestEveryCodeIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/domain.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	constant := regexp.MustCompile(`(?m)^\s*Code\w+\s*=\s*"([a-z0-9_]+)"`)
+	codes := 0
+	for _, f := range []string{"codes.go", "cpts/codes.go", "assistant/codes.go"} {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range constant.FindAllSubmatch(src, -1) {
+			codes++
+			if !bytes.Contains(doc, []byte("| `"+string(m[1])+"` |")) {
+				t.Errorf("code %s (%s) is not in the table of docs/domain.md", m[1], f)
+			}
+		}
+	}
+	if codes < 40 {
+		t.Fatalf("found %d codes: the catalogue files moved?", codes)
+	}
+	literal := regexp.MustCompile(`(Reject|\.Add|UnknownCommand)\("[a-z_]+"`)
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if m := literal.Find(src); m != nil {
+			t.Errorf("%s writes a code as a literal (%s): use a constant of the catalogue", path, m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,9 +20,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+	"modernc.org/sqlite" // the database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // DB is the read-model database: one writer connection (the runner) and a
@@ -33,7 +35,65 @@ type DB struct {
 	r    *sql.DB
 }
 
-// Open opens (creating if needed) the read-model database at path.
+// The read-model file's format: an application id that says whose file it
+// is ("LPRJ") and a format version, bumped whenever a table changes; a
+// file of an older version is rebuilt, a newer one refused.
+const (
+	ApplicationID = 0x4C50524A
+	FormatVersion = 1
+)
+
+// DamagedError is a read-model file that cannot be read as one: malformed,
+// or not a ledger read-model file. The read models are derived data, so
+// OpenRepairing moves such a file aside and builds a new one from the log.
+type DamagedError struct {
+	Path   string
+	Reason string
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("projections: %s cannot be read as a ledger read-model file: %s", e.Path, e.Reason)
+}
+
+// isDamage tells whether err is SQLite finding the file malformed or not a
+// database.
+func isDamage(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return true
+	}
+	return false
+}
+
+// OpenRepairing opens the read models at path; when the file is damaged it
+// moves it (and its WAL) aside to path.corrupt-<time>, says so through
+// notify, and opens a new, empty one that the next catch-up fills from the
+// log.
+func OpenRepairing(ctx context.Context, path string, notify func(string)) (*DB, error) {
+	db, err := Open(ctx, path)
+	var de *DamagedError
+	if !errors.As(err, &de) {
+		return db, err
+	}
+	aside := fmt.Sprintf("%s.corrupt-%s", path, time.Now().UTC().Format("20060102T150405.000000000Z"))
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(path+suffix, aside+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w; moving it aside failed: %v", de, err)
+		}
+	}
+	if notify != nil {
+		notify(fmt.Sprintf("%s could not be read (%s): moved to %s; the read models are rebuilt from the log", path, de.Reason, aside))
+	}
+	return Open(ctx, path)
+}
+
+// Open opens (creating if needed) the read-model database at path. A file
+// that is not a ledger read-model file or is malformed is a *DamagedError;
+// one of an older format is emptied, for the runner to rebuild.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("projections: create directory: %w", err)
@@ -50,9 +110,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	if _, err := w.ExecContext(ctx, schema+createIndexes()); err != nil {
+	if err := prepareFile(ctx, w, path); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("projections: create schema in %s: %w", path, err)
+		if isDamage(err) {
+			return nil, &DamagedError{Path: path, Reason: err.Error()}
+		}
+		return nil, err
 	}
 	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
 	if err != nil {
@@ -61,6 +124,78 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(4)
 	return &DB{path: path, w: w, r: r}, nil
+}
+
+// prepareFile checks the file's application id and format, empties a file
+// of an older format, creates what is missing, and reads the first page of
+// every table, so that a damaged file is found here rather than halfway
+// through a query.
+func prepareFile(ctx context.Context, w *sql.DB, path string) error {
+	var appID, version int64
+	if err := w.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
+		return err
+	}
+	if err := w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	var tables int
+	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'checkpoints'`).Scan(&tables); err != nil {
+		return err
+	}
+	switch {
+	case appID != 0 && appID != ApplicationID:
+		return &DamagedError{Path: path, Reason: fmt.Sprintf("not a ledger read-model file (SQLite application id %#x)", appID)}
+	case appID == ApplicationID && version > FormatVersion:
+		return fmt.Errorf("projections: %s is read-model format %d, newer than this binary's (%d): use a newer ledger binary", path, version, FormatVersion)
+	case appID == 0 && tables == 0:
+		var any int
+		if err := w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&any); err != nil {
+			return err
+		}
+		if any > 0 {
+			return &DamagedError{Path: path, Reason: "an SQLite file with other tables"}
+		}
+	case version < FormatVersion:
+		// The first release's file (no application id) or an older
+		// format: its tables are dropped and the runner rebuilds them.
+		if err := dropAll(ctx, w); err != nil {
+			return err
+		}
+	}
+	if _, err := w.ExecContext(ctx, schema+createIndexes()); err != nil {
+		return fmt.Errorf("projections: create schema in %s: %w", path, err)
+	}
+	for _, t := range append([]string{"checkpoints"}, readModelTables...) {
+		var n int
+		if err := w.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+t+` LIMIT 1)`).Scan(&n); err != nil {
+			return err
+		}
+	}
+	_, err := w.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = %d`, ApplicationID, FormatVersion))
+	return err
+}
+
+// dropAll drops every table and view of the file.
+func dropAll(ctx context.Context, w *sql.DB) error {
+	rows, err := w.QueryContext(ctx, `SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		return err
+	}
+	var drops []string
+	for rows.Next() {
+		var typ, name string
+		if err := rows.Scan(&typ, &name); err != nil {
+			rows.Close()
+			return err
+		}
+		drops = append(drops, fmt.Sprintf(`DROP %s IF EXISTS "%s";`, strings.ToUpper(typ), name))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = w.ExecContext(ctx, strings.Join(drops, "\n"))
+	return err
 }
 
 // SQL returns a read-only handle for ad-hoc queries.

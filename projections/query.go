@@ -146,8 +146,9 @@ func (db *DB) Summary(ctx context.Context, id uuid.UUID) (Summary, error) {
 	if err != nil {
 		return s, err
 	}
-	s.ContractID, s.SignedOn = id, domain.MustDate(signed)
-	return s, nil
+	var rd stored
+	s.ContractID, s.SignedOn = id, rd.date(signed)
+	return s, rd.check("contract " + id.String())
 }
 
 // Summaries returns every contract of every scheme, in signature order.
@@ -166,7 +167,11 @@ func (db *DB) Summaries(ctx context.Context) ([]Summary, error) {
 		if err := rows.Scan(&id, &s.Scheme, &s.Rulebook, &s.Tier, &s.CPAM, &s.Name, &signed); err != nil {
 			return nil, err
 		}
-		s.ContractID, s.SignedOn = uuid.MustParse(id), domain.MustDate(signed)
+		var rd stored
+		s.ContractID, s.SignedOn = rd.id(id), rd.date(signed)
+		if err := rd.check("contract " + id); err != nil {
+			return nil, err
+		}
 		out = append(out, s)
 	}
 	return out, rows.Err()
@@ -192,11 +197,13 @@ func (db *DB) contracts(ctx context.Context, where string, args ...any) ([]Contr
 			&signed, &c.SNPRegulation, &missions, &terminated); err != nil {
 			return nil, err
 		}
-		c.ContractID = uuid.MustParse(id)
-		c.SignedOn = domain.MustDate(signed)
+		var rd stored
+		c.ContractID = rd.id(id)
+		c.SignedOn = rd.date(signed)
 		c.Missions = strings.Split(missions, ",")
-		if terminated != "" {
-			c.TerminatedOn = domain.MustDate(terminated)
+		c.TerminatedOn = rd.optDate(terminated)
+		if err := rd.check("contract " + id); err != nil {
+			return nil, err
 		}
 		out = append(out, c)
 	}
@@ -255,12 +262,16 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 		if err := json.Unmarshal(lines, &decoded); err != nil {
 			return fmt.Errorf("projections: payment %s lines: %w", pid, err)
 		}
-		p := Payment{PaymentID: uuid.MustParse(pid), ContractID: uuid.MustParse(cid), Kind: kind, ContractYear: year,
-			Mission: optional(mission), DueOn: domain.MustDate(due), DecidedOn: domain.MustDate(decided), Status: status,
+		var rd stored
+		p := Payment{PaymentID: rd.id(pid), ContractID: rd.id(cid), Kind: kind, ContractYear: year,
+			Mission: optional(mission), DueOn: rd.date(due), DecidedOn: rd.date(decided), Status: status,
 			Amount: amt, Rulebook: rulebook, Table: table, Rule: rule, Reason: reason, Position: uint64(pos), RecordedAt: recorded,
 			Lines: make([]Line, len(decoded)), Scheme: scheme}
 		for i, l := range decoded {
 			p.Lines[i] = Line{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis}
+		}
+		if err := rd.check("payment " + pid); err != nil {
+			return err
 		}
 		if err := fn(p); err != nil {
 			return err
@@ -345,12 +356,12 @@ func (db *DB) Alerts(ctx context.Context, asOf domain.Date, window int) ([]cpts.
 		if err := rows.Scan(&id, &mission, &kind, &months, &deadline, &done); err != nil {
 			return nil, err
 		}
-		dl := domain.MustDate(deadline)
-		var doneOn domain.Date
-		if done != "" {
-			doneOn = domain.MustDate(done)
+		var rd stored
+		dl, doneOn, cid := rd.date(deadline), rd.optDate(done), rd.id(id)
+		if err := rd.check("deadline of contract " + id); err != nil {
+			return nil, err
 		}
-		out = append(out, cpts.Alert{ContractID: uuid.MustParse(id), Mission: mission, Kind: kind, Months: months,
+		out = append(out, cpts.Alert{ContractID: cid, Mission: mission, Kind: kind, Months: months,
 			Deadline: dl, Status: cpts.DeadlineStatus(dl, doneOn, asOf, window)})
 	}
 	return out, rows.Err()
@@ -503,7 +514,12 @@ func (db *DB) Schedule(ctx context.Context, asOf domain.Date, horizon int) ([]Sc
 			rows.Close()
 			return nil, err
 		}
-		reported[fmt.Sprintf("%s/%d", id, y)] = domain.MustDate(on)
+		var rd stored
+		reported[fmt.Sprintf("%s/%d", id, y)] = rd.date(on)
+		if err := rd.check("report of contract " + id); err != nil {
+			rows.Close()
+			return nil, err
+		}
 	}
 	rows.Close()
 
@@ -593,4 +609,47 @@ func (db *DB) Totals(ctx context.Context, by string) ([]Total, error) {
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// stored reads back values the read models hold. A value that does not
+// parse (a file damaged or edited by hand) is an error naming it, never a
+// panic: the first one is kept and check returns it.
+type stored struct{ err error }
+
+func (s *stored) fail(what, v string, err error) {
+	if s.err == nil {
+		s.err = fmt.Errorf("%s %q: %w", what, v, err)
+	}
+}
+
+func (s *stored) date(v string) domain.Date {
+	d, err := domain.ParseDate(v)
+	if err != nil {
+		s.fail("date", v, err)
+	}
+	return d
+}
+
+// optDate reads a date that may be absent ("").
+func (s *stored) optDate(v string) domain.Date {
+	if v == "" {
+		return domain.Date{}
+	}
+	return s.date(v)
+}
+
+func (s *stored) id(v string) uuid.UUID {
+	id, err := uuid.Parse(v)
+	if err != nil {
+		s.fail("id", v, err)
+	}
+	return id
+}
+
+// check returns the first value that did not parse, naming the row.
+func (s *stored) check(row string) error {
+	if s.err != nil {
+		return fmt.Errorf("projections: %s holds a value that does not parse (run ledger rebuild): %w", row, s.err)
+	}
+	return nil
 }

@@ -24,7 +24,9 @@ func (e *env) openReadModels() (eventstore.Store, *projections.DB, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := projections.Open(e.ctx, filepath.Join(e.global.data, "projections.db"))
+	db, err := projections.OpenRepairing(e.ctx, filepath.Join(e.global.data, "projections.db"), func(msg string) {
+		fmt.Fprintln(e.stderr, "ledger: "+msg)
+	})
 	if err != nil {
 		store.Close()
 		return nil, nil, err
@@ -94,31 +96,39 @@ func parseContract(s string) (uuid.UUID, error) {
 
 // dateWindowFlags registers --as-of (default today) and --within (days,
 // not negative), and returns how to read them after parsing.
-func dateWindowFlags(fs *flag.FlagSet, asOfHelp string, defaultWithin int, withinHelp string) func() (domain.Date, int, error) {
+func (e *env) dateWindowFlags(fs *flag.FlagSet, asOfHelp string, defaultWithin int, withinHelp string) func() (domain.Date, int, error) {
 	asOfFlag := fs.String("as-of", "", asOfHelp)
-	within := fs.Int("within", defaultWithin, withinHelp)
+	within := fs.Int("within", defaultWithin, withinHelp+fmt.Sprintf(" (0 to %d)", maxWithinDays))
 	return func() (domain.Date, int, error) {
-		asOf, err := parseAsOf(*asOfFlag)
+		asOf, err := e.parseAsOf(*asOfFlag)
 		if err != nil {
 			return asOf, 0, err
 		}
 		if asOf.IsZero() {
 			asOf = domain.DateOf(time.Now())
 		}
-		if *within < 0 {
-			return asOf, 0, usageError{"--within must be 0 or more days"}
+		if *within < 0 || *within > maxWithinDays {
+			return asOf, 0, usageError{fmt.Sprintf("--within must be 0 to %d days, got %d", maxWithinDays, *within)}
 		}
 		return asOf, *within, nil
 	}
 }
 
-func parseAsOf(s string) (domain.Date, error) {
+// maxWithinDays bounds a query's window: ten years.
+const maxWithinDays = 3660
+
+// parseAsOf reads a business date given to a query: a date the schemes'
+// rulebooks cover, or "" (none).
+func (e *env) parseAsOf(s string) (domain.Date, error) {
 	if s == "" {
 		return domain.Date{}, nil
 	}
 	d, err := domain.ParseDate(s)
 	if err != nil {
 		return d, usageError{"--as-of: " + err.Error()}
+	}
+	if dates := domain.CalendarOf(e.schemes); !dates.Contains(d) {
+		return d, usageError{fmt.Sprintf("--as-of: %s is outside the dates the rulebooks cover (%s)", d, dates)}
 	}
 	return d, nil
 }
@@ -175,7 +185,7 @@ func runBalance(e *env, args []string) error {
 		return err
 	}
 	var asOf projections.AsOf
-	if asOf.BusinessDate, err = parseAsOf(*asOfFlag); err != nil {
+	if asOf.BusinessDate, err = e.parseAsOf(*asOfFlag); err != nil {
 		return err
 	}
 	if *knownAt != "" {
@@ -208,7 +218,7 @@ func runBalance(e *env, args []string) error {
 
 func runAlerts(e *env, args []string) error {
 	fs := e.flags("alerts")
-	window := dateWindowFlags(fs, "date of the alerts (default today)", 60, "days ahead in which a deadline is due_soon")
+	window := e.dateWindowFlags(fs, "date of the alerts (default today)", 60, "days ahead in which a deadline is due_soon")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -244,7 +254,7 @@ func runAudit(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	asOf, err := parseAsOf(*asOfFlag)
+	asOf, err := e.parseAsOf(*asOfFlag)
 	if err != nil {
 		return err
 	}

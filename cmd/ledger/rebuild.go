@@ -37,7 +37,7 @@ func runRebuild(e *env, args []string) error {
 // balances awaiting decision, top-ups.
 func runSchedule(e *env, args []string) error {
 	fs := e.flags("schedule")
-	window := dateWindowFlags(fs, "date from which to look ahead (default today)", 31, "days ahead")
+	window := e.dateWindowFlags(fs, "date from which to look ahead (default today)", 31, "days ahead")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}

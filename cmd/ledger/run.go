@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/eventstore/esdb"
@@ -34,6 +36,9 @@ type env struct {
 	stderr io.Writer
 	log    *slog.Logger
 	global globalFlags
+	// schemes are the payment schemes the ledger serves: one value, given
+	// to the command path and bounding the dates of the queries.
+	schemes []domain.Scheme
 }
 
 type globalFlags struct {
@@ -133,7 +138,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		printHelp(stderr)
 		return exitUsage
 	}
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, global: g,
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, global: g, schemes: app.DefaultSchemes(),
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	err := c.run(e, rest)
 	var ue usageError

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/cptsledger/ledger/internal/dirlock"
 	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/relay"
@@ -85,8 +87,29 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	log := newInfoLogger(e.stderr)
+	// One serve per data directory: two would share the relay's checkpoint
+	// and the embedded NATS store, and skip events for ever.
+	if err := os.MkdirAll(e.global.data, 0o755); err != nil {
+		return err
+	}
+	lock, err := dirlock.Acquire(filepath.Join(e.global.data, "serve.lock"))
+	var held *dirlock.HeldError
+	switch {
+	case errors.As(err, &held):
+		who := "another ledger serve"
+		if held.PID > 0 {
+			who += fmt.Sprintf(" (pid %d)", held.PID)
+		}
+		return failed{fmt.Sprintf("%s is running on the data directory %s (lock %s): stop it first; one serve per data directory", who, e.global.data, held.Path)}
+	case err != nil:
+		return err
+	}
+	defer lock.Release()
 	url := nf.url
 	if url == "" {
+		if err := natsserver.CheckFree(*listen); err != nil {
+			return failed{err.Error()}
+		}
 		ns, err := natsserver.Start(natsserver.Options{Listen: *listen, StoreDir: filepath.Join(e.global.data, "nats")})
 		if err != nil {
 			return err

@@ -22,6 +22,19 @@ type Options struct {
 	ServerName string
 }
 
+// CheckFree tells, at once, whether the address can be listened on: the
+// server itself would only fail to become ready after a while.
+func CheckFree(listen string) error {
+	if _, port, err := net.SplitHostPort(listen); err == nil && (port == "-1" || port == "0") {
+		return nil // a free port is picked
+	}
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("the NATS address %s is in use or cannot be listened on (%v): choose another with --nats-listen, or give --nats-url to use a running server", listen, err)
+	}
+	return l.Close()
+}
+
 // Start starts a server and waits until it accepts connections.
 func Start(opts Options) (*server.Server, error) {
 	host, portText, err := net.SplitHostPort(opts.Listen)
