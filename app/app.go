@@ -381,13 +381,7 @@ func (l *Ledger) remember(stream string, st *loaded, events []domain.Event, revi
 // ReadStream reads a contract's stream in pages and decodes each event with
 // its scheme.
 func ReadStream(ctx context.Context, store eventstore.Store, scheme domain.Scheme, stream string, fn func(eventstore.Envelope, domain.Event) error) error {
-	const page = 512
-	var from uint64
-	for {
-		envs, err := store.ReadStream(ctx, stream, from, page)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", stream, err)
-		}
+	return eventstore.EachInStream(ctx, store, stream, func(envs []eventstore.Envelope) error {
 		for _, env := range envs {
 			e, err := scheme.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
 			if err != nil {
@@ -397,11 +391,8 @@ func ReadStream(ctx context.Context, store eventstore.Store, scheme domain.Schem
 				return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
 			}
 		}
-		if len(envs) < page {
-			return nil
-		}
-		from = envs[len(envs)-1].Revision + 1
-	}
+		return nil
+	})
 }
 
 // Contract folds a CPTS contract's stream, keeping the events keep accepts

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -236,53 +237,125 @@ type VerifyReport struct {
 	Head    Position
 }
 
-// Verify walks the whole global log of s and checks every stream's hash
-// chain: revisions start at 0 and follow each other, each PrevHash is the
-// previous event's Hash, and each Hash is recomputed from the event. It
-// returns a *CorruptionError naming the first event that fails. Memory grows
-// with the number of streams, not of events.
-func Verify(ctx context.Context, s Store) (VerifyReport, error) {
-	type tail struct {
-		next uint64
-		hash Hash
+// Chains checks the hash chains of events given in log order (the whole
+// log, or one stream): in each stream revisions start at 0 and follow each
+// other, each PrevHash is the previous event's Hash, and each Hash is
+// recomputed from the event. It is the one routine every check of the
+// chain goes through (Verify, the audit trail, the notary's verification).
+// Memory grows with the number of streams, not of events.
+type Chains struct {
+	tails  map[string]*chainTail
+	events uint64
+	head   Position
+}
+
+type chainTail struct {
+	next uint64
+	hash Hash
+}
+
+// NewChains returns a checker that has seen no event.
+func NewChains() *Chains { return &Chains{tails: make(map[string]*chainTail)} }
+
+// Check checks the next event and returns its hash recomputed, or a
+// *CorruptionError naming it.
+func (c *Chains) Check(e *Envelope) (Hash, error) {
+	t := c.tails[e.Stream]
+	if t == nil {
+		t = &chainTail{}
+		c.tails[e.Stream] = t
 	}
-	tails := make(map[string]*tail)
-	var rep VerifyReport
+	fail := func(reason string) error {
+		return &CorruptionError{Stream: e.Stream, Revision: e.Revision, Position: e.Position, EventID: e.EventID.String(), Reason: reason}
+	}
+	got := ComputeHash(e.PrevHash, e)
+	switch {
+	case e.Revision != t.next:
+		return got, fail(fmt.Sprintf("revision %d where %d was expected", e.Revision, t.next))
+	case e.PrevHash != t.hash:
+		return got, fail("prev_hash is not the hash of the previous event")
+	case got != e.Hash:
+		return got, fail(fmt.Sprintf("stored hash %s, recomputed %s", e.Hash, got))
+	}
+	t.next++
+	t.hash = e.Hash
+	c.events++
+	c.head = e.Position
+	return got, nil
+}
+
+// Report summarises what was checked.
+func (c *Chains) Report() VerifyReport {
+	return VerifyReport{Events: c.events, Streams: len(c.tails), Head: c.head}
+}
+
+// VerifyPage is how many events Verify and the other walks of the whole log
+// read at a time.
+const VerifyPage = 2048
+
+// EachPage calls fn with every event of the global log, a page at a time,
+// in position order: the one routine that pages through the whole log.
+func EachPage(ctx context.Context, s Store, fn func([]Envelope) error) error {
 	var after Position
-	const page = 2048
 	for {
-		batch, err := s.ReadAll(ctx, after, page)
+		batch, err := s.ReadAll(ctx, after, VerifyPage)
 		if err != nil {
-			return rep, fmt.Errorf("verify: read after %d: %w", after, err)
+			return fmt.Errorf("read the log after %d: %w", after, err)
 		}
-		for i := range batch {
-			e := &batch[i]
-			t := tails[e.Stream]
-			if t == nil {
-				t = &tail{}
-				tails[e.Stream] = t
+		if len(batch) > 0 {
+			if err := fn(batch); err != nil {
+				return err
 			}
-			fail := func(reason string) error {
-				return &CorruptionError{Stream: e.Stream, Revision: e.Revision, Position: e.Position, EventID: e.EventID.String(), Reason: reason}
-			}
-			if e.Revision != t.next {
-				return rep, fail(fmt.Sprintf("revision %d where %d was expected", e.Revision, t.next))
-			}
-			if e.PrevHash != t.hash {
-				return rep, fail("prev_hash is not the hash of the previous event")
-			}
-			if got := ComputeHash(e.PrevHash, e); got != e.Hash {
-				return rep, fail(fmt.Sprintf("stored hash %s, recomputed %s", e.Hash, got))
-			}
-			t.next++
-			t.hash = e.Hash
-			rep.Events++
-			rep.Head = e.Position
+			after = batch[len(batch)-1].Position
 		}
-		if len(batch) < page {
-			rep.Streams = len(tails)
-			return rep, nil
+		if len(batch) < VerifyPage {
+			return nil
 		}
-		after = batch[len(batch)-1].Position
 	}
+}
+
+// StreamPage is how many events EachInStream reads at a time.
+const StreamPage = 512
+
+// EachInStream calls fn with every event of one stream, a page at a time,
+// in revision order: the one routine that pages through a stream.
+func EachInStream(ctx context.Context, s Store, stream string, fn func([]Envelope) error) error {
+	var from uint64
+	for {
+		page, err := s.ReadStream(ctx, stream, from, StreamPage)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", stream, err)
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
+				return err
+			}
+			from = page[len(page)-1].Revision + 1
+		}
+		if len(page) < StreamPage {
+			return nil
+		}
+	}
+}
+
+// Verify walks the whole global log of s and checks every stream's hash
+// chain (see Chains). It returns a *CorruptionError naming the first event
+// that fails.
+func Verify(ctx context.Context, s Store) (VerifyReport, error) {
+	c := NewChains()
+	err := EachPage(ctx, s, func(batch []Envelope) error {
+		for i := range batch {
+			if _, err := c.Check(&batch[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var ce *CorruptionError
+		if !errors.As(err, &ce) {
+			err = fmt.Errorf("verify: %w", err)
+		}
+	}
+	return c.Report(), err
 }

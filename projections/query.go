@@ -411,17 +411,12 @@ func Audit(ctx context.Context, store eventstore.Store, id uuid.UUID, asOf domai
 
 func auditStream(ctx context.Context, store eventstore.Store, stream string, asOf domain.Date) (AuditTrail, error) {
 	var envs []eventstore.Envelope
-	var from uint64
-	for {
-		page, err := store.ReadStream(ctx, stream, from, 1024)
-		if err != nil {
-			return AuditTrail{}, err
-		}
+	err := eventstore.EachInStream(ctx, store, stream, func(page []eventstore.Envelope) error {
 		envs = append(envs, page...)
-		if len(page) < 1024 {
-			break
-		}
-		from = page[len(page)-1].Revision + 1
+		return nil
+	})
+	if err != nil {
+		return AuditTrail{}, err
 	}
 	if len(envs) == 0 {
 		_, id, _ := domain.ParseStream(stream)
@@ -436,27 +431,20 @@ func auditStream(ctx context.Context, store eventstore.Store, stream string, asO
 	return trail, nil
 }
 
-// CheckChain checks one stream's hash chain: revisions from 0 without gap,
-// each prev_hash the previous hash, each hash recomputed from its event.
+// CheckChain checks one stream's hash chain with eventstore.Chains:
+// revisions from 0 without gap, each prev_hash the previous hash, each hash
+// recomputed from its event.
 func CheckChain(envs []eventstore.Envelope) AuditTrail {
 	trail := AuditTrail{Events: []AuditEvent{}, ChainOK: true}
-	var prev eventstore.Hash
+	chains := eventstore.NewChains()
 	for i := range envs {
-		env := &envs[i]
-		switch {
-		case env.Revision != uint64(i):
-			trail.Problem = fmt.Sprintf("revision %d where %d was expected", env.Revision, i)
-		case env.PrevHash != prev:
-			trail.Problem = "prev_hash is not the hash of the previous event"
-		case eventstore.ComputeHash(env.PrevHash, env) != env.Hash:
-			trail.Problem = "hash does not match the event"
-		}
-		if trail.Problem != "" {
-			bad := auditEvent(*env)
-			trail.ChainOK, trail.FirstBad = false, &bad
+		if _, err := chains.Check(&envs[i]); err != nil {
+			var ce *eventstore.CorruptionError
+			errors.As(err, &ce)
+			bad := auditEvent(envs[i])
+			trail.ChainOK, trail.FirstBad, trail.Problem = false, &bad, ce.Reason
 			return trail
 		}
-		prev = env.Hash
 	}
 	return trail
 }
