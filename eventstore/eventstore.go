@@ -154,3 +154,36 @@ func CheckOptions(o AppendOptions) error {
 	}
 	return nil
 }
+
+// Leaf is what a Merkle tree over the global log needs of an event: where
+// it is, its id, and its hash.
+type Leaf struct {
+	Position Position
+	EventID  uuid.UUID
+	Hash     Hash
+}
+
+// LeafReader is implemented by backends that read the log's leaves without
+// the events' data, faster than ReadAll (the embedded store). ReadLeaves
+// returns up to limit leaves of the events with position > after, in
+// position order.
+type LeafReader interface {
+	ReadLeaves(ctx context.Context, after Position, limit int) ([]Leaf, error)
+}
+
+// ReadLeaves reads leaves from s: through LeafReader when s has it, else
+// from ReadAll.
+func ReadLeaves(ctx context.Context, s Store, after Position, limit int) ([]Leaf, error) {
+	if lr, ok := s.(LeafReader); ok {
+		return lr.ReadLeaves(ctx, after, limit)
+	}
+	envs, err := s.ReadAll(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Leaf, len(envs))
+	for i := range envs {
+		out[i] = Leaf{Position: envs[i].Position, EventID: envs[i].EventID, Hash: envs[i].Hash}
+	}
+	return out, nil
+}

@@ -286,33 +286,6 @@ func writeAudit(w io.Writer, views []projections.AuditEvent) error {
 	return tw.Flush()
 }
 
-func runVerify(e *env, args []string) error {
-	if err := e.parse(e.flags("verify"), args); err != nil {
-		return err
-	}
-	store, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	rep, err := eventstore.Verify(e.ctx, store)
-	var ce *eventstore.CorruptionError
-	if errors.As(err, &ce) {
-		if e.global.json {
-			e.printJSON(map[string]any{"ok": false, "stream": ce.Stream, "revision": ce.Revision, "position": ce.Position, "event_id": ce.EventID, "reason": ce.Reason})
-		}
-		return failed{fmt.Sprintf("FAILED: first bad event: stream %s revision %d position %d event %s: %s", ce.Stream, ce.Revision, ce.Position, ce.EventID, ce.Reason)}
-	}
-	if err != nil {
-		return err
-	}
-	if e.global.json {
-		return e.printJSON(map[string]any{"ok": true, "events": rep.Events, "streams": rep.Streams, "head": rep.Head})
-	}
-	fmt.Fprintf(e.stdout, "ok: %d events in %d streams verified, head position %d\n", rep.Events, rep.Streams, rep.Head)
-	return nil
-}
-
 func runExport(e *env, args []string) error {
 	if len(args) == 0 || args[0] != "payments" {
 		return usageError{"export what? only 'export payments' exists"}

@@ -29,7 +29,10 @@ import (
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
 
-var _ eventstore.Store = (*Store)(nil)
+var (
+	_ eventstore.Store      = (*Store)(nil)
+	_ eventstore.LeafReader = (*Store)(nil)
+)
 
 // Options tune a Store. The zero value is usable.
 type Options struct {
@@ -244,6 +247,23 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: read all after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// ReadLeaves implements eventstore.LeafReader: the position, id and hash of
+// the events after a position, without their data.
+func (s *Store) ReadLeaves(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Leaf, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []eventstore.Leaf
+	err := s.withReader(ctx, func(r *reader) (err error) {
+		out, err = r.readLeaves(int64(after), limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded: read leaves after %d: %w", after, err)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/cptsledger/ledger/eventstore"
@@ -12,13 +13,14 @@ const (
 	readAllSQL = `SELECT ` + selectCols + ` FROM events WHERE position > ?1 ORDER BY position LIMIT ?2`
 	streamSQL  = `SELECT ` + selectCols + ` FROM events WHERE stream = ?3 AND revision >= ?1 ORDER BY revision LIMIT ?2`
 	headSQL    = `SELECT COALESCE(MAX(position), 0) FROM events`
+	leavesSQL  = `SELECT position, event_id, hash FROM events WHERE position > ?1 ORDER BY position LIMIT ?2`
 )
 
 // reader is one read-only connection with its prepared statements, the read
 // path of ReadAll, ReadStream and Head (see conn.go).
 type reader struct {
 	*conn
-	readAll, readStream, head uintptr
+	readAll, readStream, head, leaves uintptr
 }
 
 func openReader(path string) (*reader, error) {
@@ -29,7 +31,7 @@ func openReader(path string) (*reader, error) {
 		return nil, err
 	}
 	r := &reader{conn: c}
-	if err := c.prepareAll(map[*uintptr]string{&r.readAll: readAllSQL, &r.readStream: streamSQL, &r.head: headSQL}); err != nil {
+	if err := c.prepareAll(map[*uintptr]string{&r.readAll: readAllSQL, &r.readStream: streamSQL, &r.head: headSQL, &r.leaves: leavesSQL}); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -45,6 +47,38 @@ func (r *reader) bindStream(stream string) error {
 		return r.errorf(rc, "bind stream")
 	}
 	return nil
+}
+
+// readLeaves reads the position, id and hash of up to limit events after a
+// position: what the notary's tree needs, without the events' data.
+func (r *reader) readLeaves(after int64, limit int) ([]eventstore.Leaf, error) {
+	tls, st := r.tls, r.leaves
+	defer sqlite3.Xsqlite3_reset(tls, st)
+	sqlite3.Xsqlite3_bind_int64(tls, st, 1, after)
+	sqlite3.Xsqlite3_bind_int64(tls, st, 2, int64(limit))
+	out := make([]eventstore.Leaf, 0, min(limit, 4096))
+	for {
+		switch rc := sqlite3.Xsqlite3_step(tls, st); rc {
+		case sqlite3.SQLITE_ROW:
+			var l eventstore.Leaf
+			l.Position = eventstore.Position(sqlite3.Xsqlite3_column_int64(tls, st, 0))
+			for _, col := range [...]struct {
+				col int32
+				dst []byte
+			}{{1, l.EventID[:]}, {2, l.Hash[:]}} {
+				p := sqlite3.Xsqlite3_column_blob(tls, st, col.col)
+				if n := int(sqlite3.Xsqlite3_column_bytes(tls, st, col.col)); n != len(col.dst) {
+					return nil, fmt.Errorf("embedded: event at position %d has a malformed id or hash column", l.Position)
+				}
+				copy(col.dst, cmem(p, len(col.dst)))
+			}
+			out = append(out, l)
+		case sqlite3.SQLITE_DONE:
+			return out, nil
+		default:
+			return nil, r.errorf(rc, "read leaves")
+		}
+	}
 }
 
 func (r *reader) readHead() (int64, error) {

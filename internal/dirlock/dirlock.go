@@ -57,6 +57,26 @@ func Acquire(path string) (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// Wait takes the lock on path, waiting for another process to release it:
+// for short critical sections (a batch of the notary's follower).
+func Wait(path string) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("dirlock: %w", err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("dirlock: lock %s: %w", path, err)
+	}
+	return &Lock{f: f}, nil
+}
+
 // Release gives the lock up. The file stays: removing it would let a
 // process that opened it before the removal lock a file nobody else sees.
 func (l *Lock) Release() error {

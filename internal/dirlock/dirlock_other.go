@@ -30,6 +30,9 @@ func Acquire(path string) (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// Wait is Acquire.
+func Wait(path string) (*Lock, error) { return Acquire(path) }
+
 // Release closes the file.
 func (l *Lock) Release() error {
 	if l == nil || l.f == nil {

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/notary"
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// filesFlag collects a repeated flag's values.
+type filesFlag []string
+
+func (f *filesFlag) String() string     { return strings.Join(*f, ",") }
+func (f *filesFlag) Set(v string) error { *f = append(*f, v); return nil }
+
+// openTree opens the notary's tree in the data directory.
+func (e *env) openTree() (*notary.Tree, error) {
+	return notary.Open(e.ctx, e.global.data)
+}
+
+// hasTree tells whether the data directory holds a notary's tree.
+func (e *env) hasTree() bool {
+	_, err := os.Stat(filepath.Join(e.global.data, notary.DBFile))
+	return err == nil
+}
+
+// signer loads the signer key from --signing-key or LEDGER_SIGNING_KEY
+// (a file's path, or the key itself). The key is never printed.
+func signer(path string) (note.Signer, error) {
+	if path == "" {
+		v := os.Getenv("LEDGER_SIGNING_KEY")
+		if strings.HasPrefix(v, "PRIVATE+KEY+") {
+			s, err := note.NewSigner(strings.TrimSpace(v))
+			if err != nil {
+				return nil, usageError{"LEDGER_SIGNING_KEY holds no valid signer key"}
+			}
+			return s, nil
+		}
+		path = v
+	}
+	if path == "" {
+		return nil, usageError{"--signing-key FILE (or LEDGER_SIGNING_KEY) is required: make one with ledger keygen"}
+	}
+	return notary.LoadSigner(path)
+}
+
+func runKeygen(e *env, args []string) error {
+	fs := e.flags("keygen")
+	name := fs.String("name", "", "the key's name, e.g. cpam-paris-ledger (letters, digits, '.', '-', '_')")
+	out := fs.String("out", "", "file to write the signer key to (mode 0600; never overwritten)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" || *out == "" {
+		return usageError{"--name and --out are required"}
+	}
+	if len(*name) > 100 || strings.ContainsFunc(*name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_')
+	}) {
+		return usageError{"--name: at most 100 letters, digits, '.', '-' or '_'"}
+	}
+	skey, vkey, err := notary.GenerateKey(*name)
+	if err != nil {
+		return err
+	}
+	if err := notary.WriteSignerKey(*out, skey); err != nil {
+		return failed{err.Error()}
+	}
+	fmt.Fprintln(e.stdout, vkey)
+	return nil
+}
+
+func runCheckpoint(e *env, args []string) error {
+	fs := e.flags("checkpoint")
+	keyFile := fs.String("signing-key", "", "signer key file (env LEDGER_SIGNING_KEY)")
+	origin := fs.String("origin", "", "the log's origin line (default: the ledger's own, stable for its life)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	s, err := signer(*keyFile)
+	if err != nil {
+		return err
+	}
+	store, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tree, err := e.openTree()
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	st, err := tree.Checkpoint(e.ctx, store, s, *origin)
+	if err != nil {
+		return err
+	}
+	if e.global.json {
+		return e.printJSON(st)
+	}
+	fmt.Fprint(e.stdout, st.Note)
+	return nil
+}
+
+func runCheckpoints(e *env, args []string) error {
+	if err := e.parse(e.flags("checkpoints"), args); err != nil {
+		return err
+	}
+	tree, err := e.openTree()
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	all, err := tree.Checkpoints(e.ctx)
+	if err != nil {
+		return err
+	}
+	if e.global.json {
+		return e.printJSON(all)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSIGNED\tSIZE\tROOT\tKEY\tORIGIN\t")
+	for _, c := range all {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t\n", c.ID, c.SignedAt.Format("2006-01-02T15:04:05Z"), c.Size, c.Root, c.KeyName, c.Origin)
+	}
+	return tw.Flush()
+}
+
+// readCheckpoints reads and opens checkpoint files with the verifier key.
+func readCheckpoints(files []string, keyFile string) ([]notary.Named, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	if keyFile == "" {
+		return nil, usageError{"--checkpoint needs --verifier-key FILE"}
+	}
+	v, err := notary.LoadVerifier(keyFile)
+	if err != nil {
+		return nil, failed{err.Error()}
+	}
+	var out []notary.Named
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return nil, failed{fmt.Sprintf("checkpoint %s: %v", f, err)}
+		}
+		c, err := notary.OpenCheckpoint(raw, v)
+		if err != nil {
+			return nil, failed{fmt.Sprintf("FAILED: checkpoint %s: %v", f, err)}
+		}
+		out = append(out, notary.Named{Name: f, Checkpoint: c})
+	}
+	return out, nil
+}
+
+func runVerify(e *env, args []string) error {
+	fs := e.flags("verify")
+	var cpFiles filesFlag
+	fs.Var(&cpFiles, "checkpoint", "a signed checkpoint the log must match (repeatable)")
+	keyFile := fs.String("verifier-key", "", "the verifier key the checkpoints are signed with")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	cps, err := readCheckpoints(cpFiles, *keyFile)
+	if err != nil {
+		return err
+	}
+	store, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var tree *notary.Tree
+	if len(cps) > 0 && e.hasTree() {
+		// Read only to name the first event that differs, never trusted.
+		if tree, err = e.openTree(); err != nil {
+			return err
+		}
+		defer tree.Close()
+	}
+	rep, err := notary.VerifyLog(e.ctx, store, cps, tree)
+	var ce *eventstore.CorruptionError
+	var cpe *notary.CheckpointError
+	switch {
+	case errors.As(err, &ce):
+		if e.global.json {
+			e.printJSON(map[string]any{"ok": false, "stream": ce.Stream, "revision": ce.Revision, "position": ce.Position, "event_id": ce.EventID, "reason": ce.Reason})
+		}
+		return failed{fmt.Sprintf("FAILED: first bad event: stream %s revision %d position %d event %s: %s", ce.Stream, ce.Revision, ce.Position, ce.EventID, ce.Reason)}
+	case errors.As(err, &cpe):
+		if e.global.json {
+			out := map[string]any{"ok": false, "checkpoint": cpe.Name, "tree_size": cpe.Size, "reason": cpe.Reason}
+			if d := cpe.First; d != nil {
+				out["first_different_leaf"] = d.Leaf
+				if d.Now != nil {
+					out["event_id"], out["stream"], out["revision"], out["position"] = d.Now.EventID, d.Now.Stream, d.Now.Revision, d.Now.Position
+				}
+			}
+			e.printJSON(out)
+		}
+		return failed{"FAILED: " + cpe.Error()}
+	case err != nil:
+		return err
+	}
+	if e.global.json {
+		return e.printJSON(map[string]any{"ok": true, "events": rep.Events, "streams": rep.Streams, "head": rep.Head, "checkpoints": rep.Checkpoints})
+	}
+	fmt.Fprintf(e.stdout, "ok: %d events in %d streams verified, head position %d", rep.Events, rep.Streams, rep.Head)
+	if len(cps) > 0 {
+		fmt.Fprintf(e.stdout, "; %d signed checkpoints match the log as stored", rep.Checkpoints)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+func runProve(e *env, args []string) error {
+	fs := e.flags("prove")
+	event := fs.String("event", "", "the event to prove (its event_id, as ledger audit shows it)")
+	cpFile := fs.String("checkpoint", "", "the signed checkpoint to prove it against")
+	from := fs.String("from", "", "an older signed checkpoint (consistency proof)")
+	to := fs.String("to", "", "a newer signed checkpoint (consistency proof)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	inclusion, consistency := *event != "" || *cpFile != "", *from != "" || *to != ""
+	if inclusion == consistency {
+		return usageError{"give --event ID --checkpoint FILE, or --from OLD --to NEW"}
+	}
+	read := func(name, path string) ([]byte, error) {
+		if path == "" {
+			return nil, usageError{name + " is required"}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, failed{err.Error()}
+		}
+		return b, nil
+	}
+	store, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tree, err := e.openTree()
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	if _, err := tree.CatchUp(e.ctx, store, notary.Hooks{}); err != nil {
+		return err
+	}
+	var proof any
+	if inclusion {
+		id, err := uuid.Parse(*event)
+		if err != nil {
+			return usageError{fmt.Sprintf("--event %q is not an event id (a UUID)", *event)}
+		}
+		cp, err := read("--checkpoint", *cpFile)
+		if err != nil {
+			return err
+		}
+		if proof, err = tree.ProveEvent(e.ctx, store, id, cp); err != nil {
+			return failed{err.Error()}
+		}
+	} else {
+		older, err := read("--from", *from)
+		if err != nil {
+			return err
+		}
+		newer, err := read("--to", *to)
+		if err != nil {
+			return err
+		}
+		if proof, err = tree.ProveConsistency(older, newer); err != nil {
+			return failed{err.Error()}
+		}
+	}
+	raw, err := notary.MarshalProof(proof)
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(raw)
+	return err
+}
+
+func runVerifyProof(e *env, args []string) error {
+	fs := e.flags("verify-proof")
+	proofFile := fs.String("proof", "", "the proof (a line of JSON from ledger prove); - for standard input")
+	keyFile := fs.String("verifier-key", "", "the verifier key the checkpoints are signed with")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if *proofFile == "" || *keyFile == "" {
+		return usageError{"--proof and --verifier-key are required"}
+	}
+	v, err := notary.LoadVerifier(*keyFile)
+	if err != nil {
+		return failed{err.Error()}
+	}
+	var raw []byte
+	if *proofFile == "-" {
+		raw, err = readAllLimited(e.stdin, 64<<20)
+	} else {
+		raw, err = os.ReadFile(*proofFile)
+	}
+	if err != nil {
+		return failed{err.Error()}
+	}
+	res, err := notary.VerifyProof(raw, v)
+	if err != nil {
+		return failed{"INVALID: " + err.Error()}
+	}
+	if e.global.json {
+		return e.printJSON(map[string]any{"ok": true, "kind": res.Kind, "origin": res.Origin, "tree_size": res.TreeSize,
+			"event_id": res.EventID, "leaf_index": res.LeafIndex, "old_size": res.OldSize,
+			"root_hash": base64.StdEncoding.EncodeToString(res.Checkpoint.Root[:])})
+	}
+	switch res.Kind {
+	case "inclusion":
+		fmt.Fprintf(e.stdout, "ok: event %s is leaf %d of the tree of %d events signed by %s (origin %s)\n", res.EventID, res.LeafIndex, res.TreeSize, v.Name(), res.Origin)
+	default:
+		fmt.Fprintf(e.stdout, "ok: the tree of %d events is a prefix of the tree of %d events, both signed by %s (origin %s)\n", res.OldSize, res.TreeSize, v.Name(), res.Origin)
+	}
+	return nil
+}
+
+// readAllLimited reads r up to limit bytes, and fails past them.
+func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d bytes", limit)
+	}
+	return b, err
+}
