@@ -232,6 +232,12 @@ func (t *Tree) Checkpoints(ctx context.Context) ([]Stored, error) {
 	return t.checkpoints(ctx, `ORDER BY id`)
 }
 
+// CheckpointsAfter lists the checkpoints of more than size leaves, oldest
+// first: those to publish after the last one published.
+func (t *Tree) CheckpointsAfter(ctx context.Context, size int64) ([]Stored, error) {
+	return t.checkpoints(ctx, fmt.Sprintf(`WHERE tree_size > %d ORDER BY id`, size))
+}
+
 // Latest returns the last checkpoint signed, if any.
 func (t *Tree) Latest(ctx context.Context) (Stored, bool, error) {
 	last, err := t.checkpoints(ctx, `ORDER BY id DESC LIMIT 1`)

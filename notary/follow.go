@@ -38,6 +38,9 @@ func (p Progress) Rate() float64 {
 
 // Hooks let tests stop the follower at chosen points.
 type Hooks struct {
+	// Batch, when > 0, is how many leaves CatchUp commits at a time
+	// (default Batch).
+	Batch int
 	// AfterWrite, if set, runs once a batch is written to the tree files
 	// and before it is committed; an error abandons the batch.
 	AfterWrite func(size int64) error
@@ -59,7 +62,11 @@ func (t *Tree) CatchUp(ctx context.Context, store eventstore.Store, hooks Hooks)
 			prog.Size, prog.Elapsed = t.size, time.Since(start)
 			return prog, nil
 		}
-		leaves, err := eventstore.ReadLeaves(ctx, store, t.last, Batch)
+		batch := Batch
+		if hooks.Batch > 0 {
+			batch = hooks.Batch
+		}
+		leaves, err := eventstore.ReadLeaves(ctx, store, t.last, batch)
 		if err != nil {
 			return prog, err
 		}

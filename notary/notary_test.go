@@ -18,9 +18,13 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
+func openStoreErr(dir string) (*embedded.Store, error) {
+	return embedded.Open(context.Background(), filepath.Join(dir, "events.db"), embedded.Options{})
+}
+
 func openStore(t testing.TB, dir string) *embedded.Store {
 	t.Helper()
-	s, err := embedded.Open(context.Background(), filepath.Join(dir, "events.db"), embedded.Options{})
+	s, err := openStoreErr(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

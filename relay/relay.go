@@ -52,7 +52,8 @@ type Checkpoints interface {
 type Options struct {
 	// Name keys the checkpoint (default "relay:nats").
 	Name string
-	// Stream is the JetStream stream (default LEDGER, subjects ledger.>).
+	// Stream is the JetStream stream (default LEDGER, subjects
+	// ledger.*.*.*: ledger.<scheme>.<contract_id>.<EventType>).
 	Stream string
 	// Duplicates is the stream's duplicate window (default 10 minutes):
 	// events republished within it after a crash are dropped by the server.
@@ -116,7 +117,10 @@ func (r *Relay) StreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        r.opts.Stream,
 		Description: "Events of the ledger of conventional payments, in global order",
-		Subjects:    []string{SubjectPrefix + ".>"},
+		// Four tokens, so that ledger.checkpoints (the checkpoints' own
+		// stream) is not in it; the first release used ledger.>, which
+		// EnsureStream narrows.
+		Subjects: []string{SubjectPrefix + ".*.*.*"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Duplicates:  r.opts.Duplicates,

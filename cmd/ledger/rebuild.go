@@ -26,11 +26,34 @@ func runRebuild(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	out := map[string]any{"applied": prog.Applied, "position": prog.Position, "seconds": prog.Elapsed.Seconds(), "events_per_second": int(prog.Rate())}
+	var treeFailure error
+	if e.hasTree() {
+		tree, err := e.openTree()
+		if err != nil {
+			return err
+		}
+		defer tree.Close()
+		rep, err := tree.Rebuild(e.ctx, store)
+		if err != nil {
+			return err
+		}
+		out["tree_leaves"], out["tree_compared"], out["tree_first_different_leaf"] = rep.Leaves, rep.Compared, rep.FirstDifferent
+		if rep.FirstDifferent >= 0 {
+			treeFailure = failed{fmt.Sprintf("the Merkle tree rebuilt from the log differs from the one kept, from leaf %d on: the log or the tree files changed since (old files kept in %s); ledger verify --checkpoint tells which", rep.FirstDifferent, rep.Aside)}
+		}
+	}
 	if e.global.json {
-		return e.printJSON(map[string]any{"applied": prog.Applied, "position": prog.Position, "seconds": prog.Elapsed.Seconds(), "events_per_second": int(prog.Rate())})
+		if err := e.printJSON(out); err != nil {
+			return err
+		}
+		return treeFailure
 	}
 	fmt.Fprintf(e.stdout, "rebuilt: %d events applied up to position %d in %s (%.0f events/s)\n", prog.Applied, prog.Position, prog.Elapsed.Round(time.Millisecond), prog.Rate())
-	return nil
+	if leaves, ok := out["tree_leaves"]; ok && treeFailure == nil {
+		fmt.Fprintf(e.stdout, "tree: %d leaves rebuilt from the log; the %d kept before have the same hashes\n", leaves, out["tree_compared"])
+	}
+	return treeFailure
 }
 
 // runSchedule lists what falls due: anniversary advances, reports awaited,

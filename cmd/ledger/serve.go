@@ -7,16 +7,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/dirlock"
 	"github.com/cptsledger/ledger/internal/natsserver"
+	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/relay"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // natsFlags are the connection flags shared by serve and tail.
@@ -83,8 +87,20 @@ func runServe(e *env, args []string) error {
 	listen := fs.String("nats-listen", envOr("LEDGER_NATS_LISTEN", "127.0.0.1:4222"), "address of the embedded NATS server, when --nats-url is not given")
 	dupWindow := fs.Duration("dup-window", 10*time.Minute, "JetStream duplicate window of the LEDGER stream")
 	statsEvery := fs.Duration("log-every", 30*time.Second, "how often to log the relay's lag")
+	keyFile := fs.String("signing-key", "", "signer key: sign a checkpoint whenever the log has grown and publish it on ledger.checkpoints (env LEDGER_SIGNING_KEY)")
+	checkpointEvery := fs.Duration("checkpoint-every", time.Minute, "how often to look for growth to sign, with --signing-key")
 	if err := e.parse(fs, args); err != nil {
 		return err
+	}
+	var sign note.Signer
+	if *keyFile != "" || os.Getenv("LEDGER_SIGNING_KEY") != "" {
+		var err error
+		if sign, err = signer(*keyFile); err != nil {
+			return err
+		}
+		if *checkpointEvery < time.Second/10 {
+			return usageError{"--checkpoint-every must be at least 100ms"}
+		}
 	}
 	log := newInfoLogger(e.stderr)
 	// One serve per data directory: two would share the relay's checkpoint
@@ -142,24 +158,28 @@ func runServe(e *env, args []string) error {
 	runner := projections.NewRunner(store, db, projections.Options{Logger: log})
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	errs := make(chan error, 2)
+	errs := make(chan error, 1)
 	go func() { errs <- r.Run(ctx) }()
-	go func() {
-		// The projections follow the log; a failure is retried, since a
-		// concurrent CLI may hold the read-model lock for a moment.
-		for {
-			err := runner.Follow(ctx)
-			if ctx.Err() != nil {
-				errs <- ctx.Err()
-				return
-			}
-			log.Warn("projections stopped; resuming", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
+	// The notary's follower keeps the Merkle tree up to date; with a
+	// signer key, checkpoints are signed and published as the log grows.
+	// Each goroutine has its own handle on the tree.
+	follower, err := e.openTree()
+	if err != nil {
+		return err
+	}
+	defer follower.Close()
+	go retry(ctx, log, "notary follower", func() error { return follower.Follow(ctx, store) })
+	if sign != nil {
+		signing, err := e.openTree()
+		if err != nil {
+			return err
 		}
-	}()
+		defer signing.Close()
+		go checkpointLoop(ctx, log, signing, store, js, sign, *checkpointEvery)
+	}
+	// The projections follow the log; a failure is retried, since a
+	// concurrent CLI may hold the read-model lock for a moment.
+	go retry(ctx, log, "projections", func() error { return runner.Follow(ctx) })
 	log.Info("serving", "data", e.global.data, "nats", url, "stream", relay.StreamName)
 	ticker := time.NewTicker(*statsEvery)
 	defer ticker.Stop()
@@ -179,6 +199,81 @@ func runServe(e *env, args []string) error {
 			log.Info("relay", "position", st.Position, "lag_events", lag, "published", st.Published, "duplicates", st.Duplicates, "err", err)
 		}
 	}
+}
+
+// retry runs f until ctx ends, waiting a second after each failure: a
+// follower that loses its store or a lock for a moment resumes.
+func retry(ctx context.Context, log *slog.Logger, what string, f func() error) {
+	for {
+		err := f()
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn(what+" stopped; resuming", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// checkpointLoop signs a checkpoint whenever the log has grown, every
+// period, and publishes every checkpoint the stream does not hold yet.
+// Failures (NATS away) are logged and retried at the next period.
+func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s note.Signer, every time.Duration) {
+	published := int64(-1) // unknown until the stream is read
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if err := signAndPublish(ctx, log, tree, store, js, s, &published); err != nil && ctx.Err() == nil {
+			log.Warn("checkpoints: will retry", "err", err, "retry_in", every)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func signAndPublish(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s note.Signer, published *int64) error {
+	if _, err := tree.CatchUp(ctx, store, notary.Hooks{}); err != nil {
+		return err
+	}
+	latest, ok, err := tree.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	if tree.Size() > 0 && (!ok || tree.Size() > latest.Size) {
+		st, err := tree.Checkpoint(ctx, store, s, "")
+		if err != nil {
+			return err
+		}
+		log.Info("checkpoint signed", "tree_size", st.Size, "root", st.Root, "key", st.KeyName)
+	}
+	if *published < 0 {
+		if err := relay.EnsureCheckpointStream(ctx, js, 1); err != nil {
+			return err
+		}
+		last, err := relay.LastPublishedCheckpoint(ctx, js)
+		if err != nil {
+			return err
+		}
+		*published = last
+	}
+	pending, err := tree.CheckpointsAfter(ctx, *published)
+	if err != nil {
+		return err
+	}
+	for _, st := range pending {
+		if err := relay.PublishCheckpoint(ctx, js, st.Origin, st.Size, []byte(st.Note)); err != nil {
+			return err
+		}
+		*published = st.Size
+		log.Info("checkpoint published", "subject", relay.CheckpointSubject, "tree_size", st.Size)
+	}
+	return nil
 }
 
 // runTail prints the ledger's events from NATS as JSON lines: the small

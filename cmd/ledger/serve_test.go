@@ -7,12 +7,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/relay"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -28,35 +32,62 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-// `ledger serve` with its embedded NATS server publishes what `ledger
-// submit` appends while it runs; `ledger tail` reads it back in order.
-func TestServeAndTail(t *testing.T) {
-	dir := t.TempDir()
+// served is a `ledger serve` running in-process, with a NATS connection
+// to its embedded server.
+type served struct {
+	addr   string
+	stderr *syncBuffer
+	js     jetstream.JetStream
+}
+
+// startServe runs serve on dir in-process and returns once its stream
+// exists on its embedded NATS server (a condition, not a log line). The
+// test's cleanup stops it and checks it exited 0.
+func startServe(t *testing.T, dir string, args ...string) *served {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
+	s := &served{addr: l.Addr().String(), stderr: &syncBuffer{}}
 	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var serveErr syncBuffer
-	served := make(chan int, 1)
+	done := make(chan int, 1)
 	go func() {
-		served <- run(ctx, []string{"--data", dir, "serve", "--nats-listen", addr}, nil, &bytes.Buffer{}, &serveErr)
+		done <- run(ctx, append([]string{"--data", dir, "serve", "--nats-listen", s.addr}, args...), nil, &bytes.Buffer{}, s.stderr)
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
-		if code := <-served; code != 0 {
-			t.Errorf("serve exited %d: %s", code, serveErr.String())
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, s.stderr.String())
 		}
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(serveErr.String(), "serving") {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", serveErr.String())
+	})
+	waitFor(t, 30*time.Second, "serve's NATS server and stream", func() bool {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("serve exited %d: %s", code, s.stderr.String())
+		default:
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		if s.js == nil {
+			nc, err := nats.Connect("nats://"+s.addr, nats.MaxReconnects(-1))
+			if err != nil {
+				return false
+			}
+			t.Cleanup(nc.Close)
+			s.js, _ = jetstream.New(nc)
+		}
+		_, err := s.js.Stream(context.Background(), relay.StreamName)
+		return err == nil
+	})
+	return s
+}
+
+// `ledger serve` with its embedded NATS server publishes what `ledger
+// submit` appends while it runs; `ledger tail` reads it back in order.
+func TestServeAndTail(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, dir)
 	example, err := os.ReadFile("../../examples/t2-contract.jsonl")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +99,7 @@ func TestServeAndTail(t *testing.T) {
 	var tailOut, tailErr bytes.Buffer
 	tailCtx, tailCancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer tailCancel()
-	if code := run(tailCtx, []string{"tail", "--nats-url", "nats://" + addr, "--from-start", "--limit", "19"}, nil, &tailOut, &tailErr); code != 0 {
+	if code := run(tailCtx, []string{"tail", "--nats-url", "nats://" + s.addr, "--from-start", "--limit", "19"}, nil, &tailOut, &tailErr); code != 0 {
 		t.Fatalf("tail: %d %s", code, tailErr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(tailOut.String()), "\n")
@@ -86,5 +117,67 @@ func TestServeAndTail(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nats")); err != nil {
 		t.Fatalf("the embedded server keeps no JetStream store under the data directory: %v", err)
+	}
+}
+
+// With a signer key, serve signs a checkpoint when the log grows and
+// publishes it on ledger.checkpoints, in a stream that keeps everything;
+// an auditor verifies the log against what was published.
+func TestServePublishesCheckpoints(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "data")
+	key, pub := filepath.Join(base, "signer.key"), filepath.Join(base, "verifier.pub")
+	if err := os.WriteFile(pub, []byte(mustLedger(t, "keygen", "--name", "serve-test", "--out", key)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	s := startServe(t, dir, "--signing-key", key, "--checkpoint-every", "100ms")
+	published := func(size string) []string {
+		var notes []string
+		waitFor(t, 30*time.Second, "the checkpoint of "+size+" events on ledger.checkpoints", func() bool {
+			stream, err := s.js.Stream(context.Background(), relay.CheckpointStreamName)
+			if err != nil {
+				return false
+			}
+			msg, err := stream.GetLastMsgForSubject(context.Background(), relay.CheckpointSubject)
+			if err != nil || msg.Header.Get(relay.HeaderTreeSize) != size {
+				return false
+			}
+			notes = notes[:0]
+			for seq := uint64(1); seq <= msg.Sequence; seq++ {
+				m, err := stream.GetMsg(context.Background(), seq)
+				if err != nil {
+					return false
+				}
+				notes = append(notes, string(m.Data))
+			}
+			return true
+		})
+		return notes
+	}
+	if first := published("19"); len(first) != 1 {
+		t.Fatalf("published %q", first)
+	}
+	// The next checkpoint comes once the log grows.
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/aid-contract.jsonl")
+	notes := published("28")
+	if len(notes) < 2 || !strings.Contains(notes[0], "\n19\n") {
+		t.Fatalf("published %d checkpoints: %q", len(notes), notes)
+	}
+	args := []string{"--data", dir, "verify", "--verifier-key", pub}
+	for i, n := range notes {
+		f := filepath.Join(base, "published-"+strconv.Itoa(i))
+		os.WriteFile(f, []byte(n), 0o644)
+		args = append(args, "--checkpoint", f)
+	}
+	if out := mustLedger(t, args...); !strings.Contains(out, strconv.Itoa(len(notes))+" signed checkpoints match the log as stored") {
+		t.Fatalf("verify against the published checkpoints: %s", out)
+	}
+	info, err := s.js.Stream(context.Background(), relay.CheckpointStreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := info.CachedInfo().Config; cfg.MaxAge != 0 || cfg.MaxMsgs != -1 || cfg.MaxBytes != -1 || cfg.Storage != jetstream.FileStorage {
+		t.Fatalf("the checkpoints' stream does not keep everything: %+v", cfg)
 	}
 }
