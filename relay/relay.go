@@ -120,10 +120,10 @@ func (r *Relay) StreamConfig() jetstream.StreamConfig {
 		// Four tokens, so that ledger.checkpoints (the checkpoints' own
 		// stream) is not in it; the first release used ledger.>, which
 		// EnsureStream narrows.
-		Subjects: []string{SubjectPrefix + ".*.*.*"},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Duplicates:  r.opts.Duplicates,
+		Subjects:   []string{SubjectPrefix + ".*.*.*"},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Duplicates: r.opts.Duplicates,
 	}
 }
 
