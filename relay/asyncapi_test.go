@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/relay"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // compileAsyncAPI loads docs/asyncapi.yaml and compiles the payload and
@@ -130,8 +132,58 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 			t.Fatal("timed out")
 		}
 	}
-	if len(seen) != len(payloads) {
-		t.Fatalf("validated types %v; the document describes %d", seen, len(payloads))
+	if len(seen) != len(payloads)-1 { // every event type; the checkpoint is the next test's
+		t.Fatalf("validated types %v; the document describes %d messages", seen, len(payloads))
 	}
 	t.Logf("validated %v", seen)
+}
+
+// A checkpoint signed by the notary and published as serve publishes it
+// matches the Checkpoint message of docs/asyncapi.yaml, headers included.
+func TestPublishedCheckpointsMatchAsyncAPI(t *testing.T) {
+	payloads, headers := compileAsyncAPI(t)
+	e := setup(t)
+	e.appendEvents(t, 10)
+	dir := t.TempDir()
+	tree, err := notary.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	skey, _, err := notary.GenerateKey("asyncapi-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := tree.Checkpoint(context.Background(), e.store, signer, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.EnsureCheckpointStream(context.Background(), e.js, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.PublishCheckpoint(context.Background(), e.js, st.Origin, st.Size, []byte(st.Note)); err != nil {
+		t.Fatal(err)
+	}
+	if last, err := relay.LastPublishedCheckpoint(context.Background(), e.js); err != nil || last != 10 {
+		t.Fatalf("last published: %d %v", last, err)
+	}
+	stream, _ := e.js.Stream(context.Background(), relay.CheckpointStreamName)
+	msg, err := stream.GetLastMsgForSubject(context.Background(), relay.CheckpointSubject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := payloads["Checkpoint"].Validate(string(msg.Data)); err != nil {
+		t.Fatalf("payload does not match docs/asyncapi.yaml: %v\n%s", err, msg.Data)
+	}
+	hdr := map[string]any{}
+	for k := range msg.Header {
+		hdr[k] = msg.Header.Get(k)
+	}
+	if err := headers["Checkpoint"].Validate(hdr); err != nil {
+		t.Fatalf("headers do not match docs/asyncapi.yaml: %v", err)
+	}
 }
