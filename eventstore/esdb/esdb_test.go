@@ -18,7 +18,9 @@ import (
 	"github.com/cptsledger/ledger/app/apptest"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/storetest"
+	"github.com/cptsledger/ledger/notary"
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // TestConformanceAgainstEventStoreDB runs the shared suite against a real
@@ -261,5 +263,54 @@ func TestResubscribeAfterDrops(t *testing.T) {
 	}
 	if f.subs < total/7 {
 		t.Fatalf("%d subscriptions for drops every 7 events", f.subs)
+	}
+}
+
+// The notary's follower, checkpoints, proofs and verification work the same
+// over EventStoreDB, whose positions leave gaps and whose $all holds
+// system events and claims.
+func TestNotaryOverTheAdapter(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeConn()
+	s := newStore(f, Options{})
+	for i := 0; i < 60; i++ {
+		f.system()
+		var opts []eventstore.AppendOption
+		if i%10 == 0 {
+			opts = append(opts, eventstore.Claim(fmt.Sprint("k", i)))
+		}
+		if _, err := s.Append(ctx, fmt.Sprintf("cpts-%d", i%10), eventstore.Any(), []eventstore.EventData{storetest.Event("E", i)}, opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree, err := notary.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	skey, vkey, _ := notary.GenerateKey("esdb-test")
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	st, err := tree.Checkpoint(ctx, s, signer, "")
+	if err != nil || st.Size != 60 {
+		t.Fatalf("checkpoint: %+v %v", st, err)
+	}
+	c, err := notary.OpenCheckpoint([]byte(st.Note), verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := notary.VerifyLog(ctx, s, []notary.Named{{Name: "cp", Checkpoint: c}}, tree); err != nil || rep.Events != 60 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	all, _ := s.ReadAll(ctx, 0, 100)
+	for _, e := range all {
+		p, err := tree.ProveEvent(ctx, s, e.EventID, []byte(st.Note))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := notary.MarshalProof(p)
+		if _, err := notary.VerifyProof(raw, verifier); err != nil {
+			t.Fatalf("event at position %d: %v", e.Position, err)
+		}
 	}
 }
