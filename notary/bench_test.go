@@ -68,7 +68,6 @@ func benchLog(b *testing.B) string {
 	return benchDir
 }
 
-
 // The follower from an empty tree over the whole log (through the store's
 // leaf reader: position, id and hash of each event).
 func BenchmarkFollowerFromZero(b *testing.B) {
