@@ -47,39 +47,62 @@ type Hooks struct {
 }
 
 // CatchUp brings the tree up to the store's head at the time of the call.
+// The next batch of leaves is read while the current one is hashed and
+// written, so that reading the log and hashing use both cores.
 func (t *Tree) CatchUp(ctx context.Context, store eventstore.Store, hooks Hooks) (Progress, error) {
 	start := time.Now()
 	head, err := store.Head(ctx)
 	if err != nil {
 		return Progress{}, err
 	}
-	var prog Progress
-	for {
-		if err := t.refresh(ctx); err != nil {
-			return prog, err
+	if err := t.refresh(ctx); err != nil {
+		return Progress{}, err
+	}
+	batch := Batch
+	if hooks.Batch > 0 {
+		batch = hooks.Batch
+	}
+	type page struct {
+		leaves []eventstore.Leaf
+		err    error
+	}
+	pages := make(chan page, 1)
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(pages)
+		after := t.last
+		for after < head {
+			leaves, err := eventstore.ReadLeaves(readCtx, store, after, batch)
+			if err == nil && len(leaves) == 0 {
+				err = fmt.Errorf("notary: the log ends at position %d, before its head %d", after, head)
+			}
+			select {
+			case pages <- page{leaves, err}:
+			case <-readCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			after = leaves[len(leaves)-1].Position
 		}
-		if t.last >= head {
-			prog.Size, prog.Elapsed = t.size, time.Since(start)
-			return prog, nil
+	}()
+	prog := Progress{Size: t.size}
+	for p := range pages {
+		if p.err != nil {
+			return prog, p.err
 		}
-		batch := Batch
-		if hooks.Batch > 0 {
-			batch = hooks.Batch
-		}
-		leaves, err := eventstore.ReadLeaves(ctx, store, t.last, batch)
-		if err != nil {
-			return prog, err
-		}
-		if len(leaves) == 0 {
-			return prog, fmt.Errorf("notary: the log ends at position %d, before its head %d", t.last, head)
-		}
-		added, err := t.Add(ctx, leaves, hooks)
+		// Add skips what another process added meanwhile.
+		added, err := t.Add(ctx, p.leaves, hooks)
 		prog.Added += added
 		prog.Size = t.size
 		if err != nil {
 			return prog, err
 		}
 	}
+	prog.Elapsed = time.Since(start)
+	return prog, nil
 }
 
 // Follow keeps the tree up to date until ctx ends: it catches up, then adds

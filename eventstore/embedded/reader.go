@@ -56,7 +56,7 @@ func (r *reader) readLeaves(after int64, limit int) ([]eventstore.Leaf, error) {
 	defer sqlite3.Xsqlite3_reset(tls, st)
 	sqlite3.Xsqlite3_bind_int64(tls, st, 1, after)
 	sqlite3.Xsqlite3_bind_int64(tls, st, 2, int64(limit))
-	out := make([]eventstore.Leaf, 0, min(limit, 4096))
+	out := make([]eventstore.Leaf, 0, min(limit, 1<<16))
 	for {
 		switch rc := sqlite3.Xsqlite3_step(tls, st); rc {
 		case sqlite3.SQLITE_ROW:
