@@ -292,3 +292,33 @@ func TestRebuildFindsTheSameHashes(t *testing.T) {
 		t.Fatal("the tree after the rebuild is not the log's")
 	}
 }
+
+// A signer key file is written with mode 0600, never over another file,
+// and refused when others can read it.
+func TestSignerKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "signer.key")
+	skey, _, err := notary.GenerateKey("key-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := notary.WriteSignerKey(path, skey); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %#o, want 0600", st.Mode().Perm())
+	}
+	if err := notary.WriteSignerKey(path, skey); err == nil {
+		t.Fatal("an existing key file was overwritten")
+	}
+	if _, err := notary.LoadSigner(path); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o644)
+	if _, err := notary.LoadSigner(path); err == nil || !bytes.Contains([]byte(err.Error()), []byte("chmod 600")) {
+		t.Fatalf("a key others can read: %v", err)
+	}
+	if bytes.Contains([]byte(fmt.Sprint(err)), []byte(skey)) {
+		t.Fatal("the error holds the key")
+	}
+}
