@@ -85,6 +85,10 @@ type Options struct {
 	// by the append's expected revision, so a stale one costs a reload,
 	// never a wrong decision.
 	CacheContracts int
+	// Locate, if set, finds the stream of an event by its id anywhere in the
+	// ledger: a correction naming an event of another contract is then
+	// rejected as such (wrong_event) rather than as unknown.
+	Locate func(ctx context.Context, id uuid.UUID) (stream string, ok bool, err error)
 }
 
 // DefaultSchemes are the schemes of the ledger.
@@ -164,9 +168,7 @@ func (l *Ledger) schemeOf(ctx context.Context, h domain.Header) (domain.Scheme, 
 			return s, nil
 		}
 	}
-	switch h.Type {
-	case domain.CmdDecideDuePayments, domain.CmdTerminateContract:
-	default:
+	if !slices.Contains(domain.SharedCommands(), h.Type) {
 		return nil, domain.UnknownCommand(h.Type, "SignContract")
 	}
 	id, err := uuid.Parse(h.ContractID)
@@ -240,6 +242,11 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 	mu := l.lock(stream)
 	mu.Lock()
 	defer mu.Unlock()
+	if c, ok := cmd.(domain.Correction); ok {
+		if err := l.resolve(ctx, scheme, stream, c.Correction()); err != nil {
+			return Result{}, err
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		st, err := l.state(ctx, scheme, meta.ContractID, attempt > 0)
 		if err != nil {
@@ -300,6 +307,28 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		l.remember(stream, st, events, int64(ar.LastRevision), meta.CommandID, types)
 		return accepted(meta.CommandID, types, false), nil
 	}
+}
+
+// resolve finds the event a correction names: in the contract's stream,
+// else (to tell "another contract's" from "unknown") anywhere, through
+// Options.Locate.
+func (l *Ledger) resolve(ctx context.Context, scheme domain.Scheme, stream string, m *domain.CorrectionMeta) error {
+	m.Target = domain.EventRef{ID: m.Corrects}
+	err := ReadStream(ctx, l.store, scheme, stream, func(env eventstore.Envelope, e domain.Event) error {
+		if env.EventID == m.Corrects {
+			on, _ := domain.ParseDate(env.OccurredOn)
+			m.Target = domain.EventRef{ID: env.EventID, Found: true, Type: env.Type, OccurredOn: on, Event: e}
+		}
+		return nil
+	})
+	if err != nil || m.Target.Found || l.opts.Locate == nil {
+		return err
+	}
+	other, ok, err := l.opts.Locate(ctx, m.Corrects)
+	if ok {
+		m.Target.OtherStream = other
+	}
+	return err
 }
 
 // Envelopes turns the events a command produced into what the store

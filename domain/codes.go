@@ -51,8 +51,6 @@ const (
 	CodeDateBeforeSignature = "date_before_signature"
 	// CodeDateAfterContract: a date after the contract's last day.
 	CodeDateAfterContract = "date_after_contract"
-	// CodeTerminationBeforeDecidedPayment: a termination dated on or before the due date of a decided payment.
-	CodeTerminationBeforeDecidedPayment = "termination_before_decided_payment"
 	// CodeDuplicateReport: a second report for a contract year.
 	CodeDuplicateReport = "duplicate_report"
 	// CodeYearOutOfRange: a contract year outside 1 to 5.
@@ -65,6 +63,16 @@ const (
 	CodeNegativeValue = "negative_value"
 	// CodeNoRulebook: no rulebook of the scheme is in force on the signature date.
 	CodeNoRulebook = "no_rulebook"
+	// CodeUnknownEvent: a correction names an event the ledger does not hold.
+	CodeUnknownEvent = "unknown_event"
+	// CodeWrongEvent: a correction names an event of another contract, or of a type it does not correct.
+	CodeWrongEvent = "wrong_event"
+	// CodeCorrectedBeforeEvent: a correction dated before the event it corrects.
+	CodeCorrectedBeforeEvent = "corrected_before_event"
+	// CodeNoChange: a correction that changes nothing.
+	CodeNoChange = "no_change"
+	// CodePrescribed: a correction whose regularisation would recover money decided longer ago than the rulebook's recovery_prescription_years.
+	CodePrescribed = "prescribed"
 	// CodeRejected: a rejection without a more precise code.
 	CodeRejected = "rejected"
 )

@@ -32,6 +32,19 @@ type WireHeader struct {
 	ContractID string `json:"contract_id"`
 }
 
+// WireCorrection is what every correction command line holds.
+type WireCorrection struct {
+	WireHeader
+	Corrects    string `json:"corrects"`
+	CorrectedOn string `json:"corrected_on"`
+	Reason      string `json:"reason"`
+}
+
+// Meta checks and converts the correction's fields.
+func (w WireCorrection) Meta(f Fields) CorrectionMeta {
+	return f.DecodeCorrection(w.Corrects, w.CorrectedOn, w.Reason)
+}
+
 // CommandDecoder carries what decoding one command line needs in every
 // scheme: the line, its header, and the violations found so far.
 type CommandDecoder struct {
@@ -101,6 +114,17 @@ func (d *CommandDecoder) DecodeShared() (cmd Command, ok bool, err error) {
 		}
 		f.Reason("reason", w.Reason)
 		cmd, err = d.Result(TerminateContract{CommandMeta: d.Meta(w.WireHeader), TerminatedOn: f.Date("terminated_on", w.TerminatedOn), Reason: w.Reason})
+		return cmd, true, err
+	case CmdCorrectTermination:
+		var w struct {
+			WireCorrection
+			TerminatedOn string `json:"terminated_on"`
+		}
+		if err := d.Decode(&w); err != nil {
+			return nil, true, err
+		}
+		cmd, err = d.Result(&CorrectTermination{CommandMeta: d.Meta(w.WireHeader), CorrectionMeta: w.Meta(f),
+			TerminatedOn: f.Date("terminated_on", w.TerminatedOn)})
 		return cmd, true, err
 	}
 	return nil, false, nil

@@ -70,9 +70,16 @@ const SchemaVersion = 1
 
 // Shared command types: they exist in every scheme.
 const (
-	CmdDecideDuePayments = "DecideDuePayments"
-	CmdTerminateContract = "TerminateContract"
+	CmdDecideDuePayments  = "DecideDuePayments"
+	CmdTerminateContract  = "TerminateContract"
+	CmdCorrectTermination = "CorrectTermination"
 )
+
+// SharedCommands lists the command types every scheme has: the command path
+// sends them to the scheme whose stream holds the contract.
+func SharedCommands() []string {
+	return []string{CmdDecideDuePayments, CmdTerminateContract, CmdCorrectTermination}
+}
 
 // Stream returns the stream of a contract of a scheme: <scheme>-<id>.
 func Stream(scheme string, contract uuid.UUID) string { return scheme + "-" + contract.String() }
@@ -140,6 +147,9 @@ type PaymentDecided struct {
 	Rule   string `json:"rule"`
 	Lines  []Line `json:"lines"`
 	Reason string `json:"reason,omitempty"`
+	// Corrects, on a regularisation, names the payments whose lines the
+	// corrected facts changed.
+	Corrects []uuid.UUID `json:"corrects,omitempty"`
 }
 
 func (PaymentDecided) EventType() string    { return TypePaymentDecided }
@@ -159,30 +169,82 @@ type ContractTerminated struct {
 func (ContractTerminated) EventType() string    { return TypeContractTerminated }
 func (e ContractTerminated) BusinessDate() Date { return e.TerminatedOn }
 
+// TypeTerminationCorrected is the event type of a termination's date
+// corrected, in every scheme.
+const TypeTerminationCorrected = "TerminationCorrected"
+
+// TerminationCorrected: the date of a recorded termination was wrong.
+type TerminationCorrected struct {
+	ContractID      uuid.UUID `json:"contract_id"`
+	Corrects        uuid.UUID `json:"corrects"`
+	OldTerminatedOn Date      `json:"old_terminated_on"`
+	TerminatedOn    Date      `json:"terminated_on"`
+	CorrectedOn     Date      `json:"corrected_on"`
+	Reason          string    `json:"reason"`
+}
+
+func (TerminationCorrected) EventType() string    { return TypeTerminationCorrected }
+func (e TerminationCorrected) BusinessDate() Date { return e.CorrectedOn }
+
 // CheckTermination records the violations every scheme applies to a
-// termination date: the contract is not terminated already, the date is
-// after the signature and before the contract's end, and after the due date
-// of every payment decided (back-dating over decisions would need
-// corrections, which the ledger does not model). It reports whether the
-// date passed these checks.
-func CheckTermination(vs *Violations, on Date, years ContractYears, terminatedOn Date, decided []PaymentDecided) bool {
-	end := years.End(years.Count)
-	switch {
-	case !terminatedOn.IsZero():
+// termination: the contract is not terminated already, and the date is a
+// termination date (CheckTerminationDate). A termination dated before
+// payments already decided is accepted: it is a correction of them, and
+// the next DecideDuePayments regularises the years it reaches. It reports
+// whether the date passed these checks.
+func CheckTermination(vs *Violations, on Date, years ContractYears, terminatedOn Date) bool {
+	if !terminatedOn.IsZero() {
 		vs.Add(CodeAlreadyTerminated, "", "the contract was terminated on "+terminatedOn.String())
 		return false
+	}
+	return CheckTerminationDate(vs, "terminated_on", on, years)
+}
+
+// CheckTerminationDate records the violations of a termination date: after
+// the signature and before the contract's end.
+func CheckTerminationDate(vs *Violations, field string, on Date, years ContractYears) bool {
+	end := years.End(years.Count)
+	switch {
 	case !on.After(years.Signed):
-		vs.Add(CodeDateBeforeSignature, "terminated_on", on.String()+" is not after the signature on "+years.Signed.String())
+		vs.Add(CodeDateBeforeSignature, field, on.String()+" is not after the signature on "+years.Signed.String())
 		return false
 	case !on.Before(end):
-		vs.Add(CodeDateAfterContract, "terminated_on", on.String()+" is after the contract's end on "+end.AddDays(-1).String())
+		vs.Add(CodeDateAfterContract, field, on.String()+" is after the contract's end on "+end.AddDays(-1).String())
 		return false
 	}
-	for _, p := range decided {
-		if !p.DueOn.Before(on) {
-			vs.Add(CodeTerminationBeforeDecidedPayment, "terminated_on", fmt.Sprintf("the %s of year %d due on %s is decided already; a termination must come after it", p.Kind, p.ContractYear, p.DueOn))
-			return false
+	return true
+}
+
+// CorrectTermination corrects the date of a recorded termination: the same
+// command in every scheme.
+type CorrectTermination struct {
+	CommandMeta
+	CorrectionMeta
+	TerminatedOn Date
+}
+
+func (*CorrectTermination) CommandType() string { return CmdCorrectTermination }
+
+// Correction implements Correction.
+func (c *CorrectTermination) Correction() *CorrectionMeta { return &c.CorrectionMeta }
+
+// DecideCorrectTermination checks a termination's correction against what
+// every scheme knows (the scheme adds its own checks in more) and returns
+// its event.
+func DecideCorrectTermination(cmd *CorrectTermination, contract uuid.UUID, years ContractYears, terminatedOn Date, more func(*Violations)) ([]Event, error) {
+	var vs Violations
+	if cmd.CheckTarget(&vs, TypeContractTerminated) {
+		if CheckTerminationDate(&vs, "terminated_on", cmd.TerminatedOn, years) {
+			if cmd.TerminatedOn.Equal(terminatedOn) {
+				vs.Add(CodeNoChange, "terminated_on", "the contract is terminated on "+terminatedOn.String()+" already")
+			} else if more != nil {
+				more(&vs)
+			}
 		}
 	}
-	return true
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	return []Event{TerminationCorrected{ContractID: contract, Corrects: cmd.Corrects, OldTerminatedOn: terminatedOn,
+		TerminatedOn: cmd.TerminatedOn, CorrectedOn: cmd.CorrectedOn, Reason: cmd.Reason}}, nil
 }

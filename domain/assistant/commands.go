@@ -96,6 +96,9 @@ func decodeCommand(raw []byte, dates domain.Calendar) (domain.Command, error) {
 	if cmd, ok, err := d.DecodeShared(); ok {
 		return cmd, err
 	}
+	if cmd, ok, err := decodeCorrection(d); ok {
+		return cmd, err
+	}
 	vs, f, meta := &d.V, d.Fields(), d.Meta
 	boolField := func(field string, b *bool) bool {
 		if b == nil {

@@ -2,6 +2,8 @@ package assistant
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
@@ -23,6 +25,10 @@ type Contract struct {
 
 	TerminatedOn      domain.Date
 	TerminationReason string
+
+	// Corrections are the corrections not yet taken into account by a
+	// regularisation.
+	Corrections []domain.CorrectionRecord
 
 	rules *Rules
 }
@@ -61,14 +67,32 @@ func (c *Contract) Apply(e domain.Event) error {
 	case PatienteleReported:
 		c.Reports[e.ContractYear] = e
 	case PaymentDecided:
-		c.decided[paymentKey{e.Kind, e.ContractYear}] = len(c.Payments)
+		key := paymentKey{e.Kind, e.ContractYear}
+		if e.Kind == domain.KindRegularisation {
+			// Several per year: each its own key.
+			key.kind = fmt.Sprint(e.Kind, "#", len(c.Payments))
+			c.Corrections = domain.Settle(c.Corrections, e.DecidedOn)
+		}
+		c.decided[key] = len(c.Payments)
 		c.Payments = append(c.Payments, e)
 	case ContractTerminated:
 		c.TerminatedOn, c.TerminationReason = e.TerminatedOn, e.Reason
 	default:
-		return fmt.Errorf("assistant: event %T is not an aid event", e)
+		if !c.applyCorrection(e) {
+			return fmt.Errorf("assistant: event %T is not an aid event", e)
+		}
 	}
 	return nil
+}
+
+// clone copies the state, so that changes to the copy leave c alone.
+func (c *Contract) clone() *Contract {
+	d := *c
+	d.Payments = slices.Clone(c.Payments)
+	d.decided = maps.Clone(c.decided)
+	d.Reports = maps.Clone(c.Reports)
+	d.Corrections = slices.Clone(c.Corrections)
+	return &d
 }
 
 // Payment returns a decided payment.

@@ -25,14 +25,17 @@ func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
 	case ReportPatientele:
 		return decideReport(c, cmd)
 	case DecideDuePayments:
-		return c.decideDue(cmd.AsOf)
+		return c.decideDue(cmd.AsOf, true)
 	case TerminateContract:
 		var vs domain.Violations
-		domain.CheckTermination(&vs, cmd.TerminatedOn, c.Years, c.TerminatedOn, c.Payments)
+		domain.CheckTermination(&vs, cmd.TerminatedOn, c.Years, c.TerminatedOn)
 		if err := vs.Err(); err != nil {
 			return nil, err
 		}
 		return []domain.Event{ContractTerminated{ContractID: c.ID, TerminatedOn: cmd.TerminatedOn, Reason: cmd.Reason}}, nil
+	}
+	if events, ok, err := decideCorrection(c, cmd); ok {
+		return events, err
 	}
 	return nil, domain.Reject(domain.CodeUnknownCommand, "type", fmt.Sprintf("%s is not a command of the assistant scheme", cmd.CommandType()))
 }

@@ -84,16 +84,20 @@ func (e PatienteleReported) BusinessDate() domain.Date { return e.ReportedOn }
 const SchemaVersion = domain.SchemaVersion
 
 var decoders = domain.EventDecoders{
-	TypeAidContractSigned:  domain.DecodeAs[AidContractSigned],
-	TypeAssistantHired:     domain.DecodeAs[AssistantHired],
-	TypePatienteleReported: domain.DecodeAs[PatienteleReported],
-	TypePaymentDecided:     domain.DecodeAs[PaymentDecided],
-	TypeContractTerminated: domain.DecodeAs[ContractTerminated],
+	TypeAidContractSigned:    domain.DecodeAs[AidContractSigned],
+	TypeAssistantHired:       domain.DecodeAs[AssistantHired],
+	TypePatienteleReported:   domain.DecodeAs[PatienteleReported],
+	TypePaymentDecided:       domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated:   domain.DecodeAs[ContractTerminated],
+	TypePatienteleCorrected:  domain.DecodeAs[PatienteleCorrected],
+	TypeHiringCorrected:      domain.DecodeAs[HiringCorrected],
+	TypeTerminationCorrected: domain.DecodeAs[domain.TerminationCorrected],
 }
 
 // EventTypes lists the event types of the scheme.
 func EventTypes() []string {
-	return []string{TypeAidContractSigned, TypeAssistantHired, TypePatienteleReported, TypePaymentDecided, TypeContractTerminated}
+	return []string{TypeAidContractSigned, TypeAssistantHired, TypePatienteleReported, TypePaymentDecided, TypeContractTerminated,
+		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected}
 }
 
 // DecodeEvent turns a stored event's type and data back into an event.

@@ -21,11 +21,12 @@ const (
 var kindRank = map[string]int{KindHiringAdvance: 0, KindYearBalance: 1, KindYearPayment: 2, KindInstalment1: 3, KindInstalment2: 4}
 
 var ruleText = map[string]string{
-	KindHiringAdvance: "avenant 7 art. 9-5 / domain.md 3.3: 70 % of year 1's aid on hiring",
-	KindYearBalance:   "domain.md 3.3: the remaining 30 % of year 1's aid at the end of year 1",
-	KindYearPayment:   "domain.md 3.3: the year's aid in full (year 1 on hiring under am-2023 and am-2024; year 2 at its start)",
-	KindInstalment1:   "domain.md 3.3: half of the year's aid at its start, from year 3",
-	KindInstalment2:   "domain.md 3.3: the year's aid × the objective rate reached the year before, less the first instalment (negative: a recovery)",
+	KindHiringAdvance:         "avenant 7 art. 9-5 / domain.md 3.3: 70 % of year 1's aid on hiring",
+	KindYearBalance:           "domain.md 3.3: the remaining 30 % of year 1's aid at the end of year 1",
+	KindYearPayment:           "domain.md 3.3: the year's aid in full (year 1 on hiring under am-2023 and am-2024; year 2 at its start)",
+	KindInstalment1:           "domain.md 3.3: half of the year's aid at its start, from year 3",
+	KindInstalment2:           "domain.md 3.3: the year's aid × the objective rate reached the year before, less the first instalment (negative: a recovery)",
+	domain.KindRegularisation: "domain.md, corrections: what a settled year's aid is under the corrected facts, minus what was decided for it",
 }
 
 var paymentNamespace = uuid.MustParse("b5a0c2e4-6d7f-5a8b-9c0d-1e2f3a4b5c6d")
@@ -77,27 +78,37 @@ func (c *Contract) candidates(asOf domain.Date) []candidate {
 	return out
 }
 
-// decideDue decides every payment due on or before asOf, in due-date order.
-func (c *Contract) decideDue(asOf domain.Date) ([]domain.Event, error) {
+// decideDue decides every payment due on or before asOf, in due-date order,
+// then (when regularise) the regularisations the corrections dated on or
+// before asOf call for.
+func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]domain.Event, error) {
 	if asOf.IsZero() {
 		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
-	work := *c
-	work.Payments = slices.Clone(c.Payments)
-	work.decided = make(map[paymentKey]int, len(c.decided))
-	for k, v := range c.decided {
-		work.decided[k] = v
-	}
+	work := c.clone()
 	var events []domain.Event
+	decide := func(p PaymentDecided) error {
+		if err := work.Apply(p); err != nil {
+			return err
+		}
+		events = append(events, p)
+		return nil
+	}
 	for _, cand := range work.candidates(asOf) {
 		p, err := work.compute(cand, asOf)
 		if err != nil {
 			return nil, err
 		}
-		if err := work.Apply(p); err != nil {
+		if err := decide(p); err != nil {
 			return nil, err
 		}
-		events = append(events, p)
+	}
+	if regularise {
+		for _, p := range work.regularise(asOf) {
+			if err := decide(p); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return events, nil
 }

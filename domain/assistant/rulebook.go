@@ -28,7 +28,10 @@ type Rulebook struct {
 	} `json:"year_1"`
 	Instalment1Rate        decimal.Decimal `json:"instalment_1_rate"`
 	Instalment2AfterMonths int             `json:"instalment_2_after_months"`
-	Interpretations        []string        `json:"interpretations"`
+	// RecoveryPrescriptionYears: a correction may not recover money
+	// decided longer ago (CSS art. L.133-4).
+	RecoveryPrescriptionYears int      `json:"recovery_prescription_years"`
+	Interpretations           []string `json:"interpretations"`
 }
 
 // Info implements domain.Rulebook.

@@ -15,7 +15,7 @@ func Default() domain.Scheme { return definition{rules: defaultRules} }
 func (definition) Name() string { return Scheme }
 
 func (definition) Commands() []string {
-	return []string{CmdSignAidContract, CmdHireAssistant, CmdReportPatientele}
+	return []string{CmdSignAidContract, CmdHireAssistant, CmdReportPatientele, CmdCorrectPatientele, CmdCorrectHiring}
 }
 
 func (d definition) DecodeCommand(raw []byte) (domain.Command, error) {

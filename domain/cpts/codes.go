@@ -44,4 +44,6 @@ const (
 	CodeMissingValue = "missing_value"
 	// CodeFactsAfterTermination: a termination dated on or before a recorded start or deployment.
 	CodeFactsAfterTermination = "facts_after_termination"
+	// CodeIndicatorsReported: a terms correction that changes the codes of indicators a report gives values for.
+	CodeIndicatorsReported = "indicators_reported"
 )

@@ -127,6 +127,9 @@ func decodeCommand(raw []byte, dates domain.Calendar) (Command, error) {
 	if cmd, ok, err := d.DecodeShared(); ok {
 		return cmd, err
 	}
+	if cmd, ok, err := decodeCorrection(d); ok {
+		return cmd, err
+	}
 	vs, f, meta := &d.V, d.Fields(), d.Meta
 	var cmd Command
 	switch d.Header.Type {

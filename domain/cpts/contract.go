@@ -29,6 +29,10 @@ type Contract struct {
 	TerminatedOn      domain.Date
 	TerminationReason string
 
+	// Corrections are the corrections not yet taken into account by a
+	// regularisation.
+	Corrections []domain.CorrectionRecord
+
 	rules *Rules
 }
 
@@ -78,13 +82,21 @@ func (c *Contract) Apply(e Event) error {
 	case IndicatorsReported:
 		c.Reports[e.ContractYear] = e
 	case PaymentDecided:
-		c.decided[paymentKey{e.Kind, e.ContractYear, e.Mission}] = len(c.Payments)
+		key := paymentKey{e.Kind, e.ContractYear, e.Mission}
+		if e.Kind == domain.KindRegularisation {
+			// Several per year: each its own key.
+			key.mission = fmt.Sprint("#", len(c.Payments))
+			c.Corrections = domain.Settle(c.Corrections, e.DecidedOn)
+		}
+		c.decided[key] = len(c.Payments)
 		c.Payments = append(c.Payments, e)
 	case ContractTerminated:
 		c.TerminatedOn = e.TerminatedOn
 		c.TerminationReason = e.Reason
 	default:
-		return fmt.Errorf("cpts: event %T is not a CPTS event", e)
+		if !c.applyCorrection(e) {
+			return fmt.Errorf("cpts: event %T is not a CPTS event", e)
+		}
 	}
 	return nil
 }

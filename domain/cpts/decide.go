@@ -2,6 +2,7 @@ package cpts
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cptsledger/ledger/domain"
@@ -27,9 +28,12 @@ func Decide(c *Contract, cmd Command) ([]Event, error) {
 	case ReportIndicators:
 		return decideReport(c, cmd)
 	case DecideDuePayments:
-		return c.decideDue(cmd.AsOf)
+		return c.decideDue(cmd.AsOf, true)
 	case TerminateContract:
 		return decideTerminate(c, cmd)
+	}
+	if events, ok, err := decideCorrection(c, cmd); ok {
+		return events, err
 	}
 	return nil, domain.Reject(domain.CodeUnknownCommand, "type", fmt.Sprintf("%T is not a CPTS command", cmd))
 }
@@ -67,9 +71,30 @@ func decideSign(c *Contract, cmd SignContract) ([]Event, error) {
 			vs.Add(CodeCoreMissionMissing, "missions", fmt.Sprintf("must include the core mission %q", m.Code))
 		}
 	}
+	checkIndicators(&vs, rb, seen, cmd.Indicators)
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	missions := make([]string, 0, len(cmd.Missions))
+	for _, m := range rb.Missions {
+		if seen[m.Code] {
+			missions = append(missions, m.Code)
+		}
+	}
+	return []Event{ContractSigned{
+		ContractID: c.ID, CPTS: cmd.CPTS, ARS: cmd.ARS, CPAM: cmd.CPAM, Population: int(cmd.Population),
+		Tier: tier.Code, SignedOn: cmd.SignedOn, Missions: missions, SNPRegulation: cmd.SNPRegulation,
+		Indicators: cmd.Indicators, Rulebook: rb.ID,
+	}}, nil
+}
+
+// checkIndicators records the violations of a contract's indicators: each
+// of a mission of the contract (seen), listed once, a weight in (0, 1], a
+// target above 0, and the weights of each mission summing to exactly 1.
+func checkIndicators(vs *domain.Violations, rb *Rulebook, seen map[string]bool, inds []Indicator) {
 	weights := map[string]decimal.Decimal{}
 	codes := map[string]bool{}
-	for i, in := range cmd.Indicators {
+	for i, in := range inds {
 		field := fmt.Sprintf("indicators[%d]", i)
 		if in.Mission != "" && !seen[in.Mission] {
 			vs.Add(CodeIndicatorUnknownMission, field+".mission", fmt.Sprintf("%q is not one of the contract's missions", in.Mission))
@@ -99,20 +124,6 @@ func decideSign(c *Contract, cmd SignContract) ([]Event, error) {
 			vs.Add(CodeWeightsNotOne, "indicators", fmt.Sprintf("the weights of mission %q sum to %s; they must sum to exactly 1", m.Code, w))
 		}
 	}
-	if err := vs.Err(); err != nil {
-		return nil, err
-	}
-	missions := make([]string, 0, len(cmd.Missions))
-	for _, m := range rb.Missions {
-		if seen[m.Code] {
-			missions = append(missions, m.Code)
-		}
-	}
-	return []Event{ContractSigned{
-		ContractID: c.ID, CPTS: cmd.CPTS, ARS: cmd.ARS, CPAM: cmd.CPAM, Population: int(cmd.Population),
-		Tier: tier.Code, SignedOn: cmd.SignedOn, Missions: missions, SNPRegulation: cmd.SNPRegulation,
-		Indicators: cmd.Indicators, Rulebook: rb.ID,
-	}}, nil
 }
 
 func missionCodes(rb *Rulebook) string {
@@ -191,19 +202,25 @@ func decideReport(c *Contract, cmd ReportIndicators) ([]Event, error) {
 	if end := c.PeriodEnd(k); cmd.ReportedOn.Before(end) {
 		vs.Add(domain.CodeYearNotEnded, "reported_on", fmt.Sprintf("%s is before the end of contract year %d (%s): a year is reported once it has ended", cmd.ReportedOn, k, end))
 	}
+	c.checkValues(&vs, k, cmd.Values)
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	return []Event{IndicatorsReported{ContractID: c.ID, ContractYear: k, ReportedOn: cmd.ReportedOn, Values: cmd.Values}}, nil
+}
+
+// checkValues records the violations of a report's values for year k:
+// exactly one value, 0 or more, for each indicator of each mission active
+// in the year.
+func (c *Contract) checkValues(vs *domain.Violations, k int, values []IndicatorValue) {
 	active := map[string]bool{}
 	for _, m := range c.ActiveMissions(k) {
 		active[m] = true
 	}
 	given := map[string]bool{}
-	for i, v := range cmd.Values {
+	for i, v := range values {
 		field := fmt.Sprintf("values[%d]", i)
-		known := false
-		for _, in := range c.Terms.Indicators {
-			if in.Mission == v.Mission && in.Code == v.Code {
-				known = true
-			}
-		}
+		known := slices.ContainsFunc(c.Terms.Indicators, func(in Indicator) bool { return in.Mission == v.Mission && in.Code == v.Code })
 		key := v.Mission + "/" + v.Code
 		switch {
 		case !known:
@@ -225,24 +242,13 @@ func decideReport(c *Contract, cmd ReportIndicators) ([]Event, error) {
 			}
 		}
 	}
-	if err := vs.Err(); err != nil {
-		return nil, err
-	}
-	return []Event{IndicatorsReported{ContractID: c.ID, ContractYear: k, ReportedOn: cmd.ReportedOn, Values: cmd.Values}}, nil
 }
 
 func decideTerminate(c *Contract, cmd TerminateContract) ([]Event, error) {
 	var vs domain.Violations
 	d := cmd.TerminatedOn
-	if domain.CheckTermination(&vs, d, c.Years, c.TerminatedOn, c.Payments) {
-		for _, m := range c.Missions() {
-			if s, ok := c.Starts[m]; ok && !s.Before(d) {
-				vs.Add(CodeFactsAfterTermination, "terminated_on", fmt.Sprintf("mission %q started on %s, on or after %s", m, s, d))
-			}
-			if s, ok := c.Deploys[m]; ok && !s.Before(d) {
-				vs.Add(CodeFactsAfterTermination, "terminated_on", fmt.Sprintf("mission %q was deployed on %s, on or after %s", m, s, d))
-			}
-		}
+	if domain.CheckTermination(&vs, d, c.Years, c.TerminatedOn) {
+		c.checkFactsBefore(&vs, d)
 	}
 	if err := vs.Err(); err != nil {
 		return nil, err

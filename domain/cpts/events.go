@@ -123,18 +123,23 @@ func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
 const SchemaVersion = domain.SchemaVersion
 
 var decoders = domain.EventDecoders{
-	TypeContractSigned:     domain.DecodeAs[ContractSigned],
-	TypeMissionStarted:     domain.DecodeAs[MissionStarted],
-	TypeMissionDeployed:    domain.DecodeAs[MissionDeployed],
-	TypeIndicatorsReported: domain.DecodeAs[IndicatorsReported],
-	TypePaymentDecided:     domain.DecodeAs[PaymentDecided],
-	TypeContractTerminated: domain.DecodeAs[ContractTerminated],
+	TypeContractSigned:         domain.DecodeAs[ContractSigned],
+	TypeMissionStarted:         domain.DecodeAs[MissionStarted],
+	TypeMissionDeployed:        domain.DecodeAs[MissionDeployed],
+	TypeIndicatorsReported:     domain.DecodeAs[IndicatorsReported],
+	TypePaymentDecided:         domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated:     domain.DecodeAs[ContractTerminated],
+	TypeReportCorrected:        domain.DecodeAs[ReportCorrected],
+	TypeMissionDateCorrected:   domain.DecodeAs[MissionDateCorrected],
+	TypeContractTermsCorrected: domain.DecodeAs[ContractTermsCorrected],
+	TypeTerminationCorrected:   domain.DecodeAs[TerminationCorrected],
 }
 
 // EventTypes lists the event types of the scheme.
 func EventTypes() []string {
 	return []string{TypeContractSigned, TypeMissionStarted, TypeMissionDeployed, TypeIndicatorsReported,
-		TypePaymentDecided, TypeContractTerminated}
+		TypePaymentDecided, TypeContractTerminated, TypeReportCorrected, TypeMissionDateCorrected,
+		TypeContractTermsCorrected, TypeTerminationCorrected}
 }
 
 // DecodeEvent turns a stored event's type and data back into an Event.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +16,10 @@ import (
 )
 
 // replay applies command lines in order, each through DecodeCommand, Decide
-// and Apply, and returns the contracts.
+// and Apply, and returns the contracts. It plays the command path's part
+// for corrections: each command's first event gets an id (the UUIDv5 of its
+// command id), a "@<command_id>" in a correction's corrects stands for it,
+// and a correction's target is resolved before Decide.
 func replay(t *testing.T, path string) map[uuid.UUID]*cpts.Contract {
 	t.Helper()
 	f, err := os.Open(path)
@@ -24,10 +28,15 @@ func replay(t *testing.T, path string) map[uuid.UUID]*cpts.Contract {
 	}
 	defer f.Close()
 	contracts := map[uuid.UUID]*cpts.Contract{}
+	refs := map[uuid.UUID]domain.EventRef{}
+	ref := regexp.MustCompile(`"@([^"]+)"`)
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for line := 1; sc.Scan(); line++ {
-		cmd, err := cpts.DecodeCommand(sc.Bytes())
+		raw := ref.ReplaceAllFunc(sc.Bytes(), func(m []byte) []byte {
+			return []byte(`"` + eventIDOf(string(m[2:len(m)-1])).String() + `"`)
+		})
+		cmd, err := cpts.DecodeCommand(raw)
 		if err != nil {
 			t.Fatalf("line %d: decode: %v", line, err)
 		}
@@ -36,6 +45,13 @@ func replay(t *testing.T, path string) map[uuid.UUID]*cpts.Contract {
 		if c == nil {
 			c = cpts.NewContract(id)
 			contracts[id] = c
+		}
+		if corr, ok := cmd.(domain.Correction); ok {
+			m := corr.Correction()
+			m.Target = refs[m.Corrects]
+			if m.Target.Found && cmd.Meta().ContractID != id {
+				m.Target.Found, m.Target.OtherStream = false, "another contract"
+			}
 		}
 		events, err := cpts.Decide(c, cmd)
 		if err != nil {
@@ -46,11 +62,20 @@ func replay(t *testing.T, path string) map[uuid.UUID]*cpts.Contract {
 				t.Fatalf("line %d: apply: %v", line, err)
 			}
 		}
+		if len(events) > 0 {
+			refs[eventIDOf(cmd.Meta().CommandID)] = domain.EventRef{ID: eventIDOf(cmd.Meta().CommandID), Found: true,
+				Type: events[0].EventType(), OccurredOn: events[0].BusinessDate(), Event: events[0]}
+		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return contracts
+}
+
+// eventIDOf is the id replay gives a command's first event.
+func eventIDOf(commandID string) uuid.UUID {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(commandID))
 }
 
 type expectedPayment struct {
@@ -154,5 +179,73 @@ func TestGoldenAlerts(t *testing.T) {
 		if !slices.Equal(gk, wk) {
 			t.Errorf("alerts as of %s differ:\n got  %d: %s\n want %d: %s", date, len(gk), strings.Join(gk, "\n      "), len(wk), strings.Join(wk, "\n      "))
 		}
+	}
+}
+
+// TestGoldenRegularisations replays the sixty lifecycles of
+// testdata/aci-corrections.jsonl, whose ten corrections (revised year-1
+// values, an access start moved 20 days later) are each followed by a
+// DecideDuePayments, and compares every regularisation with
+// testdata/aci-expected-regularisations.json, computed independently: for
+// each settled year, what is due under the corrected facts minus what was
+// decided. Every other payment is the one the lifecycle decides without
+// the corrections.
+func TestGoldenRegularisations(t *testing.T) {
+	with := replay(t, "testdata/aci-corrections.jsonl")
+	raw, err := os.ReadFile("testdata/aci-corrections.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain []string
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if !strings.Contains(l, `"type": "Correct`) {
+			plain = append(plain, l)
+		}
+	}
+	path := t.TempDir() + "/without-corrections.jsonl"
+	os.WriteFile(path, []byte(strings.Join(plain, "\n")+"\n"), 0o644)
+	without := replay(t, path)
+
+	raw, err = os.ReadFile("testdata/aci-expected-regularisations.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expected map[string]struct {
+		Regularisations []expectedPayment `json:"regularisations"`
+	}
+	if err := json.Unmarshal(raw, &expected); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for id, c := range with {
+		var got, others []string
+		for _, p := range c.Payments {
+			if p.Kind == domain.KindRegularisation {
+				got = append(got, fmt.Sprintf("y%d due %s %s", p.ContractYear, p.DueOn, p.Amount))
+				if !p.Amount.Equal(domain.Sum(p.Lines)) || p.Reason == "" || len(p.Corrects) == 0 {
+					t.Errorf("%s: regularisation %+v: amount not the sum of its lines, or no reason or corrects", id, p)
+				}
+				continue
+			}
+			others = append(others, fmt.Sprint(p.Kind, p.ContractYear, p.Mission, p.DueOn, p.Amount, p.Status))
+		}
+		var want []string
+		for _, r := range expected[id.String()].Regularisations {
+			want = append(want, fmt.Sprintf("y%d due %s %s", r.ContractYear, r.DueOn, r.Amount))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("contract %s: regularisations\n got  %v\n want %v", id, got, want)
+		}
+		checked += len(want)
+		var before []string
+		for _, p := range without[id].Payments {
+			before = append(before, fmt.Sprint(p.Kind, p.ContractYear, p.Mission, p.DueOn, p.Amount, p.Status))
+		}
+		if !slices.Equal(others, before) {
+			t.Errorf("contract %s: the corrections changed other payments:\n with    %v\n without %v", id, others, before)
+		}
+	}
+	if checked != 10 || len(expected) != 10 {
+		t.Fatalf("checked %d regularisations of %d contracts", checked, len(expected))
 	}
 }

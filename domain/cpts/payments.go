@@ -3,6 +3,7 @@ package cpts
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -21,12 +22,13 @@ func PaymentID(contract uuid.UUID, kind string, year int, mission string) uuid.U
 
 // Rules, by payment kind, as named in each decision.
 var ruleText = map[string]string{
-	KindSignature:           "ACI art. 9 / domain.md 2.4: the seed funding (year 1 operating) is paid at signature",
-	KindMissionStartAdvance: "ACI art. 9 / domain.md 2.4: advance of the fixed part, prorated from the start to the end of the contract year",
-	KindAnnualAdvance:       "ACI art. 9 / domain.md 2.4: advance of the operating and fixed parts at each anniversary, withheld when the calendar is not met",
-	KindAnnualBalance:       "ACI art. 9 / domain.md 2.4-2.5: the year's dues (operating, fixed, variable by achievement) less its advances, on the report",
-	KindAmorcageTopup:       "Avenant 2 / domain.md 2.6: seed funding raised for contracts signed on or before the eligibility date",
-	KindRecovery:            "domain.md 2.7: on termination, the advances beyond 75 % of what accrued are recovered",
+	KindSignature:             "ACI art. 9 / domain.md 2.4: the seed funding (year 1 operating) is paid at signature",
+	KindMissionStartAdvance:   "ACI art. 9 / domain.md 2.4: advance of the fixed part, prorated from the start to the end of the contract year",
+	KindAnnualAdvance:         "ACI art. 9 / domain.md 2.4: advance of the operating and fixed parts at each anniversary, withheld when the calendar is not met",
+	KindAnnualBalance:         "ACI art. 9 / domain.md 2.4-2.5: the year's dues (operating, fixed, variable by achievement) less its advances, on the report",
+	KindAmorcageTopup:         "Avenant 2 / domain.md 2.6: seed funding raised for contracts signed on or before the eligibility date",
+	KindRecovery:              "domain.md 2.7: on termination, the advances beyond 75 % of what accrued are recovered",
+	domain.KindRegularisation: "domain.md, corrections: what a settled year's dues are under the corrected facts, minus what was decided for it",
 }
 
 // kindRank orders payments due on the same day: a recovery before a balance
@@ -96,35 +98,47 @@ func (c *Contract) candidates(asOf domain.Date) []candidate {
 }
 
 // decideDue decides, in due-date order, every payment due on or before asOf
-// and not yet decided. Each decision sees the ones before it (a balance sees
-// the year's advances). Running it again decides nothing new.
-func (c *Contract) decideDue(asOf domain.Date) ([]Event, error) {
+// and not yet decided, then (when regularise) the regularisations the
+// corrections dated on or before asOf call for. Each decision sees the ones
+// before it (a balance sees the year's advances). Running it again decides
+// nothing new.
+func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]Event, error) {
 	if asOf.IsZero() {
 		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
 	work := c.clone()
 	var events []Event
-	for _, cand := range work.candidates(asOf) {
-		p, ok := work.compute(cand, asOf)
-		if !ok {
-			continue
-		}
+	decide := func(p PaymentDecided) error {
 		if err := work.Apply(p); err != nil {
-			return nil, err
+			return err
 		}
 		events = append(events, p)
+		return nil
+	}
+	for _, cand := range work.candidates(asOf) {
+		if p, ok := work.compute(cand, asOf); ok {
+			if err := decide(p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if regularise {
+		for _, p := range work.regularise(asOf) {
+			if err := decide(p); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return events, nil
 }
 
-// clone copies what deciding payments changes.
+// clone copies the state, so that changes to the copy leave c alone.
 func (c *Contract) clone() *Contract {
 	d := *c
 	d.Payments = slices.Clone(c.Payments)
-	d.decided = make(map[paymentKey]int, len(c.decided))
-	for k, v := range c.decided {
-		d.decided[k] = v
-	}
+	d.decided = maps.Clone(c.decided)
+	d.Starts, d.Deploys, d.Reports = maps.Clone(c.Starts), maps.Clone(c.Deploys), maps.Clone(c.Reports)
+	d.Corrections = slices.Clone(c.Corrections)
 	return &d
 }
 
@@ -244,15 +258,22 @@ func (c *Contract) Achievement(k int, m string) domain.Exact {
 }
 
 // advancesOf sums what was decided for year k as advances: the annual
-// advance, the mission-start advances and the recovery.
+// advance, the mission-start advances, the regularisations decided before
+// the year's balance (a year first settled by a back-dated termination,
+// then live again), and the recovery.
 func (c *Contract) advancesOf(k int, withRecovery bool) domain.Money {
 	var total domain.Money
 	for _, p := range c.Payments {
 		if p.ContractYear != k {
 			continue
 		}
-		if p.Kind == KindAnnualAdvance || p.Kind == KindMissionStartAdvance || (withRecovery && p.Kind == KindRecovery) {
+		switch p.Kind {
+		case KindAnnualAdvance, KindMissionStartAdvance, domain.KindRegularisation:
 			total = total.Add(p.Amount)
+		case KindRecovery:
+			if withRecovery {
+				total = total.Add(p.Amount)
+			}
 		}
 	}
 	return total

@@ -24,7 +24,10 @@ type Rulebook struct {
 	Amounts          map[string]TierAmounts `json:"amounts"`
 	AdvanceRate      decimal.Decimal        `json:"advance_rate"`
 	RecoveryKeepRate decimal.Decimal        `json:"recovery_keep_rate"`
-	Interpretations  []string               `json:"interpretations"`
+	// RecoveryPrescriptionYears: a correction may not recover money
+	// decided longer ago (CSS art. L.133-4; an interpretation for ACI sums).
+	RecoveryPrescriptionYears int      `json:"recovery_prescription_years"`
+	Interpretations           []string `json:"interpretations"`
 }
 
 // Info implements domain.Rulebook.

@@ -18,7 +18,8 @@ func Default() domain.Scheme { return defaultDefinition }
 func (definition) Name() string { return Scheme }
 
 func (definition) Commands() []string {
-	return []string{CmdSignContract, CmdStartMission, CmdDeployMission, CmdReportIndicators}
+	return []string{CmdSignContract, CmdStartMission, CmdDeployMission, CmdReportIndicators,
+		CmdCorrectReport, CmdCorrectMissionDate, CmdCorrectContractTerms}
 }
 
 func (d definition) DecodeCommand(raw []byte) (domain.Command, error) {
