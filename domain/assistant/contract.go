@@ -77,6 +77,9 @@ func (c *Contract) Apply(e domain.Event) error {
 		c.Payments = append(c.Payments, e)
 	case ContractTerminated:
 		c.TerminatedOn, c.TerminationReason = e.TerminatedOn, e.Reason
+		// A termination dated before decisions already made corrects
+		// them: it counts as a correction dated on the termination.
+		c.Corrections = append(c.Corrections, domain.CorrectionRecord{CorrectedOn: e.TerminatedOn, Reason: e.Reason})
 	default:
 		if !c.applyCorrection(e) {
 			return fmt.Errorf("assistant: event %T is not an aid event", e)

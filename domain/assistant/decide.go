@@ -32,7 +32,11 @@ func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
 		if err := vs.Err(); err != nil {
 			return nil, err
 		}
-		return []domain.Event{ContractTerminated{ContractID: c.ID, TerminatedOn: cmd.TerminatedOn, Reason: cmd.Reason}}, nil
+		events := []domain.Event{ContractTerminated{ContractID: c.ID, TerminatedOn: cmd.TerminatedOn, Reason: cmd.Reason}}
+		if err := c.checkPrescription(events, cmd.TerminatedOn); err != nil {
+			return nil, err
+		}
+		return events, nil
 	}
 	if events, ok, err := decideCorrection(c, cmd); ok {
 		return events, err

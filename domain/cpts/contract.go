@@ -93,6 +93,9 @@ func (c *Contract) Apply(e Event) error {
 	case ContractTerminated:
 		c.TerminatedOn = e.TerminatedOn
 		c.TerminationReason = e.Reason
+		// A termination dated before decisions already made corrects
+		// them: it counts as a correction dated on the termination.
+		c.Corrections = append(c.Corrections, domain.CorrectionRecord{CorrectedOn: e.TerminatedOn, Reason: e.Reason})
 	default:
 		if !c.applyCorrection(e) {
 			return fmt.Errorf("cpts: event %T is not a CPTS event", e)

@@ -239,6 +239,21 @@ func decideCorrection(c *Contract, cmd Command) (events []Event, ok bool, err er
 	case *CorrectTermination:
 		events, err = domain.DecideCorrectTermination(cmd, c.ID, c.Years, c.TerminatedOn, func(vs *domain.Violations) {
 			c.checkFactsBefore(vs, cmd.TerminatedOn)
+			// A report is dated on or after the end of its year, or the
+			// termination: a later termination must not make one premature.
+			for k := 1; k <= c.Years.Count; k++ {
+				r, ok := c.Reports[k]
+				if !ok {
+					continue
+				}
+				end := c.Years.End(k)
+				if cmd.TerminatedOn.Before(end) {
+					end = domain.MaxDate(cmd.TerminatedOn, c.Years.Start(k))
+				}
+				if r.ReportedOn.Before(end) {
+					vs.Add(domain.CodeYearNotEnded, "terminated_on", fmt.Sprintf("year %d was reported on %s, before its end on %s under this termination date", k, r.ReportedOn, end))
+				}
+			}
 		})
 	default:
 		return nil, false, nil

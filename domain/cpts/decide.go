@@ -253,5 +253,9 @@ func decideTerminate(c *Contract, cmd TerminateContract) ([]Event, error) {
 	if err := vs.Err(); err != nil {
 		return nil, err
 	}
-	return []Event{ContractTerminated{ContractID: c.ID, TerminatedOn: d, Reason: cmd.Reason}}, nil
+	events := []Event{ContractTerminated{ContractID: c.ID, TerminatedOn: d, Reason: cmd.Reason}}
+	if err := c.checkPrescription(events, d); err != nil {
+		return nil, err
+	}
+	return events, nil
 }

@@ -87,8 +87,10 @@ func (c *Contract) candidates(asOf domain.Date) []candidate {
 			}
 		}
 	}
-	if c.Terminated() {
-		add(KindRecovery, c.Years.Of(c.TerminatedOn), "", c.TerminatedOn)
+	if k := c.Years.Of(c.TerminatedOn); c.Terminated() && !c.YearClosed(k) {
+		// A year already settled when a back-dated termination reaches it
+		// is regularised instead.
+		add(KindRecovery, k, "", c.TerminatedOn)
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int {
 		return cmp.Or(a.dueOn.Compare(b.dueOn), cmp.Compare(kindRank[a.kind], kindRank[b.kind]),
@@ -258,9 +260,10 @@ func (c *Contract) Achievement(k int, m string) domain.Exact {
 }
 
 // advancesOf sums what was decided for year k as advances: the annual
-// advance, the mission-start advances, the regularisations decided before
-// the year's balance (a year first settled by a back-dated termination,
-// then live again), and the recovery.
+// advance, the mission-start advances, the recovery (withRecovery), and the
+// regularisations decided before the year's balance (a year first settled
+// by a back-dated termination, then live again); a regularisation after
+// the balance adjusts the year's dues, not its advances.
 func (c *Contract) advancesOf(k int, withRecovery bool) domain.Money {
 	var total domain.Money
 	for _, p := range c.Payments {
@@ -268,6 +271,8 @@ func (c *Contract) advancesOf(k int, withRecovery bool) domain.Money {
 			continue
 		}
 		switch p.Kind {
+		case KindAnnualBalance:
+			return total
 		case KindAnnualAdvance, KindMissionStartAdvance, domain.KindRegularisation:
 			total = total.Add(p.Amount)
 		case KindRecovery:

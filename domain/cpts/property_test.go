@@ -1,6 +1,7 @@
 package cpts_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/google/uuid"
 	"pgregory.net/rapid"
 )
 
@@ -179,4 +181,113 @@ func yearDues(c *cpts.Contract, k int) domain.Money {
 		dues = dues.Add(domain.ExactDecimal(rb.VariableAnnual(tier, m)).Mul(c.Achievement(k, m)).Mul(share).Cents())
 	}
 	return dues
+}
+
+// After random corrections of a random lifecycle, every settled year has
+// been decided exactly its dues under the corrected facts (nothing for a
+// year that began after the termination), and deciding again decides
+// nothing.
+func TestPropertyCorrectionsRegulariseSettledYears(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		steps := genLifecycle(rt)
+		l := &lifecycle{t: t, c: cpts.NewContract(mustUUID(contractID))}
+		facts := map[string][]target{} // by event type
+		for _, s := range steps {
+			events, err := l.decide(l.cmd(s.typ, s.body))
+			if err != nil {
+				rt.Fatalf("valid lifecycle rejected: %v", err)
+			}
+			for _, e := range events {
+				if err := l.c.Apply(e); err != nil {
+					rt.Fatal(err)
+				}
+			}
+			if len(events) > 0 && s.typ != cpts.CmdDecideDuePayments {
+				facts[events[0].EventType()] = append(facts[events[0].EventType()], target{id: mustUUID(uuidOf(len(facts), s.typ, s.on)), e: events[0]})
+			}
+		}
+		c := l.c
+		on := steps[len(steps)-1].on.AddDays(rapid.IntRange(1, 200).Draw(rt, "corrected_after"))
+		for i := range rapid.IntRange(1, 3).Draw(rt, "corrections") {
+			typ := rapid.SampledFrom([]string{cpts.TypeIndicatorsReported, cpts.TypeMissionStarted, cpts.TypeContractSigned, cpts.TypeContractTerminated}).Draw(rt, fmt.Sprint("what_", i))
+			if len(facts[typ]) == 0 {
+				continue
+			}
+			tg := rapid.SampledFrom(facts[typ]).Draw(rt, fmt.Sprint("target_", i))
+			var cmdType, fields string
+			switch e := tg.e.(type) {
+			case cpts.IndicatorsReported:
+				var vs []string
+				for _, v := range c.Reports[e.ContractYear].Values {
+					vs = append(vs, fmt.Sprintf(`{"mission":%q,"code":%q,"value":"%d"}`, v.Mission, v.Code, rapid.IntRange(0, 150).Draw(rt, fmt.Sprint("v_", i, v.Mission))))
+				}
+				cmdType, fields = cpts.CmdCorrectReport, `"values":[`+strings.Join(vs, ",")+`]`
+			case cpts.MissionStarted:
+				d := c.Terms.SignedOn.AddDays(rapid.IntRange(0, 4*365).Draw(rt, fmt.Sprint("date_", i)))
+				cmdType, fields = cpts.CmdCorrectMissionDate, fmt.Sprintf(`"date":%q`, d)
+			case cpts.ContractSigned:
+				cmdType, fields = cpts.CmdCorrectContractTerms, fmt.Sprintf(`"population":%d,"snp_regulation":%t`,
+					rapid.IntRange(1, 200_000).Draw(rt, fmt.Sprint("population_", i)), rapid.Bool().Draw(rt, fmt.Sprint("snp_", i)))
+			case cpts.ContractTerminated:
+				d := c.Terms.SignedOn.AddDays(rapid.IntRange(1, 5*365-2).Draw(rt, fmt.Sprint("terminated_", i)))
+				cmdType, fields = cpts.CmdCorrectTermination, fmt.Sprintf(`"terminated_on":%q`, d)
+			}
+			events, err := l.decideCorrection(l.correctionLine(cmdType, tg, on.String(), fields), tg)
+			var re *domain.RejectedError
+			if errors.As(err, &re) {
+				continue // a correction the rules refuse (no change, prescribed, a date out of bounds…)
+			}
+			if err != nil {
+				rt.Fatal(err)
+			}
+			for _, e := range events {
+				if err := c.Apply(e); err != nil {
+					rt.Fatal(err)
+				}
+			}
+		}
+		l.decideDue(on.String())
+		if again := l.decideDue(on.String()); len(again) != 0 {
+			rt.Fatalf("deciding again decided %s", summary(again))
+		}
+		for k := 1; k <= c.Years.Count; k++ {
+			var decided domain.Money
+			any := false
+			for _, p := range c.Payments {
+				if p.ContractYear == k {
+					decided, any = decided.Add(p.Amount), true
+				}
+			}
+			after := c.Terminated() && !c.Years.Start(k).Before(c.TerminatedOn)
+			switch {
+			case after && any:
+				if !decided.IsZero() {
+					rt.Fatalf("year %d began after the termination on %s and keeps %s decided:%s", k, c.TerminatedOn, decided, summary(c.Payments))
+				}
+			case c.YearClosed(k):
+				if want := yearDues(c, k).Add(topUp(c, k)); !decided.Equal(want) {
+					rt.Fatalf("settled year %d decided %s, due under the corrected facts %s:%s", k, decided, want, summary(c.Payments))
+				}
+			}
+		}
+	})
+}
+
+// topUp is the amendment-2 top-up year k owes under the current facts:
+// the rulebook's seed funding difference for the tier, for a contract
+// signed by the eligibility date and not terminated by the effective date.
+func topUp(c *cpts.Contract, k int) domain.Money {
+	var m domain.Money
+	for _, a := range c.Rules().AmendmentsOf(c.Rulebook.ID) {
+		if c.Terms.SignedOn.After(a.SignedOnOrBefore) || (c.Terminated() && !a.EffectiveOn.Before(c.TerminatedOn)) || c.Years.Of(a.EffectiveOn) != k {
+			continue
+		}
+		sf := a.SeedFunding[c.Terms.Tier]
+		m = m.Add(domain.ExactDecimal(sf.After.Sub(sf.Before)).Cents())
+	}
+	return m
+}
+
+func uuidOf(n int, typ string, on domain.Date) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(n, typ, on))).String()
 }
