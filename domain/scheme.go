@@ -51,6 +51,10 @@ type Scheme interface {
 	EventTypes() []string
 	// Calendar is the span of business dates the scheme judges.
 	Calendar() Calendar
+	// Forecast is a dry run of DecideDuePayments(until) on the state,
+	// nothing recorded: what falls due by then and is not decided yet,
+	// with the amounts that would be decided, and the reports awaited.
+	Forecast(state State, until Date) ([]Due, error)
 }
 
 // CalendarOf returns the span of dates that any of the schemes judges: the

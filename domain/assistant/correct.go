@@ -296,3 +296,32 @@ func (c *Contract) checkPrescription(events []domain.Event, correctedOn domain.D
 	}
 	return domain.CheckPrescription(after.regularisations(), c.Rulebook.RecoveryPrescriptionYears, correctedOn)
 }
+
+// Forecast is a dry run of DecideDuePayments(until): what falls due by
+// then and is not decided yet, with the amounts that would be decided, and
+// the patientèle reports awaited for years ended by then whose report an
+// instalment 2 waits for (years 2 to 4).
+func (c *Contract) Forecast(until domain.Date) ([]domain.Due, error) {
+	if !c.Signed {
+		return nil, nil
+	}
+	events, err := c.decideDue(until, true)
+	if err != nil {
+		return nil, err
+	}
+	ps := make([]PaymentDecided, len(events))
+	for i, e := range events {
+		ps[i] = e.(PaymentDecided)
+	}
+	out := domain.PaymentsDue(ps)
+	for k := 2; k < c.Years.Count && k <= c.LastYear(); k++ {
+		if _, reported := c.Reports[k]; reported {
+			continue
+		}
+		end := c.Years.End(k)
+		if !end.After(until) && (!c.Terminated() || end.Before(c.TerminatedOn)) {
+			out = append(out, domain.Due{ContractID: c.ID, Kind: domain.KindReportAwaited, ContractYear: k, DueOn: end})
+		}
+	}
+	return out, nil
+}

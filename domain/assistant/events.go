@@ -73,10 +73,14 @@ type (
 	ContractTerminated = domain.ContractTerminated
 )
 
-func (AidContractSigned) EventType() string            { return TypeAidContractSigned }
-func (AssistantHired) EventType() string               { return TypeAssistantHired }
-func (PatienteleReported) EventType() string           { return TypePatienteleReported }
-func (e AidContractSigned) BusinessDate() domain.Date  { return e.SignedOn }
+func (AidContractSigned) EventType() string           { return TypeAidContractSigned }
+func (AssistantHired) EventType() string              { return TypeAssistantHired }
+func (PatienteleReported) EventType() string          { return TypePatienteleReported }
+func (e AidContractSigned) BusinessDate() domain.Date { return e.SignedOn }
+
+// Party returns the contract's beneficiary (the doctor, by RPPS number) and
+// its CPAM.
+func (e AidContractSigned) Party() (name, cpam string) { return "RPPS " + e.Doctor.RPPS, e.CPAM }
 func (e AssistantHired) BusinessDate() domain.Date     { return e.HiredOn }
 func (e PatienteleReported) BusinessDate() domain.Date { return e.ReportedOn }
 

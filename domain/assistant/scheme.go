@@ -24,6 +24,14 @@ func (d definition) DecodeCommand(raw []byte) (domain.Command, error) {
 
 func (d definition) Calendar() domain.Calendar { return d.rules.Calendar() }
 
+func (definition) Forecast(state domain.State, until domain.Date) ([]domain.Due, error) {
+	c, ok := state.(*Contract)
+	if !ok {
+		return nil, fmt.Errorf("%T is not this scheme's contract", state)
+	}
+	return c.Forecast(until)
+}
+
 func (d definition) NewState(id uuid.UUID) domain.State { return NewContractWith(id, d.rules) }
 
 func (definition) Decide(state domain.State, cmd domain.Command) ([]domain.Event, error) {

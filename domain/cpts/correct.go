@@ -592,3 +592,30 @@ func (c *Contract) checkPrescription(events []Event, correctedOn domain.Date) er
 	}
 	return domain.CheckPrescription(after.regularisations(), c.Rulebook.RecoveryPrescriptionYears, correctedOn)
 }
+
+// Forecast is a dry run of DecideDuePayments(until): what falls due by
+// then and is not decided yet, with the amounts that would be decided, and
+// the reports awaited for years ended by then (domain.md 2.4).
+func (c *Contract) Forecast(until domain.Date) ([]domain.Due, error) {
+	if !c.Signed {
+		return nil, nil
+	}
+	events, err := c.decideDue(until, true)
+	if err != nil {
+		return nil, err
+	}
+	ps := make([]PaymentDecided, len(events))
+	for i, e := range events {
+		ps[i] = e.(PaymentDecided)
+	}
+	out := domain.PaymentsDue(ps)
+	for k := 1; k <= c.LastYear(); k++ {
+		if _, reported := c.Reports[k]; reported {
+			continue
+		}
+		if end := c.PeriodEnd(k); !end.After(until) && end.After(c.Years.Start(k)) {
+			out = append(out, domain.Due{ContractID: c.ID, Kind: domain.KindReportAwaited, ContractYear: k, DueOn: end})
+		}
+	}
+	return out, nil
+}

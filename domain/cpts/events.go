@@ -113,7 +113,10 @@ func (MissionStarted) EventType() string     { return TypeMissionStarted }
 func (MissionDeployed) EventType() string    { return TypeMissionDeployed }
 func (IndicatorsReported) EventType() string { return TypeIndicatorsReported }
 
-func (e ContractSigned) BusinessDate() domain.Date     { return e.SignedOn }
+func (e ContractSigned) BusinessDate() domain.Date { return e.SignedOn }
+
+// Party returns the contract's beneficiary (the CPTS's name) and its CPAM.
+func (e ContractSigned) Party() (name, cpam string)    { return e.CPTS.Name, e.CPAM }
 func (e MissionStarted) BusinessDate() domain.Date     { return e.StartedOn }
 func (e MissionDeployed) BusinessDate() domain.Date    { return e.DeployedOn }
 func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
