@@ -2,23 +2,46 @@ package projections
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/google/uuid"
 )
 
-// The query results are plain values with the JSON shapes of the public
-// interface (design section 6); the CLI and the HTTP API only format them.
+// The read side's SQL: rows of the read models as plain values. The query
+// package composes them (catch-up, as-of and known-at windows, netting)
+// for the CLI and the HTTP API.
+
+// Window restricts what a query sees: what is dated on or before a business
+// date, and what the ledger had recorded by a time. Zero fields do not
+// restrict.
+type Window struct {
+	AsOf    domain.Date
+	KnownAt time.Time
+}
+
+// knownAt is the window's recorded-time bound as text comparable with the
+// read models' recorded_at (RFC 3339, UTC, microseconds), or the end of
+// time.
+func (w Window) knownAt() string {
+	if w.KnownAt.IsZero() {
+		return "9999"
+	}
+	return w.KnownAt.UTC().Format(eventstore.RecordedAtFormat)
+}
+
+// asOf is the window's business-date bound as text, or the end of time.
+func (w Window) asOf() string {
+	if w.AsOf.IsZero() {
+		return "9999"
+	}
+	return w.AsOf.String()
+}
 
 // Payment is one decision with its breakdown.
 type Payment struct {
@@ -37,8 +60,13 @@ type Payment struct {
 	Lines        []Line       `json:"lines"`
 	Scheme       string       `json:"scheme"`
 	Reason       string       `json:"reason,omitempty"`
-	Position     uint64       `json:"position"`
-	RecordedAt   string       `json:"recorded_at"`
+	// Corrects, on a regularisation, names the payments it corrects;
+	// CorrectedBy, on a payment, the regularisations that corrected it
+	// (within the query's window).
+	Corrects    []uuid.UUID `json:"corrects,omitempty"`
+	CorrectedBy []uuid.UUID `json:"corrected_by,omitempty"`
+	Position    uint64      `json:"position"`
+	RecordedAt  string      `json:"recorded_at"`
 }
 
 // Line is one breakdown line.
@@ -49,7 +77,7 @@ type Line struct {
 	Basis     string       `json:"basis,omitempty"`
 }
 
-// Contract is a contract's terms as the read model holds them.
+// Contract is a CPTS contract's terms as the read model holds them.
 type Contract struct {
 	ContractID    uuid.UUID   `json:"contract_id"`
 	Scheme        string      `json:"scheme"`
@@ -66,51 +94,12 @@ type Contract struct {
 	TerminatedOn  domain.Date `json:"terminated_on"`
 }
 
-// AsOf restricts a query to what was decided on or before a business date,
-// and to what the ledger had recorded at a time. Zero fields do not
-// restrict.
-type AsOf struct {
-	BusinessDate domain.Date
-	KnownAt      time.Time
-}
-
-func (a AsOf) keeps(p Payment) bool {
-	if !a.BusinessDate.IsZero() && p.DecidedOn.After(a.BusinessDate) {
-		return false
-	}
-	if !a.KnownAt.IsZero() {
-		t, err := time.Parse(eventstore.RecordedAtFormat, p.RecordedAt)
-		if err != nil || t.After(a.KnownAt) {
-			return false
-		}
-	}
-	return true
-}
-
-// Balance is what was decided for a contract, by contract year.
-type Balance struct {
-	ContractID   uuid.UUID    `json:"contract_id"`
-	Scheme       string       `json:"scheme"`
-	Tier         string       `json:"tier"` // empty for the assistant scheme
-	Rulebook     string       `json:"rulebook"`
-	DecidedTotal domain.Money `json:"decided_total"`
-	ByYear       []YearAmount `json:"by_year"`
-	AsOf         *domain.Date `json:"as_of,omitempty"`
-	KnownAt      *time.Time   `json:"known_at,omitempty"`
-}
-
-// YearAmount is a contract year's decided total.
-type YearAmount struct {
-	ContractYear int          `json:"contract_year"`
-	Decided      domain.Money `json:"decided"`
-}
-
 // ErrUnknownContract is returned for a contract the read models do not hold.
 type ErrUnknownContract struct{ ID uuid.UUID }
 
 func (e ErrUnknownContract) Error() string { return fmt.Sprintf("no contract %s in the ledger", e.ID) }
 
-// Contract returns a contract's terms.
+// Contract returns a CPTS contract's terms.
 func (db *DB) Contract(ctx context.Context, id uuid.UUID) (Contract, error) {
 	cs, err := db.contracts(ctx, `WHERE contract_id = ?`, id.String())
 	if err != nil {
@@ -124,51 +113,59 @@ func (db *DB) Contract(ctx context.Context, id uuid.UUID) (Contract, error) {
 
 // Summary is what every contract has, whatever its scheme.
 type Summary struct {
-	ContractID uuid.UUID
-	Scheme     string
-	Rulebook   string
-	Tier       string // CPTS only
-	CPAM       string
-	Name       string // the CPTS's name, or the doctor's RPPS number
-	SignedOn   domain.Date
+	ContractID   uuid.UUID   `json:"contract_id"`
+	Scheme       string      `json:"scheme"`
+	Rulebook     string      `json:"rulebook"`
+	Tier         string      `json:"tier,omitempty"` // CPTS only
+	CPAM         string      `json:"cpam"`
+	ARS          string      `json:"ars,omitempty"` // CPTS only
+	Name         string      `json:"name"`          // the CPTS's name, or the doctor's RPPS number
+	SignedOn     domain.Date `json:"signed_on"`
+	TerminatedOn domain.Date `json:"terminated_on,omitempty"`
 }
+
+const summarySQL = `SELECT contract_id, scheme, rulebook, tier, cpam, ars, cpts_name AS name, signed_on, COALESCE(terminated_on, '') AS terminated_on
+	FROM contracts
+	UNION ALL SELECT contract_id, 'assistant', rulebook, '', cpam, '', 'RPPS ' || rpps, signed_on, COALESCE(terminated_on, '') FROM aid_contracts`
 
 // Summary returns a contract of any scheme.
 func (db *DB) Summary(ctx context.Context, id uuid.UUID) (Summary, error) {
-	var s Summary
-	var signed string
-	err := db.r.QueryRowContext(ctx, `SELECT scheme, rulebook, tier, cpam, cpts_name, signed_on FROM contracts WHERE contract_id = ?
-		UNION ALL SELECT 'assistant', rulebook, '', cpam, 'RPPS ' || rpps, signed_on FROM aid_contracts WHERE contract_id = ?`,
-		id.String(), id.String()).Scan(&s.Scheme, &s.Rulebook, &s.Tier, &s.CPAM, &s.Name, &signed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s, ErrUnknownContract{id}
-	}
+	ss, err := db.summaries(ctx, `WHERE contract_id = ?`, id.String())
 	if err != nil {
-		return s, err
+		return Summary{}, err
 	}
-	var rd stored
-	s.ContractID, s.SignedOn = id, rd.date(signed)
-	return s, rd.check("contract " + id.String())
+	if len(ss) == 0 {
+		return Summary{}, ErrUnknownContract{id}
+	}
+	return ss[0], nil
 }
 
 // Summaries returns every contract of every scheme, in signature order.
 func (db *DB) Summaries(ctx context.Context) ([]Summary, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT contract_id, scheme, rulebook, tier, cpam, cpts_name, signed_on FROM contracts
-		UNION ALL SELECT contract_id, 'assistant', rulebook, '', cpam, 'RPPS ' || rpps, signed_on FROM aid_contracts
-		ORDER BY 7, 1`)
+	return db.summaries(ctx, `ORDER BY signed_on, contract_id`)
+}
+
+// SearchSummaries returns the contracts of every scheme that where (over
+// the columns of Summary, named as in its JSON) keeps, in id order.
+func (db *DB) SearchSummaries(ctx context.Context, where string, args ...any) ([]Summary, error) {
+	return db.summaries(ctx, where, args...)
+}
+
+func (db *DB) summaries(ctx context.Context, tail string, args ...any) ([]Summary, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT contract_id, scheme, rulebook, tier, cpam, ars, name, signed_on, terminated_on FROM (`+summarySQL+`) `+tail, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Summary
+	out := []Summary{}
 	for rows.Next() {
 		var s Summary
-		var id, signed string
-		if err := rows.Scan(&id, &s.Scheme, &s.Rulebook, &s.Tier, &s.CPAM, &s.Name, &signed); err != nil {
+		var id, signed, terminated string
+		if err := rows.Scan(&id, &s.Scheme, &s.Rulebook, &s.Tier, &s.CPAM, &s.ARS, &s.Name, &signed, &terminated); err != nil {
 			return nil, err
 		}
 		var rd stored
-		s.ContractID, s.SignedOn = rd.id(id), rd.date(signed)
+		s.ContractID, s.SignedOn, s.TerminatedOn = rd.id(id), rd.date(signed), rd.optDate(terminated)
 		if err := rd.check("contract " + id); err != nil {
 			return nil, err
 		}
@@ -177,7 +174,7 @@ func (db *DB) Summaries(ctx context.Context) ([]Summary, error) {
 	return out, rows.Err()
 }
 
-// Contracts returns every contract, in signature order.
+// Contracts returns every CPTS contract, in signature order.
 func (db *DB) Contracts(ctx context.Context) ([]Contract, error) {
 	return db.contracts(ctx, `ORDER BY signed_on, contract_id`)
 }
@@ -210,34 +207,28 @@ func (db *DB) contracts(ctx context.Context, where string, args ...any) ([]Contr
 	return out, rows.Err()
 }
 
-// Payments returns a contract's decisions in the order they were made.
-func (db *DB) Payments(ctx context.Context, id uuid.UUID, asOf AsOf) ([]Payment, error) {
-	if _, err := db.Summary(ctx, id); err != nil {
-		return nil, err
-	}
-	var out []Payment
-	err := db.payments(ctx, `WHERE p.contract_id = ?`, []any{id.String()}, func(p Payment) error {
-		if asOf.keeps(p) {
+// Payments returns a contract's decisions in the order they were made,
+// within the window: decided on or before its date, recorded by its time.
+func (db *DB) Payments(ctx context.Context, id uuid.UUID, w Window) ([]Payment, error) {
+	out := []Payment{}
+	err := db.payments(ctx, `WHERE p.contract_id = ? AND p.decided_on <= ? AND p.recorded_at <= ?`, []any{id.String(), w.asOf(), w.knownAt()},
+		func(p Payment) error {
 			out = append(out, p)
-		}
-		return nil
-	})
-	if out == nil {
-		out = []Payment{}
-	}
+			return nil
+		})
 	return out, err
 }
 
-// EachPayment calls fn with every decision of every contract, by contract
-// then decision order.
-func (db *DB) EachPayment(ctx context.Context, fn func(Payment) error) error {
-	return db.payments(ctx, ``, nil, fn)
+// EachPayment calls fn with every decision of every contract within the
+// window, by contract then decision order.
+func (db *DB) EachPayment(ctx context.Context, w Window, fn func(Payment) error) error {
+	return db.payments(ctx, `WHERE p.decided_on <= ? AND p.recorded_at <= ?`, []any{w.asOf(), w.knownAt()}, fn)
 }
 
 func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Payment) error) error {
 	rows, err := db.r.QueryContext(ctx, `SELECT p.payment_id, p.contract_id, p.kind, p.contract_year, COALESCE(p.mission, ''),
 		p.due_on, p.decided_on, p.status, p.amount, p.rulebook, COALESCE(p.aid_table, ''), p.rule, COALESCE(p.reason, ''),
-		p.position, p.recorded_at, p.lines, p.scheme
+		p.position, p.recorded_at, p.lines, COALESCE(p.corrects, ''), p.scheme
 		FROM payments p `+where+` ORDER BY p.contract_id, p.position`, args...)
 	if err != nil {
 		return err
@@ -245,20 +236,20 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			pid, cid, kind, mission, due, decided, status, amount, rulebook, table, rule, reason, recorded, scheme string
-			year                                                                                                   int
-			pos                                                                                                    int64
-			lines                                                                                                  []byte
+			pid, cid, kind, mission, due, decided, status, amount, rulebook, table, rule, reason, recorded, corrects, scheme string
+			year                                                                                                             int
+			pos                                                                                                              int64
+			lines                                                                                                            []byte
 		)
 		if err := rows.Scan(&pid, &cid, &kind, &year, &mission, &due, &decided, &status, &amount, &rulebook, &table, &rule, &reason,
-			&pos, &recorded, &lines, &scheme); err != nil {
+			&pos, &recorded, &lines, &corrects, &scheme); err != nil {
 			return err
 		}
 		amt, err := domain.ParseMoney(amount)
 		if err != nil {
 			return err
 		}
-		var decoded []cpts.Line
+		var decoded []domain.Line
 		if err := json.Unmarshal(lines, &decoded); err != nil {
 			return fmt.Errorf("projections: payment %s lines: %w", pid, err)
 		}
@@ -269,6 +260,11 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 			Lines: make([]Line, len(decoded)), Scheme: scheme}
 		for i, l := range decoded {
 			p.Lines[i] = Line{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis}
+		}
+		if corrects != "" {
+			if err := json.Unmarshal([]byte(corrects), &p.Corrects); err != nil {
+				return fmt.Errorf("projections: payment %s corrects: %w", pid, err)
+			}
 		}
 		if err := rd.check("payment " + pid); err != nil {
 			return err
@@ -287,313 +283,100 @@ func optional(s string) *string {
 	return &s
 }
 
-// Balance returns what was decided for a contract by contract year, as of a
-// business date or a recorded time when given.
-func (db *DB) Balance(ctx context.Context, id uuid.UUID, asOf AsOf) (Balance, error) {
-	c, err := db.Summary(ctx, id)
-	if err != nil {
-		return Balance{}, err
-	}
-	b := Balance{ContractID: id, Scheme: c.Scheme, Tier: c.Tier, Rulebook: c.Rulebook, ByYear: []YearAmount{}}
-	if !asOf.BusinessDate.IsZero() {
-		b.AsOf = &asOf.BusinessDate
-	}
-	if !asOf.KnownAt.IsZero() {
-		b.KnownAt = &asOf.KnownAt
-	}
-	byYear := map[int]domain.Money{}
-	if asOf == (AsOf{}) {
-		// The balances table is kept per contract and year.
-		rows, err := db.r.QueryContext(ctx, `SELECT contract_year, decided_cents FROM balances WHERE contract_id = ?`, id.String())
-		if err != nil {
-			return b, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var y int
-			var c int64
-			if err := rows.Scan(&y, &c); err != nil {
-				return b, err
-			}
-			byYear[y] = domain.MoneyFromCents(c)
-		}
-		if err := rows.Err(); err != nil {
-			return b, err
-		}
-	} else {
-		ps, err := db.Payments(ctx, id, asOf)
-		if err != nil {
-			return b, err
-		}
-		for _, p := range ps {
-			byYear[p.ContractYear] = byYear[p.ContractYear].Add(p.Amount)
-		}
-	}
-	for y := 1; y <= 5; y++ {
-		if m, ok := byYear[y]; ok {
-			b.ByYear = append(b.ByYear, YearAmount{y, m})
-			b.DecidedTotal = b.DecidedTotal.Add(m)
-		}
-	}
-	return b, nil
+// AlertRow is a deadline with the fact that met it and the contract's
+// termination, as the window sees them.
+type AlertRow struct {
+	ContractID   uuid.UUID
+	CPAM, ARS    string
+	Mission      string
+	Kind         string
+	Months       int
+	Deadline     domain.Date
+	DoneOn       domain.Date
+	TerminatedOn domain.Date
 }
 
-// Alerts returns the deadline alerts of every live contract as of a date,
-// with a window of days for due_soon (domain.md 2.9), by deadline.
-func (db *DB) Alerts(ctx context.Context, asOf domain.Date, window int) ([]cpts.Alert, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT d.contract_id, d.mission, d.kind, d.months, d.deadline, COALESCE(d.done_on, '')
+// AlertRows returns every deadline of the CPTS contracts signed (and
+// recorded) within the window, with the last fact that met it and the last
+// termination that the window sees (dated on or before its date, recorded
+// by its time), by deadline.
+func (db *DB) AlertRows(ctx context.Context, w Window) ([]AlertRow, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT d.contract_id, c.cpam, c.ars, d.mission, d.kind, d.months, d.deadline,
+		COALESCE((SELECT f.done_on FROM fact_history f WHERE f.contract_id = d.contract_id AND f.mission = d.mission AND f.kind = d.kind
+			AND f.business_date <= ?1 AND f.recorded_at <= ?2 ORDER BY f.position DESC LIMIT 1), ''),
+		COALESCE((SELECT t.terminated_on FROM terminations t WHERE t.contract_id = d.contract_id
+			AND t.business_date <= ?1 AND t.recorded_at <= ?2 ORDER BY t.position DESC LIMIT 1), '')
 		FROM deadlines d JOIN contracts c USING (contract_id)
-		WHERE c.signed_on <= ? AND (c.terminated_on IS NULL OR c.terminated_on > ?)
-		ORDER BY d.deadline, d.contract_id, d.mission, d.kind`, asOf.String(), asOf.String())
+		WHERE c.signed_on <= ?1 AND c.signed_recorded_at <= ?2
+		ORDER BY d.deadline, d.contract_id, d.mission, d.kind`, w.asOf(), w.knownAt())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []cpts.Alert{}
+	var out []AlertRow
 	for rows.Next() {
-		var id, mission, kind, deadline, done string
-		var months int
-		if err := rows.Scan(&id, &mission, &kind, &months, &deadline, &done); err != nil {
+		var a AlertRow
+		var id, deadline, done, terminated string
+		if err := rows.Scan(&id, &a.CPAM, &a.ARS, &a.Mission, &a.Kind, &a.Months, &deadline, &done, &terminated); err != nil {
 			return nil, err
 		}
 		var rd stored
-		dl, doneOn, cid := rd.date(deadline), rd.optDate(done), rd.id(id)
+		a.ContractID, a.Deadline, a.DoneOn, a.TerminatedOn = rd.id(id), rd.date(deadline), rd.optDate(done), rd.optDate(terminated)
 		if err := rd.check("deadline of contract " + id); err != nil {
 			return nil, err
 		}
-		out = append(out, cpts.Alert{ContractID: cid, Mission: mission, Kind: kind, Months: months,
-			Deadline: dl, Status: cpts.DeadlineStatus(dl, doneOn, asOf, window)})
+		out = append(out, a)
 	}
 	return out, rows.Err()
 }
 
-// AuditEvent is one event of a contract's audit trail with its envelope.
-type AuditEvent struct {
-	Revision      uint64          `json:"revision"`
-	Position      uint64          `json:"position"`
-	EventID       uuid.UUID       `json:"event_id"`
-	Type          string          `json:"type"`
-	SchemaVersion int             `json:"schema_version"`
-	OccurredOn    string          `json:"occurred_on"`
-	RecordedAt    string          `json:"recorded_at"`
-	Actor         string          `json:"actor"`
-	CommandID     string          `json:"command_id"`
-	CorrelationID string          `json:"correlation_id"`
-	CausationID   string          `json:"causation_id"`
-	PrevHash      eventstore.Hash `json:"prev_hash"`
-	Hash          eventstore.Hash `json:"hash"`
-	Data          json.RawMessage `json:"data"`
+// Alert is a deadline's state as of a date (domain.md 2.9).
+type Alert = cpts.Alert
+
+// TotalRow is what was decided in a calendar year for one value of a
+// dimension, in one scheme.
+type TotalRow struct {
+	Key          string
+	Scheme       string
+	CalendarYear int
+	Payments     int
+	DecidedCents int64
 }
 
-// AuditTrail is a contract's events in revision order and the result of
-// checking their hash chain.
-type AuditTrail struct {
-	Events  []AuditEvent
-	ChainOK bool
-	// FirstBad names the first event whose chain does not verify (when
-	// ChainOK is false), and Problem says why.
-	FirstBad *AuditEvent
-	Problem  string
+// Dimensions by which totals are grouped.
+var dimensions = map[string]string{
+	"year":   `''`,
+	"scheme": `p.scheme`,
+	"cpam":   `COALESCE(c.cpam, a.cpam, '')`,
+	"ars":    `COALESCE(c.ars, '')`, // the aid has no ARS
+	"tier":   `COALESCE(c.tier, '')`,
 }
 
-// Audit returns a contract's audit trail: every event of its stream, read
-// from the event store, with a business date on or before asOf (all when
-// zero), and the result of checking the hash chain of the whole stream.
-func Audit(ctx context.Context, store eventstore.Store, id uuid.UUID, asOf domain.Date) (AuditTrail, error) {
-	for _, scheme := range []string{cpts.Scheme, assistant.Scheme} {
-		trail, err := auditStream(ctx, store, domain.Stream(scheme, id), asOf)
-		if !errors.As(err, new(ErrUnknownContract)) {
-			return trail, err
-		}
-	}
-	return AuditTrail{}, ErrUnknownContract{id}
-}
+// IsDimension tells whether totals can be grouped by name.
+func IsDimension(name string) bool { _, ok := dimensions[name]; return ok }
 
-func auditStream(ctx context.Context, store eventstore.Store, stream string, asOf domain.Date) (AuditTrail, error) {
-	var envs []eventstore.Envelope
-	err := eventstore.EachInStream(ctx, store, stream, func(page []eventstore.Envelope) error {
-		envs = append(envs, page...)
-		return nil
-	})
-	if err != nil {
-		return AuditTrail{}, err
-	}
-	if len(envs) == 0 {
-		_, id, _ := domain.ParseStream(stream)
-		return AuditTrail{}, ErrUnknownContract{id}
-	}
-	trail := CheckChain(envs)
-	for _, env := range envs {
-		if asOf.IsZero() || env.OccurredOn <= asOf.String() {
-			trail.Events = append(trail.Events, auditEvent(env))
-		}
-	}
-	return trail, nil
-}
-
-// CheckChain checks one stream's hash chain with eventstore.Chains:
-// revisions from 0 without gap, each prev_hash the previous hash, each hash
-// recomputed from its event.
-func CheckChain(envs []eventstore.Envelope) AuditTrail {
-	trail := AuditTrail{Events: []AuditEvent{}, ChainOK: true}
-	chains := eventstore.NewChains()
-	for i := range envs {
-		if _, err := chains.Check(&envs[i]); err != nil {
-			var ce *eventstore.CorruptionError
-			errors.As(err, &ce)
-			bad := auditEvent(envs[i])
-			trail.ChainOK, trail.FirstBad, trail.Problem = false, &bad, ce.Reason
-			return trail
-		}
-	}
-	return trail
-}
-
-func auditEvent(env eventstore.Envelope) AuditEvent {
-	return AuditEvent{Revision: env.Revision, Position: uint64(env.Position), EventID: env.EventID, Type: env.Type,
-		SchemaVersion: env.SchemaVersion, OccurredOn: env.OccurredOn, RecordedAt: env.RecordedAt.Format(eventstore.RecordedAtFormat),
-		Actor: env.Actor, CommandID: env.CommandID, CorrelationID: env.CorrelationID, CausationID: env.CausationID,
-		PrevHash: env.PrevHash, Hash: env.Hash, Data: env.Data}
-}
-
-// ScheduleItem is something that falls due for a contract.
-type ScheduleItem struct {
-	ContractID   uuid.UUID   `json:"contract_id"`
-	CPTSName     string      `json:"cpts_name"`
-	Kind         string      `json:"kind"` // annual_advance, report_awaited, annual_balance, amorcage_topup
-	ContractYear int         `json:"contract_year"`
-	DueOn        domain.Date `json:"due_on"`
-	Overdue      bool        `json:"overdue"` // due before the as-of date and not yet decided or reported
-}
-
-// Schedule lists, for every live contract, what falls due on or before
-// asOf + horizon days and has not happened yet: anniversary advances not
-// decided, indicator reports awaited, balances awaiting decision, amendment
-// top-ups. Items due before asOf are marked overdue.
-func (db *DB) Schedule(ctx context.Context, asOf domain.Date, horizon int) ([]ScheduleItem, error) {
-	contracts, err := db.Contracts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	decided := map[string]bool{}
-	rows, err := db.r.QueryContext(ctx, `SELECT contract_id, kind, contract_year FROM payments WHERE kind IN ('annual_advance', 'annual_balance', 'amorcage_topup')`)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id, kind string
-		var y int
-		if err := rows.Scan(&id, &kind, &y); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		decided[fmt.Sprintf("%s/%s/%d", id, kind, y)] = true
-	}
-	rows.Close()
-	reported := map[string]domain.Date{}
-	rows, err = db.r.QueryContext(ctx, `SELECT contract_id, contract_year, reported_on FROM reports`)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id, on string
-		var y int
-		if err := rows.Scan(&id, &y, &on); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		var rd stored
-		reported[fmt.Sprintf("%s/%d", id, y)] = rd.date(on)
-		if err := rd.check("report of contract " + id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-	}
-	rows.Close()
-
-	rules := cpts.DefaultRules()
-	until := asOf.AddDays(horizon)
-	out := []ScheduleItem{}
-	for _, c := range contracts {
-		rb, ok := rules.ByID(c.Rulebook)
-		if !ok || c.SignedOn.After(until) {
-			continue
-		}
-		years := domain.ContractYears{Signed: c.SignedOn, Count: rb.ContractYears}
-		live := func(d domain.Date) bool { return c.TerminatedOn.IsZero() || d.Before(c.TerminatedOn) }
-		add := func(kind string, k int, due domain.Date) {
-			if due.After(until) || decided[fmt.Sprintf("%s/%s/%d", c.ContractID, kind, k)] {
-				return
-			}
-			out = append(out, ScheduleItem{ContractID: c.ContractID, CPTSName: c.CPTSName, Kind: kind, ContractYear: k, DueOn: due, Overdue: due.Before(asOf)})
-		}
-		last := years.Count
-		if !c.TerminatedOn.IsZero() {
-			last = years.Of(c.TerminatedOn)
-		}
-		for k := 1; k <= last; k++ {
-			if k >= 2 && live(years.Start(k)) {
-				add(cpts.KindAnnualAdvance, k, years.Start(k))
-			}
-			end := years.End(k)
-			if k == last && !c.TerminatedOn.IsZero() {
-				end = c.TerminatedOn
-			}
-			if on, ok := reported[fmt.Sprintf("%s/%d", c.ContractID, k)]; ok {
-				add(cpts.KindAnnualBalance, k, on)
-			} else if !end.After(until) {
-				out = append(out, ScheduleItem{ContractID: c.ContractID, CPTSName: c.CPTSName, Kind: "report_awaited",
-					ContractYear: k, DueOn: end, Overdue: end.Before(asOf)})
-			}
-		}
-		for _, a := range rules.AmendmentsOf(rb.ID) {
-			if !c.SignedOn.After(a.SignedOnOrBefore) && live(a.EffectiveOn) {
-				add(cpts.KindAmorcageTopup, years.Of(a.EffectiveOn), a.EffectiveOn)
-			}
-		}
-	}
-	slices.SortStableFunc(out, func(a, b ScheduleItem) int {
-		if c := a.DueOn.Compare(b.DueOn); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ContractID.String()+a.Kind, b.ContractID.String()+b.Kind)
-	})
-	return out, nil
-}
-
-// Total is a decided amount grouped by a dimension and calendar year.
-type Total struct {
-	Key          string       `json:"key"`
-	CalendarYear string       `json:"calendar_year"`
-	Payments     int          `json:"payments"`
-	Decided      domain.Money `json:"decided"`
-}
-
-// Totals returns decided amounts per calendar year of decision, grouped by
-// "year", "scheme", "cpam", "ars" or "tier".
-func (db *DB) Totals(ctx context.Context, by string) ([]Total, error) {
-	var q string
-	switch by {
-	case "year":
-		q = `SELECT '', calendar_year, payments, decided_cents FROM totals_by_year ORDER BY 2`
-	case "scheme", "cpam", "ars", "tier":
-		q = `SELECT ` + by + `, calendar_year, payments, decided_cents FROM totals_by_` + by + ` ORDER BY 1, 2`
-	default:
+// TotalRows returns the amounts decided within the window per calendar
+// year of decision, grouped by a dimension (year, scheme, cpam, ars or
+// tier) and by scheme; sums are over integer cents.
+func (db *DB) TotalRows(ctx context.Context, by string, w Window) ([]TotalRow, error) {
+	key, ok := dimensions[by]
+	if !ok {
 		return nil, fmt.Errorf("projections: totals by %q: want year, scheme, cpam, ars or tier", by)
 	}
-	rows, err := db.r.QueryContext(ctx, q)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+key+`, p.scheme, CAST(substr(p.decided_on, 1, 4) AS INTEGER), COUNT(*), SUM(p.amount_cents)
+		FROM payments p LEFT JOIN contracts c USING (contract_id) LEFT JOIN aid_contracts a USING (contract_id)
+		WHERE p.decided_on <= ? AND p.recorded_at <= ?
+		GROUP BY 1, 2, 3 ORDER BY 1, 3, 2`, w.asOf(), w.knownAt())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Total
+	var out []TotalRow
 	for rows.Next() {
-		var t Total
-		var c int64
-		if err := rows.Scan(&t.Key, &t.CalendarYear, &t.Payments, &c); err != nil {
+		var t TotalRow
+		if err := rows.Scan(&t.Key, &t.Scheme, &t.CalendarYear, &t.Payments, &t.DecidedCents); err != nil {
 			return nil, err
 		}
-		t.Decided = domain.MoneyFromCents(c)
 		out = append(out, t)
 	}
 	return out, rows.Err()

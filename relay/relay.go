@@ -235,6 +235,17 @@ func (r *Relay) RunOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if cp == 0 {
+		// No checkpoint (a new relay, or its state lost): the stream says
+		// how far publishing went, so that nothing is published twice
+		// after the duplicate window.
+		if err := r.resync(ctx); err != nil {
+			return err
+		}
+		if cp, err = r.cps.Checkpoint(ctx, r.opts.Name); err != nil {
+			return err
+		}
+	}
 	lastID, err := r.eventIDAt(ctx, cp)
 	if err != nil {
 		return err

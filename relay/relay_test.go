@@ -15,7 +15,6 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/internal/natsserver"
-	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/relay"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats-server/v2/server"
@@ -25,7 +24,7 @@ import (
 
 type env struct {
 	store  *embedded.Store
-	db     *projections.DB
+	db     *relay.State
 	server *server.Server
 	listen string
 	nsDir  string
@@ -51,7 +50,7 @@ func setup(t testing.TB) *env {
 	if e.store, err = embedded.Open(context.Background(), filepath.Join(dir, "events.db"), embedded.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if e.db, err = projections.Open(context.Background(), filepath.Join(dir, "projections.db")); err != nil {
+	if e.db, err = relay.OpenState(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}
 	e.startServer(t)

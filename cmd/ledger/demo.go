@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"hash/fnv"
-	"path/filepath"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/gen"
 	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/query"
 )
 
 // Published national amounts paid to CPTS (domain.md section 4), in euros.
@@ -74,31 +76,34 @@ func runDemo(e *env, args []string) error {
 	fmt.Fprintf(out, "   %d commands in %s (%.0f commands/s), %d events appended, %d rejected\n\n",
 		len(lines), elapsed.Round(time.Millisecond), float64(len(lines))/elapsed.Seconds(), events, rejected)
 
-	db, err := projections.Open(e.ctx, filepath.Join(e.global.data, "projections.db"))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	fmt.Fprintln(out, "== Projecting the read models (contracts, payments, balances, deadlines, reports)")
-	prog, err := projections.NewRunner(store, db, projections.Options{OnProgress: progressBar(e, "events")}).CatchUp(e.ctx)
+	models := e.models()
+	defer models.Close()
+	prog, err := models.Rebuild(e.ctx, store, projections.BuildOptions{OnProgress: progressBar(e, "events")})
+	e.endProgress()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "\n")
-	fmt.Fprintf(out, "   %d events applied in %s (%.0f events/s) into %s\n\n", prog.Applied, prog.Elapsed.Round(time.Millisecond), prog.Rate(), db.Path())
+	db, release, err := models.Acquire(e.ctx, store, projections.BuildOptions{})
+	if err != nil {
+		return err
+	}
+	defer release()
+	fmt.Fprintf(out, "   %d events applied in %s (%.0f events/s) into %s\n\n", prog.Applied, prog.Elapsed.Round(time.Millisecond), prog.Rate(), models.Link())
+	q := query.New(store, models, e.schemes)
 	if err := demoTiers(e, db); err != nil {
 		return err
 	}
 	if err := demoAid(e, db); err != nil {
 		return err
 	}
-	if err := demoYears(e, db); err != nil {
+	if err := demoYears(e, q); err != nil {
 		return err
 	}
-	if err := demoAlerts(e, db, today); err != nil {
+	if err := demoAlerts(e, q, today); err != nil {
 		return err
 	}
-	if err := demoOneContract(e, store, db); err != nil {
+	if err := demoOneContract(e, q, db); err != nil {
 		return err
 	}
 	rep, err := eventstore.Verify(e.ctx, store)
@@ -112,13 +117,18 @@ func runDemo(e *env, args []string) error {
 	return nil
 }
 
-// progressBar reports a runner's progress on standard error.
+// progressBar reports a runner's progress on standard error, when it is a
+// terminal: a log file or a pipe gets no carriage-return frames.
 func progressBar(e *env, unit string) func(projections.Progress) {
+	if !isTerminal(e.stderr) {
+		return nil
+	}
 	last := time.Time{}
 	return func(p projections.Progress) {
 		if time.Since(last) < 200*time.Millisecond && p.Position < p.Head {
 			return
 		}
+		e.progressShown = true
 		last = time.Now()
 		pct := 100.0
 		if p.Head > 0 {
@@ -156,25 +166,31 @@ func demoTiers(e *env, db *projections.DB) error {
 	return nil
 }
 
-func demoYears(e *env, db *projections.DB) error {
-	totals, err := db.Totals(e.ctx, "scheme")
+func demoYears(e *env, q *query.Ledger) error {
+	totals, err := q.Totals(e.ctx, "scheme", query.Window{})
 	if err != nil {
 		return err
 	}
-	byYear := map[string]map[string]domain.Money{}
-	var years []string
+	byYear := map[int]map[string]domain.Money{}
+	var years []int
 	for _, t := range totals {
-		if byYear[t.CalendarYear] == nil {
-			byYear[t.CalendarYear] = map[string]domain.Money{}
-			years = append(years, t.CalendarYear)
+		if t.CalendarYear == nil {
+			continue // the grand total
 		}
-		byYear[t.CalendarYear][t.Key] = t.Decided
+		y := *t.CalendarYear
+		if byYear[y] == nil {
+			byYear[y] = map[string]domain.Money{}
+			years = append(years, y)
+		}
+		byYear[y][t.Key] = t.Decided
 	}
 	slices.Sort(years)
 	withheld := map[int]int{}
-	err = db.EachPayment(e.ctx, func(p projections.Payment) error {
-		if p.Status == cpts.StatusWithheld {
-			withheld[p.DecidedOn.Year()]++
+	err = q.Export(e.ctx, query.ExportFilter{PerPayment: true}, query.Window{}, domain.Money.String, func(row []string) error {
+		if row[11] == cpts.StatusWithheld {
+			var y int
+			fmt.Sscan(row[10][:4], &y)
+			withheld[y]++
 		}
 		return nil
 	})
@@ -185,13 +201,11 @@ func demoYears(e *env, db *projections.DB) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "year\tCPTS decided (€)\twithheld advances\tCPTS published (€)\tassistant aid decided (€)\t")
 	for _, y := range years {
-		var n int
-		fmt.Sscan(y, &n)
-		pub := publishedTotals[n]
+		pub := publishedTotals[y]
 		if pub == "" {
 			pub = "—"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t\n", y, groupThousands(byYear[y][cpts.Scheme]), withheld[n], pub, groupThousands(byYear[y][assistant.Scheme]))
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t\n", y, groupThousands(byYear[y][cpts.Scheme]), withheld[y], pub, groupThousands(byYear[y][assistant.Scheme]))
 	}
 	tw.Flush()
 	fmt.Fprintln(e.stdout)
@@ -295,8 +309,8 @@ func groupThousands(m domain.Money) string {
 	return string(b) + frac
 }
 
-func demoAlerts(e *env, db *projections.DB, today domain.Date) error {
-	alerts, err := db.Alerts(e.ctx, today, 60)
+func demoAlerts(e *env, q *query.Ledger, today domain.Date) error {
+	alerts, err := q.Alerts(e.ctx, query.Window{AsOf: today}, 60, query.AlertFilter{})
 	if err != nil {
 		return err
 	}
@@ -327,23 +341,23 @@ func demoAlerts(e *env, db *projections.DB, today domain.Date) error {
 // demoOneContract shows the audit trail and payments of one contract: the
 // earliest-signed one that got the amendment-2 top-up and had an advance
 // withheld, or else the earliest.
-func demoOneContract(e *env, store eventstore.Store, db *projections.DB) error {
+func demoOneContract(e *env, q *query.Ledger, db *projections.DB) error {
 	contracts, err := db.Contracts(e.ctx)
 	if err != nil || len(contracts) == 0 {
 		return err
 	}
 	pick := contracts[0]
-	var payments []projections.Payment
+	var payments []query.Payment
 	for _, c := range contracts {
-		ps, err := db.Payments(e.ctx, c.ContractID, projections.AsOf{})
+		ps, err := db.Payments(e.ctx, c.ContractID, query.Window{})
 		if err != nil {
 			return err
 		}
 		if payments == nil {
 			payments = ps
 		}
-		topup := slices.ContainsFunc(ps, func(p projections.Payment) bool { return p.Kind == cpts.KindAmorcageTopup })
-		withheld := slices.ContainsFunc(ps, func(p projections.Payment) bool { return p.Status == cpts.StatusWithheld })
+		topup := slices.ContainsFunc(ps, func(p query.Payment) bool { return p.Kind == cpts.KindAmorcageTopup })
+		withheld := slices.ContainsFunc(ps, func(p query.Payment) bool { return p.Status == cpts.StatusWithheld })
 		if topup && withheld {
 			pick, payments = c, ps
 			break
@@ -351,7 +365,7 @@ func demoOneContract(e *env, store eventstore.Store, db *projections.DB) error {
 	}
 	fmt.Fprintf(e.stdout, "== One contract: %s (%s, %s, %s, signed %s)\n", pick.ContractID, pick.CPTSName, pick.Tier, pick.CPAM, pick.SignedOn)
 	fmt.Fprintf(e.stdout, "-- audit trail (ledger audit --contract %s)\n", pick.ContractID)
-	trail, err := projections.Audit(e.ctx, store, pick.ContractID, domain.Date{})
+	trail, err := q.Audit(e.ctx, pick.ContractID, query.Window{})
 	if err != nil {
 		return err
 	}
@@ -361,4 +375,22 @@ func demoOneContract(e *env, store eventstore.Store, db *projections.DB) error {
 	fmt.Fprintf(e.stdout, "   hash chain: %s\n", map[bool]string{true: "verified", false: "BROKEN: " + trail.Problem}[trail.ChainOK])
 	fmt.Fprintf(e.stdout, "-- payments (ledger payments --contract %s)\n", pick.ContractID)
 	return writePayments(e.stdout, payments)
+}
+
+// endProgress ends the line a progress bar drew, if one did.
+func (e *env) endProgress() {
+	if e.progressShown {
+		fmt.Fprintln(e.stderr)
+		e.progressShown = false
+	}
+}
+
+// isTerminal tells whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

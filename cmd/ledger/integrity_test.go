@@ -233,11 +233,11 @@ func TestTruncatedReadModelIsRepaired(t *testing.T) {
 		if out.String() != want {
 			t.Fatalf("run %d: payments after the repair:\n%s\nwant\n%s", i, out.String(), want)
 		}
-		if got := strings.Contains(errb.String(), "could not be read") && strings.Contains(errb.String(), "projections.db.corrupt-"); got != wantNote {
+		if got := strings.Contains(errb.String(), "could not be read") && strings.Contains(errb.String(), ".db.corrupt-"); got != wantNote {
 			t.Fatalf("run %d: stderr %q (a note expected: %t)", i, errb.String(), wantNote)
 		}
 	}
-	aside, _ := filepath.Glob(filepath.Join(data, "projections.db.corrupt-*"))
+	aside, _ := filepath.Glob(filepath.Join(data, "projections-*.db.corrupt-*"))
 	if len(aside) == 0 {
 		t.Fatal("the damaged file was not kept aside")
 	}

@@ -1,71 +1,45 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/query"
 	"github.com/google/uuid"
 )
 
-// openReadModels opens the store and the read models.
-func (e *env) openReadModels() (eventstore.Store, *projections.DB, error) {
+// models returns the read models of the data directory; messages a user
+// should see (a file rebuilt, one moved aside) go to standard error.
+func (e *env) models() *projections.Set {
+	return projections.NewSet(e.global.data, func(msg string) { fmt.Fprintln(e.stderr, "ledger: "+msg) })
+}
+
+// reads runs fn on the read side (the store and its read models) and
+// closes it.
+func (e *env) reads(fn func(*query.Ledger) error) error {
 	store, err := e.openStore()
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := projections.OpenRepairing(e.ctx, filepath.Join(e.global.data, "projections.db"), func(msg string) {
-		fmt.Fprintln(e.stderr, "ledger: "+msg)
-	})
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	return store, db, nil
-}
-
-// readModels opens the store and the read models, and brings the read
-// models up to date before a query.
-func (e *env) readModels() (eventstore.Store, *projections.DB, error) {
-	store, db, err := e.openReadModels()
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := projections.NewRunner(store, db, projections.Options{Logger: e.log}).CatchUp(e.ctx); err != nil {
-		db.Close()
-		store.Close()
-		return nil, nil, err
-	}
-	return store, db, nil
-}
-
-// query runs fn on the store and the read models, brought up to date, and
-// closes them.
-func (e *env) query(fn func(eventstore.Store, *projections.DB) error) error {
-	store, db, err := e.readModels()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	defer db.Close()
-	return fn(store, db)
+	models := e.models()
+	defer models.Close()
+	return unknown(fn(query.New(store, models, e.schemes)))
 }
 
 // unknown turns a missing contract into a failed check (exit 1).
 func unknown(err error) error {
-	var u projections.ErrUnknownContract
-	if errors.As(err, &u) {
-		return failed{u.Error()}
+	if query.IsUnknown(err) {
+		return failed{err.Error()}
 	}
 	return err
 }
@@ -88,29 +62,49 @@ func parseContract(s string) (uuid.UUID, error) {
 		return uuid.Nil, usageError{"--contract is required"}
 	}
 	id, err := uuid.Parse(s)
-	if err != nil {
+	if err != nil || len(s) != 36 {
 		return uuid.Nil, usageError{fmt.Sprintf("--contract %q is not a UUID", s)}
 	}
 	return id, nil
 }
 
-// dateWindowFlags registers --as-of (default today) and --within (days,
-// not negative), and returns how to read them after parsing.
-func (e *env) dateWindowFlags(fs *flag.FlagSet, asOfHelp string, defaultWithin int, withinHelp string) func() (domain.Date, int, error) {
-	asOfFlag := fs.String("as-of", "", asOfHelp)
-	within := fs.Int("within", defaultWithin, withinHelp+fmt.Sprintf(" (0 to %d)", maxWithinDays))
-	return func() (domain.Date, int, error) {
-		asOf, err := e.parseAsOf(*asOfFlag)
-		if err != nil {
-			return asOf, 0, err
+// windowFlags registers --as-of and --known-at, and returns how to read
+// them after parsing.
+func (e *env) windowFlags(fs *flag.FlagSet, asOfHelp string) func() (query.Window, error) {
+	asOf := fs.String("as-of", "", asOfHelp)
+	knownAt := fs.String("known-at", "", "only what the ledger had recorded at this time (RFC 3339, e.g. 2024-03-01T12:00:00Z)")
+	return func() (query.Window, error) {
+		var w query.Window
+		var err error
+		if w.AsOf, err = e.parseAsOf(*asOf); err != nil {
+			return w, err
 		}
-		if asOf.IsZero() {
-			asOf = domain.DateOf(time.Now())
+		if *knownAt != "" {
+			if w.KnownAt, err = time.Parse(time.RFC3339, *knownAt); err != nil {
+				return w, usageError{"--known-at: want a time like 2024-03-01T12:00:00Z, got " + fmt.Sprintf("%q", *knownAt)}
+			}
+		}
+		return w, nil
+	}
+}
+
+// dateWindowFlags registers --as-of (default today), --known-at and
+// --within (days), and returns how to read them after parsing.
+func (e *env) dateWindowFlags(fs *flag.FlagSet, asOfHelp string, defaultWithin int, withinHelp string) func() (query.Window, int, error) {
+	window := e.windowFlags(fs, asOfHelp)
+	within := fs.Int("within", defaultWithin, withinHelp+fmt.Sprintf(" (0 to %d)", maxWithinDays))
+	return func() (query.Window, int, error) {
+		w, err := window()
+		if err != nil {
+			return w, 0, err
+		}
+		if w.AsOf.IsZero() {
+			w.AsOf = domain.DateOf(time.Now())
 		}
 		if *within < 0 || *within > maxWithinDays {
-			return asOf, 0, usageError{fmt.Sprintf("--within must be 0 to %d days, got %d", maxWithinDays, *within)}
+			return w, 0, usageError{fmt.Sprintf("--within must be 0 to %d days, got %d", maxWithinDays, *within)}
 		}
-		return asOf, *within, nil
+		return w, *within, nil
 	}
 }
 
@@ -136,6 +130,7 @@ func (e *env) parseAsOf(s string) (domain.Date, error) {
 func runPayments(e *env, args []string) error {
 	fs := e.flags("payments")
 	contract := contractFlag(fs)
+	window := e.windowFlags(fs, "only decisions made on or before this business date (YYYY-MM-DD)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -143,10 +138,14 @@ func runPayments(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return e.query(func(store eventstore.Store, db *projections.DB) error {
-		ps, err := db.Payments(e.ctx, id, projections.AsOf{})
+	w, err := window()
+	if err != nil {
+		return err
+	}
+	return e.reads(func(q *query.Ledger) error {
+		ps, err := q.Payments(e.ctx, id, w)
 		if err != nil {
-			return unknown(err)
+			return err
 		}
 		if e.global.json {
 			return e.printJSON(ps)
@@ -155,7 +154,7 @@ func runPayments(e *env, args []string) error {
 	})
 }
 
-func writePayments(w io.Writer, ps []projections.Payment) error {
+func writePayments(w io.Writer, ps []query.Payment) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tYEAR\tMISSION\tDUE\tDECIDED\tSTATUS\tAMOUNT\tRULEBOOK\t")
 	for _, p := range ps {
@@ -175,8 +174,7 @@ func writePayments(w io.Writer, ps []projections.Payment) error {
 func runBalance(e *env, args []string) error {
 	fs := e.flags("balance")
 	contract := contractFlag(fs)
-	asOfFlag := fs.String("as-of", "", "only decisions made on or before this business date (YYYY-MM-DD)")
-	knownAt := fs.String("known-at", "", "only what the ledger had recorded at this time (RFC 3339, e.g. 2024-03-01T12:00:00Z)")
+	window := e.windowFlags(fs, "only decisions made on or before this business date (YYYY-MM-DD)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -184,19 +182,14 @@ func runBalance(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var asOf projections.AsOf
-	if asOf.BusinessDate, err = e.parseAsOf(*asOfFlag); err != nil {
+	w, err := window()
+	if err != nil {
 		return err
 	}
-	if *knownAt != "" {
-		if asOf.KnownAt, err = time.Parse(time.RFC3339, *knownAt); err != nil {
-			return usageError{"--known-at: want a time like 2024-03-01T12:00:00Z"}
-		}
-	}
-	return e.query(func(store eventstore.Store, db *projections.DB) error {
-		b, err := db.Balance(e.ctx, id, asOf)
+	return e.reads(func(q *query.Ledger) error {
+		b, err := q.Balance(e.ctx, id, w)
 		if err != nil {
-			return unknown(err)
+			return err
 		}
 		if e.global.json {
 			return e.printJSON(b)
@@ -207,11 +200,11 @@ func runBalance(e *env, args []string) error {
 		} else {
 			fmt.Fprintf(tw, "contract %s  %s  rulebook %s\n", id, b.Scheme, b.Rulebook)
 		}
-		fmt.Fprintln(tw, "YEAR\tDECIDED\t")
+		fmt.Fprintln(tw, "YEAR\tDECIDED\tOF WHICH REGULARISED\tTO RECOVER\t")
 		for _, y := range b.ByYear {
-			fmt.Fprintf(tw, "%d\t%12s\t\n", y.ContractYear, y.Decided)
+			fmt.Fprintf(tw, "%d\t%12s\t%12s\t%12s\t\n", y.ContractYear, y.Decided, y.Regularised, y.OutstandingRecovery)
 		}
-		fmt.Fprintf(tw, "total\t%12s\t\n", b.DecidedTotal)
+		fmt.Fprintf(tw, "total\t%12s\t%12s\t%12s\t\n", b.DecidedTotal, b.RegularisedTotal, b.OutstandingRecovery)
 		return tw.Flush()
 	})
 }
@@ -219,15 +212,23 @@ func runBalance(e *env, args []string) error {
 func runAlerts(e *env, args []string) error {
 	fs := e.flags("alerts")
 	window := e.dateWindowFlags(fs, "date of the alerts (default today)", 60, "days ahead in which a deadline is due_soon")
+	status := fs.String("status", "", "only this status: pending, due_soon, overdue, met or met_late")
+	cpam := fs.String("cpam", "", "only the contracts of this CPAM")
+	ars := fs.String("ars", "", "only the contracts of this ARS")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	asOf, within, err := window()
+	w, within, err := window()
 	if err != nil {
 		return err
 	}
-	return e.query(func(store eventstore.Store, db *projections.DB) error {
-		alerts, err := db.Alerts(e.ctx, asOf, within)
+	switch *status {
+	case "", "pending", "due_soon", "overdue", "met", "met_late":
+	default:
+		return usageError{fmt.Sprintf("--status %q: want pending, due_soon, overdue, met or met_late", *status)}
+	}
+	return e.reads(func(q *query.Ledger) error {
+		alerts, err := q.Alerts(e.ctx, w, within, query.AlertFilter{Status: *status, CPAM: *cpam, ARS: *ars})
 		if err != nil {
 			return err
 		}
@@ -246,7 +247,7 @@ func runAlerts(e *env, args []string) error {
 func runAudit(e *env, args []string) error {
 	fs := e.flags("audit")
 	contract := contractFlag(fs)
-	asOfFlag := fs.String("as-of", "", "only events whose business date is on or before this date")
+	window := e.windowFlags(fs, "only events whose business date is on or before this date")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -254,14 +255,14 @@ func runAudit(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	asOf, err := e.parseAsOf(*asOfFlag)
+	w, err := window()
 	if err != nil {
 		return err
 	}
-	return e.query(func(store eventstore.Store, db *projections.DB) error {
-		trail, err := projections.Audit(e.ctx, store, id, asOf)
+	return e.reads(func(q *query.Ledger) error {
+		trail, err := q.Audit(e.ctx, id, w)
 		if err != nil {
-			return unknown(err)
+			return err
 		}
 		if e.global.json {
 			if err := e.printJSON(trail.Events); err != nil {
@@ -277,11 +278,23 @@ func runAudit(e *env, args []string) error {
 	})
 }
 
-func writeAudit(w io.Writer, views []projections.AuditEvent) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REV\tPOS\tTYPE\tOCCURRED\tRECORDED\tACTOR\tCOMMAND\tHASH\t")
+func writeAudit(w io.Writer, views []query.AuditEvent) error {
+	revision := map[uuid.UUID]uint64{}
 	for _, v := range views {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s…\t\n", v.Revision, v.Position, v.Type, v.OccurredOn, v.RecordedAt[:19]+"Z", v.Actor, v.CommandID, v.Hash.String()[:16])
+		revision[v.EventID] = v.Revision
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REV\tPOS\tTYPE\tOCCURRED\tRECORDED\tACTOR\tCOMMAND\tHASH\tCORRECTION\t")
+	for _, v := range views {
+		note := ""
+		if v.Corrects != nil {
+			note = "corrects rev " + fmt.Sprint(revision[*v.Corrects])
+		}
+		for _, c := range v.CorrectedBy {
+			note = strings.TrimSpace(note + " corrected by rev " + fmt.Sprint(revision[c]))
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s…\t%s\t\n", v.Revision, v.Position, v.Type, v.OccurredOn, v.RecordedAt[:19]+"Z",
+			v.Actor, v.CommandID, v.Hash.String()[:16], note)
 	}
 	return tw.Flush()
 }
@@ -292,8 +305,10 @@ func runExport(e *env, args []string) error {
 	}
 	fs := e.flags("export")
 	format := fs.String("format", "csv", "output format: csv")
-	sep := fs.String("sep", ",", "field separator (';' for French spreadsheets)")
+	sep := fs.String("sep", ",", "field separator (';' for French spreadsheets, with decimal commas)")
+	per := fs.String("per", "line", "one row per breakdown line (line; sum line_amount) or per payment (payment; sum amount)")
 	contract := fs.String("contract", "", "only this contract (default: every contract)")
+	window := e.windowFlags(fs, "only decisions made on or before this business date (YYYY-MM-DD)")
 	if err := e.parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -303,70 +318,43 @@ func runExport(e *env, args []string) error {
 	if len([]rune(*sep)) != 1 {
 		return usageError{"--sep must be one character"}
 	}
-	var only uuid.UUID
+	if *per != "line" && *per != "payment" {
+		return usageError{fmt.Sprintf("--per %q: want line or payment", *per)}
+	}
+	f := query.ExportFilter{PerPayment: *per == "payment"}
 	if *contract != "" {
 		id, err := parseContract(*contract)
 		if err != nil {
 			return err
 		}
-		only = id
+		f.Contract = id
 	}
-	return e.query(func(store eventstore.Store, db *projections.DB) error {
-		contracts := map[uuid.UUID]projections.Summary{}
-		cs, err := db.Summaries(e.ctx)
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			contracts[c.ContractID] = c
-		}
-		if only != uuid.Nil {
-			if _, ok := contracts[only]; !ok {
-				return failed{projections.ErrUnknownContract{ID: only}.Error()}
-			}
-		}
-		ars := map[uuid.UUID]string{}
-		cpts, err := db.Contracts(e.ctx)
-		if err != nil {
-			return err
-		}
-		for _, c := range cpts {
-			ars[c.ContractID] = c.ARS
-		}
-		w := csv.NewWriter(e.stdout)
-		w.Comma = []rune(*sep)[0]
-		w.Write([]string{"contract_id", "scheme", "beneficiary", "cpam", "ars", "tier", "payment_id", "kind", "contract_year", "due_on",
-			"decided_on", "status", "rulebook", "aid_table", "line_mission", "line_component", "line_amount", "payment_amount"})
-		decimalComma := func(m domain.Money) string {
-			if *sep == ";" { // French spreadsheets read a decimal comma
-				return strings.Replace(m.String(), ".", ",", 1)
-			}
-			return m.String()
-		}
-		err = db.EachPayment(e.ctx, func(p projections.Payment) error {
-			if only != uuid.Nil && p.ContractID != only {
-				return nil
-			}
-			c := contracts[p.ContractID]
-			lines := p.Lines
-			if len(lines) == 0 { // a withheld advance: one row at 0.00
-				lines = []projections.Line{{Component: "withheld", Amount: domain.Zero}}
-			}
-			for _, l := range lines {
-				mission := ""
-				if l.Mission != nil {
-					mission = *l.Mission
-				}
-				w.Write([]string{p.ContractID.String(), c.Scheme, c.Name, c.CPAM, ars[p.ContractID], c.Tier, p.PaymentID.String(), p.Kind,
-					fmt.Sprint(p.ContractYear), p.DueOn.String(), p.DecidedOn.String(), p.Status, p.Rulebook, p.Table, mission, l.Component,
-					decimalComma(l.Amount), decimalComma(p.Amount)})
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		w.Flush()
-		return w.Error()
+	w, err := window()
+	if err != nil {
+		return err
+	}
+	return e.reads(func(q *query.Ledger) error {
+		return writeCSV(e.ctx, q, e.stdout, []rune(*sep)[0], f, w)
 	})
+}
+
+// writeCSV writes the payments export: what `ledger export payments` and
+// the HTTP export print.
+func writeCSV(ctx context.Context, q *query.Ledger, out io.Writer, sep rune, f query.ExportFilter, w query.Window) error {
+	cw := csv.NewWriter(out)
+	cw.Comma = sep
+	money := func(m domain.Money) string {
+		if sep == ';' { // French spreadsheets read a decimal comma
+			return strings.Replace(m.String(), ".", ",", 1)
+		}
+		return m.String()
+	}
+	if err := cw.Write(query.ExportHeader(f.PerPayment)); err != nil {
+		return err
+	}
+	if err := q.Export(ctx, f, w, money, cw.Write); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
 }

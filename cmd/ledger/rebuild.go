@@ -6,23 +6,27 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/query"
 )
 
-// runRebuild empties the read models and projects the whole log again.
+// runRebuild builds the read models again from the whole log into a new
+// file, and switches to it once complete: queries and serve keep reading
+// the old one meanwhile. The notary's tree, when the directory has one, is
+// rebuilt and compared.
 func runRebuild(e *env, args []string) error {
 	if err := e.parse(e.flags("rebuild"), args); err != nil {
 		return err
 	}
-	store, db, err := e.openReadModels()
+	store, err := e.openStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	defer db.Close()
-	prog, err := projections.NewRunner(store, db, projections.Options{OnProgress: progressBar(e, "events")}).Rebuild(e.ctx)
-	fmt.Fprintln(e.stderr)
+	models := e.models()
+	defer models.Close()
+	prog, err := models.Rebuild(e.ctx, store, projections.BuildOptions{OnProgress: progressBar(e, "events")})
+	e.endProgress()
 	if err != nil {
 		return err
 	}
@@ -56,20 +60,21 @@ func runRebuild(e *env, args []string) error {
 	return treeFailure
 }
 
-// runSchedule lists what falls due: anniversary advances, reports awaited,
-// balances awaiting decision, top-ups.
+// runSchedule lists what falls due: payments not decided yet, with the
+// amounts that would be decided, and reports awaited.
 func runSchedule(e *env, args []string) error {
 	fs := e.flags("schedule")
 	window := e.dateWindowFlags(fs, "date from which to look ahead (default today)", 31, "days ahead")
+	cpam := fs.String("cpam", "", "only the contracts of this CPAM")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	asOf, within, err := window()
+	w, within, err := window()
 	if err != nil {
 		return err
 	}
-	return e.query(func(store eventstore.Store, db *projections.DB) error {
-		items, err := db.Schedule(e.ctx, asOf, within)
+	return e.reads(func(q *query.Ledger) error {
+		items, err := q.Schedule(e.ctx, w, within, query.ScheduleFilter{CPAM: *cpam})
 		if err != nil {
 			return err
 		}
@@ -77,53 +82,67 @@ func runSchedule(e *env, args []string) error {
 			return e.printJSON(items)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "DUE\tCONTRACT\tCPTS\tKIND\tYEAR\tOVERDUE\t")
+		fmt.Fprintln(tw, "DUE\tCONTRACT\tBENEFICIARY\tKIND\tYEAR\tMISSION\tAMOUNT\tOVERDUE\t")
 		for _, it := range items {
-			over := ""
+			over, amount := "", ""
 			if it.Overdue {
 				over = "overdue"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t\n", it.DueOn, it.ContractID, it.CPTSName, it.Kind, it.ContractYear, over)
+			if it.Amount != nil {
+				amount = it.Amount.String()
+				if it.Status == "withheld" {
+					amount = "withheld"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%12s\t%s\t\n", it.DueOn, it.ContractID, it.CPTSName, it.Kind, it.ContractYear, it.Mission, amount, over)
 		}
 		return tw.Flush()
 	})
 }
 
 // runTotals prints decided amounts per calendar year of decision, by scheme,
-// CPAM, ARS or tier: what the finance teams' spreadsheets start from.
+// CPAM, ARS or tier, each row for one scheme, then the grand total: what the
+// finance teams' spreadsheets start from.
 func runTotals(e *env, args []string) error {
 	fs := e.flags("totals")
 	by := fs.String("by", "year", "group by year, scheme, cpam, ars or tier")
+	window := e.windowFlags(fs, "only decisions made on or before this business date (YYYY-MM-DD)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	switch *by {
-	case "year", "scheme", "cpam", "ars", "tier":
-	default:
+	if !query.IsDimension(*by) {
 		return usageError{fmt.Sprintf("--by %q: want year, scheme, cpam, ars or tier", *by)}
 	}
-	return e.query(func(store eventstore.Store, db *projections.DB) error {
-		totals, err := db.Totals(e.ctx, *by)
+	w, err := window()
+	if err != nil {
+		return err
+	}
+	return e.reads(func(q *query.Ledger) error {
+		totals, err := q.Totals(e.ctx, *by, w)
 		if err != nil {
 			return err
-		}
-		if totals == nil {
-			totals = []projections.Total{}
 		}
 		if e.global.json {
 			return e.printJSON(totals)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		head := strings.ToUpper(*by) + "\t"
 		if *by == "year" {
-			fmt.Fprintln(tw, "YEAR\tPAYMENTS\tDECIDED\t")
-			for _, t := range totals {
-				fmt.Fprintf(tw, "%s\t%d\t%15s\t\n", t.CalendarYear, t.Payments, t.Decided)
-			}
-			return tw.Flush()
+			head = ""
 		}
-		fmt.Fprintf(tw, "%s\tYEAR\tPAYMENTS\tDECIDED\t\n", strings.ToUpper(*by))
+		fmt.Fprintf(tw, "%sSCHEME\tYEAR\tPAYMENTS\tDECIDED\t\n", head)
 		for _, t := range totals {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%15s\t\n", t.Key, t.CalendarYear, t.Payments, t.Decided)
+			year, key := "", t.Key+"\t"
+			if t.CalendarYear != nil {
+				year = fmt.Sprint(*t.CalendarYear)
+			}
+			if *by == "year" {
+				key = ""
+				if t.CalendarYear == nil {
+					year = "total"
+				}
+			}
+			fmt.Fprintf(tw, "%s%s\t%s\t%d\t%15s\t\n", key, t.Scheme, year, t.Payments, t.Decided)
 		}
 		return tw.Flush()
 	})

@@ -39,6 +39,8 @@ type env struct {
 	// schemes are the payment schemes the ledger serves: one value, given
 	// to the command path and bounding the dates of the queries.
 	schemes []domain.Scheme
+	// progressShown is set while a progress bar's line is open.
+	progressShown bool
 }
 
 type globalFlags struct {

@@ -147,15 +147,20 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, db, err := e.openReadModels()
+	store, err := e.openStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	defer db.Close()
+	state, err := relay.OpenState(e.ctx, e.global.data)
+	if err != nil {
+		return err
+	}
+	defer state.Close()
+	models := projections.NewSet(e.global.data, func(msg string) { log.Warn(msg) })
+	defer models.Close()
 
-	r := relay.New(store, js, db, relay.Options{Duplicates: *dupWindow, Logger: log})
-	runner := projections.NewRunner(store, db, projections.Options{Logger: log})
+	r := relay.New(store, js, state, relay.Options{Duplicates: *dupWindow, Logger: log})
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	errs := make(chan error, 1)
@@ -177,9 +182,10 @@ func runServe(e *env, args []string) error {
 		defer signing.Close()
 		go checkpointLoop(ctx, log, signing, store, js, sign, *checkpointEvery)
 	}
-	// The projections follow the log; a failure is retried, since a
-	// concurrent CLI may hold the read-model lock for a moment.
-	go retry(ctx, log, "projections", func() error { return runner.Follow(ctx) })
+	// The projections follow the log, on whichever file is current: a
+	// rebuild elsewhere switches them to its file. A failure is retried,
+	// since a concurrent CLI may hold the read-model lock for a moment.
+	go retry(ctx, log, "projections", func() error { return followModels(ctx, log, models, store) })
 	log.Info("serving", "data", e.global.data, "nats", url, "stream", relay.StreamName)
 	ticker := time.NewTicker(*statsEvery)
 	defer ticker.Stop()
@@ -201,6 +207,43 @@ func runServe(e *env, args []string) error {
 	}
 }
 
+// followModels applies new events to the current read models until ctx
+// ends, moving to a new file as soon as a rebuild switches to it.
+func followModels(ctx context.Context, log *slog.Logger, models *projections.Set, store eventstore.Store) error {
+	db, release, err := models.Acquire(ctx, store, projections.BuildOptions{})
+	if err != nil {
+		return err
+	}
+	defer release()
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-fctx.Done():
+				return
+			case <-tick.C:
+				if models.Changed(db) {
+					log.Info("read models switched to a new file", "file", models.Link())
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	err = projections.NewRunner(store, db, projections.Options{Logger: log}).Follow(fctx)
+	if ctx.Err() == nil && fctx.Err() != nil {
+		return errSwitched
+	}
+	return err
+}
+
+// errSwitched ends a follow on a file a rebuild replaced: retry follows the
+// new one.
+var errSwitched = errors.New("read models switched")
+
 // retry runs f until ctx ends, waiting a second after each failure: a
 // follower that loses its store or a lock for a moment resumes.
 func retry(ctx context.Context, log *slog.Logger, what string, f func() error) {
@@ -208,6 +251,9 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func() error) {
 		err := f()
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errSwitched) {
+			continue
 		}
 		log.Warn(what+" stopped; resuming", "err", err)
 		select {

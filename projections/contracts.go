@@ -1,0 +1,251 @@
+package projections
+
+import (
+	"context"
+	"strings"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/google/uuid"
+)
+
+// contracts: one row per CPTS contract, its terms as corrected and its
+// termination.
+type contractsProjection struct{}
+
+func (contractsProjection) Name() string { return "contracts" }
+func (contractsProjection) Version() int { return 2 }
+
+func (contractsProjection) Schema() string {
+	return `
+CREATE TABLE IF NOT EXISTS contracts (
+	contract_id        TEXT PRIMARY KEY,
+	scheme             TEXT NOT NULL,
+	cpts_id            TEXT NOT NULL,
+	cpts_name          TEXT NOT NULL,
+	ars                TEXT NOT NULL,
+	cpam               TEXT NOT NULL,
+	population         INTEGER NOT NULL,
+	tier               TEXT NOT NULL,
+	rulebook           TEXT NOT NULL,
+	signed_on          TEXT NOT NULL,
+	signed_recorded_at TEXT NOT NULL,  -- when the ledger recorded the signature
+	snp_regulation     INTEGER NOT NULL,
+	missions           TEXT NOT NULL,
+	terminated_on      TEXT,
+	termination_reason TEXT
+) WITHOUT ROWID;`
+}
+
+func (contractsProjection) Indexes() []Index { return nil }
+func (contractsProjection) NewFold() Fold    { return &contractsFold{} }
+
+// contractDelta is what a fold knows of a contract: its whole row when it
+// saw the signature, else the changes to make to the row.
+type contractDelta struct {
+	row        *cpts.ContractSigned
+	recorded   string
+	terms      *cpts.Terms
+	terminated domain.Date
+	reason     *string // nil: keep the reason (a corrected date)
+}
+
+type contractsFold struct{ byContract[contractDelta] }
+
+func (f *contractsFold) Held() int { return f.len() }
+
+func (f *contractsFold) Add(ev *Event) error {
+	if ev.Scheme != cpts.Scheme {
+		return nil
+	}
+	switch ev.Type {
+	case cpts.TypeContractSigned:
+		e, err := dataOf[cpts.ContractSigned](ev)
+		if err != nil {
+			return err
+		}
+		d := f.get(ev.Contract)
+		row := *e
+		d.row, d.recorded = &row, recordedAt(ev)
+	case cpts.TypeContractTermsCorrected:
+		var e cpts.ContractTermsCorrected
+		if err := decode(*ev, &e); err != nil {
+			return err
+		}
+		d := f.get(ev.Contract)
+		if d.row != nil {
+			d.row.Population, d.row.Tier, d.row.SNPRegulation, d.row.Indicators = e.New.Population, e.New.Tier, e.New.SNPRegulation, e.New.Indicators
+		} else {
+			d.terms = &e.New
+		}
+	default:
+		return foldTermination(ev, func(on, _ domain.Date, reason *string) {
+			d := f.get(ev.Contract)
+			d.terminated = on
+			if reason != nil {
+				d.reason = reason
+			}
+		})
+	}
+	return nil
+}
+
+// foldTermination calls set with a termination's date, its business date
+// and its reason (nil for a corrected date, which keeps the reason, and
+// whose business date is the correction's), for the termination events of
+// every scheme.
+func foldTermination(ev *Event, set func(on, business domain.Date, reason *string)) error {
+	switch ev.Type {
+	case domain.TypeContractTerminated:
+		var e domain.ContractTerminated
+		if err := decode(*ev, &e); err != nil {
+			return err
+		}
+		set(e.TerminatedOn, e.TerminatedOn, &e.Reason)
+	case domain.TypeTerminationCorrected:
+		var e domain.TerminationCorrected
+		if err := decode(*ev, &e); err != nil {
+			return err
+		}
+		set(e.TerminatedOn, e.CorrectedOn, nil)
+	}
+	return nil
+}
+
+func (f *contractsFold) Flush(ctx context.Context, w *Writer) error {
+	return f.each(func(id uuid.UUID, d *contractDelta) error {
+		if r := d.row; r != nil {
+			var reason any
+			if d.reason != nil {
+				reason = *d.reason
+			}
+			if err := w.Exec(ctx, `INSERT OR REPLACE INTO contracts (contract_id, scheme, cpts_id, cpts_name, ars, cpam, population, tier,
+				rulebook, signed_on, signed_recorded_at, snp_regulation, missions, terminated_on, termination_reason)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), cpts.Scheme, r.CPTS.ID, r.CPTS.Name, r.ARS, r.CPAM, r.Population,
+				r.Tier, r.Rulebook, r.SignedOn.String(), d.recorded, r.SNPRegulation, strings.Join(r.Missions, ","),
+				nullable(d.terminated.String()), reason); err != nil {
+				return err
+			}
+			return nil
+		}
+		if t := d.terms; t != nil {
+			if err := w.Exec(ctx, `UPDATE contracts SET population = ?, tier = ?, snp_regulation = ? WHERE contract_id = ?`,
+				t.Population, t.Tier, t.SNPRegulation, id.String()); err != nil {
+				return err
+			}
+		}
+		return updateTermination(ctx, w, "contracts", id, d.terminated, d.reason)
+	})
+}
+
+// updateTermination writes a termination (or a corrected date) into a
+// contracts table.
+func updateTermination(ctx context.Context, w *Writer, table string, id uuid.UUID, on domain.Date, reason *string) error {
+	switch {
+	case on.IsZero():
+		return nil
+	case reason != nil:
+		return w.Exec(ctx, `UPDATE `+table+` SET terminated_on = ?, termination_reason = ? WHERE contract_id = ?`, on.String(), *reason, id.String())
+	}
+	return w.Exec(ctx, `UPDATE `+table+` SET terminated_on = ? WHERE contract_id = ?`, on.String(), id.String())
+}
+
+// aid_contracts: one row per medical-assistant aid contract.
+type aidContractsProjection struct{}
+
+func (aidContractsProjection) Name() string { return "aid_contracts" }
+func (aidContractsProjection) Version() int { return 2 }
+
+func (aidContractsProjection) Schema() string {
+	return `
+CREATE TABLE IF NOT EXISTS aid_contracts (
+	contract_id          TEXT PRIMARY KEY,
+	cpam                 TEXT NOT NULL,
+	rpps                 TEXT NOT NULL,
+	specialty            TEXT NOT NULL,
+	option               TEXT NOT NULL,
+	band                 TEXT NOT NULL,
+	rulebook             TEXT NOT NULL,
+	signed_on            TEXT NOT NULL,
+	signed_recorded_at   TEXT NOT NULL,
+	patientele_baseline  INTEGER NOT NULL,
+	patientele_target    INTEGER NOT NULL,
+	hired_on             TEXT,
+	terminated_on        TEXT,
+	termination_reason   TEXT
+) WITHOUT ROWID;`
+}
+
+func (aidContractsProjection) Indexes() []Index { return nil }
+func (aidContractsProjection) NewFold() Fold    { return &aidContractsFold{} }
+
+type aidDelta struct {
+	row        *assistant.AidContractSigned
+	recorded   string
+	hired      domain.Date
+	terminated domain.Date
+	reason     *string
+}
+
+type aidContractsFold struct{ byContract[aidDelta] }
+
+func (f *aidContractsFold) Held() int { return f.len() }
+
+func (f *aidContractsFold) Add(ev *Event) error {
+	if ev.Scheme != assistant.Scheme {
+		return nil
+	}
+	switch ev.Type {
+	case assistant.TypeAidContractSigned:
+		var e assistant.AidContractSigned
+		if err := decode(*ev, &e); err != nil {
+			return err
+		}
+		d := f.get(ev.Contract)
+		d.row, d.recorded = &e, recordedAt(ev)
+	case assistant.TypeAssistantHired:
+		var e assistant.AssistantHired
+		if err := decode(*ev, &e); err != nil {
+			return err
+		}
+		f.get(ev.Contract).hired = e.HiredOn
+	case assistant.TypeHiringCorrected:
+		var e assistant.HiringCorrected
+		if err := decode(*ev, &e); err != nil {
+			return err
+		}
+		f.get(ev.Contract).hired = e.HiredOn
+	default:
+		return foldTermination(ev, func(on, _ domain.Date, reason *string) {
+			d := f.get(ev.Contract)
+			d.terminated = on
+			if reason != nil {
+				d.reason = reason
+			}
+		})
+	}
+	return nil
+}
+
+func (f *aidContractsFold) Flush(ctx context.Context, w *Writer) error {
+	return f.each(func(id uuid.UUID, d *aidDelta) error {
+		if r := d.row; r != nil {
+			var reason any
+			if d.reason != nil {
+				reason = *d.reason
+			}
+			return w.Exec(ctx, `INSERT OR REPLACE INTO aid_contracts (contract_id, cpam, rpps, specialty, option, band, rulebook, signed_on,
+				signed_recorded_at, patientele_baseline, patientele_target, hired_on, terminated_on, termination_reason)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), r.CPAM, r.Doctor.RPPS, r.Doctor.Specialty, r.Option, r.Band,
+				r.Rulebook, r.SignedOn.String(), d.recorded, r.PatienteleBaseline, r.PatienteleTarget, nullable(d.hired.String()),
+				nullable(d.terminated.String()), reason)
+		}
+		if !d.hired.IsZero() {
+			if err := w.Exec(ctx, `UPDATE aid_contracts SET hired_on = ? WHERE contract_id = ?`, d.hired.String(), id.String()); err != nil {
+				return err
+			}
+		}
+		return updateTermination(ctx, w, "aid_contracts", id, d.terminated, d.reason)
+	})
+}

@@ -1,0 +1,188 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cptsledger/ledger/domain"
+)
+
+// payments: every decision with its lines, and per contract and contract
+// year what was decided and what was regularised, for SQL users. Amounts
+// are kept twice: as text with two decimals, exactly as decided, and as
+// integer cents for sums in SQL.
+type paymentsProjection struct{}
+
+func (paymentsProjection) Name() string { return "payments" }
+func (paymentsProjection) Version() int { return 2 }
+
+func (paymentsProjection) Schema() string {
+	return `
+CREATE TABLE IF NOT EXISTS payments (
+	position      INTEGER PRIMARY KEY, -- the global position of the PaymentDecided event
+	payment_id    TEXT NOT NULL,
+	contract_id   TEXT NOT NULL,
+	scheme        TEXT NOT NULL,
+	kind          TEXT NOT NULL,
+	contract_year INTEGER NOT NULL,
+	mission       TEXT,
+	due_on        TEXT NOT NULL,
+	decided_on    TEXT NOT NULL,
+	status        TEXT NOT NULL,
+	amount        TEXT NOT NULL,
+	amount_cents  INTEGER NOT NULL,
+	rulebook      TEXT NOT NULL,
+	aid_table     TEXT,          -- the aid table used (medical-assistant aid)
+	rule          TEXT NOT NULL,
+	reason        TEXT,
+	lines         TEXT NOT NULL, -- JSON array of {mission, component, amount, basis}; see the payment_lines view
+	corrects      TEXT,          -- a regularisation: JSON array of the payment ids it corrects
+	recorded_at   TEXT NOT NULL
+);
+
+-- One row per breakdown line, for SQL users.
+CREATE VIEW IF NOT EXISTS payment_lines AS
+	SELECT p.payment_id, p.contract_id, l.key AS line, l.value ->> 'mission' AS mission, l.value ->> 'component' AS component,
+		l.value ->> 'amount' AS amount, CAST(replace(l.value ->> 'amount', '.', '') AS INTEGER) AS amount_cents,
+		l.value ->> 'basis' AS basis
+	FROM payments p, json_each(p.lines) l;
+
+CREATE TABLE IF NOT EXISTS balances (
+	contract_id       TEXT NOT NULL,
+	contract_year     INTEGER NOT NULL,
+	decided_cents     INTEGER NOT NULL, -- decisions other than regularisations
+	regularised_cents INTEGER NOT NULL, -- regularisations
+	payments          INTEGER NOT NULL,
+	PRIMARY KEY (contract_id, contract_year)
+) WITHOUT ROWID;
+
+-- Totals for finance teams: decided amounts per calendar year of decision,
+-- by scheme, by CPAM, by ARS and by tier. Sums are over integer cents (exact).
+CREATE VIEW IF NOT EXISTS totals_by_year AS
+	SELECT substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p GROUP BY 1;
+CREATE VIEW IF NOT EXISTS totals_by_scheme AS
+	SELECT p.scheme, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p GROUP BY 1, 2;
+CREATE VIEW IF NOT EXISTS totals_by_cpam AS
+	SELECT COALESCE(c.cpam, a.cpam) AS cpam, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p LEFT JOIN contracts c USING (contract_id) LEFT JOIN aid_contracts a USING (contract_id) GROUP BY 1, 2;
+CREATE VIEW IF NOT EXISTS totals_by_ars AS
+	SELECT c.ars, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p JOIN contracts c USING (contract_id) GROUP BY 1, 2;
+CREATE VIEW IF NOT EXISTS totals_by_tier AS
+	SELECT c.tier, substr(p.decided_on, 1, 4) AS calendar_year, COUNT(*) AS payments, SUM(p.amount_cents) AS decided_cents
+	FROM payments p JOIN contracts c USING (contract_id) GROUP BY 1, 2;`
+}
+
+func (paymentsProjection) Indexes() []Index {
+	return []Index{{"payments_by_contract", "payments (contract_id)"}}
+}
+
+func (paymentsProjection) NewFold() Fold {
+	return &paymentsFold{balances: map[balanceKey]*balanceSum{}}
+}
+
+// paymentData is what the payments read model takes from a PaymentDecided
+// event, in every scheme: amounts and dates stay the text they were decided
+// with, and the lines the JSON.
+type paymentData struct {
+	PaymentID    string          `json:"payment_id"`
+	Kind         string          `json:"kind"`
+	ContractYear int             `json:"contract_year"`
+	Mission      string          `json:"mission"`
+	DueOn        string          `json:"due_on"`
+	DecidedOn    string          `json:"decided_on"`
+	Status       string          `json:"status"`
+	Amount       string          `json:"amount"`
+	Rulebook     string          `json:"rulebook"`
+	Table        string          `json:"table"`
+	Rule         string          `json:"rule"`
+	Reason       string          `json:"reason"`
+	Lines        json.RawMessage `json:"lines"`
+	Corrects     json.RawMessage `json:"corrects"`
+}
+
+type paymentRow struct {
+	ev    *Event
+	p     *paymentData
+	cents int64
+}
+
+type balanceKey struct {
+	contract string
+	year     int
+}
+
+type balanceSum struct{ decided, regularised, n int64 }
+
+type paymentsFold struct {
+	rows     []paymentRow
+	balances map[balanceKey]*balanceSum
+	keys     []balanceKey
+}
+
+func (f *paymentsFold) Held() int { return len(f.rows) + len(f.keys) }
+
+func (f *paymentsFold) Add(ev *Event) error {
+	if ev.Scheme == "" || ev.Type != domain.TypePaymentDecided {
+		return nil // every scheme decides payments with the same shape
+	}
+	p, err := dataOf[paymentData](ev)
+	if err != nil {
+		return err
+	}
+	cents, err := centsOf(p.Amount)
+	if err != nil {
+		return fmt.Errorf("payment %s: %w", p.PaymentID, err)
+	}
+	e := *ev
+	e.decoded = nil
+	f.rows = append(f.rows, paymentRow{ev: &e, p: p, cents: cents})
+	k := balanceKey{ev.Contract.String(), p.ContractYear}
+	b, ok := f.balances[k]
+	if !ok {
+		b = &balanceSum{}
+		f.balances[k] = b
+		f.keys = append(f.keys, k)
+	}
+	if p.Kind == domain.KindRegularisation {
+		b.regularised += cents
+	} else {
+		b.decided += cents
+	}
+	b.n++
+	return nil
+}
+
+func (f *paymentsFold) Flush(ctx context.Context, w *Writer) error {
+	for _, r := range f.rows {
+		p, ev := r.p, r.ev
+		var corrects any
+		if len(p.Corrects) > 0 && string(p.Corrects) != "null" {
+			corrects = string(p.Corrects)
+		}
+		if err := w.Exec(ctx, `INSERT INTO payments (position, payment_id, contract_id, scheme, kind, contract_year, mission, due_on, decided_on,
+			status, amount, amount_cents, rulebook, aid_table, rule, reason, lines, corrects, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			int64(ev.Position), p.PaymentID, ev.Contract.String(), ev.Scheme, p.Kind, p.ContractYear, nullable(p.Mission), p.DueOn,
+			p.DecidedOn, p.Status, p.Amount, r.cents, p.Rulebook, nullable(p.Table), p.Rule, nullable(p.Reason), string(p.Lines),
+			corrects, recordedAt(ev)); err != nil {
+			return err
+		}
+	}
+	// One upsert per contract year: a contract's decisions are close
+	// together in the log, so a fold holds several of them.
+	for _, k := range f.keys {
+		b := f.balances[k]
+		if err := w.Exec(ctx, `INSERT INTO balances (contract_id, contract_year, decided_cents, regularised_cents, payments) VALUES (?,?,?,?,?)
+			ON CONFLICT (contract_id, contract_year) DO UPDATE SET decided_cents = decided_cents + excluded.decided_cents,
+			regularised_cents = regularised_cents + excluded.regularised_cents, payments = payments + excluded.payments`,
+			k.contract, k.year, b.decided, b.regularised, b.n); err != nil {
+			return err
+		}
+	}
+	f.rows, f.keys = nil, nil
+	f.balances = map[balanceKey]*balanceSum{}
+	return nil
+}

@@ -1,0 +1,233 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/google/uuid"
+)
+
+// Payment is one decision with its breakdown (design section 6).
+type Payment = projections.Payment
+
+// Payments returns a contract's decisions in the order they were made,
+// within the window; each payment a regularisation corrects names it
+// (corrected_by).
+func (l *Ledger) Payments(ctx context.Context, id uuid.UUID, w Window) ([]Payment, error) {
+	var out []Payment
+	err := l.with(ctx, func(db *projections.DB) error {
+		if _, err := db.Summary(ctx, id); err != nil {
+			return err
+		}
+		ps, err := db.Payments(ctx, id, w)
+		if err != nil {
+			return err
+		}
+		out = correctedBy(ps)
+		return nil
+	})
+	return out, err
+}
+
+// correctedBy names, on each payment, the regularisations of the list that
+// correct it.
+func correctedBy(ps []Payment) []Payment {
+	index := map[uuid.UUID]int{}
+	for i, p := range ps {
+		index[p.PaymentID] = i
+	}
+	for _, p := range ps {
+		for _, id := range p.Corrects {
+			if i, ok := index[id]; ok {
+				ps[i].CorrectedBy = append(ps[i].CorrectedBy, p.PaymentID)
+			}
+		}
+	}
+	return ps
+}
+
+// Balance is what was decided for a contract, by contract year: every
+// decision (regularisations included, and shown apart), and what is still
+// to recover of the negative ones once later payments offset them.
+type Balance struct {
+	ContractID          uuid.UUID    `json:"contract_id"`
+	Scheme              string       `json:"scheme"`
+	Tier                string       `json:"tier"` // empty for the assistant scheme
+	Rulebook            string       `json:"rulebook"`
+	DecidedTotal        domain.Money `json:"decided_total"`
+	RegularisedTotal    domain.Money `json:"regularised_total"`
+	OutstandingRecovery domain.Money `json:"outstanding_recovery"`
+	ByYear              []YearAmount `json:"by_year"`
+	AsOf                *domain.Date `json:"as_of,omitempty"`
+	KnownAt             *time.Time   `json:"known_at,omitempty"`
+}
+
+// YearAmount is a contract year's decisions.
+type YearAmount struct {
+	ContractYear        int          `json:"contract_year"`
+	Decided             domain.Money `json:"decided"`
+	Regularised         domain.Money `json:"regularised"`
+	OutstandingRecovery domain.Money `json:"outstanding_recovery"`
+}
+
+// Balance returns what was decided for a contract by contract year within
+// the window, and what remains to recover (domain.NetOff).
+func (l *Ledger) Balance(ctx context.Context, id uuid.UUID, w Window) (Balance, error) {
+	var b Balance
+	err := l.with(ctx, func(db *projections.DB) error {
+		s, err := db.Summary(ctx, id)
+		if err != nil {
+			return err
+		}
+		ps, err := db.Payments(ctx, id, w)
+		if err != nil {
+			return err
+		}
+		b = balanceOf(s, ps, w)
+		return nil
+	})
+	return b, err
+}
+
+func balanceOf(s projections.Summary, ps []Payment, w Window) Balance {
+	b := Balance{ContractID: s.ContractID, Scheme: s.Scheme, Tier: s.Tier, Rulebook: s.Rulebook, ByYear: []YearAmount{}}
+	if !w.AsOf.IsZero() {
+		b.AsOf = &w.AsOf
+	}
+	if !w.KnownAt.IsZero() {
+		b.KnownAt = &w.KnownAt
+	}
+	decisions := make([]domain.PaymentDecided, len(ps))
+	years := map[int]*YearAmount{}
+	last := 0
+	for i, p := range ps {
+		decisions[i] = domain.PaymentDecided{ContractYear: p.ContractYear, Amount: p.Amount}
+		y, ok := years[p.ContractYear]
+		if !ok {
+			y = &YearAmount{ContractYear: p.ContractYear}
+			years[p.ContractYear] = y
+		}
+		y.Decided = y.Decided.Add(p.Amount)
+		if p.Kind == domain.KindRegularisation {
+			y.Regularised = y.Regularised.Add(p.Amount)
+		}
+		last = max(last, p.ContractYear)
+	}
+	_, outstanding := domain.NetOff(decisions)
+	for k := 1; k <= last; k++ {
+		y, ok := years[k]
+		if !ok {
+			continue
+		}
+		y.OutstandingRecovery = outstanding[k]
+		b.ByYear = append(b.ByYear, *y)
+		b.DecidedTotal = b.DecidedTotal.Add(y.Decided)
+		b.RegularisedTotal = b.RegularisedTotal.Add(y.Regularised)
+		b.OutstandingRecovery = b.OutstandingRecovery.Add(y.OutstandingRecovery)
+	}
+	return b
+}
+
+// ExportFilter chooses the payments exported.
+type ExportFilter struct {
+	Contract   uuid.UUID // zero: every contract
+	PerPayment bool      // one row per payment, else one per breakdown line
+}
+
+// ExportHeader returns the CSV header of an export.
+func ExportHeader(perPayment bool) []string {
+	h := []string{"contract_id", "scheme", "beneficiary", "cpam", "ars", "tier", "payment_id", "kind", "contract_year", "due_on",
+		"decided_on", "status", "rulebook", "aid_table"}
+	if perPayment {
+		return append(h, "regularises", "amount", "to_pay")
+	}
+	return append(h, "line_mission", "line_component", "line_amount", "payment_amount")
+}
+
+// Export calls fn with every row of the payments export within the window,
+// by contract then decision order: one row per breakdown line (to sum:
+// line_amount; payment_amount repeats the payment's amount on each of its
+// lines), or one row per payment (to sum: amount; to_pay is what remains to
+// pay once earlier recoveries are offset). money formats amounts.
+func (l *Ledger) Export(ctx context.Context, f ExportFilter, w Window, money func(domain.Money) string, fn func([]string) error) error {
+	return l.with(ctx, func(db *projections.DB) error {
+		contracts := map[uuid.UUID]projections.Summary{}
+		cs, err := db.Summaries(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			contracts[c.ContractID] = c
+		}
+		if f.Contract != uuid.Nil {
+			if _, ok := contracts[f.Contract]; !ok {
+				return ErrUnknownContract{ID: f.Contract}
+			}
+		}
+		var current []Payment
+		flush := func() error {
+			if len(current) == 0 {
+				return nil
+			}
+			defer func() { current = current[:0] }()
+			return exportRows(contracts[current[0].ContractID], current, f.PerPayment, money, fn)
+		}
+		err = db.EachPayment(ctx, w, func(p Payment) error {
+			if f.Contract != uuid.Nil && p.ContractID != f.Contract {
+				return nil
+			}
+			if len(current) > 0 && current[0].ContractID != p.ContractID {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			current = append(current, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return flush()
+	})
+}
+
+// exportRows writes one contract's payments.
+func exportRows(c projections.Summary, ps []Payment, perPayment bool, money func(domain.Money) string, fn func([]string) error) error {
+	decisions := make([]domain.PaymentDecided, len(ps))
+	for i, p := range ps {
+		decisions[i] = domain.PaymentDecided{ContractYear: p.ContractYear, Amount: p.Amount}
+	}
+	net, _ := domain.NetOff(decisions)
+	for i, p := range ps {
+		head := []string{p.ContractID.String(), c.Scheme, c.Name, c.CPAM, c.ARS, c.Tier, p.PaymentID.String(), p.Kind,
+			fmt.Sprint(p.ContractYear), p.DueOn.String(), p.DecidedOn.String(), p.Status, p.Rulebook, p.Table}
+		if perPayment {
+			ids := make([]string, len(p.Corrects))
+			for j, id := range p.Corrects {
+				ids[j] = id.String()
+			}
+			if err := fn(append(head, strings.Join(ids, " "), money(p.Amount), money(net[i].ToPay))); err != nil {
+				return err
+			}
+			continue
+		}
+		lines := p.Lines
+		if len(lines) == 0 { // a withheld advance: one row at 0.00
+			lines = []projections.Line{{Component: "withheld", Amount: domain.Zero}}
+		}
+		for _, ln := range lines {
+			mission := ""
+			if ln.Mission != nil {
+				mission = *ln.Mission
+			}
+			if err := fn(append(head[:len(head):len(head)], mission, ln.Component, money(ln.Amount), money(p.Amount))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

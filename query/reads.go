@@ -1,0 +1,282 @@
+package query
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/google/uuid"
+)
+
+// Alert is a deadline's state as of a date (domain.md 2.9).
+type Alert = cpts.Alert
+
+// AlertFilter narrows the alerts; empty fields keep all.
+type AlertFilter struct {
+	Status, CPAM, ARS string
+}
+
+// Alerts returns the deadline alerts of every contract live as of w.AsOf
+// (today when zero), with a window of days for due_soon, by deadline: the
+// facts and terminations the window sees.
+func (l *Ledger) Alerts(ctx context.Context, w Window, within int, f AlertFilter) ([]Alert, error) {
+	if w.AsOf.IsZero() {
+		w.AsOf = today()
+	}
+	out := []Alert{}
+	err := l.with(ctx, func(db *projections.DB) error {
+		rows, err := db.AlertRows(ctx, w)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if !r.TerminatedOn.IsZero() && !r.TerminatedOn.After(w.AsOf) {
+				continue // a contract terminated on or before the date has no alerts
+			}
+			a := Alert{ContractID: r.ContractID, Mission: r.Mission, Kind: r.Kind, Months: r.Months, Deadline: r.Deadline,
+				Status: cpts.DeadlineStatus(r.Deadline, r.DoneOn, w.AsOf, within)}
+			if (f.Status == "" || f.Status == a.Status) && (f.CPAM == "" || f.CPAM == r.CPAM) && (f.ARS == "" || f.ARS == r.ARS) {
+				out = append(out, a)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// AuditEvent is one event of a contract's audit trail with its envelope;
+// a correction names the event it corrects, and a corrected event the
+// corrections of it.
+type AuditEvent struct {
+	Revision      uint64          `json:"revision"`
+	Position      uint64          `json:"position"`
+	EventID       uuid.UUID       `json:"event_id"`
+	Type          string          `json:"type"`
+	SchemaVersion int             `json:"schema_version"`
+	OccurredOn    string          `json:"occurred_on"`
+	RecordedAt    string          `json:"recorded_at"`
+	Actor         string          `json:"actor"`
+	CommandID     string          `json:"command_id"`
+	CorrelationID string          `json:"correlation_id"`
+	CausationID   string          `json:"causation_id"`
+	PrevHash      eventstore.Hash `json:"prev_hash"`
+	Hash          eventstore.Hash `json:"hash"`
+	Data          json.RawMessage `json:"data"`
+	Corrects      *uuid.UUID      `json:"corrects,omitempty"`
+	CorrectedBy   []uuid.UUID     `json:"corrected_by,omitempty"`
+}
+
+// AuditTrail is a contract's events in revision order and the result of
+// checking the hash chain of its whole stream.
+type AuditTrail struct {
+	Scheme  string
+	Events  []AuditEvent
+	ChainOK bool
+	// FirstBad names the first event whose chain does not verify (when
+	// ChainOK is false), and Problem says why.
+	FirstBad *AuditEvent
+	Problem  string
+}
+
+// Audit returns a contract's audit trail: every event of its stream, read
+// from the event store, within the window, and the result of checking the
+// hash chain of the whole stream (eventstore.Chains).
+func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail, error) {
+	scheme, stream, err := l.streamOf(ctx, id)
+	if err != nil {
+		return AuditTrail{}, err
+	}
+	trail := AuditTrail{Scheme: scheme.Name(), Events: []AuditEvent{}, ChainOK: true}
+	chains := eventstore.NewChains()
+	byID := map[uuid.UUID]int{}
+	err = eventstore.EachInStream(ctx, l.store, stream, func(page []eventstore.Envelope) error {
+		for i := range page {
+			env := &page[i]
+			if _, err := chains.Check(env); err != nil && trail.ChainOK {
+				bad := auditEvent(env)
+				trail.ChainOK, trail.FirstBad, trail.Problem = false, &bad, err.Error()
+				if ce := (*eventstore.CorruptionError)(nil); errors.As(err, &ce) {
+					trail.Problem = ce.Reason
+				}
+			}
+			if !sees(w, env) {
+				continue
+			}
+			ev := auditEvent(env)
+			if ev.Corrects != nil {
+				if j, ok := byID[*ev.Corrects]; ok {
+					trail.Events[j].CorrectedBy = append(trail.Events[j].CorrectedBy, ev.EventID)
+				}
+			}
+			byID[ev.EventID] = len(trail.Events)
+			trail.Events = append(trail.Events, ev)
+		}
+		return nil
+	})
+	return trail, err
+}
+
+func auditEvent(env *eventstore.Envelope) AuditEvent {
+	ev := AuditEvent{Revision: env.Revision, Position: uint64(env.Position), EventID: env.EventID, Type: env.Type,
+		SchemaVersion: env.SchemaVersion, OccurredOn: env.OccurredOn, RecordedAt: env.RecordedAt.Format(eventstore.RecordedAtFormat),
+		Actor: env.Actor, CommandID: env.CommandID, CorrelationID: env.CorrelationID, CausationID: env.CausationID,
+		PrevHash: env.PrevHash, Hash: env.Hash, Data: env.Data}
+	if strings.HasSuffix(env.Type, "Corrected") {
+		var c struct {
+			Corrects uuid.UUID `json:"corrects"`
+		}
+		if json.Unmarshal(env.Data, &c) == nil && c.Corrects != uuid.Nil {
+			ev.Corrects = &c.Corrects
+		}
+	}
+	return ev
+}
+
+// ScheduleItem is something that falls due for a contract: a payment not
+// decided yet, with the amount that would be decided, or a report awaited.
+type ScheduleItem struct {
+	ContractID   uuid.UUID     `json:"contract_id"`
+	Scheme       string        `json:"scheme"`
+	CPTSName     string        `json:"cpts_name"` // the CPTS's name, or the doctor's RPPS for the aid
+	CPAM         string        `json:"cpam"`
+	Kind         string        `json:"kind"`
+	ContractYear int           `json:"contract_year"`
+	Mission      string        `json:"mission,omitempty"`
+	DueOn        domain.Date   `json:"due_on"`
+	Amount       *domain.Money `json:"amount,omitempty"`
+	Status       string        `json:"status,omitempty"`
+	Overdue      bool          `json:"overdue"` // due before the as-of date and not yet decided or reported
+}
+
+// ScheduleFilter narrows the schedule; empty fields keep all.
+type ScheduleFilter struct {
+	CPAM string
+}
+
+// Schedule lists, for every contract, what falls due on or before
+// w.AsOf + within days and has not happened as of w.AsOf: from the domain,
+// by a dry run of DecideDuePayments over the window on each contract as
+// the window sees it (facts and decisions dated on or before w.AsOf,
+// recorded by w.KnownAt), nothing written. Items due before w.AsOf are
+// overdue.
+func (l *Ledger) Schedule(ctx context.Context, w Window, within int, f ScheduleFilter) ([]ScheduleItem, error) {
+	if w.AsOf.IsZero() {
+		w.AsOf = today()
+	}
+	type contract struct {
+		scheme domain.Scheme
+		state  domain.State
+		id     uuid.UUID
+		name   string
+		cpam   string
+	}
+	states := map[string]*contract{}
+	var order []string
+	err := eventstore.EachPage(ctx, l.store, func(page []eventstore.Envelope) error {
+		for i := range page {
+			env := &page[i]
+			if !sees(w, env) {
+				continue
+			}
+			name, id, ok := domain.ParseStream(env.Stream)
+			scheme, known := l.scheme(name)
+			if !ok || !known {
+				continue
+			}
+			c := states[env.Stream]
+			if c == nil {
+				c = &contract{scheme: scheme, state: scheme.NewState(id), id: id}
+				states[env.Stream] = c
+				order = append(order, env.Stream)
+			}
+			e, err := scheme.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+			if err != nil {
+				return err
+			}
+			if err := c.state.Apply(e); err != nil {
+				return err
+			}
+			if c.name == "" {
+				c.name, c.cpam = partyOf(e)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	until := w.AsOf.AddDays(within)
+	out := []ScheduleItem{}
+	for _, key := range order {
+		c := states[key]
+		if f.CPAM != "" && c.cpam != f.CPAM {
+			continue
+		}
+		dues, err := c.scheme.Forecast(c.state, until)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range dues {
+			out = append(out, ScheduleItem{ContractID: c.id, Scheme: c.scheme.Name(), CPTSName: c.name, CPAM: c.cpam, Kind: d.Kind,
+				ContractYear: d.ContractYear, Mission: d.Mission, DueOn: d.DueOn, Amount: d.Amount, Status: d.Status, Overdue: d.DueOn.Before(w.AsOf)})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b ScheduleItem) int {
+		return cmp.Or(a.DueOn.Compare(b.DueOn), strings.Compare(a.ContractID.String(), b.ContractID.String()), strings.Compare(a.Kind, b.Kind))
+	})
+	return out, nil
+}
+
+// partyOf returns the name and CPAM a signature event names.
+func partyOf(e domain.Event) (name, cpam string) {
+	type party interface{ Party() (string, string) }
+	if p, ok := e.(party); ok {
+		return p.Party()
+	}
+	return "", ""
+}
+
+// Total is what was decided in a calendar year for one value of a
+// dimension, in one scheme; the last row of a breakdown is the grand total
+// (key "total", no calendar year).
+type Total struct {
+	Key          string       `json:"key"`
+	Scheme       string       `json:"scheme"`
+	CalendarYear *int         `json:"calendar_year"`
+	Payments     int          `json:"payments"`
+	Decided      domain.Money `json:"decided"`
+}
+
+// IsDimension tells whether totals can be grouped by name.
+func IsDimension(name string) bool { return projections.IsDimension(name) }
+
+// Totals returns the amounts decided within the window per calendar year
+// of decision, grouped by year, scheme, cpam, ars or tier, each row for one
+// scheme, then the grand total.
+func (l *Ledger) Totals(ctx context.Context, by string, w Window) ([]Total, error) {
+	out := []Total{}
+	err := l.with(ctx, func(db *projections.DB) error {
+		rows, err := db.TotalRows(ctx, by, w)
+		if err != nil {
+			return err
+		}
+		grand := Total{Key: "total", Scheme: "all"}
+		for _, r := range rows {
+			year := r.CalendarYear
+			t := Total{Key: r.Key, Scheme: r.Scheme, CalendarYear: &year, Payments: r.Payments, Decided: domain.MoneyFromCents(r.DecidedCents)}
+			out = append(out, t)
+			grand.Payments += t.Payments
+			grand.Decided = grand.Decided.Add(t.Decided)
+		}
+		out = append(out, grand)
+		return nil
+	})
+	return out, err
+}
