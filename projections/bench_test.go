@@ -33,6 +33,7 @@ func benchEvents() int {
 }
 
 var (
+	keptLedger bool
 	ledgerOnce sync.Once
 	ledgerPath string
 	ledgerIDs  []uuid.UUID
@@ -44,12 +45,24 @@ var (
 // commands are decided in memory and its events appended in one batch.
 func nationalLedger(b *testing.B) (string, []uuid.UUID) {
 	ledgerOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ledger-bench-")
-		if err != nil {
-			ledgerErr = err
-			return
+		if keep := os.Getenv("LEDGER_BENCH_KEEP"); keep != "" {
+			// A ledger kept between runs, to profile without generating it
+			// again: built when missing, never removed.
+			keptLedger = true
+			ledgerPath = filepath.Join(keep, fmt.Sprintf("events-%d.db", benchEvents()))
+			if ids, err := keptIDs(ledgerPath); err == nil {
+				ledgerIDs = ids
+				return
+			}
+			os.MkdirAll(keep, 0o755)
+		} else {
+			dir, err := os.MkdirTemp("", "ledger-bench-")
+			if err != nil {
+				ledgerErr = err
+				return
+			}
+			ledgerPath = filepath.Join(dir, "events.db")
 		}
-		ledgerPath = filepath.Join(dir, "events.db")
 		store, err := embedded.Open(context.Background(), ledgerPath, embedded.Options{})
 		if err != nil {
 			ledgerErr = err
@@ -109,6 +122,29 @@ func nationalLedger(b *testing.B) (string, []uuid.UUID) {
 		b.Fatal(ledgerErr)
 	}
 	return ledgerPath, ledgerIDs
+}
+
+// keptIDs returns the contracts of a kept ledger.
+func keptIDs(path string) ([]uuid.UUID, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	store, err := embedded.Open(context.Background(), path, embedded.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	var ids []uuid.UUID
+	err = eventstore.EachPage(context.Background(), store, func(page []eventstore.Envelope) error {
+		for _, e := range page {
+			if e.Revision == 0 {
+				_, id, _ := domain.ParseStream(e.Stream)
+				ids = append(ids, id)
+			}
+		}
+		return nil
+	})
+	return ids, err
 }
 
 // BenchmarkRebuild builds a new read-model generation from the whole

@@ -191,7 +191,7 @@ func TestMain(m *testing.M) {
 		os.Exit(rebuildChild(spec))
 	}
 	code := m.Run()
-	if ledgerPath != "" {
+	if ledgerPath != "" && !keptLedger {
 		os.RemoveAll(filepath.Dir(ledgerPath))
 	}
 	os.Exit(code)

@@ -2,10 +2,10 @@ package projections
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // payments: every decision with its lines, and per contract and contract
@@ -88,26 +88,31 @@ func (paymentsProjection) NewFold() Fold {
 // event, in every scheme: amounts and dates stay the text they were decided
 // with, and the lines the JSON.
 type paymentData struct {
-	PaymentID    string          `json:"payment_id"`
-	Kind         string          `json:"kind"`
-	ContractYear int             `json:"contract_year"`
-	Mission      string          `json:"mission"`
-	DueOn        string          `json:"due_on"`
-	DecidedOn    string          `json:"decided_on"`
-	Status       string          `json:"status"`
-	Amount       string          `json:"amount"`
-	Rulebook     string          `json:"rulebook"`
-	Table        string          `json:"table"`
-	Rule         string          `json:"rule"`
-	Reason       string          `json:"reason"`
-	Lines        json.RawMessage `json:"lines"`
-	Corrects     json.RawMessage `json:"corrects"`
+	PaymentID    string         `json:"payment_id"`
+	Kind         string         `json:"kind"`
+	ContractYear int            `json:"contract_year"`
+	Mission      string         `json:"mission"`
+	DueOn        string         `json:"due_on"`
+	DecidedOn    string         `json:"decided_on"`
+	Status       string         `json:"status"`
+	Amount       string         `json:"amount"`
+	Rulebook     string         `json:"rulebook"`
+	Table        string         `json:"table"`
+	Rule         string         `json:"rule"`
+	Reason       string         `json:"reason"`
+	Lines        jsontext.Value `json:"lines"`
+	Corrects     jsontext.Value `json:"corrects"`
 }
 
+// paymentRow is what a fold keeps of a payment until it is written: not
+// the event, whose data would stay alive with it.
 type paymentRow struct {
-	ev    *Event
-	p     *paymentData
-	cents int64
+	position   int64
+	contract   string
+	scheme     string
+	recordedAt string
+	p          *paymentData
+	cents      int64
 }
 
 type balanceKey struct {
@@ -137,10 +142,9 @@ func (f *paymentsFold) Add(ev *Event) error {
 	if err != nil {
 		return fmt.Errorf("payment %s: %w", p.PaymentID, err)
 	}
-	e := *ev
-	e.decoded = nil
-	f.rows = append(f.rows, paymentRow{ev: &e, p: p, cents: cents})
-	k := balanceKey{ev.Contract.String(), p.ContractYear}
+	contract := ev.Contract.String()
+	f.rows = append(f.rows, paymentRow{position: int64(ev.Position), contract: contract, scheme: ev.Scheme, recordedAt: recordedAt(ev), p: p, cents: cents})
+	k := balanceKey{contract, p.ContractYear}
 	b, ok := f.balances[k]
 	if !ok {
 		b = &balanceSum{}
@@ -158,16 +162,16 @@ func (f *paymentsFold) Add(ev *Event) error {
 
 func (f *paymentsFold) Flush(ctx context.Context, w *Writer) error {
 	for _, r := range f.rows {
-		p, ev := r.p, r.ev
+		p := r.p
 		var corrects any
 		if len(p.Corrects) > 0 && string(p.Corrects) != "null" {
 			corrects = string(p.Corrects)
 		}
 		if err := w.Exec(ctx, `INSERT INTO payments (position, payment_id, contract_id, scheme, kind, contract_year, mission, due_on, decided_on,
 			status, amount, amount_cents, rulebook, aid_table, rule, reason, lines, corrects, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			int64(ev.Position), p.PaymentID, ev.Contract.String(), ev.Scheme, p.Kind, p.ContractYear, nullable(p.Mission), p.DueOn,
+			r.position, p.PaymentID, r.contract, r.scheme, p.Kind, p.ContractYear, nullable(p.Mission), p.DueOn,
 			p.DecidedOn, p.Status, p.Amount, r.cents, p.Rulebook, nullable(p.Table), p.Rule, nullable(p.Reason), string(p.Lines),
-			corrects, recordedAt(ev)); err != nil {
+			corrects, r.recordedAt); err != nil {
 			return err
 		}
 	}

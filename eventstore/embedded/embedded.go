@@ -131,7 +131,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	base := "file:" + filepath.ToSlash(path) + "?_pragma=busy_timeout(30000)"
 	rdb, err := sql.Open("sqlite", base+"&_pragma=query_only(1)&_pragma=mmap_size(1073741824)&_pragma=cache_size(-32768)")
 	if err != nil {
-		w.close()
+		w.Close()
 		return nil, fmt.Errorf("embedded: open %s for reading: %w", path, err)
 	}
 	rdb.SetMaxOpenConns(8)
@@ -165,7 +165,7 @@ func (s *Store) Close() error {
 		close(s.done)
 		s.wg.Wait()
 		s.readers.close()
-		s.w.close()
+		s.w.Close()
 		s.closeErr = s.rdb.Close()
 	})
 	return s.closeErr

@@ -49,13 +49,13 @@ func (e *FormatError) Error() string { return fmt.Sprintf("embedded: %s: %s", e.
 // transaction, so that two processes opening an old file at once migrate it
 // once. It runs on the writing connection before anything else.
 func migrate(c *conn, log *slog.Logger) error {
-	if err := c.exec(`BEGIN IMMEDIATE`); err != nil {
+	if err := c.Exec(`BEGIN IMMEDIATE`); err != nil {
 		return err
 	}
 	committed := false
 	defer func() {
 		if !committed {
-			_ = c.exec(`ROLLBACK`)
+			_ = c.Exec(`ROLLBACK`)
 		}
 	}()
 	from, err := formatOf(c)
@@ -66,19 +66,19 @@ func migrate(c *conn, log *slog.Logger) error {
 		if m.version <= from {
 			continue
 		}
-		if err := c.exec(m.sql); err != nil {
-			return fmt.Errorf("embedded: %s: migration %d (%s): %w", c.path, m.version, m.what, err)
+		if err := c.Exec(m.sql); err != nil {
+			return fmt.Errorf("embedded: %s: migration %d (%s): %w", c.Path, m.version, m.what, err)
 		}
 	}
-	if err := c.exec(fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = %d`, ApplicationID, FormatVersion)); err != nil {
+	if err := c.Exec(fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = %d`, ApplicationID, FormatVersion)); err != nil {
 		return err
 	}
-	if err := c.exec(`COMMIT`); err != nil {
+	if err := c.Exec(`COMMIT`); err != nil {
 		return err
 	}
 	committed = true
 	if from != 0 && from < FormatVersion {
-		log.Info("event store upgraded", "file", c.path, "from_format", from, "to_format", FormatVersion)
+		log.Info("event store upgraded", "file", c.Path, "from_format", from, "to_format", FormatVersion)
 	}
 	return nil
 }
@@ -86,27 +86,27 @@ func migrate(c *conn, log *slog.Logger) error {
 // formatOf reads the format of the file: 0 for a new, empty file, 1 for the
 // first release's (no application id, an events table), else user_version.
 func formatOf(c *conn) (int, error) {
-	appID, err := c.queryInt(`PRAGMA application_id`)
+	appID, err := c.QueryInt(`PRAGMA application_id`)
 	if err != nil {
 		return 0, err
 	}
-	version, err := c.queryInt(`PRAGMA user_version`)
+	version, err := c.QueryInt(`PRAGMA user_version`)
 	if err != nil {
 		return 0, err
 	}
 	switch {
 	case appID == ApplicationID && version > FormatVersion:
-		return 0, &FormatError{c.path, fmt.Sprintf("event store format %d is newer than this binary's (%d): use a newer ledger binary", version, FormatVersion)}
+		return 0, &FormatError{c.Path, fmt.Sprintf("event store format %d is newer than this binary's (%d): use a newer ledger binary", version, FormatVersion)}
 	case appID == ApplicationID:
 		return int(version), nil
 	case appID != 0:
-		return 0, &FormatError{c.path, fmt.Sprintf("not a ledger event store (SQLite application id %#x)", appID)}
+		return 0, &FormatError{c.Path, fmt.Sprintf("not a ledger event store (SQLite application id %#x)", appID)}
 	}
-	tables, err := c.queryInt(`SELECT count(*) FROM sqlite_schema WHERE type = 'table'`)
+	tables, err := c.QueryInt(`SELECT count(*) FROM sqlite_schema WHERE type = 'table'`)
 	if err != nil {
 		return 0, err
 	}
-	events, err := c.queryInt(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'`)
+	events, err := c.QueryInt(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'`)
 	if err != nil {
 		return 0, err
 	}
@@ -116,5 +116,5 @@ func formatOf(c *conn) (int, error) {
 	case events == 1 && version == 0:
 		return 1, nil
 	}
-	return 0, &FormatError{c.path, "not a ledger event store (an SQLite file with other tables)"}
+	return 0, &FormatError{c.Path, "not a ledger event store (an SQLite file with other tables)"}
 }

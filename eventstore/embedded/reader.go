@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/sqlitec"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -31,8 +32,8 @@ func openReader(path string) (*reader, error) {
 		return nil, err
 	}
 	r := &reader{conn: c}
-	if err := c.prepareAll(map[*uintptr]string{&r.readAll: readAllSQL, &r.readStream: streamSQL, &r.head: headSQL, &r.leaves: leavesSQL}); err != nil {
-		c.close()
+	if err := c.PrepareAll(map[*uintptr]string{&r.readAll: readAllSQL, &r.readStream: streamSQL, &r.head: headSQL, &r.leaves: leavesSQL}); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return r, nil
@@ -40,11 +41,11 @@ func openReader(path string) (*reader, error) {
 
 // bindStream binds stream to parameter 3 of readStream.
 func (r *reader) bindStream(stream string) error {
-	if err := r.startBind(len(stream)); err != nil {
+	if err := r.StartBind(len(stream)); err != nil {
 		return err
 	}
-	if rc := r.bindText(r.readStream, 3, stream); rc != sqlite3.SQLITE_OK {
-		return r.errorf(rc, "bind stream")
+	if rc := r.BindText(r.readStream, 3, stream); rc != sqlite3.SQLITE_OK {
+		return r.Errorf(rc, "bind stream")
 	}
 	return nil
 }
@@ -52,7 +53,7 @@ func (r *reader) bindStream(stream string) error {
 // readLeaves reads the position, id and hash of up to limit events after a
 // position: what the notary's tree needs, without the events' data.
 func (r *reader) readLeaves(after int64, limit int) ([]eventstore.Leaf, error) {
-	tls, st := r.tls, r.leaves
+	tls, st := r.TLS, r.leaves
 	defer sqlite3.Xsqlite3_reset(tls, st)
 	sqlite3.Xsqlite3_bind_int64(tls, st, 1, after)
 	sqlite3.Xsqlite3_bind_int64(tls, st, 2, int64(limit))
@@ -70,19 +71,19 @@ func (r *reader) readLeaves(after int64, limit int) ([]eventstore.Leaf, error) {
 				if n := int(sqlite3.Xsqlite3_column_bytes(tls, st, col.col)); n != len(col.dst) {
 					return nil, fmt.Errorf("embedded: event at position %d has a malformed id or hash column", l.Position)
 				}
-				copy(col.dst, cmem(p, len(col.dst)))
+				copy(col.dst, sqlitec.Mem(p, len(col.dst)))
 			}
 			out = append(out, l)
 		case sqlite3.SQLITE_DONE:
 			return out, nil
 		default:
-			return nil, r.errorf(rc, "read leaves")
+			return nil, r.Errorf(rc, "read leaves")
 		}
 	}
 }
 
 func (r *reader) readHead() (int64, error) {
-	v, _, err := r.readInt(r.head, "read head")
+	v, _, err := r.ReadInt(r.head, "read head")
 	return v, err
 }
 
@@ -136,7 +137,7 @@ func (p *readerPool) put(r *reader) {
 	}
 	p.mu.Unlock()
 	if closed {
-		r.close()
+		r.Close()
 	}
 	<-p.slots
 }
@@ -147,6 +148,6 @@ func (p *readerPool) close() {
 	p.idle, p.closed = nil, true
 	p.mu.Unlock()
 	for _, r := range idle {
-		r.close()
+		r.Close()
 	}
 }

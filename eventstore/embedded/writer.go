@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/sqlitec"
 	"github.com/google/uuid"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -29,13 +30,13 @@ func openWriter(path string, log *slog.Logger) (*writeConn, error) {
 		return nil, err
 	}
 	if err := migrate(c, log); err != nil {
-		c.close()
+		c.Close()
 		return nil, err
 	}
 	w := &writeConn{conn: c}
 	// BEGIN IMMEDIATE takes the write lock at once, so that two processes
 	// never deadlock upgrading a read lock.
-	err = c.prepareAll(map[*uintptr]string{
+	err = c.PrepareAll(map[*uintptr]string{
 		&w.begin:       `BEGIN IMMEDIATE`,
 		&w.commit:      `COMMIT`,
 		&w.rollback:    `ROLLBACK`,
@@ -54,7 +55,7 @@ func openWriter(path string, log *slog.Logger) (*writeConn, error) {
 		&w.claimInsert: `INSERT INTO claims (key, stream) VALUES (?1, ?2)`,
 	})
 	if err != nil {
-		c.close()
+		c.Close()
 		return nil, err
 	}
 	return w, nil
@@ -62,8 +63,8 @@ func openWriter(path string, log *slog.Logger) (*writeConn, error) {
 
 // abort rolls back the transaction, if SQLite has not already.
 func (w *writeConn) abort() {
-	if sqlite3.Xsqlite3_get_autocommit(w.tls, w.db) == 0 {
-		_ = w.run(w.rollback, "rollback")
+	if sqlite3.Xsqlite3_get_autocommit(w.TLS, w.DB) == 0 {
+		_ = w.Run(w.rollback, "rollback")
 	}
 }
 
@@ -71,73 +72,73 @@ func (w *writeConn) abort() {
 func (w *writeConn) insertEvent(env *eventstore.Envelope) error {
 	n := len(env.EventID) + len(env.Stream) + len(env.Type) + len(env.OccurredOn) + len(env.Actor) + len(env.CommandID) +
 		len(env.CorrelationID) + len(env.CausationID) + len(env.Data) + len(env.PrevHash) + len(env.Hash)
-	if err := w.startBind(n); err != nil {
+	if err := w.StartBind(n); err != nil {
 		return err
 	}
-	tls, st := w.tls, w.insert
+	tls, st := w.TLS, w.insert
 	for _, rc := range [...]int32{
 		sqlite3.Xsqlite3_bind_int64(tls, st, 1, int64(env.Position)),
-		w.bindBlob(st, 2, env.EventID[:]),
-		w.bindText(st, 3, env.Stream),
+		w.BindBlob(st, 2, env.EventID[:]),
+		w.BindText(st, 3, env.Stream),
 		sqlite3.Xsqlite3_bind_int64(tls, st, 4, int64(env.Revision)),
-		w.bindText(st, 5, env.Type),
+		w.BindText(st, 5, env.Type),
 		sqlite3.Xsqlite3_bind_int64(tls, st, 6, int64(env.SchemaVersion)),
-		w.bindText(st, 7, env.OccurredOn),
+		w.BindText(st, 7, env.OccurredOn),
 		sqlite3.Xsqlite3_bind_int64(tls, st, 8, env.RecordedAt.UnixMicro()),
-		w.bindText(st, 9, env.Actor),
-		w.bindText(st, 10, env.CommandID),
-		w.bindText(st, 11, env.CorrelationID),
-		w.bindText(st, 12, env.CausationID),
-		w.bindBlob(st, 13, env.Data),
-		w.bindBlob(st, 14, env.PrevHash[:]),
-		w.bindBlob(st, 15, env.Hash[:]),
+		w.BindText(st, 9, env.Actor),
+		w.BindText(st, 10, env.CommandID),
+		w.BindText(st, 11, env.CorrelationID),
+		w.BindText(st, 12, env.CausationID),
+		w.BindBlob(st, 13, env.Data),
+		w.BindBlob(st, 14, env.PrevHash[:]),
+		w.BindBlob(st, 15, env.Hash[:]),
 	} {
 		if rc != sqlite3.SQLITE_OK {
-			return w.errorf(rc, "bind event")
+			return w.Errorf(rc, "bind event")
 		}
 	}
-	return w.run(st, "insert event")
+	return w.Run(st, "insert event")
 }
 
 // readTail returns the last revision and hash of stream (rev NoRevision
 // when it has no event).
 func (w *writeConn) readTail(stream string) (streamTail, error) {
 	t := streamTail{rev: eventstore.NoRevision}
-	if err := w.startBind(len(stream)); err != nil {
+	if err := w.StartBind(len(stream)); err != nil {
 		return t, err
 	}
-	if rc := w.bindText(w.tail, 1, stream); rc != sqlite3.SQLITE_OK {
-		return t, w.errorf(rc, "bind stream")
+	if rc := w.BindText(w.tail, 1, stream); rc != sqlite3.SQLITE_OK {
+		return t, w.Errorf(rc, "bind stream")
 	}
-	defer sqlite3.Xsqlite3_reset(w.tls, w.tail)
-	switch rc := sqlite3.Xsqlite3_step(w.tls, w.tail); rc {
+	defer sqlite3.Xsqlite3_reset(w.TLS, w.tail)
+	switch rc := sqlite3.Xsqlite3_step(w.TLS, w.tail); rc {
 	case sqlite3.SQLITE_DONE:
 		return t, nil
 	case sqlite3.SQLITE_ROW:
-		p := sqlite3.Xsqlite3_column_blob(w.tls, w.tail, 1)
-		if n := int(sqlite3.Xsqlite3_column_bytes(w.tls, w.tail, 1)); n != len(t.hash) {
+		p := sqlite3.Xsqlite3_column_blob(w.TLS, w.tail, 1)
+		if n := int(sqlite3.Xsqlite3_column_bytes(w.TLS, w.tail, 1)); n != len(t.hash) {
 			return t, fmt.Errorf("embedded: the last event of %s has a malformed hash column", stream)
 		}
-		t.rev = sqlite3.Xsqlite3_column_int64(w.tls, w.tail, 0)
-		copy(t.hash[:], cmem(p, len(t.hash)))
+		t.rev = sqlite3.Xsqlite3_column_int64(w.TLS, w.tail, 0)
+		copy(t.hash[:], sqlitec.Mem(p, len(t.hash)))
 		return t, nil
 	default:
-		return t, w.errorf(rc, "read tail of %s", stream)
+		return t, w.Errorf(rc, "read tail of %s", stream)
 	}
 }
 
 // lookup returns the event of stream with that id, or nil.
 func (w *writeConn) lookup(stream string, id uuid.UUID) (*eventstore.Envelope, error) {
-	if err := w.startBind(len(stream) + len(id)); err != nil {
+	if err := w.StartBind(len(stream) + len(id)); err != nil {
 		return nil, err
 	}
-	if rc := w.bindText(w.hasID, 1, stream); rc != sqlite3.SQLITE_OK {
-		return nil, w.errorf(rc, "bind stream")
+	if rc := w.BindText(w.hasID, 1, stream); rc != sqlite3.SQLITE_OK {
+		return nil, w.Errorf(rc, "bind stream")
 	}
-	if rc := w.bindBlob(w.hasID, 2, id[:]); rc != sqlite3.SQLITE_OK {
-		return nil, w.errorf(rc, "bind event id")
+	if rc := w.BindBlob(w.hasID, 2, id[:]); rc != sqlite3.SQLITE_OK {
+		return nil, w.Errorf(rc, "bind event id")
 	}
-	pos, ok, err := w.readInt(w.hasID, "look up event "+id.String()+" of "+stream)
+	pos, ok, err := w.ReadInt(w.hasID, "look up event "+id.String()+" of "+stream)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -227,11 +228,11 @@ func (s *Store) commitGroup(reqs []*appendReq) {
 			r.reply <- appendReply{err: err}
 		}
 	}
-	if err := w.run(w.begin, "begin"); err != nil {
+	if err := w.Run(w.begin, "begin"); err != nil {
 		fail(err)
 		return
 	}
-	dv, _, err := w.readInt(w.dataVersion, "read data version")
+	dv, _, err := w.ReadInt(w.dataVersion, "read data version")
 	if err != nil {
 		fail(err)
 		return
@@ -240,7 +241,7 @@ func (s *Store) commitGroup(reqs []*appendReq) {
 		// Another process has written (or this is the first transaction):
 		// start from what the file says.
 		s.cache = tailCache{dataVersion: dv, tails: make(map[string]streamTail)}
-		head, _, err := w.readInt(w.head, "read head")
+		head, _, err := w.ReadInt(w.head, "read head")
 		if err != nil {
 			fail(err)
 			return
@@ -263,7 +264,7 @@ func (s *Store) commitGroup(reqs []*appendReq) {
 		}
 		replies[i] = appendReply{res: res.AppendResult, err: err}
 	}
-	if err := w.run(w.commit, "commit"); err != nil {
+	if err := w.Run(w.commit, "commit"); err != nil {
 		fail(err)
 		return
 	}
@@ -309,7 +310,7 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 	// what it wrote.
 	multi := len(r.events) > 1 || r.claim != ""
 	if multi {
-		if err := g.w.run(g.w.savepoint, "savepoint"); err != nil {
+		if err := g.w.Run(g.w.savepoint, "savepoint"); err != nil {
 			return groupResult{wrote: true}, err
 		}
 	}
@@ -330,7 +331,7 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 		res.LastPosition = env.Position
 	}
 	if multi {
-		if err := g.w.run(g.w.release, "release savepoint"); err != nil {
+		if err := g.w.Run(g.w.release, "release savepoint"); err != nil {
 			return groupResult{wrote: true}, err
 		}
 	}
@@ -345,13 +346,13 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 // when another stream does. It runs inside r's savepoint.
 func (g *group) claim(r *appendReq) error {
 	w := g.w
-	if err := w.startBind(len(r.claim)); err != nil {
+	if err := w.StartBind(len(r.claim)); err != nil {
 		return err
 	}
-	if rc := w.bindText(w.claimOwner, 1, r.claim); rc != sqlite3.SQLITE_OK {
-		return w.errorf(rc, "bind claim")
+	if rc := w.BindText(w.claimOwner, 1, r.claim); rc != sqlite3.SQLITE_OK {
+		return w.Errorf(rc, "bind claim")
 	}
-	owner, found, err := w.readText(w.claimOwner, "read the owner of claim "+r.claim)
+	owner, found, err := w.ReadText(w.claimOwner, "read the owner of claim "+r.claim)
 	switch {
 	case err != nil:
 		return err
@@ -360,25 +361,25 @@ func (g *group) claim(r *appendReq) error {
 	case found:
 		return nil
 	}
-	if err := w.startBind(len(r.claim) + len(r.stream)); err != nil {
+	if err := w.StartBind(len(r.claim) + len(r.stream)); err != nil {
 		return err
 	}
-	if rc := w.bindText(w.claimInsert, 1, r.claim); rc != sqlite3.SQLITE_OK {
-		return w.errorf(rc, "bind claim")
+	if rc := w.BindText(w.claimInsert, 1, r.claim); rc != sqlite3.SQLITE_OK {
+		return w.Errorf(rc, "bind claim")
 	}
-	if rc := w.bindText(w.claimInsert, 2, r.stream); rc != sqlite3.SQLITE_OK {
-		return w.errorf(rc, "bind claim")
+	if rc := w.BindText(w.claimInsert, 2, r.stream); rc != sqlite3.SQLITE_OK {
+		return w.Errorf(rc, "bind claim")
 	}
-	return w.run(w.claimInsert, "insert claim")
+	return w.Run(w.claimInsert, "insert claim")
 }
 
 // undo rolls back r's savepoint after err, which concerns r alone (a claim
 // refused): the other requests of the group go on.
 func (g *group) undo(r *appendReq, err error) (groupResult, error) {
-	if rbErr := g.w.run(g.w.rollbackTo, "rollback to savepoint"); rbErr != nil {
+	if rbErr := g.w.Run(g.w.rollbackTo, "rollback to savepoint"); rbErr != nil {
 		return groupResult{wrote: true}, fmt.Errorf("%w (after %v)", rbErr, err)
 	}
-	if relErr := g.w.run(g.w.release, "release savepoint"); relErr != nil {
+	if relErr := g.w.Run(g.w.release, "release savepoint"); relErr != nil {
 		return groupResult{wrote: true}, relErr
 	}
 	var ce *eventstore.ClaimedError
@@ -392,14 +393,14 @@ func (g *group) undo(r *appendReq, err error) (groupResult, error) {
 // a retry of an append stored already (its original result), an id stored
 // by another append (ErrEventIDConflict), or the error itself.
 func (g *group) refused(r *appendReq, i int, err error) (groupResult, error) {
-	if !isConstraint(err) {
+	if !sqlitec.IsConstraint(err) {
 		return groupResult{wrote: true}, fmt.Errorf("embedded: insert into %s: %w", r.stream, err)
 	}
 	if len(r.events) > 1 || r.claim != "" {
-		if rbErr := g.w.run(g.w.rollbackTo, "rollback to savepoint"); rbErr != nil {
+		if rbErr := g.w.Run(g.w.rollbackTo, "rollback to savepoint"); rbErr != nil {
 			return groupResult{wrote: true}, fmt.Errorf("%w (after %v)", rbErr, err)
 		}
-		if relErr := g.w.run(g.w.release, "release savepoint"); relErr != nil {
+		if relErr := g.w.Run(g.w.release, "release savepoint"); relErr != nil {
 			return groupResult{wrote: true}, relErr
 		}
 	}
