@@ -2,7 +2,7 @@ package projections
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,15 +41,19 @@ var (
 )
 
 // nationalLedger builds, once per run, an event store holding a generated
-// national-scale ledger of about benchEvents() events: each contract's
-// commands are decided in memory and its events appended in one batch.
+// national-scale ledger of about benchEvents() events, interleaved as a
+// live ledger's are: contracts in chunks of up to 50 000, each chunk's
+// commands (payments decided monthly) taken in business-date order, decided
+// in memory and appended one command at a time by 16 appenders, each
+// owning a share of the streams — so a contract's events are spread over
+// its chunk's part of the log, not adjacent.
 func nationalLedger(b *testing.B) (string, []uuid.UUID) {
 	ledgerOnce.Do(func() {
 		if keep := os.Getenv("LEDGER_BENCH_KEEP"); keep != "" {
 			// A ledger kept between runs, to profile without generating it
 			// again: built when missing, never removed.
 			keptLedger = true
-			ledgerPath = filepath.Join(keep, fmt.Sprintf("events-%d.db", benchEvents()))
+			ledgerPath = filepath.Join(keep, fmt.Sprintf("events-interleaved-%d.db", benchEvents()))
 			if ids, err := keptIDs(ledgerPath); err == nil {
 				ledgerIDs = ids
 				return
@@ -69,59 +73,89 @@ func nationalLedger(b *testing.B) (string, []uuid.UUID) {
 			return
 		}
 		defer store.Close()
-		want := benchEvents()
-		lines, _ := gen.National(gen.Options{Seed: 1, Contracts: want/21 + 1, Today: domain.MustDate("2026-11-22")})
-		byContract := map[uuid.UUID][][]byte{}
-		var order []uuid.UUID
-		for _, l := range lines {
-			var h struct {
-				ContractID uuid.UUID `json:"contract_id"`
-			}
-			json.Unmarshal(l, &h)
-			if _, ok := byContract[h.ContractID]; !ok {
-				order = append(order, h.ContractID)
-			}
-			byContract[h.ContractID] = append(byContract[h.ContractID], l)
+		ledgerIDs, ledgerErr = generateLedger(store, benchEvents())
+	})
+	if ledgerErr != nil {
+		b.Fatal(ledgerErr)
+	}
+	return ledgerPath, ledgerIDs
+}
+
+type appendJob struct {
+	stream string
+	events []eventstore.EventData
+}
+
+// generateLedger appends about want events to store (see nationalLedger)
+// and returns the contracts.
+func generateLedger(store eventstore.Store, want int) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	total := 0
+	for chunk := uint64(1); total < want; chunk++ {
+		lines, _ := gen.National(gen.Options{Seed: chunk, Contracts: min(50_000, (want-total)/21+1),
+			Today: domain.MustDate("2026-11-22"), DecideMonthly: true})
+		const appenders = 16
+		jobs := make([]chan appendJob, appenders)
+		errs := make(chan error, appenders)
+		for i := range jobs {
+			jobs[i] = make(chan appendJob, 64)
+			go func() {
+				var failed error
+				for j := range jobs[i] {
+					if failed == nil {
+						_, failed = store.Append(context.Background(), j.stream, eventstore.Any(), j.events)
+					}
+				}
+				errs <- failed
+			}()
 		}
-		total := 0
-		for _, id := range order {
-			c := cpts.NewContract(id)
-			var batch []eventstore.EventData
-			for _, l := range byContract[id] {
+		states := map[uuid.UUID]*cpts.Contract{}
+		err := func() error {
+			for _, l := range lines {
+				if total >= want {
+					return nil
+				}
 				cmd, err := cpts.DecodeCommand(l)
 				if err != nil {
-					ledgerErr = err
-					return
+					return err
+				}
+				id := cmd.Meta().ContractID
+				c := states[id]
+				if c == nil {
+					c = cpts.NewContract(id)
+					states[id] = c
+					ids = append(ids, id)
 				}
 				events, err := cpts.Decide(c, cmd)
 				if err != nil {
-					ledgerErr = fmt.Errorf("%s: %w", l, err)
-					return
+					return fmt.Errorf("%s: %w", l, err)
+				}
+				if len(events) == 0 {
+					continue
 				}
 				for _, e := range events {
 					c.Apply(e)
 				}
 				data, err := app.Envelopes(cpts.Stream(id), cmd.Meta().CommandID, "bench", events)
 				if err != nil {
-					ledgerErr = err
-					return
+					return err
 				}
-				batch = append(batch, data...)
+				jobs[int(id[0])%appenders] <- appendJob{cpts.Stream(id), data}
+				total += len(data)
 			}
-			if _, err := store.Append(context.Background(), cpts.Stream(id), eventstore.NoStream(), batch); err != nil {
-				ledgerErr = err
-				return
-			}
-			ledgerIDs = append(ledgerIDs, id)
-			if total += len(batch); total >= want {
-				break
-			}
+			return nil
+		}()
+		for _, ch := range jobs {
+			close(ch)
 		}
-	})
-	if ledgerErr != nil {
-		b.Fatal(ledgerErr)
+		for range appenders {
+			err = errors.Join(err, <-errs)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return ledgerPath, ledgerIDs
+	return ids, nil
 }
 
 // keptIDs returns the contracts of a kept ledger.

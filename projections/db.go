@@ -193,6 +193,12 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 // withIndexes (a rebuild creates them at the end), and records the
 // versions.
 func createSchema(ctx context.Context, w *sql.DB, withIndexes bool) error {
+	_, err := w.ExecContext(ctx, schemaSQL(withIndexes))
+	return err
+}
+
+// schemaSQL is the SQL that createSchema runs.
+func schemaSQL(withIndexes bool) string {
 	var b strings.Builder
 	b.WriteString(metaSchema)
 	for _, p := range All() {
@@ -203,8 +209,7 @@ func createSchema(ctx context.Context, w *sql.DB, withIndexes bool) error {
 		b.WriteString(createIndexes())
 	}
 	fmt.Fprintf(&b, "PRAGMA application_id = %d; PRAGMA user_version = %d;", ApplicationID, FormatVersion)
-	_, err := w.ExecContext(ctx, b.String())
-	return err
+	return b.String()
 }
 
 // createIndexes is the SQL that creates the projections' secondary indexes.
@@ -212,7 +217,11 @@ func createIndexes() string {
 	var b strings.Builder
 	for _, p := range All() {
 		for _, ix := range p.Indexes() {
-			fmt.Fprintf(&b, "CREATE INDEX IF NOT EXISTS %s ON %s;\n", ix.Name, ix.On)
+			unique := ""
+			if ix.Unique {
+				unique = "UNIQUE "
+			}
+			fmt.Fprintf(&b, "CREATE %sINDEX IF NOT EXISTS %s ON %s;\n", unique, ix.Name, ix.On)
 		}
 	}
 	return b.String()

@@ -9,58 +9,59 @@ import (
 )
 
 // deadlines: the 6/12/18/24-month start and deployment deadlines of each
-// CPTS contract, with the date each was met as the ledger knows it now; and
+// CPTS contract (written once, at the signature: they count from it); and
 // every fact that met one, corrections included, with its business date and
-// recorded time, for alerts as of any date and as known at any time.
+// recorded time, for alerts as of any date and as known at any time. The
+// view deadlines gives each deadline with the date it was met as the ledger
+// knows it now.
 type deadlinesProjection struct{}
 
 func (deadlinesProjection) Name() string { return "deadlines" }
-func (deadlinesProjection) Version() int { return 2 }
+func (deadlinesProjection) Version() int { return 3 }
 
 func (deadlinesProjection) Schema() string {
 	return `
-CREATE TABLE IF NOT EXISTS deadlines (
+CREATE TABLE IF NOT EXISTS deadline_dates (
 	contract_id TEXT NOT NULL,
 	mission     TEXT NOT NULL,
-	kind        TEXT NOT NULL,
+	kind        TEXT NOT NULL,    -- start or deploy
 	months      INTEGER NOT NULL,
-	deadline    TEXT NOT NULL,
-	done_on     TEXT,
-	PRIMARY KEY (contract_id, mission, kind)
-) WITHOUT ROWID;
+	deadline    TEXT NOT NULL
+);
 
 -- Every start and deployment recorded, and every correction of one.
 CREATE TABLE IF NOT EXISTS fact_history (
+	position      INTEGER PRIMARY KEY, -- of the event
 	contract_id   TEXT NOT NULL,
 	mission       TEXT NOT NULL,
 	kind          TEXT NOT NULL,    -- start or deploy
 	done_on       TEXT NOT NULL,
 	business_date TEXT NOT NULL,    -- the fact's date, or the correction's
-	recorded_at   TEXT NOT NULL,
-	position      INTEGER NOT NULL,
-	PRIMARY KEY (contract_id, mission, kind, position)
-) WITHOUT ROWID;`
+	recorded_at   TEXT NOT NULL
+);
+
+CREATE VIEW IF NOT EXISTS deadlines AS
+	SELECT d.contract_id, d.mission, d.kind, d.months, d.deadline,
+		(SELECT f.done_on FROM fact_history f WHERE f.contract_id = d.contract_id AND f.mission = d.mission AND f.kind = d.kind
+			ORDER BY f.position DESC LIMIT 1) AS done_on
+	FROM deadline_dates d;`
 }
 
 func (deadlinesProjection) Indexes() []Index {
-	return []Index{{"deadlines_by_date", "deadlines (deadline)"}}
+	return []Index{
+		{Name: "deadline_dates_by_contract", On: "deadline_dates (contract_id, mission, kind)", Unique: true},
+		{Name: "deadline_dates_by_date", On: "deadline_dates (deadline)"},
+		{Name: "fact_history_by_deadline", On: "fact_history (contract_id, mission, kind, position)"},
+	}
 }
 
 func (deadlinesProjection) NewFold() Fold { return &deadlinesFold{} }
 
-type deadlineKey struct{ mission, kind string }
-
 type deadlineRow struct {
-	months   int
-	deadline domain.Date
-}
-
-// deadlinesDelta is what a fold knows of a contract's deadlines: all of
-// them when it saw the signature, and the dates met since.
-type deadlinesDelta struct {
-	rows  map[deadlineKey]deadlineRow
-	order []deadlineKey
-	done  map[deadlineKey]domain.Date
+	contract      uuid.UUID
+	mission, kind string
+	months        int
+	deadline      domain.Date
 }
 
 type factRow struct {
@@ -72,11 +73,11 @@ type factRow struct {
 }
 
 type deadlinesFold struct {
-	byContract[deadlinesDelta]
-	facts []factRow
+	deadlines []deadlineRow
+	facts     []factRow
 }
 
-func (f *deadlinesFold) Held() int { return f.len() + len(f.facts) }
+func (f *deadlinesFold) Held() int { return len(f.deadlines) + len(f.facts) }
 
 func (f *deadlinesFold) Add(ev *Event) error {
 	if ev.Scheme != cpts.Scheme {
@@ -94,12 +95,8 @@ func (f *deadlinesFold) Add(ev *Event) error {
 		if err := c.Apply(*e); err != nil {
 			return err
 		}
-		d := f.get(ev.Contract)
-		d.rows = map[deadlineKey]deadlineRow{}
 		for _, dl := range c.Deadlines() {
-			k := deadlineKey{dl.Mission, dl.Kind}
-			d.rows[k] = deadlineRow{dl.Months, dl.Deadline}
-			d.order = append(d.order, k)
+			f.deadlines = append(f.deadlines, deadlineRow{ev.Contract, dl.Mission, dl.Kind, dl.Months, dl.Deadline})
 		}
 		return nil
 	case cpts.TypeMissionStarted:
@@ -123,45 +120,24 @@ func (f *deadlinesFold) Add(ev *Event) error {
 	default:
 		return nil
 	}
-	d := f.get(ev.Contract)
-	if d.done == nil {
-		d.done = map[deadlineKey]domain.Date{}
-	}
-	d.done[deadlineKey{mission, kind}] = done
 	f.facts = append(f.facts, factRow{ev.Contract, mission, kind, done, business, recordedAt(ev), int64(ev.Position)})
 	return nil
 }
 
 func (f *deadlinesFold) Flush(ctx context.Context, w *Writer) error {
-	err := f.each(func(id uuid.UUID, d *deadlinesDelta) error {
-		for _, k := range d.order {
-			r := d.rows[k]
-			if err := w.Exec(ctx, `INSERT OR REPLACE INTO deadlines (contract_id, mission, kind, months, deadline, done_on) VALUES (?,?,?,?,?,?)`,
-				id.String(), k.mission, k.kind, r.months, r.deadline.String(), nullable(d.done[k].String())); err != nil {
-				return err
-			}
-		}
-		if d.rows != nil {
-			return nil
-		}
-		for k, on := range d.done {
-			if err := w.Exec(ctx, `UPDATE deadlines SET done_on = ? WHERE contract_id = ? AND mission = ? AND kind = ?`,
-				on.String(), id.String(), k.mission, k.kind); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, r := range f.facts {
-		if err := w.Exec(ctx, `INSERT INTO fact_history (contract_id, mission, kind, done_on, business_date, recorded_at, position) VALUES (?,?,?,?,?,?,?)`,
-			r.contract.String(), r.mission, r.kind, r.doneOn.String(), r.businessDate.String(), r.recordedAt, r.position); err != nil {
+	for _, d := range f.deadlines {
+		if err := w.Exec(ctx, `INSERT INTO deadline_dates (contract_id, mission, kind, months, deadline) VALUES (?,?,?,?,?)`,
+			d.contract.String(), d.mission, d.kind, d.months, d.deadline.String()); err != nil {
 			return err
 		}
 	}
-	f.facts = nil
+	for _, r := range f.facts {
+		if err := w.Exec(ctx, `INSERT INTO fact_history (position, contract_id, mission, kind, done_on, business_date, recorded_at) VALUES (?,?,?,?,?,?,?)`,
+			r.position, r.contract.String(), r.mission, r.kind, r.doneOn.String(), r.businessDate.String(), r.recordedAt); err != nil {
+			return err
+		}
+	}
+	f.deadlines, f.facts = nil, nil
 	return nil
 }
 
@@ -222,22 +198,25 @@ func (f *terminationsFold) Flush(ctx context.Context, w *Writer) error {
 type reportsProjection struct{}
 
 func (reportsProjection) Name() string { return "reports" }
-func (reportsProjection) Version() int { return 1 }
+func (reportsProjection) Version() int { return 2 }
 
 func (reportsProjection) Schema() string {
 	return `
 CREATE TABLE IF NOT EXISTS reports (
+	position      INTEGER PRIMARY KEY, -- of the event
 	contract_id   TEXT NOT NULL,
 	contract_year INTEGER NOT NULL,
-	reported_on   TEXT NOT NULL,
-	PRIMARY KEY (contract_id, contract_year)
-) WITHOUT ROWID;`
+	reported_on   TEXT NOT NULL
+);`
 }
 
-func (reportsProjection) Indexes() []Index { return nil }
-func (reportsProjection) NewFold() Fold    { return &reportsFold{} }
+func (reportsProjection) Indexes() []Index {
+	return []Index{{Name: "reports_by_contract", On: "reports (contract_id, contract_year)", Unique: true}}
+}
+func (reportsProjection) NewFold() Fold { return &reportsFold{} }
 
 type reportRow struct {
+	position int64
 	contract uuid.UUID
 	year     int
 	on       string
@@ -258,13 +237,14 @@ func (f *reportsFold) Add(ev *Event) error {
 	if err := decode(*ev, &r); err != nil {
 		return err
 	}
-	f.rows = append(f.rows, reportRow{ev.Contract, r.ContractYear, r.ReportedOn})
+	f.rows = append(f.rows, reportRow{int64(ev.Position), ev.Contract, r.ContractYear, r.ReportedOn})
 	return nil
 }
 
 func (f *reportsFold) Flush(ctx context.Context, w *Writer) error {
 	for _, r := range f.rows {
-		if err := w.Exec(ctx, `INSERT INTO reports (contract_id, contract_year, reported_on) VALUES (?,?,?)`, r.contract.String(), r.year, r.on); err != nil {
+		if err := w.Exec(ctx, `INSERT INTO reports (position, contract_id, contract_year, reported_on) VALUES (?,?,?,?)`,
+			r.position, r.contract.String(), r.year, r.on); err != nil {
 			return err
 		}
 	}

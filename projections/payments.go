@@ -8,14 +8,14 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// payments: every decision with its lines, and per contract and contract
-// year what was decided and what was regularised, for SQL users. Amounts
+// payments: every decision with its lines, and (a view) per contract and
+// contract year what was decided and what was regularised, for SQL users. Amounts
 // are kept twice: as text with two decimals, exactly as decided, and as
 // integer cents for sums in SQL.
 type paymentsProjection struct{}
 
 func (paymentsProjection) Name() string { return "payments" }
-func (paymentsProjection) Version() int { return 2 }
+func (paymentsProjection) Version() int { return 3 }
 
 func (paymentsProjection) Schema() string {
 	return `
@@ -48,14 +48,13 @@ CREATE VIEW IF NOT EXISTS payment_lines AS
 		l.value ->> 'basis' AS basis
 	FROM payments p, json_each(p.lines) l;
 
-CREATE TABLE IF NOT EXISTS balances (
-	contract_id       TEXT NOT NULL,
-	contract_year     INTEGER NOT NULL,
-	decided_cents     INTEGER NOT NULL, -- decisions other than regularisations
-	regularised_cents INTEGER NOT NULL, -- regularisations
-	payments          INTEGER NOT NULL,
-	PRIMARY KEY (contract_id, contract_year)
-) WITHOUT ROWID;
+-- Per contract and contract year: what was decided and regularised.
+CREATE VIEW IF NOT EXISTS balances AS
+	SELECT contract_id, contract_year,
+		SUM(CASE WHEN kind = 'regularisation' THEN 0 ELSE amount_cents END) AS decided_cents, -- decisions other than regularisations
+		SUM(CASE WHEN kind = 'regularisation' THEN amount_cents ELSE 0 END) AS regularised_cents,
+		COUNT(*) AS payments
+	FROM payments GROUP BY contract_id, contract_year;
 
 -- Totals for finance teams: decided amounts per calendar year of decision,
 -- by scheme, by CPAM, by ARS and by tier. Sums are over integer cents (exact).
@@ -77,12 +76,10 @@ CREATE VIEW IF NOT EXISTS totals_by_tier AS
 }
 
 func (paymentsProjection) Indexes() []Index {
-	return []Index{{"payments_by_contract", "payments (contract_id)"}}
+	return []Index{{Name: "payments_by_contract", On: "payments (contract_id, position)"}}
 }
 
-func (paymentsProjection) NewFold() Fold {
-	return &paymentsFold{balances: map[balanceKey]*balanceSum{}}
-}
+func (paymentsProjection) NewFold() Fold { return &paymentsFold{} }
 
 // paymentData is what the payments read model takes from a PaymentDecided
 // event, in every scheme: amounts and dates stay the text they were decided
@@ -115,20 +112,9 @@ type paymentRow struct {
 	cents      int64
 }
 
-type balanceKey struct {
-	contract string
-	year     int
-}
+type paymentsFold struct{ rows []paymentRow }
 
-type balanceSum struct{ decided, regularised, n int64 }
-
-type paymentsFold struct {
-	rows     []paymentRow
-	balances map[balanceKey]*balanceSum
-	keys     []balanceKey
-}
-
-func (f *paymentsFold) Held() int { return len(f.rows) + len(f.keys) }
+func (f *paymentsFold) Held() int { return len(f.rows) }
 
 func (f *paymentsFold) Add(ev *Event) error {
 	if ev.Scheme == "" || ev.Type != domain.TypePaymentDecided {
@@ -142,21 +128,8 @@ func (f *paymentsFold) Add(ev *Event) error {
 	if err != nil {
 		return fmt.Errorf("payment %s: %w", p.PaymentID, err)
 	}
-	contract := ev.Contract.String()
-	f.rows = append(f.rows, paymentRow{position: int64(ev.Position), contract: contract, scheme: ev.Scheme, recordedAt: recordedAt(ev), p: p, cents: cents})
-	k := balanceKey{contract, p.ContractYear}
-	b, ok := f.balances[k]
-	if !ok {
-		b = &balanceSum{}
-		f.balances[k] = b
-		f.keys = append(f.keys, k)
-	}
-	if p.Kind == domain.KindRegularisation {
-		b.regularised += cents
-	} else {
-		b.decided += cents
-	}
-	b.n++
+	f.rows = append(f.rows, paymentRow{position: int64(ev.Position), contract: ev.Contract.String(), scheme: ev.Scheme,
+		recordedAt: recordedAt(ev), p: p, cents: cents})
 	return nil
 }
 
@@ -175,18 +148,6 @@ func (f *paymentsFold) Flush(ctx context.Context, w *Writer) error {
 			return err
 		}
 	}
-	// One upsert per contract year: a contract's decisions are close
-	// together in the log, so a fold holds several of them.
-	for _, k := range f.keys {
-		b := f.balances[k]
-		if err := w.Exec(ctx, `INSERT INTO balances (contract_id, contract_year, decided_cents, regularised_cents, payments) VALUES (?,?,?,?,?)
-			ON CONFLICT (contract_id, contract_year) DO UPDATE SET decided_cents = decided_cents + excluded.decided_cents,
-			regularised_cents = regularised_cents + excluded.regularised_cents, payments = payments + excluded.payments`,
-			k.contract, k.year, b.decided, b.regularised, b.n); err != nil {
-			return err
-		}
-	}
-	f.rows, f.keys = nil, nil
-	f.balances = map[balanceKey]*balanceSum{}
+	f.rows = nil
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/sqlitec"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 )
@@ -46,8 +47,14 @@ type Fold interface {
 	Flush(ctx context.Context, w *Writer) error
 }
 
-// Index is a secondary index of a projection's table.
-type Index struct{ Name, On string }
+// Index is a secondary index of a projection's table. A rebuild creates
+// the indexes once the tables are full (sorting once beats inserting into a
+// b-tree at random); a new file has them from the start, for the
+// incremental runner.
+type Index struct {
+	Name, On string
+	Unique   bool
+}
 
 // All returns the ledger's projections.
 func All() []Projection {
@@ -141,17 +148,28 @@ func nullable(s string) any {
 // (RFC 3339, UTC, microseconds), which sorts as text.
 func recordedAt(ev *Event) string { return ev.RecordedAt.UTC().Format(eventstore.RecordedAtFormat) }
 
-// Writer executes a fold's statements in the runner's transaction, each
-// statement prepared once per transaction.
+// Writer executes a fold's statements, each prepared once per flush: in
+// the incremental runner's database/sql transaction, or, in a rebuild, on
+// the builder's own connection through SQLite's C API (sqlitec), where a
+// statement costs a third of what it costs through database/sql.
 type Writer struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+
+	c      *sqlitec.Conn
+	cstmts map[string]uintptr
 }
 
 func newWriter(tx *sql.Tx) *Writer { return &Writer{tx: tx, stmts: map[string]*sql.Stmt{}} }
 
-// Exec runs query with args.
+func newConnWriter(c *sqlitec.Conn) *Writer { return &Writer{c: c, cstmts: map[string]uintptr{}} }
+
+// Exec runs query with args: integers, booleans, strings, byte slices and
+// nil.
 func (w *Writer) Exec(ctx context.Context, query string, args ...any) error {
+	if w.c != nil {
+		return w.execConn(query, args)
+	}
 	st, ok := w.stmts[query]
 	if !ok {
 		var err error
@@ -164,10 +182,63 @@ func (w *Writer) Exec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
+func (w *Writer) execConn(query string, args []any) error {
+	st, ok := w.cstmts[query]
+	if !ok {
+		var err error
+		if st, err = w.c.Prepare(query); err != nil {
+			return err
+		}
+		w.cstmts[query] = st
+	}
+	size := 0
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			size += len(v)
+		case []byte:
+			size += len(v)
+		}
+	}
+	if err := w.c.StartBind(size); err != nil {
+		return err
+	}
+	for i, a := range args {
+		n := int32(i + 1)
+		var rc int32
+		switch v := a.(type) {
+		case nil:
+			rc = w.c.BindNull(st, n)
+		case string:
+			rc = w.c.BindText(st, n, v)
+		case []byte:
+			rc = w.c.BindBlob(st, n, v)
+		case int:
+			rc = w.c.BindInt64(st, n, int64(v))
+		case int64:
+			rc = w.c.BindInt64(st, n, v)
+		case bool:
+			rc = w.c.BindInt64(st, n, map[bool]int64{false: 0, true: 1}[v])
+		default:
+			return fmt.Errorf("projections: cannot bind a %T", a)
+		}
+		if rc != 0 {
+			return w.c.Errorf(rc, "bind parameter %d", n)
+		}
+	}
+	return w.c.Run(st, query)
+}
+
+// close finalizes what the writer prepared.
 func (w *Writer) close() {
 	for _, st := range w.stmts {
 		st.Close()
 	}
+	w.stmts = map[string]*sql.Stmt{}
+	for _, st := range w.cstmts {
+		w.c.Finalize(st)
+	}
+	w.cstmts = map[string]uintptr{}
 }
 
 // byContract keeps a fold's per-contract state in the order contracts were

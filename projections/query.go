@@ -306,7 +306,7 @@ func (db *DB) AlertRows(ctx context.Context, w Window) ([]AlertRow, error) {
 			AND f.business_date <= ?1 AND f.recorded_at <= ?2 ORDER BY f.position DESC LIMIT 1), ''),
 		COALESCE((SELECT t.terminated_on FROM terminations t WHERE t.contract_id = d.contract_id
 			AND t.business_date <= ?1 AND t.recorded_at <= ?2 ORDER BY t.position DESC LIMIT 1), '')
-		FROM deadlines d JOIN contracts c USING (contract_id)
+		FROM deadline_dates d JOIN contracts c USING (contract_id)
 		WHERE c.signed_on <= ?1 AND c.signed_recorded_at <= ?2
 		ORDER BY d.deadline, d.contract_id, d.mission, d.kind`, w.asOf(), w.knownAt())
 	if err != nil {

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/dirlock"
+	"github.com/cptsledger/ledger/internal/sqlitec"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // LinkName is the read models' stable name in the data directory: a
@@ -279,20 +280,20 @@ func (s *Set) removeDebris() {
 // journal nor sync while it fills (it is disposable until it is pointed
 // to); its indexes are created at the end, then it is synced once. The log
 // is read and decoded on one goroutine, folded on another, and the folds
-// are written on a third: a contract's rows are written once, when its fold
-// is flushed, which happens when the folds hold FlushEvery rows or
-// contracts, so memory stays bounded.
+// are written on a third, through SQLite's C API: a contract's rows are
+// written once, when its fold is flushed, which happens every FlushEvery
+// events, so memory stays bounded.
 func build(ctx context.Context, store eventstore.Store, path string, opts BuildOptions) (Progress, error) {
 	if opts.FlushEvery <= 0 {
-		opts.FlushEvery = 1 << 16
+		opts.FlushEvery = 1 << 11
 	}
-	w, err := sql.Open("sqlite", dsn(path, "&_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-131072)&_pragma=locking_mode(EXCLUSIVE)"))
+	c, err := sqlitec.Open("projections", path, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_CREATE,
+		`PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA locking_mode=EXCLUSIVE`)
 	if err != nil {
 		return Progress{}, err
 	}
-	defer w.Close()
-	w.SetMaxOpenConns(1)
-	if err := createSchema(ctx, w, false); err != nil {
+	defer c.Close()
+	if err := c.Exec(schemaSQL(false)); err != nil {
 		return Progress{}, fmt.Errorf("projections: create %s: %w", path, err)
 	}
 	head, err := store.Head(ctx)
@@ -305,13 +306,19 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 	defer cancel()
 	flushes := make(chan []Fold, 1)
 	written := make(chan error, 1)
-	go func() { written <- writeFolds(ctx, w, flushes) }()
+	go func() { written <- writeFolds(ctx, c, flushes) }()
+	fail := func(err error) (Progress, error) {
+		close(flushes)
+		<-written // the writer is done with the connection before it closes
+		return prog, err
+	}
 	folds := newFolds()
 	held := 0
 	send := func() error {
 		select {
 		case flushes <- folds:
 		case err := <-written:
+			written <- err
 			return fmt.Errorf("projections: write %s: %w", path, err)
 		}
 		folds, held = newFolds(), 0
@@ -319,22 +326,19 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 	}
 	for p := range pages(ctx, store, 0, head, 4096) {
 		if p.err != nil {
-			close(flushes)
-			return prog, p.err
+			return fail(p.err)
 		}
 		for i := range p.events {
 			for _, f := range folds {
 				if err := f.Add(&p.events[i]); err != nil {
-					close(flushes)
-					return prog, fmt.Errorf("projections: position %d: %w", p.events[i].Position, err)
+					return fail(fmt.Errorf("projections: position %d: %w", p.events[i].Position, err))
 				}
 			}
 		}
 		held += len(p.events)
 		if held >= opts.FlushEvery {
 			if err := send(); err != nil {
-				close(flushes)
-				return prog, err
+				return fail(err)
 			}
 		}
 		prog.Applied += uint64(len(p.events))
@@ -345,18 +349,16 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		close(flushes)
-		return prog, err
+		return fail(err)
 	}
 	if err := send(); err != nil {
-		close(flushes)
-		return prog, err
+		return fail(err)
 	}
 	close(flushes)
 	if err := <-written; err != nil {
 		return prog, fmt.Errorf("projections: write %s: %w", path, err)
 	}
-	if err := finish(ctx, w, path, prog.Position); err != nil {
+	if err := finish(c, path, prog.Position); err != nil {
 		return prog, err
 	}
 	prog.Elapsed = time.Since(start)
@@ -372,49 +374,51 @@ func newFolds() []Fold {
 	return out
 }
 
-// writeFolds writes each set of folds it receives in one transaction.
-func writeFolds(ctx context.Context, w *sql.DB, flushes <-chan []Fold) error {
+// writeFolds writes each set of folds it receives, until the channel
+// closes; after an error it only drains it. The whole build is one
+// transaction: with no journal, a commit only writes the dirty pages, and
+// committing once writes each page of the random-keyed tables once rather
+// than at every flush (SQLite spills pages to the file when its cache
+// fills, so memory stays bounded).
+func writeFolds(ctx context.Context, c *sqlitec.Conn, flushes <-chan []Fold) error {
 	var failed error
+	w := newConnWriter(c)
+	defer w.close()
+	if failed = c.Exec("BEGIN"); failed != nil {
+		for range flushes {
+		}
+		return failed
+	}
 	for folds := range flushes {
 		if failed != nil {
 			continue // drain: the builder stops at its next send
 		}
-		failed = func() error {
-			tx, err := w.BeginTx(ctx, nil)
-			if err != nil {
-				return err
+		for _, f := range folds {
+			if failed = f.Flush(ctx, w); failed != nil {
+				break
 			}
-			defer tx.Rollback()
-			wr := newWriter(tx)
-			defer wr.close()
-			for _, f := range folds {
-				if err := f.Flush(ctx, wr); err != nil {
-					return err
-				}
-			}
-			return tx.Commit()
-		}()
+		}
 	}
-	return failed
+	if failed != nil {
+		c.Exec("ROLLBACK")
+		return failed
+	}
+	return c.Exec("COMMIT")
 }
 
 // finish creates the indexes, records the checkpoints, puts the file in WAL
-// mode for its life in service, and syncs it.
-func finish(ctx context.Context, w *sql.DB, path string, last eventstore.Position) error {
+// mode for its life in service, closes it and syncs it.
+func finish(c *sqlitec.Conn, path string, last eventstore.Position) error {
 	var b strings.Builder
 	b.WriteString(createIndexes())
 	for _, p := range All() {
 		fmt.Fprintf(&b, "INSERT OR REPLACE INTO checkpoints (projection, position) VALUES ('%s', %d);\n", p.Name(), last)
 	}
-	if _, err := w.ExecContext(ctx, b.String()); err != nil {
+	b.WriteString("PRAGMA locking_mode=NORMAL; PRAGMA journal_mode=WAL;")
+	if err := c.Exec(b.String()); err != nil {
 		return fmt.Errorf("projections: finish %s: %w", path, err)
 	}
-	if _, err := w.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
-		return fmt.Errorf("projections: finish %s: %w", path, err)
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
+	c.Close()
 	f, err := os.Open(path)
 	if err != nil {
 		return err

@@ -154,6 +154,9 @@ func IsConstraint(err error) bool {
 }
 
 func (c *Conn) Close() {
+	if c.TLS == nil {
+		return // closed already
+	}
 	for _, st := range c.stmts {
 		sqlite3.Xsqlite3_finalize(c.TLS, st)
 	}
@@ -167,6 +170,7 @@ func (c *Conn) Close() {
 		c.scratch = 0
 	}
 	c.TLS.Close()
+	c.TLS = nil
 }
 
 // StartBind makes room for n bytes of text and blobs to bind, and starts
@@ -288,4 +292,15 @@ func (c *Conn) BindTextOrNull(st uintptr, i int32, s string) int32 {
 		return c.BindNull(st, i)
 	}
 	return c.BindText(st, i, s)
+}
+
+// Finalize finalizes a statement Prepare returned, before Close.
+func (c *Conn) Finalize(st uintptr) {
+	for i, s := range c.stmts {
+		if s == st {
+			c.stmts = append(c.stmts[:i], c.stmts[i+1:]...)
+			sqlite3.Xsqlite3_finalize(c.TLS, st)
+			return
+		}
+	}
 }
