@@ -141,6 +141,12 @@ func New(store eventstore.Store, opts Options) *Ledger {
 // store (the command may be retried: it is idempotent). When Submit returns
 // OK, the events are durable.
 func (l *Ledger) Submit(ctx context.Context, line []byte) (Result, error) {
+	return l.SubmitAs(ctx, l.opts.Actor, line)
+}
+
+// SubmitAs is Submit with the events recorded as the actor's: the HTTP API
+// passes the name of the token that authenticated the request.
+func (l *Ledger) SubmitAs(ctx context.Context, actor string, line []byte) (Result, error) {
 	h, err := domain.PeekHeader(line)
 	if err != nil {
 		return Rejected(h.CommandID, err), nil
@@ -157,7 +163,7 @@ func (l *Ledger) Submit(ctx context.Context, line []byte) (Result, error) {
 	if err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
-	return l.apply(ctx, scheme, cmd)
+	return l.apply(ctx, scheme, cmd, actor)
 }
 
 // schemeOf finds the scheme of a command: the one that owns its type, or,
@@ -236,7 +242,7 @@ const maxConflictRetries = 8
 // apply decides a decoded command and appends its events. The result is
 // built once, from what happened: OK only when the events are durable or
 // were stored already, a rejection otherwise, never both.
-func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command) (Result, error) {
+func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command, actor string) (Result, error) {
 	meta := cmd.Meta()
 	stream := domain.Stream(scheme.Name(), meta.ContractID)
 	mu := l.lock(stream)
@@ -277,7 +283,7 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		if len(events) == 0 {
 			return accepted(meta.CommandID, nil, false), nil
 		}
-		data, err := Envelopes(stream, meta.CommandID, l.opts.Actor, events)
+		data, err := Envelopes(stream, meta.CommandID, actor, events)
 		if err != nil {
 			return Result{}, err
 		}
@@ -435,4 +441,37 @@ func Contract(ctx context.Context, store eventstore.Store, id uuid.UUID, keep fu
 		return c.Apply(e)
 	})
 	return c, err
+}
+
+// SignedCPAM returns, for a line that signs a contract, the CPAM it names;
+// ok is false for any other line, and for one that does not decode (the
+// command path rejects it).
+func (l *Ledger) SignedCPAM(line []byte) (cpam string, ok bool) {
+	h, err := domain.PeekHeader(line)
+	if err != nil {
+		return "", false
+	}
+	for _, s := range l.opts.Schemes {
+		if !slices.Contains(s.Commands(), h.Type) {
+			continue
+		}
+		cmd, err := s.DecodeCommand(line)
+		if err != nil {
+			return "", false
+		}
+		if sig, isSig := cmd.(domain.Signature); isSig {
+			_, cpam := sig.Party()
+			return cpam, true
+		}
+	}
+	return "", false
+}
+
+// CommandTypes lists every command type the ledger's schemes take.
+func (l *Ledger) CommandTypes() []string {
+	out := slices.Clone(domain.SharedCommands())
+	for _, s := range l.opts.Schemes {
+		out = append(out, s.Commands()...)
+	}
+	return out
 }

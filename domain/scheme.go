@@ -20,6 +20,13 @@ type Command interface {
 	Meta() CommandMeta
 }
 
+// Signature is a command that signs a contract, or the event it gives:
+// it names who the contract is with and the CPAM that manages it (what an
+// agent limited to one CPAM may write is decided on it).
+type Signature interface {
+	Party() (name, cpam string)
+}
+
 // CommandMeta is the part every command shares.
 type CommandMeta struct {
 	CommandID  string

@@ -2,7 +2,9 @@ package projections
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -423,4 +425,120 @@ func (s *stored) check(row string) error {
 		return fmt.Errorf("projections: %s holds a value that does not parse (run ledger rebuild): %w", row, s.err)
 	}
 	return nil
+}
+
+// ContractFilter narrows a contract search; empty fields keep all.
+type ContractFilter struct {
+	Scheme, CPAM, ARS, Tier string
+	Terminated              *bool  // nil: both
+	Q                       string // a part of the name (case-insensitive) or the start of the id
+	After                   *Cursor
+	Limit                   int
+}
+
+// Cursor is where a page of a search ends: contracts come by name, then id.
+type Cursor struct {
+	Name string    `json:"n"`
+	ID   uuid.UUID `json:"i"`
+}
+
+// SearchContracts returns up to f.Limit contracts of any scheme that the
+// filter keeps, after the cursor, by name then id.
+func (db *DB) SearchContracts(ctx context.Context, f ContractFilter) ([]Summary, error) {
+	after := Cursor{}
+	if f.After != nil {
+		after = *f.After
+	}
+	terminated := -1
+	if f.Terminated != nil {
+		terminated = map[bool]int{false: 0, true: 1}[*f.Terminated]
+	}
+	return db.summaries(ctx, `WHERE (?1 = '' OR scheme = ?1) AND (?2 = '' OR cpam = ?2) AND (?3 = '' OR ars = ?3) AND (?4 = '' OR tier = ?4)
+		AND (?5 < 0 OR (terminated_on != '') = (?5 = 1))
+		AND (?6 = '' OR instr(lower(name), lower(?6)) > 0 OR contract_id LIKE replace(replace(lower(?6), '%', ''), '_', '') || '%')
+		AND (name, contract_id) > (?7, ?8)
+		ORDER BY name, contract_id LIMIT ?9`,
+		f.Scheme, f.CPAM, f.ARS, f.Tier, terminated, f.Q, after.Name, after.ID.String(), f.Limit)
+}
+
+// AidContract is a medical-assistant aid contract's terms as the read model
+// holds them.
+type AidContract struct {
+	RPPS               string      `json:"rpps"`
+	Specialty          string      `json:"specialty"`
+	Option             string      `json:"option"`
+	Band               string      `json:"band"`
+	PatienteleBaseline int         `json:"patientele_baseline"`
+	PatienteleTarget   int         `json:"patientele_target"`
+	HiredOn            domain.Date `json:"hired_on,omitzero"`
+}
+
+// AidContract returns an aid contract's terms.
+func (db *DB) AidContract(ctx context.Context, id uuid.UUID) (AidContract, error) {
+	var a AidContract
+	var hired string
+	err := db.r.QueryRowContext(ctx, `SELECT rpps, specialty, option, band, patientele_baseline, patientele_target, COALESCE(hired_on, '')
+		FROM aid_contracts WHERE contract_id = ?`, id.String()).Scan(&a.RPPS, &a.Specialty, &a.Option, &a.Band, &a.PatienteleBaseline, &a.PatienteleTarget, &hired)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrUnknownContract{id}
+	}
+	if err != nil {
+		return a, err
+	}
+	var rd stored
+	a.HiredOn = rd.optDate(hired)
+	return a, rd.check("aid contract " + id.String())
+}
+
+// Deadline is one deadline of a CPTS contract and the date it was met, as
+// the ledger knows it now.
+type Deadline struct {
+	Mission  string      `json:"mission"`
+	Kind     string      `json:"kind"`
+	Months   int         `json:"months"`
+	Deadline domain.Date `json:"deadline"`
+	DoneOn   domain.Date `json:"done_on,omitzero"`
+}
+
+// Deadlines returns a CPTS contract's deadlines, by date.
+func (db *DB) Deadlines(ctx context.Context, id uuid.UUID) ([]Deadline, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT mission, kind, months, deadline, COALESCE(done_on, '') FROM deadlines
+		WHERE contract_id = ? ORDER BY deadline, mission, kind`, id.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Deadline{}
+	for rows.Next() {
+		var d Deadline
+		var deadline, done string
+		if err := rows.Scan(&d.Mission, &d.Kind, &d.Months, &deadline, &done); err != nil {
+			return nil, err
+		}
+		var rd stored
+		d.Deadline, d.DoneOn = rd.date(deadline), rd.optDate(done)
+		if err := rd.check("deadline of " + id.String()); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ReportedYears returns the contract years a CPTS contract reported.
+func (db *DB) ReportedYears(ctx context.Context, id uuid.UUID) ([]int, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT contract_year FROM reports WHERE contract_id = ? ORDER BY contract_year`, id.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []int{}
+	for rows.Next() {
+		var y int
+		if err := rows.Scan(&y); err != nil {
+			return nil, err
+		}
+		out = append(out, y)
+	}
+	return out, rows.Err()
 }

@@ -2,7 +2,9 @@ package query
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -230,4 +232,28 @@ func exportRows(c projections.Summary, ps []Payment, perPayment bool, money func
 		}
 	}
 	return nil
+}
+
+// WriteCSV writes the payments export: what `ledger export payments` and
+// GET /api/v1/exports/payments.csv print. With sep ';' (French
+// spreadsheets) amounts have a decimal comma. The header is written first
+// but stays buffered until rows follow, so that a failure before the first
+// row (an unknown contract) leaves out untouched.
+func WriteCSV(ctx context.Context, q *Ledger, out io.Writer, sep rune, f ExportFilter, w Window) error {
+	cw := csv.NewWriter(out)
+	cw.Comma = sep
+	money := func(m domain.Money) string {
+		if sep == ';' {
+			return strings.Replace(m.String(), ".", ",", 1)
+		}
+		return m.String()
+	}
+	if err := cw.Write(ExportHeader(f.PerPayment)); err != nil {
+		return err
+	}
+	if err := q.Export(ctx, f, w, money, cw.Write); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
 }

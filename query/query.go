@@ -12,8 +12,10 @@ package query
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/cptsledger/ledger/domain"
@@ -70,6 +72,10 @@ func (l *Ledger) with(ctx context.Context, fn func(*projections.DB) error) error
 	return fn(db)
 }
 
+// MaxWithinDays bounds a query's window ahead of its date (alerts, the
+// schedule): ten years.
+const MaxWithinDays = 3660
+
 // Calendar is the span of dates the ledger's schemes judge: what a query's
 // as-of date must fall in.
 func (l *Ledger) Calendar() domain.Calendar { return domain.CalendarOf(l.schemes) }
@@ -124,3 +130,14 @@ func IsUnknown(err error) bool {
 
 // today is the default as-of date.
 func today() domain.Date { return domain.DateOf(time.Now()) }
+
+// EncodeJSON writes v as every front end prints a query's result: indented
+// by two spaces, HTML characters as they are, one value per line. The CLI's
+// --json output and the HTTP API's bodies both go through it, so that they
+// are the same bytes.
+func EncodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

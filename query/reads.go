@@ -236,8 +236,7 @@ func (l *Ledger) Schedule(ctx context.Context, w Window, within int, f ScheduleF
 
 // partyOf returns the name and CPAM a signature event names.
 func partyOf(e domain.Event) (name, cpam string) {
-	type party interface{ Party() (string, string) }
-	if p, ok := e.(party); ok {
+	if p, ok := e.(domain.Signature); ok {
 		return p.Party()
 	}
 	return "", ""

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,11 +17,10 @@ import (
 )
 
 // TestMain lets the test binary act as the ledger command when it is run
-// under that name (testscript puts such a link on the scripts' PATH).
+// under that name (testscript puts such a link on the scripts' PATH): its
+// main, signal handling included.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"ledger": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
-	})
+	testscript.Main(m, map[string]func(){"ledger": main})
 }
 
 // TestScripts runs the end-to-end scripts of testdata/script against the

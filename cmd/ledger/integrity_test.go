@@ -141,7 +141,7 @@ func TestRacingSubmitProcessesAcknowledgeOnlyWhatIsStored(t *testing.T) {
 func TestOneServePerDataDirectory(t *testing.T) {
 	bin := ledgerBinary(t)
 	data := filepath.Join(t.TempDir(), "data")
-	first := exec.Command(bin, "--data", data, "serve", "--nats-listen", freeAddr(t))
+	first := exec.Command(bin, "--data", data, "serve", "--http", "127.0.0.1:0", "--nats-listen", freeAddr(t))
 	var firstErr syncBuffer
 	first.Stderr = &firstErr
 	if err := first.Start(); err != nil {
@@ -154,7 +154,7 @@ func TestOneServePerDataDirectory(t *testing.T) {
 		return strings.TrimSpace(string(b)) == strconv.Itoa(first.Process.Pid)
 	})
 	start := time.Now()
-	second := exec.Command(bin, "--data", data, "serve", "--nats-listen", freeAddr(t))
+	second := exec.Command(bin, "--data", data, "serve", "--http", "127.0.0.1:0", "--nats-listen", freeAddr(t))
 	out, err := second.CombinedOutput()
 	if code := second.ProcessState.ExitCode(); err == nil || code != 1 {
 		t.Fatalf("second serve: exit %d (%v), want 1:\n%s", code, err, out)
@@ -168,7 +168,7 @@ func TestOneServePerDataDirectory(t *testing.T) {
 
 	// A NATS address in use, on another data directory.
 	l := listenAny(t)
-	other := exec.Command(bin, "--data", filepath.Join(t.TempDir(), "data"), "serve", "--nats-listen", l)
+	other := exec.Command(bin, "--data", filepath.Join(t.TempDir(), "data"), "serve", "--http", "127.0.0.1:0", "--nats-listen", l)
 	out, err = other.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "the NATS address "+l+" is in use") {
 		t.Fatalf("serve on a NATS address in use: %v\n%s", err, out)

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -44,12 +41,7 @@ func unknown(err error) error {
 	return err
 }
 
-func (e *env) printJSON(v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+func (e *env) printJSON(v any) error { return query.EncodeJSON(e.stdout, v) }
 
 func contractFlag(fs interface {
 	String(string, string, string) *string
@@ -92,7 +84,7 @@ func (e *env) windowFlags(fs *flag.FlagSet, asOfHelp string) func() (query.Windo
 // --within (days), and returns how to read them after parsing.
 func (e *env) dateWindowFlags(fs *flag.FlagSet, asOfHelp string, defaultWithin int, withinHelp string) func() (query.Window, int, error) {
 	window := e.windowFlags(fs, asOfHelp)
-	within := fs.Int("within", defaultWithin, withinHelp+fmt.Sprintf(" (0 to %d)", maxWithinDays))
+	within := fs.Int("within", defaultWithin, withinHelp+fmt.Sprintf(" (0 to %d)", query.MaxWithinDays))
 	return func() (query.Window, int, error) {
 		w, err := window()
 		if err != nil {
@@ -101,15 +93,12 @@ func (e *env) dateWindowFlags(fs *flag.FlagSet, asOfHelp string, defaultWithin i
 		if w.AsOf.IsZero() {
 			w.AsOf = domain.DateOf(time.Now())
 		}
-		if *within < 0 || *within > maxWithinDays {
-			return w, 0, usageError{fmt.Sprintf("--within must be 0 to %d days, got %d", maxWithinDays, *within)}
+		if *within < 0 || *within > query.MaxWithinDays {
+			return w, 0, usageError{fmt.Sprintf("--within must be 0 to %d days, got %d", query.MaxWithinDays, *within)}
 		}
 		return w, *within, nil
 	}
 }
-
-// maxWithinDays bounds a query's window: ten years.
-const maxWithinDays = 3660
 
 // parseAsOf reads a business date given to a query: a date the schemes'
 // rulebooks cover, or "" (none).
@@ -334,27 +323,6 @@ func runExport(e *env, args []string) error {
 		return err
 	}
 	return e.reads(func(q *query.Ledger) error {
-		return writeCSV(e.ctx, q, e.stdout, []rune(*sep)[0], f, w)
+		return query.WriteCSV(e.ctx, q, e.stdout, []rune(*sep)[0], f, w)
 	})
-}
-
-// writeCSV writes the payments export: what `ledger export payments` and
-// the HTTP export print.
-func writeCSV(ctx context.Context, q *query.Ledger, out io.Writer, sep rune, f query.ExportFilter, w query.Window) error {
-	cw := csv.NewWriter(out)
-	cw.Comma = sep
-	money := func(m domain.Money) string {
-		if sep == ';' { // French spreadsheets read a decimal comma
-			return strings.Replace(m.String(), ".", ",", 1)
-		}
-		return m.String()
-	}
-	if err := cw.Write(query.ExportHeader(f.PerPayment)); err != nil {
-		return err
-	}
-	if err := q.Export(ctx, f, w, money, cw.Write); err != nil {
-		return err
-	}
-	cw.Flush()
-	return cw.Error()
 }

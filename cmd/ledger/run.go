@@ -104,7 +104,8 @@ func init() {
 		{"totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier]", runTotals},
 		{"export", "export payments as CSV, one row per breakdown line", "export payments --format csv [--sep ';'] [--contract ID]", runExport},
 		{"demo", "generate a national history, submit it and report", "demo [--seed N] [--today DATE] [--contracts N]", runDemo},
-		{"serve", "run the projections and the NATS relay (embedded NATS server by default)", "serve [--nats-url URL] [--nats-listen HOST:PORT]", runServe},
+		{"serve", "run the HTTP API, the projections and the NATS relay (embedded NATS server by default)", "serve [--http HOST:PORT] [--nats-url URL] [--nats-listen HOST:PORT]", runServe},
+		{"token", "bearer tokens of the HTTP API: create (printed once), list, revoke", "token create --name NAME --role auditor|finance|agent|admin [--cpam CPAM] | token list | token revoke --name NAME", runToken},
 		{"tail", "print the ledger's events from NATS as JSON lines", "tail [--subject PATTERN] [--from-start] [--limit N]", runTail},
 		{"version", "print the version", "version", runVersion},
 	}

@@ -89,7 +89,12 @@ func runServe(e *env, args []string) error {
 	statsEvery := fs.Duration("log-every", 30*time.Second, "how often to log the relay's lag")
 	keyFile := fs.String("signing-key", "", "signer key: sign a checkpoint whenever the log has grown and publish it on ledger.checkpoints (env LEDGER_SIGNING_KEY)")
 	checkpointEvery := fs.Duration("checkpoint-every", time.Minute, "how often to look for growth to sign, with --signing-key")
+	var hf httpFlags
+	hf.register(fs)
 	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := hf.check(); err != nil {
 		return err
 	}
 	var sign note.Signer
@@ -163,7 +168,7 @@ func runServe(e *env, args []string) error {
 	r := relay.New(store, js, state, relay.Options{Duplicates: *dupWindow, Logger: log})
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	errs := make(chan error, 1)
+	errs := make(chan error, 2)
 	go func() { errs <- r.Run(ctx) }()
 	// The notary's follower keeps the Merkle tree up to date; with a
 	// signer key, checkpoints are signed and published as the log grows.
@@ -186,7 +191,15 @@ func runServe(e *env, args []string) error {
 	// rebuild elsewhere switches them to its file. A failure is retried,
 	// since a concurrent CLI may hold the read-model lock for a moment.
 	go retry(ctx, log, "projections", func() error { return followModels(ctx, log, models, store) })
-	log.Info("serving", "data", e.global.data, "nats", url, "stream", relay.StreamName)
+	if hf.addr != "" {
+		stopped, err := e.serveHTTP(ctx, log, hf, store, models, r, errs)
+		if err != nil {
+			return err
+		}
+		// Before the store closes: in-flight commands finish first.
+		defer func() { cancel(); <-stopped }()
+	}
+	log.Info("serving", "data", e.global.data, "nats", url, "stream", relay.StreamName, "http", hf.addr)
 	ticker := time.NewTicker(*statsEvery)
 	defer ticker.Stop()
 	for {

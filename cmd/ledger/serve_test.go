@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net"
 	"os"
@@ -36,6 +37,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // to its embedded server.
 type served struct {
 	addr   string
+	http   string // the HTTP API's URL
 	stderr *syncBuffer
 	js     jetstream.JetStream
 }
@@ -54,7 +56,7 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"--data", dir, "serve", "--nats-listen", s.addr}, args...), nil, &bytes.Buffer{}, s.stderr)
+		done <- run(ctx, append([]string{"--data", dir, "serve", "--nats-listen", s.addr, "--http", "127.0.0.1:0"}, args...), nil, &bytes.Buffer{}, s.stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -77,7 +79,11 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 			t.Cleanup(nc.Close)
 			s.js, _ = jetstream.New(nc)
 		}
-		_, err := s.js.Stream(context.Background(), relay.StreamName)
+		if _, err := s.js.Stream(context.Background(), relay.StreamName); err != nil {
+			return false
+		}
+		url, err := os.ReadFile(filepath.Join(dir, AddrFile))
+		s.http = strings.TrimSpace(string(url))
 		return err == nil
 	})
 	return s
@@ -180,4 +186,45 @@ func TestServePublishesCheckpoints(t *testing.T) {
 	if cfg := info.CachedInfo().Config; cfg.MaxAge != 0 || cfg.MaxMsgs != -1 || cfg.MaxBytes != -1 || cfg.Storage != jetstream.FileStorage {
 		t.Fatalf("the checkpoints' stream does not keep everything: %+v", cfg)
 	}
+}
+
+// checkpointOf reads the payments read model's checkpoint in the file the
+// data directory's link points to now.
+func checkpointOf(t *testing.T, dir string) (string, int64) {
+	t.Helper()
+	target, err := filepath.EvalSymlinks(filepath.Join(dir, "projections.db"))
+	if err != nil {
+		return "", -1
+	}
+	db, err := sql.Open("sqlite", "file:"+target+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var pos int64
+	if err := db.QueryRow(`SELECT position FROM checkpoints WHERE projection = 'payments'`).Scan(&pos); err != nil {
+		return target, -1
+	}
+	return target, pos
+}
+
+// `ledger rebuild`, run beside serve, switches the read models to a new
+// file; serve moves to it without a restart and keeps it up to date with
+// what is submitted next — no query needed to bring it up.
+func TestServeFollowsARebuild(t *testing.T) {
+	dir := t.TempDir()
+	startServe(t, dir)
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	waitFor(t, 30*time.Second, "serve's read models at position 19", func() bool { _, pos := checkpointOf(t, dir); return pos == 19 })
+	before, _ := checkpointOf(t, dir)
+	mustLedger(t, "--data", dir, "rebuild")
+	after, pos := checkpointOf(t, dir)
+	if after == before || pos != 19 {
+		t.Fatalf("after the rebuild the link points to %s at %d (was %s)", after, pos, before)
+	}
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/aid-contract.jsonl")
+	waitFor(t, 30*time.Second, "serve following the rebuilt file", func() bool {
+		now, pos := checkpointOf(t, dir)
+		return now == after && pos > 19
+	})
 }

@@ -26,6 +26,9 @@ type SignAidContract struct {
 	PatienteleTarget   int64
 }
 
+// Party returns who the contract is with and its CPAM (domain.Signature).
+func (c SignAidContract) Party() (name, cpam string) { return "RPPS " + c.Doctor.RPPS, c.CPAM }
+
 // HireAssistant records the hiring.
 type HireAssistant struct {
 	domain.CommandMeta

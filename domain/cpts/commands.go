@@ -36,6 +36,9 @@ type SignContract struct {
 	Indicators    []Indicator
 }
 
+// Party returns who the contract is with and its CPAM (domain.Signature).
+func (c SignContract) Party() (name, cpam string) { return c.CPTS.Name, c.CPAM }
+
 // StartMission records a mission's start.
 type StartMission struct {
 	CommandMeta

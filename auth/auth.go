@@ -1,0 +1,290 @@
+// Package auth holds the ledger's identities: bearer tokens, each with a
+// name (recorded as the actor of what it submits), a role, and for agents
+// an optional CPAM. The data directory keeps only a SHA-256 hash of each
+// token, in tokens.json (mode 0600): a token is 32 random bytes, so a fast
+// hash is enough — nothing can be guessed from it — and the token itself
+// is shown once, when it is created. Tokens are compared in constant time.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/cptsledger/ledger/internal/dirlock"
+)
+
+// Role is what an identity may do.
+type Role string
+
+// The roles.
+const (
+	// Auditor reads everything, audit trails included.
+	Auditor Role = "auditor"
+	// Finance reads contracts, payments, balances, the schedule, totals,
+	// exports and alerts; not audit trails.
+	Finance Role = "finance"
+	// Agent submits commands and reads contracts; with a CPAM, only that
+	// CPAM's contracts, for reading and writing.
+	Agent Role = "agent"
+	// Admin manages tokens and rebuilds the read models.
+	Admin Role = "admin"
+)
+
+// Roles lists the roles.
+func Roles() []Role { return []Role{Auditor, Finance, Agent, Admin} }
+
+// Right is one thing a route does.
+type Right string
+
+// The rights.
+const (
+	ReadContracts Right = "read_contracts" // contract search and detail
+	ReadFinance   Right = "read_finance"   // payments, balances, alerts, schedule, totals, exports
+	ReadAudit     Right = "read_audit"     // audit trails
+	Submit        Right = "submit"         // commands
+	Administer    Right = "administer"     // tokens, rebuild
+)
+
+var rights = map[Role][]Right{
+	Auditor: {ReadContracts, ReadFinance, ReadAudit},
+	Finance: {ReadContracts, ReadFinance},
+	Agent:   {ReadContracts, Submit},
+	Admin:   {Administer},
+}
+
+// Can tells whether the role has the right.
+func (r Role) Can(right Right) bool { return slices.Contains(rights[r], right) }
+
+// Identity is who a request is from.
+type Identity struct {
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	CPAM string `json:"cpam,omitempty"` // an agent limited to one CPAM's contracts
+}
+
+// Sees tells whether the identity may read or write a contract of cpam.
+func (id Identity) Sees(cpam string) bool { return id.CPAM == "" || id.CPAM == cpam }
+
+// Token is a stored token: never the token itself.
+type Token struct {
+	Identity
+	Hash      string     `json:"sha256"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// FileName is the tokens file in the data directory.
+const FileName = "tokens.json"
+
+// Limits on what a token is created with.
+const (
+	MaxName = 100
+	MaxCPAM = 200
+)
+
+// Store is the tokens of a data directory. Authenticate reads the file
+// again when it changed on disk, so a token created or revoked by the CLI
+// takes effect in a running server at the next request.
+type Store struct {
+	path string
+
+	mu      sync.Mutex
+	stamp   fileStamp
+	tokens  []Token
+	loadErr error
+}
+
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+// Open returns the tokens of the data directory dir.
+func Open(dir string) *Store { return &Store{path: filepath.Join(dir, FileName)} }
+
+// ErrInvalid is a token that is unknown or revoked.
+var ErrInvalid = errors.New("unknown or revoked token")
+
+// CheckName says what is wrong with a token name, or nil.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("name: required")
+	case len(name) > MaxName:
+		return fmt.Errorf("name: at most %d bytes", MaxName)
+	case strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) >= 0:
+		return errors.New("name: printable characters only, no double quote")
+	}
+	return nil
+}
+
+// Create makes a new token for an identity and returns it: the only time
+// it is ever shown. Names are unique among tokens not revoked.
+func (s *Store) Create(id Identity) (string, error) {
+	if err := CheckName(id.Name); err != nil {
+		return "", err
+	}
+	if !slices.Contains(Roles(), id.Role) {
+		return "", fmt.Errorf("role: want one of auditor, finance, agent, admin, not %q", id.Role)
+	}
+	if id.CPAM != "" && id.Role != Agent {
+		return "", errors.New("cpam: only an agent is limited to one CPAM")
+	}
+	if len(id.CPAM) > MaxCPAM {
+		return "", fmt.Errorf("cpam: at most %d bytes", MaxCPAM)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	token := "lgr_" + base64.RawURLEncoding.EncodeToString(raw)
+	err := s.update(func(ts []Token) ([]Token, error) {
+		for _, t := range ts {
+			if t.Name == id.Name && t.RevokedAt == nil {
+				return nil, fmt.Errorf("name: a token named %q exists (revoke it first)", id.Name)
+			}
+		}
+		return append(ts, Token{Identity: id, Hash: hash(token), CreatedAt: time.Now().UTC().Truncate(time.Second)}), nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Revoke revokes the token named name.
+func (s *Store) Revoke(name string) error {
+	return s.update(func(ts []Token) ([]Token, error) {
+		for i := range ts {
+			if ts[i].Name == name && ts[i].RevokedAt == nil {
+				now := time.Now().UTC().Truncate(time.Second)
+				ts[i].RevokedAt = &now
+				return ts, nil
+			}
+		}
+		return nil, fmt.Errorf("name: no token named %q to revoke", name)
+	})
+}
+
+// List returns the tokens, revoked ones included.
+func (s *Store) List() ([]Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reload(); err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.tokens), nil
+}
+
+// Authenticate returns the identity of a token. Every stored hash is
+// compared, in constant time, whatever matches.
+func (s *Store) Authenticate(token string) (Identity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reload(); err != nil {
+		return Identity{}, err
+	}
+	h := []byte(hash(token))
+	var found *Token
+	for i := range s.tokens {
+		if subtle.ConstantTimeCompare(h, []byte(s.tokens[i].Hash)) == 1 {
+			found = &s.tokens[i]
+		}
+	}
+	if found == nil || found.RevokedAt != nil {
+		return Identity{}, ErrInvalid
+	}
+	return found.Identity, nil
+}
+
+func hash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// reload reads the file again when it changed. A missing file is no token.
+func (s *Store) reload() error {
+	st, err := os.Stat(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		s.tokens, s.stamp, s.loadErr = nil, fileStamp{}, nil
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	stamp := fileStamp{st.Size(), st.ModTime()}
+	if stamp == s.stamp && s.tokens != nil {
+		return s.loadErr
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("%s is readable by other users (mode %v): chmod 600 it", s.path, st.Mode().Perm())
+	}
+	s.stamp = stamp
+	s.tokens, s.loadErr = read(s.path)
+	return s.loadErr
+}
+
+func read(path string) ([]Token, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ts := []Token{}
+	if err := json.Unmarshal(raw, &ts); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ts, nil
+}
+
+// update changes the file under a lock, writing a new file beside it and
+// renaming it over the old one.
+func (s *Store) update(change func([]Token) ([]Token, error)) error {
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
+		return err
+	}
+	lock, err := dirlock.Wait(s.path + ".lock")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	ts := []Token{}
+	if _, err := os.Stat(s.path); err == nil {
+		if ts, err = read(s.path); err != nil {
+			return err
+		}
+	}
+	ts, err = change(ts)
+	if err != nil {
+		return err
+	}
+	raw, err := json.MarshalIndent(ts, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := s.path + ".new"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(raw, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.path)
+}

@@ -1,0 +1,91 @@
+package auth
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTokensLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	s := Open(dir)
+	if _, err := s.Authenticate("lgr_nothing"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("no tokens file: %v", err)
+	}
+	tok, err := s.Create(Identity{Name: "alice", Role: Agent, CPAM: "CPAM du Loiret"})
+	if err != nil || !strings.HasPrefix(tok, "lgr_") || len(tok) < 40 {
+		t.Fatalf("create: %q %v", tok, err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, FileName))
+	if strings.Contains(string(raw), tok) || strings.Contains(string(raw), tok[4:]) {
+		t.Fatal("the tokens file holds the token itself")
+	}
+	if st, _ := os.Stat(filepath.Join(dir, FileName)); st.Mode().Perm() != 0o600 {
+		t.Fatalf("tokens file mode %v", st.Mode().Perm())
+	}
+	// Another process (the CLI) changes the file: this one sees it.
+	other := Open(dir)
+	id, err := other.Authenticate(tok)
+	if err != nil || id != (Identity{Name: "alice", Role: Agent, CPAM: "CPAM du Loiret"}) {
+		t.Fatalf("authenticate: %+v %v", id, err)
+	}
+	if _, err := other.Authenticate(tok + "x"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a wrong token: %v", err)
+	}
+	if _, err := s.Create(Identity{Name: "alice", Role: Finance}); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("a second alice: %v", err)
+	}
+	if err := s.Revoke("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Authenticate(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a revoked token: %v", err)
+	}
+	if err := s.Revoke("alice"); err == nil {
+		t.Fatal("revoked twice")
+	}
+	again, err := s.Create(Identity{Name: "alice", Role: Finance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := other.Authenticate(again); err != nil || id.Role != Finance {
+		t.Fatalf("the new alice: %+v %v", id, err)
+	}
+	list, _ := s.List()
+	if len(list) != 2 || list[0].RevokedAt == nil || list[1].RevokedAt != nil {
+		t.Fatalf("list %+v", list)
+	}
+}
+
+func TestCreateChecksItsInput(t *testing.T) {
+	s := Open(t.TempDir())
+	for _, c := range []struct {
+		id   Identity
+		want string
+	}{
+		{Identity{Name: "", Role: Agent}, "name: required"},
+		{Identity{Name: strings.Repeat("x", MaxName+1), Role: Agent}, "name: at most"},
+		{Identity{Name: "bad\nname", Role: Agent}, "name: printable"},
+		{Identity{Name: "bob", Role: "root"}, "role: want one of"},
+		{Identity{Name: "bob", Role: Finance, CPAM: "CPAM X"}, "cpam: only an agent"},
+	} {
+		if _, err := s.Create(c.id); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.id, err, c.want)
+		}
+	}
+	if list, _ := s.List(); len(list) != 0 {
+		t.Fatalf("refused creations stored %d tokens", len(list))
+	}
+}
+
+func TestAReadableTokensFileIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := Open(dir)
+	tok, _ := s.Create(Identity{Name: "a", Role: Auditor})
+	os.Chmod(filepath.Join(dir, FileName), 0o644)
+	if _, err := Open(dir).Authenticate(tok); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a world-readable tokens file: %v", err)
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/auth"
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/httpapi"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/query"
+	"github.com/cptsledger/ledger/relay"
+)
+
+// httpFlags are serve's HTTP API flags.
+type httpFlags struct {
+	addr, cert, key string
+}
+
+func (h *httpFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&h.addr, "http", envOr("LEDGER_HTTP", "127.0.0.1:8080"), "address of the HTTP API; '' turns it off (env LEDGER_HTTP)")
+	fs.StringVar(&h.cert, "tls-cert", "", "certificate file: serve HTTPS")
+	fs.StringVar(&h.key, "tls-key", "", "key file of --tls-cert")
+}
+
+func (h *httpFlags) check() error {
+	if (h.cert == "") != (h.key == "") {
+		return usageError{"--tls-cert and --tls-key go together"}
+	}
+	return nil
+}
+
+// AddrFile names, in the data directory, the file where serve writes the
+// URL of its HTTP API once it listens (removed when it stops): what a
+// script or a test reads to find a port chosen by the system (--http
+// 127.0.0.1:0).
+const AddrFile = "serve.http"
+
+// serveHTTP starts the HTTP API; stopped is closed once it has shut down
+// (gracefully, after ctx ends). A failure to serve goes to errs.
+func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, store eventstore.Store, models *projections.Set,
+	r *relay.Relay, errs chan<- error) (stopped <-chan struct{}, err error) {
+	l, err := net.Listen("tcp", hf.addr)
+	if err != nil {
+		return nil, failed{fmt.Sprintf("the HTTP API cannot listen on %s: %v (--http sets another address; --http '' turns it off)", hf.addr, err)}
+	}
+	scheme := "http"
+	if hf.cert != "" {
+		scheme = "https"
+	}
+	url := fmt.Sprintf("%s://%s", scheme, l.Addr())
+	addrFile := filepath.Join(e.global.data, AddrFile)
+	if err := os.WriteFile(addrFile, []byte(url+"\n"), 0o644); err != nil {
+		l.Close()
+		return nil, err
+	}
+	reads := query.New(store, models, e.schemes)
+	api := httpapi.New(httpapi.Config{
+		Store: store, Commands: app.New(store, app.Options{Schemes: e.schemes}), Reads: reads, Models: models,
+		Tokens: auth.Open(e.global.data), Logger: log,
+		ProjectionLag: func(ctx context.Context) (int64, error) { return projectionLag(ctx, store, models) },
+		RelayLag: func(ctx context.Context) (int64, error) {
+			lag, err := r.Lag(ctx)
+			return int64(lag), err
+		},
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer os.Remove(addrFile)
+		if err := api.Serve(ctx, l, hf.cert, hf.key); err != nil {
+			errs <- fmt.Errorf("HTTP API: %w", err)
+		}
+	}()
+	log.Info("HTTP API", "url", url)
+	return done, nil
+}
+
+// projectionLag is how many events of the log the current read models have
+// not applied.
+func projectionLag(ctx context.Context, store eventstore.Store, models *projections.Set) (int64, error) {
+	head, err := store.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	db, release, err := models.Acquire(ctx, store, projections.BuildOptions{})
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	cps, err := db.Checkpoints(ctx)
+	if err != nil {
+		return 0, err
+	}
+	lag := int64(0)
+	for _, cp := range cps {
+		lag = max(lag, int64(head)-int64(cp))
+	}
+	if lag < 0 {
+		return 0, errors.New("the read models are ahead of the log")
+	}
+	return lag, nil
+}

@@ -1,0 +1,201 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/auth"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/query"
+	"github.com/google/uuid"
+)
+
+// postCommands takes one command (application/json) or JSON lines
+// (application/x-ndjson) and answers, for each, the result `ledger submit`
+// prints, once its events are durable; the events are recorded with the
+// token's name as actor. A single rejected command is a 422 problem with
+// the rejection's code and violations. An agent limited to one CPAM may
+// only write that CPAM's contracts: if any line names another's, the
+// request is refused (403) and nothing is written.
+func (s *Server) postCommands(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (media != "application/json" && media != "application/x-ndjson") {
+		return problemf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+			"send one command as application/json, or JSON lines as application/x-ndjson (got %q)", r.Header.Get("Content-Type"))
+	}
+	limit := int64(MaxBody)
+	if media == "application/json" {
+		limit = domain.MaxCommandBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		code := CodeBodyTooLarge
+		if media == "application/json" {
+			code = domain.CodeLineTooLong
+		}
+		return problemf(http.StatusRequestEntityTooLarge, code, "a body of %s is at most %d bytes", media, limit)
+	}
+	if err != nil {
+		return err
+	}
+	lines, err := splitLines(body, media == "application/json")
+	if err != nil {
+		return err
+	}
+	if err := s.checkCPAM(r, id, lines); err != nil {
+		return err
+	}
+	if media == "application/json" {
+		return s.submitOne(w, r, id, lines[0])
+	}
+	return s.submitLines(w, r, id, lines)
+}
+
+// line is one line of a request body (n is 0 for a single command).
+type line struct {
+	n       int
+	text    []byte
+	tooLong int
+}
+
+// splitLines cuts the body into its non-empty lines (one, the whole body,
+// when single).
+func splitLines(body []byte, single bool) ([]line, error) {
+	if single {
+		if len(bytes.TrimSpace(body)) == 0 {
+			return nil, problemf(http.StatusBadRequest, domain.CodeMalformedJSON, "the body is empty: send one command object")
+		}
+		return []line{{n: 0, text: bytes.TrimSpace(body)}}, nil
+	}
+	var out []line
+	err := app.EachLine(bytes.NewReader(body), domain.MaxCommandBytes, func(n int, text []byte, tooLong int) error {
+		if len(bytes.TrimSpace(text)) > 0 || tooLong > 0 {
+			out = append(out, line{n, bytes.Clone(text), tooLong})
+		}
+		return nil
+	})
+	if err == nil && len(out) == 0 {
+		err = problemf(http.StatusBadRequest, domain.CodeMalformedJSON, "the body holds no command line")
+	}
+	return out, err
+}
+
+// checkCPAM refuses the request when the identity is an agent limited to
+// one CPAM and a line signs a contract for another CPAM or writes a
+// contract of another CPAM (as its signature, in the store, says).
+func (s *Server) checkCPAM(r *http.Request, id auth.Identity, lines []line) error {
+	if id.CPAM == "" {
+		return nil
+	}
+	for _, l := range lines {
+		if l.tooLong > 0 {
+			continue
+		}
+		if cpam, signs := s.cfg.Commands.SignedCPAM(l.text); signs {
+			if !id.Sees(cpam) {
+				return problemf(http.StatusForbidden, CodeForbidden, "line %d signs a contract of %q; %s writes only the contracts of %q: nothing was written",
+					l.n, cpam, id.Name, id.CPAM)
+			}
+			continue
+		}
+		h, err := domain.PeekHeader(l.text)
+		if err != nil {
+			continue // the command path rejects it
+		}
+		contract, err := uuid.Parse(h.ContractID)
+		if err != nil {
+			continue
+		}
+		cpam, err := s.cfg.Reads.CPAMOf(r.Context(), contract)
+		if query.IsUnknown(err) {
+			continue // contract_not_found, from the command path
+		}
+		if err != nil {
+			return err
+		}
+		if !id.Sees(cpam) {
+			return problemf(http.StatusForbidden, CodeForbidden, "line %d writes contract %s of %q; %s writes only the contracts of %q: nothing was written",
+				l.n, contract, cpam, id.Name, id.CPAM)
+		}
+	}
+	return nil
+}
+
+// submitOne submits a single command.
+func (s *Server) submitOne(w http.ResponseWriter, r *http.Request, id auth.Identity, l line) error {
+	res, err := s.submit(r, id, l)
+	if err != nil {
+		return problemf(http.StatusServiceUnavailable, CodeUnavailable, "%s", err.Error())
+	}
+	if !res.OK {
+		p := problemf(http.StatusUnprocessableEntity, res.Error.Code, "%s", res.Error.Message)
+		p.Violations, p.CommandID = res.Error.Violations, res.CommandID
+		return p
+	}
+	return writeJSON(w, res)
+}
+
+// submitLines submits the lines in order and streams a result line for
+// each as soon as it is durable. If the store fails, the last line says so
+// and nothing after it was applied.
+func (s *Server) submitLines(w http.ResponseWriter, r *http.Request, id auth.Identity, lines []line) error {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	rc := http.NewResponseController(w)
+	for _, l := range lines {
+		res, err := s.submit(r, id, l)
+		if err != nil {
+			res = app.Result{Error: &app.ErrorBody{Code: CodeUnavailable, Message: err.Error()}}
+		}
+		if werr := writeLine(w, res); werr != nil {
+			return nil // the client went away; what was acknowledged is durable
+		}
+		rc.Flush()
+		if err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+func writeLine(w io.Writer, res app.Result) error {
+	b, err := res.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// submit submits one line as the identity, and counts it.
+func (s *Server) submit(r *http.Request, id auth.Identity, l line) (app.Result, error) {
+	start := time.Now()
+	typ := "unknown" // a label from the schemes' list only: what a client types must not make series
+	if h, err := domain.PeekHeader(l.text); err == nil && slices.Contains(s.cfg.Commands.CommandTypes(), h.Type) {
+		typ = h.Type
+	}
+	// The command is made durable even if the client goes away meanwhile:
+	// an acknowledgement lost is made good by submitting again.
+	ctx := context.WithoutCancel(r.Context())
+	var res app.Result
+	var err error
+	if l.n == 0 {
+		res, err = s.cfg.Commands.SubmitAs(ctx, id.Name, l.text) // a single command: no line to name
+	} else {
+		res, err = s.cfg.Commands.SubmitLine(ctx, id.Name, l.n, l.text, l.tooLong)
+	}
+	s.metrics.command(typ, res, err, time.Since(start))
+	if err != nil {
+		s.log.Error("command failed", "actor", id.Name, "line", l.n, "err", err)
+		return res, fmt.Errorf("the store failed (%v): this command and those after it were not applied; submitting them again is safe", err)
+	}
+	return res, nil
+}

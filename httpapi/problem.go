@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/query"
+)
+
+// The API's own problem codes, beside the domain's rejection codes (which a
+// rejected command or query parameter carries). Each is documented in
+// docs/api.md; TestEveryProblemCodeIsDocumented fails when one is not.
+const (
+	// CodeUnauthorized: no bearer token, or an unknown or revoked one.
+	CodeUnauthorized = "unauthorized"
+	// CodeForbidden: the token's role lacks the right, or an agent's CPAM is not the contract's.
+	CodeForbidden = "forbidden"
+	// CodeNotFound: no such route, or no such contract.
+	CodeNotFound = "not_found"
+	// CodeBodyTooLarge: a request body over its limit.
+	CodeBodyTooLarge = "body_too_large"
+	// CodeUnsupportedMediaType: a body of another content type than the route takes.
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	// CodeInvalidParameter: a query parameter that is unknown or breaks its rule.
+	CodeInvalidParameter = "invalid_parameter"
+	// CodeUnknownParameter: a query parameter the route does not take (a violation of invalid_parameter).
+	CodeUnknownParameter = "unknown_parameter"
+	// CodeUnavailable: the store failed; nothing after the last result was applied, and submitting again is safe.
+	CodeUnavailable = "unavailable"
+	// CodeInternal: a bug; the request may be retried.
+	CodeInternal = "internal"
+	// CodeChainBroken: an audit trail whose hash chain does not verify (the events are in the body's problem).
+	CodeChainBroken = "chain_broken"
+)
+
+// problemBase is the URI the problem types are relative to.
+const problemBase = "https://ledger.cpts.local/problems/"
+
+// Problem is an RFC 9457 problem detail with the ledger's code and
+// violations, as `ledger submit` prints them.
+type Problem struct {
+	Type       string             `json:"type"`
+	Title      string             `json:"title"`
+	Status     int                `json:"status"`
+	Detail     string             `json:"detail"`
+	Code       string             `json:"code"`
+	Violations []domain.Violation `json:"violations,omitempty"`
+	CommandID  string             `json:"command_id,omitempty"`
+}
+
+func (p *Problem) Error() string { return p.Detail }
+
+func problemf(status int, code, format string, args ...any) *Problem {
+	return &Problem{Type: problemBase + code, Title: http.StatusText(status), Status: status, Detail: fmt.Sprintf(format, args...), Code: code}
+}
+
+func violation(code, field, rule string) domain.Violation {
+	return domain.Violation{Code: code, Field: field, Rule: rule}
+}
+
+// rejected is a problem for a rejection: the domain's code and violations.
+func rejected(status int, commandID string, err error) *Problem {
+	p := problemf(status, domain.CodeRejected, "%s", err.Error())
+	var re *domain.RejectedError
+	if errors.As(err, &re) {
+		p.Code, p.Violations = re.Code(), re.Violations
+	}
+	p.Type, p.CommandID = problemBase+p.Code, commandID
+	return p
+}
+
+// fail writes err as a problem: a *Problem as it is, a rejection as 400,
+// an unknown contract as 404, anything else as a 500 whose detail is
+// logged, not sent.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var p *Problem
+	var re *domain.RejectedError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &p):
+	case errors.As(err, &re):
+		p = rejected(http.StatusBadRequest, "", err)
+	case query.IsUnknown(err):
+		p = problemf(http.StatusNotFound, CodeNotFound, "%s", err.Error())
+	case errors.As(err, &mbe):
+		p = problemf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "a request body is at most %d bytes", mbe.Limit)
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return // the client went away
+	default:
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		p = problemf(http.StatusInternalServerError, CodeInternal, "internal error; the request may be retried")
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	query.EncodeJSON(w, p)
+}
+
+// writeJSON writes v with status 200, as the CLI's --json prints it.
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	return query.EncodeJSON(w, v)
+}
+
+// decodeStrict reads one JSON object into v, refusing unknown fields and
+// anything after the object.
+func decodeStrict(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return problemf(http.StatusBadRequest, domain.CodeMalformedJSON, "the body is not the JSON object this route takes: %v", err)
+	}
+	if dec.More() {
+		return problemf(http.StatusBadRequest, domain.CodeMalformedJSON, "the body holds more than one JSON value")
+	}
+	return nil
+}

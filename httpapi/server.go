@@ -1,0 +1,232 @@
+// Package httpapi serves the ledger over HTTP: the commands of `ledger
+// submit` and the queries of the CLI, behind bearer tokens with roles
+// (package auth), with errors as RFC 9457 problem details, Prometheus
+// metrics and health checks. Handlers only parse and format: the rules are
+// in domain, the reads in query, the writes in app — the JSON of a response
+// is the CLI's --json output for the same query, encoded by the same
+// routine (query.EncodeJSON).
+//
+// The OpenAPI document of the API is docs/openapi.yaml, served at
+// /api/openapi.yaml.
+package httpapi
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/auth"
+	"github.com/cptsledger/ledger/docs"
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/query"
+)
+
+// Limits on requests.
+const (
+	// MaxBody bounds a request body: a file of commands.
+	MaxBody = 10 << 20
+	// DefaultReadyLag is how many events the read models may be behind the
+	// log for /readyz to answer ready.
+	DefaultReadyLag = 10_000
+)
+
+// Config is what a Server serves.
+type Config struct {
+	Store    eventstore.Store
+	Commands *app.Ledger
+	Reads    *query.Ledger
+	Models   *projections.Set
+	Tokens   *auth.Store
+	Logger   *slog.Logger
+	// ProjectionLag returns how many events the read models are behind
+	// the log (for /readyz and the metrics); nil: caught up on every
+	// request (the read side does it anyway).
+	ProjectionLag func(context.Context) (int64, error)
+	// RelayLag returns how many events are not yet on NATS (metrics); nil
+	// when no relay runs.
+	RelayLag func(context.Context) (int64, error)
+	// ReadyLag bounds ProjectionLag for /readyz (default DefaultReadyLag).
+	ReadyLag int64
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	mux     *http.ServeMux
+}
+
+// New returns the API over cfg.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReadyLag <= 0 {
+		cfg.ReadyLag = DefaultReadyLag
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s.metrics = newMetrics(cfg)
+	s.routes()
+	return s
+}
+
+// route is one API route: its pattern, the right it needs, the query
+// parameters it takes, and its handler.
+type route struct {
+	pattern string
+	right   auth.Right // "" for any identity
+	params  []string
+	handle  func(w http.ResponseWriter, r *http.Request, id auth.Identity) error
+}
+
+func (s *Server) routes() {
+	for _, rt := range []route{
+		{"POST /api/v1/commands", auth.Submit, nil, s.postCommands},
+		{"GET /api/v1/contracts", auth.ReadContracts, []string{"scheme", "cpam", "ars", "tier", "status", "q", "limit", "cursor"}, s.getContracts},
+		{"GET /api/v1/contracts/{id}", auth.ReadContracts, nil, s.getContract},
+		{"GET /api/v1/contracts/{id}/payments", auth.ReadFinance, []string{"as_of", "known_at"}, s.getPayments},
+		{"GET /api/v1/contracts/{id}/balance", auth.ReadFinance, []string{"as_of", "known_at"}, s.getBalance},
+		{"GET /api/v1/contracts/{id}/audit", auth.ReadAudit, []string{"as_of", "known_at"}, s.getAudit},
+		{"GET /api/v1/alerts", auth.ReadFinance, []string{"as_of", "known_at", "within", "status", "cpam", "ars"}, s.getAlerts},
+		{"GET /api/v1/schedule", auth.ReadFinance, []string{"as_of", "known_at", "within", "cpam"}, s.getSchedule},
+		{"GET /api/v1/totals", auth.ReadFinance, []string{"by", "as_of", "known_at"}, s.getTotals},
+		{"GET /api/v1/exports/payments.csv", auth.ReadFinance, []string{"sep", "per", "contract", "as_of", "known_at"}, s.getExport},
+		{"GET /api/v1/tokens", auth.Administer, nil, s.getTokens},
+		{"POST /api/v1/tokens", auth.Administer, nil, s.postToken},
+		{"DELETE /api/v1/tokens/{name}", auth.Administer, nil, s.deleteToken},
+		{"POST /api/v1/rebuild", auth.Administer, nil, s.postRebuild},
+		{"GET /api/openapi.yaml", "", nil, s.getOpenAPI},
+	} {
+		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.api(rt)))
+	}
+	s.mux.Handle("/api/", s.instrument("/api/", s.api(route{handle: func(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+		return problemf(http.StatusNotFound, CodeNotFound, "no route %s %s (see /api/openapi.yaml)", r.Method, r.URL.Path)
+	}})))
+	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.healthz)))
+	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", http.HandlerFunc(s.readyz)))
+	s.mux.Handle("GET /metrics", s.instrument("GET /metrics", s.metrics.handler()))
+}
+
+// Handler returns the API's handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// api wraps a route's handler: security headers, authentication, the
+// route's right, its query parameters, panics turned into a 500, and the
+// handler's error written as a problem.
+func (s *Server) api(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic serving a request", "route", rt.pattern, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeProblem(w, problemf(http.StatusInternalServerError, CodeInternal, "internal error"))
+			}
+		}()
+		id, err := s.authenticate(r)
+		if err == nil {
+			err = authorize(rt, id, r)
+		}
+		if err == nil {
+			err = rt.handle(w, r, id)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// authenticate returns the identity of the request's bearer token.
+func (s *Server) authenticate(r *http.Request) (auth.Identity, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return auth.Identity{}, problemf(http.StatusUnauthorized, CodeUnauthorized, "an Authorization: Bearer <token> header is required (ledger token create)")
+	}
+	id, err := s.cfg.Tokens.Authenticate(strings.TrimSpace(token))
+	if errors.Is(err, auth.ErrInvalid) {
+		return id, problemf(http.StatusUnauthorized, CodeUnauthorized, "the token is unknown or revoked")
+	}
+	return id, err
+}
+
+// authorize checks the route's right and its query parameters.
+func authorize(rt route, id auth.Identity, r *http.Request) error {
+	if rt.right != "" && !id.Role.Can(rt.right) {
+		return problemf(http.StatusForbidden, CodeForbidden, "the role %s may not %s", id.Role, strings.ReplaceAll(string(rt.right), "_", " "))
+	}
+	var vs []string
+	for name := range r.URL.Query() {
+		known := false
+		for _, p := range rt.params {
+			known = known || p == name
+		}
+		if !known {
+			vs = append(vs, name)
+		}
+	}
+	if len(vs) > 0 {
+		p := problemf(http.StatusBadRequest, CodeInvalidParameter, "unknown query parameter(s); this route takes: %s", strings.Join(rt.params, ", "))
+		for _, name := range vs {
+			p.Violations = append(p.Violations, violation(CodeUnknownParameter, name, "not a parameter of this route"))
+		}
+		return p
+	}
+	return nil
+}
+
+// Serve serves the API on addr until ctx ends, then shuts down gracefully:
+// in-flight requests (a command being made durable) finish first, for up
+// to 30 s. With cert and key files it serves HTTPS.
+func (s *Server) Serve(ctx context.Context, l net.Listener, certFile, keyFile string) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      10 * time.Minute, // an export of every payment streams for a while
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if certFile != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	done := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			done <- srv.ServeTLS(l, certFile, keyFile)
+		} else {
+			done <- srv.Serve(l)
+		}
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutdown)
+	if e := <-done; !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	return err
+}
+
+func (s *Server) getOpenAPI(w http.ResponseWriter, _ *http.Request, _ auth.Identity) error {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, err := w.Write(docs.OpenAPI)
+	return err
+}

@@ -1,0 +1,216 @@
+package query
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/google/uuid"
+)
+
+// Contract statuses in searches.
+const (
+	StatusLive       = "live"
+	StatusTerminated = "terminated"
+)
+
+// Limits of a contract search.
+const (
+	DefaultPage = 50
+	MaxPage     = 500
+	MaxSearch   = 200 // bytes of q and of each filter
+)
+
+// ContractSummary is a contract of any scheme in a search, with its status.
+type ContractSummary struct {
+	projections.Summary
+	Status string `json:"status"`
+}
+
+func summaryOf(s projections.Summary) ContractSummary {
+	status := StatusLive
+	if !s.TerminatedOn.IsZero() {
+		status = StatusTerminated
+	}
+	return ContractSummary{Summary: s, Status: status}
+}
+
+// ContractSearch is a search's filters; empty ones keep all.
+type ContractSearch struct {
+	Scheme, CPAM, ARS, Tier string
+	Status                  string // live, terminated or ""
+	Q                       string // a part of the name, or the start of the id
+	Limit                   int    // 1 to MaxPage; 0: DefaultPage
+	Cursor                  string // from the previous page's next_cursor
+}
+
+// ContractPage is a page of a search; NextCursor, when set, gives the next.
+type ContractPage struct {
+	Contracts  []ContractSummary `json:"contracts"`
+	NextCursor string            `json:"next_cursor,omitempty"`
+}
+
+// Check names every filter that breaks its rule.
+func (l *Ledger) Check(s ContractSearch) domain.Violations {
+	var vs domain.Violations
+	if s.Scheme != "" {
+		if _, ok := l.scheme(s.Scheme); !ok {
+			vs.Add(domain.CodeInvalidValue, "scheme", fmt.Sprintf("no scheme %q", s.Scheme))
+		}
+	}
+	if s.Status != "" && s.Status != StatusLive && s.Status != StatusTerminated {
+		vs.Add(domain.CodeInvalidValue, "status", "want live or terminated")
+	}
+	if s.Limit < 0 || s.Limit > MaxPage {
+		vs.Add(domain.CodeInvalidValue, "limit", fmt.Sprintf("want 1 to %d", MaxPage))
+	}
+	for field, v := range map[string]string{"q": s.Q, "cpam": s.CPAM, "ars": s.ARS, "tier": s.Tier} {
+		if len(v) > MaxSearch {
+			vs.Add(domain.CodeTooLong, field, fmt.Sprintf("at most %d bytes", MaxSearch))
+		}
+	}
+	if _, err := decodeCursor(s.Cursor); err != nil {
+		vs.Add(domain.CodeInvalidValue, "cursor", "not a cursor this ledger gave")
+	}
+	slices.SortFunc(vs, func(a, b domain.Violation) int { return strings.Compare(a.Field, b.Field) })
+	return vs
+}
+
+func decodeCursor(s string) (*projections.Cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	var c projections.Cursor
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func encodeCursor(c projections.Cursor) string {
+	raw, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// SearchContracts returns a page of the contracts the search keeps, by
+// name then id. The search must pass Check.
+func (l *Ledger) SearchContracts(ctx context.Context, s ContractSearch) (ContractPage, error) {
+	if err := l.Check(s).Err(); err != nil {
+		return ContractPage{}, err
+	}
+	after, _ := decodeCursor(s.Cursor)
+	limit := s.Limit
+	if limit == 0 {
+		limit = DefaultPage
+	}
+	f := projections.ContractFilter{Scheme: s.Scheme, CPAM: s.CPAM, ARS: s.ARS, Tier: s.Tier, Q: s.Q, After: after, Limit: limit + 1}
+	if s.Status != "" {
+		terminated := s.Status == StatusTerminated
+		f.Terminated = &terminated
+	}
+	page := ContractPage{Contracts: []ContractSummary{}}
+	err := l.with(ctx, func(db *projections.DB) error {
+		found, err := db.SearchContracts(ctx, f)
+		if err != nil {
+			return err
+		}
+		if len(found) > limit {
+			found = found[:limit]
+			last := found[len(found)-1]
+			page.NextCursor = encodeCursor(projections.Cursor{Name: last.Name, ID: last.ContractID})
+		}
+		for _, c := range found {
+			page.Contracts = append(page.Contracts, summaryOf(c))
+		}
+		return nil
+	})
+	return page, err
+}
+
+// ContractDetail is a contract's terms and state as the read models hold
+// them now.
+type ContractDetail struct {
+	ContractSummary
+	CPTS          *CPTSTerms               `json:"cpts,omitempty"`
+	Aid           *projections.AidContract `json:"aid,omitempty"`
+	Deadlines     []projections.Deadline   `json:"deadlines,omitempty"`
+	ReportedYears []int                    `json:"reported_years"`
+	Payments      int                      `json:"payments"`
+	DecidedTotal  domain.Money             `json:"decided_total"`
+}
+
+// CPTSTerms are a CPTS contract's terms.
+type CPTSTerms struct {
+	CPTSID        string   `json:"cpts_id"`
+	Population    int      `json:"population"`
+	SNPRegulation bool     `json:"snp_regulation"`
+	Missions      []string `json:"missions"`
+}
+
+// Contract returns a contract's terms and state.
+func (l *Ledger) Contract(ctx context.Context, id uuid.UUID) (ContractDetail, error) {
+	var d ContractDetail
+	err := l.with(ctx, func(db *projections.DB) error {
+		s, err := db.Summary(ctx, id)
+		if err != nil {
+			return err
+		}
+		d.ContractSummary = summaryOf(s)
+		ps, err := db.Payments(ctx, id, Window{})
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			d.DecidedTotal = d.DecidedTotal.Add(p.Amount)
+		}
+		d.Payments, d.ReportedYears = len(ps), []int{}
+		if s.Scheme != "cpts" {
+			a, err := db.AidContract(ctx, id)
+			d.Aid = &a
+			return err
+		}
+		c, err := db.Contract(ctx, id)
+		if err != nil {
+			return err
+		}
+		d.CPTS = &CPTSTerms{CPTSID: c.CPTSID, Population: c.Population, SNPRegulation: c.SNPRegulation, Missions: c.Missions}
+		if d.Deadlines, err = db.Deadlines(ctx, id); err != nil {
+			return err
+		}
+		d.ReportedYears, err = db.ReportedYears(ctx, id)
+		return err
+	})
+	return d, err
+}
+
+// CPAMOf returns the CPAM of a contract, read from its signature in the
+// event store (authoritative: what an agent limited to one CPAM may write
+// is decided on it), or ErrUnknownContract.
+func (l *Ledger) CPAMOf(ctx context.Context, id uuid.UUID) (string, error) {
+	scheme, stream, err := l.streamOf(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	evs, err := l.store.ReadStream(ctx, stream, 0, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(evs) == 0 {
+		return "", ErrUnknownContract{ID: id}
+	}
+	e, err := scheme.DecodeEvent(evs[0].Type, evs[0].SchemaVersion, evs[0].Data)
+	if err != nil {
+		return "", err
+	}
+	_, cpam := partyOf(e)
+	return cpam, nil
+}
