@@ -11,10 +11,10 @@ import (
 )
 
 const (
-	readAllSQL = `SELECT ` + selectCols + ` FROM events WHERE position > ?1 ORDER BY position LIMIT ?2`
-	streamSQL  = `SELECT ` + selectCols + ` FROM events WHERE stream = ?3 AND revision >= ?1 ORDER BY revision LIMIT ?2`
+	readAllSQL = `SELECT ` + selectCols + ` FROM events WHERE position > ?1 ORDER BY position`
+	streamSQL  = `SELECT ` + selectCols + ` FROM events WHERE stream = ?3 AND revision >= ?1 ORDER BY revision`
 	headSQL    = `SELECT COALESCE(MAX(position), 0) FROM events`
-	leavesSQL  = `SELECT position, event_id, hash FROM events WHERE position > ?1 ORDER BY position LIMIT ?2`
+	leavesSQL  = `SELECT position, event_id, hash FROM events WHERE position > ?1 ORDER BY position`
 )
 
 // reader is one read-only connection with its prepared statements, the read
@@ -56,9 +56,8 @@ func (r *reader) readLeaves(after int64, limit int) ([]eventstore.Leaf, error) {
 	tls, st := r.TLS, r.leaves
 	defer sqlite3.Xsqlite3_reset(tls, st)
 	sqlite3.Xsqlite3_bind_int64(tls, st, 1, after)
-	sqlite3.Xsqlite3_bind_int64(tls, st, 2, int64(limit))
 	out := make([]eventstore.Leaf, 0, min(limit, 1<<16))
-	for {
+	for len(out) < limit {
 		switch rc := sqlite3.Xsqlite3_step(tls, st); rc {
 		case sqlite3.SQLITE_ROW:
 			var l eventstore.Leaf
@@ -80,6 +79,7 @@ func (r *reader) readLeaves(after int64, limit int) ([]eventstore.Leaf, error) {
 			return nil, r.Errorf(rc, "read leaves")
 		}
 	}
+	return out, nil
 }
 
 func (r *reader) readHead() (int64, error) {

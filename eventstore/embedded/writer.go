@@ -45,7 +45,7 @@ func openWriter(path string, log *slog.Logger) (*writeConn, error) {
 		// The (stream, event_id) index answers hasID alone; the event is
 		// read only when it is there (a retry), which is rare.
 		&w.hasID:       `SELECT position FROM events WHERE stream = ?1 AND event_id = ?2`,
-		&w.byPos:       `SELECT ` + selectCols + ` FROM events WHERE position = ?1 LIMIT ?2`,
+		&w.byPos:       `SELECT ` + selectCols + ` FROM events WHERE position = ?1`,
 		&w.tail:        `SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1`,
 		&w.insert:      `INSERT INTO events (` + selectCols + `) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)`,
 		&w.savepoint:   `SAVEPOINT batch`,
@@ -154,6 +154,7 @@ func (w *writeConn) lookup(stream string, id uuid.UUID) (*eventstore.Envelope, e
 func (s *Store) writer() {
 	defer s.wg.Done()
 	group := make([]*appendReq, 0, s.opts.MaxGroup)
+	prev, lastCommit := 0, time.Duration(0) // the last group's size, and how long its commit took
 	for {
 		select {
 		case <-s.done:
@@ -176,16 +177,49 @@ func (s *Store) writer() {
 			}
 		case r := <-s.reqs:
 			group = append(group[:0], r)
-		drain:
-			for len(group) < s.opts.MaxGroup {
-				select {
-				case r := <-s.reqs:
-					group = append(group, r)
-				default:
-					break drain
-				}
+			s.drain(&group)
+			if len(group) < prev/2 {
+				// Fewer are waiting than were served last time: the others
+				// are on their way back (a client over HTTP takes longer
+				// to send its next command than the commit took). Wait for
+				// them a moment, at most as long as the last commit took,
+				// rather than commit a half group and make them wait a
+				// whole commit more.
+				s.linger(&group, prev, lastCommit)
 			}
+			start := time.Now()
 			s.commitGroup(group)
+			prev, lastCommit = len(group), time.Since(start)
+		}
+	}
+}
+
+// drain adds the requests waiting now to the group, up to MaxGroup.
+func (s *Store) drain(group *[]*appendReq) {
+	for len(*group) < s.opts.MaxGroup {
+		select {
+		case r := <-s.reqs:
+			*group = append(*group, r)
+		default:
+			return
+		}
+	}
+}
+
+// linger adds requests to the group as they come, until it holds half of
+// prev or wait (capped at 1 ms) has passed.
+func (s *Store) linger(group *[]*appendReq, prev int, wait time.Duration) {
+	timer := time.NewTimer(min(wait, time.Millisecond))
+	defer timer.Stop()
+	for len(*group) < prev/2 && len(*group) < s.opts.MaxGroup {
+		select {
+		case r := <-s.reqs:
+			*group = append(*group, r)
+			s.drain(group)
+		case <-timer.C:
+			return
+		case <-s.done:
+			return
 		}
 	}
 }
