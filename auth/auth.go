@@ -58,6 +58,23 @@ const (
 	Administer    Right = "administer"     // tokens, rebuild
 )
 
+// String says what the right lets do, for messages.
+func (r Right) String() string {
+	switch r {
+	case ReadContracts:
+		return "read contracts"
+	case ReadFinance:
+		return "read payments, balances, alerts, the schedule, totals or exports"
+	case ReadAudit:
+		return "read audit trails"
+	case Submit:
+		return "submit commands"
+	case Administer:
+		return "manage tokens or rebuild the read models"
+	}
+	return string(r)
+}
+
 var rights = map[Role][]Right{
 	Auditor: {ReadContracts, ReadFinance, ReadAudit},
 	Finance: {ReadContracts, ReadFinance},

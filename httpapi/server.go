@@ -164,7 +164,7 @@ func (s *Server) authenticate(r *http.Request) (auth.Identity, error) {
 // authorize checks the route's right and its query parameters.
 func authorize(rt route, id auth.Identity, r *http.Request) error {
 	if rt.right != "" && !id.Role.Can(rt.right) {
-		return problemf(http.StatusForbidden, CodeForbidden, "the role %s may not %s", id.Role, strings.ReplaceAll(string(rt.right), "_", " "))
+		return problemf(http.StatusForbidden, CodeForbidden, "the role %s may not %s", id.Role, rt.right)
 	}
 	var vs []string
 	for name := range r.URL.Query() {
