@@ -296,7 +296,11 @@ const VerifyPage = 2048
 // EachPage calls fn with every event of the global log, a page at a time,
 // in position order: the one routine that pages through the whole log.
 func EachPage(ctx context.Context, s Store, fn func([]Envelope) error) error {
-	var after Position
+	return EachPageAfter(ctx, s, 0, fn)
+}
+
+// EachPageAfter is EachPage from the event after a position.
+func EachPageAfter(ctx context.Context, s Store, after Position, fn func([]Envelope) error) error {
 	for {
 		batch, err := s.ReadAll(ctx, after, VerifyPage)
 		if err != nil {

@@ -1,7 +1,6 @@
 package relay_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/relay"
 	"github.com/nats-io/nats.go/jetstream"
@@ -72,19 +72,21 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	payloads, headers := compileAsyncAPI(t)
 	e := setup(t)
 	ledger := app.New(e.store, app.Options{Actor: "asyncapi-test"})
-	for _, path := range []string{"../domain/cpts/testdata/aci-lifecycles.jsonl", "../domain/assistant/testdata/aid-lifecycles.jsonl"} {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
+	// Every event type: the worked lifecycles, the worked corrections, and
+	// the corrections they lack (of a termination, of terms, and the aid's).
+	for _, f := range []struct {
+		scheme string
+		paths  []string
+	}{
+		{"cpts", []string{"../domain/cpts/testdata/aci-lifecycles.jsonl"}},
+		{"cpts", []string{"../domain/cpts/testdata/aci-corrections.jsonl", "testdata/corrections-cpts.jsonl"}},
+		{"assistant", []string{"../domain/assistant/testdata/aid-lifecycles.jsonl", "testdata/corrections-aid.jsonl"}},
+	} {
+		var lines [][]byte
+		for _, p := range f.paths {
+			lines = append(lines, fixture.Lines(t, p)...)
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			if res, err := ledger.Submit(context.Background(), sc.Bytes()); err != nil || !res.OK {
-				t.Fatalf("%+v %v", res, err)
-			}
-		}
-		f.Close()
+		fixture.Submit(t, ledger, f.scheme, lines)
 	}
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})

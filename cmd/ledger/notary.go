@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -340,4 +341,49 @@ func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("more than %d bytes", limit)
 	}
 	return b, err
+}
+
+// locator finds the stream of an event by its id anywhere in the ledger,
+// for a correction naming an event outside its contract's stream (to tell
+// wrong_event from unknown_event): in the notary's tree when the data
+// directory has one, then among the events the tree does not hold yet,
+// read from the log.
+func (e *env) locator(store eventstore.Store) func(ctx context.Context, id uuid.UUID) (string, bool, error) {
+	return func(ctx context.Context, id uuid.UUID) (string, bool, error) {
+		var after eventstore.Position
+		if e.hasTree() {
+			tree, err := e.openTree()
+			if err != nil {
+				return "", false, err
+			}
+			ref, err := tree.Find(id)
+			after = tree.Last()
+			tree.Close()
+			switch {
+			case err == nil:
+				evs, err := store.ReadAll(ctx, ref.Position-1, 1)
+				if err != nil || len(evs) == 0 {
+					return "", false, err
+				}
+				return evs[0].Stream, true, nil
+			case !errors.Is(err, notary.ErrNotInTree):
+				return "", false, err
+			}
+		}
+		var stream string
+		errFound := errors.New("found")
+		err := eventstore.EachPageAfter(ctx, store, after, func(page []eventstore.Envelope) error {
+			for _, ev := range page {
+				if ev.EventID == id {
+					stream = ev.Stream
+					return errFound
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, errFound) {
+			return stream, true, nil
+		}
+		return "", false, err
+	}
 }

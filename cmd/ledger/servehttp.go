@@ -63,7 +63,7 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 	}
 	reads := query.New(store, models, e.schemes)
 	api := httpapi.New(httpapi.Config{
-		Store: store, Commands: app.New(store, app.Options{Schemes: e.schemes}), Reads: reads, Models: models,
+		Store: store, Commands: app.New(store, app.Options{Schemes: e.schemes, Locate: e.locator(store)}), Reads: reads, Models: models,
 		Tokens: auth.Open(e.global.data), Logger: log,
 		ProjectionLag: func(ctx context.Context) (int64, error) { return projectionLag(ctx, store, models) },
 		RelayLag: func(ctx context.Context) (int64, error) {
