@@ -56,6 +56,9 @@ type Config struct {
 	RelayLag func(context.Context) (int64, error)
 	// ReadyLag bounds ProjectionLag for /readyz (default DefaultReadyLag).
 	ReadyLag int64
+	// Console, if set, serves every path outside /api/ and the health
+	// checks: the web console (package console).
+	Console http.Handler
 }
 
 // Server is the HTTP API.
@@ -115,6 +118,9 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.healthz)))
 	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", http.HandlerFunc(s.readyz)))
 	s.mux.Handle("GET /metrics", s.instrument("GET /metrics", s.metrics.handler()))
+	if s.cfg.Console != nil {
+		s.mux.Handle("/", s.instrument("console", s.cfg.Console))
+	}
 }
 
 // Handler returns the API's handler.

@@ -288,3 +288,21 @@ func verifyConsistency(p ConsistencyProof, v note.Verifier) (VerifiedProof, erro
 	}
 	return VerifiedProof{Kind: "consistency", Origin: n.Origin, TreeSize: n.Size, OldSize: o.Size, Checkpoint: n}, nil
 }
+
+// ProveInLatest proves an event is in the last checkpoint signed, as
+// `ledger prove --event` writes the proof: what the console offers for
+// download.
+func (t *Tree) ProveInLatest(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]byte, error) {
+	st, ok, err := t.Latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errors.New("notary: no checkpoint signed yet")
+	}
+	proof, err := t.ProveEvent(ctx, store, id, []byte(st.Note))
+	if err != nil {
+		return nil, err
+	}
+	return MarshalProof(proof)
+}

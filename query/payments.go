@@ -242,17 +242,46 @@ func exportRows(c projections.Summary, ps []Payment, perPayment bool, money func
 func WriteCSV(ctx context.Context, q *Ledger, out io.Writer, sep rune, f ExportFilter, w Window) error {
 	cw := csv.NewWriter(out)
 	cw.Comma = sep
-	money := func(m domain.Money) string {
-		if sep == ';' {
-			return strings.Replace(m.String(), ".", ",", 1)
-		}
-		return m.String()
-	}
+	money := moneyFor(sep)
 	if err := cw.Write(ExportHeader(f.PerPayment)); err != nil {
 		return err
 	}
 	if err := q.Export(ctx, f, w, money, cw.Write); err != nil {
 		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// moneyFor formats amounts for a CSV with the separator sep: a decimal
+// comma with ';' (French spreadsheets), a point otherwise.
+func moneyFor(sep rune) func(domain.Money) string {
+	return func(m domain.Money) string {
+		if sep == ';' {
+			return strings.Replace(m.String(), ".", ",", 1)
+		}
+		return m.String()
+	}
+}
+
+// WriteScheduleCSV writes schedule items as CSV: the console's download of
+// what falls due.
+func WriteScheduleCSV(out io.Writer, sep rune, items []ScheduleItem) error {
+	cw := csv.NewWriter(out)
+	cw.Comma = sep
+	money := moneyFor(sep)
+	if err := cw.Write([]string{"due_on", "contract_id", "scheme", "name", "cpam", "kind", "contract_year", "mission", "amount", "status", "overdue"}); err != nil {
+		return err
+	}
+	for _, it := range items {
+		amount := ""
+		if it.Amount != nil {
+			amount = money(*it.Amount)
+		}
+		if err := cw.Write([]string{it.DueOn.String(), it.ContractID.String(), it.Scheme, it.CPTSName, it.CPAM, it.Kind,
+			fmt.Sprint(it.ContractYear), it.Mission, amount, it.Status, fmt.Sprint(it.Overdue)}); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
 	return cw.Error()

@@ -12,11 +12,13 @@ import (
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/auth"
+	"github.com/cptsledger/ledger/console"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/httpapi"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 	"github.com/cptsledger/ledger/relay"
+	"github.com/google/uuid"
 )
 
 // httpFlags are serve's HTTP API flags.
@@ -62,9 +64,16 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 		return nil, err
 	}
 	reads := query.New(store, models, e.schemes)
+	tokens := auth.Open(e.global.data)
+	web, err := console.New(console.Config{Reads: reads, Store: store, Tokens: tokens, Logger: log,
+		LatestCheckpoint: e.latestCheckpoint, ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return e.proveEvent(ctx, store, id) }})
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Config{
 		Store: store, Commands: app.New(store, app.Options{Schemes: e.schemes, Locate: e.locator(store)}), Reads: reads, Models: models,
-		Tokens: auth.Open(e.global.data), Logger: log,
+		Tokens: tokens, Logger: log, Console: web.Handler(),
 		ProjectionLag: func(ctx context.Context) (int64, error) { return projectionLag(ctx, store, models) },
 		RelayLag: func(ctx context.Context) (int64, error) {
 			lag, err := r.Lag(ctx)
@@ -107,4 +116,32 @@ func projectionLag(ctx context.Context, store eventstore.Store, models *projecti
 		return 0, errors.New("the read models are ahead of the log")
 	}
 	return lag, nil
+}
+
+// latestCheckpoint is the last checkpoint signed in the data directory.
+func (e *env) latestCheckpoint(ctx context.Context) (console.Checkpoint, bool, error) {
+	if !e.hasTree() {
+		return console.Checkpoint{}, false, nil
+	}
+	tree, err := e.openTree()
+	if err != nil {
+		return console.Checkpoint{}, false, err
+	}
+	defer tree.Close()
+	st, ok, err := tree.Latest(ctx)
+	return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName}, ok, err
+}
+
+// proveEvent proves an event is in the last checkpoint signed, as ledger
+// prove --event writes it.
+func (e *env) proveEvent(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]byte, error) {
+	if !e.hasTree() {
+		return nil, errors.New("no notary tree in the data directory")
+	}
+	tree, err := e.openTree()
+	if err != nil {
+		return nil, err
+	}
+	defer tree.Close()
+	return tree.ProveInLatest(ctx, store, id)
 }

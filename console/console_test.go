@@ -1,0 +1,378 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/auth"
+	"github.com/cptsledger/ledger/console"
+	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/httpapi"
+	"github.com/cptsledger/ledger/internal/fixture"
+	"github.com/cptsledger/ledger/notary"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/query"
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
+)
+
+const (
+	t4      = "b1403d63-9020-5a52-918d-759a87fdc616" // a T4 of the worked lifecycles, CPAM Test
+	hostile = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7eff" // a CPTS named <script>alert(1)</script>, CPAM du Loiret
+)
+
+// site is the console (with the API, as serve mounts them) over a real
+// store holding the worked lifecycles, the aid examples and a CPTS with a
+// hostile name, and a token per role.
+type site struct {
+	t        *testing.T
+	srv      *httptest.Server
+	tokens   *auth.Store
+	tok      map[string]string
+	now      time.Time
+	verifier note.Verifier // of the checkpoint signed
+}
+
+func newSite(t *testing.T, tlsServer bool) *site {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := embedded.Open(context.Background(), filepath.Join(dir, "events.db"), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := projections.NewSet(dir, nil)
+	t.Cleanup(func() { models.Close(); store.Close() })
+	cmds := app.New(store, app.Options{Actor: "seed"})
+	fixture.Submit(t, cmds, "cpts", fixture.Lines(t, "../domain/cpts/testdata/aci-lifecycles.jsonl"))
+	fixture.Submit(t, cmds, "assistant", fixture.Lines(t, "../domain/assistant/testdata/aid-lifecycles.jsonl"))
+	sign := fixture.Lines(t, "../examples/t2-contract.jsonl")[0]
+	sign = []byte(strings.NewReplacer("0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80", hostile, "CPTS du Val de Loire", "<script>alert(1)</script>", `"t2-sign"`, `"h-sign"`).Replace(string(sign)))
+	fixture.Submit(t, cmds, "cpts", [][]byte{sign})
+	s := &site{t: t, tokens: auth.Open(dir), tok: map[string]string{}, now: time.Now()}
+	for _, id := range []auth.Identity{{Name: "audrey", Role: auth.Auditor}, {Name: "fanny", Role: auth.Finance},
+		{Name: "agnes", Role: auth.Agent}, {Name: "loic", Role: auth.Agent, CPAM: "CPAM du Loiret"}, {Name: "ada", Role: auth.Admin}} {
+		if s.tok[id.Name], err = s.tokens.Create(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A notary's tree over the log, and a checkpoint signed of it.
+	tree, err := notary.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tree.Close() })
+	if _, err := tree.CatchUp(context.Background(), store, notary.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, err := notary.GenerateKey("console-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree.Checkpoint(context.Background(), store, signer, ""); err != nil {
+		t.Fatal(err)
+	}
+	if s.verifier, err = note.NewVerifier(vkey); err != nil {
+		t.Fatal(err)
+	}
+	reads := query.New(store, models, app.DefaultSchemes())
+	web, err := console.New(console.Config{Reads: reads, Store: store, Tokens: s.tokens, Now: func() time.Time { return s.now },
+		LatestCheckpoint: func(ctx context.Context) (console.Checkpoint, bool, error) {
+			st, ok, err := tree.Latest(ctx)
+			return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName}, ok, err
+		},
+		ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return tree.ProveInLatest(ctx, store, id) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(httpapi.Config{Store: store, Commands: cmds, Reads: reads, Models: models, Tokens: s.tokens, Console: web.Handler()})
+	if tlsServer {
+		s.srv = httptest.NewTLSServer(api.Handler())
+	} else {
+		s.srv = httptest.NewServer(api.Handler())
+	}
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// browser is a client with its own cookies that does not follow redirects.
+type browser struct {
+	s      *site
+	client *http.Client
+	lang   string
+}
+
+func (s *site) browser(lang string) *browser {
+	jar, _ := cookiejar.New(nil)
+	c := s.srv.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &browser{s: s, client: c, lang: lang}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (b *browser) do(method, path string, form url.Values) page {
+	b.s.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.s.srv.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return page{res.StatusCode, res.Header, string(raw)}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, p page) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no CSRF field in the page:\n%.300s", p.body)
+	}
+	return m[1]
+}
+
+// signIn signs in as the token named who and returns the page it lands on.
+func (b *browser) signIn(who string) page {
+	b.s.t.Helper()
+	login := b.do("GET", "/login", nil)
+	res := b.do("POST", "/login", url.Values{"token": {b.s.tok[who]}, "csrf": {csrfOf(b.s.t, login)}, "next": {"/"}})
+	if res.status != http.StatusSeeOther {
+		b.s.t.Fatalf("sign-in as %s: %d %.300s", who, res.status, res.body)
+	}
+	return res
+}
+
+// Each page answers each role as the API's roles say; without a session,
+// a redirect to the sign-in page.
+func TestPagesByRole(t *testing.T) {
+	s := newSite(t, false)
+	pages := map[string]string{ // path → the right it needs
+		"/": "finance", "/contracts": "contracts", "/contracts/" + t4: "contracts", "/contracts/" + t4 + "/payments.csv": "finance",
+		"/alerts?status=overdue": "finance", "/schedule?within=400": "finance", "/schedule.csv": "finance",
+		"/contracts?q=CPTS&tier=T4&status=live": "contracts",
+	}
+	may := map[string][]string{"finance": {"audrey", "fanny"}, "contracts": {"audrey", "fanny", "agnes", "loic"}}
+	anon := s.browser("")
+	for path := range pages {
+		p := anon.do("GET", path, nil)
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/login?next=") {
+			t.Errorf("GET %s without a session: %d %s", path, p.status, p.header.Get("Location"))
+		}
+	}
+	for _, who := range []string{"audrey", "fanny", "agnes", "loic", "ada"} {
+		b := s.browser("")
+		b.signIn(who)
+		for path, right := range pages {
+			want := http.StatusForbidden
+			for _, w := range may[right] {
+				if w == who {
+					want = http.StatusOK
+				}
+			}
+			if who == "loic" && strings.Contains(path, t4) && want == http.StatusOK {
+				want = http.StatusForbidden // a contract of another CPAM
+			}
+			if p := b.do("GET", path, nil); p.status != want {
+				t.Errorf("GET %s as %s: %d, want %d\n%.300s", path, who, p.status, want, p.body)
+			}
+		}
+	}
+}
+
+// Auditors see the timeline; finance teams see the contract without it.
+func TestTimelineOnlyForAuditors(t *testing.T) {
+	s := newSite(t, false)
+	for who, timeline := range map[string]bool{"audrey": true, "fanny": false, "agnes": false} {
+		b := s.browser("")
+		b.signIn(who)
+		p := b.do("GET", "/contracts/"+t4, nil)
+		if p.status != 200 || strings.Contains(p.body, `id="timeline"`) != timeline {
+			t.Errorf("%s: %d, timeline shown %v", who, p.status, strings.Contains(p.body, `id="timeline"`))
+		}
+		if who == "agnes" && strings.Contains(p.body, `id="payments"`) {
+			t.Error("an agent sees payments")
+		}
+	}
+}
+
+// Security headers on every page; cookies HttpOnly and SameSite=Strict,
+// Secure under TLS.
+func TestHeadersAndCookies(t *testing.T) {
+	for _, tlsServer := range []bool{false, true} {
+		s := newSite(t, tlsServer)
+		b := s.browser("")
+		login := b.do("GET", "/login", nil)
+		csp := login.header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("CSP %q", csp)
+		}
+		for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
+			if login.header.Get(h) != want {
+				t.Errorf("%s: %q", h, login.header.Get(h))
+			}
+		}
+		res := b.do("POST", "/login", url.Values{"token": {s.tok["fanny"]}, "csrf": {csrfOf(t, login)}})
+		var session *http.Cookie
+		for _, c := range (&http.Response{Header: res.header}).Cookies() {
+			if c.Name == "ledger_session" {
+				session = c
+			}
+		}
+		if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Secure != tlsServer || session.Path != "/" {
+			t.Errorf("TLS %v: session cookie %+v", tlsServer, session)
+		}
+		if strings.Contains(res.body, s.tok["fanny"]) || strings.Contains(strings.Join(res.header.Values("Set-Cookie"), ";"), s.tok["fanny"]) {
+			t.Error("the token went back to the browser")
+		}
+		if p := b.do("GET", "/", nil); p.status != 200 || !strings.Contains(p.body, `<link rel="stylesheet" href="/static/console.css">`) || strings.Contains(p.body, "<script") {
+			t.Errorf("dashboard: %d, or it carries a script", p.status)
+		}
+		if p := b.do("GET", "/static/console.css", nil); p.status != 200 || !strings.Contains(p.header.Get("Content-Type"), "text/css") {
+			t.Errorf("stylesheet: %d %s", p.status, p.header.Get("Content-Type"))
+		}
+	}
+}
+
+// Forms that change something refuse a missing or wrong CSRF token.
+func TestCSRFRefused(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("")
+	b.do("GET", "/login", nil)
+	if p := b.do("POST", "/login", url.Values{"token": {s.tok["fanny"]}}); p.status != http.StatusForbidden {
+		t.Fatalf("sign-in without the form's token: %d", p.status)
+	}
+	if p := b.do("POST", "/login", url.Values{"token": {s.tok["fanny"]}, "csrf": {"forged"}}); p.status != http.StatusForbidden {
+		t.Fatalf("sign-in with a forged token: %d", p.status)
+	}
+	b.signIn("fanny")
+	if p := b.do("POST", "/logout", url.Values{"csrf": {"forged"}}); p.status != http.StatusForbidden {
+		t.Fatalf("sign-out with a forged token: %d", p.status)
+	}
+	home := b.do("GET", "/", nil)
+	if home.status != 200 {
+		t.Fatalf("the session ended on a forged sign-out: %d", home.status)
+	}
+	if p := b.do("POST", "/logout", url.Values{"csrf": {csrfOf(t, home)}}); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", p.status)
+	}
+	if p := b.do("GET", "/", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("after sign-out: %d", p.status)
+	}
+}
+
+// Text from the ledger is escaped: a CPTS named <script>… renders as text.
+func TestHostileTextIsEscaped(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("")
+	b.signIn("audrey")
+	for _, path := range []string{"/contracts/" + hostile, "/contracts?q=script"} {
+		p := b.do("GET", path, nil)
+		if p.status != 200 || strings.Contains(p.body, "<script>alert(1)</script>") || !strings.Contains(p.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Errorf("%s: %d; raw script present: %v", path, p.status, strings.Contains(p.body, "<script>alert(1)"))
+		}
+	}
+	// A hostile next= cannot send a signed-in user to another site.
+	login := b.do("GET", "/login?next=//evil.example/x", nil)
+	if strings.Contains(login.body, "evil.example") {
+		t.Error("the sign-in form keeps an off-site next")
+	}
+}
+
+// A revoked token ends its sessions; an idle or old session ends too.
+func TestSessionsEnd(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("")
+	b.signIn("fanny")
+	if err := s.tokens.Revoke("fanny"); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.do("GET", "/", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("with a revoked token: %d", p.status)
+	}
+	b = s.browser("")
+	b.signIn("audrey")
+	s.now = s.now.Add(console.SessionIdle + time.Minute)
+	if p := b.do("GET", "/", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("after %s idle: %d", console.SessionIdle, p.status)
+	}
+}
+
+// French by default, English when the browser asks; amounts and dates as
+// each language writes them.
+func TestFrenchAndEnglish(t *testing.T) {
+	s := newSite(t, false)
+	fr := s.browser("fr-FR,fr;q=0.9")
+	fr.signIn("fanny")
+	p := fr.do("GET", "/contracts/"+t4, nil)
+	if !strings.Contains(p.body, "Se déconnecter") || !strings.Contains(p.body, "90\u202f000,00\u00a0€") || !strings.Contains(p.body, "31/08/2019") || p.header.Get("Content-Language") != "fr" {
+		t.Errorf("French page: %.200s", p.body)
+	}
+	en := s.browser("en-GB,en;q=0.9,fr;q=0.5")
+	en.signIn("fanny")
+	p = en.do("GET", "/contracts/"+t4, nil)
+	if !strings.Contains(p.body, "Sign out") || !strings.Contains(p.body, "€90,000.00") || !strings.Contains(p.body, "2019-08-31") || p.header.Get("Content-Language") != "en" {
+		t.Errorf("English page: %.200s", p.body)
+	}
+	if p := s.browser("de-DE").do("GET", "/login", nil); !strings.Contains(p.body, "Connexion") {
+		t.Error("a German browser does not get French")
+	}
+}
+
+// An auditor downloads an inclusion proof of an event of the timeline, and
+// it verifies offline against the signed checkpoint.
+func TestProofDownload(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("")
+	b.signIn("audrey")
+	p := b.do("GET", "/contracts/"+t4, nil)
+	link := regexp.MustCompile(`href="(/contracts/` + t4 + `/events/([0-9a-f-]{36})/proof.json)"`).FindStringSubmatch(p.body)
+	if link == nil {
+		t.Fatalf("no proof link on the contract page")
+	}
+	if !strings.Contains(b.do("GET", "/", nil).body, "console-test") {
+		t.Error("the dashboard does not name the checkpoint's key")
+	}
+	proof := b.do("GET", link[1], nil)
+	if proof.status != 200 || proof.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("proof: %d %s", proof.status, proof.body)
+	}
+	if _, err := notary.VerifyProof([]byte(proof.body), s.verifier); err != nil || !strings.Contains(proof.body, link[2]) {
+		t.Fatalf("the downloaded proof does not verify: %v\n%s", err, proof.body)
+	}
+	fanny := s.browser("")
+	fanny.signIn("fanny")
+	if p := fanny.do("GET", link[1], nil); p.status != http.StatusForbidden {
+		t.Fatalf("a finance analyst downloads a proof: %d", p.status)
+	}
+}
