@@ -1,7 +1,6 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 GO       ?= go
 BIN      := bin/ledger
-DATA     ?= ./data
 BENCH    ?= .
 BENCHTIME ?= 1s
 
@@ -12,11 +11,13 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/ledger
 
-# The main job on the embedded default, in a fresh ./data: a generated
-# national history of about 700 CPTS submitted, decided and reported on.
+# The main job on the embedded default, in a fresh ./demo-data (never the
+# default data directory of real use): a generated national history of
+# about 700 CPTS submitted, decided and reported on.
+DEMO_DATA ?= ./demo-data
 demo: build
-	rm -rf $(DATA)
-	./$(BIN) --data $(DATA) demo
+	rm -rf $(DEMO_DATA)
+	./$(BIN) --data $(DEMO_DATA) demo
 
 # vet, then every test with the race detector (what CI runs).
 test:
@@ -31,12 +32,15 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./...
 
+# gofmt, go vet and staticcheck (pinned in go.mod's tool directive): what
+# reviewers check, run by CI before the tests.
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 fmt:
 	gofmt -w .
 
 clean:
-	rm -rf bin $(DATA)
+	rm -rf bin $(DEMO_DATA)

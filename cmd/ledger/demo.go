@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -51,7 +52,10 @@ func runDemo(e *env, args []string) error {
 	if *workers < 1 || *workers > 64 {
 		return usageError{"--workers must be between 1 and 64"}
 	}
-	store, err := e.openStore()
+	if err := e.claimForDemo(); err != nil {
+		return err
+	}
+	store, err := e.createStore()
 	if err != nil {
 		return err
 	}
@@ -393,4 +397,27 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// demoMarker, in a data directory, says that the demo made its ledger.
+const demoMarker = "DEMO"
+
+// claimForDemo refuses a data directory that holds a ledger the demo did
+// not make (real data must never get fake contracts), and marks a new one
+// as the demo's.
+func (e *env) claimForDemo() error {
+	if e.global.store != "" && e.global.store != "embedded" {
+		return failed{"the demo runs on the embedded store only (it would add fake contracts to the server's ledger)"}
+	}
+	marker := filepath.Join(e.global.data, demoMarker)
+	if e.requireLedger() == nil {
+		if _, err := os.Stat(marker); err != nil {
+			return failed{fmt.Sprintf("%s holds a ledger the demo did not make: the demo adds generated contracts, so it runs only on its own (make demo uses ./demo-data)", e.global.data)}
+		}
+		return nil
+	}
+	if err := os.MkdirAll(e.global.data, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(marker, []byte("a ledger of generated contracts made by ledger demo\n"), 0o644)
 }

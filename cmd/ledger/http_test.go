@@ -213,6 +213,7 @@ func TestHTTPAcknowledgedCommandsAreDurable(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "data")
+			ledger(t, bin, "--data", dir, "init")
 			token := strings.TrimSpace(ledger(t, bin, "--data", dir, "token", "create", "--name", "agnes", "--role", "agent"))
 			cmd, url := startServeProcess(t, bin, dir)
 			stop := make(chan struct{})

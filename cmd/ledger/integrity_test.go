@@ -141,6 +141,7 @@ func TestRacingSubmitProcessesAcknowledgeOnlyWhatIsStored(t *testing.T) {
 func TestOneServePerDataDirectory(t *testing.T) {
 	bin := ledgerBinary(t)
 	data := filepath.Join(t.TempDir(), "data")
+	ledger(t, bin, "--data", data, "init")
 	first := exec.Command(bin, "--data", data, "serve", "--http", "127.0.0.1:0", "--nats-listen", freeAddr(t))
 	var firstErr syncBuffer
 	first.Stderr = &firstErr
@@ -168,7 +169,9 @@ func TestOneServePerDataDirectory(t *testing.T) {
 
 	// A NATS address in use, on another data directory.
 	l := listenAny(t)
-	other := exec.Command(bin, "--data", filepath.Join(t.TempDir(), "data"), "serve", "--http", "127.0.0.1:0", "--nats-listen", l)
+	otherData := filepath.Join(t.TempDir(), "data")
+	ledger(t, bin, "--data", otherData, "init")
+	other := exec.Command(bin, "--data", otherData, "serve", "--http", "127.0.0.1:0", "--nats-listen", l)
 	out, err = other.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "the NATS address "+l+" is in use") {
 		t.Fatalf("serve on a NATS address in use: %v\n%s", err, out)

@@ -25,6 +25,9 @@ func (f *filesFlag) Set(v string) error { *f = append(*f, v); return nil }
 
 // openTree opens the notary's tree in the data directory.
 func (e *env) openTree() (*notary.Tree, error) {
+	if err := e.requireLedger(); err != nil {
+		return nil, err
+	}
 	return notary.Open(e.ctx, e.global.data)
 }
 

@@ -59,8 +59,33 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.json, "json", g.json, "print JSON instead of a table")
 }
 
-// openStore opens the configured event store.
+// requireLedger refuses a data directory that holds no ledger: a
+// mistyped --data must not answer "ok" on an empty folder, nor create one.
+// (With --store esdb the ledger is the server's.)
+func (e *env) requireLedger() error {
+	if e.global.store != "" && e.global.store != "embedded" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(e.global.data, "events.db")); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return failed{fmt.Sprintf("no ledger in %s (no events.db there): check --data (or LEDGER_DATA); ledger init starts a new one", e.global.data)}
+		}
+		return err
+	}
+	return nil
+}
+
+// openStore opens the event store of an existing ledger.
 func (e *env) openStore() (eventstore.Store, error) {
+	if err := e.requireLedger(); err != nil {
+		return nil, err
+	}
+	return e.createStore()
+}
+
+// createStore opens the event store, creating the ledger when the data
+// directory holds none: for init, submit, demo and restore only.
+func (e *env) createStore() (eventstore.Store, error) {
 	switch e.global.store {
 	case "", "embedded":
 		return embedded.Open(e.ctx, filepath.Join(e.global.data, "events.db"), embedded.Options{Logger: e.log})
@@ -88,6 +113,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"init", "start a new, empty ledger in the data directory", "init", runInit},
 		{"submit", "apply commands from a JSON-lines file", "submit --file F   (F = - for standard input)", runSubmit},
 		{"payments", "list a contract's payment decisions", "payments --contract ID", runPayments},
 		{"balance", "decided amounts of a contract, by contract year", "balance --contract ID [--as-of DATE]", runBalance},
@@ -99,6 +125,8 @@ func init() {
 		{"checkpoints", "list every checkpoint signed", "checkpoints", runCheckpoints},
 		{"prove", "prove an event is in a checkpoint's tree, or two checkpoints consistent", "prove --event ID --checkpoint FILE | prove --from OLD --to NEW", runProve},
 		{"verify-proof", "check a proof offline, with only the verifier key", "verify-proof --proof FILE --verifier-key FILE", runVerifyProof},
+		{"backup", "write a consistent copy of the event store while the ledger runs", "backup --out FILE", runBackup},
+		{"restore", "fill an empty data directory from a backup, verify it and build the read models", "restore --from FILE", runRestore},
 		{"rebuild", "rebuild the read models from the whole log, with a progress bar", "rebuild", runRebuild},
 		{"schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--within DAYS]", runSchedule},
 		{"totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier]", runTotals},

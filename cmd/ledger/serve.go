@@ -108,6 +108,9 @@ func runServe(e *env, args []string) error {
 		}
 	}
 	log := newInfoLogger(e.stderr)
+	if err := e.requireLedger(); err != nil {
+		return err
+	}
 	// One serve per data directory: two would share the relay's checkpoint
 	// and the embedded NATS store, and skip events for ever.
 	if err := os.MkdirAll(e.global.data, 0o755); err != nil {

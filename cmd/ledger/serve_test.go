@@ -53,6 +53,9 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 	}
 	s := &served{addr: l.Addr().String(), stderr: &syncBuffer{}}
 	l.Close()
+	if _, err := os.Stat(filepath.Join(dir, "events.db")); err != nil {
+		mustLedger(t, "--data", dir, "init")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {

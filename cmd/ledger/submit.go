@@ -32,7 +32,7 @@ func runSubmit(e *env, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	store, err := e.openStore()
+	store, err := e.createStore()
 	if err != nil {
 		return err
 	}
@@ -70,4 +70,28 @@ func submitLines(e *env, ledger *app.Ledger, actor string, in io.Reader) (submit
 		return out.Encode(res)
 	})
 	return st, err
+}
+
+// runInit starts an empty ledger, so that a server can be started (and
+// tokens made) before the first command: every other command but submit,
+// demo and restore refuses a data directory without one.
+func runInit(e *env, args []string) error {
+	if err := e.parse(e.flags("init"), args); err != nil {
+		return err
+	}
+	if e.requireLedger() == nil && (e.global.store == "" || e.global.store == "embedded") {
+		return failed{fmt.Sprintf("%s holds a ledger already", e.global.data)}
+	}
+	if err := os.MkdirAll(e.global.data, 0o755); err != nil {
+		return err
+	}
+	store, err := e.createStore()
+	if err != nil {
+		return err
+	}
+	if err := store.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "a new ledger in %s\n", e.global.data)
+	return nil
 }

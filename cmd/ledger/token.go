@@ -13,6 +13,9 @@ func runToken(e *env, args []string) error {
 	if len(args) == 0 {
 		return usageError{"token what? create, list or revoke"}
 	}
+	if err := e.requireLedger(); err != nil {
+		return err
+	}
 	tokens := auth.Open(e.global.data)
 	switch args[0] {
 	case "create":

@@ -51,8 +51,10 @@ func Acquire(path string) (*Lock, error) {
 		}
 		return nil, fmt.Errorf("dirlock: lock %s: %w", path, err)
 	}
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	// The pid is for the message another process prints; the lock holds
+	// without it.
+	if f.Truncate(0) == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &Lock{f: f}, nil
 }
