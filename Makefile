@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/ledger
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/ledger
 
 # The main job on the embedded default, in a fresh ./demo-data (never the
 # default data directory of real use): a generated national history of

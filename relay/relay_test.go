@@ -8,7 +8,6 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,6 +82,14 @@ func (e *env) startServer(t testing.TB) {
 // appendEvents appends n events to a few contract streams, in batches.
 func (e *env) appendEvents(t testing.TB, n int) {
 	t.Helper()
+	if err := e.tryAppendEvents(n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryAppendEvents is appendEvents for a goroutine other than the test's:
+// it returns the error instead of failing the test.
+func (e *env) tryAppendEvents(n int) error {
 	streams := []string{"cpts-" + uuid.NewString(), "cpts-" + uuid.NewString(), "cpts-" + uuid.NewString()}
 	for i := 0; i < n; {
 		size := min(100, n-i)
@@ -92,10 +99,11 @@ func (e *env) appendEvents(t testing.TB, n int) {
 				Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i+j))}
 		}
 		if _, err := e.store.Append(context.Background(), streams[(i/100)%3], eventstore.Any(), batch); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		i += size
 	}
+	return nil
 }
 
 // consumeAll reads the LEDGER stream from the start until want messages,
@@ -228,21 +236,38 @@ func TestServerRestartMidStream(t *testing.T) {
 	e := setup(t)
 	r := relay.New(e.store, e.js, e.db, relay.Options{AckTimeout: 2 * time.Second, MaxBackoff: 200 * time.Millisecond})
 	stop := runRelay(t, r)
-	var wg sync.WaitGroup
-	wg.Add(1)
+	// 2 000 events before the server goes down, 2 000 while it is down
+	// and after it is back: the appender waits on the test's signals.
+	down, appended := make(chan struct{}), make(chan error, 1)
 	go func() {
-		defer wg.Done()
-		for i := 0; i < 40; i++ {
-			e.appendEvents(t, 100)
-			time.Sleep(10 * time.Millisecond)
+		for i := 0; i < 20; i++ {
+			if err := e.tryAppendEvents(100); err != nil {
+				appended <- err
+				return
+			}
 		}
+		<-down
+		for i := 0; i < 20; i++ {
+			if err := e.tryAppendEvents(100); err != nil {
+				appended <- err
+				return
+			}
+		}
+		appended <- nil
 	}()
 	waitFor(t, "some events relayed", func() bool { return r.Stats().Position > 500 })
 	e.server.Shutdown()
 	e.server.WaitForShutdown()
-	time.Sleep(300 * time.Millisecond)
+	close(down)
+	// The relay falls behind while the server is away.
+	waitFor(t, "events appended that the relay cannot publish", func() bool {
+		head, _ := e.store.Head(context.Background())
+		return head > r.Stats().Position+100
+	})
 	e.startServer(t)
-	wg.Wait()
+	if err := <-appended; err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "all 4000 relayed after the restart", func() bool { return r.Stats().Position == 4000 })
 	stop()
 	t.Logf("after the restart: %+v", r.Stats())
@@ -262,11 +287,33 @@ func TestStreamAheadOfCheckpointAfterTheWindow(t *testing.T) {
 	if err := e.db.SaveCheckpoint(context.Background(), "relay:nats", 200); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // the duplicate window passes
+	e.waitOutDuplicateWindow(t, 100*time.Millisecond)
 	e.appendEvents(t, 100)
 	again := relay.New(e.store, e.js, e.db, relay.Options{Duplicates: 100 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	stop = runRelay(t, again)
 	waitFor(t, "600 relayed", func() bool { return again.Stats().Position == 600 })
 	stop()
 	e.consumeAll(t, 600)
+}
+
+// waitOutDuplicateWindow returns once a duplicate window of d that began
+// now has passed on the server's clock: a probe stream with that window is
+// given a message, and the same message id again until the server stores
+// it rather than dropping it as a duplicate.
+func (e *env) waitOutDuplicateWindow(t *testing.T, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.js.CreateStream(ctx, jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe.window"}, Duplicates: d}); err != nil {
+		t.Fatal(err)
+	}
+	defer e.js.DeleteStream(ctx, "PROBE")
+	publish := func() bool {
+		ack, err := e.js.Publish(ctx, "probe.window", []byte("probe"), jetstream.WithMsgID("probe"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return !ack.Duplicate
+	}
+	publish()
+	waitFor(t, "the duplicate window to pass", publish)
 }

@@ -289,6 +289,9 @@ func writeAudit(w io.Writer, views []query.AuditEvent) error {
 }
 
 func runExport(e *env, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		args = []string{"payments", "-h"}
+	}
 	if len(args) == 0 || args[0] != "payments" {
 		return usageError{"export what? only 'export payments' exists"}
 	}

@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sort"
-	"strings"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
@@ -41,13 +41,23 @@ type env struct {
 	schemes []domain.Scheme
 	// progressShown is set while a progress bar's line is open.
 	progressShown bool
+	// command is the command being run (for its help).
+	command command
+	// capture, for completion: parse records the flag set and stops.
+	capture  bool
+	captured *flag.FlagSet
+	// level is the log level: --log-level may come after the command.
+	level slog.LevelVar
 }
 
 type globalFlags struct {
-	data    string
-	store   string
-	esdbURL string
-	json    bool
+	data     string
+	store    string
+	esdbURL  string
+	json     bool
+	logLevel string
+	level    slog.Level
+	version  bool
 }
 
 // register adds the global flags to a flag set, so that they are accepted
@@ -57,6 +67,25 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.store, "store", g.store, "event store backend: embedded or esdb (env LEDGER_STORE)")
 	fs.StringVar(&g.esdbURL, "esdb-url", g.esdbURL, "EventStoreDB connection string (env LEDGER_ESDB_URL)")
 	fs.BoolVar(&g.json, "json", g.json, "print JSON instead of a table")
+	fs.StringVar(&g.logLevel, "log-level", g.logLevel, "log level: debug (with the EventStoreDB client's own lines), info, warn or error (env LEDGER_LOG_LEVEL)")
+	fs.BoolVar(&g.version, "version", false, "print the version and exit")
+}
+
+// parseLevel reads --log-level.
+func (g *globalFlags) parseLevel() error {
+	switch g.logLevel {
+	case "debug":
+		g.level = slog.LevelDebug
+	case "info":
+		g.level = slog.LevelInfo
+	case "", "warn":
+		g.level = slog.LevelWarn
+	case "error":
+		g.level = slog.LevelError
+	default:
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)
+	}
+	return nil
 }
 
 // requireLedger refuses a data directory that holds no ledger: a
@@ -102,54 +131,71 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
 
+// command is one subcommand: its name, what it does, its synopsis, an
+// example, and its run function, which defines its flags — the one source
+// of its help (ledger help CMD, ledger CMD -h) and of shell completion.
 type command struct {
 	name    string
 	summary string
 	usage   string
+	example string
 	run     func(e *env, args []string) error
 }
 
 var commands []command
 
 func init() {
+	const id = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"
 	commands = []command{
-		{"init", "start a new, empty ledger in the data directory", "init", runInit},
-		{"submit", "apply commands from a JSON-lines file", "submit --file F   (F = - for standard input)", runSubmit},
-		{"payments", "list a contract's payment decisions", "payments --contract ID", runPayments},
-		{"balance", "decided amounts of a contract, by contract year", "balance --contract ID [--as-of DATE]", runBalance},
-		{"alerts", "deadline alerts of every live contract", "alerts [--as-of DATE] [--within DAYS]", runAlerts},
-		{"audit", "a contract's events with their envelope and hash chain", "audit --contract ID [--as-of DATE]", runAudit},
-		{"verify", "check every hash chain, and the log against signed checkpoints", "verify [--checkpoint FILE]... [--verifier-key FILE]", runVerify},
-		{"keygen", "make a signer key for checkpoints (prints its verifier key)", "keygen --name NAME --out FILE", runKeygen},
-		{"checkpoint", "sign a checkpoint of the Merkle tree over the whole log", "checkpoint --signing-key FILE [--origin ORIGIN]", runCheckpoint},
-		{"checkpoints", "list every checkpoint signed", "checkpoints", runCheckpoints},
-		{"prove", "prove an event is in a checkpoint's tree, or two checkpoints consistent", "prove --event ID --checkpoint FILE | prove --from OLD --to NEW", runProve},
-		{"verify-proof", "check a proof offline, with only the verifier key", "verify-proof --proof FILE --verifier-key FILE", runVerifyProof},
-		{"backup", "write a consistent copy of the event store while the ledger runs", "backup --out FILE", runBackup},
-		{"restore", "fill an empty data directory from a backup, verify it and build the read models", "restore --from FILE", runRestore},
-		{"rebuild", "rebuild the read models from the whole log, with a progress bar", "rebuild", runRebuild},
-		{"schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--within DAYS]", runSchedule},
-		{"totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier]", runTotals},
-		{"export", "export payments as CSV, one row per breakdown line", "export payments --format csv [--sep ';'] [--contract ID]", runExport},
-		{"demo", "generate a national history, submit it and report", "demo [--seed N] [--today DATE] [--contracts N]", runDemo},
-		{"serve", "run the HTTP API, the projections and the NATS relay (embedded NATS server by default)", "serve [--http HOST:PORT] [--nats-url URL] [--nats-listen HOST:PORT]", runServe},
-		{"token", "bearer tokens of the HTTP API: create (printed once), list, revoke", "token create --name NAME --role auditor|finance|agent|admin [--cpam CPAM] | token list | token revoke --name NAME", runToken},
-		{"tail", "print the ledger's events from NATS as JSON lines", "tail [--subject PATTERN] [--from-start] [--limit N]", runTail},
-		{"version", "print the version", "version", runVersion},
+		{"init", "start a new, empty ledger in the data directory", "init", "ledger --data /srv/ledger init", runInit},
+		{"submit", "apply commands from a JSON-lines file", "submit --file F   (F = - for standard input)", "ledger submit --file examples/t2-contract.jsonl", runSubmit},
+		{"payments", "list a contract's payment decisions", "payments --contract ID [--as-of DATE] [--known-at TIME]", "ledger payments --contract " + id + " --as-of 2021-12-31", runPayments},
+		{"balance", "decided amounts of a contract, by contract year", "balance --contract ID [--as-of DATE] [--known-at TIME]", "ledger balance --contract " + id, runBalance},
+		{"alerts", "deadline alerts of every live contract", "alerts [--as-of DATE] [--known-at TIME] [--within DAYS] [--status S] [--cpam C] [--ars A]", "ledger alerts --status overdue --cpam 'CPAM du Loiret'", runAlerts},
+		{"audit", "a contract's events with their envelope and hash chain", "audit --contract ID [--as-of DATE] [--known-at TIME]", "ledger audit --contract " + id, runAudit},
+		{"verify", "check every hash chain, and the log against signed checkpoints", "verify [--checkpoint FILE]... [--verifier-key FILE]", "ledger verify --checkpoint cp-19 --verifier-key verifier.pub", runVerify},
+		{"keygen", "make a signer key for checkpoints (prints its verifier key)", "keygen --name NAME --out FILE", "ledger keygen --name cpam-ledger --out signer.key > verifier.pub", runKeygen},
+		{"checkpoint", "sign a checkpoint of the Merkle tree over the whole log", "checkpoint --signing-key FILE [--origin ORIGIN]", "ledger checkpoint --signing-key signer.key > cp-19", runCheckpoint},
+		{"checkpoints", "list every checkpoint signed", "checkpoints", "ledger --json checkpoints", runCheckpoints},
+		{"prove", "prove an event is in a checkpoint's tree, or two checkpoints consistent", "prove --event ID --checkpoint FILE | prove --from OLD --to NEW", "ledger prove --event b1f3afeb-3333-5d57-a818-406821badb68 --checkpoint cp-19 > proof.json", runProve},
+		{"verify-proof", "check a proof offline, with only the verifier key", "verify-proof --proof FILE --verifier-key FILE", "ledger verify-proof --proof proof.json --verifier-key verifier.pub", runVerifyProof},
+		{"backup", "write a consistent copy of the event store while the ledger runs", "backup --out FILE", "ledger backup --out /backup/ledger-$(date +%F).db", runBackup},
+		{"restore", "fill an empty data directory from a backup, verify it and build the read models", "restore --from FILE", "ledger --data /srv/ledger-restored restore --from /backup/ledger-2026-11-27.db", runRestore},
+		{"rebuild", "rebuild the read models from the whole log, beside the live ones", "rebuild", "ledger rebuild", runRebuild},
+		{"schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--known-at TIME] [--within DAYS] [--cpam C]", "ledger schedule --within 31", runSchedule},
+		{"totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier] [--as-of DATE] [--known-at TIME]", "ledger --json totals --by cpam", runTotals},
+		{"export", "export payments as CSV, one row per breakdown line or per payment", "export payments [--per line|payment] [--sep C] [--contract ID] [--as-of DATE] [--known-at TIME]", "ledger export payments --per payment --sep ';' > payments.csv", runExport},
+		{"demo", "generate a national history in its own directory, submit it and report", "demo [--seed N] [--today DATE] [--contracts N] [--aid-contracts N]", "ledger --data ./demo-data demo", runDemo},
+		{"serve", "run the HTTP API and console, the projections and the NATS relay", "serve [--http HOST:PORT] [--nats-url URL,...] [--nats-listen HOST:PORT] [--signing-key FILE]", "ledger serve --http 127.0.0.1:8080", runServe},
+		{"token", "bearer tokens of the HTTP API: create (printed once), list, revoke", "token create --name NAME --role auditor|finance|agent|admin [--cpam CPAM] | token list | token revoke --name NAME", "ledger token create --name audrey --role auditor", runToken},
+		{"tail", "print the ledger's events from NATS as JSON lines", "tail [--subject PATTERN] [--from-start] [--limit N]", "ledger tail --subject 'ledger.cpts.*.PaymentDecided'", runTail},
+		{"completion", "print a shell completion script", "completion bash|zsh|fish", "source <(ledger completion bash)", runCompletion},
+		{"version", "print the version", "version [--json]", "ledger version --json", runVersion},
 	}
 }
 
 // run is the whole program, testable in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := globalFlags{data: envOr("LEDGER_DATA", "./data"), store: envOr("LEDGER_STORE", "embedded"), esdbURL: os.Getenv("LEDGER_ESDB_URL")}
+	g := globalFlags{data: envOr("LEDGER_DATA", "./data"), store: envOr("LEDGER_STORE", "embedded"), esdbURL: os.Getenv("LEDGER_ESDB_URL"),
+		logLevel: os.Getenv("LEDGER_LOG_LEVEL")}
 	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	g.register(fs)
-	fs.Usage = func() { printHelp(stderr) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout)
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "ledger: %v\n(ledger help lists the commands and the global flags)\n", err)
+		return exitUsage
+	}
+	if g.version {
+		fmt.Fprintln(stdout, readBuildInfo())
+		return exitOK
+	}
+	if err := g.parseLevel(); err != nil {
+		fmt.Fprintf(stderr, "ledger: %v\n", err)
 		return exitUsage
 	}
 	rest := fs.Args()
@@ -158,15 +204,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	name, rest := rest[0], rest[1:]
-	if name == "help" || name == "-h" {
+	if name == "help" || name == "-h" || name == "--help" {
 		if len(rest) > 0 {
-			if c, ok := lookup(rest[0]); ok {
-				fmt.Fprintf(stdout, "ledger %s — %s\n\nusage: ledger [--data DIR] [--json] %s\n", c.name, c.summary, c.usage)
-				return exitOK
-			}
+			name, rest = rest[0], []string{"-h"}
+		} else {
+			printHelp(stdout)
+			return exitOK
 		}
-		printHelp(stdout)
-		return exitOK
 	}
 	c, ok := lookup(name)
 	if !ok {
@@ -174,8 +218,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		printHelp(stderr)
 		return exitUsage
 	}
-	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, global: g, schemes: app.DefaultSchemes(),
-		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, global: g, schemes: app.DefaultSchemes(), command: c}
+	e.level.Set(g.level)
+	e.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &e.level}))
 	err := c.run(e, rest)
 	var ue usageError
 	var fail failed
@@ -185,7 +230,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "ledger %s: %s\nusage: ledger %s\n", name, ue.msg, c.usage)
+		fmt.Fprintf(stderr, "ledger %s: %s\nusage: ledger %s\n(ledger help %s lists its flags)\n", name, ue.msg, c.usage, name)
 		return exitUsage
 	case errors.As(err, &fail):
 		if fail.msg != "" {
@@ -215,32 +260,52 @@ func lookup(name string) (command, bool) {
 
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "ledger — event-sourced ledger of conventional payments (CPTS funding under the ACI)")
-	fmt.Fprintln(w, "\nusage: ledger [--data DIR] [--store embedded|esdb] [--esdb-url URL] [--json] <command> [flags]")
+	fmt.Fprintln(w, "\nusage: ledger [global flags] <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	names := make([]string, 0, len(commands))
+	width := 0
 	for _, c := range commands {
 		names = append(names, c.name)
+		width = max(width, len(c.name))
 	}
 	sort.Strings(names)
 	for _, n := range names {
 		c, _ := lookup(n)
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\nglobal flags (before or after the command):")
+	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
+	var g globalFlags
+	g.register(fs)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 	fmt.Fprintln(w, "\nexit status: 0 success, 1 a rejected command or failed check, 2 bad usage")
-	fmt.Fprintln(w, "run 'ledger help <command>' for a command's flags")
+	fmt.Fprintln(w, "run 'ledger help <command>' (or 'ledger <command> -h') for a command's flags and an example")
 }
 
 // flags returns a flag set for a subcommand with the global flags on it.
+// The flag package prints nothing itself: an error is printed once, by
+// run, and -h prints the command's help on standard output (parse).
 func (e *env) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("ledger "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	e.global.register(fs)
 	return fs
 }
 
+// parse parses a command's flags. With -h it prints the command's help —
+// its synopsis, every flag with its default, an example — and returns
+// flag.ErrHelp (exit 0). In capture mode (completion) it only records the
+// flag set.
 func (e *env) parse(fs *flag.FlagSet, args []string) error {
+	if e.capture {
+		e.captured = fs
+		return flag.ErrHelp
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			e.commandHelp(fs)
 			return err
 		}
 		return usageError{err.Error()}
@@ -248,6 +313,10 @@ func (e *env) parse(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	if err := e.global.parseLevel(); err != nil {
+		return usageError{err.Error()}
+	}
+	e.level.Set(e.global.level)
 	return nil
 }
 
@@ -258,15 +327,71 @@ func envOr(key, def string) string {
 	return def
 }
 
+// commandHelp prints the help of the command being run.
+func (e *env) commandHelp(fs *flag.FlagSet) {
+	c := e.command
+	fmt.Fprintf(e.stdout, "ledger %s — %s\n\nusage: ledger [global flags] %s\n\nflags:\n", c.name, c.summary, c.usage)
+	fs.SetOutput(e.stdout)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	if c.example != "" {
+		fmt.Fprintf(e.stdout, "\nexample:\n  %s\n", c.example)
+	}
+}
+
+// buildInfo is what version prints.
+type buildInfo struct {
+	Version  string `json:"version"`
+	Revision string `json:"revision,omitempty"`
+	Time     string `json:"time,omitempty"`
+	Modified bool   `json:"modified,omitempty"`
+	Go       string `json:"go"`
+}
+
+// readBuildInfo reads the module version and the VCS revision the binary
+// was built from (runtime/debug.ReadBuildInfo).
+func readBuildInfo() buildInfo {
+	b := buildInfo{Version: "(devel)", Go: runtime.Version()}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return b
+	}
+	if bi.Main.Version != "" {
+		b.Version = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.Revision = s.Value
+		case "vcs.time":
+			b.Time = s.Value
+		case "vcs.modified":
+			b.Modified = s.Value == "true"
+		}
+	}
+	return b
+}
+
+func (b buildInfo) String() string {
+	s := "ledger " + b.Version
+	if b.Revision != "" {
+		s += " (" + b.Revision[:min(12, len(b.Revision))]
+		if b.Modified {
+			s += ", modified"
+		}
+		s += ", " + b.Time + ")"
+	}
+	return s + " " + b.Go
+}
+
 func runVersion(e *env, args []string) error {
 	if err := e.parse(e.flags("version"), args); err != nil {
 		return err
 	}
-	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		v = bi.Main.Version
+	if e.global.json {
+		return e.printJSON(readBuildInfo())
 	}
-	fmt.Fprintf(e.stdout, "ledger %s\n", strings.TrimSpace(v))
+	fmt.Fprintln(e.stdout, readBuildInfo())
 	return nil
 }
 

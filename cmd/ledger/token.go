@@ -13,17 +13,19 @@ func runToken(e *env, args []string) error {
 	if len(args) == 0 {
 		return usageError{"token what? create, list or revoke"}
 	}
-	if err := e.requireLedger(); err != nil {
-		return err
-	}
 	tokens := auth.Open(e.global.data)
 	switch args[0] {
+	case "-h", "--help":
+		return e.parse(e.flags("token"), args)
 	case "create":
 		fs := e.flags("token create")
 		name := fs.String("name", "", "who the token is for: recorded as the actor of what it submits")
 		role := fs.String("role", "", "auditor, finance, agent or admin")
 		cpam := fs.String("cpam", "", "an agent limited to the contracts of this CPAM")
 		if err := e.parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if err := e.requireLedger(); err != nil {
 			return err
 		}
 		token, err := tokens.Create(auth.Identity{Name: *name, Role: auth.Role(*role), CPAM: *cpam})
@@ -35,6 +37,9 @@ func runToken(e *env, args []string) error {
 		return nil
 	case "list":
 		if err := e.parse(e.flags("token list"), args[1:]); err != nil {
+			return err
+		}
+		if err := e.requireLedger(); err != nil {
 			return err
 		}
 		ts, err := tokens.List()
@@ -70,6 +75,9 @@ func runToken(e *env, args []string) error {
 		fs := e.flags("token revoke")
 		name := fs.String("name", "", "the token to revoke")
 		if err := e.parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if err := e.requireLedger(); err != nil {
 			return err
 		}
 		if err := tokens.Revoke(*name); err != nil {

@@ -80,11 +80,31 @@ func Open(connectionString string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("esdb: connection string: %w", err)
 	}
+	cfg.Logger = clientLogger(opts.Logger)
 	client, err := esdb.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("esdb: connect: %w", err)
 	}
 	return newStore(&clientConn{c: client}, opts), nil
+}
+
+// clientLogger sends the client's own log lines (one per reconnection
+// attempt, gossip, discovery: thirty for an unreachable server) to the
+// store's logger as debug lines, with the client's level: silent unless
+// the logger takes them (ledger --log-level debug). What matters reaches
+// the user as the store's errors and warnings.
+func clientLogger(l *slog.Logger) esdb.LoggingFunc {
+	if l == nil {
+		return esdb.NoopLogging()
+	}
+	return func(level esdb.LogLevel, format string, args ...interface{}) {
+		if len(args) == 1 { // the client passes its arguments as one slice
+			if inner, ok := args[0].([]interface{}); ok {
+				args = inner
+			}
+		}
+		l.Debug("esdb client: "+fmt.Sprintf(format, args...), "level", level)
+	}
 }
 
 func newStore(c conn, opts Options) *Store {

@@ -438,8 +438,23 @@ func testSubscribeCancel(t *testing.T, s eventstore.Store) {
 	mustAppend(t, s, "c", eventstore.Any(), Event("A", 0))
 	ctx, cancel := context.WithCancel(ctxT(t))
 	done := make(chan error, 1)
-	go func() { done <- s.Subscribe(ctx, 0, func([]eventstore.Envelope) error { return nil }) }()
-	time.Sleep(50 * time.Millisecond)
+	delivered := make(chan struct{}, 1)
+	go func() {
+		done <- s.Subscribe(ctx, 0, func([]eventstore.Envelope) error {
+			select {
+			case delivered <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+	}()
+	select { // cancel once the subscription runs: it has delivered the event
+	case <-delivered:
+	case err := <-done:
+		t.Fatalf("Subscribe returned before delivering: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Subscribe delivered nothing")
+	}
 	cancel()
 	select {
 	case err := <-done:
