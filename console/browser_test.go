@@ -13,6 +13,8 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/gen"
 )
 
 // chromium returns the browser to drive, or skips the test saying why:
@@ -40,7 +42,14 @@ func chromium(t *testing.T) string {
 // the README shows).
 func TestConsoleInABrowser(t *testing.T) {
 	exe := chromium(t)
-	s := newSite(t, false)
+	var national [][][]byte
+	if os.Getenv("LEDGER_SCREENSHOTS") != "" {
+		// Screenshots for the README show a national history (the demo's),
+		// beside the worked examples the test walks through.
+		lines, _ := gen.National(gen.Options{Seed: 2019, Contracts: 700, Today: domain.MustDate("2026-11-22"), DecideMonthly: true})
+		national = append(national, lines)
+	}
+	s := newSite(t, false, national...)
 	downloads := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
 		chromedp.Flag("accept-lang", "fr-FR,fr"), chromedp.WindowSize(1280, 1000))

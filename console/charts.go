@@ -107,6 +107,12 @@ func amountsChart(totals []query.Total, lang string) barChart {
 		c.Empty = true
 		return c
 	}
+	published := map[int]domain.Money{}
+	for _, p := range cpts.PublishedAmounts() {
+		if slices.Contains(years, p.Year) {
+			published[p.Year] = p.Amount
+		}
+	}
 	var max decimal.Decimal
 	for _, y := range years {
 		var sum domain.Money
@@ -115,7 +121,7 @@ func amountsChart(totals []query.Total, lang string) barChart {
 				sum = sum.Add(m)
 			}
 		}
-		max = decimal.Max(max, sum.Decimal())
+		max = decimal.Max(max, sum.Decimal(), published[y].Decimal())
 	}
 	sc := newScale(max)
 	slot := float64(plotW) / float64(len(years))
@@ -134,11 +140,19 @@ func amountsChart(totals []query.Total, lang string) barChart {
 			c.Bars = append(c.Bars, bar{X: x, Y: base, W: slot * 0.7, H: h, Class: "s-" + scheme, Label: label})
 			summary += " " + label + ";"
 		}
+		if p, ok := published[y]; ok {
+			label := fmt.Sprintf("%d, CPTS %s: %s", y, translate(lang, "published"), formatMoney(lang, p))
+			c.Marks = append(c.Marks, mark{X: x + slot*0.35, Y: plotY + plotH - sc.height(p.Decimal()), Label: label})
+			summary += " " + label + ";"
+		}
 		c.XTicks = append(c.XTicks, tick{X: x + slot*0.35, Y: plotY + plotH + 16, Label: strconv.Itoa(y)})
 		c.Summary += summary + " "
 	}
 	c.YTicks = sc.ticks(func(v decimal.Decimal) string { return compactEuros(lang, v) })
 	c.Legend = []legend{{"s-cpts", translate(lang, "cpts")}, {"s-assistant", translate(lang, "assistant")}}
+	if len(published) > 0 {
+		c.Legend = append(c.Legend, legend{"mark", "CPTS " + translate(lang, "published")})
+	}
 	return c
 }
 

@@ -43,7 +43,7 @@ type site struct {
 	verifier note.Verifier // of the checkpoint signed
 }
 
-func newSite(t *testing.T, tlsServer bool) *site {
+func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := embedded.Open(context.Background(), filepath.Join(dir, "events.db"), embedded.Options{})
@@ -58,6 +58,9 @@ func newSite(t *testing.T, tlsServer bool) *site {
 	sign := fixture.Lines(t, "../examples/t2-contract.jsonl")[0]
 	sign = []byte(strings.NewReplacer("0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80", hostile, "CPTS du Val de Loire", "<script>alert(1)</script>", `"t2-sign"`, `"h-sign"`).Replace(string(sign)))
 	fixture.Submit(t, cmds, "cpts", [][]byte{sign})
+	for _, lines := range national {
+		fixture.Submit(t, cmds, "cpts", lines)
+	}
 	s := &site{t: t, tokens: auth.Open(dir), tok: map[string]string{}, now: time.Now()}
 	for _, id := range []auth.Identity{{Name: "audrey", Role: auth.Auditor}, {Name: "fanny", Role: auth.Finance},
 		{Name: "agnes", Role: auth.Agent}, {Name: "loic", Role: auth.Agent, CPAM: "CPAM du Loiret"}, {Name: "ada", Role: auth.Admin}} {

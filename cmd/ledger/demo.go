@@ -23,8 +23,6 @@ import (
 	"github.com/cptsledger/ledger/query"
 )
 
-// Published national amounts paid to CPTS (domain.md section 4), in euros.
-var publishedTotals = map[int]string{2022: "105 800 000", 2023: "121 000 000", 2024: "170 000 000"}
 
 // runDemo generates a national history, submits it through the same path
 // as `ledger submit`, and reports on it.
@@ -205,9 +203,11 @@ func demoYears(e *env, q *query.Ledger) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "year\tCPTS decided (€)\twithheld advances\tCPTS published (€)\tassistant aid decided (€)\t")
 	for _, y := range years {
-		pub := publishedTotals[y]
-		if pub == "" {
-			pub = "—"
+		pub := "—"
+		for _, p := range cpts.PublishedAmounts() {
+			if p.Year == y {
+				pub = groupThousands(p.Amount)
+			}
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t\n", y, groupThousands(byYear[y][cpts.Scheme]), withheld[y], pub, groupThousands(byYear[y][assistant.Scheme]))
 	}
