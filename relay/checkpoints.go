@@ -38,12 +38,10 @@ func CheckpointStreamConfig(replicas int) jetstream.StreamConfig {
 	}
 }
 
-// EnsureCheckpointStream creates the checkpoints' stream, or updates it.
+// EnsureCheckpointStream creates the checkpoints' stream, or checks the
+// existing one's settings (see EnsureStream).
 func EnsureCheckpointStream(ctx context.Context, js jetstream.JetStream, replicas int) error {
-	if _, err := js.CreateOrUpdateStream(ctx, CheckpointStreamConfig(replicas)); err != nil {
-		return fmt.Errorf("relay: stream %s: %w", CheckpointStreamName, err)
-	}
-	return nil
+	return ensureStream(ctx, js, CheckpointStreamConfig(replicas), nil)
 }
 
 // LastPublishedCheckpoint returns the tree size of the last checkpoint the

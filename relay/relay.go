@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -58,6 +59,10 @@ type Options struct {
 	// Duplicates is the stream's duplicate window (default 10 minutes):
 	// events republished within it after a crash are dropped by the server.
 	Duplicates time.Duration
+	// Replicas is the stream's number of replicas (default 1: the embedded
+	// server; 3 on a JetStream cluster, so that losing a node loses
+	// nothing and keeps the stream available).
+	Replicas int
 	// AckTimeout bounds the wait for one acknowledgement (default 10 s).
 	AckTimeout time.Duration
 	// MaxBackoff caps the wait between retries when NATS is away (default
@@ -124,14 +129,74 @@ func (r *Relay) StreamConfig() jetstream.StreamConfig {
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
 		Duplicates: r.opts.Duplicates,
+		Replicas:   r.opts.Replicas,
 	}
 }
 
-// EnsureStream creates the stream, or updates it to the relay's
-// configuration.
+// EnsureStream creates the stream, or checks that the existing one has the
+// relay's configuration. The one difference it changes itself is the first
+// release's subjects (ledger.>), narrowed to ledger.*.*.*; any other — its
+// replicas, its storage, its duplicate window — is reported, not silently
+// used (a stream kept on one replica on a cluster loses the ledger's
+// events with its node).
 func (r *Relay) EnsureStream(ctx context.Context) error {
-	if _, err := r.js.CreateOrUpdateStream(ctx, r.StreamConfig()); err != nil {
-		return fmt.Errorf("relay: stream %s: %w", r.opts.Stream, err)
+	return ensureStream(ctx, r.js, r.StreamConfig(), []string{SubjectPrefix + ".>"})
+}
+
+// StreamMismatchError is an existing stream whose settings are not the
+// ones asked for.
+type StreamMismatchError struct {
+	Stream      string
+	Differences []string
+}
+
+func (e *StreamMismatchError) Error() string {
+	return fmt.Sprintf("relay: the JetStream stream %s exists with other settings: %s; change the stream (nats stream edit) or the flags (--nats-replicas, --dup-window) so that they agree",
+		e.Stream, strings.Join(e.Differences, "; "))
+}
+
+// ensureStream creates the stream of want, or checks the existing one's
+// settings against want; legacySubjects are subjects an older release used,
+// updated to want's.
+func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig, legacySubjects []string) error {
+	s, err := js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		if _, err := js.CreateStream(ctx, want); err != nil {
+			return fmt.Errorf("relay: create stream %s: %w", want.Name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("relay: stream %s: %w", want.Name, err)
+	}
+	got := s.CachedInfo().Config
+	var diffs []string
+	differ := func(what string, have, asked any) {
+		diffs = append(diffs, fmt.Sprintf("%s %v (asked: %v)", what, have, asked))
+	}
+	if got.Storage != want.Storage {
+		differ("storage", got.Storage, want.Storage)
+	}
+	if got.Retention != want.Retention {
+		differ("retention", got.Retention, want.Retention)
+	}
+	if max(got.Replicas, 1) != max(want.Replicas, 1) {
+		differ("replicas", max(got.Replicas, 1), max(want.Replicas, 1))
+	}
+	if want.Duplicates != 0 && got.Duplicates != want.Duplicates {
+		differ("duplicate window", got.Duplicates, want.Duplicates)
+	}
+	legacy := slices.Equal(got.Subjects, legacySubjects)
+	if !slices.Equal(got.Subjects, want.Subjects) && !legacy {
+		differ("subjects", got.Subjects, want.Subjects)
+	}
+	if len(diffs) > 0 {
+		return &StreamMismatchError{Stream: want.Name, Differences: diffs}
+	}
+	if legacy {
+		if _, err := js.UpdateStream(ctx, want); err != nil {
+			return fmt.Errorf("relay: narrow the subjects of %s: %w", want.Name, err)
+		}
 	}
 	return nil
 }
@@ -294,7 +359,21 @@ func (r *Relay) eventIDAt(ctx context.Context, pos eventstore.Position) (string,
 
 // publish sends a batch pipelined and waits for the acknowledgements in
 // order. It returns the position and id of the last event acknowledged.
-func (r *Relay) publish(ctx context.Context, batch []eventstore.Envelope, lastID string) (eventstore.Position, string, error) {
+// When the batch fails, the publishes still outstanding are abandoned
+// (CleanupPublisher): their acknowledgements may never come — their node
+// went down — and left pending they would fill the client's window, so
+// that every later publish stalls. The run resumes from the checkpoint,
+// and the server drops what it did store as duplicates.
+func (r *Relay) publish(ctx context.Context, batch []eventstore.Envelope, lastID string) (_ eventstore.Position, _ string, err error) {
+	defer func() {
+		if err != nil {
+			r.js.CleanupPublisher()
+		}
+	}()
+	if r.opts.Replicas > 1 {
+		// On a replicated stream, one at a time: see publishOneByOne.
+		return r.publishOneByOne(ctx, batch, lastID)
+	}
 	futures := make([]jetstream.PubAckFuture, 0, len(batch))
 	var sendErr error
 	prev := lastID
@@ -338,6 +417,46 @@ func (r *Relay) publish(ctx context.Context, batch []eventstore.Envelope, lastID
 		}
 	}
 	return acked, ackedID, sendErr
+}
+
+// publishOneByOne publishes a batch to a replicated stream, each event
+// sent once the one before is acknowledged. Pipelined publishes with the
+// order guard (Nats-Expected-Last-Msg-Id) are not safe there: when the
+// stream's leader is lost, entries the old leader had proposed are applied
+// by the new one after publishes it already accepted against its older
+// state, and the server stops the stream on the mismatch ("critical write
+// error"; seen in 2 of 3 runs of TestRelayOnAClusterSurvivesTheLossOfTheLeader
+// before this). One at a time, what the new leader accepts follows what it
+// applied.
+func (r *Relay) publishOneByOne(ctx context.Context, batch []eventstore.Envelope, lastID string) (eventstore.Position, string, error) {
+	var acked eventstore.Position
+	ackedID := lastID
+	for i := range batch {
+		msg, err := Message(&batch[i], ackedID)
+		if err != nil {
+			return acked, ackedID, err
+		}
+		actx, cancel := context.WithTimeout(ctx, r.opts.AckTimeout)
+		ack, err := r.js.PublishMsg(actx, msg)
+		cancel()
+		if err != nil {
+			var apiErr *jetstream.APIError
+			if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastMsgID {
+				return acked, ackedID, fmt.Errorf("%w (position %d): %v", errWrongLast, batch[i].Position, err)
+			}
+			if ctx.Err() != nil {
+				return acked, ackedID, ctx.Err()
+			}
+			return acked, ackedID, fmt.Errorf("relay: position %d not acknowledged: %w", batch[i].Position, err)
+		}
+		if ack.Duplicate {
+			r.duplicates.Add(1)
+		} else {
+			r.published.Add(1)
+		}
+		acked, ackedID = batch[i].Position, batch[i].EventID.String()
+	}
+	return acked, ackedID, nil
 }
 
 // resync moves the checkpoint to the position of the stream's last message:

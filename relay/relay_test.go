@@ -112,10 +112,15 @@ func (e *env) consumeAll(t *testing.T, want int) []*eventstore.Envelope {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cons, err := e.js.OrderedConsumer(ctx, relay.StreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"ledger.>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Right after a fail-over the JetStream API may not answer for a
+	// moment (its meta leader being elected): the consumer is made once it
+	// does.
+	var cons jetstream.Consumer
+	waitFor(t, "a consumer of the stream", func() bool {
+		var err error
+		cons, err = e.js.OrderedConsumer(ctx, relay.StreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"ledger.>"}})
+		return err == nil
+	})
 	var out []*eventstore.Envelope
 	seen := map[uuid.UUID]bool{}
 	for len(out) < want {

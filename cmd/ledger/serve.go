@@ -86,6 +86,7 @@ func runServe(e *env, args []string) error {
 	nf.register(fs, "")
 	listen := fs.String("nats-listen", envOr("LEDGER_NATS_LISTEN", "127.0.0.1:4222"), "address of the embedded NATS server, when --nats-url is not given")
 	dupWindow := fs.Duration("dup-window", 10*time.Minute, "JetStream duplicate window of the LEDGER stream")
+	replicas := fs.Int("nats-replicas", 1, "replicas of the LEDGER and LEDGER_CHECKPOINTS streams: 3 on a JetStream cluster (1 for the embedded server)")
 	statsEvery := fs.Duration("log-every", 30*time.Second, "how often to log the relay's lag")
 	keyFile := fs.String("signing-key", "", "signer key: sign a checkpoint whenever the log has grown and publish it on ledger.checkpoints (env LEDGER_SIGNING_KEY)")
 	checkpointEvery := fs.Duration("checkpoint-every", time.Minute, "how often to look for growth to sign, with --signing-key")
@@ -96,6 +97,9 @@ func runServe(e *env, args []string) error {
 	}
 	if err := hf.check(); err != nil {
 		return err
+	}
+	if *replicas < 1 || *replicas > 5 {
+		return usageError{"--nats-replicas must be 1 to 5 (JetStream's limit)"}
 	}
 	var sign note.Signer
 	if *keyFile != "" || os.Getenv("LEDGER_SIGNING_KEY") != "" {
@@ -168,7 +172,7 @@ func runServe(e *env, args []string) error {
 	models := projections.NewSet(e.global.data, func(msg string) { log.Warn(msg) })
 	defer models.Close()
 
-	r := relay.New(store, js, state, relay.Options{Duplicates: *dupWindow, Logger: log})
+	r := relay.New(store, js, state, relay.Options{Duplicates: *dupWindow, Replicas: *replicas, Logger: log})
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	errs := make(chan error, 2)
@@ -188,7 +192,7 @@ func runServe(e *env, args []string) error {
 			return err
 		}
 		defer signing.Close()
-		go checkpointLoop(ctx, log, signing, store, js, sign, *checkpointEvery)
+		go checkpointLoop(ctx, log, signing, store, js, sign, *checkpointEvery, *replicas)
 	}
 	// The projections follow the log, on whichever file is current: a
 	// rebuild elsewhere switches them to its file. A failure is retried,
@@ -283,12 +287,12 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func() error) {
 // checkpointLoop signs a checkpoint whenever the log has grown, every
 // period, and publishes every checkpoint the stream does not hold yet.
 // Failures (NATS away) are logged and retried at the next period.
-func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s note.Signer, every time.Duration) {
+func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s note.Signer, every time.Duration, replicas int) {
 	published := int64(-1) // unknown until the stream is read
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		if err := signAndPublish(ctx, log, tree, store, js, s, &published); err != nil && ctx.Err() == nil {
+		if err := signAndPublish(ctx, log, tree, store, js, s, &published, replicas); err != nil && ctx.Err() == nil {
 			log.Warn("checkpoints: will retry", "err", err, "retry_in", every)
 		}
 		select {
@@ -299,7 +303,7 @@ func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, st
 	}
 }
 
-func signAndPublish(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s note.Signer, published *int64) error {
+func signAndPublish(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s note.Signer, published *int64, replicas int) error {
 	if _, err := tree.CatchUp(ctx, store, notary.Hooks{}); err != nil {
 		return err
 	}
@@ -315,7 +319,7 @@ func signAndPublish(ctx context.Context, log *slog.Logger, tree *notary.Tree, st
 		log.Info("checkpoint signed", "tree_size", st.Size, "root", st.Root, "key", st.KeyName)
 	}
 	if *published < 0 {
-		if err := relay.EnsureCheckpointStream(ctx, js, 1); err != nil {
+		if err := relay.EnsureCheckpointStream(ctx, js, replicas); err != nil {
 			return err
 		}
 		last, err := relay.LastPublishedCheckpoint(ctx, js)
