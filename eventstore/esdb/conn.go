@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 )
@@ -63,10 +64,33 @@ func mapError(err error) error {
 	return err
 }
 
+// withContext returns err as the context's error when the context ended
+// while the call was in flight: the client reports it as a gRPC status
+// (Canceled, DeadlineExceeded), and a caller must be able to tell "I gave
+// up" (errors.Is(err, context.Canceled)) from "the store failed". For an
+// append, whether the node wrote it is then unknown: submitting the command
+// again is safe (idempotent).
+func withContext(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	cerr := ctx.Err()
+	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
+		cerr = context.DeadlineExceeded // gRPC saw the deadline pass before the context's timer fired
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	return err
+}
+
 type clientConn struct{ c *esdb.Client }
 
 func (cc *clientConn) Append(ctx context.Context, stream string, expected esdb.ExpectedRevision, events []esdb.EventData) (*esdb.WriteResult, error) {
 	wr, err := cc.c.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expected}, events...)
+	if cerr := withContext(ctx, err); cerr != err {
+		return nil, cerr
+	}
 	return wr, mapError(err)
 }
 
@@ -83,21 +107,22 @@ func (cc *clientConn) ReadStream(ctx context.Context, stream string, from esdb.S
 		if errors.Is(mapError(err), errNotFound) {
 			return nil, nil
 		}
-		return nil, mapError(err)
+		return nil, withContext(ctx, mapError(err))
 	}
 	recs, err := drain(rs)
 	if errors.Is(err, errNotFound) {
 		return nil, nil
 	}
-	return recs, err
+	return recs, withContext(ctx, err)
 }
 
 func (cc *clientConn) ReadAll(ctx context.Context, from esdb.AllPosition, backwards bool, count uint64) ([]*esdb.RecordedEvent, error) {
 	rs, err := cc.c.ReadAll(ctx, esdb.ReadAllOptions{From: from, Direction: direction(backwards)}, count)
 	if err != nil {
-		return nil, mapError(err)
+		return nil, withContext(ctx, mapError(err))
 	}
-	return drain(rs)
+	recs, err := drain(rs)
+	return recs, withContext(ctx, err)
 }
 
 func drain(rs *esdb.ReadStream) ([]*esdb.RecordedEvent, error) {
@@ -120,7 +145,7 @@ func drain(rs *esdb.ReadStream) ([]*esdb.RecordedEvent, error) {
 func (cc *clientConn) SubscribeAll(ctx context.Context, from esdb.AllPosition) (subscription, error) {
 	sub, err := cc.c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: from, Filter: esdb.ExcludeSystemEventsFilter()})
 	if err != nil {
-		return nil, mapError(err)
+		return nil, withContext(ctx, mapError(err))
 	}
 	return &clientSub{s: sub}, nil
 }

@@ -206,6 +206,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			return eventstore.AppendResult{}, err
 		}
 		tail, err := s.readTail(ctx, stream)
+		if errors.Is(err, errUncertain) {
+			// A read changes nothing: after a lost connection or a node
+			// that is not ready yet, read again once the client reconnected.
+			lastErr = err
+			if err := backoff(ctx, attempt); err != nil {
+				return eventstore.AppendResult{}, err
+			}
+			continue
+		}
 		if err != nil {
 			return eventstore.AppendResult{}, err
 		}
@@ -231,14 +240,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			}
 			claimed = true
 		}
-		now := s.opts.Now()
-		data := make([]esdb.EventData, len(prepared))
-		for i, e := range prepared {
-			env := eventstore.Seal(prev, stream, uint64(actual+1)+uint64(i), 0, now, e)
-			if data[i], err = toEventData(&env); err != nil {
-				return eventstore.AppendResult{}, err
-			}
-			prev = env.Hash
+		data, err := s.seal(stream, actual, prev, prepared)
+		if err != nil {
+			return eventstore.AppendResult{}, err
 		}
 		wr, err := s.conn.Append(ctx, s.physical(stream), toExpected(actual), data)
 		switch {
@@ -261,16 +265,43 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			// the tail and finds our ids if it did.
 			uncertain, lastErr = true, err
 			s.opts.Logger.Warn("esdb: append outcome uncertain; checking the stream before retrying", "stream", stream, "err", err)
-			select {
-			case <-ctx.Done():
-				return eventstore.AppendResult{}, ctx.Err()
-			case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+			if err := backoff(ctx, attempt); err != nil {
+				return eventstore.AppendResult{}, err
 			}
 		default:
 			return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %s: %w", stream, err)
 		}
 	}
 	return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %s: gave up after %d attempts: %w", stream, s.opts.MaxAttempts, lastErr)
+}
+
+// seal chains prepared events after the stream's last one (revision
+// actual, hash prev) and encodes them for the node.
+func (s *Store) seal(stream string, actual int64, prev eventstore.Hash, prepared []eventstore.EventData) ([]esdb.EventData, error) {
+	now := s.opts.Now()
+	data := make([]esdb.EventData, len(prepared))
+	for i, e := range prepared {
+		env := eventstore.Seal(prev, stream, uint64(actual+1)+uint64(i), 0, now, e)
+		var err error
+		if data[i], err = toEventData(&env); err != nil {
+			return nil, err
+		}
+		prev = env.Hash
+	}
+	return data, nil
+}
+
+// backoff waits a little longer after each failed attempt, or returns the
+// context's error when it ends first.
+func backoff(ctx context.Context, attempt int) error {
+	t := time.NewTimer(time.Duration(attempt+1) * 100 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // claimNamespace derives the id of a claim's event from the key and the
@@ -302,12 +333,21 @@ func (s *Store) claim(ctx context.Context, key, stream string) error {
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, errWrongVersion), errors.Is(err, errUncertain):
+		case errors.Is(err, errWrongVersion):
 			lastErr = err
+		case errors.Is(err, errUncertain):
+			lastErr = err
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("esdb: claim %s for %s: %w", key, stream, err)
 		}
 		recs, err := s.conn.ReadStream(ctx, phys, esdb.Start{}, false, 1)
+		if errors.Is(err, errUncertain) {
+			lastErr = err
+			continue // the node is not reachable yet: the next attempt asks again
+		}
 		if err != nil {
 			return fmt.Errorf("esdb: read the claim of %s: %w", key, err)
 		}
@@ -473,11 +513,11 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 		if len(recs) < 256 {
 			return 0, nil
 		}
-		last := recs[len(recs)-1].Position
-		if last.Commit == 0 {
-			return 0, nil
-		}
-		from = esdb.Position{Commit: last.Commit - 1, Prepare: last.Commit - 1}
+		// The next page ends before the last record of this one: a
+		// backward read from a position returns the records before it, and
+		// only a record's own position is a valid one (KurrentDB refuses
+		// the others: "Trying to read from an invalid position").
+		from = recs[len(recs)-1].Position
 	}
 }
 

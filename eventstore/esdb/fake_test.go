@@ -140,8 +140,8 @@ func (f *fakeConn) ReadAll(ctx context.Context, from esdb.AllPosition, backwards
 	var out []*esdb.RecordedEvent
 	if backwards {
 		for i := len(f.all) - 1; i >= 0 && uint64(len(out)) < count; i-- {
-			if p, ok := from.(esdb.Position); ok && f.all[i].Position.Commit > p.Commit {
-				continue
+			if p, ok := from.(esdb.Position); ok && f.all[i].Position.Commit >= p.Commit {
+				continue // a backward read from a position returns what is before it
 			}
 			out = append(out, f.all[i])
 		}

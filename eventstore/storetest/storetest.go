@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,6 +43,8 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"envelope_round_trip", testEnvelopeRoundTrip},
 		{"claim_has_one_owner", testClaimOwner},
 		{"racing_claims_one_winner", testClaimRace},
+		{"concurrent_multi_event_appends_to_new_streams", testConcurrentNewStreams},
+		{"cancelled_while_in_flight", testCancelInFlight},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,6 +74,16 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// mustHead returns the store's head, failing the test on an error.
+func mustHead(t *testing.T, ctx context.Context, s eventstore.Store) eventstore.Position {
+	t.Helper()
+	h, err := s.Head(ctx)
+	if err != nil {
+		t.Fatalf("head: %v", err)
+	}
+	return h
 }
 
 func mustAppend(t *testing.T, s eventstore.Store, stream string, exp eventstore.ExpectedRevision, evs ...eventstore.EventData) eventstore.AppendResult {
@@ -257,7 +270,7 @@ func testIdempotent(t *testing.T, s eventstore.Store) {
 func testAtomicBatch(t *testing.T, s eventstore.Store) {
 	ctx := ctxT(t)
 	mustAppend(t, s, "atomic", eventstore.NoStream(), Event("A", 0))
-	head, _ := s.Head(ctx)
+	head := mustHead(t, ctx, s)
 	// A batch that loses on its revision writes none of its events.
 	big := make([]eventstore.EventData, 50)
 	for i := range big {
@@ -266,7 +279,7 @@ func testAtomicBatch(t *testing.T, s eventstore.Store) {
 	if _, err := s.Append(ctx, "atomic", eventstore.Exact(5), big); !errors.Is(err, eventstore.ErrWrongRevision) {
 		t.Fatalf("got %v, want wrong revision", err)
 	}
-	if h, _ := s.Head(ctx); h != head {
+	if h := mustHead(t, ctx, s); h != head {
 		t.Fatalf("head moved from %d to %d after a rejected batch", head, h)
 	}
 	res := mustAppend(t, s, "atomic", eventstore.Exact(0), big...)
@@ -306,7 +319,7 @@ func testInvalidInput(t *testing.T, s eventstore.Store) {
 			}
 		})
 	}
-	if h, _ := s.Head(ctx); h != 0 {
+	if h := mustHead(t, ctx, s); h != 0 {
 		t.Fatalf("invalid appends wrote events: head is %d", h)
 	}
 }
@@ -367,7 +380,7 @@ func testReadAllPaging(t *testing.T, s eventstore.Store) {
 	if err != nil || len(page) != 7 || page[0].Position != all[10].Position {
 		t.Fatalf("page after position %d: %d events (%v)", all[9].Position, len(page), err)
 	}
-	if h, _ := s.Head(ctxT(t)); h != all[29].Position {
+	if h := mustHead(t, ctxT(t), s); h != all[29].Position {
 		t.Fatalf("head %d, want %d", h, all[29].Position)
 	}
 }
@@ -480,7 +493,7 @@ func testCancelledContext(t *testing.T, s eventstore.Store) {
 	if _, err := s.ReadAll(ctx, 0, 10); err == nil {
 		t.Fatal("read all with a cancelled context succeeded")
 	}
-	if h, _ := s.Head(ctxT(t)); h != 0 {
+	if h := mustHead(t, ctxT(t), s); h != 0 {
 		t.Fatalf("cancelled append wrote: head %d", h)
 	}
 }
@@ -559,7 +572,7 @@ func testClaimOwner(t *testing.T, s eventstore.Store) {
 	if _, err := s.Append(ctx, "cpts-1", eventstore.NoStream(), first, eventstore.Claim("k")); err != nil {
 		t.Fatal(err)
 	}
-	head, _ := s.Head(ctx)
+	head := mustHead(t, ctx, s)
 	_, err := s.Append(ctx, "assistant-1", eventstore.NoStream(), []eventstore.EventData{Event("Signed", 2)}, eventstore.Claim("k"))
 	wantClaimed(t, err, "k", "assistant-1", "cpts-1")
 	_, err = s.Append(ctx, "assistant-1", eventstore.NoStream(), []eventstore.EventData{Event("Signed", 3), Event("More", 4)}, eventstore.Claim("k"))
@@ -642,6 +655,135 @@ func testClaimRace(t *testing.T, s eventstore.Store) {
 			if want := map[bool]int{true: 2, false: 0}[stream == winner]; len(evs) != want {
 				t.Fatalf("round %d: %s holds %d events, want %d", round, stream, len(evs), want)
 			}
+		}
+	}
+}
+
+// Appends of several events each, to distinct new streams, at once: each
+// lands whole, with its own positions, and the global log holds them all
+// in position order (the embedded store groups them into one transaction).
+func testConcurrentNewStreams(t *testing.T, s eventstore.Store) {
+	ctx := ctxT(t)
+	const writers, per = 16, 5
+	results := make([]eventstore.AppendResult, writers)
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			evs := make([]eventstore.EventData, per)
+			for i := range evs {
+				evs[i] = Event("E", w*per+i)
+			}
+			res, err := s.Append(ctx, fmt.Sprintf("new-%d-%s", w, uuid.NewString()[:8]), eventstore.NoStream(), evs)
+			results[w] = res
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.ReadAll(ctx, 0, writers*per+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != writers*per {
+		t.Fatalf("%d events in the log, want %d", len(all), writers*per)
+	}
+	byStream := map[string]int{}
+	for i, e := range all {
+		if i > 0 && e.Position <= all[i-1].Position {
+			t.Fatalf("positions not increasing at %d", i)
+		}
+		if e.Revision != uint64(byStream[e.Stream]) {
+			t.Fatalf("stream %s: revision %d where %d was expected", e.Stream, e.Revision, byStream[e.Stream])
+		}
+		byStream[e.Stream]++
+	}
+	for _, r := range results {
+		if r.FirstRevision != 0 || r.LastRevision != per-1 || byStream[r.Stream] != per {
+			t.Fatalf("append result %+v; %d events in the stream", r, byStream[r.Stream])
+		}
+	}
+	if h := mustHead(t, ctx, s); h != all[len(all)-1].Position {
+		t.Fatalf("head %d, last event at %d", h, all[len(all)-1].Position)
+	}
+}
+
+// A context cancelled, or whose deadline passes, while a call is in flight
+// makes the call return the context's error (errors.Is), never another: a
+// caller tells "I gave up" from "the store failed". Calls that finish first
+// succeed; what an interrupted append did is then what the store holds.
+func testCancelInFlight(t *testing.T, s eventstore.Store) {
+	mustAppend(t, s, "seed", eventstore.NoStream(), Event("A", 0))
+	// ended is the context's error, or DeadlineExceeded once its deadline
+	// has passed (a call may see it pass before the context's own timer).
+	ended := func(ctx context.Context) error {
+		if dl, ok := ctx.Deadline(); ok && ctx.Err() == nil && !time.Now().Before(dl) {
+			return context.DeadlineExceeded
+		}
+		return ctx.Err()
+	}
+	check := func(what string, ctx context.Context, err error) {
+		t.Helper()
+		if err == nil {
+			return
+		}
+		if ended(ctx) == nil {
+			t.Fatalf("%s failed with its context live: %v", what, err)
+		}
+		if !errors.Is(err, ended(ctx)) {
+			t.Fatalf("%s interrupted by %v returned %v, which is not the context's error", what, ended(ctx), err)
+		}
+	}
+	for i := 0; i < 40; i++ {
+		after := time.Duration(i%8) * 250 * time.Microsecond
+		for _, deadline := range []bool{false, true} {
+			var ctx context.Context
+			var cancel context.CancelFunc
+			if deadline {
+				ctx, cancel = context.WithTimeout(context.Background(), after)
+			} else {
+				ctx, cancel = context.WithCancel(context.Background())
+				time.AfterFunc(after, cancel)
+			}
+			_, err := s.Append(ctx, fmt.Sprintf("inflight-%d-%v", i, deadline), eventstore.NoStream(), []eventstore.EventData{Event("B", i), Event("B", i+1)})
+			check("append", ctx, err)
+			_, err = s.ReadStream(ctx, "seed", 0, 10)
+			check("read stream", ctx, err)
+			_, err = s.ReadAll(ctx, 0, 100)
+			check("read all", ctx, err)
+			_, err = s.Head(ctx)
+			check("head", ctx, err)
+			err = s.Subscribe(ctx, 0, func([]eventstore.Envelope) error { return nil })
+			if err == nil {
+				t.Fatal("subscribe returned nil")
+			}
+			<-ctx.Done()
+			if !errors.Is(err, ctx.Err()) {
+				t.Fatalf("subscribe ended by %v returned %v", ctx.Err(), err)
+			}
+			cancel()
+		}
+	}
+	// What the interrupted appends did is whole: each stream holds both of
+	// its events or none.
+	all, err := s.ReadAll(ctxT(t), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range all {
+		count[e.Stream]++
+	}
+	for stream, n := range count {
+		if strings.HasPrefix(stream, "inflight-") && n != 2 {
+			t.Fatalf("stream %s holds %d of its 2 events", stream, n)
 		}
 	}
 }
