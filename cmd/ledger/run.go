@@ -166,7 +166,7 @@ func init() {
 		{"totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier] [--as-of DATE] [--known-at TIME]", "ledger --json totals --by cpam", runTotals},
 		{"export", "export payments as CSV, one row per breakdown line or per payment", "export payments [--per line|payment] [--sep C] [--contract ID] [--as-of DATE] [--known-at TIME]", "ledger export payments --per payment --sep ';' > payments.csv", runExport},
 		{"demo", "generate a national history in its own directory, submit it and report", "demo [--seed N] [--today DATE] [--contracts N] [--aid-contracts N]", "ledger --data ./demo-data demo", runDemo},
-		{"serve", "run the HTTP API and console, the projections and the NATS relay", "serve [--http HOST:PORT] [--nats-url URL,...] [--nats-listen HOST:PORT] [--signing-key FILE]", "ledger serve --http 127.0.0.1:8080", runServe},
+		{"serve", "run the HTTP API and console, the projections and the NATS relay", "serve [--http HOST:PORT] [--nats-url URL,...] [--nats-replicas N] [--nats-listen HOST:PORT] [--signing-key FILE]", "ledger serve --http 127.0.0.1:8080", runServe},
 		{"token", "bearer tokens of the HTTP API: create (printed once), list, revoke", "token create --name NAME --role auditor|finance|agent|admin [--cpam CPAM] | token list | token revoke --name NAME", "ledger token create --name audrey --role auditor", runToken},
 		{"tail", "print the ledger's events from NATS as JSON lines", "tail [--subject PATTERN] [--from-start] [--limit N]", "ledger tail --subject 'ledger.cpts.*.PaymentDecided'", runTail},
 		{"completion", "print a shell completion script", "completion bash|zsh|fish", "source <(ledger completion bash)", runCompletion},

@@ -51,28 +51,13 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &served{addr: l.Addr().String(), stderr: &syncBuffer{}}
+	s := &served{addr: l.Addr().String()}
 	l.Close()
-	if _, err := os.Stat(filepath.Join(dir, "events.db")); err != nil {
-		mustLedger(t, "--data", dir, "init")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, append([]string{"--data", dir, "serve", "--nats-listen", s.addr, "--http", "127.0.0.1:0"}, args...), nil, &bytes.Buffer{}, s.stderr)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, s.stderr.String())
-		}
-	})
+	var exited func() (int, bool)
+	s.stderr, exited = serveInProcess(t, dir, append([]string{"--nats-listen", s.addr}, args...)...)
 	waitFor(t, 30*time.Second, "serve's NATS server and stream", func() bool {
-		select {
-		case code := <-done:
-			done <- code
+		if code, ok := exited(); ok {
 			t.Fatalf("serve exited %d: %s", code, s.stderr.String())
-		default:
 		}
 		if s.js == nil {
 			nc, err := nats.Connect("nats://"+s.addr, nats.MaxReconnects(-1))
@@ -90,6 +75,38 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 		return err == nil
 	})
 	return s
+}
+
+// serveInProcess runs `ledger serve` on dir (initialised if need be) with
+// an HTTP API on a free port and args, and returns its stderr and whether
+// it exited (with its code). The test's cleanup stops it and checks it
+// exited 0.
+func serveInProcess(t *testing.T, dir string, args ...string) (*syncBuffer, func() (int, bool)) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "events.db")); err != nil {
+		mustLedger(t, "--data", dir, "init")
+	}
+	stderr := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"--data", dir, "serve", "--http", "127.0.0.1:0"}, args...), nil, &bytes.Buffer{}, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, stderr.String())
+		}
+	})
+	return stderr, func() (int, bool) {
+		select {
+		case code := <-done:
+			done <- code
+			return code, true
+		default:
+			return 0, false
+		}
+	}
 }
 
 // `ledger serve` with its embedded NATS server publishes what `ledger

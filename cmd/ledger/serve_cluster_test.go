@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/natstest"
+	"github.com/cptsledger/ledger/relay"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// `serve --nats-url a,b,c --nats-replicas 3` on a real 3-node JetStream
+// cluster survives the loss of any one node — the leader of the LEDGER
+// stream or a follower: what is submitted after the loss is published,
+// every event once and in order, and signed checkpoints keep coming, on
+// streams of three replicas.
+func TestServeOnAClusterSurvivesTheLossOfAnyNode(t *testing.T) {
+	for _, lose := range []string{"leader", "follower"} {
+		t.Run("the "+lose, func(t *testing.T) {
+			c := natstest.StartCluster(t, 3)
+			base := t.TempDir()
+			dir, key := filepath.Join(base, "data"), filepath.Join(base, "signer.key")
+			mustLedger(t, "keygen", "--name", "cluster-test", "--out", key)
+			stderr, exited := serveInProcess(t, dir, "--nats-url", c.URL(), "--nats-replicas", "3",
+				"--signing-key", key, "--checkpoint-every", "100ms")
+			nc, js := c.Connect(t)
+			defer nc.Close()
+			published := func(n int) {
+				t.Helper()
+				natstest.WaitFor(t, "the LEDGER stream to hold every event", func() bool {
+					if code, ok := exited(); ok {
+						t.Fatalf("serve exited %d: %s", code, stderr.String())
+					}
+					return streamMsgs(js, relay.StreamName) == uint64(n)
+				})
+			}
+			mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+			published(19)
+			node := c.Leader(t, js, relay.StreamName)
+			if lose == "follower" {
+				node = c.Follower(t, js, relay.StreamName)
+			}
+			node.Shutdown()
+			mustLedger(t, "--data", dir, "submit", "--file", "../../examples/aid-contract.jsonl")
+			published(28)
+			checkOnceInOrder(t, js, 28)
+			natstest.WaitFor(t, "a signed checkpoint of all 28 events after the loss", func() bool {
+				s, err := js.Stream(context.Background(), relay.CheckpointStreamName)
+				if err != nil {
+					return false
+				}
+				m, err := s.GetLastMsgForSubject(context.Background(), relay.CheckpointSubject)
+				return err == nil && m.Header.Get(relay.HeaderTreeSize) == "28"
+			})
+			for _, name := range []string{relay.StreamName, relay.CheckpointStreamName} {
+				s, err := js.Stream(context.Background(), name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r := s.CachedInfo().Config.Replicas; r != 3 {
+					t.Fatalf("%s has %d replicas, want 3", name, r)
+				}
+			}
+		})
+	}
+}
+
+// streamMsgs is how many messages a stream holds, or 0 when it cannot say.
+func streamMsgs(js jetstream.JetStream, name string) uint64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return 0
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return info.State.Msgs
+}
+
+// checkOnceInOrder reads the LEDGER stream's messages 1..n: message i is
+// the event at position i, and there is no message n+1.
+func checkOnceInOrder(t *testing.T, js jetstream.JetStream, n int) {
+	t.Helper()
+	s, err := js.Stream(context.Background(), relay.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(1); seq <= uint64(n); seq++ {
+		m, err := s.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+		var env eventstore.Envelope
+		if err := json.Unmarshal(m.Data, &env); err != nil {
+			t.Fatal(err)
+		}
+		if env.Position != eventstore.Position(seq) {
+			t.Fatalf("message %d is the event at position %d: not once, in order", seq, env.Position)
+		}
+	}
+	if _, err := s.GetMsg(context.Background(), uint64(n)+1); err == nil {
+		t.Fatalf("a message after the %d events", n)
+	}
+}
+

@@ -1,0 +1,157 @@
+// Package natstest starts a real JetStream cluster in-process for tests:
+// nats-server nodes routed to each other on loopback, each with its own
+// store, as a production cluster is set up (only the addresses differ).
+package natstest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Cluster is a running JetStream cluster.
+type Cluster struct {
+	Servers []*server.Server
+	// URLs are the nodes' client URLs, in the order of Servers.
+	URLs []string
+}
+
+// URL is the comma-separated list of the nodes' client URLs, as given to
+// --nats-url.
+func (c *Cluster) URL() string { return strings.Join(c.URLs, ",") }
+
+// StartCluster starts n nodes and returns once the cluster has elected its
+// meta leader (JetStream answers). The test's cleanup shuts them down.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	dir := t.TempDir()
+	// Each node routes to all of them (a node ignores the route to itself):
+	// a JetStream cluster needs its routes configured from the start.
+	ports := make([]int, n)
+	routes := make([]string, n)
+	for i := range ports {
+		ports[i] = freePort(t)
+		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", ports[i])
+	}
+	c := &Cluster{}
+	t.Cleanup(func() {
+		for _, s := range c.Servers {
+			s.Shutdown()
+		}
+	})
+	for i := range n {
+		name := fmt.Sprintf("n%d", i+1)
+		s, err := server.NewServer(&server.Options{
+			ServerName: name, Host: "127.0.0.1", Port: -1, JetStream: true,
+			StoreDir: filepath.Join(dir, name), NoSigs: true, NoLog: true,
+			Cluster: server.ClusterOpts{Name: "ledger-test", Host: "127.0.0.1", Port: ports[i]},
+			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		c.Servers = append(c.Servers, s)
+	}
+	for i, s := range c.Servers {
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatalf("node n%d not ready", i+1)
+		}
+		c.URLs = append(c.URLs, s.ClientURL())
+	}
+	nc, js := c.Connect(t)
+	defer nc.Close()
+	WaitFor(t, "the JetStream cluster to elect its meta leader", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := js.AccountInfo(ctx)
+		return err == nil
+	})
+	return c
+}
+
+// Connect connects to every node, reconnecting for ever, as the ledger
+// does with a comma-separated --nats-url.
+func (c *Cluster) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(c.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// Leader returns the node that leads the stream, once it has one.
+func (c *Cluster) Leader(t testing.TB, js jetstream.JetStream, stream string) *server.Server {
+	t.Helper()
+	var name string
+	WaitFor(t, "a leader of the stream "+stream, func() bool {
+		s, err := js.Stream(context.Background(), stream)
+		if err != nil {
+			return false
+		}
+		info, err := s.Info(context.Background())
+		if err != nil || info.Cluster == nil {
+			return false
+		}
+		name = info.Cluster.Leader
+		return name != ""
+	})
+	for _, s := range c.Servers {
+		if s.Name() == name {
+			return s
+		}
+	}
+	t.Fatalf("no node named %q", name)
+	return nil
+}
+
+// Follower returns a node that holds a replica of the stream but does not
+// lead it.
+func (c *Cluster) Follower(t testing.TB, js jetstream.JetStream, stream string) *server.Server {
+	t.Helper()
+	leader := c.Leader(t, js, stream)
+	for _, s := range c.Servers {
+		if s != leader && s.Running() {
+			return s
+		}
+	}
+	t.Fatalf("the stream %s has no follower", stream)
+	return nil
+}
+
+// WaitFor polls cond until it holds, failing the test after a minute.
+// Call it on the test's goroutine.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
