@@ -14,6 +14,7 @@ import (
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/internal/benchledger"
 	"github.com/cptsledger/ledger/internal/gen"
 )
 
@@ -191,8 +192,6 @@ func TestMain(m *testing.M) {
 		os.Exit(rebuildChild(spec))
 	}
 	code := m.Run()
-	if ledgerPath != "" && !keptLedger {
-		os.RemoveAll(filepath.Dir(ledgerPath))
-	}
+	benchledger.Remove()
 	os.Exit(code)
 }

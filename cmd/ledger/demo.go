@@ -23,7 +23,6 @@ import (
 	"github.com/cptsledger/ledger/query"
 )
 
-
 // runDemo generates a national history, submits it through the same path
 // as `ledger submit`, and reports on it.
 func runDemo(e *env, args []string) error {

@@ -109,4 +109,3 @@ func checkOnceInOrder(t *testing.T, js jetstream.JetStream, n int) {
 		t.Fatalf("a message after the %d events", n)
 	}
 }
-

@@ -1,0 +1,68 @@
+package query_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/internal/benchledger"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/query"
+	"github.com/google/uuid"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	benchledger.Remove()
+	os.Exit(code)
+}
+
+// benchLedger opens the query layer on the generated national ledger with
+// its read models built, as the CLI and the HTTP API use it.
+func benchLedger(b *testing.B) (*query.Ledger, []uuid.UUID) {
+	path, ids := benchledger.National(b)
+	store, err := embedded.Open(context.Background(), path, embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	models := projections.NewSet(b.TempDir(), nil)
+	b.Cleanup(func() { models.Close() })
+	l := query.New(store, models, app.DefaultSchemes())
+	_, release, err := l.Fresh(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	release()
+	return l, ids
+}
+
+// BenchmarkAudit reads one contract's audit trail: its events from the
+// store, the hash chain checked, as of a date (the read models brought up
+// to date first, as every query does).
+func BenchmarkAudit(b *testing.B) {
+	l, ids := benchLedger(b)
+	w := query.Window{AsOf: domain.MustDate("2023-06-30")}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := l.Audit(context.Background(), ids[i%len(ids)], w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBalanceAsOf computes one contract's balance as of a date from
+// the read models.
+func BenchmarkBalanceAsOf(b *testing.B) {
+	l, ids := benchLedger(b)
+	w := query.Window{AsOf: domain.MustDate("2023-06-30")}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := l.Balance(context.Background(), ids[i%len(ids)], w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
