@@ -11,6 +11,7 @@ import (
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/internal/fixture"
+	"github.com/cptsledger/ledger/internal/natstest"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/relay"
 	"github.com/nats-io/nats.go/jetstream"
@@ -91,7 +92,7 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)
-	waitFor(t, "all relayed", func() bool { return r.Stats().Position == head })
+	natstest.WaitFor(t, "all relayed", func() bool { return r.Stats().Position == head })
 	stop()
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -39,7 +39,7 @@ func TestRelayOnAClusterSurvivesTheLossOfTheLeader(t *testing.T) {
 			opts := relay.Options{Replicas: 3, AckTimeout: 2 * time.Second, MaxBackoff: 200 * time.Millisecond}
 			r := relay.New(store, js, state, opts)
 			stop := runRelay(t, r)
-			waitFor(t, "some events relayed", func() bool { return r.Stats().Position > 300 })
+			natstest.WaitFor(t, "some events relayed", func() bool { return r.Stats().Position > 300 })
 			leader := c.Leader(t, js, relay.StreamName)
 			leader.Shutdown()
 			if restart {
@@ -48,7 +48,7 @@ func TestRelayOnAClusterSurvivesTheLossOfTheLeader(t *testing.T) {
 				stop = runRelay(t, r)
 			}
 			e.appendEvents(t, 1000)
-			waitFor(t, "all 4000 relayed after the fail-over", func() bool { return r.Stats().Position == 4000 })
+			natstest.WaitFor(t, "all 4000 relayed after the fail-over", func() bool { return r.Stats().Position == 4000 })
 			stop()
 			if now := c.Leader(t, js, relay.StreamName); now.Name() == leader.Name() {
 				t.Fatalf("the stream is still led by the node that was shut down")

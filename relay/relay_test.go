@@ -14,6 +14,7 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/internal/natsserver"
+	"github.com/cptsledger/ledger/internal/natstest"
 	"github.com/cptsledger/ledger/relay"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats-server/v2/server"
@@ -116,7 +117,7 @@ func (e *env) consumeAll(t *testing.T, want int) []*eventstore.Envelope {
 	// moment (its meta leader being elected): the consumer is made once it
 	// does.
 	var cons jetstream.Consumer
-	waitFor(t, "a consumer of the stream", func() bool {
+	natstest.WaitFor(t, "a consumer of the stream", func() bool {
 		var err error
 		cons, err = e.js.OrderedConsumer(ctx, relay.StreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"ledger.>"}})
 		return err == nil
@@ -166,17 +167,6 @@ func (e *env) consumeAll(t *testing.T, want int) []*eventstore.Envelope {
 	return out
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func runRelay(t *testing.T, r *relay.Relay) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -194,7 +184,7 @@ func TestTenThousandEventsInOrderOnce(t *testing.T) {
 	e.appendEvents(t, 10_000)
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)
-	waitFor(t, "10 000 acknowledged", func() bool { return r.Stats().Position == 10_000 })
+	natstest.WaitFor(t, "10 000 acknowledged", func() bool { return r.Stats().Position == 10_000 })
 	stop()
 	e.consumeAll(t, 10_000)
 	if st := r.Stats(); st.Published != 10_000 || st.Duplicates != 0 {
@@ -227,7 +217,7 @@ func TestKilledBetweenPublishAndCheckpoint(t *testing.T) {
 	}
 	second := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, second)
-	waitFor(t, "all acknowledged", func() bool { return second.Stats().Position == 3000 })
+	natstest.WaitFor(t, "all acknowledged", func() bool { return second.Stats().Position == 3000 })
 	stop()
 	st := second.Stats()
 	t.Logf("killed after %d published with the checkpoint at %d; the second run: %+v", published, cp, st)
@@ -260,12 +250,12 @@ func TestServerRestartMidStream(t *testing.T) {
 		}
 		appended <- nil
 	}()
-	waitFor(t, "some events relayed", func() bool { return r.Stats().Position > 500 })
+	natstest.WaitFor(t, "some events relayed", func() bool { return r.Stats().Position > 500 })
 	e.server.Shutdown()
 	e.server.WaitForShutdown()
 	close(down)
 	// The relay falls behind while the server is away.
-	waitFor(t, "events appended that the relay cannot publish", func() bool {
+	natstest.WaitFor(t, "events appended that the relay cannot publish", func() bool {
 		head, _ := e.store.Head(context.Background())
 		return head > r.Stats().Position+100
 	})
@@ -273,7 +263,7 @@ func TestServerRestartMidStream(t *testing.T) {
 	if err := <-appended; err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "all 4000 relayed after the restart", func() bool { return r.Stats().Position == 4000 })
+	natstest.WaitFor(t, "all 4000 relayed after the restart", func() bool { return r.Stats().Position == 4000 })
 	stop()
 	t.Logf("after the restart: %+v", r.Stats())
 	e.consumeAll(t, 4000)
@@ -287,7 +277,7 @@ func TestStreamAheadOfCheckpointAfterTheWindow(t *testing.T) {
 	e.appendEvents(t, 500)
 	r := relay.New(e.store, e.js, e.db, relay.Options{Duplicates: 100 * time.Millisecond})
 	stop := runRelay(t, r)
-	waitFor(t, "500 relayed", func() bool { return r.Stats().Position == 500 })
+	natstest.WaitFor(t, "500 relayed", func() bool { return r.Stats().Position == 500 })
 	stop()
 	if err := e.db.SaveCheckpoint(context.Background(), "relay:nats", 200); err != nil {
 		t.Fatal(err)
@@ -296,7 +286,7 @@ func TestStreamAheadOfCheckpointAfterTheWindow(t *testing.T) {
 	e.appendEvents(t, 100)
 	again := relay.New(e.store, e.js, e.db, relay.Options{Duplicates: 100 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	stop = runRelay(t, again)
-	waitFor(t, "600 relayed", func() bool { return again.Stats().Position == 600 })
+	natstest.WaitFor(t, "600 relayed", func() bool { return again.Stats().Position == 600 })
 	stop()
 	e.consumeAll(t, 600)
 }
@@ -320,5 +310,5 @@ func (e *env) waitOutDuplicateWindow(t *testing.T, d time.Duration) {
 		return !ack.Duplicate
 	}
 	publish()
-	waitFor(t, "the duplicate window to pass", publish)
+	natstest.WaitFor(t, "the duplicate window to pass", publish)
 }
