@@ -126,6 +126,12 @@ func (e *env) consumeAll(t *testing.T, want int) []*eventstore.Envelope {
 	seen := map[uuid.UUID]bool{}
 	for len(out) < want {
 		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		if errors.Is(err, nats.ErrNoResponders) && ctx.Err() == nil {
+			// Right after a fail-over the ordered consumer's own request may
+			// find no JetStream responder yet: ask again shortly.
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -93,10 +94,14 @@ func checkOnceInOrder(t *testing.T, js jetstream.JetStream, n int) {
 		t.Fatal(err)
 	}
 	for seq := uint64(1); seq <= uint64(n); seq++ {
-		m, err := s.GetMsg(context.Background(), seq)
-		if err != nil {
-			t.Fatalf("message %d: %v", seq, err)
-		}
+		// Right after a fail-over a request may find no responder for a
+		// moment: ask until the stream answers.
+		var m *jetstream.RawStreamMsg
+		natstest.WaitFor(t, fmt.Sprintf("message %d of the stream", seq), func() bool {
+			var err error
+			m, err = s.GetMsg(context.Background(), seq)
+			return err == nil
+		})
 		var env eventstore.Envelope
 		if err := json.Unmarshal(m.Data, &env); err != nil {
 			t.Fatal(err)
