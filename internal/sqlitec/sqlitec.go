@@ -99,6 +99,16 @@ func (c *Conn) Exec(sql string) error {
 
 // Prepare compiles sql into a statement that Close finalizes.
 func (c *Conn) Prepare(sql string) (uintptr, error) {
+	st, err := c.compile(sql)
+	if err != nil {
+		return 0, err
+	}
+	c.stmts = append(c.stmts, st)
+	return st, nil
+}
+
+// compile compiles sql into a statement the caller finalizes.
+func (c *Conn) compile(sql string) (uintptr, error) {
 	z, err := libc.CString(sql)
 	if err != nil {
 		return 0, err
@@ -112,9 +122,7 @@ func (c *Conn) Prepare(sql string) (uintptr, error) {
 	if rc := sqlite3.Xsqlite3_prepare_v2(c.TLS, c.DB, z, -1, pp, 0); rc != sqlite3.SQLITE_OK {
 		return 0, c.Errorf(rc, "prepare %q", sql)
 	}
-	st := Word(pp)
-	c.stmts = append(c.stmts, st)
-	return st, nil
+	return Word(pp), nil
 }
 
 // PrepareAll prepares each statement into its destination.
@@ -225,20 +233,10 @@ func (c *Conn) Run(st uintptr, what string) error {
 // QueryInt runs one SQL statement that takes no parameter and returns the
 // first column of its first row (0 when it returns none).
 func (c *Conn) QueryInt(sql string) (int64, error) {
-	z, err := libc.CString(sql)
+	st, err := c.compile(sql)
 	if err != nil {
 		return 0, err
 	}
-	defer libc.Xfree(c.TLS, z)
-	pp := libc.Xmalloc(c.TLS, 8)
-	if pp == 0 {
-		return 0, errors.New(c.prefix + ": out of C memory")
-	}
-	defer libc.Xfree(c.TLS, pp)
-	if rc := sqlite3.Xsqlite3_prepare_v2(c.TLS, c.DB, z, -1, pp, 0); rc != sqlite3.SQLITE_OK {
-		return 0, c.Errorf(rc, "prepare %q", sql)
-	}
-	st := Word(pp)
 	defer sqlite3.Xsqlite3_finalize(c.TLS, st)
 	v, _, err := c.ReadInt(st, sql)
 	return v, err
