@@ -94,25 +94,17 @@ func runCheckpoint(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := e.openStore()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	tree, err := e.openTree()
-	if err != nil {
-		return err
-	}
-	defer tree.Close()
-	st, err := tree.Checkpoint(e.ctx, store, s, *origin)
-	if err != nil {
-		return err
-	}
-	if e.global.json {
-		return e.printJSON(st)
-	}
-	fmt.Fprint(e.stdout, st.Note)
-	return nil
+	return e.withTree(func(store eventstore.Store, tree *notary.Tree) error {
+		st, err := tree.Checkpoint(e.ctx, store, s, *origin)
+		if err != nil {
+			return err
+		}
+		if e.global.json {
+			return e.printJSON(st)
+		}
+		fmt.Fprint(e.stdout, st.Note)
+		return nil
+	})
 }
 
 func runCheckpoints(e *env, args []string) error {
@@ -249,6 +241,67 @@ func runProve(e *env, args []string) error {
 		}
 		return b, nil
 	}
+	var proof any
+	err := e.withTree(func(store eventstore.Store, tree *notary.Tree) error {
+		if _, err := tree.CatchUp(e.ctx, store, notary.Hooks{}); err != nil {
+			return err
+		}
+		var err error
+		if inclusion {
+			proof, err = proveInclusion(e, store, tree, *event, *cpFile, read)
+		} else {
+			proof, err = proveConsistency(tree, *from, *to, read)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	raw, err := notary.MarshalProof(proof)
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(raw)
+	return err
+}
+
+// proveInclusion proves the event is in the log the checkpoint signs.
+func proveInclusion(e *env, store eventstore.Store, tree *notary.Tree, event, cpFile string, read func(name, path string) ([]byte, error)) (any, error) {
+	id, err := uuid.Parse(event)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--event %q is not an event id (a UUID)", event)}
+	}
+	cp, err := read("--checkpoint", cpFile)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := tree.ProveEvent(e.ctx, store, id, cp)
+	if err != nil {
+		return nil, failed{err.Error()}
+	}
+	return proof, nil
+}
+
+// proveConsistency proves the newer checkpoint's log extends the older's.
+func proveConsistency(tree *notary.Tree, from, to string, read func(name, path string) ([]byte, error)) (any, error) {
+	older, err := read("--from", from)
+	if err != nil {
+		return nil, err
+	}
+	newer, err := read("--to", to)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := tree.ProveConsistency(older, newer)
+	if err != nil {
+		return nil, failed{err.Error()}
+	}
+	return proof, nil
+}
+
+// withTree runs fn on the event store and the notary's tree of the data
+// directory, closing both after.
+func (e *env) withTree(fn func(eventstore.Store, *notary.Tree) error) error {
 	store, err := e.openStore()
 	if err != nil {
 		return err
@@ -259,41 +312,7 @@ func runProve(e *env, args []string) error {
 		return err
 	}
 	defer tree.Close()
-	if _, err := tree.CatchUp(e.ctx, store, notary.Hooks{}); err != nil {
-		return err
-	}
-	var proof any
-	if inclusion {
-		id, err := uuid.Parse(*event)
-		if err != nil {
-			return usageError{fmt.Sprintf("--event %q is not an event id (a UUID)", *event)}
-		}
-		cp, err := read("--checkpoint", *cpFile)
-		if err != nil {
-			return err
-		}
-		if proof, err = tree.ProveEvent(e.ctx, store, id, cp); err != nil {
-			return failed{err.Error()}
-		}
-	} else {
-		older, err := read("--from", *from)
-		if err != nil {
-			return err
-		}
-		newer, err := read("--to", *to)
-		if err != nil {
-			return err
-		}
-		if proof, err = tree.ProveConsistency(older, newer); err != nil {
-			return failed{err.Error()}
-		}
-	}
-	raw, err := notary.MarshalProof(proof)
-	if err != nil {
-		return err
-	}
-	_, err = e.stdout.Write(raw)
-	return err
+	return fn(store, tree)
 }
 
 func runVerifyProof(e *env, args []string) error {
