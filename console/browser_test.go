@@ -100,18 +100,25 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	shot("dashboard.png")
 
-	// Search the contract by name and open it.
+	// Search the contract by name and open it. Each click that loads a
+	// page waits for that page (RunResponse): the list of contracts
+	// already holds the link before the search, and a node of the page
+	// being replaced cannot be clicked.
 	link := chromedp.CSS(`#results a[href="/contracts/` + t4 + `"]`)
-	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`nav a[href="/contracts"]`)),
-		chromedp.WaitVisible(chromedp.ID("q")),
-		chromedp.SendKeys(chromedp.ID("q"), "CPTS 7"),
-		chromedp.Click(chromedp.ID("search")),
-		chromedp.WaitVisible(link),
-		chromedp.Click(link),
-		chromedp.WaitVisible(chromedp.ID("timeline")),
-	); err != nil {
-		t.Fatalf("search and open a contract: %v", err)
+	navigate := func(what string, click chromedp.Action[struct{}]) {
+		t.Helper()
+		if res, err := chromedp.RunResponse(ctx, click); err != nil || res.Status != 200 {
+			t.Fatalf("%s: %v %+v", what, err, res)
+		}
+	}
+	navigate("open the contracts", chromedp.Click(chromedp.CSS(`nav a[href="/contracts"]`)))
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("q"), "CPTS 7")); err != nil {
+		t.Fatalf("type a search: %v", err)
+	}
+	navigate("search", chromedp.Click(chromedp.ID("search")))
+	navigate("open the contract found", chromedp.Click(link))
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("timeline"))); err != nil {
+		t.Fatalf("the contract's timeline: %v", err)
 	}
 	revisions, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#timeline tbody td.rev')].map(td => td.textContent)`))
 	if err != nil {
