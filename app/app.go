@@ -254,34 +254,32 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		st, err := l.state(ctx, scheme, meta.ContractID, attempt > 0)
+		st, events, presumed := l.presumeNew(scheme, stream, cmd, attempt)
+		if !presumed {
+			var err error
+			if st, err = l.state(ctx, scheme, meta.ContractID, attempt > 0); err != nil {
+				return Result{}, err
+			}
+			if types, done := st.commands[meta.CommandID]; done {
+				return accepted(meta.CommandID, types, true), nil
+			}
+		}
+		expected, opts, err := l.appendTo(ctx, scheme, meta.ContractID, st)
+		var re *domain.RejectedError
+		if errors.As(err, &re) {
+			return Rejected(meta.CommandID, err), nil
+		}
 		if err != nil {
 			return Result{}, err
 		}
-		if types, done := st.commands[meta.CommandID]; done {
-			return accepted(meta.CommandID, types, true), nil
-		}
-		var opts []eventstore.AppendOption
-		expected := eventstore.Exact(uint64(max(st.revision, 0)))
-		if st.revision == eventstore.NoRevision {
-			// A new stream: the contract's id must not be another scheme's
-			// contract already (one signed before ids were claimed), and
-			// the append claims it, so that no other scheme can take it.
-			if other, err := l.streamScheme(ctx, meta.ContractID, scheme.Name()); err != nil || other != nil {
-				if err != nil {
-					return Result{}, err
-				}
-				return Rejected(meta.CommandID, domain.ContractIDTaken(meta.ContractID, other.Name())), nil
+		if !presumed {
+			var err error
+			if events, err = scheme.Decide(st.state, cmd); err != nil {
+				return Rejected(meta.CommandID, err), nil
 			}
-			expected = eventstore.NoStream()
-			opts = append(opts, eventstore.Claim(domain.ContractClaim(meta.ContractID)))
-		}
-		events, err := scheme.Decide(st.state, cmd)
-		if err != nil {
-			return Rejected(meta.CommandID, err), nil
-		}
-		if len(events) == 0 {
-			return accepted(meta.CommandID, nil, false), nil
+			if len(events) == 0 {
+				return accepted(meta.CommandID, nil, false), nil
+			}
 		}
 		data, err := Envelopes(stream, meta.CommandID, actor, events)
 		if err != nil {
@@ -291,8 +289,12 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		var wre *eventstore.WrongRevisionError
 		var ce *eventstore.ClaimedError
 		switch {
-		case errors.As(err, &wre) && attempt < maxConflictRetries:
-			continue // someone else wrote: reload and decide again
+		case (errors.As(err, &wre) || presumed && errors.Is(err, eventstore.ErrEventIDConflict)) && attempt < maxConflictRetries:
+			// Someone else wrote, or the contract presumed new was there
+			// (with this command id, on other terms: a conflict): reload
+			// and decide again — a command id already recorded is a
+			// duplicate.
+			continue
 		case errors.As(err, &ce):
 			l.forget(stream)
 			owner, _, _ := strings.Cut(ce.Owner, "-")
@@ -310,9 +312,55 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 			l.forget(stream)
 			return accepted(meta.CommandID, types, true), nil
 		}
+		if presumed {
+			l.keep(stream, st)
+		}
 		l.remember(stream, st, events, int64(ar.LastRevision), meta.CommandID, types)
 		return accepted(meta.CommandID, types, false), nil
 	}
+}
+
+// appendTo returns how to append to the contract's stream in state st: at
+// its revision, or, for a new stream, expecting none and claiming the
+// contract's id — which must not be another scheme's contract already (one
+// signed before ids were claimed): a rejection (contract_id_taken) then.
+func (l *Ledger) appendTo(ctx context.Context, scheme domain.Scheme, id uuid.UUID, st *loaded) (eventstore.ExpectedRevision, []eventstore.AppendOption, error) {
+	if st.revision != eventstore.NoRevision {
+		return eventstore.Exact(uint64(st.revision)), nil, nil
+	}
+	other, err := l.streamScheme(ctx, id, scheme.Name())
+	if err == nil && other != nil {
+		err = domain.ContractIDTaken(id, other.Name())
+	}
+	return eventstore.NoStream(), []eventstore.AppendOption{eventstore.Claim(domain.ContractClaim(id))}, err
+}
+
+// presumeNew decides the command on an empty state, without reading its
+// stream, when its contract is not in memory and this is the first attempt.
+// Only a signature decides anything on an empty state (domain.CheckTarget),
+// and a signature's stream is nearly always new: reading it would cost a
+// read transaction for nothing. The append then expects no stream, so a
+// stream that has events after all fails it (a wrong revision, or an
+// event-id conflict when its command id was recorded on other terms) and
+// the next attempt reads the stream and decides again. presumed is false for
+// every command that needs a contract: those read it as before.
+func (l *Ledger) presumeNew(scheme domain.Scheme, stream string, cmd domain.Command, attempt int) (st *loaded, events []domain.Event, presumed bool) {
+	if attempt > 0 {
+		return nil, nil, false
+	}
+	l.mu.Lock()
+	_, cached := l.cache[stream]
+	l.mu.Unlock()
+	if cached {
+		return nil, nil, false
+	}
+	id := cmd.Meta().ContractID
+	st = &loaded{state: scheme.NewState(id), revision: eventstore.NoRevision, commands: map[string][]string{}}
+	events, err := scheme.Decide(st.state, cmd)
+	if err != nil || len(events) == 0 {
+		return nil, nil, false
+	}
+	return st, events, true
 }
 
 // resolve finds the event a correction names: in the contract's stream,
@@ -379,7 +427,14 @@ func (l *Ledger) state(ctx context.Context, scheme domain.Scheme, id uuid.UUID, 
 	if err != nil {
 		return nil, err
 	}
+	l.keep(stream, st)
+	return st, nil
+}
+
+// keep puts a contract's state in the cache.
+func (l *Ledger) keep(stream string, st *loaded) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if len(l.cache) >= l.opts.CacheContracts {
 		// Evict one contract, the first the map's (randomised) order
 		// gives: when more contracts are active than the cache holds,
@@ -390,8 +445,6 @@ func (l *Ledger) state(ctx context.Context, scheme domain.Scheme, id uuid.UUID, 
 		}
 	}
 	l.cache[stream] = st
-	l.mu.Unlock()
-	return st, nil
 }
 
 func (l *Ledger) forget(stream string) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/cptsledger/ledger/app"
@@ -179,7 +178,7 @@ func writeLine(w io.Writer, res app.Result) error {
 func (s *Server) submit(r *http.Request, id auth.Identity, l line) (app.Result, error) {
 	start := time.Now()
 	typ := "unknown" // a label from the schemes' list only: what a client types must not make series
-	if h, err := domain.PeekHeader(l.text); err == nil && slices.Contains(s.cfg.Commands.CommandTypes(), h.Type) {
+	if h, err := domain.PeekHeader(l.text); err == nil && s.commandTypes[h.Type] {
 		typ = h.Type
 	}
 	// The command is made durable even if the client goes away meanwhile:

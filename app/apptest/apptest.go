@@ -9,6 +9,7 @@
 package apptest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -32,6 +33,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"conflicting_submits_ack_only_what_is_stored", testConflictingSubmits},
 		{"contract_id_belongs_to_one_scheme", testIDOneScheme},
 		{"concurrent_signatures_in_two_schemes_one_wins", testConcurrentSignatures},
+		{"a_signature_again_from_a_ledger_without_the_contract", testSignatureAgain},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := fresh(t)
@@ -243,6 +245,82 @@ func testConcurrentSignatures(t *testing.T, open Opener) {
 			if !res[w].OK && res[w].Error.Code != "contract_id_taken" {
 				t.Fatalf("round %d: %s rejected with %s", round, scheme, res[w].Error.Code)
 			}
+		}
+	}
+}
+
+// A ledger that does not hold a contract in memory (another process) signs
+// it again: the same command, even sent by another actor or on other terms,
+// is the earlier result (duplicate); another command is refused (contract_exists) and
+// writes nothing; two such ledgers signing a new id at once, one wins. A
+// signature is decided without reading the contract's stream (presumed new),
+// so these are the cases where the presumption is wrong.
+func testSignatureAgain(t *testing.T, open Opener) {
+	s := open()
+	for round := range 10 {
+		id := uuid.New()
+		first := submit(t, app.New(open(), app.Options{Actor: "a"}), SignCPTS("sign", id))
+		if !first.OK || first.Duplicate {
+			t.Fatalf("round %d: first signature: %+v", round, first)
+		}
+		head, err := s.Head(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same command, and the same command id on other terms (a
+		// command id names one command: its first result stands).
+		reused := bytes.Replace(SignCPTS("sign", id), []byte(`"population":50000`), []byte(`"population":60000`), 1)
+		for _, line := range [][]byte{SignCPTS("sign", id), reused} {
+			again := submit(t, app.New(open(), app.Options{Actor: "b"}), line)
+			if err := checkResult(again); err != nil || !again.OK || !again.Duplicate || fmt.Sprint(again.Events) != fmt.Sprint(first.Events) {
+				t.Fatalf("round %d: %s from a ledger without the contract: %+v %v, want the first result as a duplicate", round, line, again, err)
+			}
+		}
+		other := submit(t, app.New(open(), app.Options{Actor: "b"}), SignCPTS("sign-again", id))
+		if err := checkResult(other); err != nil || other.OK || other.Error.Code != domain.CodeContractExists {
+			t.Fatalf("round %d: another signature from a ledger without the contract: %+v %v, want contract_exists", round, other, err)
+		}
+		if h, err := s.Head(context.Background()); err != nil || h != head {
+			t.Fatalf("round %d: signing again moved the head from %d to %d (%v)", round, head, h, err)
+		}
+		if got := commandsOf(t, s, domain.Stream("cpts", id)); len(got) != 1 || got["sign"] == 0 {
+			t.Fatalf("round %d: the stream holds the commands %v, want the first signature only", round, got)
+		}
+	}
+	// Two ledgers, two commands, one new id, at once.
+	for round := range 10 {
+		id := uuid.New()
+		ledgers := []*app.Ledger{app.New(open(), app.Options{}), app.New(open(), app.Options{})}
+		res := make([]app.Result, 2)
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w, l := range ledgers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				res[w], errs[w] = l.Submit(context.Background(), SignCPTS(fmt.Sprintf("sign-%d", w), id))
+			}()
+		}
+		close(start)
+		wg.Wait()
+		oks := 0
+		for w := range res {
+			if errs[w] != nil {
+				t.Fatalf("round %d: %v", round, errs[w])
+			}
+			if err := checkResult(res[w]); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			if res[w].OK {
+				oks++
+			} else if res[w].Error.Code != domain.CodeContractExists {
+				t.Fatalf("round %d: rejected with %s, want contract_exists", round, res[w].Error.Code)
+			}
+		}
+		if got := commandsOf(t, s, domain.Stream("cpts", id)); oks != 1 || len(got) != 1 {
+			t.Fatalf("round %d: %d signatures acknowledged, the stream holds the commands %v: want one of each", round, oks, got)
 		}
 	}
 }
