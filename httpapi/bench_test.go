@@ -36,8 +36,10 @@ func signLine(first string, c, n int) string {
 }
 
 // runClients runs b.N commands spread over benchClients goroutines, each
-// command through submit, and reports the rate and latencies.
-func runClients(b *testing.B, submit func(line string) error) {
+// command through submit, and reports the rate and latencies, and how the
+// store's writer grouped them: appends per group (one fsync each) and the
+// share of the time it spent committing.
+func runClients(b *testing.B, store *embedded.Store, submit func(line string) error) {
 	raw, err := os.ReadFile("../examples/t2-contract.jsonl")
 	if err != nil {
 		b.Fatal(err)
@@ -47,6 +49,7 @@ func runClients(b *testing.B, submit func(line string) error) {
 	latencies := make([][]time.Duration, benchClients)
 	var failed atomic.Value
 	var wg sync.WaitGroup
+	before := store.WriterStats()
 	b.ResetTimer()
 	for c := range benchClients {
 		wg.Add(1)
@@ -65,6 +68,7 @@ func runClients(b *testing.B, submit func(line string) error) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	after := store.WriterStats()
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
@@ -76,6 +80,8 @@ func runClients(b *testing.B, submit func(line string) error) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commands/s")
 	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(after.Appends-before.Appends)/float64(after.Groups-before.Groups), "appends/group")
+	b.ReportMetric(float64(after.Busy-before.Busy)/float64(b.Elapsed()), "writer-busy")
 }
 
 func benchStore(b *testing.B) (*embedded.Store, string) {
@@ -91,7 +97,7 @@ func benchStore(b *testing.B) (*embedded.Store, string) {
 func BenchmarkSubmit32InProcess(b *testing.B) {
 	store, _ := benchStore(b)
 	l := app.New(store, app.Options{})
-	runClients(b, func(line string) error {
+	runClients(b, store, func(line string) error {
 		res, err := l.SubmitAs(context.Background(), "bench", []byte(line))
 		if err == nil && !res.OK {
 			err = fmt.Errorf("rejected: %+v", res.Error)
@@ -115,7 +121,7 @@ func BenchmarkSubmit32HTTP(b *testing.B) {
 	b.Cleanup(srv.Close)
 	ts := srv.URL
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
-	runClients(b, func(line string) error {
+	runClients(b, store, func(line string) error {
 		req, _ := http.NewRequest("POST", ts+"/api/v1/commands", strings.NewReader(line))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")

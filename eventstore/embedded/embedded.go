@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
@@ -62,9 +63,24 @@ type Store struct {
 	wg      sync.WaitGroup
 	notify  notifier
 	cache   tailCache // owned by the writer goroutine
+	stats   struct{ groups, appends, busy atomic.Int64 }
 
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// WriterStats is what the writer has done since the store was opened: how
+// many transactions (groups) it committed, how many append requests they
+// held, and how long it spent in them. Appends/Groups is how well group
+// commit works under a load: each group costs one fsync.
+type WriterStats struct {
+	Groups, Appends int64
+	Busy            time.Duration
+}
+
+// WriterStats returns the writer's counts so far.
+func (s *Store) WriterStats() WriterStats {
+	return WriterStats{Groups: s.stats.groups.Load(), Appends: s.stats.appends.Load(), Busy: time.Duration(s.stats.busy.Load())}
 }
 
 type appendReq struct {

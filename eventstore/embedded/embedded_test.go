@@ -352,6 +352,40 @@ func TestRetriesFoundOnInsert(t *testing.T) {
 	}
 }
 
+// WriterStats counts each transaction and the appends it held: one each
+// when appends come one after another, every append once when 16
+// goroutines race (in fewer groups, or as many if none ever waited).
+func TestWriterStats(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "events.db"))
+	defer s.Close()
+	ctx := context.Background()
+	for i := range 5 {
+		if _, err := s.Append(ctx, "one", eventstore.Any(), []eventstore.EventData{storetest.Event("A", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.WriterStats(); st.Groups != 5 || st.Appends != 5 || st.Busy <= 0 {
+		t.Fatalf("after 5 appends in turn: %+v, want 5 groups of one", st)
+	}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				if _, err := s.Append(ctx, fmt.Sprintf("g%d", g), eventstore.Any(), []eventstore.EventData{storetest.Event("B", i)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if st := s.WriterStats(); st.Appends != 5+16*20 || st.Groups < 6 || st.Groups > st.Appends {
+		t.Fatalf("after 320 more from 16 goroutines: %+v", st)
+	}
+}
+
 func TestAppendAfterClose(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "events.db"))
 	s.Close()

@@ -165,12 +165,12 @@ func (s *Store) writer() {
 				case r := <-s.reqs:
 					group = append(group, r)
 					if len(group) == cap(group) {
-						s.commitGroup(group)
+						s.commit(group)
 						group = group[:0]
 					}
 				default:
 					if len(group) > 0 {
-						s.commitGroup(group)
+						s.commit(group)
 					}
 					return
 				}
@@ -187,11 +187,21 @@ func (s *Store) writer() {
 				// whole commit more.
 				s.linger(&group, prev, lastCommit)
 			}
-			start := time.Now()
-			s.commitGroup(group)
-			prev, lastCommit = len(group), time.Since(start)
+			prev, lastCommit = len(group), s.commit(group)
 		}
 	}
+}
+
+// commit commits a group, counts it (WriterStats), and returns how long it
+// took.
+func (s *Store) commit(group []*appendReq) time.Duration {
+	start := time.Now()
+	s.commitGroup(group)
+	took := time.Since(start)
+	s.stats.groups.Add(1)
+	s.stats.appends.Add(int64(len(group)))
+	s.stats.busy.Add(int64(took))
+	return took
 }
 
 // drain adds the requests waiting now to the group, up to MaxGroup.
