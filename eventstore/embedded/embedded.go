@@ -71,7 +71,8 @@ type Store struct {
 
 // WriterStats is what the writer has done since the store was opened: how
 // many transactions (groups) it committed, how many append requests they
-// held, and how long it spent in them. Appends/Groups is how well group
+// held (both counted before the group's callers are answered), and how long
+// it spent in them (added once they are). Appends/Groups is how well group
 // commit works under a load: each group costs one fsync.
 type WriterStats struct {
 	Groups, Appends int64

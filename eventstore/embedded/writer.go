@@ -195,11 +195,13 @@ func (s *Store) writer() {
 // commit commits a group, counts it (WriterStats), and returns how long it
 // took.
 func (s *Store) commit(group []*appendReq) time.Duration {
+	// Counted before its callers are answered, so that a caller sees its
+	// own group counted; its time is added after.
+	s.stats.groups.Add(1)
+	s.stats.appends.Add(int64(len(group)))
 	start := time.Now()
 	s.commitGroup(group)
 	took := time.Since(start)
-	s.stats.groups.Add(1)
-	s.stats.appends.Add(int64(len(group)))
 	s.stats.busy.Add(int64(took))
 	return took
 }
