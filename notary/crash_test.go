@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/cptsledger/ledger/notary"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -82,17 +83,11 @@ func TestFollowerKilledMidBatchResumes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if round < 2 {
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				if _, err := os.Stat(filepath.Join(dir, "written")); err == nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					t.Fatal("the child never reached the batch to stop at")
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			t.Cleanup(func() { cmd.Process.Kill() }) // if the wait below fails
+			testwait.Until(t, 30*time.Second, "the child to reach the batch to stop at", func() bool {
+				_, err := os.Stat(filepath.Join(dir, "written"))
+				return err == nil
+			})
 		} else {
 			time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
 		}

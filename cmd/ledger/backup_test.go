@@ -15,6 +15,7 @@ import (
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/internal/testwait"
 )
 
 // `ledger backup`, run as a process while 8 clients append, writes a copy
@@ -61,7 +62,7 @@ func TestBackupDuringAppendsRestores(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, 30*time.Second, "200 appends before the backup", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 200 })
+	testwait.Until(t, 30*time.Second, "200 appends before the backup", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 200 })
 	mu.Lock()
 	before := make([]string, 0, len(acked))
 	for id := range acked {

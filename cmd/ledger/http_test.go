@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/internal/testwait"
 )
 
 const t2ID = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"
@@ -118,7 +119,7 @@ func startServeProcess(t *testing.T, bin, dir string) (*exec.Cmd, string) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	var url string
-	waitFor(t, 30*time.Second, "serve's HTTP API", func() bool {
+	testwait.Until(t, 30*time.Second, "serve's HTTP API", func() bool {
 		raw, err := os.ReadFile(filepath.Join(dir, AddrFile))
 		if err != nil {
 			return false

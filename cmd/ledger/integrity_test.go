@@ -18,6 +18,7 @@ import (
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/google/uuid"
 )
 
@@ -150,7 +151,7 @@ func TestOneServePerDataDirectory(t *testing.T) {
 	}
 	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
 	// The lock file names the serve once it holds the lock.
-	waitFor(t, 30*time.Second, "the first serve to hold the lock", func() bool {
+	testwait.Until(t, 30*time.Second, "the first serve to hold the lock", func() bool {
 		b, _ := os.ReadFile(filepath.Join(data, "serve.lock"))
 		return strings.TrimSpace(string(b)) == strconv.Itoa(first.Process.Pid)
 	})
@@ -253,18 +254,6 @@ func freeAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
-}
-
-// waitFor polls cond until it holds, or fails the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // listenAny returns a loopback address held by a listener until the test

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/cptsledger/ledger/relay"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -55,7 +56,7 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 	l.Close()
 	var exited func() (int, bool)
 	s.stderr, exited = serveInProcess(t, dir, append([]string{"--nats-listen", s.addr}, args...)...)
-	waitFor(t, 30*time.Second, "serve's NATS server and stream", func() bool {
+	testwait.Until(t, 30*time.Second, "serve's NATS server and stream", func() bool {
 		if code, ok := exited(); ok {
 			t.Fatalf("serve exited %d: %s", code, s.stderr.String())
 		}
@@ -160,7 +161,7 @@ func TestServePublishesCheckpoints(t *testing.T) {
 	s := startServe(t, dir, "--signing-key", key, "--checkpoint-every", "100ms")
 	published := func(size string) []string {
 		var notes []string
-		waitFor(t, 30*time.Second, "the checkpoint of "+size+" events on ledger.checkpoints", func() bool {
+		testwait.Until(t, 30*time.Second, "the checkpoint of "+size+" events on ledger.checkpoints", func() bool {
 			stream, err := s.js.Stream(context.Background(), relay.CheckpointStreamName)
 			if err != nil {
 				return false
@@ -235,7 +236,7 @@ func TestServeFollowsARebuild(t *testing.T) {
 	dir := t.TempDir()
 	startServe(t, dir)
 	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
-	waitFor(t, 30*time.Second, "serve's read models at position 19", func() bool { _, pos := checkpointOf(t, dir); return pos == 19 })
+	testwait.Until(t, 30*time.Second, "serve's read models at position 19", func() bool { _, pos := checkpointOf(t, dir); return pos == 19 })
 	before, _ := checkpointOf(t, dir)
 	mustLedger(t, "--data", dir, "rebuild")
 	after, pos := checkpointOf(t, dir)
@@ -243,7 +244,7 @@ func TestServeFollowsARebuild(t *testing.T) {
 		t.Fatalf("after the rebuild the link points to %s at %d (was %s)", after, pos, before)
 	}
 	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/aid-contract.jsonl")
-	waitFor(t, 30*time.Second, "serve following the rebuilt file", func() bool {
+	testwait.Until(t, 30*time.Second, "serve following the rebuilt file", func() bool {
 		now, pos := checkpointOf(t, dir)
 		return now == after && pos > 19
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/eventstore/storetest"
+	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/google/uuid"
 )
 
@@ -453,19 +454,11 @@ func TestTwoProcessesShareOneFile(t *testing.T) {
 	cmd.Wait()
 	acked := <-childAcks
 	head, _ := s.Head(ctx)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testwait.Until(t, 30*time.Second, fmt.Sprintf("the subscriber to see the %d events", head), func() bool {
 		mu.Lock()
-		n := len(seen)
-		mu.Unlock()
-		if eventstore.Position(n) == head {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the subscriber saw %d of %d events", n, head)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return eventstore.Position(len(seen)) == head
+	})
 	cancel()
 	<-subDone
 	fromChild := 0

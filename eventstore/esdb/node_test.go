@@ -13,6 +13,7 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/esdb/esdbtest"
 	"github.com/cptsledger/ledger/eventstore/storetest"
+	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/google/uuid"
 )
 
@@ -157,12 +158,12 @@ func TestSubscriptionSurvivesANodeRestart(t *testing.T) {
 		}
 	}
 	appendN(0, 20)
-	waitUntil(t, "20 delivered", func() bool { return count() == 20 })
+	testwait.Until(t, 30*time.Second, "20 delivered", func() bool { return count() == 20 })
 	if err := n.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	appendN(20, 20)
-	waitUntil(t, "40 delivered after the restart", func() bool { return count() == 40 })
+	testwait.Until(t, 30*time.Second, "40 delivered after the restart", func() bool { return count() == 40 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("subscribe ended with %v", err)
@@ -171,16 +172,5 @@ func TestSubscriptionSurvivesANodeRestart(t *testing.T) {
 		if got[i] <= got[i-1] {
 			t.Fatalf("delivery %d at %d after %d: not once, in order", i, got[i], got[i-1])
 		}
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

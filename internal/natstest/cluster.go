@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -133,17 +134,11 @@ func (c *Cluster) Follower(t testing.TB, js jetstream.JetStream, stream string) 
 	return nil
 }
 
-// WaitFor polls cond until it holds, failing the test after a minute.
-// Call it on the test's goroutine.
+// WaitFor polls cond until it holds, failing the test after a minute (a
+// fail-over takes seconds). Call it on the test's goroutine.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, time.Minute, what, cond)
 }
 
 func freePort(t testing.TB) int {
