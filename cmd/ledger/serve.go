@@ -79,86 +79,135 @@ func (n *natsFlags) options(name string) ([]nats.Option, error) {
 	return opts, nil
 }
 
-// runServe runs the projections and the NATS relay until interrupted.
-func runServe(e *env, args []string) error {
+// serveFlags are serve's own flags, beside the NATS and HTTP ones.
+type serveFlags struct {
+	nats            natsFlags
+	http            httpFlags
+	listen          string
+	dupWindow       time.Duration
+	replicas        int
+	statsEvery      time.Duration
+	keyFile         string
+	checkpointEvery time.Duration
+	sign            note.Signer // from keyFile, nil without one
+}
+
+// parseServe parses and checks serve's flags, and loads the signer key if
+// one is given.
+func parseServe(e *env, args []string) (*serveFlags, error) {
+	f := &serveFlags{}
 	fs := e.flags("serve")
-	var nf natsFlags
-	nf.register(fs, "")
-	listen := fs.String("nats-listen", envOr("LEDGER_NATS_LISTEN", "127.0.0.1:4222"), "address of the embedded NATS server, when --nats-url is not given")
-	dupWindow := fs.Duration("dup-window", 10*time.Minute, "JetStream duplicate window of the LEDGER stream")
-	replicas := fs.Int("nats-replicas", 1, "replicas of the LEDGER and LEDGER_CHECKPOINTS streams: 3 on a JetStream cluster (1 for the embedded server)")
-	statsEvery := fs.Duration("log-every", 30*time.Second, "how often to log the relay's lag")
-	keyFile := fs.String("signing-key", "", "signer key: sign a checkpoint whenever the log has grown and publish it on ledger.checkpoints (env LEDGER_SIGNING_KEY)")
-	checkpointEvery := fs.Duration("checkpoint-every", time.Minute, "how often to look for growth to sign, with --signing-key")
-	var hf httpFlags
-	hf.register(fs)
+	f.nats.register(fs, "")
+	fs.StringVar(&f.listen, "nats-listen", envOr("LEDGER_NATS_LISTEN", "127.0.0.1:4222"), "address of the embedded NATS server, when --nats-url is not given")
+	fs.DurationVar(&f.dupWindow, "dup-window", 10*time.Minute, "JetStream duplicate window of the LEDGER stream")
+	fs.IntVar(&f.replicas, "nats-replicas", 1, "replicas of the LEDGER and LEDGER_CHECKPOINTS streams: 3 on a JetStream cluster (1 for the embedded server)")
+	fs.DurationVar(&f.statsEvery, "log-every", 30*time.Second, "how often to log the relay's lag")
+	fs.StringVar(&f.keyFile, "signing-key", "", "signer key: sign a checkpoint whenever the log has grown and publish it on ledger.checkpoints (env LEDGER_SIGNING_KEY)")
+	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", time.Minute, "how often to look for growth to sign, with --signing-key")
+	f.http.register(fs)
 	if err := e.parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	if err := hf.check(); err != nil {
-		return err
+	if err := f.http.check(); err != nil {
+		return nil, err
 	}
-	if *replicas < 1 || *replicas > 5 {
-		return usageError{"--nats-replicas must be 1 to 5 (JetStream's limit)"}
+	if f.replicas < 1 || f.replicas > 5 {
+		return nil, usageError{"--nats-replicas must be 1 to 5 (JetStream's limit)"}
 	}
-	var sign note.Signer
-	if *keyFile != "" || os.Getenv("LEDGER_SIGNING_KEY") != "" {
+	if f.keyFile != "" || os.Getenv("LEDGER_SIGNING_KEY") != "" {
 		var err error
-		if sign, err = signer(*keyFile); err != nil {
-			return err
+		if f.sign, err = signer(f.keyFile); err != nil {
+			return nil, err
 		}
-		if *checkpointEvery < time.Second/10 {
-			return usageError{"--checkpoint-every must be at least 100ms"}
+		if f.checkpointEvery < time.Second/10 {
+			return nil, usageError{"--checkpoint-every must be at least 100ms"}
 		}
+	}
+	return f, nil
+}
+
+// lockServe takes the data directory's serve lock: one serve per data
+// directory, since two would share the relay's checkpoint and the embedded
+// NATS store, and skip events for ever.
+func lockServe(e *env) (*dirlock.Lock, error) {
+	if err := os.MkdirAll(e.global.data, 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := dirlock.Acquire(filepath.Join(e.global.data, "serve.lock"))
+	var held *dirlock.HeldError
+	if errors.As(err, &held) {
+		who := "another ledger serve"
+		if held.PID > 0 {
+			who += fmt.Sprintf(" (pid %d)", held.PID)
+		}
+		return nil, failed{fmt.Sprintf("%s is running on the data directory %s (lock %s): stop it first; one serve per data directory", who, e.global.data, held.Path)}
+	}
+	return lock, err
+}
+
+// connectNATS connects to --nats-url, or starts the embedded NATS server
+// (JetStream in the data directory) and connects to it. disconnect closes
+// the connection and stops the embedded server.
+func connectNATS(e *env, log *slog.Logger, f *serveFlags) (js jetstream.JetStream, url string, disconnect func(), err error) {
+	var closers []func()
+	disconnect = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			disconnect()
+		}
+	}()
+	url = f.nats.url
+	if url == "" {
+		if err := natsserver.CheckFree(f.listen); err != nil {
+			return nil, "", disconnect, failed{err.Error()}
+		}
+		dir := filepath.Join(e.global.data, "nats")
+		ns, err := natsserver.Start(natsserver.Options{Listen: f.listen, StoreDir: dir})
+		if err != nil {
+			return nil, "", disconnect, err
+		}
+		closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
+		url = ns.ClientURL()
+		log.Info("embedded NATS server with JetStream", "url", url, "store_dir", dir)
+	}
+	opts, err := f.nats.options("ledger serve")
+	if err != nil {
+		return nil, "", disconnect, err
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, "", disconnect, fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	closers = append(closers, nc.Close)
+	js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	return js, url, disconnect, err
+}
+
+// runServe runs the projections, the NATS relay, the notary's follower (and
+// checkpoints, with a signer key) and the HTTP API until interrupted.
+func runServe(e *env, args []string) error {
+	f, err := parseServe(e, args)
+	if err != nil {
+		return err
 	}
 	log := newInfoLogger(e.stderr)
 	if err := e.requireLedger(); err != nil {
 		return err
 	}
-	// One serve per data directory: two would share the relay's checkpoint
-	// and the embedded NATS store, and skip events for ever.
-	if err := os.MkdirAll(e.global.data, 0o755); err != nil {
-		return err
-	}
-	lock, err := dirlock.Acquire(filepath.Join(e.global.data, "serve.lock"))
-	var held *dirlock.HeldError
-	switch {
-	case errors.As(err, &held):
-		who := "another ledger serve"
-		if held.PID > 0 {
-			who += fmt.Sprintf(" (pid %d)", held.PID)
-		}
-		return failed{fmt.Sprintf("%s is running on the data directory %s (lock %s): stop it first; one serve per data directory", who, e.global.data, held.Path)}
-	case err != nil:
+	lock, err := lockServe(e)
+	if err != nil {
 		return err
 	}
 	defer lock.Release()
-	url := nf.url
-	if url == "" {
-		if err := natsserver.CheckFree(*listen); err != nil {
-			return failed{err.Error()}
-		}
-		ns, err := natsserver.Start(natsserver.Options{Listen: *listen, StoreDir: filepath.Join(e.global.data, "nats")})
-		if err != nil {
-			return err
-		}
-		defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-		url = ns.ClientURL()
-		log.Info("embedded NATS server with JetStream", "url", url, "store_dir", filepath.Join(e.global.data, "nats"))
-	}
-	opts, err := nf.options("ledger serve")
+	js, url, closeNATS, err := connectNATS(e, log, f)
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", url, err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
-	if err != nil {
-		return err
-	}
+	defer closeNATS()
 	store, err := e.openStore()
 	if err != nil {
 		return err
@@ -172,7 +221,7 @@ func runServe(e *env, args []string) error {
 	models := projections.NewSet(e.global.data, func(msg string) { log.Warn(msg) })
 	defer models.Close()
 
-	r := relay.New(store, js, state, relay.Options{Duplicates: *dupWindow, Replicas: *replicas, Logger: log})
+	r := relay.New(store, js, state, relay.Options{Duplicates: f.dupWindow, Replicas: f.replicas, Logger: log})
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	errs := make(chan error, 2)
@@ -186,28 +235,34 @@ func runServe(e *env, args []string) error {
 	}
 	defer follower.Close()
 	go retry(ctx, log, "notary follower", func() error { return follower.Follow(ctx, store) })
-	if sign != nil {
+	if f.sign != nil {
 		signing, err := e.openTree()
 		if err != nil {
 			return err
 		}
 		defer signing.Close()
-		go checkpointLoop(ctx, log, signing, store, js, sign, *checkpointEvery, *replicas)
+		go checkpointLoop(ctx, log, signing, store, js, f.sign, f.checkpointEvery, f.replicas)
 	}
 	// The projections follow the log, on whichever file is current: a
 	// rebuild elsewhere switches them to its file. A failure is retried,
 	// since a concurrent CLI may hold the read-model lock for a moment.
 	go retry(ctx, log, "projections", func() error { return followModels(ctx, log, models, store) })
-	if hf.addr != "" {
-		stopped, err := e.serveHTTP(ctx, log, hf, store, models, r, errs)
+	if f.http.addr != "" {
+		stopped, err := e.serveHTTP(ctx, log, f.http, store, models, r, errs)
 		if err != nil {
 			return err
 		}
 		// Before the store closes: in-flight commands finish first.
 		defer func() { cancel(); <-stopped }()
 	}
-	log.Info("serving", "data", e.global.data, "nats", url, "stream", relay.StreamName, "http", hf.addr)
-	ticker := time.NewTicker(*statsEvery)
+	log.Info("serving", "data", e.global.data, "nats", url, "stream", relay.StreamName, "http", f.http.addr)
+	return superviseRelay(ctx, log, r, errs, f.statsEvery)
+}
+
+// superviseRelay logs the relay's lag every so often, until the context
+// ends or a component fails.
+func superviseRelay(ctx context.Context, log *slog.Logger, r *relay.Relay, errs <-chan error, every time.Duration) error {
+	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	for {
 		select {
