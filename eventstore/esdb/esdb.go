@@ -199,7 +199,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, err
 	}
 	uncertain, claimed := false, o.Claim == ""
-
 	var lastErr error
 	for attempt := 0; attempt < s.opts.MaxAttempts; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -224,11 +223,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			res.Duplicate = res.Duplicate && !uncertain
 			return res, err
 		}
-		actual, prev := eventstore.NoRevision, eventstore.Hash{}
-		if len(tail) > 0 {
-			last := tail[len(tail)-1]
-			actual, prev = int64(last.Revision), last.Hash
-		}
+		actual, prev := lastOf(tail)
 		if !expected.Matches(actual) {
 			return eventstore.AppendResult{}, &eventstore.WrongRevisionError{Stream: stream, Expected: expected, Actual: actual}
 		}
@@ -273,6 +268,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		}
 	}
 	return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %s: gave up after %d attempts: %w", stream, s.opts.MaxAttempts, lastErr)
+}
+
+// lastOf returns the revision and hash of a stream's last event, given its
+// tail (NoRevision and a zero hash when the stream is empty).
+func lastOf(tail []eventstore.Envelope) (int64, eventstore.Hash) {
+	if len(tail) == 0 {
+		return eventstore.NoRevision, eventstore.Hash{}
+	}
+	last := tail[len(tail)-1]
+	return int64(last.Revision), last.Hash
 }
 
 // seal chains prepared events after the stream's last one (revision
