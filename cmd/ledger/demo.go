@@ -26,28 +26,9 @@ import (
 // runDemo generates a national history, submits it through the same path
 // as `ledger submit`, and reports on it.
 func runDemo(e *env, args []string) error {
-	fs := e.flags("demo")
-	seed := fs.Uint64("seed", 2019, "random seed of the generated history")
-	contracts := fs.Int("contracts", 700, "number of CPTS")
-	aidContracts := fs.Int("aid-contracts", 7240, "number of medical-assistant aid contracts")
-	workers := fs.Int("workers", 8, "commands submitted in parallel (each contract's commands stay in order)")
-	todayFlag := fs.String("today", "", "last business date of the history (default today)")
-	if err := e.parse(fs, args); err != nil {
+	f, err := parseDemo(e, args)
+	if err != nil {
 		return err
-	}
-	today := domain.DateOf(time.Now())
-	if *todayFlag != "" {
-		d, err := domain.ParseDate(*todayFlag)
-		if err != nil {
-			return usageError{"--today: " + err.Error()}
-		}
-		today = d
-	}
-	if *contracts < 0 || *contracts > 100_000 || *aidContracts < 0 || *aidContracts > 100_000 {
-		return usageError{"--contracts and --aid-contracts must be between 0 and 100000"}
-	}
-	if *workers < 1 || *workers > 64 {
-		return usageError{"--workers must be between 1 and 64"}
 	}
 	if err := e.claimForDemo(); err != nil {
 		return err
@@ -59,17 +40,17 @@ func runDemo(e *env, args []string) error {
 	defer store.Close()
 	out := e.stdout
 	fmt.Fprintf(out, "== Generating the national history: %d CPTS and %d medical-assistant aid contracts, seed %d, up to %s\n",
-		*contracts, *aidContracts, *seed, today)
-	lines, generated := gen.National(gen.Options{Seed: *seed, Contracts: *contracts, Today: today, DecideMonthly: true})
-	aid := gen.Aid(gen.AidOptions{Seed: *seed, Contracts: *aidContracts, Today: today, DecideQuarterly: true})
+		f.contracts, f.aidContracts, f.seed, f.today)
+	lines, generated := gen.National(gen.Options{Seed: f.seed, Contracts: f.contracts, Today: f.today, DecideMonthly: true})
+	aid := gen.Aid(gen.AidOptions{Seed: f.seed, Contracts: f.aidContracts, Today: f.today, DecideQuarterly: true})
 	fmt.Fprintf(out, "   %d CPTS contracts (%d commands, monthly DecideDuePayments) and %d aid commands (quarterly decisions)\n\n",
 		len(generated), len(lines), len(aid))
 	lines = append(lines, aid...)
 
-	fmt.Fprintf(out, "== Submitting through the command path of `ledger submit` into %s (%d workers, one contract per worker)\n", e.global.data, *workers)
+	fmt.Fprintf(out, "== Submitting through the command path of `ledger submit` into %s (%d workers, one contract per worker)\n", e.global.data, f.workers)
 	ledger := app.New(store, app.Options{Actor: "demo", Schemes: e.schemes})
 	start := time.Now()
-	events, rejected, err := submitParallel(e, ledger, lines, *workers)
+	events, rejected, err := submitParallel(e, ledger, lines, f.workers)
 	if err != nil {
 		return err
 	}
@@ -91,7 +72,58 @@ func runDemo(e *env, args []string) error {
 	}
 	defer release()
 	fmt.Fprintf(out, "   %d events applied in %s (%.0f events/s) into %s\n\n", prog.Applied, prog.Elapsed.Round(time.Millisecond), prog.Rate(), models.Link())
-	q := query.New(store, models, e.schemes)
+	if err := demoReports(e, query.New(store, models, e.schemes), db, f.today); err != nil {
+		return err
+	}
+	rep, err := eventstore.Verify(e.ctx, store)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n== Integrity: %d events in %d streams, every hash chain verified (ledger verify)\n", rep.Events, rep.Streams)
+	if rejected > 0 {
+		return failed{fmt.Sprintf("%d generated commands were rejected", rejected)}
+	}
+	return nil
+}
+
+// demoFlags are the demo's flags.
+type demoFlags struct {
+	seed                             uint64
+	contracts, aidContracts, workers int
+	today                            domain.Date
+}
+
+func parseDemo(e *env, args []string) (*demoFlags, error) {
+	f := &demoFlags{}
+	fs := e.flags("demo")
+	fs.Uint64Var(&f.seed, "seed", 2019, "random seed of the generated history")
+	fs.IntVar(&f.contracts, "contracts", 700, "number of CPTS")
+	fs.IntVar(&f.aidContracts, "aid-contracts", 7240, "number of medical-assistant aid contracts")
+	fs.IntVar(&f.workers, "workers", 8, "commands submitted in parallel (each contract's commands stay in order)")
+	todayFlag := fs.String("today", "", "last business date of the history (default today)")
+	if err := e.parse(fs, args); err != nil {
+		return nil, err
+	}
+	f.today = domain.DateOf(time.Now())
+	if *todayFlag != "" {
+		d, err := domain.ParseDate(*todayFlag)
+		if err != nil {
+			return nil, usageError{"--today: " + err.Error()}
+		}
+		f.today = d
+	}
+	if f.contracts < 0 || f.contracts > 100_000 || f.aidContracts < 0 || f.aidContracts > 100_000 {
+		return nil, usageError{"--contracts and --aid-contracts must be between 0 and 100000"}
+	}
+	if f.workers < 1 || f.workers > 64 {
+		return nil, usageError{"--workers must be between 1 and 64"}
+	}
+	return f, nil
+}
+
+// demoReports prints what the demo shows of the read models: tiers, aid,
+// years, alerts and one contract's history.
+func demoReports(e *env, q *query.Ledger, db *projections.DB, today domain.Date) error {
 	if err := demoTiers(e, db); err != nil {
 		return err
 	}
@@ -104,18 +136,7 @@ func runDemo(e *env, args []string) error {
 	if err := demoAlerts(e, q, today); err != nil {
 		return err
 	}
-	if err := demoOneContract(e, q, db); err != nil {
-		return err
-	}
-	rep, err := eventstore.Verify(e.ctx, store)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "\n== Integrity: %d events in %d streams, every hash chain verified (ledger verify)\n", rep.Events, rep.Streams)
-	if rejected > 0 {
-		return failed{fmt.Sprintf("%d generated commands were rejected", rejected)}
-	}
-	return nil
+	return demoOneContract(e, q, db)
 }
 
 // progressBar reports a runner's progress on standard error, when it is a
