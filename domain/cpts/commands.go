@@ -133,51 +133,13 @@ func decodeCommand(raw []byte, dates domain.Calendar) (Command, error) {
 	if cmd, ok, err := decodeCorrection(d); ok {
 		return cmd, err
 	}
-	vs, f, meta := &d.V, d.Fields(), d.Meta
+	f, meta := d.Fields(), d.Meta
 	var cmd Command
 	switch d.Header.Type {
 	case CmdSignContract:
-		var w wireSign
-		if err := d.Decode(&w); err != nil {
+		c, err := decodeSign(d)
+		if err != nil {
 			return nil, err
-		}
-		c := SignContract{CommandMeta: meta(w.WireHeader), ARS: w.ARS, CPAM: w.CPAM, SignedOn: f.Date("signed_on", w.SignedOn), Missions: w.Missions}
-		if w.CPTS == nil {
-			vs.Add(domain.CodeMissingField, "cpts", "is required: {\"id\":…,\"name\":…}")
-		} else {
-			c.CPTS = Party{ID: w.CPTS.ID, Name: w.CPTS.Name}
-			f.Name("cpts.id", w.CPTS.ID)
-			f.Name("cpts.name", w.CPTS.Name)
-		}
-		f.Name("ars", w.ARS)
-		f.Name("cpam", w.CPAM)
-		if p, ok := f.Int("population", w.Population.Number()); ok {
-			c.Population = p
-		}
-		if w.Missions == nil {
-			vs.Add(domain.CodeMissingField, "missions", "is required")
-		} else if f.List("missions", len(w.Missions)) {
-			for i, m := range w.Missions {
-				f.OptionalName(fmt.Sprintf("missions[%d]", i), m)
-			}
-		}
-		if w.SNPRegulation == nil {
-			vs.Add(domain.CodeMissingField, "snp_regulation", "is required (true or false)")
-		} else {
-			c.SNPRegulation = *w.SNPRegulation
-		}
-		if w.Indicators == nil {
-			vs.Add(domain.CodeMissingField, "indicators", "is required")
-		} else if !f.List("indicators", len(w.Indicators)) {
-			w.Indicators = nil
-		}
-		for i, in := range w.Indicators {
-			field := fmt.Sprintf("indicators[%d]", i)
-			f.Name(field+".mission", in.Mission)
-			f.Name(field+".code", in.Code)
-			weight, _ := f.Decimal(field+".weight", in.Weight.Number())
-			target, _ := f.Decimal(field+".target", in.Target.Number())
-			c.Indicators = append(c.Indicators, Indicator{Mission: in.Mission, Code: in.Code, Weight: weight, Target: target})
 		}
 		cmd = c
 	case CmdStartMission:
@@ -195,29 +157,89 @@ func decodeCommand(raw []byte, dates domain.Calendar) (Command, error) {
 		f.Name("mission", w.Mission)
 		cmd = DeployMission{CommandMeta: meta(w.WireHeader), Mission: w.Mission, DeployedOn: f.Date("deployed_on", w.DeployedOn)}
 	case CmdReportIndicators:
-		var w wireReport
-		if err := d.Decode(&w); err != nil {
+		c, err := decodeReport(d)
+		if err != nil {
 			return nil, err
-		}
-		c := ReportIndicators{CommandMeta: meta(w.WireHeader), ReportedOn: f.Date("reported_on", w.ReportedOn)}
-		if y, ok := f.Int("contract_year", w.ContractYear.Number()); ok {
-			c.ContractYear = int(y)
-		}
-		if w.Values == nil {
-			vs.Add(domain.CodeMissingField, "values", "is required")
-		} else if !f.List("values", len(w.Values)) {
-			w.Values = nil
-		}
-		for i, v := range w.Values {
-			field := fmt.Sprintf("values[%d]", i)
-			f.Name(field+".mission", v.Mission)
-			f.Name(field+".code", v.Code)
-			val, _ := f.Decimal(field+".value", v.Value.Number())
-			c.Values = append(c.Values, IndicatorValue{Mission: v.Mission, Code: v.Code, Value: val})
 		}
 		cmd = c
 	default:
 		return nil, domain.UnknownCommand(d.Header.Type, CmdSignContract)
 	}
 	return d.Result(cmd)
+}
+
+// decodeSign decodes a SignContract, adding every field at fault to d's
+// violations.
+func decodeSign(d *domain.CommandDecoder) (SignContract, error) {
+	vs, f := &d.V, d.Fields()
+	var w wireSign
+	if err := d.Decode(&w); err != nil {
+		return SignContract{}, err
+	}
+	c := SignContract{CommandMeta: d.Meta(w.WireHeader), ARS: w.ARS, CPAM: w.CPAM, SignedOn: f.Date("signed_on", w.SignedOn), Missions: w.Missions}
+	if w.CPTS == nil {
+		vs.Add(domain.CodeMissingField, "cpts", "is required: {\"id\":…,\"name\":…}")
+	} else {
+		c.CPTS = Party{ID: w.CPTS.ID, Name: w.CPTS.Name}
+		f.Name("cpts.id", w.CPTS.ID)
+		f.Name("cpts.name", w.CPTS.Name)
+	}
+	f.Name("ars", w.ARS)
+	f.Name("cpam", w.CPAM)
+	if p, ok := f.Int("population", w.Population.Number()); ok {
+		c.Population = p
+	}
+	if w.Missions == nil {
+		vs.Add(domain.CodeMissingField, "missions", "is required")
+	} else if f.List("missions", len(w.Missions)) {
+		for i, m := range w.Missions {
+			f.OptionalName(fmt.Sprintf("missions[%d]", i), m)
+		}
+	}
+	if w.SNPRegulation == nil {
+		vs.Add(domain.CodeMissingField, "snp_regulation", "is required (true or false)")
+	} else {
+		c.SNPRegulation = *w.SNPRegulation
+	}
+	if w.Indicators == nil {
+		vs.Add(domain.CodeMissingField, "indicators", "is required")
+	} else if !f.List("indicators", len(w.Indicators)) {
+		w.Indicators = nil
+	}
+	for i, in := range w.Indicators {
+		field := fmt.Sprintf("indicators[%d]", i)
+		f.Name(field+".mission", in.Mission)
+		f.Name(field+".code", in.Code)
+		weight, _ := f.Decimal(field+".weight", in.Weight.Number())
+		target, _ := f.Decimal(field+".target", in.Target.Number())
+		c.Indicators = append(c.Indicators, Indicator{Mission: in.Mission, Code: in.Code, Weight: weight, Target: target})
+	}
+	return c, nil
+}
+
+// decodeReport decodes a ReportIndicators, adding every field at fault to
+// d's violations.
+func decodeReport(d *domain.CommandDecoder) (ReportIndicators, error) {
+	vs, f := &d.V, d.Fields()
+	var w wireReport
+	if err := d.Decode(&w); err != nil {
+		return ReportIndicators{}, err
+	}
+	c := ReportIndicators{CommandMeta: d.Meta(w.WireHeader), ReportedOn: f.Date("reported_on", w.ReportedOn)}
+	if y, ok := f.Int("contract_year", w.ContractYear.Number()); ok {
+		c.ContractYear = int(y)
+	}
+	if w.Values == nil {
+		vs.Add(domain.CodeMissingField, "values", "is required")
+	} else if !f.List("values", len(w.Values)) {
+		w.Values = nil
+	}
+	for i, v := range w.Values {
+		field := fmt.Sprintf("values[%d]", i)
+		f.Name(field+".mission", v.Mission)
+		f.Name(field+".code", v.Code)
+		val, _ := f.Decimal(field+".value", v.Value.Number())
+		c.Values = append(c.Values, IndicatorValue{Mission: v.Mission, Code: v.Code, Value: val})
+	}
+	return c, nil
 }
