@@ -62,6 +62,23 @@ func parseContract(s string) (uuid.UUID, error) {
 
 // windowFlags registers --as-of and --known-at, and returns how to read
 // them after parsing.
+// parseContractQuery parses the flags of a query on one contract
+// (payments, balance, audit): --contract and the bitemporal window.
+func (e *env) parseContractQuery(name string, args []string, asOfHelp string) (uuid.UUID, query.Window, error) {
+	fs := e.flags(name)
+	contract := contractFlag(fs)
+	window := e.windowFlags(fs, asOfHelp)
+	if err := e.parse(fs, args); err != nil {
+		return uuid.Nil, query.Window{}, err
+	}
+	id, err := parseContract(*contract)
+	if err != nil {
+		return uuid.Nil, query.Window{}, err
+	}
+	w, err := window()
+	return id, w, err
+}
+
 func (e *env) windowFlags(fs *flag.FlagSet, asOfHelp string) func() (query.Window, error) {
 	asOf := fs.String("as-of", "", asOfHelp)
 	knownAt := fs.String("known-at", "", "only what the ledger had recorded at this time (RFC 3339, e.g. 2024-03-01T12:00:00Z)")
@@ -117,17 +134,7 @@ func (e *env) parseAsOf(s string) (domain.Date, error) {
 }
 
 func runPayments(e *env, args []string) error {
-	fs := e.flags("payments")
-	contract := contractFlag(fs)
-	window := e.windowFlags(fs, "only decisions made on or before this business date (YYYY-MM-DD)")
-	if err := e.parse(fs, args); err != nil {
-		return err
-	}
-	id, err := parseContract(*contract)
-	if err != nil {
-		return err
-	}
-	w, err := window()
+	id, w, err := e.parseContractQuery("payments", args, "only decisions made on or before this business date (YYYY-MM-DD)")
 	if err != nil {
 		return err
 	}
@@ -161,17 +168,7 @@ func writePayments(w io.Writer, ps []query.Payment) error {
 }
 
 func runBalance(e *env, args []string) error {
-	fs := e.flags("balance")
-	contract := contractFlag(fs)
-	window := e.windowFlags(fs, "only decisions made on or before this business date (YYYY-MM-DD)")
-	if err := e.parse(fs, args); err != nil {
-		return err
-	}
-	id, err := parseContract(*contract)
-	if err != nil {
-		return err
-	}
-	w, err := window()
+	id, w, err := e.parseContractQuery("balance", args, "only decisions made on or before this business date (YYYY-MM-DD)")
 	if err != nil {
 		return err
 	}
@@ -234,17 +231,7 @@ func runAlerts(e *env, args []string) error {
 }
 
 func runAudit(e *env, args []string) error {
-	fs := e.flags("audit")
-	contract := contractFlag(fs)
-	window := e.windowFlags(fs, "only events whose business date is on or before this date")
-	if err := e.parse(fs, args); err != nil {
-		return err
-	}
-	id, err := parseContract(*contract)
-	if err != nil {
-		return err
-	}
-	w, err := window()
+	id, w, err := e.parseContractQuery("audit", args, "only events whose business date is on or before this date")
 	if err != nil {
 		return err
 	}
