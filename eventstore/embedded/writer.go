@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
@@ -177,6 +178,14 @@ func (s *Store) writer() {
 			}
 		case r := <-s.reqs:
 			group = append(group[:0], r)
+			if prev > 1 {
+				// Others appended with the last group: let the goroutines
+				// runnable now run first, so that those about to append
+				// join this group instead of waiting a whole commit for
+				// the next one. (Alone, an appender has nothing to wait
+				// for.)
+				runtime.Gosched()
+			}
 			s.drain(&group)
 			if len(group) < prev/2 {
 				// Fewer are waiting than were served last time: the others
@@ -188,6 +197,18 @@ func (s *Store) writer() {
 				s.linger(&group, prev, lastCommit)
 			}
 			prev, lastCommit = len(group), s.commit(group)
+			if prev > 1 {
+				// Let the callers just answered run before the next
+				// group. Woken by their answers, they wait in this
+				// goroutine's run queue, and would wait there while it
+				// commits the next group: 0.66 ms a command on average in
+				// a scheduler trace of 32 clients over HTTP on two cores,
+				// where sending the answer takes the handler tens of µs.
+				// The two yields doubled the groups of that load (4–5
+				// appends to 10–12) and raised its rate by ~15 %
+				// (docs/benchmarks.md).
+				runtime.Gosched()
+			}
 		}
 	}
 }
