@@ -204,8 +204,8 @@ func (s *Store) writer() {
 				// commits the next group: 0.66 ms a command on average in
 				// a scheduler trace of 32 clients over HTTP on two cores,
 				// where sending the answer takes the handler tens of µs.
-				// The two yields doubled the groups of that load (4–5
-				// appends to 10–12) and raised its rate by ~15 %
+				// The two yields doubled the groups of that load (4–6
+				// appends to 10–13) and raised its rate by 12–17 %
 				// (docs/benchmarks.md).
 				runtime.Gosched()
 			}
