@@ -387,6 +387,57 @@ func TestWriterStats(t *testing.T) {
 	}
 }
 
+// Close commits what is queued and returns, while appenders give up on
+// their calls at random moments: the callers of the group committed last
+// may have left without their answers, and Close must neither answer them
+// again (their one-slot reply channel is full: the writer blocked there for
+// ever) nor write their events twice.
+func TestCloseWhileAppendersGiveUp(t *testing.T) {
+	for round := range 30 {
+		s := open(t, filepath.Join(t.TempDir(), "events.db"))
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(400))*time.Microsecond)
+					_, err := s.Append(ctx, fmt.Sprintf("g%d-%d", g, i), eventstore.NoStream(), []eventstore.EventData{storetest.Event("A", i)})
+					cancel()
+					if errors.Is(err, eventstore.ErrClosed) {
+						return
+					}
+				}
+			}()
+		}
+		groups := int64(1 + rand.IntN(40))
+		testwait.Until(t, 30*time.Second, fmt.Sprintf("%d groups committed", groups), func() bool { return s.WriterStats().Groups >= groups })
+		closed := make(chan error, 1)
+		go func() { closed <- s.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatalf("round %d: close: %v", round, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: Close did not return in 30 s", round)
+		}
+		close(stop)
+		wg.Wait()
+		s = open(t, s.Path())
+		if _, err := eventstore.Verify(context.Background(), s); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		s.Close()
+	}
+}
+
 func TestAppendAfterClose(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "events.db"))
 	s.Close()

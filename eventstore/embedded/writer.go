@@ -160,7 +160,10 @@ func (s *Store) writer() {
 		select {
 		case <-s.done:
 			// Requests that made it into the queue before Close are
-			// still committed: their callers are waiting.
+			// still committed: their callers are waiting. The group
+			// still holds the last group committed, answered already:
+			// start afresh.
+			group = group[:0]
 			for {
 				select {
 				case r := <-s.reqs:
