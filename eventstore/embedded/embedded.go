@@ -60,6 +60,7 @@ type Store struct {
 	readers *readerPool // the read path: ReadAll, ReadStream, Head
 	reqs    chan *appendReq
 	done    chan struct{}
+	exited  chan struct{} // closed when the writer has answered its last request and returned
 	wg      sync.WaitGroup
 	notify  notifier
 	cache   tailCache // owned by the writer goroutine
@@ -162,6 +163,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		readers: newReaderPool(path, 8),
 		reqs:    make(chan *appendReq, opts.MaxGroup),
 		done:    make(chan struct{}),
+		exited:  make(chan struct{}),
 	}
 	s.notify.init()
 	s.wg.Add(1)
@@ -225,11 +227,27 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	case <-ctx.Done():
 		return eventstore.AppendResult{}, ctx.Err()
 	}
+	return s.await(ctx, req)
+}
+
+// await waits for the writer's answer to a queued request. A request can
+// reach the queue after the writer took its last ones (its caller passed
+// the closed check as Close began, and select chose the queue over done):
+// the writer answers every request it takes before it returns, so once it
+// has, an answer is there now or never comes.
+func (s *Store) await(ctx context.Context, req *appendReq) (eventstore.AppendResult, error) {
 	select {
 	case r := <-req.reply:
 		return r.res, r.err
 	case <-ctx.Done():
 		return eventstore.AppendResult{}, ctx.Err()
+	case <-s.exited:
+		select {
+		case r := <-req.reply:
+			return r.res, r.err
+		default:
+			return eventstore.AppendResult{}, eventstore.ErrClosed
+		}
 	}
 }
 

@@ -438,6 +438,47 @@ func TestCloseWhileAppendersGiveUp(t *testing.T) {
 	}
 }
 
+// Appends racing Close all return: committed, or ErrClosed. One that got
+// into the queue after the writer took its last requests must not wait
+// for an answer that never comes.
+func TestAppendsRacingCloseAllReturn(t *testing.T) {
+	for round := range 100 {
+		s := open(t, filepath.Join(t.TempDir(), "events.db"))
+		var wg sync.WaitGroup
+		returned := make(chan struct{})
+		start := make(chan struct{})
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for i := 0; ; i++ {
+					_, err := s.Append(context.Background(), fmt.Sprintf("g%d", g), eventstore.Any(), []eventstore.EventData{storetest.Event("A", i)})
+					if errors.Is(err, eventstore.ErrClosed) {
+						return
+					}
+					if err != nil {
+						t.Errorf("round %d: append: %v", round, err)
+						return
+					}
+				}
+			}()
+		}
+		go func() { wg.Wait(); close(returned) }()
+		close(start)
+		groups := int64(1 + rand.IntN(5))
+		testwait.Until(t, 30*time.Second, fmt.Sprintf("%d groups committed", groups), func() bool { return s.WriterStats().Groups >= groups })
+		if err := s.Close(); err != nil {
+			t.Fatalf("round %d: close: %v", round, err)
+		}
+		select {
+		case <-returned:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: an append racing Close never returned", round)
+		}
+	}
+}
+
 func TestAppendAfterClose(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "events.db"))
 	s.Close()

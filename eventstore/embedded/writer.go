@@ -154,6 +154,7 @@ func (w *writeConn) lookup(stream string, id uuid.UUID) (*eventstore.Envelope, e
 // that moment (up to MaxGroup) and commits them in one transaction.
 func (s *Store) writer() {
 	defer s.wg.Done()
+	defer close(s.exited)
 	group := make([]*appendReq, 0, s.opts.MaxGroup)
 	prev, lastCommit := 0, time.Duration(0) // the last group's size, and how long its commit took
 	for {
