@@ -43,6 +43,10 @@ type Result struct {
 	Events    []string   `json:"events,omitempty"`
 	Duplicate bool       `json:"duplicate,omitempty"`
 	Error     *ErrorBody `json:"error,omitempty"`
+	// Type is the command's type when it is one of the schemes' (a label
+	// for metrics that what a client types cannot multiply), else "". It
+	// is not part of the result's JSON.
+	Type string `json:"-"`
 }
 
 // ErrorBody is a rejected command's error: a stable code, a message naming
@@ -106,6 +110,8 @@ type Ledger struct {
 	// goroutines must not hold it at once. Other processes are kept apart
 	// by the expected revision of the append.
 	locks [256]sync.Mutex
+	// types are the command types of the schemes (Result.Type).
+	types map[string]bool
 }
 
 func (l *Ledger) lock(stream string) *sync.Mutex {
@@ -133,7 +139,11 @@ func New(store eventstore.Store, opts Options) *Ledger {
 	if opts.Actor == "" {
 		opts.Actor = "ledger"
 	}
-	return &Ledger{store: store, opts: opts, cache: map[string]*loaded{}}
+	l := &Ledger{store: store, opts: opts, cache: map[string]*loaded{}, types: map[string]bool{}}
+	for _, typ := range l.CommandTypes() {
+		l.types[typ] = true
+	}
+	return l
 }
 
 // Submit decodes and applies one command line. A command that breaks a rule
@@ -151,6 +161,15 @@ func (l *Ledger) SubmitAs(ctx context.Context, actor string, line []byte) (Resul
 	if err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
+	res, err := l.submitHeader(ctx, actor, line, h)
+	if l.types[h.Type] {
+		res.Type = h.Type
+	}
+	return res, err
+}
+
+// submitHeader decodes and applies a command line whose header is h.
+func (l *Ledger) submitHeader(ctx context.Context, actor string, line []byte, h domain.Header) (Result, error) {
 	scheme, err := l.schemeOf(ctx, h)
 	if err != nil {
 		var re *domain.RejectedError

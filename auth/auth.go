@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -118,15 +119,24 @@ const (
 type Store struct {
 	path string
 
-	mu      sync.Mutex
-	stamp   fileStamp
-	tokens  []Token
-	loadErr error
+	// snap is the file as last read. Requests read it without a lock;
+	// mu only keeps two of them from reading a changed file at once.
+	snap atomic.Pointer[snapshot]
+	mu   sync.Mutex
 }
 
-type fileStamp struct {
-	size int64
-	mod  time.Time
+// snapshot is the tokens file as read once: its tokens, or why they could
+// not be read, and the file they were read from.
+type snapshot struct {
+	info   os.FileInfo // nil: there was no file
+	tokens []Token
+	err    error
+}
+
+// current says whether the snapshot is of the file st describes: the
+// same file (every update renames a new one in), size and time.
+func (sn *snapshot) current(st os.FileInfo) bool {
+	return sn != nil && sn.info != nil && os.SameFile(sn.info, st) && sn.info.Size() == st.Size() && sn.info.ModTime().Equal(st.ModTime())
 }
 
 // Open returns the tokens of the data directory dir.
@@ -198,27 +208,25 @@ func (s *Store) Revoke(name string) error {
 
 // List returns the tokens, revoked ones included.
 func (s *Store) List() ([]Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.reload(); err != nil {
+	sn, err := s.load()
+	if err != nil {
 		return nil, err
 	}
-	return slices.Clone(s.tokens), nil
+	return slices.Clone(sn.tokens), nil
 }
 
 // Authenticate returns the identity of a token. Every stored hash is
 // compared, in constant time, whatever matches.
 func (s *Store) Authenticate(token string) (Identity, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.reload(); err != nil {
+	sn, err := s.load()
+	if err != nil {
 		return Identity{}, err
 	}
 	h := []byte(hash(token))
 	var found *Token
-	for i := range s.tokens {
-		if subtle.ConstantTimeCompare(h, []byte(s.tokens[i].Hash)) == 1 {
-			found = &s.tokens[i]
+	for i := range sn.tokens {
+		if subtle.ConstantTimeCompare(h, []byte(sn.tokens[i].Hash)) == 1 {
+			found = &sn.tokens[i]
 		}
 	}
 	if found == nil || found.RevokedAt != nil {
@@ -232,26 +240,35 @@ func hash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// reload reads the file again when it changed. A missing file is no token.
-func (s *Store) reload() error {
+// load returns the tokens as the file holds them now, reading it again
+// only when it changed (one stat a request, no lock: every request of a
+// busy server would otherwise queue behind the one holding it). A missing
+// file is no token.
+func (s *Store) load() (*snapshot, error) {
 	st, err := os.Stat(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		s.tokens, s.stamp, s.loadErr = nil, fileStamp{}, nil
-		return nil
+		return &snapshot{}, nil
 	}
 	if err != nil {
-		return err
-	}
-	stamp := fileStamp{st.Size(), st.ModTime()}
-	if stamp == s.stamp && s.tokens != nil {
-		return s.loadErr
+		return nil, err
 	}
 	if st.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("%s is readable by other users (mode %v): chmod 600 it", s.path, st.Mode().Perm())
+		return nil, fmt.Errorf("%s is readable by other users (mode %v): chmod 600 it", s.path, st.Mode().Perm())
 	}
-	s.stamp = stamp
-	s.tokens, s.loadErr = read(s.path)
-	return s.loadErr
+	if sn := s.snap.Load(); sn.current(st) {
+		return sn, sn.err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sn := s.snap.Load(); sn.current(st) {
+		return sn, sn.err // read by another request meanwhile
+	}
+	// If the file is replaced between the stat and the read, the next
+	// request sees a file newer than st and reads it again.
+	sn := &snapshot{info: st}
+	sn.tokens, sn.err = read(s.path)
+	s.snap.Store(sn)
+	return sn, sn.err
 }
 
 func read(path string) ([]Token, error) {

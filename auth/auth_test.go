@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,8 +85,78 @@ func TestAReadableTokensFileIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	s := Open(dir)
 	tok, _ := s.Create(Identity{Name: "a", Role: Auditor})
+	if _, err := s.Authenticate(tok); err != nil {
+		t.Fatal(err)
+	}
 	os.Chmod(filepath.Join(dir, FileName), 0o644)
 	if _, err := Open(dir).Authenticate(tok); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("a world-readable tokens file: %v", err)
+	}
+	// A store that read the file before it was made readable refuses it too.
+	if _, err := s.Authenticate(tok); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a world-readable tokens file, read before: %v", err)
+	}
+}
+
+// A tokens file replaced by another of the same size and time (a restore, a
+// copy) is read again: the store knows files, not only sizes and times.
+func TestAReplacedTokensFileIsReadAgain(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	s := Open(dir)
+	tok, err := s.Create(Identity{Name: "same", Role: Auditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(tok); err != nil {
+		t.Fatal(err)
+	}
+	// A token of the same name and role, in a file of the same size.
+	if _, err := Open(other).Create(Identity{Name: "same", Role: Auditor}); err != nil {
+		t.Fatal(err)
+	}
+	path, replacement := filepath.Join(dir, FileName), filepath.Join(other, FileName)
+	was, _ := os.Stat(path)
+	if now, _ := os.Stat(replacement); now.Size() != was.Size() {
+		t.Fatalf("the files differ in size: %d, %d", now.Size(), was.Size())
+	}
+	if err := os.Chtimes(replacement, was.ModTime(), was.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(replacement, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("the token of the file replaced: %v", err)
+	}
+}
+
+// Requests authenticate at once while the file changes (run with -race).
+func TestAuthenticateWhileTheFileChanges(t *testing.T) {
+	s := Open(t.TempDir())
+	tok, err := s.Create(Identity{Name: "reader", Role: Auditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 200 {
+				if id, err := s.Authenticate(tok); err != nil || id.Name != "reader" {
+					errs <- fmt.Errorf("%+v %v", id, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := range 20 {
+		if _, err := s.Create(Identity{Name: fmt.Sprintf("t%d", i), Role: Agent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -177,10 +177,6 @@ func writeLine(w io.Writer, res app.Result) error {
 // submit submits one line as the identity, and counts it.
 func (s *Server) submit(r *http.Request, id auth.Identity, l line) (app.Result, error) {
 	start := time.Now()
-	typ := "unknown" // a label from the schemes' list only: what a client types must not make series
-	if h, err := domain.PeekHeader(l.text); err == nil && s.commandTypes[h.Type] {
-		typ = h.Type
-	}
 	// The command is made durable even if the client goes away meanwhile:
 	// an acknowledgement lost is made good by submitting again.
 	ctx := context.WithoutCancel(r.Context())
@@ -190,6 +186,10 @@ func (s *Server) submit(r *http.Request, id auth.Identity, l line) (app.Result, 
 		res, err = s.cfg.Commands.SubmitAs(ctx, id.Name, l.text) // a single command: no line to name
 	} else {
 		res, err = s.cfg.Commands.SubmitLine(ctx, id.Name, l.n, l.text, l.tooLong)
+	}
+	typ := res.Type // from the schemes' list only: what a client types must not make series
+	if typ == "" {
+		typ = "unknown"
 	}
 	s.metrics.command(typ, res, err, time.Since(start))
 	if err != nil {

@@ -37,6 +37,11 @@ func TestEveryRouteSucceeds(t *testing.T) {
 	if r := a.do("agnes", "POST", "/api/v1/commands", jsonCT, []byte(one)); r.status != http.StatusOK {
 		t.Fatalf("one command: %d %s", r.status, r.body)
 	}
+	// A type no scheme has is counted under "unknown", not under its name.
+	bogus := `{"type":"Bogus` + strings.Repeat("x", 20) + `","command_id":"http-bogus","contract_id":"` + t2 + `"}`
+	if r := a.do("agnes", "POST", "/api/v1/commands", jsonCT, []byte(bogus)); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("an unknown type: %d %s", r.status, r.body)
+	}
 	for _, c := range []struct{ who, path, want string }{
 		{"fanny", "/api/v1/contracts", `"contracts"`},
 		{"fanny", "/api/v1/contracts?limit=1", `"next_cursor"`},
@@ -91,6 +96,7 @@ func TestEveryRouteSucceeds(t *testing.T) {
 	}
 	metrics := string(a.do("", "GET", "/metrics", "", nil).body)
 	for _, want := range []string{`ledger_commands_total{outcome="accepted",type="SignContract"} 1`, `ledger_commands_total{outcome="duplicate",type="SignContract"} 1`,
+		`ledger_commands_total{outcome="accepted",type="DecideDuePayments"} 5`, `ledger_commands_total{outcome="rejected",type="unknown"} 1`,
 		"ledger_events_appended_total", `ledger_http_requests_total{route="GET /api/v1/totals",status="401"} 1`, "ledger_projection_lag_events 0",
 		"ledger_command_duration_seconds_bucket"} {
 		if !strings.Contains(metrics, want) {

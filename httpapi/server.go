@@ -67,9 +67,6 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
-	// commandTypes are the command types of the schemes: the values of
-	// the metrics' type label.
-	commandTypes map[string]bool
 }
 
 // New returns the API over cfg.
@@ -80,10 +77,7 @@ func New(cfg Config) *Server {
 	if cfg.ReadyLag <= 0 {
 		cfg.ReadyLag = DefaultReadyLag
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), commandTypes: map[string]bool{}}
-	for _, typ := range cfg.Commands.CommandTypes() {
-		s.commandTypes[typ] = true
-	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	s.metrics = newMetrics(cfg)
 	s.routes()
 	return s
