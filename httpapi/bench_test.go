@@ -43,23 +43,46 @@ func signLine(first string, c, n int) string {
 // store's writer grouped them: appends per group (one fsync each) and the
 // share of the time it spent committing.
 func runClients(b *testing.B, store *embedded.Store, submit func(line string) error) {
+	first := firstSignature(b)
+	before := store.WriterStats()
+	b.ResetTimer()
+	latencies, err := drive(first, 0, b.N, submit)
+	b.StopTimer()
+	after := store.WriterStats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commands/s")
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(after.Appends-before.Appends)/float64(after.Groups-before.Groups), "appends/group")
+	b.ReportMetric(float64(after.Busy-before.Busy)/float64(b.Elapsed()), "writer-busy")
+}
+
+// firstSignature is the first line of the t2 example: a signature.
+func firstSignature(b *testing.B) string {
 	raw, err := os.ReadFile("../examples/t2-contract.jsonl")
 	if err != nil {
 		b.Fatal(err)
 	}
 	first, _, _ := strings.Cut(string(raw), "\n")
+	return first
+}
+
+// drive signs n contracts through submit from benchClients goroutines,
+// client c's contracts numbered from offset, and returns the latencies,
+// sorted.
+func drive(first string, offset, n int, submit func(line string) error) ([]time.Duration, error) {
 	var next atomic.Int64
 	latencies := make([][]time.Duration, benchClients)
 	var failed atomic.Value
 	var wg sync.WaitGroup
-	before := store.WriterStats()
-	b.ResetTimer()
 	for c := range benchClients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := 0; next.Add(1) <= int64(b.N); n++ {
-				line := signLine(first, c, n)
+			for i := offset; next.Add(1) <= int64(n); i++ {
+				line := signLine(first, c, i)
 				start := time.Now()
 				if err := submit(line); err != nil {
 					failed.Store(err)
@@ -70,21 +93,15 @@ func runClients(b *testing.B, store *embedded.Store, submit func(line string) er
 		}()
 	}
 	wg.Wait()
-	b.StopTimer()
-	after := store.WriterStats()
 	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
+		return nil, err
 	}
 	var all []time.Duration
 	for _, l := range latencies {
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commands/s")
-	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(after.Appends-before.Appends)/float64(after.Groups-before.Groups), "appends/group")
-	b.ReportMetric(float64(after.Busy-before.Busy)/float64(b.Elapsed()), "writer-busy")
+	return all, nil
 }
 
 func benchStore(b *testing.B) (*embedded.Store, string) {
@@ -98,15 +115,21 @@ func benchStore(b *testing.B) (*embedded.Store, string) {
 }
 
 func BenchmarkSubmit32InProcess(b *testing.B) {
+	store, submit := inProcess(b)
+	runClients(b, store, submit)
+}
+
+// inProcess submits through app's Go API, on a store of its own.
+func inProcess(b *testing.B) (*embedded.Store, func(string) error) {
 	store, _ := benchStore(b)
 	l := app.New(store, app.Options{})
-	runClients(b, store, func(line string) error {
+	return store, func(line string) error {
 		res, err := l.SubmitAs(context.Background(), "bench", []byte(line))
 		if err == nil && !res.OK {
 			err = fmt.Errorf("rejected: %+v", res.Error)
 		}
 		return err
-	})
+	}
 }
 
 // benchServer serves the API over a fresh store on loopback and returns
@@ -142,9 +165,16 @@ func checkAnswer(res *http.Response) error {
 // The clients are Go's http.Client, as a Go program calling the API would
 // use.
 func BenchmarkSubmit32HTTP(b *testing.B) {
+	store, submit := httpClient(b)
+	runClients(b, store, submit)
+}
+
+// httpClient submits through Go's http.Client to a server of its own.
+func httpClient(b *testing.B) (*embedded.Store, func(string) error) {
 	store, addr, token := benchServer(b)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
-	runClients(b, store, func(line string) error {
+	b.Cleanup(client.CloseIdleConnections)
+	return store, func(line string) error {
 		req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/commands", strings.NewReader(line))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
@@ -154,7 +184,7 @@ func BenchmarkSubmit32HTTP(b *testing.B) {
 		}
 		defer res.Body.Close()
 		return checkAnswer(res)
-	})
+	}
 }
 
 // The clients write each request on a connection of their own and read its
@@ -162,10 +192,16 @@ func BenchmarkSubmit32HTTP(b *testing.B) {
 // of the two cores spent by the clients, which on a deployment run on other
 // machines.
 func BenchmarkSubmit32HTTPLeanClients(b *testing.B) {
+	store, submit := leanClients(b)
+	runClients(b, store, submit)
+}
+
+// leanClients submits as a load generator does to a server of its own.
+func leanClients(b *testing.B) (*embedded.Store, func(string) error) {
 	store, addr, token := benchServer(b)
 	var mu sync.Mutex
 	var idle []*bufio.ReadWriter // connections kept alive between commands
-	runClients(b, store, func(line string) error {
+	return store, func(line string) error {
 		mu.Lock()
 		var c *bufio.ReadWriter
 		if n := len(idle); n > 0 {
@@ -197,5 +233,59 @@ func BenchmarkSubmit32HTTPLeanClients(b *testing.B) {
 		idle = append(idle, c)
 		mu.Unlock()
 		return nil
-	})
+	}
+}
+
+// pairedBurst is how many commands each way runs in a turn of
+// BenchmarkSubmit32Paired: a fraction of a second, shorter than the
+// machine's drifts.
+const pairedBurst = 3000
+
+// The three ways in turns of pairedBurst commands each, their order turning
+// round by round, so that a machine whose speed drifts over minutes (a
+// shared host) slows them alike: the ratios of each turn's rates to the
+// in-process rate are what the HTTP target is measured on. b.N commands go
+// each way; it reports, in percent of the in-process rate, the rate over
+// all turns (overall) and the median, lowest and highest ratio of a turn,
+// and each way's rate over all its turns.
+func BenchmarkSubmit32Paired(b *testing.B) {
+	first := firstSignature(b)
+	names := []string{"in-process", "http", "lean"}
+	var submits []func(string) error
+	for _, open := range []func(*testing.B) (*embedded.Store, func(string) error){inProcess, httpClient, leanClients} {
+		_, submit := open(b)
+		submits = append(submits, submit)
+	}
+	turns := max(1, b.N/pairedBurst)
+	total := make([]time.Duration, len(names))
+	ratios := make([][]float64, len(names))
+	b.ResetTimer()
+	for t := range turns {
+		rate := make([]float64, len(names))
+		for k := range names {
+			way := (t + k) % len(names)
+			start := time.Now()
+			if _, err := drive(first, t*pairedBurst, pairedBurst, submits[way]); err != nil {
+				b.Fatal(err)
+			}
+			elapsed := time.Since(start)
+			total[way] += elapsed
+			rate[way] = pairedBurst / elapsed.Seconds()
+		}
+		for way := 1; way < len(names); way++ {
+			ratios[way] = append(ratios[way], 100*rate[way]/rate[0])
+		}
+	}
+	b.StopTimer()
+	for way, name := range names {
+		b.ReportMetric(float64(turns*pairedBurst)/total[way].Seconds(), name+"-commands/s")
+		if way == 0 {
+			continue
+		}
+		b.ReportMetric(100*total[0].Seconds()/total[way].Seconds(), name+"-%-overall")
+		slices.Sort(ratios[way])
+		b.ReportMetric(ratios[way][len(ratios[way])/2], name+"-%-median")
+		b.ReportMetric(ratios[way][0], name+"-%-min")
+		b.ReportMetric(ratios[way][len(ratios[way])-1], name+"-%-max")
+	}
 }
