@@ -13,6 +13,11 @@ var (
 	ErrClosed          = errors.New("eventstore: store closed")
 	ErrCorrupt         = errors.New("eventstore: hash chain broken")
 	ErrClaimed         = errors.New("eventstore: key claimed by another stream")
+	// ErrUnclaimedStreams refuses an append made with
+	// OnlyIfEveryStreamClaimed when the store holds a stream created
+	// without a claim, or cannot tell that it holds none. Nothing was
+	// written.
+	ErrUnclaimedStreams = errors.New("eventstore: the store holds streams created without a claim, or cannot tell")
 )
 
 // ClaimedError reports an append that claims a key another stream owns

@@ -119,6 +119,8 @@ type AppendOption func(*AppendOptions)
 type AppendOptions struct {
 	// Claim is a key the stream takes for ever (see Claim), or "".
 	Claim string
+	// EveryStreamClaimed: see OnlyIfEveryStreamClaimed.
+	EveryStreamClaimed bool
 }
 
 // Claim makes the append take key for its stream, for ever: the first
@@ -134,6 +136,21 @@ type AppendOptions struct {
 // stream of its own written just before the events, so an append that
 // fails after it leaves the key held by its stream (never by two).
 func Claim(key string) AppendOption { return func(o *AppendOptions) { o.Claim = key } }
+
+// OnlyIfEveryStreamClaimed makes the append fail with ErrUnclaimedStreams,
+// writing nothing, unless every stream of the store claimed a key when it
+// was created. A claim guards a key only against streams that claimed it:
+// a stream written before claims were recorded (a file of the first
+// release), or by a writer that claimed nothing, holds its key without the
+// store knowing. With this option, a caller that creates a stream claiming
+// its key learns from the append alone that no other stream holds that key
+// — without reading the streams that could — or learns that it must read
+// them. The embedded backend counts the streams created without a claim
+// (in the file, so every process sees the count); EventStoreDB, which keeps
+// no such count, refuses every append with this option, before writing.
+func OnlyIfEveryStreamClaimed() AppendOption {
+	return func(o *AppendOptions) { o.EveryStreamClaimed = true }
+}
 
 // OptionsOf folds the options of one Append.
 func OptionsOf(opts []AppendOption) AppendOptions {
@@ -151,6 +168,9 @@ func OptionsOf(opts []AppendOption) AppendOptions {
 func CheckOptions(o AppendOptions) error {
 	if len(o.Claim) > 512 {
 		return &InvalidEventError{Index: -1, Field: "claim", Rule: "must be at most 512 bytes"}
+	}
+	if o.EveryStreamClaimed && o.Claim == "" {
+		return &InvalidEventError{Index: -1, Field: "claim", Rule: "is required with OnlyIfEveryStreamClaimed"}
 	}
 	return nil
 }

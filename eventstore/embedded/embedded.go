@@ -91,7 +91,9 @@ type appendReq struct {
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
 	claim    string // the key the append claims for its stream, or ""
-	reply    chan appendReply
+	// everyStreamClaimed: refuse the append if a stream claimed nothing.
+	everyStreamClaimed bool
+	reply              chan appendReply
 }
 
 type appendReply struct {
@@ -214,7 +216,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, claim: o.Claim, reply: make(chan appendReply, 1)}
+	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, claim: o.Claim, everyStreamClaimed: o.EveryStreamClaimed,
+		reply: make(chan appendReply, 1)}
 	select {
 	case <-s.done:
 		return eventstore.AppendResult{}, eventstore.ErrClosed

@@ -14,7 +14,7 @@ const (
 	// ApplicationID marks the ledger's event store: "LDGE".
 	ApplicationID = 0x4C444745
 	// FormatVersion is the format this binary writes and the newest it reads.
-	FormatVersion = 2
+	FormatVersion = 3
 )
 
 // migration brings a file from format version-1 to version. Migrations add
@@ -35,7 +35,19 @@ CREATE TABLE claims (
 	key    TEXT PRIMARY KEY,
 	stream TEXT NOT NULL
 ) WITHOUT ROWID;`},
+	// A stream's first event has revision 0; its stream claimed a key if a
+	// claims row names it. The count is kept by the writer from then on.
+	{3, "the count of streams created without a claim (eventstore.OnlyIfEveryStreamClaimed)", `
+CREATE TABLE counts (
+	name  TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counts (name, value) VALUES ('` + unclaimedStreams + `',
+	(SELECT count(*) FROM events WHERE revision = 0 AND stream NOT IN (SELECT stream FROM claims)));`},
 }
+
+// unclaimedStreams names the count of streams created without a claim.
+const unclaimedStreams = "unclaimed_streams"
 
 // FormatError is a file this binary cannot open as its event store.
 type FormatError struct {

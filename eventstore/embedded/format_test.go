@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -102,10 +103,19 @@ func TestOpensThePreviousReleasesFile(t *testing.T) {
 	if err != nil || rep.Events != uint64(len(before)) || len(before) == 0 {
 		t.Fatalf("verify after the upgrade: %+v %v (want %d events)", rep, err, len(before))
 	}
+	// Its streams were created before claims: an append that relies on
+	// every stream having claimed its key is refused, and writes nothing.
+	if _, err := s.Append(context.Background(), "cpts-relying", eventstore.NoStream(), []eventstore.EventData{storetest.Event("Signed", 1)},
+		eventstore.Claim("k-relying"), eventstore.OnlyIfEveryStreamClaimed()); !errors.Is(err, eventstore.ErrUnclaimedStreams) {
+		t.Fatalf("an append relying on claims, on a file of before claims: %v", err)
+	}
 	if _, err := s.Append(context.Background(), "cpts-new", eventstore.NoStream(), []eventstore.EventData{storetest.Event("Signed", 1)}, eventstore.Claim("k")); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
+	if n := unclaimedCount(t, path); n != int64(distinctStreams(t, path))-1 {
+		t.Fatalf("%d streams counted as created without a claim, want every stream but the one appended since (%d)", n, distinctStreams(t, path)-1)
+	}
 	after := rawEvents(t, path)
 	if len(after) != len(before)+1 {
 		t.Fatalf("%d events after one append, want %d", len(after), len(before)+1)
@@ -141,7 +151,7 @@ func TestRefusesFilesItDoesNotKnow(t *testing.T) {
 	db.Close()
 	_, err = embedded.Open(context.Background(), newer, embedded.Options{})
 	var fe *embedded.FormatError
-	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "format 99 is newer than this binary's (2)") || !strings.Contains(err.Error(), newer) {
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), fmt.Sprintf("format 99 is newer than this binary's (%d)", embedded.FormatVersion)) || !strings.Contains(err.Error(), newer) {
 		t.Fatalf("newer format: %v", err)
 	}
 
@@ -163,5 +173,136 @@ func TestRefusesFilesItDoesNotKnow(t *testing.T) {
 	db.Close()
 	if tables != 1 {
 		t.Fatalf("the refused file was changed: %d schema entries", tables)
+	}
+}
+
+// unclaimedCount reads the count of streams created without a claim.
+func unclaimedCount(t *testing.T, path string) int64 {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRow(`SELECT value FROM counts WHERE name = 'unclaimed_streams'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func distinctStreams(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(DISTINCT stream) FROM events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// relyOnClaims appends a new stream claiming its key, relying on every
+// stream having claimed one, and returns the append's error.
+func relyOnClaims(s eventstore.Store, stream string) error {
+	_, err := s.Append(context.Background(), stream, eventstore.NoStream(), []eventstore.EventData{storetest.Event("Signed", 0)},
+		eventstore.Claim("key-of-"+stream), eventstore.OnlyIfEveryStreamClaimed())
+	return err
+}
+
+// The streams created without a claim are counted in the file: a process
+// that appended relying on claims before another created such a stream is
+// refused after it, as is every process opening the file later.
+func TestStreamsCreatedWithoutAClaimAreCounted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	a, b := open(t, path), open(t, path)
+	defer a.Close()
+	defer b.Close()
+	for i, s := range []*embedded.Store{a, b, a} {
+		if err := relyOnClaims(s, fmt.Sprintf("claimed-%d", i)); err != nil {
+			t.Fatalf("append %d relying on claims, every stream claimed: %v", i, err)
+		}
+	}
+	// Appends to streams that exist, claiming nothing, count nothing.
+	if _, err := b.Append(context.Background(), "claimed-1", eventstore.Exact(0), []eventstore.EventData{storetest.Event("More", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := relyOnClaims(a, "claimed-3"); err != nil {
+		t.Fatalf("after an append claiming nothing to a stream that claimed: %v", err)
+	}
+	// b creates a stream without a claim (two events: inside a savepoint),
+	// and a retry of that append is a duplicate that counts nothing more.
+	evs := []eventstore.EventData{storetest.Event("A", 2), storetest.Event("B", 3)}
+	for range 2 {
+		if _, err := b.Append(context.Background(), "unclaimed", eventstore.NoStream(), evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head, _ := a.Head(context.Background())
+	for name, s := range map[string]*embedded.Store{"the process that wrote it": b, "another process": a} {
+		if err := relyOnClaims(s, "refused"); !errors.Is(err, eventstore.ErrUnclaimedStreams) {
+			t.Fatalf("%s, relying on claims: %v", name, err)
+		}
+	}
+	if h, _ := a.Head(context.Background()); h != head {
+		t.Fatalf("refused appends moved the head from %d to %d", head, h)
+	}
+	a.Close()
+	b.Close()
+	if n := unclaimedCount(t, path); n != 1 {
+		t.Fatalf("%d streams counted, want 1", n)
+	}
+	c := open(t, path)
+	defer c.Close()
+	if err := relyOnClaims(c, "refused"); !errors.Is(err, eventstore.ErrUnclaimedStreams) {
+		t.Fatalf("after a reopen: %v", err)
+	}
+	// Without the option, claims work as before.
+	if _, err := c.Append(context.Background(), "other", eventstore.NoStream(), []eventstore.EventData{storetest.Event("Signed", 4)}, eventstore.Claim("key-of-claimed-0")); !errors.Is(err, eventstore.ErrClaimed) {
+		t.Fatalf("a key claimed before: %v", err)
+	}
+}
+
+// A file of format 2 (claims, no count) is counted when it is upgraded:
+// zero when every stream claimed a key, else how many did not.
+func TestTheCountOfAFormat2File(t *testing.T) {
+	for _, unclaimed := range []int{0, 2} {
+		path := filepath.Join(t.TempDir(), "events.db")
+		s := open(t, path)
+		for i := range 3 {
+			if err := relyOnClaims(s, fmt.Sprintf("claimed-%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range unclaimed {
+			if _, err := s.Append(context.Background(), fmt.Sprintf("unclaimed-%d", i), eventstore.NoStream(), []eventstore.EventData{storetest.Event("A", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		// Back to format 2: the file as that format's binary left it.
+		db, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`DROP TABLE counts; PRAGMA user_version = 2`); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		s = open(t, path)
+		err = relyOnClaims(s, "after")
+		s.Close()
+		if got := unclaimedCount(t, path); got != int64(unclaimed) {
+			t.Fatalf("a format 2 file with %d streams claiming nothing: counted %d", unclaimed, got)
+		}
+		if refused := errors.Is(err, eventstore.ErrUnclaimedStreams); refused != (unclaimed > 0) || (err != nil && !refused) {
+			t.Fatalf("a format 2 file with %d streams claiming nothing, relying on claims: %v", unclaimed, err)
+		}
+		if _, v := pragmas(t, path); v != embedded.FormatVersion {
+			t.Fatalf("format %d after the upgrade", v)
+		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 type writeConn struct {
 	*conn
 	begin, commit, rollback, dataVersion, head, hasID, byPos, tail, insert, savepoint, rollbackTo, release uintptr
-	claimOwner, claimInsert                                                                                uintptr
+	claimOwner, claimInsert, unclaimed, unclaimedAdd                                                       uintptr
 }
 
 func openWriter(path string, log *slog.Logger) (*writeConn, error) {
@@ -45,15 +45,17 @@ func openWriter(path string, log *slog.Logger) (*writeConn, error) {
 		&w.head:        headSQL,
 		// The (stream, event_id) index answers hasID alone; the event is
 		// read only when it is there (a retry), which is rare.
-		&w.hasID:       `SELECT position FROM events WHERE stream = ?1 AND event_id = ?2`,
-		&w.byPos:       `SELECT ` + selectCols + ` FROM events WHERE position = ?1`,
-		&w.tail:        `SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1`,
-		&w.insert:      `INSERT INTO events (` + selectCols + `) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)`,
-		&w.savepoint:   `SAVEPOINT batch`,
-		&w.rollbackTo:  `ROLLBACK TO batch`,
-		&w.release:     `RELEASE batch`,
-		&w.claimOwner:  `SELECT stream FROM claims WHERE key = ?1`,
-		&w.claimInsert: `INSERT INTO claims (key, stream) VALUES (?1, ?2)`,
+		&w.hasID:        `SELECT position FROM events WHERE stream = ?1 AND event_id = ?2`,
+		&w.byPos:        `SELECT ` + selectCols + ` FROM events WHERE position = ?1`,
+		&w.tail:         `SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1`,
+		&w.insert:       `INSERT INTO events (` + selectCols + `) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)`,
+		&w.savepoint:    `SAVEPOINT batch`,
+		&w.rollbackTo:   `ROLLBACK TO batch`,
+		&w.release:      `RELEASE batch`,
+		&w.claimOwner:   `SELECT stream FROM claims WHERE key = ?1`,
+		&w.claimInsert:  `INSERT INTO claims (key, stream) VALUES (?1, ?2)`,
+		&w.unclaimed:    `SELECT value FROM counts WHERE name = '` + unclaimedStreams + `'`,
+		&w.unclaimedAdd: `UPDATE counts SET value = value + 1 WHERE name = '` + unclaimedStreams + `'`,
 	})
 	if err != nil {
 		c.Close()
@@ -270,6 +272,8 @@ type tailCache struct {
 	dataVersion int64
 	head        eventstore.Position
 	tails       map[string]streamTail
+	// unclaimed is how many streams were created without a claim.
+	unclaimed int64
 }
 
 type streamTail struct {
@@ -282,11 +286,12 @@ const maxCachedTails = 65536
 
 // group is one write transaction of the writer.
 type group struct {
-	w       *writeConn
-	head    eventstore.Position
-	tails   map[string]streamTail // this transaction's view, cache included
-	written map[string]streamTail // what this transaction wrote
-	now     time.Time
+	w         *writeConn
+	head      eventstore.Position
+	tails     map[string]streamTail // this transaction's view, cache included
+	written   map[string]streamTail // what this transaction wrote
+	unclaimed int64                 // streams created without a claim, this transaction's included
+	now       time.Time
 }
 
 func (s *Store) commitGroup(reqs []*appendReq) {
@@ -318,8 +323,12 @@ func (s *Store) commitGroup(reqs []*appendReq) {
 			return
 		}
 		s.cache.head = eventstore.Position(head)
+		if s.cache.unclaimed, _, err = w.ReadInt(w.unclaimed, "read the count of unclaimed streams"); err != nil {
+			fail(err)
+			return
+		}
 	}
-	g := &group{w: w, head: s.cache.head, tails: s.cache.tails, written: make(map[string]streamTail), now: s.opts.Now()}
+	g := &group{w: w, head: s.cache.head, tails: s.cache.tails, written: make(map[string]streamTail), unclaimed: s.cache.unclaimed, now: s.opts.Now()}
 	for i, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
 			replies[i].err = err
@@ -341,6 +350,7 @@ func (s *Store) commitGroup(reqs []*appendReq) {
 	}
 	s.cache.valid = true
 	s.cache.head = g.head
+	s.cache.unclaimed = g.unclaimed
 	for stream, t := range g.written {
 		s.cache.tails[stream] = t
 	}
@@ -375,6 +385,9 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 		}
 		return groupResult{}, &eventstore.WrongRevisionError{Stream: r.stream, Expected: r.expected, Actual: t.rev}
 	}
+	if r.everyStreamClaimed && g.unclaimed > 0 {
+		return groupResult{}, eventstore.ErrUnclaimedStreams
+	}
 	// Inserting tells a new append from a retry: an id stored already makes
 	// the (stream, event_id) index refuse its row, and the batch's
 	// savepoint (or, for one event without a claim, the statement) undoes
@@ -400,6 +413,12 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 		prev = env.Hash
 		res.LastRevision = env.Revision
 		res.LastPosition = env.Position
+	}
+	if t.rev == eventstore.NoRevision && r.claim == "" {
+		if err := g.w.Run(g.w.unclaimedAdd, "count a stream created without a claim"); err != nil {
+			return groupResult{wrote: true}, err
+		}
+		g.unclaimed++
 	}
 	if multi {
 		if err := g.w.Run(g.w.release, "release savepoint"); err != nil {

@@ -198,6 +198,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := eventstore.CheckOptions(o); err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	if o.EveryStreamClaimed {
+		// EventStoreDB keeps no count of the streams created without a
+		// claim: the caller reads what it must instead.
+		return eventstore.AppendResult{}, eventstore.ErrUnclaimedStreams
+	}
 	uncertain, claimed := false, o.Claim == ""
 	var lastErr error
 	for attempt := 0; attempt < s.opts.MaxAttempts; attempt++ {

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"envelope_round_trip", testEnvelopeRoundTrip},
 		{"claim_has_one_owner", testClaimOwner},
 		{"racing_claims_one_winner", testClaimRace},
+		{"relying_on_claims_refused_once_a_stream_claimed_nothing", testEveryStreamClaimed},
 		{"concurrent_multi_event_appends_to_new_streams", testConcurrentNewStreams},
 		{"cancelled_while_in_flight", testCancelInFlight},
 	}
@@ -595,6 +596,36 @@ func testClaimOwner(t *testing.T, s eventstore.Store) {
 	if n := len(allEvents(t, s)); n != 4 {
 		t.Fatalf("log holds %d events, want 4", n)
 	}
+}
+
+// An append relying on every stream having claimed a key
+// (OnlyIfEveryStreamClaimed) is refused, writing nothing, once a stream was
+// created without a claim; a store may refuse it always (it cannot tell),
+// but never accept it then. It needs a claim of its own.
+func testEveryStreamClaimed(t *testing.T, s eventstore.Store) {
+	ctx := ctxT(t)
+	rely := func(stream string) error {
+		_, err := s.Append(ctx, stream, eventstore.NoStream(), []eventstore.EventData{Event("Signed", 0)},
+			eventstore.Claim("key-of-"+stream), eventstore.OnlyIfEveryStreamClaimed())
+		return err
+	}
+	if err := rely("claimed-1"); err != nil && !errors.Is(err, eventstore.ErrUnclaimedStreams) {
+		t.Fatalf("relying on claims, every stream claimed: %v", err)
+	}
+	_, err := s.Append(ctx, "no-claim-given", eventstore.NoStream(), []eventstore.EventData{Event("Signed", 0)}, eventstore.OnlyIfEveryStreamClaimed())
+	if !errors.Is(err, eventstore.ErrInvalidEvent) {
+		t.Fatalf("relying on claims without claiming: %v", err)
+	}
+	mustAppend(t, s, "unclaimed-1", eventstore.NoStream(), Event("Signed", 1))
+	head := mustHead(t, ctx, s)
+	if err := rely("claimed-2"); !errors.Is(err, eventstore.ErrUnclaimedStreams) {
+		t.Fatalf("relying on claims after a stream claimed nothing: %v", err)
+	}
+	if h := mustHead(t, ctx, s); h != head {
+		t.Fatalf("a refused append moved the head from %d to %d", head, h)
+	}
+	// The key the refused append named is still free.
+	mustAppendClaiming(t, s, "claimed-3", "key-of-claimed-2")
 }
 
 func mustAppendClaiming(t *testing.T, s eventstore.Store, stream, key string) {
