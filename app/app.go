@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
@@ -112,6 +113,9 @@ type Ledger struct {
 	locks [256]sync.Mutex
 	// types are the command types of the schemes (Result.Type).
 	types map[string]bool
+	// unclaimedStreams: the store said it holds streams created without a
+	// claim, or cannot tell (see appendTo).
+	unclaimedStreams atomic.Bool
 }
 
 func (l *Ledger) lock(stream string) *sync.Mutex {
@@ -314,6 +318,12 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 			// and decide again — a command id already recorded is a
 			// duplicate.
 			continue
+		case errors.Is(err, eventstore.ErrUnclaimedStreams) && attempt < maxConflictRetries:
+			// The store holds streams that claimed nothing (or cannot
+			// tell): read the other schemes' streams from now on. A count
+			// of such streams never falls, so this is for good.
+			l.unclaimedStreams.Store(true)
+			continue
 		case errors.As(err, &ce):
 			l.forget(stream)
 			owner, _, _ := strings.Cut(ce.Owner, "-")
@@ -341,17 +351,26 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 
 // appendTo returns how to append to the contract's stream in state st: at
 // its revision, or, for a new stream, expecting none and claiming the
-// contract's id — which must not be another scheme's contract already (one
-// signed before ids were claimed): a rejection (contract_id_taken) then.
+// contract's id. The claim refuses an id that another scheme's contract
+// claimed; a contract signed before ids were claimed holds its id without
+// a claim, so the other schemes' streams must be read — unless the store
+// says that every stream claimed its key (OnlyIfEveryStreamClaimed), which
+// the append then relies on. Once the store says otherwise, they are read
+// for every new contract. An id that is another scheme's contract is a
+// rejection (contract_id_taken).
 func (l *Ledger) appendTo(ctx context.Context, scheme domain.Scheme, id uuid.UUID, st *loaded) (eventstore.ExpectedRevision, []eventstore.AppendOption, error) {
 	if st.revision != eventstore.NoRevision {
 		return eventstore.Exact(uint64(st.revision)), nil, nil
+	}
+	claim := eventstore.Claim(domain.ContractClaim(id))
+	if !l.unclaimedStreams.Load() {
+		return eventstore.NoStream(), []eventstore.AppendOption{claim, eventstore.OnlyIfEveryStreamClaimed()}, nil
 	}
 	other, err := l.streamScheme(ctx, id, scheme.Name())
 	if err == nil && other != nil {
 		err = domain.ContractIDTaken(id, other.Name())
 	}
-	return eventstore.NoStream(), []eventstore.AppendOption{eventstore.Claim(domain.ContractClaim(id))}, err
+	return eventstore.NoStream(), []eventstore.AppendOption{claim}, err
 }
 
 // presumeNew decides the command on an empty state, without reading its

@@ -265,10 +265,12 @@ func (c *countingStore) ReadStream(ctx context.Context, stream string, from uint
 }
 
 // A contract in memory is decided without reading the store: a new
-// contract's signature reads only the other scheme's stream of the same id
-// (its id must not be another scheme's contract) and not its own (presumed
-// new, the append expecting no stream), and later commands read nothing, not
-// even to find the scheme of the shared command types. With a cache of two
+// contract's signature reads nothing (presumed new, the append expecting no
+// stream and relying on the claims of the store's streams to refuse an id
+// that is another scheme's contract), and later commands read nothing, not
+// even to find the scheme of the shared command types. On a store holding a
+// stream created without a claim (a file of before claims), a signature
+// reads the other scheme's stream of the same id, once. With a cache of two
 // contracts, every command still gets the same answer (evicted contracts are
 // read again).
 func TestCachedContractsAreNotReadAgain(t *testing.T) {
@@ -282,26 +284,45 @@ func TestCachedContractsAreNotReadAgain(t *testing.T) {
 		h, _ := domain.PeekHeader(line)
 		contracts[h.ContractID] = true
 	}
-	outcome := func(cache int) ([]string, map[string]int) {
+	outcome := func(cache int, unclaimed bool) ([]string, map[string]int) {
 		store := &countingStore{Store: openStore(t, filepath.Join(t.TempDir(), "events.db")), reads: map[string]int{}}
+		if unclaimed {
+			ev := eventstore.EventData{ID: uuid.New(), Type: "Legacy", SchemaVersion: 1, OccurredOn: "2020-01-01", Actor: "test",
+				CommandID: "legacy", CorrelationID: "legacy", CausationID: "legacy", Data: []byte(`{}`)}
+			if _, err := store.Append(context.Background(), "legacy-stream", eventstore.NoStream(), []eventstore.EventData{ev}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var out []string
 		for _, res := range submitAll(t, app.New(store, app.Options{CacheContracts: cache}), ls) {
 			out = append(out, fmt.Sprint(res.OK, res.Events, res.Duplicate))
 		}
 		return out, store.reads
 	}
-	all, reads := outcome(len(contracts))
+	all, reads := outcome(len(contracts), false)
+	if len(reads) != 0 {
+		t.Errorf("every stream claimed: the ledger read %v, want nothing", reads)
+	}
+	// The first signature learns from its append that a stream claimed
+	// nothing, and is read and decided again: its own stream is read once.
+	_, reads = outcome(len(contracts), true)
+	own := 0
 	for stream, n := range reads {
-		if n != 1 || !strings.HasPrefix(stream, "cpts-") {
-			t.Errorf("stream %s read %d times, want the CPTS stream of each aid contract once, and nothing else", stream, n)
+		if !strings.HasPrefix(stream, "cpts-") {
+			own++
+		}
+		if n != 1 || own > 1 {
+			t.Errorf("stream %s read %d times, want the CPTS stream of each aid contract once, and one aid stream", stream, n)
 		}
 	}
-	if len(reads) != len(contracts) {
-		t.Errorf("the ledger read %d streams for %d aid contracts: %v", len(reads), len(contracts), reads)
+	if len(reads) != len(contracts)+1 {
+		t.Errorf("a stream claimed nothing: the ledger read %d streams for %d aid contracts: %v", len(reads), len(contracts), reads)
 	}
-	small, _ := outcome(2)
-	if fmt.Sprint(small) != fmt.Sprint(all) {
-		t.Fatalf("with a cache of two contracts:\n%v\nwith every contract cached:\n%v", small, all)
+	for _, unclaimed := range []bool{false, true} {
+		small, _ := outcome(2, unclaimed)
+		if fmt.Sprint(small) != fmt.Sprint(all) {
+			t.Fatalf("with a cache of two contracts (a stream claiming nothing: %v):\n%v\nwith every contract cached:\n%v", unclaimed, small, all)
+		}
 	}
 }
 

@@ -34,6 +34,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"contract_id_belongs_to_one_scheme", testIDOneScheme},
 		{"concurrent_signatures_in_two_schemes_one_wins", testConcurrentSignatures},
 		{"a_signature_again_from_a_ledger_without_the_contract", testSignatureAgain},
+		{"an_id_signed_before_ids_were_claimed", testSignedBeforeClaims},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := fresh(t)
@@ -321,6 +322,77 @@ func testSignatureAgain(t *testing.T, open Opener) {
 		}
 		if got := commandsOf(t, s, domain.Stream("cpts", id)); oks != 1 || len(got) != 1 {
 			t.Fatalf("round %d: %d signatures acknowledged, the stream holds the commands %v: want one of each", round, oks, got)
+		}
+	}
+}
+
+// writeUnclaimed stores the events of a signature as a ledger of before
+// claims did: in the contract's stream, claiming nothing.
+func writeUnclaimed(t *testing.T, s eventstore.Store, schemeName string, line []byte) {
+	t.Helper()
+	for _, scheme := range app.DefaultSchemes() {
+		if scheme.Name() != schemeName {
+			continue
+		}
+		cmd, err := scheme.DecodeCommand(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta := cmd.Meta()
+		events, err := scheme.Decide(scheme.NewState(meta.ContractID), cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream := domain.Stream(schemeName, meta.ContractID)
+		data, err := app.Envelopes(stream, meta.CommandID, "before-claims", events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(context.Background(), stream, eventstore.NoStream(), data); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("no scheme %s", schemeName)
+}
+
+// A contract signed before ids were claimed holds its id without a claim:
+// a signature of its id in the other scheme is refused all the same, by a
+// ledger that has seen no claim refused yet and by one that has, and
+// writes nothing; new ids are signed, and the contract's own signature
+// submitted again is a duplicate.
+func testSignedBeforeClaims(t *testing.T, open Opener) {
+	s := open()
+	for _, tc := range []struct {
+		name          string
+		first, second func(string, uuid.UUID) []byte
+		owner         string
+	}{
+		{"cpts_then_aid", SignCPTS, SignAid, "cpts"},
+		{"aid_then_cpts", SignAid, SignCPTS, "assistant"},
+	} {
+		id := uuid.New()
+		first := tc.first("old-"+tc.name, id)
+		writeUnclaimed(t, s, tc.owner, first)
+		head, err := s.Head(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := app.New(open(), app.Options{})
+		for i := range 2 {
+			res := submit(t, l, tc.second(fmt.Sprintf("second-%s-%d", tc.name, i), id))
+			if err := checkResult(res); err != nil || res.OK || res.Error.Code != "contract_id_taken" {
+				t.Fatalf("%s: signature %d of the id in the other scheme: %+v %v, want contract_id_taken", tc.name, i, res, err)
+			}
+		}
+		if h, err := s.Head(context.Background()); err != nil || h != head {
+			t.Fatalf("%s: the refused signatures moved the head from %d to %d (%v)", tc.name, head, h, err)
+		}
+		if res := submit(t, l, tc.second("new-"+tc.name, uuid.New())); !res.OK {
+			t.Fatalf("%s: a new id: %+v", tc.name, res.Error)
+		}
+		if res := submit(t, l, first); !res.OK || !res.Duplicate {
+			t.Fatalf("%s: the old signature again: %+v", tc.name, res)
 		}
 	}
 }

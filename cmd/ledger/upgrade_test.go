@@ -80,4 +80,18 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 	if err := cmd.Run(); err != nil || stderr.Len() != 0 {
 		t.Fatalf("second run: %v %q", err, stderr.String())
 	}
+	// The old contracts claimed no id: the t2 contract's id, signed as an
+	// aid contract, is refused all the same, and nothing is written.
+	aid, _ := os.ReadFile("../../examples/aid-contract.jsonl")
+	first, _, _ := strings.Cut(string(aid), "\n")
+	first = strings.Replace(strings.Replace(first, "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e90", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80", 1), `"aid-sign"`, `"aid-on-t2"`, 1)
+	file := filepath.Join(t.TempDir(), "aid-on-t2.jsonl")
+	os.WriteFile(file, []byte(first+"\n"), 0o644)
+	out, _ := exec.Command(bin, "--data", data, "submit", "--file", file).Output()
+	if !strings.Contains(string(out), `"contract_id_taken"`) {
+		t.Fatalf("an aid signature with the id of the old t2 contract: %s", out)
+	}
+	if got := storedHashes(t, filepath.Join(data, "events.db")); len(got) != len(before) {
+		t.Fatalf("the refused signature wrote: %d events, want %d", len(got), len(before))
+	}
 }
