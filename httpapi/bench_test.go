@@ -46,7 +46,7 @@ func runClients(b *testing.B, store *embedded.Store, submit func(line string) er
 	first := firstSignature(b)
 	before := store.WriterStats()
 	b.ResetTimer()
-	latencies, err := drive(first, 0, b.N, submit)
+	latencies, err := drive(first, b.N, submit)
 	b.StopTimer()
 	after := store.WriterStats()
 	if err != nil {
@@ -69,10 +69,9 @@ func firstSignature(b *testing.B) string {
 	return first
 }
 
-// drive signs n contracts through submit from benchClients goroutines,
-// client c's contracts numbered from offset, and returns the latencies,
-// sorted.
-func drive(first string, offset, n int, submit func(line string) error) ([]time.Duration, error) {
+// drive signs n contracts through submit from benchClients goroutines and
+// returns the latencies, sorted.
+func drive(first string, n int, submit func(line string) error) ([]time.Duration, error) {
 	var next atomic.Int64
 	latencies := make([][]time.Duration, benchClients)
 	var failed atomic.Value
@@ -81,7 +80,7 @@ func drive(first string, offset, n int, submit func(line string) error) ([]time.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := offset; next.Add(1) <= int64(n); i++ {
+			for i := 0; next.Add(1) <= int64(n); i++ {
 				line := signLine(first, c, i)
 				start := time.Now()
 				if err := submit(line); err != nil {
@@ -233,59 +232,5 @@ func leanClients(b *testing.B) (*embedded.Store, func(string) error) {
 		idle = append(idle, c)
 		mu.Unlock()
 		return nil
-	}
-}
-
-// pairedBurst is how many commands each way runs in a turn of
-// BenchmarkSubmit32Paired: a fraction of a second, shorter than the
-// machine's drifts.
-const pairedBurst = 3000
-
-// The three ways in turns of pairedBurst commands each, their order turning
-// round by round, so that a machine whose speed drifts over minutes (a
-// shared host) slows them alike: the ratios of each turn's rates to the
-// in-process rate are what the HTTP target is measured on. b.N commands go
-// each way; it reports, in percent of the in-process rate, the rate over
-// all turns (overall) and the median, lowest and highest ratio of a turn,
-// and each way's rate over all its turns.
-func BenchmarkSubmit32Paired(b *testing.B) {
-	first := firstSignature(b)
-	names := []string{"in-process", "http", "lean"}
-	var submits []func(string) error
-	for _, open := range []func(*testing.B) (*embedded.Store, func(string) error){inProcess, httpClient, leanClients} {
-		_, submit := open(b)
-		submits = append(submits, submit)
-	}
-	turns := max(1, b.N/pairedBurst)
-	total := make([]time.Duration, len(names))
-	ratios := make([][]float64, len(names))
-	b.ResetTimer()
-	for t := range turns {
-		rate := make([]float64, len(names))
-		for k := range names {
-			way := (t + k) % len(names)
-			start := time.Now()
-			if _, err := drive(first, t*pairedBurst, pairedBurst, submits[way]); err != nil {
-				b.Fatal(err)
-			}
-			elapsed := time.Since(start)
-			total[way] += elapsed
-			rate[way] = pairedBurst / elapsed.Seconds()
-		}
-		for way := 1; way < len(names); way++ {
-			ratios[way] = append(ratios[way], 100*rate[way]/rate[0])
-		}
-	}
-	b.StopTimer()
-	for way, name := range names {
-		b.ReportMetric(float64(turns*pairedBurst)/total[way].Seconds(), name+"-commands/s")
-		if way == 0 {
-			continue
-		}
-		b.ReportMetric(100*total[0].Seconds()/total[way].Seconds(), name+"-%-overall")
-		slices.Sort(ratios[way])
-		b.ReportMetric(ratios[way][len(ratios[way])/2], name+"-%-median")
-		b.ReportMetric(ratios[way][0], name+"-%-min")
-		b.ReportMetric(ratios[way][len(ratios[way])-1], name+"-%-max")
 	}
 }
