@@ -332,21 +332,27 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 			l.forget(stream)
 			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
-		types := make([]string, len(events))
-		for i, e := range events {
-			types[i] = e.EventType()
-		}
-		if ar.Duplicate {
-			// Stored by an earlier attempt whose answer was lost.
-			l.forget(stream)
-			return accepted(meta.CommandID, types, true), nil
-		}
-		if presumed {
-			l.keep(stream, st)
-		}
-		l.remember(stream, st, events, int64(ar.LastRevision), meta.CommandID, types)
-		return accepted(meta.CommandID, types, false), nil
+		return l.stored(stream, st, presumed, events, ar, meta.CommandID), nil
 	}
+}
+
+// stored is the result of a command whose events the store holds now, and
+// keeps the contract's state in memory up to them.
+func (l *Ledger) stored(stream string, st *loaded, presumed bool, events []domain.Event, ar eventstore.AppendResult, commandID string) Result {
+	types := make([]string, len(events))
+	for i, e := range events {
+		types[i] = e.EventType()
+	}
+	if ar.Duplicate {
+		// Stored by an earlier attempt whose answer was lost.
+		l.forget(stream)
+		return accepted(commandID, types, true)
+	}
+	if presumed {
+		l.keep(stream, st)
+	}
+	l.remember(stream, st, events, int64(ar.LastRevision), commandID, types)
+	return accepted(commandID, types, false)
 }
 
 // appendTo returns how to append to the contract's stream in state st: at

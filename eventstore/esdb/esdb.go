@@ -188,20 +188,29 @@ func MapExpected(e eventstore.ExpectedRevision) esdb.ExpectedRevision {
 	return esdb.Any{}
 }
 
-// Append implements eventstore.Store.
-func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData, opts ...eventstore.AppendOption) (eventstore.AppendResult, error) {
+// prepareAppend validates an append and folds its options.
+func prepareAppend(stream string, events []eventstore.EventData, opts []eventstore.AppendOption) ([]eventstore.EventData, eventstore.AppendOptions, error) {
 	prepared, err := eventstore.Prepare(stream, events)
 	if err != nil {
-		return eventstore.AppendResult{}, err
+		return nil, eventstore.AppendOptions{}, err
 	}
 	o := eventstore.OptionsOf(opts)
 	if err := eventstore.CheckOptions(o); err != nil {
-		return eventstore.AppendResult{}, err
+		return nil, o, err
 	}
 	if o.EveryStreamClaimed {
 		// EventStoreDB keeps no count of the streams created without a
 		// claim: the caller reads what it must instead.
-		return eventstore.AppendResult{}, eventstore.ErrUnclaimedStreams
+		return nil, o, eventstore.ErrUnclaimedStreams
+	}
+	return prepared, o, nil
+}
+
+// Append implements eventstore.Store.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData, opts ...eventstore.AppendOption) (eventstore.AppendResult, error) {
+	prepared, o, err := prepareAppend(stream, events, opts)
+	if err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	uncertain, claimed := false, o.Claim == ""
 	var lastErr error
