@@ -64,71 +64,76 @@ func Aid(opts AidOptions) [][]byte {
 		if signed.After(opts.Today) {
 			continue
 		}
-		id := uuid.NewSHA1(namespace, fmt.Appendf(nil, "aid/%d/%d", opts.Seed, i))
-		cmd := func(kind string, k int) string { return fmt.Sprintf("%s-%s-%d", id, kind, k) }
-		am2019 := signed.Before(domain.MustDate("2023-05-01"))
-		specialty := "general_practice"
-		if rng.Float64() < 0.15 {
-			specialty = otherSpecialties[rng.IntN(len(otherSpecialties))]
-		}
-		sector, optam := 1, rng.Float64() < 0.3
-		if rng.Float64() < 0.2 {
-			sector, optam = 2, true
-		}
-		underserved := rng.Float64() < 0.35
-		// About half of the doctors take 1/2 FTE (domain.md section 4).
-		option := "1/2"
-		switch r := rng.Float64(); {
-		case am2019 && r < 0.3:
-			option = "1/3"
-		case am2019 && r > 0.6 && underserved:
-			option = "1" // full time only in an under-served zone under am-2019
-		case !am2019 && r >= 0.5:
-			option = "1"
-		}
-		band := "below_p90"
-		if r := rng.Float64(); r > 0.92 {
-			band = "p95_plus"
-		} else if r > 0.8 {
-			band = "p90_p95"
-		}
-		baseline := 800 + rng.IntN(1700)
-		target := baseline + rng.IntN(baseline/7+1)
-		if rng.Float64() < 0.1 {
-			target = baseline // maintain
-		}
-		emit(signed, 0, map[string]any{"type": "SignAidContract", "command_id": cmd("sign", 0), "contract_id": id,
-			"cpam": regions[rng.IntN(len(regions))].cpam, "doctor": map[string]any{"rpps": fmt.Sprintf("1%010d", rng.IntN(1e10)),
-				"specialty": specialty, "sector": sector, "optam": optam, "group_practice": !underserved || rng.Float64() < 0.5,
-				"underserved_zone": underserved, "coordinated_practice": true}, "option": option, "signed_on": signed.String(),
-			"band": band, "patientele_baseline": baseline, "patientele_target": target})
-		years := domain.ContractYears{Signed: signed, Count: 5}
-		hired := signed.AddDays(5 + rng.IntN(110))
-		emit(hired, 1, map[string]any{"type": "HireAssistant", "command_id": cmd("hire", 0), "contract_id": id, "hired_on": hired.String()})
-		last := 5
-		if rng.Float64() < 0.02 {
-			t := years.Start(2).AddDays(rng.IntN(2 * 365))
-			last = years.Of(t)
-			emit(t, 2, map[string]any{"type": "TerminateContract", "command_id": cmd("terminate", 0), "contract_id": id,
-				"terminated_on": t.String(), "reason": "l'assistant a quitté le cabinet"})
-		}
-		for k := 1; k < last; k++ {
-			on := years.End(k).AddDays(10 + rng.IntN(50))
-			p := baseline + int(float64(target-baseline+20)*(0.2+rng.Float64()))
-			emit(on, 3, map[string]any{"type": "ReportPatientele", "command_id": cmd("report", k), "contract_id": id,
-				"contract_year": k, "reported_on": on.String(), "patientele": p})
-		}
-		dates := []domain.Date{opts.Today}
-		if opts.DecideQuarterly {
-			y, m, _ := signed.YMD()
-			q := domain.NewDate(y, m-(m-1)%3+3, 1) // the next quarter's first day
-			for d := q; d.Before(opts.Today) && d.Before(signed.AddYears(6)); d = d.AddMonths(3) {
-				dates = append(dates, d)
-			}
-		}
-		for j, d := range dates {
-			emit(d, 9, map[string]any{"type": "DecideDuePayments", "command_id": cmd("decide", j), "contract_id": id, "as_of": d.String()})
-		}
+		aidContract(rng, opts, i, signed, emit)
 	}
 	return sortedLines(out)
+}
+
+// aidContract emits the commands of the i-th aid contract, signed on signed.
+func aidContract(rng *rand.Rand, opts AidOptions, i int, signed domain.Date, emit func(domain.Date, int, map[string]any)) {
+	id := uuid.NewSHA1(namespace, fmt.Appendf(nil, "aid/%d/%d", opts.Seed, i))
+	cmd := func(kind string, k int) string { return fmt.Sprintf("%s-%s-%d", id, kind, k) }
+	am2019 := signed.Before(domain.MustDate("2023-05-01"))
+	specialty := "general_practice"
+	if rng.Float64() < 0.15 {
+		specialty = otherSpecialties[rng.IntN(len(otherSpecialties))]
+	}
+	sector, optam := 1, rng.Float64() < 0.3
+	if rng.Float64() < 0.2 {
+		sector, optam = 2, true
+	}
+	underserved := rng.Float64() < 0.35
+	// About half of the doctors take 1/2 FTE (domain.md section 4).
+	option := "1/2"
+	switch r := rng.Float64(); {
+	case am2019 && r < 0.3:
+		option = "1/3"
+	case am2019 && r > 0.6 && underserved:
+		option = "1" // full time only in an under-served zone under am-2019
+	case !am2019 && r >= 0.5:
+		option = "1"
+	}
+	band := "below_p90"
+	if r := rng.Float64(); r > 0.92 {
+		band = "p95_plus"
+	} else if r > 0.8 {
+		band = "p90_p95"
+	}
+	baseline := 800 + rng.IntN(1700)
+	target := baseline + rng.IntN(baseline/7+1)
+	if rng.Float64() < 0.1 {
+		target = baseline // maintain
+	}
+	emit(signed, 0, map[string]any{"type": "SignAidContract", "command_id": cmd("sign", 0), "contract_id": id,
+		"cpam": regions[rng.IntN(len(regions))].cpam, "doctor": map[string]any{"rpps": fmt.Sprintf("1%010d", rng.IntN(1e10)),
+			"specialty": specialty, "sector": sector, "optam": optam, "group_practice": !underserved || rng.Float64() < 0.5,
+			"underserved_zone": underserved, "coordinated_practice": true}, "option": option, "signed_on": signed.String(),
+		"band": band, "patientele_baseline": baseline, "patientele_target": target})
+	years := domain.ContractYears{Signed: signed, Count: 5}
+	hired := signed.AddDays(5 + rng.IntN(110))
+	emit(hired, 1, map[string]any{"type": "HireAssistant", "command_id": cmd("hire", 0), "contract_id": id, "hired_on": hired.String()})
+	last := 5
+	if rng.Float64() < 0.02 {
+		t := years.Start(2).AddDays(rng.IntN(2 * 365))
+		last = years.Of(t)
+		emit(t, 2, map[string]any{"type": "TerminateContract", "command_id": cmd("terminate", 0), "contract_id": id,
+			"terminated_on": t.String(), "reason": "l'assistant a quitté le cabinet"})
+	}
+	for k := 1; k < last; k++ {
+		on := years.End(k).AddDays(10 + rng.IntN(50))
+		p := baseline + int(float64(target-baseline+20)*(0.2+rng.Float64()))
+		emit(on, 3, map[string]any{"type": "ReportPatientele", "command_id": cmd("report", k), "contract_id": id,
+			"contract_year": k, "reported_on": on.String(), "patientele": p})
+	}
+	dates := []domain.Date{opts.Today}
+	if opts.DecideQuarterly {
+		y, m, _ := signed.YMD()
+		q := domain.NewDate(y, m-(m-1)%3+3, 1) // the next quarter's first day
+		for d := q; d.Before(opts.Today) && d.Before(signed.AddYears(6)); d = d.AddMonths(3) {
+			dates = append(dates, d)
+		}
+	}
+	for j, d := range dates {
+		emit(d, 9, map[string]any{"type": "DecideDuePayments", "command_id": cmd("decide", j), "contract_id": id, "as_of": d.String()})
+	}
 }

@@ -152,11 +152,14 @@ type generated struct {
 	commands []command
 }
 
-var tierRanges = []struct {
+// tierRange is a size tier: its share of the CPTS and its population range.
+type tierRange struct {
 	code     string
 	share    float64
 	min, max int
-}{
+}
+
+var tierRanges = []tierRange{
 	{"T1", 0.30, 12_000, 39_999}, {"T2", 0.38, 40_000, 79_999}, {"T3", 0.24, 80_000, 175_000}, {"T4", 0.08, 175_001, 420_000},
 }
 
@@ -174,15 +177,7 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 		body["command_id"] = fmt.Sprintf("%s-%d", id, len(g.commands))
 		g.commands = append(g.commands, command{on, order, body})
 	}
-	r := rng.Float64()
-	tier := tierRanges[len(tierRanges)-1]
-	for _, t := range tierRanges {
-		if r < t.share {
-			tier = t
-			break
-		}
-		r -= t.share
-	}
+	tier := drawTier(rng)
 	g.tier = tier.code
 	population := tier.min + rng.IntN(tier.max-tier.min+1)
 	missions := []string{"access", "pathways", "prevention"}
@@ -192,21 +187,7 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 	if rng.Float64() < 0.5 {
 		missions = append(missions, "support")
 	}
-	type ind struct {
-		mission, code string
-		weight        string
-		target        int
-	}
-	var indicators []ind
-	var indJSON []map[string]any
-	for _, m := range missions {
-		weights := [][]string{{"1"}, {"0.5", "0.5"}, {"0.25", "0.25", "0.5"}}[rng.IntN(3)]
-		for j, w := range weights {
-			in := ind{m, fmt.Sprintf("%s-%d", m, j+1), w, []int{10, 50, 100, 250, 1200}[rng.IntN(5)]}
-			indicators = append(indicators, in)
-			indJSON = append(indJSON, map[string]any{"mission": m, "code": in.code, "weight": w, "target": fmt.Sprint(in.target)})
-		}
-	}
+	indicators, indJSON := drawIndicators(rng, missions)
 	region := regions[rng.IntN(len(regions))]
 	add(signed, 0, map[string]any{"type": "SignContract", "cpts": map[string]string{"id": fmt.Sprintf("cpts-%04d", n+1),
 		"name": fmt.Sprintf("CPTS %04d", n+1)}, "ars": region.ars, "cpam": region.cpam, "population": population,
@@ -223,6 +204,58 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 	if !terminated.IsZero() {
 		limit = terminated
 	}
+	starts := startMissions(rng, missions, signed, limit, late, add)
+	if !terminated.IsZero() {
+		add(terminated, 2, map[string]any{"type": "TerminateContract", "terminated_on": terminated.String(), "reason": "calendrier des missions non respecté"})
+	}
+	last := 5
+	if !terminated.IsZero() {
+		last = years.Of(terminated)
+	}
+	reportIndicators(rng, years, last, terminated, indicators, starts, add)
+	return g
+}
+
+// drawTier draws a size tier in the national proportions.
+func drawTier(rng *rand.Rand) tierRange {
+	r := rng.Float64()
+	tier := tierRanges[len(tierRanges)-1]
+	for _, t := range tierRanges {
+		if r < t.share {
+			tier = t
+			break
+		}
+		r -= t.share
+	}
+	return tier
+}
+
+// indicator is an indicator of a generated contract.
+type indicator struct {
+	mission, code string
+	weight        string
+	target        int
+}
+
+// drawIndicators draws one to three indicators per mission, and their JSON.
+func drawIndicators(rng *rand.Rand, missions []string) ([]indicator, []map[string]any) {
+	var indicators []indicator
+	var indJSON []map[string]any
+	for _, m := range missions {
+		weights := [][]string{{"1"}, {"0.5", "0.5"}, {"0.25", "0.25", "0.5"}}[rng.IntN(3)]
+		for j, w := range weights {
+			in := indicator{m, fmt.Sprintf("%s-%d", m, j+1), w, []int{10, 50, 100, 250, 1200}[rng.IntN(5)]}
+			indicators = append(indicators, in)
+			indJSON = append(indJSON, map[string]any{"mission": m, "code": in.code, "weight": w, "target": fmt.Sprint(in.target)})
+		}
+	}
+	return indicators, indJSON
+}
+
+// startMissions starts (and deploys) the missions before limit, mostly
+// within their deadlines unless the contract is late, and returns when
+// each started.
+func startMissions(rng *rand.Rand, missions []string, signed, limit domain.Date, late bool, add func(domain.Date, int, map[string]any)) map[string]domain.Date {
 	starts := map[string]domain.Date{}
 	for _, m := range missions {
 		dl := missionDeadlines[m]
@@ -253,13 +286,13 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 			add(d, 1, map[string]any{"type": "DeployMission", "mission": m, "deployed_on": d.String()})
 		}
 	}
-	if !terminated.IsZero() {
-		add(terminated, 2, map[string]any{"type": "TerminateContract", "terminated_on": terminated.String(), "reason": "calendrier des missions non respecté"})
-	}
-	last := 5
-	if !terminated.IsZero() {
-		last = years.Of(terminated)
-	}
+	return starts
+}
+
+// reportIndicators reports each contract year's indicators, up to year
+// last (the year of the termination, if any).
+func reportIndicators(rng *rand.Rand, years domain.ContractYears, last int, terminated domain.Date, indicators []indicator,
+	starts map[string]domain.Date, add func(domain.Date, int, map[string]any)) {
 	for k := 1; k <= last; k++ {
 		periodEnd := years.End(k)
 		if k == last && !terminated.IsZero() {
@@ -280,5 +313,4 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 		}
 		add(on, 3, map[string]any{"type": "ReportIndicators", "contract_year": k, "reported_on": on.String(), "values": values})
 	}
-	return g
 }
