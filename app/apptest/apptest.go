@@ -159,20 +159,24 @@ func testConflictingSubmits(t *testing.T, open Opener) {
 	}
 }
 
+// bothWays signs an id in one scheme (first, its stream the owner's), then
+// in the other (second).
+var bothWays = []struct {
+	name          string
+	first, second func(string, uuid.UUID) []byte
+	owner         string
+}{
+	{"cpts_then_aid", SignCPTS, SignAid, "cpts"},
+	{"aid_then_cpts", SignAid, SignCPTS, "assistant"},
+}
+
 // A contract id signed in one scheme cannot be signed in the other, either
 // way, and the refusal writes nothing; later commands on the id go to the
 // contract signed.
 func testIDOneScheme(t *testing.T, open Opener) {
 	s := open()
 	l := app.New(s, app.Options{})
-	for _, tc := range []struct {
-		name          string
-		first, second func(string, uuid.UUID) []byte
-		owner         string
-	}{
-		{"cpts_then_aid", SignCPTS, SignAid, "cpts"},
-		{"aid_then_cpts", SignAid, SignCPTS, "assistant"},
-	} {
+	for _, tc := range bothWays {
 		id := uuid.New()
 		if res := submit(t, l, tc.first("first-"+tc.name, id)); !res.OK {
 			t.Fatalf("%s: first signature: %+v", tc.name, res.Error)
@@ -363,14 +367,7 @@ func writeUnclaimed(t *testing.T, s eventstore.Store, schemeName string, line []
 // submitted again is a duplicate.
 func testSignedBeforeClaims(t *testing.T, open Opener) {
 	s := open()
-	for _, tc := range []struct {
-		name          string
-		first, second func(string, uuid.UUID) []byte
-		owner         string
-	}{
-		{"cpts_then_aid", SignCPTS, SignAid, "cpts"},
-		{"aid_then_cpts", SignAid, SignCPTS, "assistant"},
-	} {
+	for _, tc := range bothWays {
 		id := uuid.New()
 		first := tc.first("old-"+tc.name, id)
 		writeUnclaimed(t, s, tc.owner, first)

@@ -113,7 +113,7 @@ func TestOpensThePreviousReleasesFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if n := unclaimedCount(t, path); n != int64(distinctStreams(t, path))-1 {
+	if n := unclaimedCount(t, path); n != distinctStreams(t, path)-1 {
 		t.Fatalf("%d streams counted as created without a claim, want every stream but the one appended since (%d)", n, distinctStreams(t, path)-1)
 	}
 	after := rawEvents(t, path)
@@ -176,8 +176,8 @@ func TestRefusesFilesItDoesNotKnow(t *testing.T) {
 	}
 }
 
-// unclaimedCount reads the count of streams created without a claim.
-func unclaimedCount(t *testing.T, path string) int64 {
+// queryInt runs a query of one integer on the file at path, read-only.
+func queryInt(t *testing.T, path, query string) int64 {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
@@ -185,24 +185,19 @@ func unclaimedCount(t *testing.T, path string) int64 {
 	}
 	defer db.Close()
 	var n int64
-	if err := db.QueryRow(`SELECT value FROM counts WHERE name = 'unclaimed_streams'`).Scan(&n); err != nil {
+	if err := db.QueryRow(query).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
-func distinctStreams(t *testing.T, path string) int {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRow(`SELECT count(DISTINCT stream) FROM events`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+// unclaimedCount reads the count of streams created without a claim.
+func unclaimedCount(t *testing.T, path string) int64 {
+	return queryInt(t, path, `SELECT value FROM counts WHERE name = 'unclaimed_streams'`)
+}
+
+func distinctStreams(t *testing.T, path string) int64 {
+	return queryInt(t, path, `SELECT count(DISTINCT stream) FROM events`)
 }
 
 // relyOnClaims appends a new stream claiming its key, relying on every
