@@ -28,6 +28,7 @@ import (
 
 	"github.com/cptsledger/ledger/eventstore"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 var (
@@ -59,6 +60,8 @@ type Store struct {
 	rdb     *sql.DB     // database/sql reading pool, for DB() and tools
 	readers *readerPool // the read path: ReadAll, ReadStream, Head
 	reqs    chan *appendReq
+	ckpt    *conn         // the checkpointer's connection (checkpoint.go)
+	kick    chan struct{} // a commit grew the WAL
 	done    chan struct{}
 	exited  chan struct{} // closed when the writer has answered its last request and returned
 	wg      sync.WaitGroup
@@ -156,6 +159,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
+	// A connection opens the WAL when it first reads the file: until then a
+	// checkpoint on it does nothing.
+	ckpt, err := openConn(path, sqlite3.SQLITE_OPEN_READWRITE, `PRAGMA journal_mode=WAL`)
+	if err != nil {
+		w.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("embedded: open %s for checkpoints: %w", path, err)
+	}
 	s := &Store{
 		path:    path,
 		log:     opts.Logger,
@@ -164,12 +175,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		rdb:     rdb,
 		readers: newReaderPool(path, 8),
 		reqs:    make(chan *appendReq, opts.MaxGroup),
+		ckpt:    ckpt,
+		kick:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		exited:  make(chan struct{}),
 	}
 	s.notify.init()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.writer()
+	go s.checkpointer(ckpt)
 	return s, nil
 }
 
@@ -186,6 +200,7 @@ func (s *Store) Close() error {
 		close(s.done)
 		s.wg.Wait()
 		s.readers.close()
+		s.ckpt.Close()
 		s.w.Close()
 		s.closeErr = s.rdb.Close()
 	})

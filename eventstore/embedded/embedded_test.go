@@ -622,3 +622,48 @@ func TestReadPathMatchesTheTable(t *testing.T) {
 		t.Fatalf("head after close: %v", err)
 	}
 }
+
+// The checkpointer copies the WAL into the database file after commits, long
+// before the WAL reaches the writer's own threshold: the file holds the
+// events while the store runs, and the WAL starts again from its beginning.
+func TestTheCheckpointerCopiesTheWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := open(t, path)
+	defer s.Close()
+	size := func(p string) int64 {
+		st, err := os.Stat(p)
+		if err != nil {
+			return 0
+		}
+		return st.Size()
+	}
+	batch := make([]eventstore.EventData, 100)
+	for i := range 5 {
+		for j := range batch {
+			batch[j] = storetest.Event("Big", j)
+			batch[j].Data = json.RawMessage(fmt.Sprintf(`{"pad": %q}`, strings.Repeat("x", 1000)))
+		}
+		if _, err := s.Append(context.Background(), fmt.Sprintf("s-%d", i), eventstore.NoStream(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 500 events of ~1 KB: ~150 pages, far below the writer's threshold.
+	testwait.Until(t, 30*time.Second, "the database file to hold the 500 events", func() bool { return size(path) >= 500_000 })
+	// The next commits write the WAL from its beginning again once a
+	// checkpoint copied it all: 20 batches more (~2.4 MB of WAL frames)
+	// leave it far smaller than it would be without.
+	wal := size(path + "-wal")
+	for i := range 20 {
+		for j := range batch {
+			batch[j] = storetest.Event("Big", j)
+			batch[j].Data = json.RawMessage(fmt.Sprintf(`{"pad": %q}`, strings.Repeat("y", 1000)))
+		}
+		if _, err := s.Append(context.Background(), fmt.Sprintf("t-%d", i), eventstore.NoStream(), batch); err != nil {
+			t.Fatal(err)
+		}
+		testwait.Until(t, 30*time.Second, "a checkpoint of the batch", func() bool { return size(path) >= int64(500_000+(i+1)*100_000) })
+	}
+	if got := size(path + "-wal"); got > 3*wal {
+		t.Fatalf("the WAL grew from %d to %d bytes though every batch was checkpointed", wal, got)
+	}
+}

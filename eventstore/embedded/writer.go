@@ -26,7 +26,7 @@ func openWriter(path string, log *slog.Logger) (*writeConn, error) {
 	// synchronous=FULL: a commit returns once the WAL is fsynced, so an
 	// acknowledged append survives a power cut.
 	c, err := openConn(path, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_CREATE,
-		`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;`)
+		fmt.Sprintf(`PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=%d;`, writerCheckpointPages))
 	if err != nil {
 		return nil, err
 	}
@@ -356,6 +356,7 @@ func (s *Store) commitGroup(reqs []*appendReq) {
 	}
 	if len(g.written) > 0 {
 		s.notify.broadcast()
+		s.committed()
 	}
 	for i, r := range reqs {
 		r.reply <- replies[i]
