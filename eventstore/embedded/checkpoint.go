@@ -12,11 +12,17 @@ import (
 // committing. By default SQLite does it on the writing connection, after the
 // commit that brings the WAL past 1 000 pages: a group's callers then wait
 // for pages copied and the database file fsynced (12 % of the writer's CPU
-// with batches of 100 events, 8 % of a run of commands over HTTP). The
-// writer keeps its automatic checkpoint, at a larger size, for when the
-// checkpointer cannot keep up. A checkpoint never touches what a commit made
-// durable: the WAL is fsynced before the commit returns, whatever happens to
-// the copy.
+// with batches of 100 events, 8 % of a run of commands over HTTP). A
+// checkpoint never touches what a commit made durable: the WAL is fsynced
+// before the commit returns, whatever happens to the copy.
+//
+// SQLite writes the WAL from its beginning again when a write transaction
+// starts after a checkpoint has copied all of it. Under a steady stream of
+// commits the checkpointer rarely finishes between two of the writer's
+// transactions, so the WAL grows until the writer's own automatic
+// checkpoint, kept at writerCheckpointPages, runs between two of them: the
+// WAL is bounded by that (~32 MiB of 4 KiB pages) instead of SQLite's ~4 MiB,
+// and starts again at the first pause in the commits.
 const (
 	// checkpointPause is how long the checkpointer lets commits gather
 	// after one, so that a checkpoint copies many pages for its fsync.

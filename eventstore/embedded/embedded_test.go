@@ -625,7 +625,9 @@ func TestReadPathMatchesTheTable(t *testing.T) {
 
 // The checkpointer copies the WAL into the database file after commits, long
 // before the WAL reaches the writer's own threshold: the file holds the
-// events while the store runs, and the WAL starts again from its beginning.
+// events while the store runs. (Whether SQLite then writes the WAL from its
+// beginning again depends on when the writer's next transaction starts: not
+// asserted.)
 func TestTheCheckpointerCopiesTheWAL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	s := open(t, path)
@@ -649,11 +651,8 @@ func TestTheCheckpointerCopiesTheWAL(t *testing.T) {
 	}
 	// 500 events of ~1 KB: ~150 pages, far below the writer's threshold.
 	testwait.Until(t, 30*time.Second, "the database file to hold the 500 events", func() bool { return size(path) >= 500_000 })
-	// The next commits write the WAL from its beginning again once a
-	// checkpoint copied it all: 20 batches more (~2.4 MB of WAL frames)
-	// leave it far smaller than it would be without.
-	wal := size(path + "-wal")
-	for i := range 20 {
+	// It goes on after every commit: each later batch reaches the file.
+	for i := range 5 {
 		for j := range batch {
 			batch[j] = storetest.Event("Big", j)
 			batch[j].Data = json.RawMessage(fmt.Sprintf(`{"pad": %q}`, strings.Repeat("y", 1000)))
@@ -661,9 +660,6 @@ func TestTheCheckpointerCopiesTheWAL(t *testing.T) {
 		if _, err := s.Append(context.Background(), fmt.Sprintf("t-%d", i), eventstore.NoStream(), batch); err != nil {
 			t.Fatal(err)
 		}
-		testwait.Until(t, 30*time.Second, "a checkpoint of the batch", func() bool { return size(path) >= int64(500_000+(i+1)*100_000) })
-	}
-	if got := size(path + "-wal"); got > 3*wal {
-		t.Fatalf("the WAL grew from %d to %d bytes though every batch was checkpointed", wal, got)
+		testwait.Until(t, 30*time.Second, fmt.Sprintf("batch %d in the database file", i+6), func() bool { return size(path) >= int64(500_000+(i+1)*100_000) })
 	}
 }
