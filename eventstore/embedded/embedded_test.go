@@ -639,27 +639,26 @@ func TestTheCheckpointerCopiesTheWAL(t *testing.T) {
 		}
 		return st.Size()
 	}
-	batch := make([]eventstore.EventData, 100)
-	for i := range 5 {
+	// appendBig appends 100 events of ~1 KB to a new stream.
+	appendBig := func(stream string) {
+		t.Helper()
+		batch := make([]eventstore.EventData, 100)
 		for j := range batch {
 			batch[j] = storetest.Event("Big", j)
 			batch[j].Data = json.RawMessage(fmt.Sprintf(`{"pad": %q}`, strings.Repeat("x", 1000)))
 		}
-		if _, err := s.Append(context.Background(), fmt.Sprintf("s-%d", i), eventstore.NoStream(), batch); err != nil {
+		if _, err := s.Append(context.Background(), stream, eventstore.NoStream(), batch); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for i := range 5 {
+		appendBig(fmt.Sprintf("s-%d", i))
 	}
 	// 500 events of ~1 KB: ~150 pages, far below the writer's threshold.
 	testwait.Until(t, 30*time.Second, "the database file to hold the 500 events", func() bool { return size(path) >= 500_000 })
 	// It goes on after every commit: each later batch reaches the file.
 	for i := range 5 {
-		for j := range batch {
-			batch[j] = storetest.Event("Big", j)
-			batch[j].Data = json.RawMessage(fmt.Sprintf(`{"pad": %q}`, strings.Repeat("y", 1000)))
-		}
-		if _, err := s.Append(context.Background(), fmt.Sprintf("t-%d", i), eventstore.NoStream(), batch); err != nil {
-			t.Fatal(err)
-		}
+		appendBig(fmt.Sprintf("t-%d", i))
 		testwait.Until(t, 30*time.Second, fmt.Sprintf("batch %d in the database file", i+6), func() bool { return size(path) >= int64(500_000+(i+1)*100_000) })
 	}
 }
