@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -84,10 +85,74 @@ func withContext(ctx context.Context, err error) error {
 	return err
 }
 
-type clientConn struct{ c *esdb.Client }
+// clientConn is the real conn: the v4 client, with every call isolated
+// from the caller's context.
+//
+// Why: on its error paths the v4.2.0 client reads the gRPC header and
+// trailer metadata of a call (AppendToStream, ReadStream's Recv,
+// SubscribeToAll) while grpc-go may still be writing them from the goroutine
+// that ends a stream whose context was cancelled or whose connection closed
+// (grpc's HeaderCallOption.after): a data race in the library, which the race
+// detector reported now and then in the conformance case
+// cancelled_while_in_flight. So the client is never handed a context that the
+// caller can end mid-call: each call runs on a context detached from the
+// caller's (the client's own deadline, 10 s by default, still bounds it), the
+// caller stops waiting when its context ends, and Close waits for the calls
+// still in flight before it closes the connection. What remains is the
+// client's own deadline expiring mid-call on a node that hangs, documented in
+// docs/deploy.md.
+type clientConn struct {
+	c *esdb.Client
+
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+var errConnClosed = errors.New("esdb: store closed")
+
+// detached runs call on a context the caller cannot cancel and waits for it
+// or for the caller's context, whichever ends first. A result that arrives
+// after the caller gave up is handed to abandon (to close a subscription or
+// a read stream opened for nobody). An append abandoned this way may still
+// land: as with any interrupted append, its outcome is unknown to the caller,
+// and submitting the command again is safe.
+func detached[T any](cc *clientConn, ctx context.Context, call func(context.Context) (T, error), abandon func(T)) (T, error) {
+	var zero T
+	cc.mu.Lock()
+	if cc.closed {
+		cc.mu.Unlock()
+		return zero, errConnClosed
+	}
+	cc.inflight.Add(1)
+	cc.mu.Unlock()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer cc.inflight.Done()
+		v, err := call(context.WithoutCancel(ctx))
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil && abandon != nil {
+				abandon(r.v)
+			}
+		}()
+		return zero, ctx.Err()
+	}
+}
 
 func (cc *clientConn) Append(ctx context.Context, stream string, expected esdb.ExpectedRevision, events []esdb.EventData) (*esdb.WriteResult, error) {
-	wr, err := cc.c.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expected}, events...)
+	wr, err := detached(cc, ctx, func(dctx context.Context) (*esdb.WriteResult, error) {
+		return cc.c.AppendToStream(dctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expected}, events...)
+	}, nil)
 	if cerr := withContext(ctx, err); cerr != err {
 		return nil, cerr
 	}
@@ -102,14 +167,13 @@ func direction(backwards bool) esdb.Direction {
 }
 
 func (cc *clientConn) ReadStream(ctx context.Context, stream string, from esdb.StreamPosition, backwards bool, count uint64) ([]*esdb.RecordedEvent, error) {
-	rs, err := cc.c.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: from, Direction: direction(backwards)}, count)
-	if err != nil {
-		if errors.Is(mapError(err), errNotFound) {
-			return nil, nil
+	recs, err := detached(cc, ctx, func(dctx context.Context) ([]*esdb.RecordedEvent, error) {
+		rs, err := cc.c.ReadStream(dctx, stream, esdb.ReadStreamOptions{From: from, Direction: direction(backwards)}, count)
+		if err != nil {
+			return nil, mapError(err)
 		}
-		return nil, withContext(ctx, mapError(err))
-	}
-	recs, err := drain(rs)
+		return drain(rs)
+	}, nil)
 	if errors.Is(err, errNotFound) {
 		return nil, nil
 	}
@@ -117,11 +181,13 @@ func (cc *clientConn) ReadStream(ctx context.Context, stream string, from esdb.S
 }
 
 func (cc *clientConn) ReadAll(ctx context.Context, from esdb.AllPosition, backwards bool, count uint64) ([]*esdb.RecordedEvent, error) {
-	rs, err := cc.c.ReadAll(ctx, esdb.ReadAllOptions{From: from, Direction: direction(backwards)}, count)
-	if err != nil {
-		return nil, withContext(ctx, mapError(err))
-	}
-	recs, err := drain(rs)
+	recs, err := detached(cc, ctx, func(dctx context.Context) ([]*esdb.RecordedEvent, error) {
+		rs, err := cc.c.ReadAll(dctx, esdb.ReadAllOptions{From: from, Direction: direction(backwards)}, count)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		return drain(rs)
+	}, nil)
 	return recs, withContext(ctx, err)
 }
 
@@ -143,16 +209,34 @@ func drain(rs *esdb.ReadStream) ([]*esdb.RecordedEvent, error) {
 }
 
 func (cc *clientConn) SubscribeAll(ctx context.Context, from esdb.AllPosition) (subscription, error) {
-	sub, err := cc.c.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: from, Filter: esdb.ExcludeSystemEventsFilter()})
+	// The subscription lives on a context of its own, cancelled by Close
+	// (once established, the client reads no metadata on its way out), and
+	// closed when the caller's context ends.
+	sub, err := detached(cc, ctx, func(dctx context.Context) (*esdb.Subscription, error) {
+		return cc.c.SubscribeToAll(dctx, esdb.SubscribeToAllOptions{From: from, Filter: esdb.ExcludeSystemEventsFilter()})
+	}, func(s *esdb.Subscription) { s.Close() })
 	if err != nil {
 		return nil, withContext(ctx, mapError(err))
 	}
-	return &clientSub{s: sub}, nil
+	stop := context.AfterFunc(ctx, func() { sub.Close() })
+	return &clientSub{s: sub, stop: stop}, nil
 }
 
-func (cc *clientConn) Close() error { return cc.c.Close() }
+// Close waits for the calls still in flight (each bounded by the client's
+// deadline), then closes the connection: closing it under a call would end
+// that call's stream from grpc's side, the race detached avoids.
+func (cc *clientConn) Close() error {
+	cc.mu.Lock()
+	cc.closed = true
+	cc.mu.Unlock()
+	cc.inflight.Wait()
+	return cc.c.Close()
+}
 
-type clientSub struct{ s *esdb.Subscription }
+type clientSub struct {
+	s    *esdb.Subscription
+	stop func() bool
+}
 
 func (cs *clientSub) Next() (*esdb.RecordedEvent, error) {
 	for {
@@ -167,4 +251,7 @@ func (cs *clientSub) Next() (*esdb.RecordedEvent, error) {
 	}
 }
 
-func (cs *clientSub) Close() error { return cs.s.Close() }
+func (cs *clientSub) Close() error {
+	cs.stop()
+	return cs.s.Close()
+}
