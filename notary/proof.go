@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -200,6 +202,11 @@ type VerifiedProof struct {
 	TreeSize   int64
 	OldSize    int64
 	Checkpoint Checkpoint
+	// Event is the event an inclusion proof vouches for, its data the
+	// exact bytes that were hashed; Amount is its data's "amount" where it
+	// has one.
+	Event  *ProofEvent
+	Amount string
 }
 
 // ErrInvalidProof is matched by every proof that does not verify.
@@ -209,31 +216,69 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidProof, fmt.Sprintf(format, args...))
 }
 
+// strict is how a proof is decoded: the document a person or a tool reads
+// back must be the one that was checked, so a member named twice (at any
+// depth, the event's data included), a member whose name differs only in
+// case from a known one, an unknown member and invalid UTF-8 are all
+// refused. encoding/json (v1) would fold case and keep the last of two
+// members: a second "DATA" beside "data" was hashed under one name and read
+// under the other.
+var strict = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true), jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false), jsonv2.MatchCaseInsensitiveNames(false))
+
+// DecodeProof decodes a proof strictly: an *InclusionProof or a
+// *ConsistencyProof, telling them apart by their members.
+func DecodeProof(raw []byte) (any, error) {
+	var probe map[string]jsontext.Value
+	if err := jsonv2.Unmarshal(raw, &probe, strict); err != nil {
+		return nil, invalid("not one JSON object with each member once: %v", err)
+	}
+	_, inclusion := probe["event"]
+	_, consistency := probe["consistency"]
+	var p any
+	switch {
+	case inclusion && !consistency:
+		p = new(InclusionProof)
+	case consistency && !inclusion:
+		p = new(ConsistencyProof)
+	default:
+		return nil, invalid("neither an inclusion proof (event) nor a consistency proof (consistency)")
+	}
+	if err := jsonv2.Unmarshal(raw, p, strict); err != nil {
+		return nil, invalid("%v", err)
+	}
+	if ip, ok := p.(*InclusionProof); ok {
+		// uuid accepts upper case, braces and "urn:uuid:"; the hash covers
+		// the canonical text, so only that text may be shown.
+		var id struct {
+			Event struct {
+				EventID string `json:"event_id"`
+			} `json:"event"`
+		}
+		if err := jsonv2.Unmarshal(raw, &id); err != nil || id.Event.EventID != ip.Event.EventID.String() {
+			return nil, invalid("event_id %q is not a UUID in its canonical form (lower case, with dashes)", id.Event.EventID)
+		}
+	}
+	return p, nil
+}
+
 // VerifyProof checks a proof offline, with only the verifier key: for an
-// inclusion proof, the event's hash recomputed from its fields, the
-// checkpoint's signature, and the audit path to its root; for a
-// consistency proof, both checkpoints' signatures and the path between
-// their roots.
+// inclusion proof, the event's hash recomputed from its fields (its data
+// taken as the exact bytes decoded), the checkpoint's signature, and the
+// audit path to its root; for a consistency proof, both checkpoints'
+// signatures and the path between their roots. The proof is decoded
+// strictly (DecodeProof).
 func VerifyProof(raw []byte, v note.Verifier) (VerifiedProof, error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return VerifiedProof{}, invalid("not a JSON object: %v", err)
+	p, err := DecodeProof(raw)
+	if err != nil {
+		return VerifiedProof{}, err
 	}
-	if _, ok := probe["event"]; ok {
-		var p InclusionProof
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return VerifiedProof{}, invalid("%v", err)
-		}
-		return verifyInclusion(p, v)
+	switch p := p.(type) {
+	case *InclusionProof:
+		return verifyInclusion(*p, v)
+	default:
+		return verifyConsistency(*p.(*ConsistencyProof), v)
 	}
-	if _, ok := probe["consistency"]; ok {
-		var p ConsistencyProof
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return VerifiedProof{}, invalid("%v", err)
-		}
-		return verifyConsistency(p, v)
-	}
-	return VerifiedProof{}, invalid("neither an inclusion proof (event) nor a consistency proof (consistency)")
 }
 
 func verifyInclusion(p InclusionProof, v note.Verifier) (VerifiedProof, error) {
@@ -261,7 +306,31 @@ func verifyInclusion(p InclusionProof, v note.Verifier) (VerifiedProof, error) {
 	if err := tlog.CheckRecord(path, c.Size, c.Root, p.LeafIndex, tlog.RecordHash(env.Hash[:])); err != nil {
 		return VerifiedProof{}, invalid("the audit path does not lead from the event to the checkpoint's root: %v", err)
 	}
-	return VerifiedProof{Kind: "inclusion", Origin: c.Origin, EventID: env.EventID, LeafIndex: p.LeafIndex, TreeSize: c.Size, Checkpoint: c}, nil
+	amount, err := dataAmount(p.Event.Data)
+	if err != nil {
+		return VerifiedProof{}, invalid("event data: %v", err)
+	}
+	ev := p.Event
+	return VerifiedProof{Kind: "inclusion", Origin: c.Origin, EventID: env.EventID, LeafIndex: p.LeafIndex, TreeSize: c.Size, Checkpoint: c,
+		Event: &ev, Amount: amount}, nil
+}
+
+// dataAmount returns the "amount" member of an event's data, where it has
+// one: what a reader of a payment's proof looks at first.
+func dataAmount(data []byte) (string, error) {
+	var d map[string]jsontext.Value
+	if err := jsonv2.Unmarshal(data, &d, strict); err != nil {
+		return "", err
+	}
+	a, ok := d["amount"]
+	if !ok {
+		return "", nil
+	}
+	var amount string
+	if err := jsonv2.Unmarshal(a, &amount, strict); err != nil {
+		return "", fmt.Errorf("amount: %v", err)
+	}
+	return amount, nil
 }
 
 func verifyConsistency(p ConsistencyProof, v note.Verifier) (VerifiedProof, error) {

@@ -343,15 +343,35 @@ func runVerifyProof(e *env, args []string) error {
 		return failed{"INVALID: " + err.Error()}
 	}
 	if e.global.json {
-		return e.printJSON(map[string]any{"ok": true, "kind": res.Kind, "origin": res.Origin, "tree_size": res.TreeSize,
+		out := map[string]any{"ok": true, "kind": res.Kind, "origin": res.Origin, "tree_size": res.TreeSize,
 			"event_id": res.EventID, "leaf_index": res.LeafIndex, "old_size": res.OldSize,
-			"root_hash": base64.StdEncoding.EncodeToString(res.Checkpoint.Root[:])})
+			"root_hash": base64.StdEncoding.EncodeToString(res.Checkpoint.Root[:]), "signed_by": v.Name()}
+		if ev := res.Event; ev != nil {
+			vouched := map[string]any{"event_id": ev.EventID, "stream": ev.Stream, "revision": ev.Revision, "type": ev.Type,
+				"occurred_on": ev.OccurredOn, "recorded_at": ev.RecordedAt, "actor": ev.Actor, "hash": ev.Hash}
+			if res.Amount != "" {
+				vouched["amount"] = res.Amount
+			}
+			out["event"] = vouched
+		}
+		return e.printJSON(out)
 	}
 	switch res.Kind {
 	case "inclusion":
+		ev := res.Event
 		fmt.Fprintf(e.stdout, "ok: event %s is leaf %d of the tree of %d events signed by %s (origin %s)\n", res.EventID, res.LeafIndex, res.TreeSize, v.Name(), res.Origin)
+		fmt.Fprintf(e.stdout, "checked: the event's hash recomputed from the fields below, the checkpoint's signature, the audit path to its root\n")
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		for _, row := range [][2]string{{"event", ev.EventID.String()}, {"stream", ev.Stream}, {"revision", fmt.Sprint(ev.Revision)},
+			{"type", ev.Type}, {"business date", ev.OccurredOn}, {"recorded at", ev.RecordedAt}, {"actor", ev.Actor}, {"amount", res.Amount}, {"data", string(ev.Data)}} {
+			if row[1] != "" {
+				fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
+			}
+		}
+		tw.Flush()
 	default:
 		fmt.Fprintf(e.stdout, "ok: the tree of %d events is a prefix of the tree of %d events, both signed by %s (origin %s)\n", res.OldSize, res.TreeSize, v.Name(), res.Origin)
+		fmt.Fprintf(e.stdout, "checked: both checkpoints' signatures, the consistency path between their roots\n")
 	}
 	return nil
 }

@@ -250,5 +250,39 @@ func TestInsiderRewritesAreCaught(t *testing.T) {
 		if code, _, errb := ledgerRun(t, "verify-proof", "--proof", proof, "--verifier-key", pub); code != 1 || !strings.Contains(errb, "INVALID") {
 			t.Fatalf("an edited proof: exit %d %s", code, errb)
 		}
+		// The red team's forgery: the genuine data kept under "DATA", which
+		// a case-folding decoder hashed, and "data" raised for the reader.
+		d := dataOf(t, raw)
+		forged := strings.Replace(raw, `"data":`+d, `"DATA":`+d+`,"data":`+strings.Replace(d, `"60000.00"`, `"160000.00"`, 1), 1)
+		os.WriteFile(proof, []byte(forged), 0o644)
+		if !strings.Contains(forged, `"DATA":`) || !strings.Contains(forged, `"160000.00"`) {
+			t.Fatalf("the forgery was not built:\n%s", forged)
+		}
+		if code, out, errb := ledgerRun(t, "verify-proof", "--proof", proof, "--verifier-key", pub); code != 1 || !strings.Contains(errb, "INVALID") {
+			t.Fatalf("a proof with a second member DATA: exit %d %s %s", code, out, errb)
+		}
+		// What a valid proof vouches for is printed.
+		proof = filepath.Join(base, "genuine.json")
+		os.WriteFile(proof, []byte(raw), 0o644)
+		out := mustLedger(t, "verify-proof", "--proof", proof, "--verifier-key", pub)
+		for _, want := range []string{"PaymentDecided", "60000.00", audit[4].EventID.String(), "business date", "checked:"} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("verify-proof does not say %q:\n%s", want, out)
+			}
+		}
 	})
+}
+
+// dataOf returns the "data" member of a proof's event, verbatim.
+func dataOf(t *testing.T, proof string) string {
+	t.Helper()
+	var p struct {
+		Event struct {
+			Data json.RawMessage `json:"data"`
+		} `json:"event"`
+	}
+	if err := json.Unmarshal([]byte(proof), &p); err != nil {
+		t.Fatal(err)
+	}
+	return string(p.Event.Data)
 }
