@@ -3,6 +3,7 @@ package notary_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // The independent verification scripts of docs/verification.md (Python's
@@ -28,7 +30,14 @@ func TestIndependentScriptsVerifyProofs(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
 	tree := openTree(t, dir)
-	signer, verifier := keys(t, "scripts-test")
+	skey, vkey, err := notary.GenerateKey("scripts-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	pub := filepath.Join(dir, "verifier.pub")
+	os.WriteFile(pub, []byte(vkey+"\n"), 0o600)
 	// Data that must be taken verbatim: HTML characters, U+2028, non-ASCII,
 	// an escaped quote.
 	tricky := json.RawMessage(`{"name":"<script>alert(\"1\")</script> & co","sep":"a` + "\u2028" + `b","city":"Besançon","esc":"\u00e9"}`)
@@ -46,26 +55,40 @@ func TestIndependentScriptsVerifyProofs(t *testing.T) {
 		}
 		cps = append(cps, st.Note)
 	}
-	// script runs one of the scripts over every proof given, in one go.
+	// script runs one of the scripts over every proof given, in one go,
+	// with python3 and with python3 -O (which drops asserts: the scripts
+	// must check without them).
 	script := func(name string, proofs []any) error {
 		var files []string
 		for i, p := range proofs {
-			raw, err := notary.MarshalProof(p)
-			if err != nil {
-				t.Fatal(err)
+			raw, ok := p.(string)
+			if !ok {
+				b, err := notary.MarshalProof(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw = string(b)
 			}
 			f := filepath.Join(t.TempDir(), fmt.Sprintf("proof-%d.json", i))
-			os.WriteFile(f, raw, 0o644)
+			os.WriteFile(f, []byte(raw), 0o644)
 			files = append(files, f)
 		}
-		out, err := exec.Command(python, append([]string{filepath.Join("..", "docs", "verify", name)}, files...)...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%s: %v\n%s", name, err, out)
+		var errs []error
+		for _, opt := range [][]string{nil, {"-O"}} {
+			args := append(append(opt, filepath.Join("..", "docs", "verify", name), "--verifier-key", pub), files...)
+			out, err := exec.Command(python, args...).CombinedOutput()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s %v: %v\n%s", name, opt, err, out))
+				continue
+			}
+			if n := strings.Count(string(out), "ok: "); n != len(proofs) {
+				return fmt.Errorf("%s %v verified %d of %d proofs:\n%s", name, opt, n, len(proofs), out)
+			}
 		}
-		if n := strings.Count(string(out), "ok: "); n != len(proofs) {
-			return fmt.Errorf("%s verified %d of %d proofs:\n%s", name, n, len(proofs), out)
+		if len(errs) == 1 {
+			return fmt.Errorf("the script answered differently with -O: %v", errs[0])
 		}
-		return nil
+		return errors.Join(errs...)
 	}
 	all, _ := s.ReadAll(ctx, 0, 100)
 	var inclusion, consistency []any
@@ -99,8 +122,65 @@ func TestIndependentScriptsVerifyProofs(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := tree.ProveEvent(ctx, s, all[0].EventID, []byte(cps[len(cps)-1]))
-	p.Event.Data = json.RawMessage(strings.Replace(string(p.Event.Data), "Besançon", "Besancon", 1))
-	if err := script("verify_proof.py", []any{p}); err == nil {
-		t.Fatal("the script accepted an edited event")
+	edited := p
+	edited.Event.Data = json.RawMessage(strings.Replace(string(p.Event.Data), "Besançon", "Besancon", 1))
+	genuine, _ := notary.MarshalProof(p)
+	g := strings.TrimSpace(string(genuine))
+	d := string(p.Event.Data)
+	forgedData := strings.Replace(d, "Besançon", "Paris", 1)
+	otherSigner, _, _ := keys2(t)
+	otherCP, _ := tree.Checkpoint(ctx, s, otherSigner, "")
+	sigAt := strings.LastIndex(p.Checkpoint, " ") + 5
+	flipped := p
+	flipped.Checkpoint = p.Checkpoint[:sigAt] + flip(p.Checkpoint[sigAt]) + p.Checkpoint[sigAt+1:]
+	for name, forged := range map[string]any{
+		"the data edited":                       edited,
+		"a second member DATA, data forged":     strings.Replace(g, `"data":`+d, `"DATA":`+d+`,"data":`+forgedData, 1),
+		"a second member data":                  strings.Replace(g, `"data":`+d, `"data":`+d+`,"data":`+forgedData, 1),
+		"a member named twice inside data":      strings.Replace(g, `"city":"Besançon"`, `"city":"Besançon","city":"Paris"`, 1),
+		"an unknown member":                     strings.Replace(g, `"leaf_index"`, `"note":"x","leaf_index"`, 1),
+		"a checkpoint signed by another key":    func() any { q := p; q.Checkpoint = otherCP.Note; return q }(),
+		"a checkpoint's signature byte flipped": flipped,
+		"a checkpoint's size raised": func() any {
+			q := p
+			c, _ := notary.ReadNote([]byte(p.Checkpoint))
+			q.Checkpoint = strings.Replace(p.Checkpoint, fmt.Sprintf("\n%d\n", c.Size), fmt.Sprintf("\n%d\n", c.Size+1), 1)
+			if q.Checkpoint == p.Checkpoint {
+				t.Fatal("the size was not raised")
+			}
+			return q
+		}(),
+	} {
+		if raw, ok := forged.(string); ok && raw == g {
+			t.Fatalf("%s: the test did not change the proof", name)
+		}
+		if err := script("verify_proof.py", []any{forged}); err == nil || strings.Contains(err.Error(), "answered differently") {
+			t.Fatalf("the script accepted a proof with %s (or only without -O): %v", name, err)
+		}
 	}
+	// The consistency script checks signatures too.
+	cp := consistency[len(consistency)-1].(notary.ConsistencyProof)
+	cp.NewCheckpoint = otherCP.Note
+	if err := script("verify_consistency.py", []any{cp}); err == nil || strings.Contains(err.Error(), "answered differently") {
+		t.Fatalf("the consistency script accepted a checkpoint signed by another key: %v", err)
+	}
+}
+
+func keys2(t *testing.T) (note.Signer, note.Verifier, string) {
+	t.Helper()
+	skey, vkey, err := notary.GenerateKey("scripts-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := note.NewSigner(skey)
+	v, _ := note.NewVerifier(vkey)
+	return s, v, vkey
+}
+
+// flip changes one base64 character of a signature.
+func flip(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
 }

@@ -1,15 +1,24 @@
-"""Checks ledger proofs with Python's standard library only (docs/verification.md).
-Usage: python3 verify_consistency.py PROOF.json [PROOF.json ...]"""
-import base64, hashlib, json, sys
+"""Checks ledger consistency proofs with Python's standard library only (docs/verification.md).
+Usage: python3 verify_consistency.py --verifier-key verifier.pub PROOF.json [PROOF.json ...]
 
-def node_hash(l, r):
-    return hashlib.sha256(b"\x01" + l + r).digest()
+Reads each proof once, strictly, checks both checkpoints' Ed25519 signatures with the verifier key, then that the
+older tree is a prefix of the newer one (RFC 9162 2.1.4.2). Exit 0 when every proof verifies, 1 at the first that
+does not."""
+import sys
+from ledger_checks import (CheckFailed, fail, node_hash, b64_hash, read_document, want, read_verifier_key,
+                           open_checkpoint)
+
+PROOF = ("old_size", "new_size", "consistency", "old_checkpoint", "new_checkpoint")
 
 def check_consistency(first, second, first_root, second_root, path):   # RFC 9162 2.1.4.2
+    if first > second:
+        return False
     if first == second:
         return not path and first_root == second_root
     if first == 0:
         return not path
+    if not path:
+        return False
     if first & (first - 1) == 0:            # first is a power of 2
         path = [first_root] + path
     fn, sn = first - 1, second - 1
@@ -28,18 +37,35 @@ def check_consistency(first, second, first_root, second_root, path):   # RFC 916
         fn >>= 1; sn >>= 1
     return sn == 0 and fr == first_root and sr == second_root
 
-def body(note):
-    origin, size, root = note.split("\n\n")[0].split("\n")[:3]
-    return origin, int(size), base64.b64decode(root)
+def verify(path, verifier):
+    _, proof = read_document(open(path, "rb").read(), PROOF)
+    o_origin, o_size, o_root = open_checkpoint(want(proof, "old_checkpoint", str), verifier)
+    n_origin, n_size, n_root = open_checkpoint(want(proof, "new_checkpoint", str), verifier)
+    if o_origin != n_origin:
+        fail("the checkpoints are of two logs")
+    if o_size != want(proof, "old_size", int) or n_size != want(proof, "new_size", int):
+        fail("old_size and new_size are not the checkpoints' sizes")
+    audit = [b64_hash(p, "a hash of the consistency path") for p in want(proof, "consistency", list)]
+    if not check_consistency(o_size, n_size, o_root, n_root, audit):
+        fail("the older tree is not a prefix of the newer one")
+    print(f"ok: the tree of {o_size} events is a prefix of the tree of {n_size} events of {n_origin}, both signed by {verifier[0]}")
+    print("checked: both checkpoints' signatures, the consistency path between their roots")
 
-def verify(path):
-    proof = json.load(open(path))
-    o_origin, o_size, o_root = body(proof["old_checkpoint"])
-    n_origin, n_size, n_root = body(proof["new_checkpoint"])
-    assert o_origin == n_origin
-    audit = [base64.b64decode(p) for p in proof["consistency"]]
-    assert check_consistency(o_size, n_size, o_root, n_root, audit), "not consistent"
-    print(f"ok: the tree of {o_size} events is a prefix of the tree of {n_size} events of {n_origin}")
+def main(argv):
+    if len(argv) < 3 or argv[0] != "--verifier-key":
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        verifier = read_verifier_key(open(argv[1]).read())
+        for path in argv[2:]:
+            try:
+                verify(path, verifier)
+            except CheckFailed as e:
+                raise CheckFailed(f"{path}: {e}")
+    except CheckFailed as e:
+        print(f"INVALID: {e}", file=sys.stderr)
+        return 1
+    return 0
 
-for path in sys.argv[1:]:
-    verify(path)
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
