@@ -32,12 +32,14 @@ func (c Checkpoint) Text() string {
 	return c.Origin + "\n" + strconv.FormatInt(c.Size, 10) + "\n" + base64.StdEncoding.EncodeToString(c.Root[:]) + "\n"
 }
 
-// ParseCheckpoint reads a checkpoint's body. Lines after the third
-// (extension lines) are allowed and ignored, as C2SP says.
+// ParseCheckpoint reads a checkpoint's body: exactly an origin, a size and
+// a root hash. C2SP allows extension lines after the third; this ledger
+// signs none, so a body with one is refused rather than shown to an auditor
+// with lines nobody checked.
 func ParseCheckpoint(text string) (Checkpoint, error) {
 	lines := strings.SplitAfter(text, "\n")
-	if len(lines) < 4 || !strings.HasSuffix(lines[2], "\n") {
-		return Checkpoint{}, errors.New("notary: a checkpoint holds an origin, a size and a root hash, one per line")
+	if len(lines) != 4 || lines[3] != "" || !strings.HasSuffix(lines[2], "\n") {
+		return Checkpoint{}, errors.New("notary: a checkpoint holds an origin, a size and a root hash, one per line, and nothing else")
 	}
 	var c Checkpoint
 	c.Origin = strings.TrimSuffix(lines[0], "\n")

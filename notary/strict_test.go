@@ -92,3 +92,18 @@ func TestProofsAreDecodedStrictly(t *testing.T) {
 		})
 	}
 }
+
+// A checkpoint's body is exactly three lines: the ledger signs no
+// extension line, so one is refused rather than shown unchecked.
+func TestCheckpointBodiesAreStrict(t *testing.T) {
+	good := "ledger.cpts.local/x\n4\nnRyPsY37kG1iw6DFpqO9KP24IalaT3vY4Hs5S7QEsGQ=\n"
+	if _, err := notary.ParseCheckpoint(good); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{good + "extension\n", good + "\n", "ledger.cpts.local/x\n04\nnRyPsY37kG1iw6DFpqO9KP24IalaT3vY4Hs5S7QEsGQ=\n",
+		"ledger.cpts.local/x\n4\nnRyPsY37kG1iw6DFpqO9KP24IalaT3vY4Hs5S7QEsGQ\n", "\n4\nnRyPsY37kG1iw6DFpqO9KP24IalaT3vY4Hs5S7QEsGQ=\n"} {
+		if _, err := notary.ParseCheckpoint(bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
