@@ -247,6 +247,9 @@ type Chains struct {
 	tails  map[string]*chainTail
 	events uint64
 	head   Position
+	// tail, when set, gives the hash of a stream's event already verified
+	// before this checker started (see NewChainsAfter).
+	tail func(stream string, rev uint64) (Hash, error)
 }
 
 type chainTail struct {
@@ -257,12 +260,41 @@ type chainTail struct {
 // NewChains returns a checker that has seen no event.
 func NewChains() *Chains { return &Chains{tails: make(map[string]*chainTail)} }
 
+// NewChainsAfter returns a checker of the events that follow those already
+// verified (a projection following the log checks what it applies, from
+// where it stopped): a stream first met at revision r > 0 continues from
+// the hash of its event r-1 as tail gives it.
+func NewChainsAfter(tail func(stream string, rev uint64) (Hash, error)) *Chains {
+	return &Chains{tails: make(map[string]*chainTail), tail: tail}
+}
+
+// StoredTail reads a stream's event from the store, for NewChainsAfter.
+func StoredTail(ctx context.Context, s Store) func(string, uint64) (Hash, error) {
+	return func(stream string, rev uint64) (Hash, error) {
+		evs, err := s.ReadStream(ctx, stream, rev, 1)
+		if err != nil {
+			return Hash{}, err
+		}
+		if len(evs) == 0 || evs[0].Revision != rev {
+			return Hash{}, &CorruptionError{Stream: stream, Revision: rev, Reason: "the event before the next one is missing from its stream"}
+		}
+		return evs[0].Hash, nil
+	}
+}
+
 // Check checks the next event and returns its hash recomputed, or a
 // *CorruptionError naming it.
 func (c *Chains) Check(e *Envelope) (Hash, error) {
 	t := c.tails[e.Stream]
 	if t == nil {
 		t = &chainTail{}
+		if e.Revision > 0 && c.tail != nil {
+			h, err := c.tail(e.Stream, e.Revision-1)
+			if err != nil {
+				return Hash{}, err
+			}
+			t.next, t.hash = e.Revision, h
+		}
 		c.tails[e.Stream] = t
 	}
 	fail := func(reason string) error {

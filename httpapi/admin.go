@@ -123,6 +123,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			h.ProjectionLag = &lag
 		}
 	}
+	if s.cfg.Chain != nil {
+		if ok, _ := s.cfg.Chain(); !ok {
+			h.Status, h.Problem = "unavailable", "the log failed its hash-chain check: nothing is served from it"
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if h.Status != "ok" {
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -47,6 +47,24 @@ func newMetrics(cfg Config) *metrics {
 	if cfg.RelayLag != nil {
 		m.reg.MustRegister(lagGauge("ledger_relay_lag_events", "Events of the log not yet published on NATS.", cfg.RelayLag))
 	}
+	if cfg.Chain != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ledger_chain_ok",
+			Help: "1 when the last check of the log's hash chains found it whole, 0 when it found a chain broken (nothing is then served)."},
+			func() float64 {
+				if ok, _ := cfg.Chain(); ok {
+					return 1
+				}
+				return 0
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ledger_chain_last_full_check_timestamp_seconds",
+				Help: "Unix time of the end of the last check of the whole log's hash chains (0: none yet)."},
+				func() float64 {
+					if _, at := cfg.Chain(); !at.IsZero() {
+						return float64(at.UnixNano()) / 1e9
+					}
+					return 0
+				}))
+	}
 	if cfg.Store != nil {
 		m.reg.MustRegister(lagGauge("ledger_log_head_position", "Global position of the last event of the log.", func(ctx context.Context) (int64, error) {
 			head, err := cfg.Store.Head(ctx)

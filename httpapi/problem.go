@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/chainstatus"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -33,7 +34,8 @@ const (
 	CodeUnavailable = "unavailable"
 	// CodeInternal: a bug; the request may be retried.
 	CodeInternal = "internal"
-	// CodeChainBroken: an audit trail whose hash chain does not verify (the events are in the body's problem).
+	// CodeChainBroken: an audit trail whose hash chain does not verify (the events are in the body's problem), or any
+	// query while the last check of the log found a chain broken (503: nothing is served from it).
 	CodeChainBroken = "chain_broken"
 )
 
@@ -80,12 +82,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var p *Problem
 	var re *domain.RejectedError
 	var mbe *http.MaxBytesError
+	var broken *chainstatus.BrokenError
 	switch {
 	case errors.As(err, &p):
 	case errors.As(err, &re):
 		p = rejected(http.StatusBadRequest, "", err)
 	case query.IsUnknown(err):
 		p = problemf(http.StatusNotFound, CodeNotFound, "%s", err.Error())
+	case errors.As(err, &broken):
+		s.log.Error("query refused: the log failed its hash-chain check", "err", err)
+		p = problemf(http.StatusServiceUnavailable, CodeChainBroken, "the log failed its hash-chain check at position %d: nothing is served from it until it is whole again", broken.Status.Position)
 	case errors.As(err, &mbe):
 		p = problemf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "a request body is at most %d bytes", mbe.Limit)
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:

@@ -56,6 +56,12 @@ type Config struct {
 	RelayLag func(context.Context) (int64, error)
 	// ReadyLag bounds ProjectionLag for /readyz (default DefaultReadyLag).
 	ReadyLag int64
+	// Chain, if set, returns the verdict of the last check of the log's
+	// hash chains (for /readyz and the metrics ledger_chain_ok and
+	// ledger_chain_last_full_check_timestamp_seconds): whether it found
+	// the log whole, and when the whole log was last checked (zero: not
+	// yet).
+	Chain func() (ok bool, lastFull time.Time)
 	// Console, if set, serves every path outside /api/ and the health
 	// checks: the web console (package console).
 	Console http.Handler

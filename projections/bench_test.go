@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/internal/benchledger"
 	"github.com/cptsledger/ledger/internal/heap"
@@ -44,7 +45,7 @@ func BenchmarkRebuild(b *testing.B) {
 	b.ReportMetric(float64(head), "events")
 	start := time.Now()
 	var read int
-	for p := range pages(context.Background(), store, 0, head, 4096) {
+	for p := range pages(context.Background(), store, eventstore.NewChains(), 0, head, 4096) {
 		if p.err != nil {
 			b.Fatal(p.err)
 		}

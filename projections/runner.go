@@ -45,9 +45,20 @@ type Options struct {
 // page: each page is folded by every projection and flushed in one
 // transaction with the checkpoints.
 type Runner struct {
-	store eventstore.Store
-	db    *DB
-	opts  Options
+	store  eventstore.Store
+	db     *DB
+	opts   Options
+	chains *eventstore.Chains
+}
+
+// chainsFor returns the runner's chain checker: it goes on from the events
+// the runner verified before, and from the stored tail of a stream it has
+// not met (verified when it was applied).
+func (r *Runner) chainsFor(ctx context.Context) *eventstore.Chains {
+	if r.chains == nil {
+		r.chains = eventstore.NewChainsAfter(eventstore.StoredTail(ctx, r.store))
+	}
+	return r.chains
 }
 
 // NewRunner returns a runner for the read models of db.
@@ -95,7 +106,12 @@ func (r *Runner) CatchUp(ctx context.Context) (Progress, error) {
 
 // pages reads the log from after to head in pages of size, decoding each
 // page ahead, on its own goroutine: reading and applying use both cores.
-func pages(ctx context.Context, store eventstore.Store, after, head eventstore.Position, size int) <-chan page {
+//
+// Every event read is checked against its stream's hash chain (chains)
+// before it is folded: nothing is projected, hence served, from a log that
+// fails its chain; the first broken event ends the reading with a
+// *eventstore.CorruptionError.
+func pages(ctx context.Context, store eventstore.Store, chains *eventstore.Chains, after, head eventstore.Position, size int) <-chan page {
 	out := make(chan page, 2)
 	go func() {
 		defer close(out)
@@ -103,6 +119,12 @@ func pages(ctx context.Context, store eventstore.Store, after, head eventstore.P
 			evs, err := store.ReadAll(ctx, after, size)
 			if err == nil && len(evs) == 0 {
 				err = fmt.Errorf("projections: the log ends at %d, before the head %d", after, head)
+			}
+			for len(evs) > 0 && evs[len(evs)-1].Position > head {
+				evs = evs[:len(evs)-1] // events appended since head was read: up to head only
+			}
+			if err == nil {
+				err = checkChains(chains, evs)
 			}
 			select {
 			case out <- page{after, toEvents(evs), err}:
@@ -118,6 +140,20 @@ func pages(ctx context.Context, store eventstore.Store, after, head eventstore.P
 	return out
 }
 
+// checkChains checks a page of events against their streams' chains.
+func checkChains(chains *eventstore.Chains, evs []eventstore.Envelope) error {
+	for i := range evs {
+		if _, err := chains.Check(&evs[i]); err != nil {
+			var ce *eventstore.CorruptionError
+			if errors.As(err, &ce) {
+				return err
+			}
+			return fmt.Errorf("projections: check the chain at position %d: %w", evs[i].Position, err)
+		}
+	}
+	return nil
+}
+
 type page struct {
 	after  eventstore.Position
 	events []Event
@@ -125,6 +161,7 @@ type page struct {
 }
 
 func (r *Runner) catchUp(ctx context.Context) (Progress, error) {
+	r.chains = nil // an attempt again reads from the checkpoints: check from there
 	head, err := r.store.Head(ctx)
 	if err != nil {
 		return Progress{}, err
@@ -141,7 +178,7 @@ func (r *Runner) catchUp(ctx context.Context) (Progress, error) {
 	start := time.Now()
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for p := range pages(readCtx, r.store, from, head, r.opts.Batch) {
+	for p := range pages(readCtx, r.store, r.chainsFor(ctx), from, head, r.opts.Batch) {
 		if p.err != nil {
 			return prog, p.err
 		}
@@ -170,7 +207,11 @@ func (r *Runner) Follow(ctx context.Context) error {
 		return err
 	}
 	after := minCheckpoint(cps)
+	chains := r.chainsFor(ctx)
 	return r.store.Subscribe(ctx, after, func(evs []eventstore.Envelope) error {
+		if err := checkChains(chains, evs); err != nil {
+			return err
+		}
 		if err := r.apply(ctx, after, toEvents(evs), cps); err != nil {
 			return err
 		}

@@ -58,6 +58,9 @@ type BuildOptions struct {
 	// FlushEvery is how many events the folds take in before they are
 	// written (default 65 536): what bounds a rebuild's memory.
 	FlushEvery int
+	// UpTo, if set, stops the fold at that position instead of the
+	// store's head (Check compares a file that is there).
+	UpTo *eventstore.Position
 	// AfterBuild, if set, runs once the new file is complete and synced,
 	// before the switch; an error abandons the rebuild (tests crash there).
 	AfterBuild func(path string) error
@@ -300,6 +303,9 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 	if err != nil {
 		return Progress{}, err
 	}
+	if opts.UpTo != nil && *opts.UpTo < head {
+		head = *opts.UpTo
+	}
 	start := time.Now()
 	prog := Progress{Head: head}
 	ctx, cancel := context.WithCancel(ctx)
@@ -324,7 +330,7 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 		folds, held = newFolds(), 0
 		return nil
 	}
-	for p := range pages(ctx, store, 0, head, 4096) {
+	for p := range pages(ctx, store, eventstore.NewChains(), 0, head, 4096) {
 		if p.err != nil {
 			return fail(p.err)
 		}

@@ -36,6 +36,15 @@ type Ledger struct {
 	store   eventstore.Store
 	models  *projections.Set
 	schemes []domain.Scheme
+	guard   func() error
+}
+
+// Guarded makes every query first ask guard, and refuse with its error:
+// serve refuses to answer from a log that its last check found broken
+// (chainstatus.Guard).
+func (l *Ledger) Guarded(guard func() error) *Ledger {
+	l.guard = guard
+	return l
 }
 
 // New returns the read side over store and models; schemes are the
@@ -51,6 +60,11 @@ func (l *Ledger) Store() eventstore.Store { return l.store }
 // release must be called when done. Front ends that need the read models
 // themselves (the console's charts) use it; the queries below call it.
 func (l *Ledger) Fresh(ctx context.Context) (*projections.DB, func(), error) {
+	if l.guard != nil {
+		if err := l.guard(); err != nil {
+			return nil, nil, err
+		}
+	}
 	db, release, err := l.models.Acquire(ctx, l.store, projections.BuildOptions{})
 	if err != nil {
 		return nil, nil, err

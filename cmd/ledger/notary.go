@@ -13,6 +13,7 @@ import (
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/notary"
+	"github.com/cptsledger/ledger/projections"
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -163,6 +164,7 @@ func runVerify(e *env, args []string) error {
 	var cpFiles filesFlag
 	fs.Var(&cpFiles, "checkpoint", "a signed checkpoint the log must match (repeatable)")
 	keyFile := fs.String("verifier-key", "", "the verifier key the checkpoints are signed with")
+	logOnly := fs.Bool("log-only", false, "check the log only, not the read models against it (faster)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -175,15 +177,108 @@ func runVerify(e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
+	rep, err := verifyLog(e, store, cps)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"ok": true, "events": rep.Events, "streams": rep.Streams, "head": rep.Head, "checkpoints": rep.Checkpoints,
+	}
+	var models *projections.CheckReport
+	if !*logOnly {
+		m, err := e.models().Check(e.ctx, store, 20)
+		switch {
+		case errors.Is(err, projections.ErrNoReadModels):
+			out["read_models"] = "none"
+			*logOnly = true
+		case err != nil:
+			return err
+		default:
+			models = &m
+			out["read_models"] = m
+			out["ok"] = len(m.Mismatches) == 0
+		}
+	}
+	if e.global.json {
+		out["scope"] = verifyScope(len(cps) > 0, models != nil)
+		if err := e.printJSON(out); err != nil {
+			return err
+		}
+	} else {
+		printVerified(e, rep, len(cps), models)
+		if out["read_models"] == "none" {
+			fmt.Fprintln(e.stdout, "read models: none yet in this directory (no query has built them): nothing served, nothing to compare")
+		}
+		fmt.Fprintln(e.stdout, "scope: "+verifyScope(len(cps) > 0, models != nil))
+	}
+	if models != nil && len(models.Mismatches) > 0 {
+		return failed{fmt.Sprintf("FAILED: the read models differ from the log in %d rows (first: table %s, contract %s); ledger rebuild makes them again from the log",
+			int64(len(models.Mismatches))+models.More, models.Mismatches[0].Table, models.Mismatches[0].ContractID)}
+	}
+	return nil
+}
+
+// verifyScope says in one line what verify proved, and what it did not.
+func verifyScope(signed, models bool) string {
+	s := "the log is internally consistent (every stream's hash chain); not proven against a signed checkpoint, so a consistent rewrite or a truncated log would pass"
+	if signed {
+		s = "the log is internally consistent and its first events are exactly those the signed checkpoints cover; events after the last checkpoint are only internally consistent"
+	}
+	if models {
+		return s + "; the read models were compared row by row with a fresh fold of the log"
+	}
+	return s + "; the read models were not compared with it (--log-only, or none yet)"
+}
+
+// printVerified prints what verify found good.
+func printVerified(e *env, rep notary.LogReport, checkpoints int, models *projections.CheckReport) {
+	// The first line is the first release's, "ok: …" (scripts read it),
+	// and only when every check passed.
+	first := "ok: "
+	if models != nil && len(models.Mismatches) > 0 {
+		first = "log: "
+	}
+	fmt.Fprintf(e.stdout, "%s%s in %s verified, head position %d", first, plural(int(rep.Events), "event"), plural(rep.Streams, "stream"), rep.Head)
+	if checkpoints > 0 {
+		fmt.Fprintf(e.stdout, "; %s match the log as stored", plural(rep.Checkpoints, "signed checkpoint"))
+	}
+	fmt.Fprintln(e.stdout)
+	if models == nil {
+		return
+	}
+	if len(models.Mismatches) == 0 {
+		fmt.Fprintf(e.stdout, "read models: %s in %s identical to a fresh fold of the log up to position %d\n", plural(int(models.Rows), "row"), plural(models.Tables, "table"), models.Position)
+		return
+	}
+	fmt.Fprintf(e.stdout, "read models: DIFFERENT from a fresh fold of the log up to position %d:\n", models.Position)
+	for _, m := range models.Mismatches {
+		fmt.Fprintf(e.stdout, "  contract %s, table %s\n", m.ContractID, m.Table)
+		if m.Stored != "" {
+			fmt.Fprintf(e.stdout, "    stored:   %s\n", m.Stored)
+		}
+		if m.Rebuilt != "" {
+			fmt.Fprintf(e.stdout, "    from log: %s\n", m.Rebuilt)
+		}
+	}
+	if models.More > 0 {
+		fmt.Fprintf(e.stdout, "  … and %s more\n", plural(int(models.More), "row"))
+	}
+}
+
+// verifyLog checks the log's chains and the checkpoints, and turns a
+// failure into the command's answer.
+func verifyLog(e *env, store eventstore.Store, cps []notary.Named) (notary.LogReport, error) {
 	var tree *notary.Tree
 	if len(cps) > 0 && e.hasTree() {
 		// Read only to name the first event that differs, never trusted.
-		if tree, err = e.openTree(); err != nil {
-			return err
+		t, err := e.openTree()
+		if err != nil {
+			return notary.LogReport{}, err
 		}
-		defer tree.Close()
+		defer t.Close()
+		tree = t
 	}
 	rep, err := notary.VerifyLog(e.ctx, store, cps, tree)
+	e.recordChain(rep, err)
 	var ce *eventstore.CorruptionError
 	var cpe *notary.CheckpointError
 	switch {
@@ -191,7 +286,7 @@ func runVerify(e *env, args []string) error {
 		if e.global.json {
 			e.printJSON(map[string]any{"ok": false, "stream": ce.Stream, "revision": ce.Revision, "position": ce.Position, "event_id": ce.EventID, "reason": ce.Reason})
 		}
-		return failed{fmt.Sprintf("FAILED: first bad event: stream %s revision %d position %d event %s: %s", ce.Stream, ce.Revision, ce.Position, ce.EventID, ce.Reason)}
+		return rep, failed{fmt.Sprintf("FAILED: first bad event: stream %s revision %d position %d event %s: %s", ce.Stream, ce.Revision, ce.Position, ce.EventID, ce.Reason)}
 	case errors.As(err, &cpe):
 		if e.global.json {
 			out := map[string]any{"ok": false, "checkpoint": cpe.Name, "tree_size": cpe.Size, "reason": cpe.Reason}
@@ -203,19 +298,9 @@ func runVerify(e *env, args []string) error {
 			}
 			e.printJSON(out)
 		}
-		return failed{"FAILED: " + cpe.Error()}
-	case err != nil:
-		return err
+		return rep, failed{"FAILED: " + cpe.Error()}
 	}
-	if e.global.json {
-		return e.printJSON(map[string]any{"ok": true, "events": rep.Events, "streams": rep.Streams, "head": rep.Head, "checkpoints": rep.Checkpoints})
-	}
-	fmt.Fprintf(e.stdout, "ok: %d events in %d streams verified, head position %d", rep.Events, rep.Streams, rep.Head)
-	if len(cps) > 0 {
-		fmt.Fprintf(e.stdout, "; %d signed checkpoints match the log as stored", rep.Checkpoints)
-	}
-	fmt.Fprintln(e.stdout)
-	return nil
+	return rep, err
 }
 
 func runProve(e *env, args []string) error {

@@ -23,6 +23,9 @@ func (e *env) models() *projections.Set {
 // reads runs fn on the read side (the store and its read models) and
 // closes it.
 func (e *env) reads(fn func(*query.Ledger) error) error {
+	if err := e.guardChain(); err != nil {
+		return err
+	}
 	store, err := e.openStore()
 	if err != nil {
 		return err
@@ -30,7 +33,7 @@ func (e *env) reads(fn func(*query.Ledger) error) error {
 	defer store.Close()
 	models := e.models()
 	defer models.Close()
-	return unknown(fn(query.New(store, models, e.schemes)))
+	return e.chainFailure("projections", unknown(fn(query.New(store, models, e.schemes))))
 }
 
 // unknown turns a missing contract into a failed check (exit 1).

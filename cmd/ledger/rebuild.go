@@ -28,7 +28,7 @@ func runRebuild(e *env, args []string) error {
 	prog, err := models.Rebuild(e.ctx, store, projections.BuildOptions{OnProgress: progressBar(e, "events")})
 	e.endProgress()
 	if err != nil {
-		return err
+		return e.chainFailure("rebuild", err)
 	}
 	out := map[string]any{"applied": prog.Applied, "position": prog.Position, "seconds": prog.Elapsed.Seconds(), "events_per_second": int(prog.Rate())}
 	var treeFailure error

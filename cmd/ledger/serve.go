@@ -89,6 +89,7 @@ type serveFlags struct {
 	statsEvery      time.Duration
 	keyFile         string
 	checkpointEvery time.Duration
+	verifyEvery     time.Duration
 	sign            note.Signer // from keyFile, nil without one
 }
 
@@ -104,9 +105,13 @@ func parseServe(e *env, args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.statsEvery, "log-every", 30*time.Second, "how often to log the relay's lag")
 	fs.StringVar(&f.keyFile, "signing-key", "", "signer key: sign a checkpoint whenever the log has grown and publish it on ledger.checkpoints (env LEDGER_SIGNING_KEY)")
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", time.Minute, "how often to look for growth to sign, with --signing-key")
+	fs.DurationVar(&f.verifyEvery, "verify-every", 24*time.Hour, "how often to check the whole log's hash chains again (it is checked at start, and every event as it is projected)")
 	f.http.register(fs)
 	if err := e.parse(fs, args); err != nil {
 		return nil, err
+	}
+	if f.verifyEvery < time.Second {
+		return nil, usageError{"--verify-every must be at least 1s"}
 	}
 	if err := f.http.check(); err != nil {
 		return nil, err
@@ -246,9 +251,13 @@ func runServe(e *env, args []string) error {
 	// The projections follow the log, on whichever file is current: a
 	// rebuild elsewhere switches them to its file. A failure is retried,
 	// since a concurrent CLI may hold the read-model lock for a moment.
-	go retry(ctx, log, "projections", func() error { return followModels(ctx, log, models, store) })
+	chain := &chainWatch{dir: e.global.data, store: store, log: log}
+	go chain.run(ctx, f.verifyEvery)
+	go retry(ctx, log, "projections", func() error {
+		return chain.projectionsFailed(ctx, followModels(ctx, log, models, store))
+	})
 	if f.http.addr != "" {
-		stopped, err := e.serveHTTP(ctx, log, f.http, store, models, r, errs)
+		stopped, err := e.serveHTTP(ctx, log, f.http, store, models, r, errs, chain)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/cptsledger/ledger/console"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/httpapi"
+	"github.com/cptsledger/ledger/internal/chainstatus"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 	"github.com/cptsledger/ledger/relay"
@@ -48,7 +49,7 @@ const AddrFile = "serve.http"
 // serveHTTP starts the HTTP API; stopped is closed once it has shut down
 // (gracefully, after ctx ends). A failure to serve goes to errs.
 func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, store eventstore.Store, models *projections.Set,
-	r *relay.Relay, errs chan<- error) (stopped <-chan struct{}, err error) {
+	r *relay.Relay, errs chan<- error, chain *chainWatch) (stopped <-chan struct{}, err error) {
 	l, err := net.Listen("tcp", hf.addr)
 	if err != nil {
 		return nil, failed{fmt.Sprintf("the HTTP API cannot listen on %s: %v (--http sets another address; --http '' turns it off)", hf.addr, err)}
@@ -63,7 +64,7 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 		l.Close()
 		return nil, err
 	}
-	reads := query.New(store, models, e.schemes)
+	reads := query.New(store, models, e.schemes).Guarded(func() error { return chainstatus.Guard(e.global.data) })
 	tokens := auth.Open(e.global.data)
 	web, err := console.New(console.Config{Reads: reads, Store: store, Tokens: tokens, Logger: log,
 		LatestCheckpoint: e.latestCheckpoint, ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return e.proveEvent(ctx, store, id) }})
@@ -79,6 +80,7 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 			lag, err := r.Lag(ctx)
 			return int64(lag), err
 		},
+		Chain: chain.status,
 	})
 	done := make(chan struct{})
 	go func() {

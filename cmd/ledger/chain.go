@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/chainstatus"
+	"github.com/cptsledger/ledger/notary"
+)
+
+// recordChain records the verdict of a whole check of the log (verify) in
+// the data directory: a failure makes every query refuse until a check
+// finds the log whole again. An error that is not a verdict (the store
+// could not be read) records nothing.
+func (e *env) recordChain(rep notary.LogReport, err error) {
+	st := chainstatus.Status{OK: true, CheckedAt: time.Now().UTC(), By: "verify", Position: uint64(rep.Head)}
+	var ce *eventstore.CorruptionError
+	var cpe *notary.CheckpointError
+	switch {
+	case err == nil:
+	case errors.As(err, &ce):
+		st = brokenStatus("verify", ce)
+	case errors.As(err, &cpe):
+		st = chainstatus.Status{CheckedAt: time.Now().UTC(), By: "verify", Reason: cpe.Error()}
+		if d := cpe.First; d != nil && d.Now != nil {
+			st.Position, st.Stream, st.EventID = uint64(d.Now.Position), d.Now.Stream, d.Now.EventID.String()
+		}
+	default:
+		return
+	}
+	e.writeChain(st)
+}
+
+// chainFailure records a broken chain that a rebuild or a projection found
+// in err, and returns err.
+func (e *env) chainFailure(by string, err error) error {
+	var ce *eventstore.CorruptionError
+	if errors.As(err, &ce) {
+		e.writeChain(brokenStatus(by, ce))
+		return failed{fmt.Sprintf("FAILED: the log fails its hash chain at position %d (stream %s revision %d, event %s): %s; nothing was served or rebuilt from it",
+			ce.Position, ce.Stream, ce.Revision, ce.EventID, ce.Reason)}
+	}
+	return err
+}
+
+func brokenStatus(by string, ce *eventstore.CorruptionError) chainstatus.Status {
+	return chainstatus.Status{CheckedAt: time.Now().UTC(), By: by, Position: uint64(ce.Position), Stream: ce.Stream, EventID: ce.EventID, Reason: ce.Reason}
+}
+
+func (e *env) writeChain(st chainstatus.Status) {
+	if e.global.data == "" {
+		return
+	}
+	if err := chainstatus.Write(e.global.data, st); err != nil {
+		fmt.Fprintf(e.stderr, "ledger: could not record the chain check's verdict: %v\n", err)
+	}
+}
+
+// guardChain refuses a query when the last check found the log broken.
+func (e *env) guardChain() error {
+	err := chainstatus.Guard(e.global.data)
+	var be *chainstatus.BrokenError
+	if errors.As(err, &be) {
+		return failed{"REFUSED: " + be.Error()}
+	}
+	return err
+}
+
+// plural writes a count with its noun, "1 stream", "2 streams".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

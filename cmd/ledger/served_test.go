@@ -1,0 +1,165 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cptsledger/ledger/internal/chainstatus"
+	"github.com/cptsledger/ledger/internal/testwait"
+)
+
+// readModels opens the current read-model file as an insider would.
+func readModels(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "projections.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// A payment edited in the read models (160000.00 instead of 60000.00) was
+// served with an "ok" from verify: verify now folds the log again and
+// compares every row, names the contract and both values, and exits 1;
+// --log-only keeps the log's check alone and says so; a rebuild repairs.
+func TestVerifyChecksTheReadModels(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	if out := mustLedger(t, "--data", dir, "verify"); !strings.Contains(out, "read models: none yet") {
+		t.Fatalf("verify before any read model: %s", out)
+	}
+	mustLedger(t, "--data", dir, "balance", "--contract", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80")
+	out := mustLedger(t, "--data", dir, "verify")
+	for _, want := range []string{"identical to a fresh fold of the log", "scope: the log is internally consistent", "not proven against a signed checkpoint"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("verify of an untouched ledger does not say %q:\n%s", want, out)
+		}
+	}
+	res, err := readModels(t, dir).Exec(`UPDATE payments SET amount = '160000.00' WHERE amount = '60000.00'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("%d payments of 60000.00 edited, want 1", n)
+	}
+	code, out, errb := ledgerRun(t, "--data", dir, "verify")
+	if code != 1 || !strings.Contains(out, "160000.00") || !strings.Contains(out, "60000.00") || !strings.Contains(out, "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80") ||
+		!strings.Contains(errb, "read models differ from the log") {
+		t.Fatalf("verify of an edited read model: exit %d\n%s\n%s", code, out, errb)
+	}
+	code, out, _ = ledgerRun(t, "--json", "--data", dir, "verify")
+	var rep struct {
+		OK         bool `json:"ok"`
+		ReadModels struct {
+			Mismatches []struct{ Table, ContractID, Stored, Rebuilt string }
+		} `json:"read_models"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 || rep.OK || len(rep.ReadModels.Mismatches) != 2 {
+		t.Fatalf("verify --json of an edited read model: exit %d %v\n%s", code, err, out)
+	}
+	if out := mustLedger(t, "--data", dir, "verify", "--log-only"); !strings.Contains(out, "read models were not compared with it (--log-only, or none yet)") {
+		t.Fatalf("verify --log-only: %s", out)
+	}
+	mustLedger(t, "--data", dir, "rebuild")
+	mustLedger(t, "--data", dir, "verify")
+}
+
+// An event's data edited in events.db: rebuild refused (exit 1, naming the
+// first broken position) and every query refused from then on, until the
+// log is whole again and verify says so.
+func TestNothingIsServedFromABrokenChain(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	contract := "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"
+	before := mustLedger(t, "--data", dir, "payments", "--contract", contract)
+	db := insider(t, dir)
+	var pos int64
+	var data string
+	if err := db.QueryRow(`SELECT position, CAST(data AS TEXT) FROM events WHERE CAST(data AS TEXT) LIKE '%"amount":"60000.00"%' ORDER BY position LIMIT 1`).Scan(&pos, &data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE events SET data = ? WHERE position = ?`, []byte(strings.Replace(data, "60000.00", "160000.00", 1)), pos); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errb := ledgerRun(t, "--data", dir, "rebuild")
+	if code != 1 || !strings.Contains(errb, "position "+itoa(pos)) || !strings.Contains(errb, "hash chain") {
+		t.Fatalf("rebuild of a rewritten log: exit %d\n%s", code, errb)
+	}
+	for _, args := range [][]string{{"payments", "--contract", contract}, {"balance", "--contract", contract}, {"totals"}, {"alerts"}} {
+		code, out, errb := ledgerRun(t, append([]string{"--data", dir}, args...)...)
+		if code != 1 || strings.Contains(out, "160000.00") || !strings.Contains(errb, "hash-chain check") {
+			t.Fatalf("%v after a failed check: exit %d\n%s\n%s", args, code, out, errb)
+		}
+	}
+	// The log restored (the event put back): verify finds it whole, and the
+	// queries answer again, from the log as it was.
+	if _, err := db.Exec(`UPDATE events SET data = ? WHERE position = ?`, []byte(data), pos); err != nil {
+		t.Fatal(err)
+	}
+	mustLedger(t, "--data", dir, "verify")
+	if after := mustLedger(t, "--data", dir, "payments", "--contract", contract); after != before {
+		t.Fatalf("payments after the log was restored:\n%s\nwant\n%s", after, before)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "chain-status.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// serve checks the whole log at start and every --verify-every: an event
+// rewritten in events.db while it runs turns ledger_chain_ok to 0, /readyz
+// to 503 and the queries to 503 chain_broken; the log put back, the next
+// check finds it whole and serving resumes.
+func TestServeFlagsABrokenChain(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, dir, "--verify-every", "1s")
+	token := strings.TrimSpace(mustLedger(t, "--data", dir, "token", "create", "--name", "audrey", "--role", "auditor"))
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	metric := func() string {
+		_, body := get(t, "", s.http+"/metrics")
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "ledger_chain_ok ") {
+				return strings.TrimPrefix(line, "ledger_chain_ok ")
+			}
+		}
+		return ""
+	}
+	ready := func() int { code, _ := get(t, "", s.http+"/readyz"); return code }
+	testwait.Until(t, 30*time.Second, "a first whole check", func() bool {
+		st, ok, _ := chainstatus.Read(dir)
+		return ok && st.OK && st.Position == 19 && metric() == "1" && ready() == http.StatusOK
+	})
+	db := insider(t, dir)
+	var pos int64
+	var data string
+	if err := db.QueryRow(`SELECT position, CAST(data AS TEXT) FROM events WHERE CAST(data AS TEXT) LIKE '%"amount":"60000.00"%' ORDER BY position LIMIT 1`).Scan(&pos, &data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE events SET data = ? WHERE position = ?`, []byte(strings.Replace(data, "60000.00", "160000.00", 1)), pos); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 30*time.Second, "the rewrite flagged", func() bool { return metric() == "0" && ready() == http.StatusServiceUnavailable })
+	code, body := get(t, token, s.http+"/api/v1/contracts/"+t2ID+"/payments")
+	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"chain_broken"`) || strings.Contains(string(body), "160000") {
+		t.Fatalf("payments from a broken log: %d %s", code, body)
+	}
+	if !strings.Contains(s.stderr.String(), "level=ERROR") {
+		t.Fatalf("no error logged:\n%s", s.stderr.String())
+	}
+	if _, err := db.Exec(`UPDATE events SET data = ? WHERE position = ?`, []byte(data), pos); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 30*time.Second, "the log whole again", func() bool { return metric() == "1" && ready() == http.StatusOK })
+	if code, body := get(t, token, s.http+"/api/v1/contracts/"+t2ID+"/payments"); code != http.StatusOK {
+		t.Fatalf("payments once the log is whole: %d %s", code, body)
+	}
+}

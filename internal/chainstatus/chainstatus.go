@@ -1,0 +1,97 @@
+// Package chainstatus keeps, in the data directory, the verdict of the
+// last check of the log's hash chains: what lets a query refuse to serve
+// figures from a log that a check (ledger verify, serve's scheduled check,
+// a rebuild, a projection following the log) found broken, until a check
+// finds it whole again.
+package chainstatus
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// File is the verdict's file in the data directory.
+const File = "chain-status.json"
+
+// Status is a verdict.
+type Status struct {
+	OK        bool      `json:"ok"`
+	CheckedAt time.Time `json:"checked_at"`
+	// By is what checked: "verify", "serve", "rebuild", "projections".
+	By string `json:"by"`
+	// Position is the head checked up to (ok) or the first broken event's
+	// position (not ok).
+	Position uint64 `json:"position"`
+	Stream   string `json:"stream,omitempty"`
+	EventID  string `json:"event_id,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// BrokenError is a query refused because the last check found the log
+// broken.
+type BrokenError struct{ Status Status }
+
+func (e *BrokenError) Error() string {
+	s := e.Status
+	return fmt.Sprintf("the log failed its hash-chain check (%s, %s): first bad event at position %d (stream %s, event %s): %s; nothing is served from it until ledger verify finds it whole (restore it from a backup)",
+		s.By, s.CheckedAt.Format(time.RFC3339), s.Position, s.Stream, s.EventID, s.Reason)
+}
+
+// Write records a verdict, replacing the previous one in one rename; the
+// file is private (0600).
+func Write(dir string, st Status) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, File+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, File))
+}
+
+// Read returns the last verdict; ok is false when none was recorded.
+func Read(dir string) (st Status, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, File))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Status{}, false, nil
+	}
+	if err != nil {
+		return Status{}, false, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return Status{}, false, fmt.Errorf("chainstatus: %s is not a verdict: %v", File, err)
+	}
+	return st, true, nil
+}
+
+// Guard returns a *BrokenError when the last verdict recorded is that the
+// log is broken.
+func Guard(dir string) error {
+	st, ok, err := Read(dir)
+	if err != nil {
+		return err
+	}
+	if ok && !st.OK {
+		return &BrokenError{Status: st}
+	}
+	return nil
+}

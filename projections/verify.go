@@ -1,0 +1,188 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cptsledger/ledger/eventstore"
+)
+
+// Mismatch is a row of a read model that a fresh fold of the log does not
+// give (Stored set, Rebuilt empty), a row the fold gives that the file
+// lacks (the reverse), or both sides of a row that differs.
+type Mismatch struct {
+	Table      string `json:"table"`
+	ContractID string `json:"contract_id,omitempty"`
+	Stored     string `json:"stored,omitempty"`
+	Rebuilt    string `json:"rebuilt,omitempty"`
+}
+
+// CheckReport says what Check compared.
+type CheckReport struct {
+	Position   eventstore.Position `json:"position"`
+	Tables     int                 `json:"tables"`
+	Rows       int64               `json:"rows"`
+	Mismatches []Mismatch          `json:"mismatches"`
+	// More counts the mismatching rows beyond those listed.
+	More int64 `json:"more"`
+}
+
+// ErrNoReadModels is Check on a data directory that has no read models yet.
+var ErrNoReadModels = errors.New("projections: the data directory has no read models")
+
+// Check compares every row of the current read models with what the log
+// gives: it brings the file up to the store's head, folds the log again
+// into a scratch file (the rebuild's fold, up to the position the file is
+// at), and compares the two table by table in one snapshot of the file. A
+// row edited in the file, removed or added, is a Mismatch; up to limit of
+// them are listed, grouped by contract. The scratch file is removed after.
+func (s *Set) Check(ctx context.Context, store eventstore.Store, limit int) (CheckReport, error) {
+	if _, err := s.resolve(); err != nil {
+		return CheckReport{}, ErrNoReadModels
+	}
+	db, release, err := s.Acquire(ctx, store, BuildOptions{})
+	if err != nil {
+		return CheckReport{}, err
+	}
+	defer release()
+	if _, err := NewRunner(store, db, Options{}).CatchUp(ctx); err != nil {
+		return CheckReport{}, err
+	}
+	scratch, err := os.MkdirTemp(s.dir, "verify-*.tmp")
+	if err != nil {
+		return CheckReport{}, err
+	}
+	defer os.RemoveAll(scratch)
+	// A server may apply events meanwhile: the comparison is of the file's
+	// snapshot at the position the scratch was built to, tried again when
+	// the file moved on in between.
+	for attempt := 0; attempt < 3; attempt++ {
+		cps, err := db.Checkpoints(ctx)
+		if err != nil {
+			return CheckReport{}, err
+		}
+		at := minCheckpoint(cps)
+		path := filepath.Join(scratch, fmt.Sprintf("fold-%d.db", attempt))
+		if _, err := build(ctx, store, path, BuildOptions{UpTo: &at}); err != nil {
+			return CheckReport{}, fmt.Errorf("projections: fold the log again: %w", err)
+		}
+		rep, moved, err := compare(ctx, db.path, path, at, limit)
+		if err != nil || !moved {
+			return rep, err
+		}
+	}
+	return CheckReport{}, errors.New("projections: the read models kept moving while they were compared (a busy server): run the check again")
+}
+
+// compare compares the file at stored with the fold at rebuilt, in one read
+// transaction of stored; moved tells that stored is no longer at position
+// at.
+func compare(ctx context.Context, stored, rebuilt string, at eventstore.Position, limit int) (CheckReport, bool, error) {
+	rep := CheckReport{Position: at}
+	conn, err := sql.Open("sqlite", dsn(stored, "&mode=ro&_pragma=query_only(1)"))
+	if err != nil {
+		return rep, false, err
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS fold`, "file:"+filepath.ToSlash(rebuilt)+"?mode=ro"); err != nil {
+		return rep, false, fmt.Errorf("projections: attach the fold: %w", err)
+	}
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return rep, false, err
+	}
+	defer tx.Rollback()
+	cps := map[string]eventstore.Position{}
+	if err := readCheckpoints(ctx, tx, cps); err != nil {
+		return rep, false, err
+	}
+	for _, p := range cps {
+		if p != at {
+			return rep, true, nil
+		}
+	}
+	for _, t := range tables() {
+		if t == "projections" || t == "checkpoints" {
+			continue
+		}
+		if err := compareTable(ctx, tx, t, limit, &rep); err != nil {
+			return rep, false, fmt.Errorf("projections: compare %s: %w", t, err)
+		}
+	}
+	return rep, false, nil
+}
+
+// compareTable adds the rows of one table that differ between the file
+// (main) and the fold to rep.
+func compareTable(ctx context.Context, tx *sql.Tx, table string, limit int, rep *CheckReport) error {
+	rep.Tables++
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM main.`+table).Scan(&n); err != nil {
+		return err
+	}
+	rep.Rows += n
+	for _, side := range []struct{ from, minus string }{{"main", "fold"}, {"fold", "main"}} {
+		rows, err := tx.QueryContext(ctx, `SELECT * FROM `+side.from+`.`+table+` EXCEPT SELECT * FROM `+side.minus+`.`+table)
+		if err != nil {
+			return err
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return err
+			}
+			if len(rep.Mismatches) >= limit {
+				rep.More++
+				continue
+			}
+			m := Mismatch{Table: table}
+			var b strings.Builder
+			for i, c := range cols {
+				if c == "contract_id" {
+					m.ContractID = fmt.Sprint(vals[i])
+				}
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "%s=%s", c, render(vals[i]))
+			}
+			if side.from == "main" {
+				m.Stored = b.String()
+			} else {
+				m.Rebuilt = b.String()
+			}
+			rep.Mismatches = append(rep.Mismatches, m)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func render(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case []byte:
+		return fmt.Sprintf("%q", v)
+	case string:
+		return fmt.Sprintf("%q", v)
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	}
+	return fmt.Sprint(v)
+}
