@@ -181,8 +181,7 @@ func runVerify(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"ok": true, "events": rep.Events, "streams": rep.Streams, "head": rep.Head, "checkpoints": rep.Checkpoints,
-	}
+	out := map[string]any{"ok": true, "events": rep.Events, "streams": rep.Streams, "head": rep.Head, "checkpoints": rep.Checkpoints}
 	var models *projections.CheckReport
 	if !*logOnly {
 		m, err := e.models().Check(e.ctx, store, 20)
