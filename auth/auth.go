@@ -286,7 +286,7 @@ func read(path string) ([]Token, error) {
 // update changes the file under a lock, writing a new file beside it and
 // renaming it over the old one.
 func (s *Store) update(change func([]Token) ([]Token, error)) error {
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
 		return err
 	}
 	lock, err := dirlock.Wait(s.path + ".lock")

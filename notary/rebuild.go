@@ -54,7 +54,7 @@ func (t *Tree) Rebuild(ctx context.Context, store eventstore.Store) (RebuildRepo
 		dst  **os.File
 		name string
 	}{{&nt.leaves, LeavesFile}, {&nt.hashes, HashesFile}} {
-		if *f.dst, err = os.OpenFile(filepath.Join(fresh, f.name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
+		if *f.dst, err = os.OpenFile(filepath.Join(fresh, f.name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
 			return rep, err
 		}
 		defer (*f.dst).Close()
@@ -140,7 +140,7 @@ func (t *Tree) firstDifferentLeaf(nt *Tree) (int64, error) {
 // given), then commits nt's size.
 func (t *Tree) swap(ctx context.Context, nt *Tree, aside string) error {
 	if aside != "" {
-		if err := os.MkdirAll(aside, 0o755); err != nil {
+		if err := os.MkdirAll(aside, 0o700); err != nil {
 			return err
 		}
 		for _, name := range []string{LeavesFile, HashesFile} {
@@ -162,10 +162,10 @@ func (t *Tree) swap(ctx context.Context, nt *Tree, aside string) error {
 	t.leaves.Close()
 	t.hashes.Close()
 	var err error
-	if t.leaves, err = os.OpenFile(filepath.Join(t.dir, LeavesFile), os.O_RDWR, 0o644); err != nil {
+	if t.leaves, err = os.OpenFile(filepath.Join(t.dir, LeavesFile), os.O_RDWR, 0o600); err != nil {
 		return err
 	}
-	if t.hashes, err = os.OpenFile(filepath.Join(t.dir, HashesFile), os.O_RDWR, 0o644); err != nil {
+	if t.hashes, err = os.OpenFile(filepath.Join(t.dir, HashesFile), os.O_RDWR, 0o600); err != nil {
 		return err
 	}
 	return t.commit(ctx, nt.size, nt.last)

@@ -95,7 +95,7 @@ type Tree struct {
 
 // Open opens (creating if needed) the tree kept in the data directory dir.
 func Open(ctx context.Context, dir string) (*Tree, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("notary: %w", err)
 	}
 	path := filepath.Join(dir, DBFile)
@@ -113,7 +113,7 @@ func Open(ctx context.Context, dir string) (*Tree, error) {
 		dst  **os.File
 		name string
 	}{{&t.leaves, LeavesFile}, {&t.hashes, HashesFile}} {
-		if *f.dst, err = os.OpenFile(filepath.Join(dir, f.name), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		if *f.dst, err = os.OpenFile(filepath.Join(dir, f.name), os.O_RDWR|os.O_CREATE, 0o600); err != nil {
 			t.Close()
 			return nil, fmt.Errorf("notary: %w", err)
 		}

@@ -184,7 +184,7 @@ func (s *Set) Rebuild(ctx context.Context, store eventstore.Store, opts BuildOpt
 // rebuild builds under the rebuild lock. When onlyIfNeeded, a current file
 // another process built meanwhile is kept.
 func (s *Set) rebuild(ctx context.Context, store eventstore.Store, opts BuildOptions, onlyIfNeeded bool) (Progress, error) {
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return Progress{}, err
 	}
 	lock, err := dirlock.Wait(filepath.Join(s.dir, rebuildLock))

@@ -105,7 +105,7 @@ func runRestore(e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	if err := os.MkdirAll(e.global.data, 0o755); err != nil {
+	if err := os.MkdirAll(e.global.data, 0o700); err != nil {
 		return err
 	}
 	final := filepath.Join(e.global.data, "events.db")
@@ -144,7 +144,7 @@ func runRestore(e *env, args []string) error {
 
 // copyFile copies src to a new file at path and syncs it.
 func copyFile(path string, src io.Reader) error {
-	dst, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	dst, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}

@@ -436,8 +436,8 @@ func (e *env) claimForDemo() error {
 		}
 		return nil
 	}
-	if err := os.MkdirAll(e.global.data, 0o755); err != nil {
+	if err := os.MkdirAll(e.global.data, 0o700); err != nil {
 		return err
 	}
-	return os.WriteFile(marker, []byte("a ledger of generated contracts made by ledger demo\n"), 0o644)
+	return os.WriteFile(marker, []byte("a ledger of generated contracts made by ledger demo\n"), 0o600)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cptsledger/ledger/internal/private"
 	"io"
 	"log/slog"
 	"os"
@@ -101,6 +102,7 @@ func (e *env) requireLedger() error {
 		}
 		return err
 	}
+	private.Check(e.global.data, func(msg string) { fmt.Fprintln(e.stderr, "ledger: warning: "+msg) })
 	return nil
 }
 
@@ -176,6 +178,9 @@ func init() {
 
 // run is the whole program, testable in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Whatever the umask the process was started with, what the ledger
+	// creates in its data directory is its own (internal/private).
+	private.Mask()
 	g := globalFlags{data: envOr("LEDGER_DATA", "./data"), store: envOr("LEDGER_STORE", "embedded"), esdbURL: os.Getenv("LEDGER_ESDB_URL"),
 		logLevel: os.Getenv("LEDGER_LOG_LEVEL")}
 	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)

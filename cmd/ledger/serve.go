@@ -135,7 +135,7 @@ func parseServe(e *env, args []string) (*serveFlags, error) {
 // directory, since two would share the relay's checkpoint and the embedded
 // NATS store, and skip events for ever.
 func lockServe(e *env) (*dirlock.Lock, error) {
-	if err := os.MkdirAll(e.global.data, 0o755); err != nil {
+	if err := os.MkdirAll(e.global.data, 0o700); err != nil {
 		return nil, err
 	}
 	lock, err := dirlock.Acquire(filepath.Join(e.global.data, "serve.lock"))

@@ -60,7 +60,7 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 	}
 	url := fmt.Sprintf("%s://%s", scheme, l.Addr())
 	addrFile := filepath.Join(e.global.data, AddrFile)
-	if err := os.WriteFile(addrFile, []byte(url+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(addrFile, []byte(url+"\n"), 0o600); err != nil {
 		l.Close()
 		return nil, err
 	}

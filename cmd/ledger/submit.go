@@ -82,7 +82,7 @@ func runInit(e *env, args []string) error {
 	if e.requireLedger() == nil && (e.global.store == "" || e.global.store == "embedded") {
 		return failed{fmt.Sprintf("%s holds a ledger already", e.global.data)}
 	}
-	if err := os.MkdirAll(e.global.data, 0o755); err != nil {
+	if err := os.MkdirAll(e.global.data, 0o700); err != nil {
 		return err
 	}
 	store, err := e.createStore()

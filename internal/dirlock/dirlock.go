@@ -33,11 +33,11 @@ func (e *HeldError) Error() string {
 	return fmt.Sprintf("%s holds the lock %s", who, e.Path)
 }
 
-// Acquire takes the lock on path (created if needed, mode 0644) without
+// Acquire takes the lock on path (created if needed, mode 0600) without
 // waiting, and writes this process's pid in it. It returns a *HeldError
 // when another process holds it.
 func Acquire(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("dirlock: %w", err)
 	}
@@ -62,7 +62,7 @@ func Acquire(path string) (*Lock, error) {
 // Wait takes the lock on path, waiting for another process to release it:
 // for short critical sections (a batch of the notary's follower).
 func Wait(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("dirlock: %w", err)
 	}

@@ -22,7 +22,7 @@ func (e *HeldError) Error() string { return fmt.Sprintf("process %d holds the lo
 
 // Acquire writes this process's pid in path.
 func Acquire(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("dirlock: %w", err)
 	}

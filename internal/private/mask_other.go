@@ -1,0 +1,5 @@
+//go:build !unix
+
+package private
+
+func mask() {}
