@@ -269,3 +269,47 @@ func (t *Tree) checkpoints(ctx context.Context, order string) ([]Stored, error) 
 	}
 	return out, rows.Err()
 }
+
+// Import keeps checkpoints signed by this ledger before (a backup's), in
+// their order, after checking each against the tree: its note's body is
+// its fields, and the tree's first leaves have its root. A checkpoint the
+// tree does not match is refused, and nothing is imported. One already
+// kept (the same note) is skipped. It returns how many were imported.
+func (t *Tree) Import(ctx context.Context, cps []Stored) (int, error) {
+	for _, st := range cps {
+		c, err := ReadNote([]byte(st.Note))
+		if err != nil {
+			return 0, fmt.Errorf("notary: checkpoint %d of the backup: %w", st.ID, err)
+		}
+		if c.Origin != st.Origin || c.Size != st.Size || base64.StdEncoding.EncodeToString(c.Root[:]) != st.Root {
+			return 0, fmt.Errorf("notary: checkpoint %d of the backup: its fields are not its note's", st.ID)
+		}
+		if err := t.checkAgainst(c); err != nil {
+			return 0, fmt.Errorf("notary: checkpoint %d of the backup (%d events): %w", st.ID, st.Size, err)
+		}
+	}
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	n := 0
+	for _, st := range cps {
+		var have int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM checkpoints WHERE note = ?`, st.Note).Scan(&have); err != nil {
+			return 0, err
+		}
+		if have > 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('origin', ?) ON CONFLICT (key) DO NOTHING`, st.Origin); err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (origin, tree_size, root_hash, key_name, signed_at, note) VALUES (?, ?, ?, ?, ?, ?)`,
+			st.Origin, st.Size, st.Root, st.KeyName, st.SignedAt.UTC().Format(time.RFC3339), st.Note); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, tx.Commit()
+}

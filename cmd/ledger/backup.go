@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,15 +13,19 @@ import (
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // backupReport is what backup and restore print (with --json, as is).
 type backupReport struct {
-	File     string `json:"file"`
-	Events   uint64 `json:"events"`
-	Streams  int    `json:"streams"`
-	Head     uint64 `json:"head_position"`
-	HeadHash string `json:"head_hash"`
+	File string `json:"file"`
+	// Checkpoints is how many signed checkpoints the backup carries (in
+	// FILE.checkpoints) or the restore kept.
+	Checkpoints int    `json:"checkpoints"`
+	Events      uint64 `json:"events"`
+	Streams     int    `json:"streams"`
+	Head        uint64 `json:"head_position"`
+	HeadHash    string `json:"head_hash"`
 }
 
 // describe verifies every hash chain of the store and names its last event.
@@ -43,7 +49,8 @@ func (e *env) printBackup(verb string, r backupReport) error {
 	if e.global.json {
 		return e.printJSON(r)
 	}
-	fmt.Fprintf(e.stdout, "%s: %d events in %d streams, head position %d, head hash %s (%s)\n", verb, r.Events, r.Streams, r.Head, r.HeadHash, r.File)
+	fmt.Fprintf(e.stdout, "%s: %s in %s, head position %d, head hash %s, %s (%s)\n", verb, plural(int(r.Events), "event"), plural(r.Streams, "stream"),
+		r.Head, r.HeadHash, plural(r.Checkpoints, "signed checkpoint"), r.File)
 	return nil
 }
 
@@ -79,7 +86,73 @@ func runBackup(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("the backup %s does not verify: %w", *out, err)
 	}
+	if r.Checkpoints, err = backupCheckpoints(e, *out); err != nil {
+		return err
+	}
 	return e.printBackup("backup", r)
+}
+
+// checkpointsFile is where a backup keeps the signed checkpoints: beside
+// the copy of the log, one JSON object a line, private like the backup.
+func checkpointsFile(backup string) string { return backup + ".checkpoints" }
+
+// backupCheckpoints writes the signed checkpoints the data directory keeps
+// beside the backup: a restore keeps them, so that the signed history
+// survives the log's.
+func backupCheckpoints(e *env, out string) (int, error) {
+	if !e.hasTree() {
+		return 0, nil
+	}
+	tree, err := e.openTree()
+	if err != nil {
+		return 0, err
+	}
+	defer tree.Close()
+	cps, err := tree.Checkpoints(e.ctx)
+	if err != nil {
+		return 0, err
+	}
+	var b []byte
+	for _, c := range cps {
+		line, err := json.Marshal(c)
+		if err != nil {
+			return 0, err
+		}
+		b = append(append(b, line...), '\n')
+	}
+	if err := copyFile(checkpointsFile(out), bytes.NewReader(b)); err != nil {
+		return 0, fmt.Errorf("the backup's checkpoints: %w", err)
+	}
+	return len(cps), nil
+}
+
+// restoreCheckpoints keeps the checkpoints a backup carries, each checked
+// against the restored log's tree.
+func restoreCheckpoints(e *env, tree *notary.Tree, from string) (int, error) {
+	raw, err := os.ReadFile(checkpointsFile(from))
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(e.stderr, "ledger: %s is not beside the backup: no signed checkpoint restored\n", checkpointsFile(from))
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var cps []notary.Stored
+	for i, line := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var c notary.Stored
+		if err := jsonv2.Unmarshal(line, &c, jsonv2.RejectUnknownMembers(true)); err != nil {
+			return 0, fmt.Errorf("%s line %d: %v", checkpointsFile(from), i+1, err)
+		}
+		cps = append(cps, c)
+	}
+	n, err := tree.Import(e.ctx, cps)
+	if err != nil {
+		return 0, failed{fmt.Sprintf("the backup's checkpoints do not match its log: %v", err)}
+	}
+	return n, nil
 }
 
 // runRestore fills an empty data directory from a backup: it copies the
@@ -137,6 +210,9 @@ func runRestore(e *env, args []string) error {
 	}
 	defer tree.Close()
 	if _, err := tree.CatchUp(e.ctx, store, notary.Hooks{}); err != nil {
+		return err
+	}
+	if r.Checkpoints, err = restoreCheckpoints(e, tree, *from); err != nil {
 		return err
 	}
 	return e.printBackup("restored", r)

@@ -115,3 +115,41 @@ func TestBackupDuringAppendsRestores(t *testing.T) {
 	}
 	t.Logf("backup of %d events of %d; %d acknowledged before it", copyHead, origHead, len(before))
 }
+
+// The signed checkpoints travel with the backup (FILE.checkpoints): after
+// a restore, `ledger checkpoints` lists the same ones and verify --checkpoint
+// passes with each; a checkpoint that does not match the backup's log is
+// refused.
+func TestBackupCarriesTheCheckpoints(t *testing.T) {
+	base := t.TempDir()
+	data, restored, file := filepath.Join(base, "data"), filepath.Join(base, "restored"), filepath.Join(base, "ledger.backup")
+	key, pub := filepath.Join(base, "signer.key"), filepath.Join(base, "verifier.pub")
+	os.WriteFile(pub, []byte(mustLedger(t, "keygen", "--name", "backup-test", "--out", key)), 0o600)
+	mustLedger(t, "--data", data, "submit", "--file", "../../examples/t2-contract.jsonl")
+	cp1 := filepath.Join(base, "cp1")
+	os.WriteFile(cp1, []byte(mustLedger(t, "--data", data, "checkpoint", "--signing-key", key)), 0o600)
+	mustLedger(t, "--data", data, "submit", "--file", "../../examples/aid-contract.jsonl")
+	mustLedger(t, "--data", data, "checkpoint", "--signing-key", key)
+	if out := mustLedger(t, "--data", data, "backup", "--out", file); !strings.Contains(out, "2 signed checkpoints") {
+		t.Fatalf("backup: %s", out)
+	}
+	if out := mustLedger(t, "--data", restored, "restore", "--from", file); !strings.Contains(out, "2 signed checkpoints") {
+		t.Fatalf("restore: %s", out)
+	}
+	want := mustLedger(t, "--json", "--data", data, "checkpoints")
+	if got := mustLedger(t, "--json", "--data", restored, "checkpoints"); got != want {
+		t.Fatalf("checkpoints after the restore:\n%s\nwant\n%s", got, want)
+	}
+	mustLedger(t, "--data", restored, "verify", "--checkpoint", cp1, "--verifier-key", pub)
+	// A checkpoint of another log beside a backup: the restore refuses.
+	other := filepath.Join(base, "other")
+	mustLedger(t, "--data", other, "submit", "--file", "../../examples/aid-contract.jsonl")
+	mustLedger(t, "--data", other, "checkpoint", "--signing-key", key)
+	mustLedger(t, "--data", other, "backup", "--out", filepath.Join(base, "other.backup"))
+	raw, _ := os.ReadFile(filepath.Join(base, "other.backup.checkpoints"))
+	os.WriteFile(file+".checkpoints", raw, 0o600)
+	code, _, errb := ledgerRun(t, "--data", filepath.Join(base, "again"), "restore", "--from", file)
+	if code != 1 || !strings.Contains(errb, "do not match its log") {
+		t.Fatalf("a restore with another log's checkpoint: exit %d %s", code, errb)
+	}
+}
