@@ -82,3 +82,33 @@ func BenchmarkPaymentsAsOf(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheck runs what `ledger verify` does to the read models: fold
+// the whole log again into a scratch file and compare every row with the
+// current file. It reports events/s over the log and the rows compared.
+func BenchmarkCheck(b *testing.B) {
+	path, _ := benchledger.National(b)
+	store, err := embedded.Open(context.Background(), path, embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	head, _ := store.Head(context.Background())
+	set := NewSet(b.TempDir(), nil)
+	defer set.Close()
+	if _, err := set.Rebuild(context.Background(), store, BuildOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	var rows int64
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := set.Check(context.Background(), store, 20)
+		if err != nil || len(rep.Mismatches) != 0 || rep.Position != head {
+			b.Fatalf("check: %v %+v", err, rep)
+		}
+		rows = rep.Rows
+	}
+	b.ReportMetric(float64(uint64(b.N)*uint64(head))/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(rows), "rows")
+	b.ReportMetric(float64(head), "events")
+}
