@@ -10,7 +10,9 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,7 +131,29 @@ func (l *Ledger) lock(stream string) *sync.Mutex {
 type loaded struct {
 	state    domain.State
 	revision int64 // eventstore.NoRevision when the stream is empty
-	commands map[string][]string
+	commands map[string]recorded
+}
+
+// recorded is what a contract's stream holds of a command: the types of
+// the events it recorded, and its digest (nil for events of before digests).
+type recorded struct {
+	types  []string
+	digest []byte
+}
+
+// commandDigest is SHA-256 of the command's type and its canonical form
+// (the decoded command encoded again: key order, spacing and escapes of the
+// line sent do not count), stored with its events: a command id sent again
+// with another command is told from a retry.
+func commandDigest(cmd domain.Command) ([]byte, error) {
+	body, err := json.Marshal(cmd)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%T\n", cmd)
+	h.Write(body)
+	return h.Sum(nil), nil
 }
 
 // New returns a Ledger over store.
@@ -268,6 +292,10 @@ const maxConflictRetries = 8
 func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command, actor string) (Result, error) {
 	meta := cmd.Meta()
 	stream := domain.Stream(scheme.Name(), meta.ContractID)
+	digest, err := commandDigest(cmd) // before resolve adds what it found
+	if err != nil {
+		return Result{}, err
+	}
 	mu := l.lock(stream)
 	mu.Lock()
 	defer mu.Unlock()
@@ -283,8 +311,11 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 			if st, err = l.state(ctx, scheme, meta.ContractID, attempt > 0); err != nil {
 				return Result{}, err
 			}
-			if types, done := st.commands[meta.CommandID]; done {
-				return accepted(meta.CommandID, types, true), nil
+			if rec, done := st.commands[meta.CommandID]; done {
+				if rec.digest != nil && !bytes.Equal(rec.digest, digest) {
+					return Rejected(meta.CommandID, domain.CommandIDReused(meta.CommandID, rec.types[0])), nil
+				}
+				return accepted(meta.CommandID, rec.types, true), nil
 			}
 		}
 		expected, opts, err := l.appendTo(ctx, scheme, meta.ContractID, st)
@@ -307,6 +338,9 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		data, err := Envelopes(stream, meta.CommandID, actor, events)
 		if err != nil {
 			return Result{}, err
+		}
+		for i := range data {
+			data[i].CommandDigest = digest
 		}
 		ar, err := l.store.Append(ctx, stream, expected, data, opts...)
 		var wre *eventstore.WrongRevisionError
@@ -332,13 +366,13 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 			l.forget(stream)
 			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
-		return l.stored(stream, st, presumed, events, ar, meta.CommandID), nil
+		return l.stored(stream, st, presumed, events, ar, meta.CommandID, digest), nil
 	}
 }
 
 // stored is the result of a command whose events the store holds now, and
 // keeps the contract's state in memory up to them.
-func (l *Ledger) stored(stream string, st *loaded, presumed bool, events []domain.Event, ar eventstore.AppendResult, commandID string) Result {
+func (l *Ledger) stored(stream string, st *loaded, presumed bool, events []domain.Event, ar eventstore.AppendResult, commandID string, digest []byte) Result {
 	types := make([]string, len(events))
 	for i, e := range events {
 		types[i] = e.EventType()
@@ -351,7 +385,7 @@ func (l *Ledger) stored(stream string, st *loaded, presumed bool, events []domai
 	if presumed {
 		l.keep(stream, st)
 	}
-	l.remember(stream, st, events, int64(ar.LastRevision), commandID, types)
+	l.remember(stream, st, events, int64(ar.LastRevision), commandID, recorded{types, digest})
 	return accepted(commandID, types, false)
 }
 
@@ -399,7 +433,7 @@ func (l *Ledger) presumeNew(scheme domain.Scheme, stream string, cmd domain.Comm
 		return nil, nil, false
 	}
 	id := cmd.Meta().ContractID
-	st = &loaded{state: scheme.NewState(id), revision: eventstore.NoRevision, commands: map[string][]string{}}
+	st = &loaded{state: scheme.NewState(id), revision: eventstore.NoRevision, commands: map[string]recorded{}}
 	events, err := scheme.Decide(st.state, cmd)
 	if err != nil || len(events) == 0 {
 		return nil, nil, false
@@ -459,13 +493,18 @@ func (l *Ledger) state(ctx context.Context, scheme domain.Scheme, id uuid.UUID, 
 			return st, nil
 		}
 	}
-	st := &loaded{state: scheme.NewState(id), revision: eventstore.NoRevision, commands: map[string][]string{}}
+	st := &loaded{state: scheme.NewState(id), revision: eventstore.NoRevision, commands: map[string]recorded{}}
 	err := ReadStream(ctx, l.store, scheme, stream, func(env eventstore.Envelope, e domain.Event) error {
 		if err := st.state.Apply(e); err != nil {
 			return err
 		}
 		st.revision = int64(env.Revision)
-		st.commands[env.CommandID] = append(st.commands[env.CommandID], env.Type)
+		rec := st.commands[env.CommandID]
+		rec.types = append(rec.types, env.Type)
+		if rec.digest == nil {
+			rec.digest = env.CommandDigest
+		}
+		st.commands[env.CommandID] = rec
 		return nil
 	})
 	if err != nil {
@@ -497,7 +536,7 @@ func (l *Ledger) forget(stream string) {
 	l.mu.Unlock()
 }
 
-func (l *Ledger) remember(stream string, st *loaded, events []domain.Event, revision int64, commandID string, types []string) {
+func (l *Ledger) remember(stream string, st *loaded, events []domain.Event, revision int64, commandID string, rec recorded) {
 	for _, e := range events {
 		if err := st.state.Apply(e); err != nil {
 			// Decide produced it, so Apply accepts it; if not, drop the
@@ -507,7 +546,7 @@ func (l *Ledger) remember(stream string, st *loaded, events []domain.Event, revi
 		}
 	}
 	st.revision = revision
-	st.commands[commandID] = types
+	st.commands[commandID] = rec
 }
 
 // ReadStream reads a contract's stream in pages and decodes each event with

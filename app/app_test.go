@@ -340,3 +340,57 @@ func TestConformance(t *testing.T) {
 		}
 	})
 }
+
+// A command id recorded already answers a retry of the same command as a
+// duplicate (whatever the key order and spacing of the line), and refuses
+// another command under that id (command_id_reused, naming what the id
+// recorded, nothing written), in a ledger that has the contract in memory
+// and in one that reads it from the store.
+func TestACommandIDNamesOneCommand(t *testing.T) {
+	raw, err := os.ReadFile("../examples/t2-contract.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openStore(t, path)
+	l := app.New(s, app.Options{Actor: "t"})
+	for _, line := range ls[:3] {
+		if res, err := l.Submit(context.Background(), line); err != nil || !res.OK {
+			t.Fatalf("%s: %+v %v", line, res.Error, err)
+		}
+	}
+	var start map[string]any
+	if err := json.Unmarshal(ls[1], &start); err != nil {
+		t.Fatal(err)
+	}
+	if start["type"] != "StartMission" {
+		t.Fatalf("line 2 is a %v, not a StartMission", start["type"])
+	}
+	reordered, _ := json.MarshalIndent(start, "", "  ") // another key order and spacing, the same command
+	other := map[string]any{}
+	for k, v := range start {
+		other[k] = v
+	}
+	other["started_on"] = "2020-03-02"
+	changed, _ := json.Marshal(other)
+	head, _ := s.Head(context.Background())
+	for name, ledger := range map[string]*app.Ledger{"in memory": l, "read from the store": app.New(s, app.Options{Actor: "t"})} {
+		res, err := ledger.Submit(context.Background(), bytes.ReplaceAll(reordered, []byte("\n"), nil))
+		if err != nil || !res.OK || !res.Duplicate {
+			t.Fatalf("%s: the same command again: %+v %v", name, res, err)
+		}
+		res, err = ledger.Submit(context.Background(), changed)
+		if err != nil || res.OK || res.Error == nil || res.Error.Code != domain.CodeCommandIDReused || !strings.Contains(res.Error.Message, "MissionStarted") {
+			t.Fatalf("%s: another command under the id: %+v %v", name, res, err)
+		}
+		// A signature on other terms under the signature's id.
+		res, err = ledger.Submit(context.Background(), bytes.Replace(ls[0], []byte(`"population":62000`), []byte(`"population":62001`), 1))
+		if err != nil || res.OK || res.Error == nil || res.Error.Code != domain.CodeCommandIDReused || !strings.Contains(res.Error.Message, "ContractSigned") {
+			t.Fatalf("%s: another signature under the id: %+v %v", name, res, err)
+		}
+	}
+	if after, _ := s.Head(context.Background()); after != head {
+		t.Fatalf("the refused command wrote: head %d, was %d", after, head)
+	}
+}

@@ -43,6 +43,8 @@ const (
 	CodeContractExists = "contract_exists"
 	// CodeContractIDTaken: the id is the id of a contract of another scheme.
 	CodeContractIDTaken = "contract_id_taken"
+	// CodeCommandIDReused: the command id is recorded already, for another command.
+	CodeCommandIDReused = "command_id_reused"
 	// CodeAlreadyTerminated: the contract is terminated already.
 	CodeAlreadyTerminated = "already_terminated"
 	// CodeContractTerminated: the contract is terminated: no new fact.

@@ -106,6 +106,13 @@ func ContractIDTaken(contract uuid.UUID, scheme string) error {
 	return Reject(CodeContractIDTaken, "contract_id", fmt.Sprintf("%s is the id of a contract of the %s scheme: a contract id belongs to one contract, in one scheme", contract, scheme))
 }
 
+// CommandIDReused rejects a command whose id the contract's stream holds
+// already for another command (of storedType: the first event it recorded):
+// a retry sends the same command again, never another one under its id.
+func CommandIDReused(commandID, storedType string) error {
+	return Reject(CodeCommandIDReused, "command_id", fmt.Sprintf("%q is the id of another command already recorded on this contract (it recorded %s): a command id names one command; give this one a new id", commandID, storedType))
+}
+
 // ParseStream splits a stream name into its scheme and contract id.
 func ParseStream(stream string) (scheme string, contract uuid.UUID, ok bool) {
 	i := strings.IndexByte(stream, '-')

@@ -38,6 +38,12 @@ type EventData struct {
 	// Data is the event body: a JSON document. It is stored compacted, and the
 	// hash covers the stored bytes.
 	Data json.RawMessage
+	// CommandDigest, optional, is a digest of the command that produced the
+	// event (the ledger's: SHA-256 of its canonical form), kept with it so
+	// that a command id used again for another command is told from a
+	// retry. It is not covered by the hash: it answers "is this the same
+	// command?", it is not evidence of what was recorded.
+	CommandDigest []byte
 }
 
 // Envelope is a stored event with everything the store assigned to it.
@@ -57,6 +63,9 @@ type Envelope struct {
 	Data          json.RawMessage `json:"data"`
 	PrevHash      Hash            `json:"prev_hash"`
 	Hash          Hash            `json:"hash"`
+	// CommandDigest is EventData.CommandDigest as stored (nil for an event
+	// appended without one, or by a store of before digests).
+	CommandDigest []byte `json:"-"`
 }
 
 // AppendResult tells where an append put its events. Revisions are always

@@ -217,6 +217,7 @@ func Seal(prev Hash, stream string, rev uint64, pos Position, recordedAt time.Ti
 		CausationID:   e.CausationID,
 		Data:          e.Data,
 		PrevHash:      prev,
+		CommandDigest: e.CommandDigest,
 	}
 	env.Hash = ComputeHash(prev, &env)
 	return env

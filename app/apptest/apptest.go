@@ -255,9 +255,10 @@ func testConcurrentSignatures(t *testing.T, open Opener) {
 }
 
 // A ledger that does not hold a contract in memory (another process) signs
-// it again: the same command, even sent by another actor or on other terms,
-// is the earlier result (duplicate); another command is refused (contract_exists) and
-// writes nothing; two such ledgers signing a new id at once, one wins. A
+// it again: the same command, even sent by another actor, is the earlier
+// result (duplicate); the same command id on other terms is refused
+// (command_id_reused: an id names one command); another command is refused
+// (contract_exists); neither writes anything; two such ledgers signing a new id at once, one wins. A
 // signature is decided without reading the contract's stream (presumed new),
 // so these are the cases where the presumption is wrong.
 func testSignatureAgain(t *testing.T, open Opener) {
@@ -272,14 +273,20 @@ func testSignatureAgain(t *testing.T, open Opener) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The same command, and the same command id on other terms (a
-		// command id names one command: its first result stands).
-		reused := bytes.Replace(SignCPTS("sign", id), []byte(`"population":50000`), []byte(`"population":60000`), 1)
-		for _, line := range [][]byte{SignCPTS("sign", id), reused} {
-			again := submit(t, app.New(open(), app.Options{Actor: "b"}), line)
-			if err := checkResult(again); err != nil || !again.OK || !again.Duplicate || fmt.Sprint(again.Events) != fmt.Sprint(first.Events) {
-				t.Fatalf("round %d: %s from a ledger without the contract: %+v %v, want the first result as a duplicate", round, line, again, err)
-			}
+		// The same command: its first result, a duplicate.
+		again := submit(t, app.New(open(), app.Options{Actor: "b"}), SignCPTS("sign", id))
+		if err := checkResult(again); err != nil || !again.OK || !again.Duplicate || fmt.Sprint(again.Events) != fmt.Sprint(first.Events) {
+			t.Fatalf("round %d: the same signature from a ledger without the contract: %+v %v, want the first result as a duplicate", round, again, err)
+		}
+		// The same command id on other terms: a command id names one
+		// command, so this is refused, not answered with the first result.
+		reused := bytes.Replace(SignCPTS("sign", id), []byte(`"population":50000`), []byte(`"population":50001`), 1)
+		if bytes.Equal(reused, SignCPTS("sign", id)) {
+			t.Fatal("the reused line is the same command")
+		}
+		again = submit(t, app.New(open(), app.Options{Actor: "b"}), reused)
+		if err := checkResult(again); err != nil || again.OK || again.Error.Code != domain.CodeCommandIDReused {
+			t.Fatalf("round %d: the signature's id on other terms: %+v %v, want command_id_reused", round, again, err)
 		}
 		other := submit(t, app.New(open(), app.Options{Actor: "b"}), SignCPTS("sign-again", id))
 		if err := checkResult(other); err != nil || other.OK || other.Error.Code != domain.CodeContractExists {

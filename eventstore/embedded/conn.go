@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 	"unsafe"
@@ -51,6 +52,7 @@ const (
 	colData
 	colPrevHash
 	colHash
+	colCommandDigest
 	numCols
 )
 
@@ -113,6 +115,10 @@ func (c *conn) decode(st uintptr, e *eventstore.Envelope) error {
 	e.Revision = uint64(sqlite3.Xsqlite3_column_int64(tls, st, colRevision))
 	e.SchemaVersion = int(sqlite3.Xsqlite3_column_int64(tls, st, colSchemaVersion))
 	e.RecordedAt = time.UnixMicro(sqlite3.Xsqlite3_column_int64(tls, st, colRecordedAt)).UTC()
+	e.CommandDigest = nil
+	if n := int(sqlite3.Xsqlite3_column_bytes(tls, st, colCommandDigest)); n > 0 {
+		e.CommandDigest = bytes.Clone(sqlitec.Mem(sqlite3.Xsqlite3_column_blob(tls, st, colCommandDigest), n))
+	}
 	return nil
 }
 

@@ -125,8 +125,11 @@ CREATE TABLE IF NOT EXISTS events (
 	UNIQUE (stream, event_id)
 );`
 
+// selectCols are the events' columns; command_digest is added by
+// migration 4 (format.go), so that the table is the first release's plus
+// migrations, whatever the file's age.
 const selectCols = `position, event_id, stream, revision, type, schema_version, occurred_on, recorded_at,
-	actor, command_id, correlation_id, causation_id, data, prev_hash, hash`
+	actor, command_id, correlation_id, causation_id, data, prev_hash, hash, command_digest`
 
 // Open opens (creating if needed) the event store in the SQLite file at path.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {

@@ -14,7 +14,7 @@ const (
 	// ApplicationID marks the ledger's event store: "LDGE".
 	ApplicationID = 0x4C444745
 	// FormatVersion is the format this binary writes and the newest it reads.
-	FormatVersion = 3
+	FormatVersion = 4
 )
 
 // migration brings a file from format version-1 to version. Migrations add
@@ -44,6 +44,11 @@ CREATE TABLE counts (
 ) WITHOUT ROWID;
 INSERT INTO counts (name, value) VALUES ('` + unclaimedStreams + `',
 	(SELECT count(*) FROM events WHERE revision = 0 AND stream NOT IN (SELECT stream FROM claims)));`},
+	// The digest of the command that produced an event (not hashed): the
+	// events of before have none, and a command id of theirs used again is
+	// taken for a retry, as it was.
+	{4, "the digest of the command that produced each event (command_id_reused)", `
+ALTER TABLE events ADD COLUMN command_digest BLOB;`},
 }
 
 // unclaimedStreams names the count of streams created without a claim.

@@ -283,7 +283,7 @@ func TestTheCountOfAFormat2File(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(`DROP TABLE counts; PRAGMA user_version = 2`); err != nil {
+		if _, err := db.Exec(`DROP TABLE counts; ALTER TABLE events DROP COLUMN command_digest; PRAGMA user_version = 2`); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()

@@ -48,7 +48,7 @@ func openWriter(path string, log *slog.Logger) (*writeConn, error) {
 		&w.hasID:        `SELECT position FROM events WHERE stream = ?1 AND event_id = ?2`,
 		&w.byPos:        `SELECT ` + selectCols + ` FROM events WHERE position = ?1`,
 		&w.tail:         `SELECT revision, hash FROM events WHERE stream = ?1 ORDER BY revision DESC LIMIT 1`,
-		&w.insert:       `INSERT INTO events (` + selectCols + `) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)`,
+		&w.insert:       `INSERT INTO events (` + selectCols + `) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)`,
 		&w.savepoint:    `SAVEPOINT batch`,
 		&w.rollbackTo:   `ROLLBACK TO batch`,
 		&w.release:      `RELEASE batch`,
@@ -72,9 +72,17 @@ func (w *writeConn) abort() {
 }
 
 // insertEvent inserts one sealed event.
+// bindDigest binds a command digest, or NULL for none.
+func (w *writeConn) bindDigest(st uintptr, i int32, d []byte) int32 {
+	if len(d) == 0 {
+		return sqlite3.Xsqlite3_bind_null(w.TLS, st, i)
+	}
+	return w.BindBlob(st, i, d)
+}
+
 func (w *writeConn) insertEvent(env *eventstore.Envelope) error {
 	n := len(env.EventID) + len(env.Stream) + len(env.Type) + len(env.OccurredOn) + len(env.Actor) + len(env.CommandID) +
-		len(env.CorrelationID) + len(env.CausationID) + len(env.Data) + len(env.PrevHash) + len(env.Hash)
+		len(env.CorrelationID) + len(env.CausationID) + len(env.Data) + len(env.PrevHash) + len(env.Hash) + len(env.CommandDigest)
 	if err := w.StartBind(n); err != nil {
 		return err
 	}
@@ -95,6 +103,7 @@ func (w *writeConn) insertEvent(env *eventstore.Envelope) error {
 		w.BindBlob(st, 13, env.Data),
 		w.BindBlob(st, 14, env.PrevHash[:]),
 		w.BindBlob(st, 15, env.Hash[:]),
+		w.bindDigest(st, 16, env.CommandDigest),
 	} {
 		if rc != sqlite3.SQLITE_OK {
 			return w.Errorf(rc, "bind event")

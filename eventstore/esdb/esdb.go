@@ -33,6 +33,7 @@ package esdb
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -615,17 +616,22 @@ const (
 	metaCommandID     = "ledger_command_id"
 	metaPrevHash      = "ledger_prev_hash"
 	metaHash          = "ledger_hash"
+	metaCommandDigest = "ledger_command_digest" // hex; absent when the event has none
 )
 
 // EncodeMetadata writes the envelope fields that EventStoreDB does not keep
 // as a JSON object of strings.
 func EncodeMetadata(env *eventstore.Envelope) ([]byte, error) {
-	return json.Marshal(map[string]string{
+	m := map[string]string{
 		metaCorrelation: env.CorrelationID, metaCausation: env.CausationID,
 		metaSchemaVersion: strconv.Itoa(env.SchemaVersion), metaOccurredOn: env.OccurredOn,
 		metaRecordedAt: env.RecordedAt.UTC().Format(eventstore.RecordedAtFormat), metaActor: env.Actor,
 		metaCommandID: env.CommandID, metaPrevHash: env.PrevHash.String(), metaHash: env.Hash.String(),
-	})
+	}
+	if len(env.CommandDigest) > 0 {
+		m[metaCommandDigest] = hex.EncodeToString(env.CommandDigest)
+	}
+	return json.Marshal(m)
 }
 
 // DecodeMetadata reads them back into env; ok is false when the metadata is
@@ -652,6 +658,12 @@ func DecodeMetadata(raw []byte, env *eventstore.Envelope) (ok bool, err error) {
 	}
 	env.OccurredOn, env.Actor, env.CommandID = m[metaOccurredOn], m[metaActor], m[metaCommandID]
 	env.CorrelationID, env.CausationID = m[metaCorrelation], m[metaCausation]
+	env.CommandDigest = nil
+	if d, ok := m[metaCommandDigest]; ok {
+		if env.CommandDigest, err = hex.DecodeString(d); err != nil || len(d) == 0 {
+			return true, fmt.Errorf("esdb: event %s: command digest %q is not hex", env.EventID, d)
+		}
+	}
 	return true, nil
 }
 

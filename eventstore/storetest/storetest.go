@@ -9,6 +9,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"relying_on_claims_refused_once_a_stream_claimed_nothing", testEveryStreamClaimed},
 		{"concurrent_multi_event_appends_to_new_streams", testConcurrentNewStreams},
 		{"cancelled_while_in_flight", testCancelInFlight},
+		{"command_digest_kept_outside_the_hash", testCommandDigest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -816,5 +818,49 @@ func testCancelInFlight(t *testing.T, s eventstore.Store) {
 		if strings.HasPrefix(stream, "inflight-") && n != 2 {
 			t.Fatalf("stream %s holds %d of its 2 events", stream, n)
 		}
+	}
+}
+
+// testCommandDigest: an event's command digest is read back as appended,
+// from its stream and from the global log; an event without one reads
+// without one; the digest is not part of the hash (the chain verifies
+// with the hash recomputed from the other fields).
+func testCommandDigest(t *testing.T, s eventstore.Store) {
+	ctx := ctxT(t)
+	with := Event("A", 1)
+	with.CommandDigest = bytes.Repeat([]byte{0xab}, 32)
+	without := Event("B", 2)
+	mustAppend(t, s, "digest", eventstore.NoStream(), with, without)
+	evs, err := s.ReadStream(ctx, "digest", 0, 10)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("read: %d %v", len(evs), err)
+	}
+	all, err := s.ReadAll(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range all {
+		if e.Stream == "digest" {
+			evs = append(evs, e)
+		}
+	}
+	if len(evs) != 4 {
+		t.Fatalf("%d events of the stream read", len(evs))
+	}
+	for i, e := range evs {
+		want := with.CommandDigest
+		if e.EventID == without.ID {
+			want = nil
+		}
+		if !bytes.Equal(e.CommandDigest, want) {
+			t.Fatalf("event %d (%s): digest %x, want %x", i, e.Type, e.CommandDigest, want)
+		}
+		if got := eventstore.ComputeHash(e.PrevHash, &e); got != e.Hash {
+			t.Fatalf("event %d: the hash depends on the digest", i)
+		}
+	}
+	// A re-append of the same events is a duplicate, digest or not.
+	if res, err := s.Append(ctx, "digest", eventstore.NoStream(), []eventstore.EventData{with, without}); err != nil || !res.Duplicate {
+		t.Fatalf("re-append: %+v %v", res, err)
 	}
 }
