@@ -126,7 +126,7 @@ var messages = map[string][2]string{
 	"csrf":                  {"Formulaire expiré : rechargez la page.", "The form expired: reload the page."},
 	"bad_id":                {"Identifiant invalide.", "Not an id."},
 	"bad_as_of":             {"Date invalide ou hors du calendrier des règlements.", "Not a date, or outside the rulebooks' calendar."},
-	"bad_known_at":          {"Heure invalide (AAAA-MM-JJTHH:MM).", "Not a time (YYYY-MM-DDTHH:MM)."},
+	"bad_known_at":          {"Date ou heure invalide (AAAA-MM-JJ, ou AAAA-MM-JJTHH:MM, secondes facultatives).", "Not a date or a time (YYYY-MM-DD, or YYYY-MM-DDTHH:MM, seconds optional)."},
 	"bad_within":            {"Fenêtre de 0 à 3660 jours.", "A window of 0 to 3660 days."},
 	"bad_status":            {"Statut inconnu.", "Unknown status."},
 	"no_proofs":             {"Ce registre ne signe pas de points de contrôle.", "This ledger signs no checkpoints."},

@@ -222,14 +222,19 @@ func (c *Console) window(asOf, knownAt string) (query.Window, error) {
 		w.AsOf = d
 	}
 	if knownAt != "" {
-		t, err := time.Parse(time.RFC3339, knownAt)
+		t, err := query.ParseKnownAt(knownAt)
 		if err != nil {
+			// The form's datetime-local field sends a time without a zone:
+			// UTC, as its label says.
 			t, err = time.ParseInLocation("2006-01-02T15:04", knownAt, time.UTC)
+			if err != nil {
+				t, err = time.ParseInLocation("2006-01-02T15:04:05", knownAt, time.UTC)
+			}
 		}
 		if err != nil {
 			return w, badRequest("bad_known_at")
 		}
-		w.KnownAt = t
+		w.KnownAt, w.Known = t, true
 	}
 	return w, nil
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/cptsledger/ledger/auth"
@@ -50,11 +49,11 @@ func (p *params) window(reads *query.Ledger) query.Window {
 		}
 	}
 	if s := p.get("known_at"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
+		t, err := query.ParseKnownAt(s)
 		if err != nil {
-			p.bad(domain.CodeInvalidValue, "known_at", "want an RFC 3339 time such as 2024-03-01T12:00:00Z")
+			p.bad(domain.CodeInvalidValue, "known_at", "want a date YYYY-MM-DD (the end of that day, UTC) or an RFC 3339 time such as 2024-03-01T12:00:00Z (seconds optional)")
 		}
-		w.KnownAt = t
+		w.KnownAt, w.Known = t, true
 	}
 	return w
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/eventstore"
 	"github.com/google/uuid"
 )
 
@@ -15,7 +16,7 @@ import (
 type contractsProjection struct{}
 
 func (contractsProjection) Name() string { return "contracts" }
-func (contractsProjection) Version() int { return 2 }
+func (contractsProjection) Version() int { return 3 }
 
 func (contractsProjection) Schema() string {
 	return `
@@ -34,7 +35,19 @@ CREATE TABLE IF NOT EXISTS contracts (
 	snp_regulation     INTEGER NOT NULL,
 	missions           TEXT NOT NULL,
 	terminated_on      TEXT,
-	termination_reason TEXT
+	termination_reason TEXT,
+	terminated_recorded_at TEXT  -- when the ledger recorded the termination
+) WITHOUT ROWID;
+-- The tier a contract had after each event that set it (the signature, a
+-- correction of its terms): the tier as of a date, as known at a time, is
+-- the last row the window sees (each row holds the whole tier, not a change).
+CREATE TABLE IF NOT EXISTS tier_history (
+	contract_id   TEXT NOT NULL,
+	position      INTEGER NOT NULL,
+	business_date TEXT NOT NULL,
+	recorded_at   TEXT NOT NULL,
+	tier          TEXT NOT NULL,
+	PRIMARY KEY (contract_id, position)
 ) WITHOUT ROWID;`
 }
 
@@ -49,6 +62,15 @@ type contractDelta struct {
 	terms      *cpts.Terms
 	terminated domain.Date
 	reason     *string // nil: keep the reason (a corrected date)
+	termRec    string  // when the termination was recorded
+	tiers      []tierRow
+}
+
+// tierRow is a row of tier_history.
+type tierRow struct {
+	position      eventstore.Position
+	business, rec string
+	tier          string
 }
 
 type contractsFold struct{ byContract[contractDelta] }
@@ -68,12 +90,14 @@ func (f *contractsFold) Add(ev *Event) error {
 		d := f.get(ev.Contract)
 		row := *e
 		d.row, d.recorded = &row, recordedAt(ev)
+		d.tiers = append(d.tiers, tierRow{ev.Position, e.SignedOn.String(), d.recorded, e.Tier})
 	case cpts.TypeContractTermsCorrected:
 		var e cpts.ContractTermsCorrected
 		if err := decode(*ev, &e); err != nil {
 			return err
 		}
 		d := f.get(ev.Contract)
+		d.tiers = append(d.tiers, tierRow{ev.Position, ev.OccurredOn, recordedAt(ev), e.New.Tier})
 		if d.row != nil {
 			d.row.Population, d.row.Tier, d.row.SNPRegulation, d.row.Indicators = e.New.Population, e.New.Tier, e.New.SNPRegulation, e.New.Indicators
 		} else {
@@ -84,7 +108,7 @@ func (f *contractsFold) Add(ev *Event) error {
 			d := f.get(ev.Contract)
 			d.terminated = on
 			if reason != nil {
-				d.reason = reason
+				d.reason, d.termRec = reason, recordedAt(ev)
 			}
 		})
 	}
@@ -115,19 +139,22 @@ func foldTermination(ev *Event, set func(on, business domain.Date, reason *strin
 
 func (f *contractsFold) Flush(ctx context.Context, w *Writer) error {
 	return f.each(func(id uuid.UUID, d *contractDelta) error {
+		for _, t := range d.tiers {
+			if err := w.Exec(ctx, `INSERT OR REPLACE INTO tier_history (contract_id, position, business_date, recorded_at, tier) VALUES (?,?,?,?,?)`,
+				id.String(), int64(t.position), t.business, t.rec, t.tier); err != nil {
+				return err
+			}
+		}
 		if r := d.row; r != nil {
 			var reason any
 			if d.reason != nil {
 				reason = *d.reason
 			}
-			if err := w.Exec(ctx, `INSERT OR REPLACE INTO contracts (contract_id, scheme, cpts_id, cpts_name, ars, cpam, population, tier,
-				rulebook, signed_on, signed_recorded_at, snp_regulation, missions, terminated_on, termination_reason)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), cpts.Scheme, r.CPTS.ID, r.CPTS.Name, r.ARS, r.CPAM, r.Population,
+			return w.Exec(ctx, `INSERT OR REPLACE INTO contracts (contract_id, scheme, cpts_id, cpts_name, ars, cpam, population, tier,
+				rulebook, signed_on, signed_recorded_at, snp_regulation, missions, terminated_on, termination_reason, terminated_recorded_at)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), cpts.Scheme, r.CPTS.ID, r.CPTS.Name, r.ARS, r.CPAM, r.Population,
 				r.Tier, r.Rulebook, r.SignedOn.String(), d.recorded, r.SNPRegulation, strings.Join(r.Missions, ","),
-				nullable(d.terminated.String()), reason); err != nil {
-				return err
-			}
-			return nil
+				nullable(d.terminated.String()), reason, nullable(d.termRec))
 		}
 		if t := d.terms; t != nil {
 			if err := w.Exec(ctx, `UPDATE contracts SET population = ?, tier = ?, snp_regulation = ? WHERE contract_id = ?`,
@@ -135,18 +162,19 @@ func (f *contractsFold) Flush(ctx context.Context, w *Writer) error {
 				return err
 			}
 		}
-		return updateTermination(ctx, w, "contracts", id, d.terminated, d.reason)
+		return updateTermination(ctx, w, "contracts", id, d.terminated, d.reason, d.termRec)
 	})
 }
 
 // updateTermination writes a termination (or a corrected date) into a
 // contracts table.
-func updateTermination(ctx context.Context, w *Writer, table string, id uuid.UUID, on domain.Date, reason *string) error {
+func updateTermination(ctx context.Context, w *Writer, table string, id uuid.UUID, on domain.Date, reason *string, recorded string) error {
 	switch {
 	case on.IsZero():
 		return nil
 	case reason != nil:
-		return w.Exec(ctx, `UPDATE `+table+` SET terminated_on = ?, termination_reason = ? WHERE contract_id = ?`, on.String(), *reason, id.String())
+		return w.Exec(ctx, `UPDATE `+table+` SET terminated_on = ?, termination_reason = ?, terminated_recorded_at = ? WHERE contract_id = ?`,
+			on.String(), *reason, recorded, id.String())
 	}
 	return w.Exec(ctx, `UPDATE `+table+` SET terminated_on = ? WHERE contract_id = ?`, on.String(), id.String())
 }
@@ -155,7 +183,7 @@ func updateTermination(ctx context.Context, w *Writer, table string, id uuid.UUI
 type aidContractsProjection struct{}
 
 func (aidContractsProjection) Name() string { return "aid_contracts" }
-func (aidContractsProjection) Version() int { return 2 }
+func (aidContractsProjection) Version() int { return 3 }
 
 func (aidContractsProjection) Schema() string {
 	return `
@@ -173,7 +201,8 @@ CREATE TABLE IF NOT EXISTS aid_contracts (
 	patientele_target    INTEGER NOT NULL,
 	hired_on             TEXT,
 	terminated_on        TEXT,
-	termination_reason   TEXT
+	termination_reason   TEXT,
+	terminated_recorded_at TEXT
 ) WITHOUT ROWID;`
 }
 
@@ -186,6 +215,7 @@ type aidDelta struct {
 	hired      domain.Date
 	terminated domain.Date
 	reason     *string
+	termRec    string
 }
 
 type aidContractsFold struct{ byContract[aidDelta] }
@@ -221,7 +251,7 @@ func (f *aidContractsFold) Add(ev *Event) error {
 			d := f.get(ev.Contract)
 			d.terminated = on
 			if reason != nil {
-				d.reason = reason
+				d.reason, d.termRec = reason, recordedAt(ev)
 			}
 		})
 	}
@@ -236,16 +266,16 @@ func (f *aidContractsFold) Flush(ctx context.Context, w *Writer) error {
 				reason = *d.reason
 			}
 			return w.Exec(ctx, `INSERT OR REPLACE INTO aid_contracts (contract_id, cpam, rpps, specialty, option, band, rulebook, signed_on,
-				signed_recorded_at, patientele_baseline, patientele_target, hired_on, terminated_on, termination_reason)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), r.CPAM, r.Doctor.RPPS, r.Doctor.Specialty, r.Option, r.Band,
+				signed_recorded_at, patientele_baseline, patientele_target, hired_on, terminated_on, termination_reason, terminated_recorded_at)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), r.CPAM, r.Doctor.RPPS, r.Doctor.Specialty, r.Option, r.Band,
 				r.Rulebook, r.SignedOn.String(), d.recorded, r.PatienteleBaseline, r.PatienteleTarget, nullable(d.hired.String()),
-				nullable(d.terminated.String()), reason)
+				nullable(d.terminated.String()), reason, nullable(d.termRec))
 		}
 		if !d.hired.IsZero() {
 			if err := w.Exec(ctx, `UPDATE aid_contracts SET hired_on = ? WHERE contract_id = ?`, d.hired.String(), id.String()); err != nil {
 				return err
 			}
 		}
-		return updateTermination(ctx, w, "aid_contracts", id, d.terminated, d.reason)
+		return updateTermination(ctx, w, "aid_contracts", id, d.terminated, d.reason, d.termRec)
 	})
 }

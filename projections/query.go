@@ -20,21 +20,61 @@ import (
 // for the CLI and the HTTP API.
 
 // Window restricts what a query sees: what is dated on or before a business
-// date, and what the ledger had recorded by a time. Zero fields do not
-// restrict.
+// date, and what the ledger had recorded by a time. A zero AsOf does not
+// restrict; KnownAt restricts when Known is set or it is not zero (the zero
+// time is an ordinary time, before anything was recorded: a window known
+// at 0001-01-01T00:00:00Z sees nothing).
 type Window struct {
 	AsOf    domain.Date
 	KnownAt time.Time
+	Known   bool
+}
+
+// Knows tells whether the window bounds the recorded time.
+func (w Window) Knows() bool { return w.Known || !w.KnownAt.IsZero() }
+
+// KnownAtTime returns the recorded-time bound, nil when there is none (what
+// the answers echo).
+func (w Window) KnownAtTime() *time.Time {
+	if !w.Knows() {
+		return nil
+	}
+	t := w.KnownAt
+	return &t
+}
+
+// Sees tells whether an event dated occurredOn ("" for none) and recorded
+// at recordedAt is within the window: the one definition every query uses.
+func (w Window) Sees(occurredOn string, recordedAt time.Time) bool {
+	if !w.AsOf.IsZero() && occurredOn > w.AsOf.String() {
+		return false
+	}
+	return !w.Knows() || !recordedAt.After(w.KnownAt)
 }
 
 // knownAt is the window's recorded-time bound as text comparable with the
 // read models' recorded_at (RFC 3339, UTC, microseconds), or the end of
 // time.
 func (w Window) knownAt() string {
-	if w.KnownAt.IsZero() {
+	if !w.Knows() {
 		return "9999"
 	}
 	return w.KnownAt.UTC().Format(eventstore.RecordedAtFormat)
+}
+
+// ParseKnownAt reads a known-at bound as the CLI, the API and the console
+// take it: a date YYYY-MM-DD (the end of that day, UTC), or an RFC 3339
+// time, seconds optional (2024-03-01T12:00Z, 2024-03-01T12:00:00.5+01:00).
+func ParseKnownAt(s string) (time.Time, error) {
+	if d, err := domain.ParseDate(s); err == nil {
+		return d.Time().Add(24*time.Hour - time.Microsecond), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a date YYYY-MM-DD (the end of that day, UTC) nor an RFC 3339 time such as 2024-03-01T12:00:00Z (seconds optional)", s)
 }
 
 // asOf is the window's business-date bound as text, or the end of time.
@@ -126,13 +166,34 @@ type Summary struct {
 	TerminatedOn domain.Date `json:"terminated_on,omitempty"`
 }
 
-const summarySQL = `SELECT contract_id, scheme, rulebook, tier, cpam, ars, cpts_name AS name, signed_on, COALESCE(terminated_on, '') AS terminated_on
+const summarySQL = `SELECT contract_id, scheme, rulebook, tier, cpam, ars, cpts_name AS name, signed_on, COALESCE(terminated_on, '') AS terminated_on,
+	signed_recorded_at, COALESCE(terminated_recorded_at, '') AS terminated_recorded_at
 	FROM contracts
-	UNION ALL SELECT contract_id, 'assistant', rulebook, '', cpam, '', 'RPPS ' || rpps, signed_on, COALESCE(terminated_on, '') FROM aid_contracts`
+	UNION ALL SELECT contract_id, 'assistant', rulebook, '', cpam, '', 'RPPS ' || rpps, signed_on, COALESCE(terminated_on, ''),
+	signed_recorded_at, COALESCE(terminated_recorded_at, '') FROM aid_contracts`
 
-// Summary returns a contract of any scheme.
+// summaryAtSQL is the one definition of a contract as of a date (?1), as
+// known at a time (?2): it exists once its signature is dated and recorded
+// within the window; its tier is the last one the window sees in
+// tier_history (a correction of its terms dated or recorded after the
+// window does not count); it is terminated when its termination is.
+const summaryAtSQL = `SELECT contract_id, scheme, rulebook,
+	COALESCE((SELECT h.tier FROM tier_history h WHERE h.contract_id = s.contract_id AND h.business_date <= ?1 AND h.recorded_at <= ?2
+		ORDER BY h.position DESC LIMIT 1), s.tier) AS tier,
+	cpam, ars, name, signed_on,
+	CASE WHEN s.terminated_on <> '' AND s.terminated_on <= ?1 AND s.terminated_recorded_at <= ?2 THEN s.terminated_on ELSE '' END AS terminated_on
+	FROM (` + summarySQL + `) s WHERE s.signed_on <= ?1 AND s.signed_recorded_at <= ?2`
+
+// Summary returns a contract of any scheme, as it is now.
 func (db *DB) Summary(ctx context.Context, id uuid.UUID) (Summary, error) {
-	ss, err := db.summaries(ctx, `WHERE contract_id = ?`, id.String())
+	return db.SummaryAt(ctx, id, Window{})
+}
+
+// SummaryAt returns a contract as of the window's date, as known at its
+// time: ErrUnknownContract when it was not signed, or not recorded, by
+// then.
+func (db *DB) SummaryAt(ctx context.Context, id uuid.UUID, w Window) (Summary, error) {
+	ss, err := db.summariesAt(ctx, w, `WHERE contract_id = ?3`, id.String())
 	if err != nil {
 		return Summary{}, err
 	}
@@ -144,7 +205,18 @@ func (db *DB) Summary(ctx context.Context, id uuid.UUID) (Summary, error) {
 
 // Summaries returns every contract of every scheme, in signature order.
 func (db *DB) Summaries(ctx context.Context) ([]Summary, error) {
-	return db.summaries(ctx, `ORDER BY signed_on, contract_id`)
+	return db.SummariesAt(ctx, Window{})
+}
+
+// SummariesAt returns every contract the window sees, as it sees them, in
+// signature order.
+func (db *DB) SummariesAt(ctx context.Context, w Window) ([]Summary, error) {
+	return db.summariesAt(ctx, w, `ORDER BY signed_on, contract_id`)
+}
+
+func (db *DB) summariesAt(ctx context.Context, w Window, tail string, args ...any) ([]Summary, error) {
+	return db.scanSummaries(ctx, `SELECT contract_id, scheme, rulebook, tier, cpam, ars, name, signed_on, terminated_on FROM (`+summaryAtSQL+`) `+tail,
+		append([]any{w.asOf(), w.knownAt()}, args...)...)
 }
 
 // SearchSummaries returns the contracts of every scheme that where (over
@@ -154,7 +226,11 @@ func (db *DB) SearchSummaries(ctx context.Context, where string, args ...any) ([
 }
 
 func (db *DB) summaries(ctx context.Context, tail string, args ...any) ([]Summary, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT contract_id, scheme, rulebook, tier, cpam, ars, name, signed_on, terminated_on FROM (`+summarySQL+`) `+tail, args...)
+	return db.scanSummaries(ctx, `SELECT contract_id, scheme, rulebook, tier, cpam, ars, name, signed_on, terminated_on FROM (`+summarySQL+`) `+tail, args...)
+}
+
+func (db *DB) scanSummaries(ctx context.Context, query string, args ...any) ([]Summary, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +427,9 @@ var dimensions = map[string]string{
 	"scheme": `p.scheme`,
 	"cpam":   `COALESCE(c.cpam, a.cpam, '')`,
 	"ars":    `COALESCE(c.ars, '')`, // the aid has no ARS
-	"tier":   `COALESCE(c.tier, '')`,
+	// The tier as of the window, as known at it (summaryAtSQL).
+	"tier": `COALESCE((SELECT h.tier FROM tier_history h WHERE h.contract_id = p.contract_id AND h.business_date <= ?1 AND h.recorded_at <= ?2
+		ORDER BY h.position DESC LIMIT 1), c.tier, '')`,
 }
 
 // IsDimension tells whether totals can be grouped by name.
@@ -367,7 +445,7 @@ func (db *DB) TotalRows(ctx context.Context, by string, w Window) ([]TotalRow, e
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT `+key+`, p.scheme, CAST(substr(p.decided_on, 1, 4) AS INTEGER), COUNT(*), SUM(p.amount_cents)
 		FROM payments p LEFT JOIN contracts c USING (contract_id) LEFT JOIN aid_contracts a USING (contract_id)
-		WHERE p.decided_on <= ? AND p.recorded_at <= ?
+		WHERE p.decided_on <= ?1 AND p.recorded_at <= ?2
 		GROUP BY 1, 2, 3 ORDER BY 1, 3, 2`, w.asOf(), w.knownAt())
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ type Payment = projections.Payment
 func (l *Ledger) Payments(ctx context.Context, id uuid.UUID, w Window) ([]Payment, error) {
 	var out []Payment
 	err := l.with(ctx, func(db *projections.DB) error {
-		if _, err := db.Summary(ctx, id); err != nil {
+		if _, err := db.SummaryAt(ctx, id, w); err != nil {
 			return err
 		}
 		ps, err := db.Payments(ctx, id, w)
@@ -81,7 +81,7 @@ type YearAmount struct {
 func (l *Ledger) Balance(ctx context.Context, id uuid.UUID, w Window) (Balance, error) {
 	var b Balance
 	err := l.with(ctx, func(db *projections.DB) error {
-		s, err := db.Summary(ctx, id)
+		s, err := db.SummaryAt(ctx, id, w)
 		if err != nil {
 			return err
 		}
@@ -100,9 +100,7 @@ func balanceOf(s projections.Summary, ps []Payment, w Window) Balance {
 	if !w.AsOf.IsZero() {
 		b.AsOf = &w.AsOf
 	}
-	if !w.KnownAt.IsZero() {
-		b.KnownAt = &w.KnownAt
-	}
+	b.KnownAt = w.KnownAtTime()
 	decisions := make([]domain.PaymentDecided, len(ps))
 	years := map[int]*YearAmount{}
 	last := 0
@@ -158,7 +156,7 @@ func ExportHeader(perPayment bool) []string {
 func (l *Ledger) Export(ctx context.Context, f ExportFilter, w Window, money func(domain.Money) string, fn func([]string) error) error {
 	return l.with(ctx, func(db *projections.DB) error {
 		contracts := map[uuid.UUID]projections.Summary{}
-		cs, err := db.Summaries(ctx)
+		cs, err := db.SummariesAt(ctx, w)
 		if err != nil {
 			return err
 		}

@@ -129,12 +129,12 @@ func (l *Ledger) streamOf(ctx context.Context, id uuid.UUID) (domain.Scheme, str
 }
 
 // sees tells whether an event is within the window.
-func sees(w Window, e *eventstore.Envelope) bool {
-	if !w.AsOf.IsZero() && e.OccurredOn > w.AsOf.String() {
-		return false
-	}
-	return w.KnownAt.IsZero() || !e.RecordedAt.After(w.KnownAt)
-}
+func sees(w Window, e *eventstore.Envelope) bool { return w.Sees(e.OccurredOn, e.RecordedAt) }
+
+// ParseKnownAt reads a known-at bound: a date (the end of that day, UTC) or
+// an RFC 3339 time, seconds optional; the CLI, the API and the console take
+// the same forms.
+func ParseKnownAt(s string) (time.Time, error) { return projections.ParseKnownAt(s) }
 
 // IsUnknown tells whether err is a contract the ledger does not hold.
 func IsUnknown(err error) bool {

@@ -94,6 +94,7 @@ func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail,
 		return AuditTrail{}, err
 	}
 	trail := AuditTrail{Scheme: scheme.Name(), Events: []AuditEvent{}, ChainOK: true}
+	signed := false // the window sees the contract's first event, its signature
 	chains := eventstore.NewChains()
 	byID := map[uuid.UUID]int{}
 	err = eventstore.EachInStream(ctx, l.store, stream, func(page []eventstore.Envelope) error {
@@ -109,6 +110,7 @@ func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail,
 			if !sees(w, env) {
 				continue
 			}
+			signed = signed || env.Revision == 0
 			ev := auditEvent(env)
 			if ev.Corrects != nil {
 				if j, ok := byID[*ev.Corrects]; ok {
@@ -120,6 +122,11 @@ func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail,
 		}
 		return nil
 	})
+	if err == nil && !signed {
+		// Not signed as of the window's date, or not recorded by its time:
+		// as a ledger of then would answer, no such contract.
+		return AuditTrail{}, ErrUnknownContract{ID: id}
+	}
 	return trail, err
 }
 

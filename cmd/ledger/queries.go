@@ -84,7 +84,7 @@ func (e *env) parseContractQuery(name string, args []string, asOfHelp string) (u
 
 func (e *env) windowFlags(fs *flag.FlagSet, asOfHelp string) func() (query.Window, error) {
 	asOf := fs.String("as-of", "", asOfHelp)
-	knownAt := fs.String("known-at", "", "only what the ledger had recorded at this time (RFC 3339, e.g. 2024-03-01T12:00:00Z)")
+	knownAt := fs.String("known-at", "", "only what the ledger had recorded by then: a date (the end of that day, UTC) or an RFC 3339 time, seconds optional (e.g. 2024-03-01T12:00:00Z); unset: now")
 	return func() (query.Window, error) {
 		var w query.Window
 		var err error
@@ -92,9 +92,10 @@ func (e *env) windowFlags(fs *flag.FlagSet, asOfHelp string) func() (query.Windo
 			return w, err
 		}
 		if *knownAt != "" {
-			if w.KnownAt, err = time.Parse(time.RFC3339, *knownAt); err != nil {
-				return w, usageError{"--known-at: want a time like 2024-03-01T12:00:00Z, got " + fmt.Sprintf("%q", *knownAt)}
+			if w.KnownAt, err = query.ParseKnownAt(*knownAt); err != nil {
+				return w, usageError{"--known-at: " + err.Error()}
 			}
+			w.Known = true
 		}
 		return w, nil
 	}

@@ -1,0 +1,141 @@
+package query_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/query"
+	"github.com/google/uuid"
+)
+
+const t2 = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"
+
+// t2Ledger records the example T2 contract, then corrects its population
+// to 90 000 (tier T3) by a correction dated 2023-02-01; it returns the time
+// the ledger had recorded everything before the correction.
+func t2Ledger(t *testing.T) (*testLedger, time.Time) {
+	t.Helper()
+	l := newLedger(t)
+	raw, err := os.ReadFile("../examples/t2-contract.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if res, err := l.cmds.Submit(context.Background(), []byte(line)); err != nil || !res.OK {
+			t.Fatalf("%s: %+v %v", line, res.Error, err)
+		}
+	}
+	t1 := lastRecorded(t, l.store)
+	signature := app.EventID(cpts.Stream(uuid.MustParse(t2)), "t2-sign", 0)
+	line := fmt.Sprintf(`{"type":"CorrectContractTerms","command_id":"t2-census","contract_id":%q,"corrects":%q,"corrected_on":"2023-02-01","reason":"census","population":90000}`, t2, signature)
+	if res, err := l.cmds.Submit(context.Background(), []byte(line)); err != nil || !res.OK {
+		t.Fatalf("the correction: %+v %v", res.Error, err)
+	}
+	return l, t1
+}
+
+// A contract the ledger had not recorded yet, or not signed as of the
+// date, is no contract in every query (finding 1), including at the zero
+// time, which is an ordinary time (finding 3).
+func TestAContractNotYetRecordedIsUnknown(t *testing.T) {
+	l, _ := t2Ledger(t)
+	ctx := context.Background()
+	id := uuid.MustParse(t2)
+	for name, w := range map[string]query.Window{
+		"known at 2000":            {KnownAt: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"known at the zero time":   {Known: true},
+		"as of before the signing": {AsOf: domain.MustDate("2019-11-14")},
+	} {
+		_, errB := l.reads.Balance(ctx, id, w)
+		_, errP := l.reads.Payments(ctx, id, w)
+		_, errA := l.reads.Audit(ctx, id, w)
+		errE := l.reads.Export(ctx, query.ExportFilter{Contract: id}, w, domain.Money.String, func([]string) error { return nil })
+		for what, err := range map[string]error{"balance": errB, "payments": errP, "audit": errA, "export": errE} {
+			if !query.IsUnknown(err) {
+				t.Errorf("%s, %s: %v, want no such contract", name, what, err)
+			}
+		}
+	}
+	// One second after the zero time is the same as the zero time.
+	if _, err := l.reads.Balance(ctx, id, query.Window{KnownAt: time.Time{}.Add(time.Second)}); !query.IsUnknown(err) {
+		t.Fatalf("known at 0001-01-01T00:00:01Z: %v", err)
+	}
+	if _, err := l.reads.Balance(ctx, id, query.Window{AsOf: domain.MustDate("2019-11-15")}); err != nil {
+		t.Fatalf("as of the signing day: %v", err)
+	}
+}
+
+// The tier is the one the ledger said then (finding 2): before the
+// correction was recorded, or as of a date before the correction's, T2;
+// after both, T3; in a balance, the totals by tier and the export.
+func TestTheTierAsOfAndAsKnownAt(t *testing.T) {
+	l, t1 := t2Ledger(t)
+	ctx := context.Background()
+	id := uuid.MustParse(t2)
+	for _, c := range []struct {
+		name string
+		w    query.Window
+		tier string
+	}{
+		{"now", query.Window{}, "T3"},
+		{"known at T1", query.Window{KnownAt: t1}, "T2"},
+		{"as of 2022-04-01", query.Window{AsOf: domain.MustDate("2022-04-01")}, "T2"},
+		{"as of 2023-01-31", query.Window{AsOf: domain.MustDate("2023-01-31")}, "T2"},
+		{"as of 2023-02-01", query.Window{AsOf: domain.MustDate("2023-02-01")}, "T3"},
+		{"as of 2023-02-01, known at T1", query.Window{AsOf: domain.MustDate("2023-02-01"), KnownAt: t1}, "T2"},
+	} {
+		b, err := l.reads.Balance(ctx, id, c.w)
+		if err != nil || b.Tier != c.tier {
+			t.Errorf("%s: balance tier %q %v, want %s", c.name, b.Tier, err, c.tier)
+		}
+		totals, err := l.reads.Totals(ctx, "tier", c.w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tot := range totals {
+			if tot.CalendarYear != nil && tot.Key != c.tier {
+				t.Errorf("%s: totals by tier file payments under %q, want %s", c.name, tot.Key, c.tier)
+			}
+		}
+		rows := 0
+		err = l.reads.Export(ctx, query.ExportFilter{Contract: id, PerPayment: true}, c.w, domain.Money.String, func(row []string) error {
+			rows++
+			if row[5] != c.tier {
+				t.Errorf("%s: export tier %q, want %s", c.name, row[5], c.tier)
+			}
+			return nil
+		})
+		if err != nil || rows == 0 {
+			t.Errorf("%s: export: %d rows, %v", c.name, rows, err)
+		}
+	}
+}
+
+// --known-at takes a date (the end of that day, UTC) or an RFC 3339 time,
+// seconds optional.
+func TestParseKnownAt(t *testing.T) {
+	for in, want := range map[string]string{
+		"2024-03-01":                  "2024-03-01T23:59:59.999999Z",
+		"2024-03-01T12:00:00Z":        "2024-03-01T12:00:00Z",
+		"2024-03-01T12:00Z":           "2024-03-01T12:00:00Z",
+		"2024-03-01T13:00:00.5+01:00": "2024-03-01T12:00:00.5Z",
+		"0001-01-01T00:00:00Z":        "0001-01-01T00:00:00Z",
+	} {
+		got, err := query.ParseKnownAt(in)
+		if err != nil || got.Format(time.RFC3339Nano) != want {
+			t.Errorf("%s: %s %v, want %s", in, got.Format(time.RFC3339Nano), err, want)
+		}
+	}
+	for _, bad := range []string{"", "2024-13-01", "2024-03-01 12:00", "yesterday", "2024-03-01T12Z"} {
+		if _, err := query.ParseKnownAt(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
