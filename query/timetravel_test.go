@@ -22,6 +22,19 @@ const t2 = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"
 // the ledger had recorded everything before the correction.
 func t2Ledger(t *testing.T) (*testLedger, time.Time) {
 	t.Helper()
+	l := t2Example(t)
+	t1 := lastRecorded(t, l.store)
+	signature := app.EventID(cpts.Stream(uuid.MustParse(t2)), "t2-sign", 0)
+	line := fmt.Sprintf(`{"type":"CorrectContractTerms","command_id":"t2-census","contract_id":%q,"corrects":%q,"corrected_on":"2023-02-01","reason":"census","population":90000}`, t2, signature)
+	if res, err := l.cmds.Submit(context.Background(), []byte(line)); err != nil || !res.OK {
+		t.Fatalf("the correction: %+v %v", res.Error, err)
+	}
+	return l, t1
+}
+
+// t2Example records the example T2 contract (examples/t2-contract.jsonl).
+func t2Example(t *testing.T) *testLedger {
+	t.Helper()
 	l := newLedger(t)
 	raw, err := os.ReadFile("../examples/t2-contract.jsonl")
 	if err != nil {
@@ -32,13 +45,7 @@ func t2Ledger(t *testing.T) (*testLedger, time.Time) {
 			t.Fatalf("%s: %+v %v", line, res.Error, err)
 		}
 	}
-	t1 := lastRecorded(t, l.store)
-	signature := app.EventID(cpts.Stream(uuid.MustParse(t2)), "t2-sign", 0)
-	line := fmt.Sprintf(`{"type":"CorrectContractTerms","command_id":"t2-census","contract_id":%q,"corrects":%q,"corrected_on":"2023-02-01","reason":"census","population":90000}`, t2, signature)
-	if res, err := l.cmds.Submit(context.Background(), []byte(line)); err != nil || !res.OK {
-		t.Fatalf("the correction: %+v %v", res.Error, err)
-	}
-	return l, t1
+	return l
 }
 
 // A contract the ledger had not recorded yet, or not signed as of the
@@ -138,4 +145,80 @@ func TestParseKnownAt(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// submitAll submits lines that must be accepted.
+func (l *testLedger) submitAll(t *testing.T, lines ...string) {
+	t.Helper()
+	for _, line := range lines {
+		if res, err := l.cmds.Submit(context.Background(), []byte(line)); err != nil || !res.OK {
+			t.Fatalf("%s: %+v %v", line, res.Error, err)
+		}
+	}
+}
+
+// regularisationsOf returns a contract's regularisations in decision order.
+func regularisationsOf(t *testing.T, l *testLedger, id uuid.UUID) []query.Payment {
+	t.Helper()
+	ps, err := l.reads.Payments(context.Background(), id, query.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []query.Payment
+	for _, p := range ps {
+		if p.Kind == domain.KindRegularisation {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// A decision as of a date applies exactly the corrections dated on or
+// before it (finding 4): year 1's snp-24h reported 64, corrected to 46
+// dated 2023-02-01, then to 72 dated 2023-03-01, both recorded before any
+// decision; the decision as of 2023-02-15 regularises 46 against 64
+// (−1 393.18) citing the first correction only, the one as of 2023-03-01
+// regularises 72 against 46 (+2 012.38) citing the second.
+func TestADecisionAppliesTheCorrectionsDatedByIt(t *testing.T) {
+	l := t2Example(t)
+	id := uuid.MustParse(t2)
+	report := app.EventID(cpts.Stream(id), "t2-report-1", 0)
+	values := func(snp string) string {
+		return `[{"mission":"access","code":"mt-found","value":"80"},{"mission":"access","code":"snp-24h","value":"` + snp + `"},{"mission":"pathways","code":"pathways-run","value":"4"},{"mission":"prevention","code":"actions","value":"3"}]`
+	}
+	l.submitAll(t,
+		fmt.Sprintf(`{"type":"CorrectReport","command_id":"c46","contract_id":%q,"corrects":%q,"corrected_on":"2023-02-01","reason":"snp 64 -> 46","values":%s}`, t2, report, values("46")),
+		fmt.Sprintf(`{"type":"CorrectReport","command_id":"c72","contract_id":%q,"corrects":%q,"corrected_on":"2023-03-01","reason":"snp 46 -> 72","values":%s}`, t2, report, values("72")))
+	before := len(regularisationsOf(t, l, id))
+	l.submitAll(t, fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"d1","contract_id":%q,"as_of":"2023-02-15"}`, t2))
+	rs := regularisationsOf(t, l, id)[before:]
+	var year1 []query.Payment
+	for _, r := range rs {
+		if r.ContractYear == 1 {
+			year1 = append(year1, r)
+		}
+	}
+	if len(year1) != 1 || year1[0].Amount.String() != "-1393.18" || strings.Contains(year1[0].Reason, "46 -> 72") {
+		t.Fatalf("as of 2023-02-15, year 1: %s", describe(year1))
+	}
+	l.submitAll(t, fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"d2","contract_id":%q,"as_of":"2023-03-01"}`, t2))
+	year1 = nil
+	for _, r := range regularisationsOf(t, l, id)[before+len(rs):] {
+		if r.ContractYear == 1 {
+			year1 = append(year1, r)
+		}
+	}
+	if len(year1) != 1 || year1[0].Amount.String() != "2012.38" || !strings.Contains(year1[0].Reason, "46 -> 72") ||
+		strings.Contains(year1[0].Reason, "64 -> 46") {
+		t.Fatalf("as of 2023-03-01, year 1: %s", describe(year1))
+	}
+}
+
+func describe(ps []query.Payment) string {
+	var b strings.Builder
+	for _, p := range ps {
+		reason := p.Reason
+		fmt.Fprintf(&b, "\n  year %d %s due %s: %s (%s)", p.ContractYear, p.Kind, p.DueOn, p.Amount, reason)
+	}
+	return b.String()
 }

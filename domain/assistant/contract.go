@@ -30,6 +30,10 @@ type Contract struct {
 	// regularisation.
 	Corrections []domain.CorrectionRecord
 
+	// history is every event applied, in order: what a decision as of a
+	// date replays without the corrections dated after it (asOf).
+	history []domain.Event
+
 	rules *Rules
 }
 
@@ -54,6 +58,14 @@ func (c *Contract) Hired() bool { return !c.HiredOn.IsZero() }
 
 // Apply changes the state by one event.
 func (c *Contract) Apply(e domain.Event) error {
+	if err := c.apply(e); err != nil {
+		return err
+	}
+	c.history = append(c.history, e)
+	return nil
+}
+
+func (c *Contract) apply(e domain.Event) error {
 	switch e := e.(type) {
 	case AidContractSigned:
 		rb, ok := c.rules.ByID(e.Rulebook)
@@ -95,7 +107,48 @@ func (c *Contract) clone() *Contract {
 	d.decided = maps.Clone(c.decided)
 	d.Reports = maps.Clone(c.Reports)
 	d.Corrections = slices.Clone(c.Corrections)
+	d.history = slices.Clip(c.history) // the copy's appends do not reach c's
 	return &d
+}
+
+// correctedOn returns the business date of a correction event.
+func correctedOn(e domain.Event) (domain.Date, bool) {
+	switch e := e.(type) {
+	case PatienteleCorrected:
+		return e.CorrectedOn, true
+	case HiringCorrected:
+		return e.CorrectedOn, true
+	case domain.TerminationCorrected:
+		return e.CorrectedOn, true
+	}
+	return domain.Date{}, false
+}
+
+// asOf returns the contract as a decision dated d sees it: every event
+// applied in the order recorded, but the corrections dated after d —
+// unless a regularisation decided already took them into account. It is c
+// itself when nothing is left out (as cpts.Contract.asOf).
+func (c *Contract) asOf(d domain.Date) *Contract {
+	horizon := d
+	for _, p := range c.Payments {
+		if p.Kind == domain.KindRegularisation && p.DecidedOn.After(horizon) {
+			horizon = p.DecidedOn
+		}
+	}
+	later := func(e domain.Event) bool {
+		on, ok := correctedOn(e)
+		return ok && on.After(horizon)
+	}
+	if !slices.ContainsFunc(c.history, later) {
+		return c
+	}
+	v := NewContractWith(c.ID, c.rules)
+	for _, e := range c.history {
+		if !later(e) {
+			_ = v.Apply(e) // applied to c already: it applies again
+		}
+	}
+	return v
 }
 
 // Payment returns a decided payment.

@@ -85,7 +85,7 @@ func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]domain.Event,
 	if asOf.IsZero() {
 		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
-	work := c.clone()
+	work := c.asOf(asOf).clone()
 	var events []domain.Event
 	decide := func(p PaymentDecided) error {
 		if err := work.Apply(p); err != nil {

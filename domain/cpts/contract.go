@@ -33,6 +33,10 @@ type Contract struct {
 	// regularisation.
 	Corrections []domain.CorrectionRecord
 
+	// history is every event applied, in order: what a decision as of a
+	// date replays without the corrections dated after it (asOf).
+	history []Event
+
 	rules *Rules
 }
 
@@ -65,6 +69,14 @@ func (c *Contract) Terminated() bool { return !c.TerminatedOn.IsZero() }
 // event that cannot belong to this contract (a log that was not written by
 // Decide).
 func (c *Contract) Apply(e Event) error {
+	if err := c.apply(e); err != nil {
+		return err
+	}
+	c.history = append(c.history, e)
+	return nil
+}
+
+func (c *Contract) apply(e Event) error {
 	switch e := e.(type) {
 	case ContractSigned:
 		rb, ok := c.rules.ByID(e.Rulebook)

@@ -108,7 +108,7 @@ func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]Event, error)
 	if asOf.IsZero() {
 		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
-	work := c.clone()
+	work := c.asOf(asOf).clone()
 	var events []Event
 	decide := func(p PaymentDecided) error {
 		if err := work.Apply(p); err != nil {
@@ -141,7 +141,53 @@ func (c *Contract) clone() *Contract {
 	d.decided = maps.Clone(c.decided)
 	d.Starts, d.Deploys, d.Reports = maps.Clone(c.Starts), maps.Clone(c.Deploys), maps.Clone(c.Reports)
 	d.Corrections = slices.Clone(c.Corrections)
+	d.history = slices.Clip(c.history) // the copy's appends do not reach c's
 	return &d
+}
+
+// correctedOn returns the business date of a correction event.
+func correctedOn(e Event) (domain.Date, bool) {
+	switch e := e.(type) {
+	case ReportCorrected:
+		return e.CorrectedOn, true
+	case MissionDateCorrected:
+		return e.CorrectedOn, true
+	case ContractTermsCorrected:
+		return e.CorrectedOn, true
+	case TerminationCorrected:
+		return e.CorrectedOn, true
+	}
+	return domain.Date{}, false
+}
+
+// asOf returns the contract as a decision dated d sees it: every event
+// applied in the order recorded, but the corrections dated after d, which
+// a decision of that date cannot know (domain.md, corrections) — unless a
+// regularisation decided already took them into account (decided on or
+// after their date): what was decided stays decided. It is c itself when
+// nothing is left out.
+func (c *Contract) asOf(d domain.Date) *Contract {
+	horizon := d
+	for _, p := range c.Payments {
+		if p.Kind == domain.KindRegularisation && p.DecidedOn.After(horizon) {
+			horizon = p.DecidedOn
+		}
+	}
+	later := func(e Event) bool {
+		on, ok := correctedOn(e)
+		return ok && on.After(horizon)
+	}
+	if !slices.ContainsFunc(c.history, later) {
+		return c
+	}
+	v := NewContractWith(c.ID, c.rules)
+	for _, e := range c.history {
+		if !later(e) {
+			// Each event was applied to c already: it applies again.
+			_ = v.Apply(e)
+		}
+	}
+	return v
 }
 
 // compute decides one payment. ok is false when nothing is to be paid (a
