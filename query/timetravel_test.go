@@ -222,3 +222,38 @@ func describe(ps []query.Payment) string {
 	}
 	return b.String()
 }
+
+// The decided total of a settled year depends on the facts and their
+// dates, not on the order they were recorded in (finding 5): the example
+// T2 contract (its amorcage top-up of 2022-03-31 decided under T2,
+// 30 000.00) corrected to T3 by a census dated 2022-06-01, and year 3
+// reported with every indicator at target, in both orders: year 3 totals
+// the same, its top-up counted at T3 (37 500.00).
+func TestASettledYearDoesNotDependOnTheOrderOfRecording(t *testing.T) {
+	id := uuid.MustParse(t2)
+	signature := app.EventID(cpts.Stream(id), "t2-sign", 0)
+	census := fmt.Sprintf(`{"type":"CorrectContractTerms","command_id":"census","contract_id":%q,"corrects":%q,"corrected_on":"2022-06-01","reason":"census","population":90000}`, t2, signature)
+	decideCensus := fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"d-census","contract_id":%q,"as_of":"2022-06-01"}`, t2)
+	report3 := fmt.Sprintf(`{"type":"ReportIndicators","command_id":"r3","contract_id":%q,"contract_year":3,"reported_on":"2022-11-20","values":[{"mission":"access","code":"mt-found","value":"100"},{"mission":"access","code":"snp-24h","value":"80"},{"mission":"pathways","code":"pathways-run","value":"4"},{"mission":"prevention","code":"actions","value":"6"},{"mission":"quality","code":"reviews","value":"10"}]}`, t2)
+	decide3 := fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"d-3","contract_id":%q,"as_of":"2022-12-01"}`, t2)
+	year3 := func(order ...string) (domain.Money, string) {
+		l := t2Example(t)
+		l.submitAll(t, order...)
+		b, err := l.reads.Balance(context.Background(), id, query.Window{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, y := range b.ByYear {
+			if y.ContractYear == 3 {
+				return y.Decided, describe(regularisationsOf(t, l, id))
+			}
+		}
+		t.Fatal("no year 3")
+		return domain.Money{}, ""
+	}
+	censusFirst, r1 := year3(census, decideCensus, report3, decide3)
+	reportFirst, r2 := year3(report3, decide3, census, decideCensus)
+	if !censusFirst.Equal(reportFirst) {
+		t.Fatalf("year 3: %s with the census first, %s with the report first\ncensus first:%s\nreport first:%s", censusFirst, reportFirst, r1, r2)
+	}
+}

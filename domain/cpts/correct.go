@@ -580,6 +580,83 @@ func (c *Contract) regularise(asOf domain.Date) []PaymentDecided {
 	})
 }
 
+// regulariseNewlySettled regularises the years this decision settled
+// whose decisions differ from what the facts as they are make due, when no
+// correction is pending any more. That happens to what a year's balance
+// does not deduct (the signature, an amorcage top-up) when it was decided
+// before a correction that a regularisation of the other, settled years
+// took into account before this year was settled: without this, the year
+// would keep its old amount, and its total would depend on the order in
+// which the facts were recorded. The regularisation cites the corrections
+// recorded after the first payment it changes and dated by asOf, and falls
+// due on the latest of them.
+func (c *Contract) regulariseNewlySettled(settledBefore map[int]bool, asOf domain.Date) []PaymentDecided {
+	if _, _, pending := domain.Pending(c.Corrections, asOf); pending {
+		return nil // regularise did every settled year
+	}
+	var out []PaymentDecided
+	for _, r := range c.regularisations() {
+		if settledBefore[r.Year] || len(r.Changed) == 0 {
+			continue
+		}
+		records := c.reflected(r.Changed, asOf)
+		if len(records) == 0 {
+			continue // nothing recorded explains it: nothing to regularise
+		}
+		n := 1
+		for _, p := range c.Payments {
+			if p.Kind == domain.KindRegularisation && p.ContractYear == r.Year {
+				n++
+			}
+		}
+		for _, p := range domain.Regularise([]domain.YearRegularisation{r}, records, c.Payments, asOf, func(k, _ int) PaymentDecided {
+			return PaymentDecided{PaymentID: PaymentID(c.ID, domain.KindRegularisation, k, fmt.Sprint(n)), ContractID: c.ID,
+				Rulebook: c.Rulebook.ID, Rule: ruleText[domain.KindRegularisation]}
+		}) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// reflected returns the corrections recorded after the first of the
+// changed payments and dated on or before asOf, as records.
+func (c *Contract) reflected(changed []domain.ChangedPayment, asOf domain.Date) []domain.CorrectionRecord {
+	ids := map[uuid.UUID]bool{}
+	for _, ch := range changed {
+		ids[ch.Payment.PaymentID] = true
+	}
+	first := slices.IndexFunc(c.history, func(e Event) bool {
+		p, ok := e.(PaymentDecided)
+		return ok && ids[p.PaymentID]
+	})
+	if first < 0 {
+		return nil
+	}
+	var out []domain.CorrectionRecord
+	for _, e := range c.history[first:] {
+		if on, ok := correctedOn(e); ok && !on.After(asOf) {
+			out = append(out, domain.CorrectionRecord{CorrectedOn: on, Reason: reasonOf(e)})
+		}
+	}
+	return out
+}
+
+// reasonOf returns a correction event's reason.
+func reasonOf(e Event) string {
+	switch e := e.(type) {
+	case ReportCorrected:
+		return e.Reason
+	case MissionDateCorrected:
+		return e.Reason
+	case ContractTermsCorrected:
+		return e.Reason
+	case TerminationCorrected:
+		return e.Reason
+	}
+	return ""
+}
+
 // checkPrescription rejects a correction whose regularisation would recover
 // money decided more than the rulebook's recovery_prescription_years before
 // the correction (CSS art. L.133-4, domain.md).

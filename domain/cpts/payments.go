@@ -109,6 +109,10 @@ func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]Event, error)
 		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
 	work := c.asOf(asOf).clone()
+	settledBefore := map[int]bool{}
+	for k := 1; k <= work.Years.Count; k++ {
+		settledBefore[k] = work.settled(k)
+	}
 	var events []Event
 	decide := func(p PaymentDecided) error {
 		if err := work.Apply(p); err != nil {
@@ -126,6 +130,11 @@ func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]Event, error)
 	}
 	if regularise {
 		for _, p := range work.regularise(asOf) {
+			if err := decide(p); err != nil {
+				return nil, err
+			}
+		}
+		for _, p := range work.regulariseNewlySettled(settledBefore, asOf) {
 			if err := decide(p); err != nil {
 				return nil, err
 			}
