@@ -603,18 +603,10 @@ func (c *Contract) regulariseNewlySettled(settledBefore map[int]bool, asOf domai
 		if len(records) == 0 {
 			continue // nothing recorded explains it: nothing to regularise
 		}
-		n := 1
-		for _, p := range c.Payments {
-			if p.Kind == domain.KindRegularisation && p.ContractYear == r.Year {
-				n++
-			}
-		}
-		for _, p := range domain.Regularise([]domain.YearRegularisation{r}, records, c.Payments, asOf, func(k, _ int) PaymentDecided {
+		out = append(out, domain.Regularise([]domain.YearRegularisation{r}, records, c.Payments, asOf, func(k, n int) PaymentDecided {
 			return PaymentDecided{PaymentID: PaymentID(c.ID, domain.KindRegularisation, k, fmt.Sprint(n)), ContractID: c.ID,
 				Rulebook: c.Rulebook.ID, Rule: ruleText[domain.KindRegularisation]}
-		}) {
-			out = append(out, p)
-		}
+		})...)
 	}
 	return out
 }
