@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/eventstore"
@@ -307,10 +308,20 @@ func sameToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// safeNext keeps a redirect target on this site: a path, not a URL.
+// safeNext keeps a redirect target on this site: a path, not a URL. It is
+// judged as a browser will read it: the WHATWG URL parser first strips
+// leading and trailing C0 controls and spaces, removes every tab and
+// newline, and reads a backslash as a slash ("/\t/evil.example" and
+// "/\\evil.example" are "//evil.example" to it, another host). What is left
+// must parse with no scheme, no host and no user, start with one slash and
+// hold no control character; anything else goes to "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	s := strings.TrimFunc(next, func(r rune) bool { return r <= ' ' })
+	s = strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(s)
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsFunc(s, unicode.IsControl) {
 		return "/"
 	}
-	return next
+	return s
 }
