@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -238,8 +239,7 @@ func exportRows(c projections.Summary, ps []Payment, perPayment bool, money func
 // but stays buffered until rows follow, so that a failure before the first
 // row (an unknown contract) leaves out untouched.
 func WriteCSV(ctx context.Context, q *Ledger, out io.Writer, sep rune, f ExportFilter, w Window) error {
-	cw := csv.NewWriter(out)
-	cw.Comma = sep
+	cw := newCSV(out, sep)
 	money := moneyFor(sep)
 	if err := cw.Write(ExportHeader(f.PerPayment)); err != nil {
 		return err
@@ -249,6 +249,39 @@ func WriteCSV(ctx context.Context, q *Ledger, out io.Writer, sep rune, f ExportF
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// safeCSV is a CSV writer whose cells a spreadsheet cannot take for
+// formulas (OWASP, CSV injection): a cell whose text starts with =, +, -,
+// @, a tab or a carriage return, and is not a number, gets a leading '
+// (a CPTS named =HYPERLINK(…) shows as text); amounts, negative ones
+// included, stay numbers.
+type safeCSV struct{ *csv.Writer }
+
+func newCSV(out io.Writer, sep rune) safeCSV {
+	cw := csv.NewWriter(out)
+	cw.Comma = sep
+	return safeCSV{cw}
+}
+
+var csvNumber = regexp.MustCompile(`^[+-]?[0-9]+([.,][0-9]+)?$`)
+
+// Write writes a row, each cell made safe.
+func (w safeCSV) Write(row []string) error {
+	out := make([]string, len(row))
+	for i, cell := range row {
+		out[i] = SafeCell(cell)
+	}
+	return w.Writer.Write(out)
+}
+
+// SafeCell returns a CSV cell's text as a spreadsheet must show it: with a
+// leading ' when it would otherwise be read as a formula.
+func SafeCell(cell string) string {
+	if cell == "" || !strings.ContainsRune("=+-@\t\r", rune(cell[0])) || csvNumber.MatchString(cell) {
+		return cell
+	}
+	return "'" + cell
 }
 
 // moneyFor formats amounts for a CSV with the separator sep: a decimal
@@ -265,8 +298,7 @@ func moneyFor(sep rune) func(domain.Money) string {
 // WriteScheduleCSV writes schedule items as CSV: the console's download of
 // what falls due.
 func WriteScheduleCSV(out io.Writer, sep rune, items []ScheduleItem) error {
-	cw := csv.NewWriter(out)
-	cw.Comma = sep
+	cw := newCSV(out, sep)
 	money := moneyFor(sep)
 	if err := cw.Write([]string{"due_on", "contract_id", "scheme", "name", "cpam", "kind", "contract_year", "mission", "amount", "status", "overdue"}); err != nil {
 		return err
