@@ -31,7 +31,8 @@ const (
 	CodeTooLong = "too_long"
 	// CodeTooMany: a list longer than its limit.
 	CodeTooMany = "too_many"
-	// CodeControlCharacter: a control character in a name (or in a reason, other than a line break or a tab).
+	// CodeControlCharacter: a control character (Unicode Cc) or a bidirectional formatting character (Bidi_Control) in
+	// a name, or in a reason (where a line break or a tab is allowed).
 	CodeControlCharacter = "control_character"
 	// CodeUnknownCommand: a command type no scheme has.
 	CodeUnknownCommand = "unknown_command"

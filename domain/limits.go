@@ -64,6 +64,12 @@ func (f Fields) checkText(field, s string, max int, kind textKind) bool {
 			f.V.Add(CodeControlCharacter, field, fmt.Sprintf("must not hold the control character %U", r))
 			return false
 		}
+		// Bidi formatting characters (U+202E turns "CPTS evil" into what
+		// reads as another name on a page or in a spreadsheet).
+		if unicode.Is(unicode.Bidi_Control, r) {
+			f.V.Add(CodeControlCharacter, field, fmt.Sprintf("must not hold the bidirectional formatting character %U", r))
+			return false
+		}
 	}
 	return true
 }

@@ -55,6 +55,8 @@ func TestLimitsJustUnderAndJustOver(t *testing.T) {
 		{"decimal_exponent", with(`"target":"100"`, `"target":"100"`), with(`"target":"100"`, `"target":"1e999999999"`), "invalid_number", "indicators[0].target"},
 		{"indicators_count", withIndicators(100), withIndicators(101), "too_many", "indicators"},
 		{"control_character", with(`"name":"CPTS Test"`, `"name":"CPTS\u00a0Test"`), with(`"name":"CPTS Test"`, `"name":"CPTS\nTest"`), "control_character", "cpts.name"},
+		{"bidi_in_name", with(`"name":"CPTS Test"`, `"name":"CPTS T\u00e9st"`), with(`"name":"CPTS Test"`, `"name":"CPTS \u202eTest"`), "control_character", "cpts.name"},
+		{"bidi_isolate_in_ars", with(`"ars":"ARS Test"`, `"ars":"ARS Test"`), with(`"ars":"ARS Test"`, `"ars":"ARS \u2066Test"`), "control_character", "ars"},
 		{"key_case", with(`"population":50000`, `"population":50000`), with(`"population":50000`, `"POPULATION":50000`), "unknown_field", "POPULATION"},
 		{"duplicate_key", with(`"population":50000`, `"population":50000`), with(`"population":50000`, `"population":50000,"population":60000`), "duplicate_field", "population"},
 		{"invalid_utf8", with(`"name":"CPTS Test"`, `"name":"CPTS Tést"`), with(`"name":"CPTS Test"`, "\"name\":\"CPTS T\xe9st\""), "invalid_utf8", ""},
