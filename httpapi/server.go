@@ -130,7 +130,17 @@ func (s *Server) routes() {
 }
 
 // Handler returns the API's handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			// Served over TLS: browsers keep to HTTPS for a year (the
+			// console's session cookie never travels in clear after a first
+			// visit).
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		s.mux.ServeHTTP(w, r)
+	})
+}
 
 // api wraps a route's handler: security headers, authentication, the
 // route's right, its query parameters, panics turned into a 500, and the
