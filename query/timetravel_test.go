@@ -257,3 +257,24 @@ func TestASettledYearDoesNotDependOnTheOrderOfRecording(t *testing.T) {
 		t.Fatalf("year 3: %s with the census first, %s with the report first\ncensus first:%s\nreport first:%s", censusFirst, reportFirst, r1, r2)
 	}
 }
+
+// A regularisation cites its own corrections only (finding 6): the T2
+// example terminated ("dissolution") and its recovery decided, then year
+// 1's report corrected: the regularisation's reason is the correction's,
+// not the termination's too.
+func TestARegularisationCitesItsOwnCorrections(t *testing.T) {
+	l := t2Example(t)
+	id := uuid.MustParse(t2)
+	report := app.EventID(cpts.Stream(id), "t2-report-1", 0)
+	l.submitAll(t,
+		fmt.Sprintf(`{"type":"TerminateContract","command_id":"end","contract_id":%q,"terminated_on":"2022-05-01","reason":"dissolution"}`, t2),
+		fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"d-end","contract_id":%q,"as_of":"2022-06-01"}`, t2))
+	before := len(regularisationsOf(t, l, id))
+	l.submitAll(t,
+		fmt.Sprintf(`{"type":"CorrectReport","command_id":"c46","contract_id":%q,"corrects":%q,"corrected_on":"2022-07-01","reason":"snp 64 -> 46","values":[{"mission":"access","code":"mt-found","value":"80"},{"mission":"access","code":"snp-24h","value":"46"},{"mission":"pathways","code":"pathways-run","value":"4"},{"mission":"prevention","code":"actions","value":"3"}]}`, t2, report),
+		fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"d-c46","contract_id":%q,"as_of":"2022-08-01"}`, t2))
+	rs := regularisationsOf(t, l, id)[before:]
+	if len(rs) != 1 || rs[0].Reason != "snp 64 -> 46" || rs[0].DueOn.String() != "2022-07-01" {
+		t.Fatalf("the correction's regularisation:%s", describe(rs))
+	}
+}

@@ -83,8 +83,12 @@ func (c *Contract) apply(e domain.Event) error {
 		if e.Kind == domain.KindRegularisation {
 			// Several per year: each its own key.
 			key.kind = fmt.Sprint(e.Kind, "#", len(c.Payments))
-			c.Corrections = domain.Settle(c.Corrections, e.DecidedOn)
 		}
+		// A decision as of a date took into account every correction
+		// dated on or before it (its regularisations are among the
+		// payments decided with it): they are no longer pending, and a
+		// later regularisation does not cite them.
+		c.Corrections = domain.Settle(c.Corrections, e.DecidedOn)
 		c.decided[key] = len(c.Payments)
 		c.Payments = append(c.Payments, e)
 	case ContractTerminated:
@@ -126,13 +130,13 @@ func correctedOn(e domain.Event) (domain.Date, bool) {
 
 // asOf returns the contract as a decision dated d sees it: every event
 // applied in the order recorded, but the corrections dated after d —
-// unless a regularisation decided already took them into account. It is c
+// unless a decision made already took them into account. It is c
 // itself when nothing is left out (as cpts.Contract.asOf).
 func (c *Contract) asOf(d domain.Date) *Contract {
 	horizon := d
 	for _, p := range c.Payments {
-		if p.Kind == domain.KindRegularisation && p.DecidedOn.After(horizon) {
-			horizon = p.DecidedOn
+		if p.DecidedOn.After(horizon) {
+			horizon = p.DecidedOn // a decision of then took them into account
 		}
 	}
 	later := func(e domain.Event) bool {

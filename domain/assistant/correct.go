@@ -276,8 +276,8 @@ func (c *Contract) regularisations() []domain.YearRegularisation {
 }
 
 // regularise decides the regularisations due as of asOf.
-func (c *Contract) regularise(asOf domain.Date) []PaymentDecided {
-	return domain.Regularise(c.regularisations(), c.Corrections, c.Payments, asOf, func(k, n int) PaymentDecided {
+func (c *Contract) regularise(asOf domain.Date, pending []domain.CorrectionRecord) []PaymentDecided {
+	return domain.Regularise(c.regularisations(), pending, c.Payments, asOf, func(k, n int) PaymentDecided {
 		_, table, _ := c.Aid(k)
 		return PaymentDecided{PaymentID: PaymentID(c.ID, fmt.Sprint(domain.KindRegularisation, "#", n), k), ContractID: c.ID,
 			Rulebook: c.Rulebook.ID, Table: table, Rule: ruleText[domain.KindRegularisation]}

@@ -86,6 +86,7 @@ func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]domain.Event,
 		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
 	work := c.asOf(asOf).clone()
+	pending := slices.Clone(work.Corrections) // the decisions below settle them
 	var events []domain.Event
 	decide := func(p PaymentDecided) error {
 		if err := work.Apply(p); err != nil {
@@ -104,7 +105,7 @@ func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]domain.Event,
 		}
 	}
 	if regularise {
-		for _, p := range work.regularise(asOf) {
+		for _, p := range work.regularise(asOf, pending) {
 			if err := decide(p); err != nil {
 				return nil, err
 			}

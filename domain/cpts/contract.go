@@ -98,8 +98,12 @@ func (c *Contract) apply(e Event) error {
 		if e.Kind == domain.KindRegularisation {
 			// Several per year: each its own key.
 			key.mission = fmt.Sprint("#", len(c.Payments))
-			c.Corrections = domain.Settle(c.Corrections, e.DecidedOn)
 		}
+		// A decision as of a date took into account every correction
+		// dated on or before it (its regularisations are among the
+		// payments decided with it): they are no longer pending, and a
+		// later regularisation does not cite them.
+		c.Corrections = domain.Settle(c.Corrections, e.DecidedOn)
 		c.decided[key] = len(c.Payments)
 		c.Payments = append(c.Payments, e)
 	case ContractTerminated:

@@ -571,10 +571,10 @@ func sortedKeys(m map[int][]Line) []int {
 	return keys
 }
 
-// regularise decides the regularisations due as of asOf (domain.md,
-// corrections).
-func (c *Contract) regularise(asOf domain.Date) []PaymentDecided {
-	return domain.Regularise(c.regularisations(), c.Corrections, c.Payments, asOf, func(k, n int) PaymentDecided {
+// regularise decides the regularisations due as of asOf for the pending
+// corrections (domain.md, corrections).
+func (c *Contract) regularise(asOf domain.Date, pending []domain.CorrectionRecord) []PaymentDecided {
+	return domain.Regularise(c.regularisations(), pending, c.Payments, asOf, func(k, n int) PaymentDecided {
 		return PaymentDecided{PaymentID: PaymentID(c.ID, domain.KindRegularisation, k, fmt.Sprint(n)), ContractID: c.ID,
 			Rulebook: c.Rulebook.ID, Rule: ruleText[domain.KindRegularisation]}
 	})
@@ -590,8 +590,8 @@ func (c *Contract) regularise(asOf domain.Date) []PaymentDecided {
 // which the facts were recorded. The regularisation cites the corrections
 // recorded after the first payment it changes and dated by asOf, and falls
 // due on the latest of them.
-func (c *Contract) regulariseNewlySettled(settledBefore map[int]bool, asOf domain.Date) []PaymentDecided {
-	if _, _, pending := domain.Pending(c.Corrections, asOf); pending {
+func (c *Contract) regulariseNewlySettled(settledBefore map[int]bool, pending []domain.CorrectionRecord, asOf domain.Date) []PaymentDecided {
+	if _, _, any := domain.Pending(pending, asOf); any {
 		return nil // regularise did every settled year
 	}
 	var out []PaymentDecided

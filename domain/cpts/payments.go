@@ -109,6 +109,7 @@ func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]Event, error)
 		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
 	work := c.asOf(asOf).clone()
+	pending := slices.Clone(work.Corrections) // the decisions below settle them
 	settledBefore := map[int]bool{}
 	for k := 1; k <= work.Years.Count; k++ {
 		settledBefore[k] = work.settled(k)
@@ -129,12 +130,12 @@ func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]Event, error)
 		}
 	}
 	if regularise {
-		for _, p := range work.regularise(asOf) {
+		for _, p := range work.regularise(asOf, pending) {
 			if err := decide(p); err != nil {
 				return nil, err
 			}
 		}
-		for _, p := range work.regulariseNewlySettled(settledBefore, asOf) {
+		for _, p := range work.regulariseNewlySettled(settledBefore, pending, asOf) {
 			if err := decide(p); err != nil {
 				return nil, err
 			}
@@ -172,14 +173,14 @@ func correctedOn(e Event) (domain.Date, bool) {
 // asOf returns the contract as a decision dated d sees it: every event
 // applied in the order recorded, but the corrections dated after d, which
 // a decision of that date cannot know (domain.md, corrections) — unless a
-// regularisation decided already took them into account (decided on or
-// after their date): what was decided stays decided. It is c itself when
+// decision made already took them into account (one dated on or after
+// them): what was decided stays decided. It is c itself when
 // nothing is left out.
 func (c *Contract) asOf(d domain.Date) *Contract {
 	horizon := d
 	for _, p := range c.Payments {
-		if p.Kind == domain.KindRegularisation && p.DecidedOn.After(horizon) {
-			horizon = p.DecidedOn
+		if p.DecidedOn.After(horizon) {
+			horizon = p.DecidedOn // a decision of then took them into account
 		}
 	}
 	later := func(e Event) bool {
