@@ -2,8 +2,11 @@ package query_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +279,107 @@ func TestARegularisationCitesItsOwnCorrections(t *testing.T) {
 	rs := regularisationsOf(t, l, id)[before:]
 	if len(rs) != 1 || rs[0].Reason != "snp 64 -> 46" || rs[0].DueOn.String() != "2022-07-01" {
 		t.Fatalf("the correction's regularisation:%s", describe(rs))
+	}
+}
+
+// Order independence (issue 26): the example T2 contract, then a census
+// moving it to a random tier, a correction of year 1's report and year 3's
+// report with random values, recorded in two orders — each fact as its
+// date comes, a decision after each; or the report and its decision first,
+// the corrections after — give the same decided total for every settled
+// year once a decision has seen them all.
+func TestSettledYearsDoNotDependOnTheOrderOfRecording(t *testing.T) {
+	id := uuid.MustParse(t2)
+	signature := app.EventID(cpts.Stream(id), "t2-sign", 0)
+	report1 := app.EventID(cpts.Stream(id), "t2-report-1", 0)
+	rng := rand.New(rand.NewPCG(26, 27))
+	rounds := 12
+	if testing.Short() {
+		rounds = 3
+	}
+	for round := range rounds {
+		day := func() domain.Date { return domain.MustDate("2022-04-02").AddDays(rng.IntN(240)) }
+		termsOn, reportOn := day(), day()
+		population := []int{30000, 62000, 90000, 200000}[rng.IntN(4)]
+		if population == 62000 {
+			population = 61000 // a change, in the same tier
+		}
+		v := func(max int) string { return fmt.Sprint(rng.IntN(max + 1)) }
+		values := func() string {
+			return `[{"mission":"access","code":"mt-found","value":"` + v(100) + `"},{"mission":"access","code":"snp-24h","value":"` + v(80) +
+				`"},{"mission":"pathways","code":"pathways-run","value":"` + v(4) + `"},{"mission":"prevention","code":"actions","value":"` + v(6) + `"}]`
+		}
+		year3 := `[{"mission":"access","code":"mt-found","value":"` + v(100) + `"},{"mission":"access","code":"snp-24h","value":"` + v(80) +
+			`"},{"mission":"pathways","code":"pathways-run","value":"` + v(4) + `"},{"mission":"prevention","code":"actions","value":"` + v(6) +
+			`"},{"mission":"quality","code":"reviews","value":"` + v(10) + `"}]`
+		census := fmt.Sprintf(`{"type":"CorrectContractTerms","command_id":"census","contract_id":%q,"corrects":%q,"corrected_on":%q,"reason":"census","population":%d}`, t2, signature, termsOn, population)
+		fix := fmt.Sprintf(`{"type":"CorrectReport","command_id":"fix1","contract_id":%q,"corrects":%q,"corrected_on":%q,"reason":"year 1 fixed","values":%s}`, t2, report1, reportOn, values())
+		report := fmt.Sprintf(`{"type":"ReportIndicators","command_id":"r3","contract_id":%q,"contract_year":3,"reported_on":"2022-11-20","values":%s}`, t2, year3)
+		decide := func(n int, on string) string {
+			return fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"d%d","contract_id":%q,"as_of":%q}`, n, t2, on)
+		}
+		type fact struct {
+			on   domain.Date
+			line string
+		}
+		asTheyCome := []fact{{termsOn, census}, {reportOn, fix}, {domain.MustDate("2022-11-20"), report}}
+		slices.SortStableFunc(asTheyCome, func(a, b fact) int { return a.on.Compare(b.on) })
+		var a []string
+		for i, f := range asTheyCome {
+			a = append(a, f.line, decide(i, f.on.String()))
+		}
+		a = append(a, decide(9, "2022-12-01"))
+		b := []string{report, decide(1, "2022-12-01"), census, fix, decide(2, "2022-12-01")}
+		totals := func(lines []string) map[int]string {
+			l := t2Example(t)
+			l.submitAll(t, lines...)
+			bal, err := l.reads.Balance(context.Background(), id, query.Window{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[int]string{}
+			for _, y := range bal.ByYear {
+				if y.ContractYear <= 3 {
+					out[y.ContractYear] = y.Decided.String()
+				}
+			}
+			return out
+		}
+		if ta, tb := totals(a), totals(b); fmt.Sprint(ta) != fmt.Sprint(tb) {
+			t.Errorf("round %d (population %d on %s, year 1 fixed on %s): years 1-3 %v as the facts came, %v with the corrections last",
+				round, population, termsOn, reportOn, ta, tb)
+		}
+		// And both are what a ledger that held the right facts from the
+		// start decides: the dues under the corrected facts.
+		reference := newLedger(t)
+		raw, _ := os.ReadFile("../examples/t2-contract.jsonl")
+		for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+			line = strings.Replace(line, `"population":62000`, fmt.Sprintf(`"population":%d`, population), 1)
+			if strings.Contains(line, `"command_id":"t2-report-1"`) {
+				var m map[string]any
+				json.Unmarshal([]byte(line), &m)
+				var vs any
+				json.Unmarshal([]byte(fix[strings.Index(fix, `"values":`)+len(`"values":`):len(fix)-1]), &vs)
+				m["values"] = vs
+				b, _ := json.Marshal(m)
+				line = string(b)
+			}
+			reference.submitAll(t, line)
+		}
+		reference.submitAll(t, report, decide(1, "2022-12-01"))
+		bal, err := reference.reads.Balance(context.Background(), id, query.Window{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]string{}
+		for _, y := range bal.ByYear {
+			if y.ContractYear <= 3 {
+				want[y.ContractYear] = y.Decided.String()
+			}
+		}
+		if ta := totals(a); fmt.Sprint(ta) != fmt.Sprint(want) {
+			t.Errorf("round %d (population %d on %s, year 1 fixed on %s): years 1-3 %v, a ledger with the right facts from the start %v",
+				round, population, termsOn, reportOn, ta, want)
+		}
 	}
 }
