@@ -123,6 +123,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			h.ProjectionLag = &lag
 		}
 	}
+	if s.cfg.RelayStalled != nil {
+		stalled, err := s.cfg.RelayStalled(ctx)
+		switch {
+		case err != nil:
+			s.log.Warn("readyz: relay", "err", err)
+		case stalled:
+			h.Status, h.Problem = "unavailable", "the NATS relay has events waiting and has not advanced for longer than --max-relay-lag"
+		}
+	}
 	if s.cfg.Chain != nil {
 		if ok, _ := s.cfg.Chain(); !ok {
 			h.Status, h.Problem = "unavailable", "the log failed its hash-chain check: nothing is served from it"

@@ -129,11 +129,19 @@ func (s *Server) checkCPAM(r *http.Request, id auth.Identity, lines []line) erro
 	return nil
 }
 
+// unavailable is the problem of a store that failed: its code and a
+// sentence, never the store's own message (file paths, SQLite codes), which
+// goes to the log.
+func (s *Server) unavailable(r *http.Request, err error) *Problem {
+	s.log.Error("command failed: the store is unavailable", "path", r.URL.Path, "err", err)
+	return problemf(http.StatusServiceUnavailable, CodeUnavailable, "the event store is unavailable; nothing after the last result was written, and submitting again is safe")
+}
+
 // submitOne submits a single command.
 func (s *Server) submitOne(w http.ResponseWriter, r *http.Request, id auth.Identity, l line) error {
 	res, err := s.submit(r, id, l)
 	if err != nil {
-		return problemf(http.StatusServiceUnavailable, CodeUnavailable, "%s", err.Error())
+		return s.unavailable(r, err)
 	}
 	if !res.OK {
 		p := problemf(http.StatusUnprocessableEntity, res.Error.Code, "%s", res.Error.Message)
@@ -152,7 +160,8 @@ func (s *Server) submitLines(w http.ResponseWriter, r *http.Request, id auth.Ide
 	for _, l := range lines {
 		res, err := s.submit(r, id, l)
 		if err != nil {
-			res = app.Result{Error: &app.ErrorBody{Code: CodeUnavailable, Message: err.Error()}}
+			p := s.unavailable(r, err)
+			res = app.Result{Error: &app.ErrorBody{Code: p.Code, Message: p.Detail}}
 		}
 		if werr := writeLine(w, res); werr != nil {
 			return nil // the client went away; what was acknowledged is durable

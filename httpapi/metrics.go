@@ -47,6 +47,11 @@ func newMetrics(cfg Config) *metrics {
 	if cfg.RelayLag != nil {
 		m.reg.MustRegister(lagGauge("ledger_relay_lag_events", "Events of the log not yet published on NATS.", cfg.RelayLag))
 	}
+	if cfg.RelayForeign != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ledger_relay_foreign_messages_total",
+			Help: "Messages found in the relay's stream that the relay did not publish (another publisher has write access)."},
+			func() float64 { return float64(cfg.RelayForeign()) }))
+	}
 	if cfg.Chain != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ledger_chain_ok",
 			Help: "1 when the last check of the log's hash chains found it whole, 0 when it found a chain broken (nothing is then served)."},

@@ -62,6 +62,13 @@ type Config struct {
 	// the log whole, and when the whole log was last checked (zero: not
 	// yet).
 	Chain func() (ok bool, lastFull time.Time)
+	// RelayStalled, if set, tells whether the NATS relay has had events
+	// waiting without advancing for too long (--max-relay-lag): /readyz is
+	// then 503.
+	RelayStalled func(context.Context) (bool, error)
+	// RelayForeign, if set, counts the foreign messages the relay found in
+	// its stream (ledger_relay_foreign_messages_total).
+	RelayForeign func() uint64
 	// Console, if set, serves every path outside /api/ and the health
 	// checks: the web console (package console).
 	Console http.Handler

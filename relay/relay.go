@@ -79,7 +79,11 @@ type Options struct {
 type Stats struct {
 	Published  uint64 // acknowledged as new by the server
 	Duplicates uint64 // acknowledged as duplicates (republished after a crash)
-	Position   eventstore.Position
+	// Foreign counts the messages found in the stream that the relay did
+	// not publish (no Ledger-Position header): reported, then published
+	// after.
+	Foreign  uint64
+	Position eventstore.Position
 }
 
 // Relay publishes the event log to JetStream.
@@ -89,8 +93,33 @@ type Relay struct {
 	cps   Checkpoints
 	opts  Options
 
-	published, duplicates atomic.Uint64
-	position              atomic.Uint64
+	published, duplicates, foreign atomic.Uint64
+	position                       atomic.Uint64
+	// expectSeq, when set, is the stream's last sequence, a foreign
+	// message's: the next publish expects it instead of the last event's
+	// id, which the stream's last message does not carry.
+	expectSeq atomic.Uint64
+	// countedTo is the last sequence whose foreign messages were counted.
+	countedTo atomic.Uint64
+	// progressed is when the relay last advanced or found nothing to
+	// publish (unix nanoseconds): what Stalled measures from.
+	progressed atomic.Int64
+}
+
+// Stalled tells whether events wait to be published and the relay has not
+// advanced for longer than after: what /readyz reports, so that a relay
+// stuck on a broken NATS or a full disk is seen, not only logged.
+func (r *Relay) Stalled(ctx context.Context, after time.Duration) (stalled bool, lag uint64, err error) {
+	lag, err = r.Lag(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	if lag == 0 {
+		r.progressed.Store(time.Now().UnixNano())
+		return false, 0, nil
+	}
+	since := time.Since(time.Unix(0, r.progressed.Load()))
+	return since > after, lag, nil
 }
 
 // New returns a relay. js must come from a connection that reconnects by
@@ -114,7 +143,9 @@ func New(store eventstore.Store, js jetstream.JetStream, cps Checkpoints, opts O
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Relay{store: store, js: js, cps: cps, opts: opts}
+	r := &Relay{store: store, js: js, cps: cps, opts: opts}
+	r.progressed.Store(time.Now().UnixNano())
+	return r
 }
 
 // StreamConfig is the configuration the relay creates or updates.
@@ -240,9 +271,24 @@ func Message(env *eventstore.Envelope, expectLastID string) (*nats.Msg, error) {
 	return msg, nil
 }
 
+// message builds the next message to publish after prevID: it expects the
+// stream's last message to be the event before, or, right after foreign
+// messages were found at the stream's end, the stream's last sequence.
+func (r *Relay) message(env *eventstore.Envelope, prevID string) (*nats.Msg, error) {
+	msg, err := Message(env, prevID)
+	if err != nil {
+		return nil, err
+	}
+	if seq := r.expectSeq.Load(); seq != 0 {
+		msg.Header.Del(jetstream.ExpectedLastMsgIDHeader)
+		msg.Header.Set(jetstream.ExpectedLastSeqHeader, strconv.FormatUint(seq, 10))
+	}
+	return msg, nil
+}
+
 // Stats returns the counters.
 func (r *Relay) Stats() Stats {
-	return Stats{Published: r.published.Load(), Duplicates: r.duplicates.Load(), Position: eventstore.Position(r.position.Load())}
+	return Stats{Published: r.published.Load(), Duplicates: r.duplicates.Load(), Foreign: r.foreign.Load(), Position: eventstore.Position(r.position.Load())}
 }
 
 // Lag returns how many events the relay is behind the store.
@@ -329,6 +375,7 @@ func (r *Relay) RunOnce(ctx context.Context) error {
 			}
 			cp, lastID = acked, ackedID
 			r.position.Store(uint64(acked))
+			r.progressed.Store(time.Now().UnixNano())
 		}
 		if errors.Is(err, errWrongLast) {
 			if rerr := r.resync(ctx); rerr != nil {
@@ -378,10 +425,15 @@ func (r *Relay) publish(ctx context.Context, batch []eventstore.Envelope, lastID
 	var sendErr error
 	prev := lastID
 	for i := range batch {
-		msg, err := Message(&batch[i], prev)
+		msg, err := r.message(&batch[i], prev)
 		if err != nil {
 			sendErr = err
 			break
+		}
+		if i == 0 {
+			// The rest of the batch expects the event before it: only
+			// the first may expect a foreign message's sequence.
+			r.expectSeq.Store(0)
 		}
 		f, err := r.js.PublishMsgAsync(msg)
 		if err != nil {
@@ -432,13 +484,16 @@ func (r *Relay) publishOneByOne(ctx context.Context, batch []eventstore.Envelope
 	var acked eventstore.Position
 	ackedID := lastID
 	for i := range batch {
-		msg, err := Message(&batch[i], ackedID)
+		msg, err := r.message(&batch[i], ackedID)
 		if err != nil {
 			return acked, ackedID, err
 		}
 		actx, cancel := context.WithTimeout(ctx, r.opts.AckTimeout)
 		ack, err := r.js.PublishMsg(actx, msg)
 		cancel()
+		if err == nil {
+			r.expectSeq.Store(0)
+		}
 		if err != nil {
 			var apiErr *jetstream.APIError
 			if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastMsgID {
@@ -459,6 +514,33 @@ func (r *Relay) publishOneByOne(ctx context.Context, batch []eventstore.Envelope
 	return acked, ackedID, nil
 }
 
+// maxForeignScan bounds how far back resync looks for the relay's last
+// message behind foreign ones.
+const maxForeignScan = 10_000
+
+// lastPublished returns the Ledger-Position of the last message the relay
+// published in the stream (0 for none) and how many foreign messages stand
+// after it.
+func (r *Relay) lastPublished(ctx context.Context, stream jetstream.Stream, first, last uint64) (pos, foreign uint64, err error) {
+	for seq := last; seq >= max(first, 1) && seq > 0; seq-- {
+		msg, err := stream.GetMsg(ctx, seq)
+		var apiErr *jetstream.APIError
+		if errors.Is(err, jetstream.ErrMsgNotFound) || errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+			continue // deleted
+		}
+		if err != nil {
+			return 0, foreign, err
+		}
+		if p, err := strconv.ParseUint(msg.Header.Get(HeaderPosition), 10, 64); err == nil {
+			return p, foreign, nil
+		}
+		if foreign++; foreign > maxForeignScan {
+			return 0, foreign, fmt.Errorf("relay: the last %d messages of the stream %s were not published by the relay", maxForeignScan, r.opts.Stream)
+		}
+	}
+	return 0, foreign, nil
+}
+
 // resync moves the checkpoint to the position of the stream's last message:
 // forward when the stream holds events the checkpoint does not know of (a
 // restart after the duplicate window expired), back when the stream lost
@@ -473,15 +555,19 @@ func (r *Relay) resync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var pos uint64
-	if info.State.LastSeq > 0 {
-		msg, err := stream.GetMsg(ctx, info.State.LastSeq)
-		if err != nil {
-			return err
+	pos, foreign, err := r.lastPublished(ctx, stream, info.State.FirstSeq, info.State.LastSeq)
+	if err != nil {
+		return err
+	}
+	if foreign > 0 {
+		// Someone else published in the relay's stream: say so loudly, and
+		// go on after them rather than stall on every retry.
+		if counted := r.countedTo.Swap(info.State.LastSeq); counted < info.State.LastSeq {
+			r.foreign.Add(min(foreign, info.State.LastSeq-counted))
 		}
-		if pos, err = strconv.ParseUint(msg.Header.Get(HeaderPosition), 10, 64); err != nil {
-			return fmt.Errorf("relay: the stream's last message has no %s header: it was not published by the relay", HeaderPosition)
-		}
+		r.expectSeq.Store(info.State.LastSeq)
+		r.opts.Logger.Error("relay: foreign messages in the stream, not published by the relay (no Ledger-Position header): a publisher other than the relay has write access; publishing goes on after them",
+			"stream", r.opts.Stream, "foreign", foreign, "last_seq", info.State.LastSeq, "relay_position", pos)
 	}
 	cp, err := r.cps.Checkpoint(ctx, r.opts.Name)
 	if err != nil {

@@ -321,3 +321,90 @@ func (e *env) waitOutDuplicateWindow(t *testing.T, d time.Duration) {
 	publish()
 	natstest.WaitFor(t, "the duplicate window to pass", publish)
 }
+
+// A foreign message in the relay's stream (a forged PaymentDecided by a
+// publisher with write access, no Ledger-Position header) no longer stalls
+// the relay for good: it is counted (Stats.Foreign, once however often it
+// resyncs) and the relay goes on after it, across a restart too; every
+// event is in the stream once, in order, around it.
+func TestAForeignMessageDoesNotStallTheRelay(t *testing.T) {
+	e := setup(t)
+	e.appendEvents(t, 50)
+	r := relay.New(e.store, e.js, e.db, relay.Options{})
+	stop := runRelay(t, r)
+	natstest.WaitFor(t, "50 acknowledged", func() bool { return r.Stats().Position == 50 })
+	ctx := context.Background()
+	if _, err := e.js.Publish(ctx, "ledger.cpts.0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80.PaymentDecided", []byte(`{"amount":"999999.00","actor":"forger"}`)); err != nil {
+		t.Fatal(err)
+	}
+	e.appendEvents(t, 50)
+	natstest.WaitFor(t, "100 acknowledged after the foreign message", func() bool { return r.Stats().Position == 100 })
+	if st := r.Stats(); st.Foreign != 1 {
+		t.Fatalf("stats %+v: want 1 foreign message", st)
+	}
+	stop()
+	// Another foreign message, then a restart of the relay.
+	if _, err := e.js.Publish(ctx, "ledger.cpts.x.PaymentDecided", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	e.appendEvents(t, 20)
+	r2 := relay.New(e.store, e.js, e.db, relay.Options{})
+	stop = runRelay(t, r2)
+	natstest.WaitFor(t, "120 acknowledged after a restart", func() bool { return r2.Stats().Position == 120 })
+	stop()
+	if st := r2.Stats(); st.Foreign != 1 {
+		t.Fatalf("after the restart: %+v, want 1 foreign message", st)
+	}
+	stream, err := e.js.Stream(ctx, relay.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil || info.State.Msgs != 122 {
+		t.Fatalf("the stream holds %d messages, want 120 events and 2 foreign: %v", info.State.Msgs, err)
+	}
+	var positions []uint64
+	for seq := uint64(1); seq <= info.State.LastSeq; seq++ {
+		msg, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := msg.Header.Get(relay.HeaderPosition); p != "" {
+			n, _ := strconv.ParseUint(p, 10, 64)
+			positions = append(positions, n)
+		}
+	}
+	for i, p := range positions {
+		if p != uint64(i+1) {
+			t.Fatalf("event %d of the stream is position %d", i+1, p)
+		}
+	}
+}
+
+// While NATS is away and events wait, the relay says it is stalled once
+// the threshold passes (what /readyz reports); NATS back, it catches up by
+// itself, without a restart, and is no longer stalled.
+func TestAStalledRelayIsSeenAndRecovers(t *testing.T) {
+	e := setup(t)
+	e.appendEvents(t, 20)
+	r := relay.New(e.store, e.js, e.db, relay.Options{AckTimeout: 500 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	stop := runRelay(t, r)
+	defer stop()
+	natstest.WaitFor(t, "20 acknowledged", func() bool { return r.Stats().Position == 20 })
+	ctx := context.Background()
+	if stalled, lag, err := r.Stalled(ctx, 100*time.Millisecond); stalled || lag != 0 || err != nil {
+		t.Fatalf("caught up: stalled %v lag %d %v", stalled, lag, err)
+	}
+	e.server.Shutdown()
+	e.server.WaitForShutdown()
+	e.appendEvents(t, 30)
+	natstest.WaitFor(t, "the relay seen stalled", func() bool {
+		stalled, lag, err := r.Stalled(ctx, 300*time.Millisecond)
+		return stalled && lag == 30 && err == nil
+	})
+	e.startServer(t)
+	natstest.WaitFor(t, "50 acknowledged once NATS is back", func() bool { return r.Stats().Position == 50 })
+	if stalled, _, err := r.Stalled(ctx, 300*time.Millisecond); stalled || err != nil {
+		t.Fatalf("after catching up: stalled %v %v", stalled, err)
+	}
+}

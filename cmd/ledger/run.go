@@ -170,7 +170,8 @@ func init() {
 		{"demo", "generate a national history in its own directory, submit it and report", "demo [--seed N] [--today DATE] [--contracts N] [--aid-contracts N]", "ledger --data ./demo-data demo", runDemo},
 		{"serve", "run the HTTP API and console, the projections and the NATS relay", "serve [--http HOST:PORT] [--nats-url URL,...] [--nats-replicas N] [--nats-listen HOST:PORT] [--signing-key FILE] [--verify-every DURATION]", "ledger serve --http 127.0.0.1:8080", runServe},
 		{"token", "bearer tokens of the HTTP API: create (printed once), list, revoke", "token create --name NAME --role auditor|finance|agent|admin [--cpam CPAM] | token list | token revoke --name NAME", "ledger token create --name audrey --role auditor", runToken},
-		{"tail", "print the ledger's events from NATS as JSON lines", "tail [--subject PATTERN] [--from-start] [--limit N]", "ledger tail --subject 'ledger.cpts.*.PaymentDecided'", runTail},
+		{"tail", "print the ledger's events from NATS as JSON lines (by default from the serve of the data directory, with its subscriber's credentials)", "tail [--subject PATTERN] [--from-start] [--limit N]", "ledger tail --subject 'ledger.cpts.*.PaymentDecided'", runTail},
+		{"nats-creds", "print the credentials of a user of the embedded NATS server (an NKey seed, for --nats-nkey): subscriber for a consumer", "nats-creds --role subscriber|publisher", "ledger nats-creds --role subscriber > consumer.nk", runNATSCreds},
 		{"completion", "print a shell completion script", "completion bash|zsh|fish", "source <(ledger completion bash)", runCompletion},
 		{"version", "print the version", "version [--json]", "ledger version --json", runVersion},
 	}

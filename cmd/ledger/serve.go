@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
@@ -90,6 +91,7 @@ type serveFlags struct {
 	keyFile         string
 	checkpointEvery time.Duration
 	verifyEvery     time.Duration
+	maxRelayLag     time.Duration
 	sign            note.Signer // from keyFile, nil without one
 }
 
@@ -105,6 +107,7 @@ func parseServe(e *env, args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.statsEvery, "log-every", 30*time.Second, "how often to log the relay's lag")
 	fs.StringVar(&f.keyFile, "signing-key", "", "signer key: sign a checkpoint whenever the log has grown and publish it on ledger.checkpoints (env LEDGER_SIGNING_KEY)")
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", time.Minute, "how often to look for growth to sign, with --signing-key")
+	fs.DurationVar(&f.maxRelayLag, "max-relay-lag", time.Minute, "how long the NATS relay may have events waiting without advancing before /readyz answers 503")
 	fs.DurationVar(&f.verifyEvery, "verify-every", 24*time.Hour, "how often to check the whole log's hash chains again (it is checked at start, and every event as it is projected)")
 	f.http.register(fs)
 	if err := e.parse(fs, args); err != nil {
@@ -166,22 +169,38 @@ func connectNATS(e *env, log *slog.Logger, f *serveFlags) (js jetstream.JetStrea
 		}
 	}()
 	url = f.nats.url
+	opts, err := f.nats.options("ledger serve")
+	if err != nil {
+		return nil, "", disconnect, err
+	}
 	if url == "" {
 		if err := natsserver.CheckFree(f.listen); err != nil {
 			return nil, "", disconnect, failed{err.Error()}
 		}
+		// The embedded server takes only its two users: serve's publisher
+		// and the consumers' read-only subscriber (ledger nats-creds).
+		users, err := natsserver.EnsureUsers(e.global.data)
+		if err != nil {
+			return nil, "", disconnect, failed{err.Error()}
+		}
 		dir := filepath.Join(e.global.data, "nats")
-		ns, err := natsserver.Start(natsserver.Options{Listen: f.listen, StoreDir: dir})
+		ns, err := natsserver.Start(natsserver.Options{Listen: f.listen, StoreDir: dir, Users: &users})
 		if err != nil {
 			return nil, "", disconnect, err
 		}
 		closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
 		url = ns.ClientURL()
+		addr := filepath.Join(e.global.data, NATSAddrFile)
+		if err := os.WriteFile(addr, []byte(url+"\n"), 0o600); err != nil {
+			return nil, "", disconnect, err
+		}
+		closers = append(closers, func() { os.Remove(addr) })
+		seed, err := nats.NkeyOptionFromSeed(natsserver.SeedFile(e.global.data, natsserver.RolePublisher))
+		if err != nil {
+			return nil, "", disconnect, err
+		}
+		opts = append(opts, seed)
 		log.Info("embedded NATS server with JetStream", "url", url, "store_dir", dir)
-	}
-	opts, err := f.nats.options("ledger serve")
-	if err != nil {
-		return nil, "", disconnect, err
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -257,7 +276,7 @@ func runServe(e *env, args []string) error {
 		return chain.projectionsFailed(ctx, followModels(ctx, log, models, store))
 	})
 	if f.http.addr != "" {
-		stopped, err := e.serveHTTP(ctx, log, f.http, store, models, r, errs, chain)
+		stopped, err := e.serveHTTP(ctx, log, f.http, store, models, r, errs, chain, f.maxRelayLag)
 		if err != nil {
 			return err
 		}
@@ -408,16 +427,44 @@ func signAndPublish(ctx context.Context, log *slog.Logger, tree *notary.Tree, st
 
 // runTail prints the ledger's events from NATS as JSON lines: the small
 // downstream consumer that downstream teams copy.
+// NATSAddrFile names, in the data directory, the file where serve writes
+// the URL of its embedded NATS server while it runs: tail reads it.
+const NATSAddrFile = "serve.nats"
+
+// tailTarget fills in what tail connects to when the flags do not say: the
+// NATS server a serve of the data directory runs (NATSAddrFile), else
+// 127.0.0.1:4222; and, for the embedded server, the subscriber's
+// credentials kept in the data directory.
+func tailTarget(e *env, nf *natsFlags) {
+	if nf.url == "" {
+		nf.url = "nats://127.0.0.1:4222"
+		if raw, err := os.ReadFile(filepath.Join(e.global.data, NATSAddrFile)); err == nil {
+			nf.url = strings.TrimSpace(string(raw))
+		}
+	}
+	if nf.user == "" && nf.token == "" && nf.creds == "" && nf.nkey == "" {
+		if seed := natsserver.SeedFile(e.global.data, natsserver.RoleSubscriber); fileExists(seed) {
+			nf.nkey = seed
+		}
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func runTail(e *env, args []string) error {
 	fs := e.flags("tail")
 	var nf natsFlags
-	nf.register(fs, "nats://127.0.0.1:4222")
+	nf.register(fs, "")
 	subject := fs.String("subject", "ledger.>", "subject filter, e.g. ledger.cpts.*.PaymentDecided")
 	fromStart := fs.Bool("from-start", false, "start from the first event of the stream (default: only new events)")
 	limit := fs.Int("limit", 0, "stop after this many events (0: never)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
+	tailTarget(e, &nf)
 	opts, err := nf.options("ledger tail")
 	if err != nil {
 		return err
@@ -462,4 +509,31 @@ func runTail(e *env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// runNATSCreds prints a user's NKey seed for the embedded NATS server,
+// made if serve has not made it yet: a consumer connects with it
+// (--nats-nkey FILE, nats.NkeyOptionFromSeed). The seed is a secret: it is
+// printed, never logged.
+func runNATSCreds(e *env, args []string) error {
+	fs := e.flags("nats-creds")
+	role := fs.String("role", natsserver.RoleSubscriber, "subscriber (read the streams) or publisher (serve's own: publish and manage them)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if *role != natsserver.RoleSubscriber && *role != natsserver.RolePublisher {
+		return usageError{fmt.Sprintf("--role %q: want subscriber or publisher", *role)}
+	}
+	if err := e.requireLedger(); err != nil {
+		return err
+	}
+	if _, err := natsserver.EnsureUsers(e.global.data); err != nil {
+		return failed{err.Error()}
+	}
+	raw, err := os.ReadFile(natsserver.SeedFile(e.global.data, *role))
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(raw)
+	return err
 }

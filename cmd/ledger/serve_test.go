@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/cptsledger/ledger/relay"
 	"github.com/nats-io/nats.go"
@@ -61,7 +62,13 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 			t.Fatalf("serve exited %d: %s", code, s.stderr.String())
 		}
 		if s.js == nil {
-			nc, err := nats.Connect("nats://"+s.addr, nats.MaxReconnects(-1))
+			// The test looks on as serve does: with its publisher's
+			// credentials, made at its start.
+			seed, err := nats.NkeyOptionFromSeed(natsserver.SeedFile(dir, natsserver.RolePublisher))
+			if err != nil {
+				return false
+			}
+			nc, err := nats.Connect("nats://"+s.addr, nats.MaxReconnects(-1), seed)
 			if err != nil {
 				return false
 			}
@@ -114,7 +121,7 @@ func serveInProcess(t *testing.T, dir string, args ...string) (*syncBuffer, func
 // submit` appends while it runs; `ledger tail` reads it back in order.
 func TestServeAndTail(t *testing.T) {
 	dir := t.TempDir()
-	s := startServe(t, dir)
+	startServe(t, dir)
 	example, err := os.ReadFile("../../examples/t2-contract.jsonl")
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +133,9 @@ func TestServeAndTail(t *testing.T) {
 	var tailOut, tailErr bytes.Buffer
 	tailCtx, tailCancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer tailCancel()
-	if code := run(tailCtx, []string{"tail", "--nats-url", "nats://" + s.addr, "--from-start", "--limit", "19"}, nil, &tailOut, &tailErr); code != 0 {
+	// Without --nats-url nor credentials: the serve of the data directory,
+	// with its subscriber's credentials.
+	if code := run(tailCtx, []string{"--data", dir, "tail", "--from-start", "--limit", "19"}, nil, &tailOut, &tailErr); code != 0 {
 		t.Fatalf("tail: %d %s", code, tailErr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(tailOut.String()), "\n")

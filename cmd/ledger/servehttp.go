@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/auth"
@@ -49,7 +50,7 @@ const AddrFile = "serve.http"
 // serveHTTP starts the HTTP API; stopped is closed once it has shut down
 // (gracefully, after ctx ends). A failure to serve goes to errs.
 func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, store eventstore.Store, models *projections.Set,
-	r *relay.Relay, errs chan<- error, chain *chainWatch) (stopped <-chan struct{}, err error) {
+	r *relay.Relay, errs chan<- error, chain *chainWatch, maxRelayLag time.Duration) (stopped <-chan struct{}, err error) {
 	l, err := net.Listen("tcp", hf.addr)
 	if err != nil {
 		return nil, failed{fmt.Sprintf("the HTTP API cannot listen on %s: %v (--http sets another address; --http '' turns it off)", hf.addr, err)}
@@ -81,6 +82,11 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 			return int64(lag), err
 		},
 		Chain: chain.status,
+		RelayStalled: func(ctx context.Context) (bool, error) {
+			stalled, _, err := r.Stalled(ctx, maxRelayLag)
+			return stalled, err
+		},
+		RelayForeign: func() uint64 { return r.Stats().Foreign },
 	})
 	done := make(chan struct{})
 	go func() {

@@ -20,6 +20,10 @@ type Options struct {
 	StoreDir string
 	// ServerName names the server in logs and monitoring.
 	ServerName string
+	// Users, when set, are the only clients the server takes (EnsureUsers):
+	// serve's publisher and the consumers' subscriber. Without, anyone may
+	// connect (the relay's own tests).
+	Users *Users
 }
 
 // CheckFree tells, at once, whether the address can be listened on: the
@@ -49,7 +53,7 @@ func Start(opts Options) (*server.Server, error) {
 	if name == "" {
 		name = "ledger-embedded"
 	}
-	s, err := server.NewServer(&server.Options{
+	so := &server.Options{
 		ServerName: name,
 		Host:       host,
 		Port:       port,
@@ -57,7 +61,11 @@ func Start(opts Options) (*server.Server, error) {
 		StoreDir:   opts.StoreDir,
 		NoSigs:     true,
 		NoLog:      true,
-	})
+	}
+	if opts.Users != nil {
+		so.Nkeys = opts.Users.nkeyUsers()
+	}
+	s, err := server.NewServer(so)
 	if err != nil {
 		return nil, fmt.Errorf("natsserver: %w", err)
 	}
