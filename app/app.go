@@ -318,6 +318,9 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 				return accepted(meta.CommandID, rec.types, true), nil
 			}
 		}
+		if err := checkCPAM(ctx, st, cmd); err != nil {
+			return Rejected(meta.CommandID, err), nil
+		}
 		expected, opts, err := l.appendTo(ctx, scheme, meta.ContractID, st)
 		var re *domain.RejectedError
 		if errors.As(err, &re) {
@@ -577,6 +580,46 @@ func Contract(ctx context.Context, store eventstore.Store, id uuid.UUID, keep fu
 		return c.Apply(e)
 	})
 	return c, err
+}
+
+// cpamKey carries, in a submission's context, the one CPAM its identity
+// may write (WithCPAM).
+type cpamKey struct{}
+
+// WithCPAM limits the commands submitted with ctx to the contracts of one
+// CPAM: an agent limited to it. The limit is checked where the write
+// happens — against the contract's state read under its stream's lock,
+// the append expecting that very revision — so that no interleaving lets
+// the command write another CPAM's contract (a check before the write
+// could be overtaken by another agent signing that id meanwhile). A
+// contract of another CPAM is answered as one that does not exist:
+// contract_not_found, naming no CPAM.
+func WithCPAM(ctx context.Context, cpam string) context.Context {
+	return context.WithValue(ctx, cpamKey{}, cpam)
+}
+
+// partyOf is a contract state that knows its parties (both schemes').
+type partyOf interface{ Party() (name, cpam string) }
+
+// checkCPAM refuses a command on a contract outside the context's CPAM
+// limit, from the state st read under the stream's lock; a signature is
+// judged on the CPAM it names.
+func checkCPAM(ctx context.Context, st *loaded, cmd domain.Command) error {
+	limit, _ := ctx.Value(cpamKey{}).(string)
+	if limit == "" {
+		return nil
+	}
+	cpam := ""
+	if sig, ok := cmd.(domain.Signature); ok && st.revision == eventstore.NoRevision {
+		_, cpam = sig.Party()
+	} else if p, ok := st.state.(partyOf); ok {
+		_, cpam = p.Party()
+	}
+	if cpam == "" || cpam == limit {
+		return nil // not signed: the command path answers contract_not_found itself
+	}
+	id := cmd.Meta().ContractID
+	return domain.Reject(domain.CodeContractNotFound, "contract_id", fmt.Sprintf("no contract %s has been signed", id))
 }
 
 // SignedCPAM returns, for a line that signs a contract, the CPAM it names;

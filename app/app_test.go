@@ -394,3 +394,48 @@ func TestACommandIDNamesOneCommand(t *testing.T) {
 		t.Fatalf("the refused command wrote: head %d, was %d", after, head)
 	}
 }
+
+// The CPAM limit is checked where the write happens (issue 27, finding 3):
+// an agent limited to the CPAM du Loiret terminates an id that another
+// CPAM's agent signs in between (the interleaving the red team forced:
+// its check ran before the signature, its write after): the termination
+// is answered as for an unknown contract and writes nothing; on his own
+// CPAM's contract it is applied.
+func TestTheCPAMLimitIsCheckedInTheWrite(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	l := app.New(s, app.Options{})
+	ctx := context.Background()
+	loiret := app.WithCPAM(ctx, "CPAM du Loiret")
+	id := uuid.New()
+	terminate := []byte(fmt.Sprintf(`{"type":"TerminateContract","command_id":"end","contract_id":%q,"terminated_on":"2021-05-01","reason":"r"}`, id))
+	// Before the signature: no such contract, for him as for anyone.
+	if res, err := l.SubmitAs(loiret, "loic", terminate); err != nil || res.OK || res.Error.Code != domain.CodeContractNotFound {
+		t.Fatalf("before the signature: %+v %v", res, err)
+	}
+	// Another CPAM's agent signs it; his termination, sent again, now
+	// meets it under the lock.
+	rhone := bytes.Replace(apptestSign(id), []byte(`"cpam":"CPAM"`), []byte(`"cpam":"CPAM du Rhône"`), 1)
+	if res, err := l.SubmitAs(ctx, "rhona", rhone); err != nil || !res.OK {
+		t.Fatalf("the Rhône signature: %+v %v", res, err)
+	}
+	head, _ := s.Head(ctx)
+	for _, ledger := range []*app.Ledger{l, app.New(s, app.Options{})} { // in memory, and read from the store
+		res, err := ledger.SubmitAs(loiret, "loic", terminate)
+		if err != nil || res.OK || res.Error.Code != domain.CodeContractNotFound || strings.Contains(res.Error.Message, "Rhône") {
+			t.Fatalf("terminating the Rhône contract: %+v %v", res, err)
+		}
+	}
+	if after, _ := s.Head(ctx); after != head {
+		t.Fatal("the refused termination wrote")
+	}
+	// His own CPAM's contract: applied.
+	own := uuid.New()
+	if res, err := l.SubmitAs(loiret, "loic", bytes.Replace(apptestSign(own), []byte(`"cpam":"CPAM"`), []byte(`"cpam":"CPAM du Loiret"`), 1)); err != nil || !res.OK {
+		t.Fatalf("his own signature: %+v %v", res, err)
+	}
+	if res, err := l.SubmitAs(loiret, "loic", bytes.ReplaceAll(terminate, []byte(id.String()), []byte(own.String()))); err != nil || !res.OK {
+		t.Fatalf("his own termination: %+v %v", res, err)
+	}
+}
+
+func apptestSign(id uuid.UUID) []byte { return apptest.SignCPTS("sign-"+id.String()[:8], id) }

@@ -102,7 +102,14 @@ type Token struct {
 	Hash      string     `json:"sha256"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// ExpiresAt is when the token stops being accepted (nil: tokens made
+	// before expiries were, which never expire).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
+
+// DefaultLifetime is how long a token is accepted when its creation says
+// nothing else.
+const DefaultLifetime = 365 * 24 * time.Hour
 
 // FileName is the tokens file in the data directory.
 const FileName = "tokens.json"
@@ -123,6 +130,8 @@ type Store struct {
 	// mu only keeps two of them from reading a changed file at once.
 	snap atomic.Pointer[snapshot]
 	mu   sync.Mutex
+	// now is the clock expiries are judged by (tests move it).
+	now func() time.Time
 }
 
 // snapshot is the tokens file as read once: its tokens, or why they could
@@ -140,10 +149,10 @@ func (sn *snapshot) current(st os.FileInfo) bool {
 }
 
 // Open returns the tokens of the data directory dir.
-func Open(dir string) *Store { return &Store{path: filepath.Join(dir, FileName)} }
+func Open(dir string) *Store { return &Store{path: filepath.Join(dir, FileName), now: time.Now} }
 
-// ErrInvalid is a token that is unknown or revoked.
-var ErrInvalid = errors.New("unknown or revoked token")
+// ErrInvalid is a token that is unknown, revoked or expired.
+var ErrInvalid = errors.New("unknown, revoked or expired token")
 
 // CheckName says what is wrong with a token name, or nil.
 func CheckName(name string) error {
@@ -158,9 +167,19 @@ func CheckName(name string) error {
 	return nil
 }
 
-// Create makes a new token for an identity and returns it: the only time
-// it is ever shown. Names are unique among tokens not revoked.
+// Create makes a new token for an identity, accepted for DefaultLifetime.
 func (s *Store) Create(id Identity) (string, error) {
+	return s.CreateUntil(id, time.Now().Add(DefaultLifetime))
+}
+
+// CreateUntil makes a new token for an identity, accepted until expires,
+// and returns it: the only time it is ever shown. A name is issued once:
+// never again, even after its token was revoked or expired, so that one
+// actor name in the log is one token.
+func (s *Store) CreateUntil(id Identity, expires time.Time) (string, error) {
+	if !expires.After(time.Now()) {
+		return "", errors.New("expires: must be in the future")
+	}
 	if err := CheckName(id.Name); err != nil {
 		return "", err
 	}
@@ -180,11 +199,12 @@ func (s *Store) Create(id Identity) (string, error) {
 	token := "lgr_" + base64.RawURLEncoding.EncodeToString(raw)
 	err := s.update(func(ts []Token) ([]Token, error) {
 		for _, t := range ts {
-			if t.Name == id.Name && t.RevokedAt == nil {
-				return nil, fmt.Errorf("name: a token named %q exists (revoke it first)", id.Name)
+			if t.Name == id.Name {
+				return nil, fmt.Errorf("name: %q was issued a token already (a name is issued once, revoked or not: it names the actor of what was written; choose another)", id.Name)
 			}
 		}
-		return append(ts, Token{Identity: id, Hash: hash(token), CreatedAt: time.Now().UTC().Truncate(time.Second)}), nil
+		exp := expires.UTC().Truncate(time.Second)
+		return append(ts, Token{Identity: id, Hash: hash(token), CreatedAt: time.Now().UTC().Truncate(time.Second), ExpiresAt: &exp}), nil
 	})
 	if err != nil {
 		return "", err
@@ -229,10 +249,17 @@ func (s *Store) Authenticate(token string) (Identity, error) {
 			found = &sn.tokens[i]
 		}
 	}
-	if found == nil || found.RevokedAt != nil {
+	if found == nil || found.RevokedAt != nil || found.ExpiresAt != nil && !s.clock().Before(*found.ExpiresAt) {
 		return Identity{}, ErrInvalid
 	}
 	return found.Identity, nil
+}
+
+func (s *Store) clock() time.Time {
+	if s.now == nil {
+		return time.Now()
+	}
+	return s.now()
 }
 
 func hash(token string) string {

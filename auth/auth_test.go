@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTokensLifecycle(t *testing.T) {
@@ -35,7 +36,7 @@ func TestTokensLifecycle(t *testing.T) {
 	if _, err := other.Authenticate(tok + "x"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a wrong token: %v", err)
 	}
-	if _, err := s.Create(Identity{Name: "alice", Role: Finance}); err == nil || !strings.Contains(err.Error(), "exists") {
+	if _, err := s.Create(Identity{Name: "alice", Role: Finance}); err == nil || !strings.Contains(err.Error(), "issued a token already") {
 		t.Fatalf("a second alice: %v", err)
 	}
 	if err := s.Revoke("alice"); err != nil {
@@ -47,12 +48,17 @@ func TestTokensLifecycle(t *testing.T) {
 	if err := s.Revoke("alice"); err == nil {
 		t.Fatal("revoked twice")
 	}
-	again, err := s.Create(Identity{Name: "alice", Role: Finance})
+	// A name is issued once: revoked, it is not issued again (one actor
+	// name in the log, one token).
+	if _, err := s.Create(Identity{Name: "alice", Role: Finance}); err == nil {
+		t.Fatal("a revoked name was issued again")
+	}
+	again, err := s.Create(Identity{Name: "alice-2", Role: Finance})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if id, err := other.Authenticate(again); err != nil || id.Role != Finance {
-		t.Fatalf("the new alice: %+v %v", id, err)
+		t.Fatalf("the new token: %+v %v", id, err)
 	}
 	list, _ := s.List()
 	if len(list) != 2 || list[0].RevokedAt == nil || list[1].RevokedAt != nil {
@@ -158,5 +164,30 @@ func TestAuthenticateWhileTheFileChanges(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A token is accepted until it expires, checked at every request.
+func TestTokensExpire(t *testing.T) {
+	s := Open(t.TempDir())
+	if _, err := s.CreateUntil(Identity{Name: "past", Role: Auditor}, time.Now().Add(-time.Second)); err == nil {
+		t.Fatal("a token that expired already was made")
+	}
+	tok, err := s.CreateUntil(Identity{Name: "brief", Role: Auditor}, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(tok); err != nil {
+		t.Fatalf("before it expires: %v", err)
+	}
+	list, _ := s.List()
+	if list[0].ExpiresAt == nil {
+		t.Fatal("no expiry kept")
+	}
+	// An hour later: refused, at the next request, without the file
+	// changing.
+	s.now = func() time.Time { return time.Now().Add(time.Hour) }
+	if _, err := s.Authenticate(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("after it expired: %v", err)
 	}
 }

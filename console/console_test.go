@@ -204,7 +204,7 @@ func TestPagesByRole(t *testing.T) {
 				}
 			}
 			if who == "loic" && strings.Contains(path, t4) && want == http.StatusOK {
-				want = http.StatusForbidden // a contract of another CPAM
+				want = http.StatusNotFound // a contract of another CPAM: as an unknown one
 			}
 			if p := b.do("GET", path, nil); p.status != want {
 				t.Errorf("GET %s as %s: %d, want %d\n%.300s", path, who, p.status, want, p.body)

@@ -203,7 +203,7 @@ func (c *Console) contractID(r *http.Request, v *view) (uuid.UUID, error) {
 			return id, err
 		}
 		if !v.Identity.Sees(cpam) {
-			return id, forbiddenError{}
+			return id, query.ErrUnknownContract{ID: id} // as an unknown contract: nothing of it shown
 		}
 	}
 	return id, nil

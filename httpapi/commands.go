@@ -13,8 +13,6 @@ import (
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 // postCommands takes one command (application/json) or JSON lines
@@ -88,9 +86,11 @@ func splitLines(body []byte, single bool) ([]line, error) {
 	return out, err
 }
 
-// checkCPAM refuses the request when the identity is an agent limited to
-// one CPAM and a line signs a contract for another CPAM or writes a
-// contract of another CPAM (as its signature, in the store, says).
+// checkCPAM refuses the request, before any line runs, when the identity
+// is an agent limited to one CPAM and a line signs a contract for another
+// CPAM (the command itself says so). A line writing an existing contract
+// is judged where it is written (app.WithCPAM, under the contract's lock):
+// a contract of another CPAM answers as an unknown one.
 func (s *Server) checkCPAM(r *http.Request, id auth.Identity, lines []line) error {
 	if id.CPAM == "" {
 		return nil
@@ -104,26 +104,6 @@ func (s *Server) checkCPAM(r *http.Request, id auth.Identity, lines []line) erro
 				return problemf(http.StatusForbidden, CodeForbidden, "line %d signs a contract of %q; %s writes only the contracts of %q: nothing was written",
 					l.n, cpam, id.Name, id.CPAM)
 			}
-			continue
-		}
-		h, err := domain.PeekHeader(l.text)
-		if err != nil {
-			continue // the command path rejects it
-		}
-		contract, err := uuid.Parse(h.ContractID)
-		if err != nil {
-			continue
-		}
-		cpam, err := s.cfg.Reads.CPAMOf(r.Context(), contract)
-		if query.IsUnknown(err) {
-			continue // contract_not_found, from the command path
-		}
-		if err != nil {
-			return err
-		}
-		if !id.Sees(cpam) {
-			return problemf(http.StatusForbidden, CodeForbidden, "line %d writes contract %s of %q; %s writes only the contracts of %q: nothing was written",
-				l.n, contract, cpam, id.Name, id.CPAM)
 		}
 	}
 	return nil
@@ -189,6 +169,9 @@ func (s *Server) submit(r *http.Request, id auth.Identity, l line) (app.Result, 
 	// The command is made durable even if the client goes away meanwhile:
 	// an acknowledgement lost is made good by submitting again.
 	ctx := context.WithoutCancel(r.Context())
+	if id.CPAM != "" {
+		ctx = app.WithCPAM(ctx, id.CPAM)
+	}
 	var res app.Result
 	var err error
 	if l.n == 0 {

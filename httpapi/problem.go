@@ -18,7 +18,8 @@ import (
 const (
 	// CodeUnauthorized: no bearer token, or an unknown or revoked one.
 	CodeUnauthorized = "unauthorized"
-	// CodeForbidden: the token's role lacks the right, or an agent's CPAM is not the contract's.
+	// CodeForbidden: the token's role lacks the right, or an agent limited to one CPAM signs a contract of another (a
+	// contract of another CPAM is answered to such an agent as an unknown one: 404, contract_not_found).
 	CodeForbidden = "forbidden"
 	// CodeNotFound: no such route, or no such contract.
 	CodeNotFound = "not_found"

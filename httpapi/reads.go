@@ -102,7 +102,9 @@ func (s *Server) mayRead(r *http.Request, id auth.Identity, contract uuid.UUID) 
 		return err
 	}
 	if !id.Sees(cpam) {
-		return problemf(http.StatusForbidden, CodeForbidden, "contract %s is of %q; %s reads only the contracts of %q", contract, cpam, id.Name, id.CPAM)
+		// As an unknown contract: a limited agent learns nothing of the
+		// contracts of other CPAMs, not even that they exist.
+		return query.ErrUnknownContract{ID: contract}
 	}
 	return nil
 }

@@ -190,19 +190,23 @@ func TestAgentLimitedToOneCPAM(t *testing.T) {
 	if r.status != http.StatusForbidden || a.head() != head {
 		t.Fatalf("signing another CPAM's contract: %d, head %d → %d", r.status, head, a.head())
 	}
-	// A file whose first lines are his and whose last writes the Rhône contract: nothing written.
+	// A file whose first lines are his and whose last writes the Rhône
+	// contract: his lines are written, the last is answered as for a
+	// contract that does not exist (judged where it is written, under the
+	// contract's lock), naming no CPAM, and writes nothing.
 	mixed := append(example(t, "t2-contract.jsonl"), []byte(`{"type":"DecideDuePayments","command_id":"sneak","contract_id":"`+other+`","as_of":"2024-01-01"}`+"\n")...)
-	if r := a.do("loic", "POST", "/api/v1/commands", ndjson, mixed); r.status != http.StatusForbidden || a.head() != head {
-		t.Fatalf("a mixed file: %d (%s), head %d → %d", r.status, r.body, head, a.head())
+	results := a.submit("loic", mixed)
+	last := results[len(results)-1]
+	if last.OK || last.Error.Code != "contract_not_found" || strings.Contains(last.Error.Message, "Rhône") {
+		t.Fatalf("a mixed file's last line: %+v", last)
 	}
-	// His own contract: accepted.
-	for _, res := range a.submit("loic", example(t, "t2-contract.jsonl")) {
+	for _, res := range results[:len(results)-1] {
 		if !res.OK {
 			t.Fatalf("%+v", res.Error)
 		}
 	}
-	if r := a.do("loic", "GET", "/api/v1/contracts/"+other, "", nil); r.status != http.StatusForbidden {
-		t.Fatalf("reading another CPAM's contract: %d", r.status)
+	if r := a.do("loic", "GET", "/api/v1/contracts/"+other, "", nil); r.status != http.StatusNotFound || strings.Contains(string(r.body), "Rhône") {
+		t.Fatalf("reading another CPAM's contract: %d %s, want 404 as an unknown one", r.status, r.body)
 	}
 	if r := a.do("loic", "GET", "/api/v1/contracts/"+t2, "", nil); r.status != http.StatusOK {
 		t.Fatalf("reading his own: %d", r.status)

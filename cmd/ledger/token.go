@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cptsledger/ledger/auth"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/query"
 )
 
 // runToken manages the bearer tokens of the HTTP API: create (the token is
@@ -21,18 +24,29 @@ func runToken(e *env, args []string) error {
 		fs := e.flags("token create")
 		name := fs.String("name", "", "who the token is for: recorded as the actor of what it submits")
 		role := fs.String("role", "", "auditor, finance, agent or admin")
-		cpam := fs.String("cpam", "", "an agent limited to the contracts of this CPAM")
+		cpam := fs.String("cpam", "", "an agent limited to the contracts of this CPAM (a CPAM the ledger knows, as its contracts name it)")
+		newCPAM := fs.Bool("new-cpam", false, "accept a --cpam no contract of the ledger names yet")
+		expires := fs.String("expires", "8760h", "how long the token is accepted: a duration (720h) or a date YYYY-MM-DD (its end, UTC)")
 		if err := e.parse(fs, args[1:]); err != nil {
 			return err
 		}
 		if err := e.requireLedger(); err != nil {
 			return err
 		}
-		token, err := tokens.Create(auth.Identity{Name: *name, Role: auth.Role(*role), CPAM: *cpam})
+		until, err := parseExpiry(*expires)
 		if err != nil {
 			return usageError{err.Error()}
 		}
-		fmt.Fprintf(e.stderr, "token for %s (%s) created; it is shown once, below — keep it secret\n", *name, *role)
+		if *cpam != "" && !*newCPAM {
+			if err := e.knownCPAM(*cpam); err != nil {
+				return err
+			}
+		}
+		token, err := tokens.CreateUntil(auth.Identity{Name: *name, Role: auth.Role(*role), CPAM: *cpam}, until)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		fmt.Fprintf(e.stderr, "token for %s (%s) created, accepted until %s; it is shown once, below — keep it secret\n", *name, *role, until.UTC().Format("2006-01-02T15:04:05Z"))
 		fmt.Fprintln(e.stdout, token)
 		return nil
 	case "list":
@@ -51,10 +65,14 @@ func runToken(e *env, args []string) error {
 				auth.Identity
 				CreatedAt string `json:"created_at"`
 				RevokedAt string `json:"revoked_at,omitempty"`
+				ExpiresAt string `json:"expires_at,omitempty"`
 			}
 			out := make([]listed, len(ts))
 			for i, t := range ts {
 				out[i] = listed{Identity: t.Identity, CreatedAt: t.CreatedAt.Format("2006-01-02T15:04:05Z")}
+				if t.ExpiresAt != nil {
+					out[i].ExpiresAt = t.ExpiresAt.Format("2006-01-02T15:04:05Z")
+				}
 				if t.RevokedAt != nil {
 					out[i].RevokedAt = t.RevokedAt.Format("2006-01-02T15:04:05Z")
 				}
@@ -62,13 +80,16 @@ func runToken(e *env, args []string) error {
 			return e.printJSON(out)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tCPAM\tCREATED\tREVOKED\t")
+		fmt.Fprintln(tw, "NAME\tROLE\tCPAM\tCREATED\tEXPIRES\tREVOKED")
 		for _, t := range ts {
-			revoked := ""
+			revoked, expires := "", "never"
 			if t.RevokedAt != nil {
 				revoked = t.RevokedAt.Format("2006-01-02T15:04:05Z")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", t.Name, t.Role, t.CPAM, t.CreatedAt.Format("2006-01-02T15:04:05Z"), revoked)
+			if t.ExpiresAt != nil {
+				expires = t.ExpiresAt.Format("2006-01-02T15:04:05Z")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.CPAM, t.CreatedAt.Format("2006-01-02T15:04:05Z"), expires, revoked)
 		}
 		return tw.Flush()
 	case "revoke":
@@ -87,4 +108,33 @@ func runToken(e *env, args []string) error {
 		return nil
 	}
 	return usageError{fmt.Sprintf("token %s: want create, list or revoke", args[0])}
+}
+
+// parseExpiry reads --expires: a duration from now, or a date (its end,
+// UTC).
+func parseExpiry(s string) (time.Time, error) {
+	if d, err := domain.ParseDate(s); err == nil {
+		return d.Time().Add(24*time.Hour - time.Second), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return time.Time{}, fmt.Errorf("--expires %q: want a positive duration (720h) or a date YYYY-MM-DD", s)
+	}
+	return time.Now().Add(d), nil
+}
+
+// knownCPAM refuses a CPAM no contract of the ledger names: a typo ("CPAM
+// du Loiet") would make a token that sees nothing; --new-cpam accepts one
+// on purpose.
+func (e *env) knownCPAM(cpam string) error {
+	return e.reads(func(q *query.Ledger) error {
+		page, err := q.SearchContracts(e.ctx, query.ContractSearch{CPAM: cpam, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(page.Contracts) == 0 {
+			return usageError{fmt.Sprintf("--cpam %q: no contract of the ledger names this CPAM (check its spelling, as ledger contracts shows it; --new-cpam if it signs none yet)", cpam)}
+		}
+		return nil
+	})
 }

@@ -207,3 +207,12 @@ func (c *Contract) Rate(k int) (domain.Exact, bool) {
 	}
 	return domain.Ratio(p, b).Clamp(zero, one), true
 }
+
+// Party returns the contract's beneficiary and CPAM, from its signature
+// ("" before it is signed).
+func (c *Contract) Party() (name, cpam string) {
+	if !c.Signed {
+		return "", ""
+	}
+	return c.Terms.Party()
+}

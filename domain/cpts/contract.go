@@ -198,3 +198,12 @@ func (c *Contract) IndicatorsOf(m string) []Indicator {
 	}
 	return out
 }
+
+// Party returns the contract's beneficiary and CPAM, from its signature
+// ("" before it is signed).
+func (c *Contract) Party() (name, cpam string) {
+	if !c.Signed {
+		return "", ""
+	}
+	return c.Terms.Party()
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Tokens (issue 27): a CPAM no contract names is refused unless --new-cpam
+// says so; a name is issued once, revoked or not; every token expires
+// (default a year), and token list shows when.
+func TestTokenCreateRules(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	code, _, errb := ledgerRun(t, "--data", dir, "token", "create", "--name", "loic", "--role", "agent", "--cpam", "CPAM du Loiet")
+	if code != 2 || !strings.Contains(errb, "no contract of the ledger names this CPAM") {
+		t.Fatalf("a misspelt CPAM: exit %d %s", code, errb)
+	}
+	mustLedger(t, "--data", dir, "token", "create", "--name", "loic", "--role", "agent", "--cpam", "CPAM du Loiret")
+	mustLedger(t, "--data", dir, "token", "create", "--name", "nora", "--role", "agent", "--cpam", "CPAM du Nord", "--new-cpam", "--expires", "720h")
+	mustLedger(t, "--data", dir, "token", "revoke", "--name", "loic")
+	if code, _, errb := ledgerRun(t, "--data", dir, "token", "create", "--name", "loic", "--role", "finance"); code != 2 || !strings.Contains(errb, "issued a token already") {
+		t.Fatalf("a name issued again: exit %d %s", code, errb)
+	}
+	if code, _, _ := ledgerRun(t, "--data", dir, "token", "create", "--name", "x", "--role", "finance", "--expires", "-1h"); code != 2 {
+		t.Fatalf("a past expiry: exit %d", code)
+	}
+	var list []struct {
+		Name      string `json:"name"`
+		ExpiresAt string `json:"expires_at"`
+	}
+	if err := json.Unmarshal([]byte(mustLedger(t, "--json", "--data", dir, "token", "list")), &list); err != nil || len(list) != 2 || list[0].ExpiresAt == "" || list[1].ExpiresAt == "" {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+}
