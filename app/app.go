@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
@@ -83,6 +84,9 @@ func nonNil(s []string) []string {
 type Options struct {
 	// Actor is recorded on every event (who submitted the command).
 	Actor string
+	// Today returns the day commands are recorded on, which bounds their
+	// business dates (domain.Calendar.Latest); default: today in UTC.
+	Today func() domain.Date
 	// Schemes are the payment schemes served (default: CPTS and assistant,
 	// with their embedded rulebooks).
 	Schemes []domain.Scheme
@@ -187,6 +191,9 @@ func (l *Ledger) Submit(ctx context.Context, line []byte) (Result, error) {
 func (l *Ledger) SubmitAs(ctx context.Context, actor string, line []byte) (Result, error) {
 	h, err := domain.PeekHeader(line)
 	if err != nil {
+		return Rejected(h.CommandID, err), nil
+	}
+	if err := l.checkAhead(line); err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
 	res, err := l.submitHeader(ctx, actor, line, h)
@@ -580,6 +587,39 @@ func Contract(ctx context.Context, store eventstore.Store, id uuid.UUID, keep fu
 		return c.Apply(e)
 	})
 	return c, err
+}
+
+// datedFields are the business dates of the commands, by their JSON name.
+var datedFields = []string{"signed_on", "started_on", "deployed_on", "reported_on", "as_of", "terminated_on", "hired_on", "corrected_on", "date"}
+
+// checkAhead refuses a command dated further after the day it is recorded
+// than the rulebooks allow (recording_margin_days), naming each such
+// field: a decision as of 2099-12-01 would decide, today, payments of
+// years that have not come.
+func (l *Ledger) checkAhead(line []byte) error {
+	today := domain.DateOf(time.Now())
+	if l.opts.Today != nil {
+		today = l.opts.Today()
+	}
+	cal := domain.CalendarOf(l.opts.Schemes)
+	latest := cal.Latest(today)
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(line, &fields) != nil {
+		return nil // the decoder names what is wrong with it
+	}
+	var vs domain.Violations
+	for _, name := range datedFields {
+		var s string
+		if raw, ok := fields[name]; !ok || json.Unmarshal(raw, &s) != nil {
+			continue
+		}
+		// A date outside the calendar is the decoder's to name (date_out_of_range, with the calendar).
+		if d, err := domain.ParseDate(s); err == nil && d.After(latest) && cal.Contains(d) {
+			vs.Add(domain.CodeDateOutOfRange, name, fmt.Sprintf("%s is after %s: a command is dated at most %d days after the day it is recorded (rulebook recording_margin_days)",
+				d, latest, cal.AheadDays))
+		}
+	}
+	return vs.Err()
 }
 
 // cpamKey carries, in a submission's context, the one CPAM its identity

@@ -439,3 +439,34 @@ func TestTheCPAMLimitIsCheckedInTheWrite(t *testing.T) {
 }
 
 func apptestSign(id uuid.UUID) []byte { return apptest.SignCPTS("sign-"+id.String()[:8], id) }
+
+// A command dated further after the day it is recorded than the rulebooks
+// allow (recording_margin_days, 366) is refused naming its field, and
+// writes nothing: an agent decided payments as of 2099-12-01.
+func TestCommandsAreNotDatedFarAhead(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	today := domain.MustDate("2026-12-05")
+	l := app.New(s, app.Options{Today: func() domain.Date { return today }})
+	ctx := context.Background()
+	id := uuid.New()
+	if res, err := l.Submit(ctx, apptestSign(id)); err != nil || !res.OK {
+		t.Fatalf("%+v %v", res, err)
+	}
+	head, _ := s.Head(ctx)
+	for line, field := range map[string]string{
+		fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"far","contract_id":%q,"as_of":"2099-12-01"}`, id):                     "as_of",
+		fmt.Sprintf(`{"type":"StartMission","command_id":"far2","contract_id":%q,"mission":"access","started_on":"2027-12-07"}`, id): "started_on",
+	} {
+		res, err := l.Submit(ctx, []byte(line))
+		if err != nil || res.OK || res.Error.Code != domain.CodeDateOutOfRange || len(res.Error.Violations) != 1 || res.Error.Violations[0].Field != field {
+			t.Fatalf("%s: %+v %v", line, res, err)
+		}
+	}
+	if after, _ := s.Head(ctx); after != head {
+		t.Fatal("a command dated far ahead wrote")
+	}
+	// Within the margin: accepted.
+	if res, err := l.Submit(ctx, []byte(fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"near","contract_id":%q,"as_of":"2027-12-06"}`, id))); err != nil || !res.OK {
+		t.Fatalf("a decision 366 days ahead: %+v %v", res, err)
+	}
+}

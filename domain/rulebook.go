@@ -25,6 +25,10 @@ type RulebookInfo struct {
 	// set on the scheme's latest rulebook, it is the upper end of the
 	// scheme's Calendar until a rulebook replaces it.
 	DatesBefore Date `json:"dates_before"`
+	// RecordingMarginDays bounds how far after the day it is recorded a
+	// command may be dated (a decision as of 2099 typed by mistake or on
+	// purpose is refused); the scheme's Calendar holds the largest.
+	RecordingMarginDays int `json:"recording_margin_days,omitempty"`
 }
 
 // InForceOn reports whether the rulebook applies on d.
@@ -56,6 +60,19 @@ func (r RulebookInfo) Validate() error {
 type Calendar struct {
 	From   Date // the first day
 	Before Date // the day after the last
+	// AheadDays bounds a command's business dates after the day it is
+	// recorded (0: no bound but Before).
+	AheadDays int
+}
+
+// Latest returns the latest business date a command recorded on today may
+// carry (the day before Before when AheadDays is 0).
+func (c Calendar) Latest(today Date) Date {
+	last := c.Before.AddDays(-1)
+	if c.AheadDays > 0 {
+		last = MinDate(last, today.AddDays(c.AheadDays))
+	}
+	return last
 }
 
 // IsZero reports whether c is unset.
@@ -72,7 +89,7 @@ func (c Calendar) Union(o Calendar) Calendar {
 	if o.IsZero() {
 		return c
 	}
-	return Calendar{From: MinDate(c.From, o.From), Before: MaxDate(c.Before, o.Before)}
+	return Calendar{From: MinDate(c.From, o.From), Before: MaxDate(c.Before, o.Before), AheadDays: max(c.AheadDays, o.AheadDays)}
 }
 
 func (c Calendar) String() string { return c.From.String() + " to " + c.Before.AddDays(-1).String() }
@@ -119,6 +136,7 @@ func LoadRulebooks[R Rulebook](docs [][]byte, check func(R) error) (*Rulebooks[R
 	}
 	for _, b := range out.books {
 		out.calendar.Before = MaxDate(out.calendar.Before, b.Info().DatesBefore)
+		out.calendar.AheadDays = max(out.calendar.AheadDays, b.Info().RecordingMarginDays)
 	}
 	if len(out.books) > 0 && !out.calendar.Before.After(out.calendar.From) {
 		return nil, fmt.Errorf("rulebooks: no rulebook sets dates_before after %s (the bound of the dates the scheme judges)", out.calendar.From)
