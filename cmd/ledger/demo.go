@@ -422,12 +422,23 @@ func isTerminal(w io.Writer) bool {
 // demoMarker, in a data directory, says that the demo made its ledger.
 const demoMarker = "DEMO"
 
+// The data directory of real use, and the demo's when --data is not given.
+const (
+	defaultData = "./data"
+	demoData    = "./demo-data"
+)
+
 // claimForDemo refuses a data directory that holds a ledger the demo did
 // not make (real data must never get fake contracts), and marks a new one
 // as the demo's.
 func (e *env) claimForDemo() error {
 	if e.global.store != "" && e.global.store != "embedded" {
 		return failed{"the demo runs on the embedded store only (it would add fake contracts to the server's ledger)"}
+	}
+	if e.global.data == defaultData && os.Getenv("LEDGER_DATA") == "" {
+		// Without --data, the demo's own directory: ./data is where real
+		// use keeps its ledger.
+		e.global.data = demoData
 	}
 	marker := filepath.Join(e.global.data, demoMarker)
 	if e.requireLedger() == nil {

@@ -182,7 +182,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// Whatever the umask the process was started with, what the ledger
 	// creates in its data directory is its own (internal/private).
 	private.Mask()
-	g := globalFlags{data: envOr("LEDGER_DATA", "./data"), store: envOr("LEDGER_STORE", "embedded"), esdbURL: os.Getenv("LEDGER_ESDB_URL"),
+	g := globalFlags{data: envOr("LEDGER_DATA", defaultData), store: envOr("LEDGER_STORE", "embedded"), esdbURL: os.Getenv("LEDGER_ESDB_URL"),
 		logLevel: os.Getenv("LEDGER_LOG_LEVEL")}
 	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
