@@ -15,13 +15,18 @@ import (
 // per command once its events are durable.
 func runSubmit(e *env, args []string) error {
 	fs := e.flags("submit")
-	file := fs.String("file", "", "JSON-lines file of commands; - for standard input")
+	file := fs.String("file", "", "JSON-lines file of commands; - (or no --file, when standard input is not a terminal) for standard input")
 	actor := fs.String("actor", envOr("LEDGER_ACTOR", envOr("USER", "cli")), "who submits (recorded on each event; env LEDGER_ACTOR)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	if *file == "" {
-		return usageError{"--file is required"}
+		// A pipe or a file on standard input is read, as `ledger submit <
+		// commands.jsonl` promises; a terminal is not waited on.
+		if e.stdin == nil || isTerminal(e.stdin) {
+			return usageError{"--file is required (or commands on standard input: ledger submit < commands.jsonl)"}
+		}
+		*file = "-"
 	}
 	var in io.Reader = e.stdin
 	if *file != "-" {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,5 +35,22 @@ func TestTokenCreateRules(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(mustLedger(t, "--json", "--data", dir, "token", "list")), &list); err != nil || len(list) != 2 || list[0].ExpiresAt == "" || list[1].ExpiresAt == "" {
 		t.Fatalf("list: %+v %v", list, err)
+	}
+}
+
+// submit reads standard input when --file is absent and it is not a
+// terminal (issue 28).
+func TestSubmitReadsStandardInput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	raw, err := os.ReadFile("../../examples/t2-contract.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--data", dir, "submit"}, bytes.NewReader(raw), &out, &errb); code != 0 || strings.Count(out.String(), `"ok":true`) != strings.Count(strings.TrimSpace(string(raw)), "\n")+1 {
+		t.Fatalf("submit from standard input: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	if code, _, errb := ledgerRun(t, "--data", dir, "submit"); code != 2 || !strings.Contains(errb, "--file is required") {
+		t.Fatalf("submit with nothing to read: exit %d %s", code, errb)
 	}
 }
