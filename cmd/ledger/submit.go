@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,11 @@ func runSubmit(e *env, args []string) error {
 			return usageError{"--file is required (or commands on standard input: ledger submit < commands.jsonl)"}
 		}
 		*file = "-"
+		br := bufio.NewReader(e.stdin)
+		if _, err := br.Peek(1); err != nil {
+			return usageError{"--file is required (standard input held no command: ledger submit < commands.jsonl)"}
+		}
+		e.stdin = br
 	}
 	var in io.Reader = e.stdin
 	if *file != "-" {
