@@ -71,8 +71,20 @@ func (e *env) parseContractQuery(name string, args []string, asOfHelp string) (u
 	fs := e.flags(name)
 	contract := contractFlag(fs)
 	window := e.windowFlags(fs, asOfHelp)
+	// The contract may also come first, without its flag:
+	// ledger payments ID --as-of 2022-01-01.
+	positional := ""
+	if len(args) > 0 && args[0] != "" && !strings.HasPrefix(args[0], "-") {
+		positional, args = args[0], args[1:]
+	}
 	if err := e.parse(fs, args); err != nil {
 		return uuid.Nil, query.Window{}, err
+	}
+	if positional != "" {
+		if *contract != "" && *contract != positional {
+			return uuid.Nil, query.Window{}, usageError{"the contract is given twice (as an argument and --contract), differently"}
+		}
+		*contract = positional
 	}
 	id, err := parseContract(*contract)
 	if err != nil {

@@ -54,3 +54,17 @@ func TestSubmitReadsStandardInput(t *testing.T) {
 		t.Fatalf("submit with nothing to read: exit %d %s", code, errb)
 	}
 }
+
+// A query on one contract takes its id as its first argument too.
+func TestPositionalContractID(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	for _, cmd := range []string{"payments", "balance", "audit"} {
+		if got, want := mustLedger(t, "--data", dir, cmd, t2ID, "--as-of", "2021-06-30"), mustLedger(t, "--data", dir, cmd, "--contract", t2ID, "--as-of", "2021-06-30"); got != want {
+			t.Fatalf("%s with a positional id:\n%s\nwant\n%s", cmd, got, want)
+		}
+	}
+	if code, _, _ := ledgerRun(t, "--data", dir, "balance", t2ID, "--contract", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e81"); code != 2 {
+		t.Fatalf("two different ids: exit %d", code)
+	}
+}
