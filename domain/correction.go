@@ -226,3 +226,24 @@ func CheckPrescription(rs []YearRegularisation, years int, correctedOn Date) err
 	}
 	return vs.Err()
 }
+
+// EventsAsOf returns the events a decision dated d decides on: every event
+// of the contract, in the order applied, but the corrections (correctedOn
+// tells them and their date) dated after d — a decision of that date
+// cannot know them — unless a decision already made, dated on or after
+// them, took them into account: what was decided stays decided. cut is
+// false when nothing is left out (decide on the contract as it is).
+func EventsAsOf(history []Event, payments []PaymentDecided, d Date, correctedOn func(Event) (Date, bool)) (events []Event, cut bool) {
+	horizon := d
+	for _, p := range payments {
+		horizon = MaxDate(horizon, p.DecidedOn)
+	}
+	later := func(e Event) bool {
+		on, ok := correctedOn(e)
+		return ok && on.After(horizon)
+	}
+	if !slices.ContainsFunc(history, later) {
+		return history, false
+	}
+	return slices.DeleteFunc(slices.Clone(history), later), true
+}

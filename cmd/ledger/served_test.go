@@ -80,15 +80,7 @@ func TestNothingIsServedFromABrokenChain(t *testing.T) {
 	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
 	contract := "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"
 	before := mustLedger(t, "--data", dir, "payments", "--contract", contract)
-	db := insider(t, dir)
-	var pos int64
-	var data string
-	if err := db.QueryRow(`SELECT position, CAST(data AS TEXT) FROM events WHERE CAST(data AS TEXT) LIKE '%"amount":"60000.00"%' ORDER BY position LIMIT 1`).Scan(&pos, &data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`UPDATE events SET data = ? WHERE position = ?`, []byte(strings.Replace(data, "60000.00", "160000.00", 1)), pos); err != nil {
-		t.Fatal(err)
-	}
+	pos, restore := raisePayment(t, dir)
 	code, _, errb := ledgerRun(t, "--data", dir, "rebuild")
 	if code != 1 || !strings.Contains(errb, "position "+itoa(pos)) || !strings.Contains(errb, "hash chain") {
 		t.Fatalf("rebuild of a rewritten log: exit %d\n%s", code, errb)
@@ -101,9 +93,7 @@ func TestNothingIsServedFromABrokenChain(t *testing.T) {
 	}
 	// The log restored (the event put back): verify finds it whole, and the
 	// queries answer again, from the log as it was.
-	if _, err := db.Exec(`UPDATE events SET data = ? WHERE position = ?`, []byte(data), pos); err != nil {
-		t.Fatal(err)
-	}
+	restore()
 	mustLedger(t, "--data", dir, "verify")
 	if after := mustLedger(t, "--data", dir, "payments", "--contract", contract); after != before {
 		t.Fatalf("payments after the log was restored:\n%s\nwant\n%s", after, before)
@@ -138,15 +128,7 @@ func TestServeFlagsABrokenChain(t *testing.T) {
 		st, ok, _ := chainstatus.Read(dir)
 		return ok && st.OK && st.Position == 19 && metric() == "1" && ready() == http.StatusOK
 	})
-	db := insider(t, dir)
-	var pos int64
-	var data string
-	if err := db.QueryRow(`SELECT position, CAST(data AS TEXT) FROM events WHERE CAST(data AS TEXT) LIKE '%"amount":"60000.00"%' ORDER BY position LIMIT 1`).Scan(&pos, &data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`UPDATE events SET data = ? WHERE position = ?`, []byte(strings.Replace(data, "60000.00", "160000.00", 1)), pos); err != nil {
-		t.Fatal(err)
-	}
+	_, restore := raisePayment(t, dir)
 	testwait.Until(t, 30*time.Second, "the rewrite flagged", func() bool { return metric() == "0" && ready() == http.StatusServiceUnavailable })
 	code, body := get(t, token, s.http+"/api/v1/contracts/"+t2ID+"/payments")
 	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"chain_broken"`) || strings.Contains(string(body), "160000") {
@@ -155,11 +137,29 @@ func TestServeFlagsABrokenChain(t *testing.T) {
 	if !strings.Contains(s.stderr.String(), "level=ERROR") {
 		t.Fatalf("no error logged:\n%s", s.stderr.String())
 	}
-	if _, err := db.Exec(`UPDATE events SET data = ? WHERE position = ?`, []byte(data), pos); err != nil {
-		t.Fatal(err)
-	}
+	restore()
 	testwait.Until(t, 30*time.Second, "the log whole again", func() bool { return metric() == "1" && ready() == http.StatusOK })
 	if code, body := get(t, token, s.http+"/api/v1/contracts/"+t2ID+"/payments"); code != http.StatusOK {
 		t.Fatalf("payments once the log is whole: %d %s", code, body)
 	}
+}
+
+// raisePayment edits, as an insider, the first payment of 60000.00 in
+// events.db to 160000.00 (its chain left as it was), and returns its
+// position and how to put it back.
+func raisePayment(t *testing.T, dir string) (int64, func()) {
+	t.Helper()
+	db := insider(t, dir)
+	var pos int64
+	var data string
+	if err := db.QueryRow(`SELECT position, CAST(data AS TEXT) FROM events WHERE CAST(data AS TEXT) LIKE '%"amount":"60000.00"%' ORDER BY position LIMIT 1`).Scan(&pos, &data); err != nil {
+		t.Fatal(err)
+	}
+	set := func(v string) {
+		if _, err := db.Exec(`UPDATE events SET data = ? WHERE position = ?`, []byte(v), pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(strings.Replace(data, "60000.00", "160000.00", 1))
+	return pos, func() { set(data) }
 }

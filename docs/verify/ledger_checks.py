@@ -233,3 +233,24 @@ def open_checkpoint(note, verifier):
     if not origin or not size.isdigit() or str(int(size)) != size:
         fail("the checkpoint's origin or size is malformed")
     return origin, int(size), b64_hash(root, "the checkpoint's root hash")
+
+# ---- the scripts' command line ----
+
+def main(argv, verify, doc):
+    """verify_proof.py and verify_consistency.py: --verifier-key FILE PROOF..., exit 0 when every proof verifies,
+    1 at the first that does not (saying why), 2 on bad usage."""
+    import sys
+    if len(argv) < 3 or argv[0] != "--verifier-key":
+        print(doc, file=sys.stderr)
+        return 2
+    try:
+        verifier = read_verifier_key(open(argv[1]).read())
+        for path in argv[2:]:
+            try:
+                verify(path, verifier)
+            except CheckFailed as e:
+                raise CheckFailed(f"{path}: {e}")
+    except CheckFailed as e:
+        print(f"INVALID: {e}", file=sys.stderr)
+        return 1
+    return 0

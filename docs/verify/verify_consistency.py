@@ -5,7 +5,7 @@ Reads each proof once, strictly, checks both checkpoints' Ed25519 signatures wit
 older tree is a prefix of the newer one (RFC 9162 2.1.4.2). Exit 0 when every proof verifies, 1 at the first that
 does not."""
 import sys
-from ledger_checks import (CheckFailed, fail, node_hash, b64_hash, read_document, want, read_verifier_key,
+from ledger_checks import (main, CheckFailed, fail, node_hash, b64_hash, read_document, want, read_verifier_key,
                            open_checkpoint)
 
 PROOF = ("old_size", "new_size", "consistency", "old_checkpoint", "new_checkpoint")
@@ -51,21 +51,5 @@ def verify(path, verifier):
     print(f"ok: the tree of {o_size} events is a prefix of the tree of {n_size} events of {n_origin}, both signed by {verifier[0]}")
     print("checked: both checkpoints' signatures, the consistency path between their roots")
 
-def main(argv):
-    if len(argv) < 3 or argv[0] != "--verifier-key":
-        print(__doc__, file=sys.stderr)
-        return 2
-    try:
-        verifier = read_verifier_key(open(argv[1]).read())
-        for path in argv[2:]:
-            try:
-                verify(path, verifier)
-            except CheckFailed as e:
-                raise CheckFailed(f"{path}: {e}")
-    except CheckFailed as e:
-        print(f"INVALID: {e}", file=sys.stderr)
-        return 1
-    return 0
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], verify, __doc__))

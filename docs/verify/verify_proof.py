@@ -6,7 +6,7 @@ hashes the event's data exactly as the text it read, checks the checkpoint's Ed2
 then the audit path from the event to the signed root (RFC 9162 2.1.3.2), and prints what it vouches for.
 Exit 0 when every proof verifies, 1 at the first that does not."""
 import sys
-from ledger_checks import (CheckFailed, fail, field, leaf_hash, node_hash, b64_hash, read_document, read_object,
+from ledger_checks import (main, CheckFailed, fail, field, leaf_hash, node_hash, b64_hash, read_document, read_object,
                            want, read_verifier_key, open_checkpoint)
 import hashlib, json
 
@@ -68,21 +68,5 @@ def verify(path, verifier):
             print(f"  {label}: {value}")
     print(f"  data: {text[dstart:dend]}")
 
-def main(argv):
-    if len(argv) < 3 or argv[0] != "--verifier-key":
-        print(__doc__, file=sys.stderr)
-        return 2
-    try:
-        verifier = read_verifier_key(open(argv[1]).read())
-        for path in argv[2:]:
-            try:
-                verify(path, verifier)
-            except CheckFailed as e:
-                raise CheckFailed(f"{path}: {e}")
-    except CheckFailed as e:
-        print(f"INVALID: {e}", file=sys.stderr)
-        return 1
-    return 0
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], verify, __doc__))

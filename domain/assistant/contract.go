@@ -128,29 +128,16 @@ func correctedOn(e domain.Event) (domain.Date, bool) {
 	return domain.Date{}, false
 }
 
-// asOf returns the contract as a decision dated d sees it: every event
-// applied in the order recorded, but the corrections dated after d —
-// unless a decision made already took them into account. It is c
-// itself when nothing is left out (as cpts.Contract.asOf).
+// asOf returns the contract as a decision dated d sees it
+// (domain.EventsAsOf): c itself when nothing is left out.
 func (c *Contract) asOf(d domain.Date) *Contract {
-	horizon := d
-	for _, p := range c.Payments {
-		if p.DecidedOn.After(horizon) {
-			horizon = p.DecidedOn // a decision of then took them into account
-		}
-	}
-	later := func(e domain.Event) bool {
-		on, ok := correctedOn(e)
-		return ok && on.After(horizon)
-	}
-	if !slices.ContainsFunc(c.history, later) {
+	events, cut := domain.EventsAsOf(c.history, c.Payments, d, correctedOn)
+	if !cut {
 		return c
 	}
 	v := NewContractWith(c.ID, c.rules)
-	for _, e := range c.history {
-		if !later(e) {
-			_ = v.Apply(e) // applied to c already: it applies again
-		}
+	for _, e := range events {
+		_ = v.Apply(e) // applied to c already: it applies again
 	}
 	return v
 }

@@ -170,32 +170,16 @@ func correctedOn(e Event) (domain.Date, bool) {
 	return domain.Date{}, false
 }
 
-// asOf returns the contract as a decision dated d sees it: every event
-// applied in the order recorded, but the corrections dated after d, which
-// a decision of that date cannot know (domain.md, corrections) — unless a
-// decision made already took them into account (one dated on or after
-// them): what was decided stays decided. It is c itself when
-// nothing is left out.
+// asOf returns the contract as a decision dated d sees it
+// (domain.EventsAsOf): c itself when nothing is left out.
 func (c *Contract) asOf(d domain.Date) *Contract {
-	horizon := d
-	for _, p := range c.Payments {
-		if p.DecidedOn.After(horizon) {
-			horizon = p.DecidedOn // a decision of then took them into account
-		}
-	}
-	later := func(e Event) bool {
-		on, ok := correctedOn(e)
-		return ok && on.After(horizon)
-	}
-	if !slices.ContainsFunc(c.history, later) {
+	events, cut := domain.EventsAsOf(c.history, c.Payments, d, correctedOn)
+	if !cut {
 		return c
 	}
 	v := NewContractWith(c.ID, c.rules)
-	for _, e := range c.history {
-		if !later(e) {
-			// Each event was applied to c already: it applies again.
-			_ = v.Apply(e)
-		}
+	for _, e := range events {
+		_ = v.Apply(e) // applied to c already: it applies again
 	}
 	return v
 }
