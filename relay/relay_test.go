@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -407,4 +408,41 @@ func TestAStalledRelayIsSeenAndRecovers(t *testing.T) {
 	if stalled, _, err := r.Stalled(ctx, 300*time.Millisecond); stalled || err != nil {
 		t.Fatalf("after catching up: stalled %v %v", stalled, err)
 	}
+}
+
+// fullDisk is the relay's state on a disk that fills: saving a checkpoint
+// fails, as SQLite does with SQLITE_FULL, while full is set.
+type fullDisk struct {
+	relay.Checkpoints
+	full atomic.Bool
+}
+
+func (d *fullDisk) SaveCheckpoint(ctx context.Context, name string, pos eventstore.Position) error {
+	if d.full.Load() {
+		return errors.New("relay state: database or disk is full")
+	}
+	return d.Checkpoints.SaveCheckpoint(ctx, name, pos)
+}
+
+// A disk full under the relay's state, then freed: the relay is seen
+// stalled while it cannot save its checkpoint, then catches up by itself,
+// without a restart, each event in the stream once.
+func TestTheRelayCatchesUpAfterADiskFull(t *testing.T) {
+	e := setup(t)
+	state := &fullDisk{Checkpoints: e.db}
+	r := relay.New(e.store, e.js, state, relay.Options{MaxBackoff: 200 * time.Millisecond})
+	stop := runRelay(t, r)
+	defer stop()
+	e.appendEvents(t, 10)
+	natstest.WaitFor(t, "10 acknowledged", func() bool { return r.Stats().Position == 10 })
+	state.full.Store(true)
+	e.appendEvents(t, 40)
+	ctx := context.Background()
+	natstest.WaitFor(t, "the relay seen stalled on a full disk", func() bool {
+		stalled, lag, err := r.Stalled(ctx, 300*time.Millisecond)
+		return stalled && lag == 40 && err == nil
+	})
+	state.full.Store(false)
+	natstest.WaitFor(t, "50 acknowledged once the disk has room", func() bool { return r.Stats().Position == 50 })
+	e.consumeAll(t, 50)
 }
