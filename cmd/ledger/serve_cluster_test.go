@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/internal/natstest"
 	"github.com/cptsledger/ledger/relay"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -18,16 +20,27 @@ import (
 // cluster survives the loss of any one node — the leader of the LEDGER
 // stream or a follower: what is submitted after the loss is published,
 // every event once and in order, and signed checkpoints keep coming, on
-// streams of three replicas.
+// streams of three replicas. The cluster takes only the ledger's two users
+// with the permissions docs/deploy.md gives them: serve publishes with the
+// publisher's credentials, and the subscriber cannot publish on ledger.>.
 func TestServeOnAClusterSurvivesTheLossOfAnyNode(t *testing.T) {
 	for _, lose := range []string{"leader", "follower"} {
 		t.Run("the "+lose, func(t *testing.T) {
-			c := natstest.StartCluster(t, 3)
 			base := t.TempDir()
 			dir, key := filepath.Join(base, "data"), filepath.Join(base, "signer.key")
+			mustLedger(t, "--data", dir, "init")
+			users, err := natsserver.EnsureUsers(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			publisher := natsserver.SeedFile(dir, natsserver.RolePublisher)
+			c := natstest.StartClusterWithUsers(t, 3, &users, publisher)
+			if _, err := nats.Connect(c.URL(), nats.MaxReconnects(0)); err == nil {
+				t.Fatal("the cluster took an anonymous client")
+			}
 			mustLedger(t, "keygen", "--name", "cluster-test", "--out", key)
 			stderr, exited := serveInProcess(t, dir, "--nats-url", c.URL(), "--nats-replicas", "3",
-				"--signing-key", key, "--checkpoint-every", "100ms")
+				"--signing-key", key, "--checkpoint-every", "100ms", "--nats-nkey", publisher)
 			nc, js := c.Connect(t)
 			defer nc.Close()
 			published := func(n int) {
@@ -49,6 +62,7 @@ func TestServeOnAClusterSurvivesTheLossOfAnyNode(t *testing.T) {
 			mustLedger(t, "--data", dir, "submit", "--file", "../../examples/aid-contract.jsonl")
 			published(28)
 			checkOnceInOrder(t, js, 28)
+			subscriberCannotPublish(t, c.URL(), natsserver.SeedFile(dir, natsserver.RoleSubscriber))
 			natstest.WaitFor(t, "a signed checkpoint of all 28 events after the loss", func() bool {
 				s, err := js.Stream(context.Background(), relay.CheckpointStreamName)
 				if err != nil {
@@ -112,5 +126,31 @@ func checkOnceInOrder(t *testing.T, js jetstream.JetStream, n int) {
 	}
 	if _, err := s.GetMsg(context.Background(), uint64(n)+1); err == nil {
 		t.Fatalf("a message after the %d events", n)
+	}
+}
+
+// subscriberCannotPublish checks, on a cluster, that the subscriber reads
+// the stream and cannot publish on ledger.>.
+func subscriberCannotPublish(t *testing.T, url, seedFile string) {
+	t.Helper()
+	seed, err := nats.NkeyOptionFromSeed(seedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(url, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := js.Stream(ctx, relay.StreamName); err != nil {
+		t.Fatalf("the subscriber cannot read the stream's info: %v", err)
+	}
+	denied, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	if _, err := js.Publish(denied, "ledger.cpts.x.PaymentDecided", []byte(`{"amount":"999999.00"}`)); err == nil {
+		t.Fatal("the subscriber published on the cluster")
 	}
 }

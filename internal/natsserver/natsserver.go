@@ -63,7 +63,7 @@ func Start(opts Options) (*server.Server, error) {
 		NoLog:      true,
 	}
 	if opts.Users != nil {
-		so.Nkeys = opts.Users.nkeyUsers()
+		so.Nkeys = NkeyUsers(*opts.Users)
 	}
 	s, err := server.NewServer(so)
 	if err != nil {

@@ -117,7 +117,9 @@ func PublisherPermissions() *server.Permissions {
 	}
 }
 
-func (u *Users) nkeyUsers() []*server.NkeyUser {
+// NkeyUsers returns the users as a server's configuration takes them, with
+// their permissions (what docs/deploy.md gives a cluster).
+func NkeyUsers(u Users) []*server.NkeyUser {
 	return []*server.NkeyUser{
 		{Nkey: u.Publisher, Permissions: PublisherPermissions()},
 		{Nkey: u.Subscriber, Permissions: SubscriberPermissions()},

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -23,6 +24,9 @@ type Cluster struct {
 	Servers []*server.Server
 	// URLs are the nodes' client URLs, in the order of Servers.
 	URLs []string
+	// connect are the options Connect uses (the publisher's credentials
+	// on a cluster with users).
+	connect []nats.Option
 }
 
 // URL is the comma-separated list of the nodes' client URLs, as given to
@@ -31,7 +35,14 @@ func (c *Cluster) URL() string { return strings.Join(c.URLs, ",") }
 
 // StartCluster starts n nodes and returns once the cluster has elected its
 // meta leader (JetStream answers). The test's cleanup shuts them down.
-func StartCluster(t testing.TB, n int) *Cluster {
+func StartCluster(t testing.TB, n int) *Cluster { return StartClusterWithUsers(t, n, nil, "") }
+
+// StartClusterWithUsers starts n nodes that take only the users' clients,
+// with the permissions the embedded server gives them
+// (natsserver.PublisherPermissions, SubscriberPermissions), as
+// docs/deploy.md configures a production cluster; Connect uses the
+// publisher's seed file. users nil: anyone may connect.
+func StartClusterWithUsers(t testing.TB, n int, users *natsserver.Users, publisherSeed string) *Cluster {
 	t.Helper()
 	dir := t.TempDir()
 	// Each node routes to all of them (a node ignores the route to itself):
@@ -43,6 +54,13 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", ports[i])
 	}
 	c := &Cluster{}
+	if users != nil {
+		seed, err := nats.NkeyOptionFromSeed(publisherSeed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.connect = append(c.connect, seed)
+	}
 	t.Cleanup(func() {
 		for _, s := range c.Servers {
 			s.Shutdown()
@@ -50,12 +68,16 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	})
 	for i := range n {
 		name := fmt.Sprintf("n%d", i+1)
-		s, err := server.NewServer(&server.Options{
+		opts := &server.Options{
 			ServerName: name, Host: "127.0.0.1", Port: -1, JetStream: true,
 			StoreDir: filepath.Join(dir, name), NoSigs: true, NoLog: true,
 			Cluster: server.ClusterOpts{Name: "ledger-test", Host: "127.0.0.1", Port: ports[i]},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
-		})
+		}
+		if users != nil {
+			opts.Nkeys = natsserver.NkeyUsers(*users)
+		}
+		s, err := server.NewServer(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +105,7 @@ func StartCluster(t testing.TB, n int) *Cluster {
 // does with a comma-separated --nats-url.
 func (c *Cluster) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(c.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(c.URL(), append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}, c.connect...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
