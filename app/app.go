@@ -603,6 +603,9 @@ func (l *Ledger) checkAhead(line []byte) error {
 	}
 	cal := domain.CalendarOf(l.opts.Schemes)
 	latest := cal.Latest(today)
+	if !mayHoldDateAfter(line, latest.String()) {
+		return nil // nearly every command: no second reading of the line
+	}
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(line, &fields) != nil {
 		return nil // the decoder names what is wrong with it
@@ -620,6 +623,25 @@ func (l *Ledger) checkAhead(line []byte) error {
 		}
 	}
 	return vs.Err()
+}
+
+// mayHoldDateAfter tells, in one pass over the bytes, whether the line may
+// hold a date after latest (YYYY-MM-DD): a quoted date later than it, or
+// an escape (\u…), behind which a date could hide from a byte search.
+// Only then is the line read again to name the field.
+func mayHoldDateAfter(line []byte, latest string) bool {
+	if bytes.Contains(line, []byte(`\u`)) {
+		return true
+	}
+	for i := 0; i+11 < len(line); i++ {
+		if line[i] != '"' || line[i+11] != '"' || line[i+5] != '-' || line[i+8] != '-' {
+			continue
+		}
+		if d := line[i+1 : i+11]; string(d) > latest {
+			return true
+		}
+	}
+	return false
 }
 
 // cpamKey carries, in a submission's context, the one CPAM its identity

@@ -227,13 +227,14 @@ func CheckPrescription(rs []YearRegularisation, years int, correctedOn Date) err
 	return vs.Err()
 }
 
-// EventsAsOf returns the events a decision dated d decides on: every event
-// of the contract, in the order applied, but the corrections (correctedOn
-// tells them and their date) dated after d — a decision of that date
-// cannot know them — unless a decision already made, dated on or after
-// them, took them into account: what was decided stays decided. cut is
-// false when nothing is left out (decide on the contract as it is).
-func EventsAsOf(history []Event, payments []PaymentDecided, d Date, correctedOn func(Event) (Date, bool)) (events []Event, cut bool) {
+// AsOf returns the contract state a decision dated d decides on: every
+// event of the contract (history, in the order applied) but the
+// corrections (correctedOn tells them and their date) dated after d — a
+// decision of that date cannot know them — unless a decision already made,
+// dated on or after them, took them into account: what was decided stays
+// decided. It is current itself when nothing is left out, else a state
+// fresh returns with the rest applied again.
+func AsOf[S State](current S, history []Event, payments []PaymentDecided, d Date, correctedOn func(Event) (Date, bool), fresh func() S) S {
 	horizon := d
 	for _, p := range payments {
 		horizon = MaxDate(horizon, p.DecidedOn)
@@ -243,7 +244,13 @@ func EventsAsOf(history []Event, payments []PaymentDecided, d Date, correctedOn 
 		return ok && on.After(horizon)
 	}
 	if !slices.ContainsFunc(history, later) {
-		return history, false
+		return current
 	}
-	return slices.DeleteFunc(slices.Clone(history), later), true
+	v := fresh()
+	for _, e := range history {
+		if !later(e) {
+			_ = v.Apply(e) // applied to current already: it applies again
+		}
+	}
+	return v
 }

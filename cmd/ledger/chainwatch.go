@@ -24,6 +24,7 @@ type chainWatch struct {
 
 	mu       sync.Mutex
 	lastFull time.Time
+	verdict  *chainstatus.Cached // read again only when its file changed
 }
 
 // status returns the verdict recorded (a CLI's verify counts too) and the
@@ -32,12 +33,12 @@ func (w *chainWatch) status() (ok bool, lastFull time.Time) {
 	w.mu.Lock()
 	lastFull = w.lastFull
 	w.mu.Unlock()
-	st, found, err := chainstatus.Read(w.dir)
-	if err != nil {
+	err := w.verdict.Check()
+	var broken *chainstatus.BrokenError
+	if err != nil && !errors.As(err, &broken) {
 		w.log.Error("chain: the verdict cannot be read", "err", err)
-		return false, lastFull
 	}
-	return !found || st.OK, lastFull
+	return err == nil, lastFull
 }
 
 // run checks the whole log now and then every period, until ctx ends.

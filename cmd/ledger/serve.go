@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/chainstatus"
 	"github.com/cptsledger/ledger/internal/dirlock"
 	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/notary"
@@ -270,7 +271,7 @@ func runServe(e *env, args []string) error {
 	// The projections follow the log, on whichever file is current: a
 	// rebuild elsewhere switches them to its file. A failure is retried,
 	// since a concurrent CLI may hold the read-model lock for a moment.
-	chain := &chainWatch{dir: e.global.data, store: store, log: log}
+	chain := &chainWatch{dir: e.global.data, store: store, log: log, verdict: chainstatus.NewCached(e.global.data)}
 	go chain.run(ctx, f.verifyEvery)
 	go retry(ctx, log, "projections", func() error {
 		return chain.projectionsFailed(ctx, followModels(ctx, log, models, store))

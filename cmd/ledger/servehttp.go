@@ -16,7 +16,6 @@ import (
 	"github.com/cptsledger/ledger/console"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/httpapi"
-	"github.com/cptsledger/ledger/internal/chainstatus"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 	"github.com/cptsledger/ledger/relay"
@@ -65,7 +64,7 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 		l.Close()
 		return nil, err
 	}
-	reads := query.New(store, models, e.schemes).Guarded(func() error { return chainstatus.Guard(e.global.data) })
+	reads := query.New(store, models, e.schemes).Guarded(chain.verdict.Check)
 	tokens := auth.Open(e.global.data)
 	web, err := console.New(console.Config{Reads: reads, Store: store, Tokens: tokens, Logger: log,
 		LatestCheckpoint: e.latestCheckpoint, ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return e.proveEvent(ctx, store, id) }})

@@ -170,18 +170,9 @@ func correctedOn(e Event) (domain.Date, bool) {
 	return domain.Date{}, false
 }
 
-// asOf returns the contract as a decision dated d sees it
-// (domain.EventsAsOf): c itself when nothing is left out.
+// asOf returns the contract as a decision dated d sees it (domain.AsOf).
 func (c *Contract) asOf(d domain.Date) *Contract {
-	events, cut := domain.EventsAsOf(c.history, c.Payments, d, correctedOn)
-	if !cut {
-		return c
-	}
-	v := NewContractWith(c.ID, c.rules)
-	for _, e := range events {
-		_ = v.Apply(e) // applied to c already: it applies again
-	}
-	return v
+	return domain.AsOf(c, c.history, c.Payments, d, correctedOn, func() *Contract { return NewContractWith(c.ID, c.rules) })
 }
 
 // compute decides one payment. ok is false when nothing is to be paid (a

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -94,4 +95,36 @@ func Guard(dir string) error {
 		return &BrokenError{Status: st}
 	}
 	return nil
+}
+
+// Cached is Guard for a long-running process (serve answers every query
+// after asking it): the verdict is read again only when its file changed
+// (one stat a call), not at every request.
+type Cached struct {
+	dir string
+
+	mu   sync.Mutex
+	info os.FileInfo // of the verdict read; nil: none read yet, or no file
+	err  error
+}
+
+// NewCached returns the cached guard of the data directory dir.
+func NewCached(dir string) *Cached { return &Cached{dir: dir} }
+
+// Check is Guard, reading the file only when it changed.
+func (c *Cached) Check() error {
+	st, err := os.Stat(filepath.Join(c.dir, File))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.info != nil && os.SameFile(c.info, st) && c.info.Size() == st.Size() && c.info.ModTime().Equal(st.ModTime()) {
+		return c.err
+	}
+	c.info, c.err = st, Guard(c.dir)
+	return c.err
 }
