@@ -91,7 +91,8 @@ var messages = map[string][2]string{
 	"reason":                {"Motif", "Reason"},
 	"total":                 {"Total", "Total"},
 	"balance":               {"Solde par année de contrat", "Balance by contract year"},
-	"decided":               {"Décidé", "Decided"},
+	"decided_h":             {"Décidé", "Decided"},
+	"decided":               {"décidé", "decided"},
 	"regularised":           {"dont régularisé", "of which regularised"},
 	"to_recover":            {"Reste à récupérer", "To recover"},
 	"as_of":                 {"À la date du", "As of"},
@@ -153,4 +154,27 @@ var messages = map[string][2]string{
 	"advances":              {"avances versées", "advances paid"},
 	"aid":                   {"aide", "aid"},
 	"regularisation":        {"régularisation", "regularisation"},
+
+	// Roles.
+	"auditor": {"auditeur", "auditor"},
+	"finance": {"finances", "finance"},
+	"agent":   {"agent", "agent"},
+	"admin":   {"administrateur", "administrator"},
+
+	// The medical-assistant aid: bands, specialties.
+	"patientele":       {"Patientèle (référence → cible)", "Patientèle (baseline → target)"},
+	"below_p90":        {"patientèle sous le 90e centile", "patientèle below the 90th percentile"},
+	"p90_p95":          {"patientèle entre le 90e et le 95e centile", "patientèle between the 90th and 95th percentiles"},
+	"p95_plus":         {"patientèle au-delà du 95e centile", "patientèle above the 95th percentile"},
+	"general_practice": {"médecine générale", "general practice"},
+	"cardiology":       {"cardiologie", "cardiology"},
+	"paediatrics":      {"pédiatrie", "paediatrics"},
+	"psychiatry":       {"psychiatrie", "psychiatry"},
+	"ophthalmology":    {"ophtalmologie", "ophthalmology"},
+	"dermatology":      {"dermatologie", "dermatology"},
+	"rheumatology":     {"rhumatologie", "rheumatology"},
+	"1/3":              {"1/3 ETP", "1/3 FTE"},
+	"1/2":              {"1/2 ETP", "1/2 FTE"},
+	"1":                {"1 ETP", "1 FTE"},
+	"fte":              {"Option (assistant à temps plein)", "Option (assistant full-time equivalent)"},
 }

@@ -143,8 +143,7 @@ func RegularisationLines(now, decided []Line) []Line {
 	for _, k := range order {
 		if d := sums[k]; !d.IsZero() {
 			was := nowSums[k].Sub(d)
-			out = append(out, Line{Mission: k.mission, Component: k.component, Amount: d,
-				Basis: fmt.Sprintf("due under the corrected facts %s − decided %s", nowSums[k], was)})
+			out = append(out, NewLine(k.mission, k.component, d, FormulaRegularisation, "now", nowSums[k], "was", was))
 		}
 	}
 	return out

@@ -143,6 +143,8 @@ type Line struct {
 	Component string `json:"component"`
 	Amount    Money  `json:"amount"`
 	Basis     string `json:"basis,omitempty"`
+	// Formula is Basis as a code and its operands (formula.go).
+	Formula *Formula `json:"formula,omitempty"`
 }
 
 // PaymentDecided is the decision of one payment (or its withholding), the
@@ -165,6 +167,8 @@ type PaymentDecided struct {
 	Rule   string `json:"rule"`
 	Lines  []Line `json:"lines"`
 	Reason string `json:"reason,omitempty"`
+	// Withheld is, on a withheld payment, Reason as a code and its facts.
+	Withheld *Withholding `json:"withheld,omitempty"`
 	// Corrects, on a regularisation, names the payments whose lines the
 	// corrected facts changed.
 	Corrects []uuid.UUID `json:"corrects,omitempty"`

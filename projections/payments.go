@@ -15,7 +15,7 @@ import (
 type paymentsProjection struct{}
 
 func (paymentsProjection) Name() string { return "payments" }
-func (paymentsProjection) Version() int { return 3 }
+func (paymentsProjection) Version() int { return 4 } // 4: withheld, lines with their formula
 
 func (paymentsProjection) Schema() string {
 	return `
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS payments (
 	aid_table     TEXT,          -- the aid table used (medical-assistant aid)
 	rule          TEXT NOT NULL,
 	reason        TEXT,
-	lines         TEXT NOT NULL, -- JSON array of {mission, component, amount, basis}; see the payment_lines view
+	withheld      TEXT,          -- a withheld payment: JSON {code, on, late}, the reason as codes and facts
+	lines         TEXT NOT NULL, -- JSON array of {mission, component, amount, basis, formula}; see the payment_lines view
 	corrects      TEXT,          -- a regularisation: JSON array of the payment ids it corrects
 	recorded_at   TEXT NOT NULL
 );
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS payments (
 CREATE VIEW IF NOT EXISTS payment_lines AS
 	SELECT p.payment_id, p.contract_id, l.key AS line, l.value ->> 'mission' AS mission, l.value ->> 'component' AS component,
 		l.value ->> 'amount' AS amount, CAST(replace(l.value ->> 'amount', '.', '') AS INTEGER) AS amount_cents,
-		l.value ->> 'basis' AS basis
+		l.value ->> 'basis' AS basis, l.value ->> '$.formula.code' AS formula
 	FROM payments p, json_each(p.lines) l;
 
 -- Per contract and contract year: what was decided and regularised.
@@ -97,6 +98,7 @@ type paymentData struct {
 	Table        string         `json:"table"`
 	Rule         string         `json:"rule"`
 	Reason       string         `json:"reason"`
+	Withheld     jsontext.Value `json:"withheld"`
 	Lines        jsontext.Value `json:"lines"`
 	Corrects     jsontext.Value `json:"corrects"`
 }
@@ -140,10 +142,15 @@ func (f *paymentsFold) Flush(ctx context.Context, w *Writer) error {
 		if len(p.Corrects) > 0 && string(p.Corrects) != "null" {
 			corrects = string(p.Corrects)
 		}
+		var withheld any
+		if len(p.Withheld) > 0 && string(p.Withheld) != "null" {
+			withheld = string(p.Withheld)
+		}
 		if err := w.Exec(ctx, `INSERT INTO payments (position, payment_id, contract_id, scheme, kind, contract_year, mission, due_on, decided_on,
-			status, amount, amount_cents, rulebook, aid_table, rule, reason, lines, corrects, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			status, amount, amount_cents, rulebook, aid_table, rule, reason, withheld, lines, corrects, recorded_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			r.position, p.PaymentID, r.contract, r.scheme, p.Kind, p.ContractYear, nullable(p.Mission), p.DueOn,
-			p.DecidedOn, p.Status, p.Amount, r.cents, p.Rulebook, nullable(p.Table), p.Rule, nullable(p.Reason), string(p.Lines),
+			p.DecidedOn, p.Status, p.Amount, r.cents, p.Rulebook, nullable(p.Table), p.Rule, nullable(p.Reason), withheld, string(p.Lines),
 			corrects, r.recordedAt); err != nil {
 			return err
 		}

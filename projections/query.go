@@ -102,6 +102,8 @@ type Payment struct {
 	Lines        []Line       `json:"lines"`
 	Scheme       string       `json:"scheme"`
 	Reason       string       `json:"reason,omitempty"`
+	// Withheld is Reason as a code and its facts (domain.Withholding).
+	Withheld *domain.Withholding `json:"withheld,omitempty"`
 	// Corrects, on a regularisation, names the payments it corrects;
 	// CorrectedBy, on a payment, the regularisations that corrected it
 	// (within the query's window).
@@ -117,6 +119,8 @@ type Line struct {
 	Component string       `json:"component"`
 	Amount    domain.Money `json:"amount"`
 	Basis     string       `json:"basis,omitempty"`
+	// Formula is Basis as a code and its operands (domain.Formula).
+	Formula *domain.Formula `json:"formula,omitempty"`
 }
 
 // Contract is a CPTS contract's terms as the read model holds them.
@@ -306,7 +310,7 @@ func (db *DB) EachPayment(ctx context.Context, w Window, fn func(Payment) error)
 func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Payment) error) error {
 	rows, err := db.r.QueryContext(ctx, `SELECT p.payment_id, p.contract_id, p.kind, p.contract_year, COALESCE(p.mission, ''),
 		p.due_on, p.decided_on, p.status, p.amount, p.rulebook, COALESCE(p.aid_table, ''), p.rule, COALESCE(p.reason, ''),
-		p.position, p.recorded_at, p.lines, COALESCE(p.corrects, ''), p.scheme
+		p.position, p.recorded_at, p.lines, COALESCE(p.corrects, ''), p.scheme, COALESCE(p.withheld, '')
 		FROM payments p `+where+` ORDER BY p.contract_id, p.position`, args...)
 	if err != nil {
 		return err
@@ -314,13 +318,13 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			pid, cid, kind, mission, due, decided, status, amount, rulebook, table, rule, reason, recorded, corrects, scheme string
-			year                                                                                                             int
-			pos                                                                                                              int64
-			lines                                                                                                            []byte
+			pid, cid, kind, mission, due, decided, status, amount, rulebook, table, rule, reason, recorded, corrects, scheme, withheld string
+			year                                                                                                                       int
+			pos                                                                                                                        int64
+			lines                                                                                                                      []byte
 		)
 		if err := rows.Scan(&pid, &cid, &kind, &year, &mission, &due, &decided, &status, &amount, &rulebook, &table, &rule, &reason,
-			&pos, &recorded, &lines, &corrects, &scheme); err != nil {
+			&pos, &recorded, &lines, &corrects, &scheme, &withheld); err != nil {
 			return err
 		}
 		amt, err := domain.ParseMoney(amount)
@@ -337,7 +341,13 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 			Amount: amt, Rulebook: rulebook, Table: table, Rule: rule, Reason: reason, Position: uint64(pos), RecordedAt: recorded,
 			Lines: make([]Line, len(decoded)), Scheme: scheme}
 		for i, l := range decoded {
-			p.Lines[i] = Line{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis}
+			p.Lines[i] = Line{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis, Formula: l.Formula}
+		}
+		if withheld != "" {
+			p.Withheld = new(domain.Withholding)
+			if err := json.Unmarshal([]byte(withheld), p.Withheld); err != nil {
+				return fmt.Errorf("projections: payment %s withheld: %w", pid, err)
+			}
 		}
 		if corrects != "" {
 			if err := json.Unmarshal([]byte(corrects), &p.Corrects); err != nil {

@@ -1,14 +1,19 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/google/uuid"
 )
@@ -156,40 +161,97 @@ type CPTSTerms struct {
 	Missions      []string `json:"missions"`
 }
 
-// Contract returns a contract's terms and state.
+// Contract returns a contract's terms and state as they are now.
 func (l *Ledger) Contract(ctx context.Context, id uuid.UUID) (ContractDetail, error) {
+	return l.ContractAt(ctx, id, Window{})
+}
+
+// ContractAt returns a contract's terms and state as of the window's date,
+// as known at its time: ErrUnknownContract when it was not signed, or not
+// recorded, by then. The terms, deadlines, reports and hiring are its own
+// events folded by its scheme (stateAt); the payments are those the read
+// model holds within the window.
+func (l *Ledger) ContractAt(ctx context.Context, id uuid.UUID, w Window) (ContractDetail, error) {
 	var d ContractDetail
 	err := l.with(ctx, func(db *projections.DB) error {
-		s, err := db.Summary(ctx, id)
+		s, err := db.SummaryAt(ctx, id, w)
 		if err != nil {
 			return err
 		}
 		d.ContractSummary = summaryOf(s)
-		ps, err := db.Payments(ctx, id, Window{})
+		ps, err := db.Payments(ctx, id, w)
 		if err != nil {
 			return err
 		}
 		for _, p := range ps {
 			d.DecidedTotal = d.DecidedTotal.Add(p.Amount)
 		}
-		d.Payments, d.ReportedYears = len(ps), []int{}
-		if s.Scheme != "cpts" {
-			a, err := db.AidContract(ctx, id)
-			d.Aid = &a
-			return err
-		}
-		c, err := db.Contract(ctx, id)
-		if err != nil {
-			return err
-		}
-		d.CPTS = &CPTSTerms{CPTSID: c.CPTSID, Population: c.Population, SNPRegulation: c.SNPRegulation, Missions: c.Missions}
-		if d.Deadlines, err = db.Deadlines(ctx, id); err != nil {
-			return err
-		}
-		d.ReportedYears, err = db.ReportedYears(ctx, id)
-		return err
+		d.Payments = len(ps)
+		return nil
 	})
-	return d, err
+	if err != nil {
+		return d, err
+	}
+	state, err := l.stateAt(ctx, id, w)
+	if err != nil {
+		return d, err
+	}
+	describe(&d, state)
+	return d, nil
+}
+
+// stateAt folds a contract's events as of the window's date, as known at
+// its time: those recorded by the time and dated by the date (a fact by
+// its date, a correction by the day it was made, as the read models date
+// them).
+func (l *Ledger) stateAt(ctx context.Context, id uuid.UUID, w Window) (domain.State, error) {
+	scheme, stream, err := l.streamOf(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	state := scheme.NewState(id)
+	err = eventstore.EachInStream(ctx, l.store, stream, func(page []eventstore.Envelope) error {
+		for i := range page {
+			env := &page[i]
+			if !sees(w, env) {
+				continue
+			}
+			e, err := scheme.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+			if err != nil {
+				return fmt.Errorf("query: %s revision %d: %w", stream, env.Revision, err)
+			}
+			// A correction whose corrected fact the window leaves out (a
+			// fact dated after the date, corrected before it) cannot apply:
+			// the window does not see the fact, so neither its correction.
+			_ = state.Apply(e)
+		}
+		return nil
+	})
+	return state, err
+}
+
+// describe fills a contract's detail from its state.
+func describe(d *ContractDetail, state domain.State) {
+	d.ReportedYears = []int{}
+	switch c := state.(type) {
+	case *cpts.Contract:
+		t := c.Terms
+		d.CPTS = &CPTSTerms{CPTSID: t.CPTS.ID, Population: t.Population, SNPRegulation: t.SNPRegulation, Missions: t.Missions}
+		d.Deadlines = []projections.Deadline{}
+		for _, dl := range c.Deadlines() {
+			d.Deadlines = append(d.Deadlines, projections.Deadline{Mission: dl.Mission, Kind: dl.Kind, Months: dl.Months,
+				Deadline: dl.Deadline, DoneOn: dl.Done})
+		}
+		slices.SortStableFunc(d.Deadlines, func(a, b projections.Deadline) int {
+			return cmp.Or(a.Deadline.Compare(b.Deadline), cmp.Compare(a.Mission, b.Mission), cmp.Compare(a.Kind, b.Kind))
+		})
+		d.ReportedYears = slices.Sorted(maps.Keys(c.Reports))
+	case *assistant.Contract:
+		t := c.Terms
+		d.Aid = &projections.AidContract{RPPS: t.Doctor.RPPS, Specialty: t.Doctor.Specialty, Option: t.Option, Band: t.Band,
+			PatienteleBaseline: t.PatienteleBaseline, PatienteleTarget: t.PatienteleTarget, HiredOn: c.HiredOn}
+		d.ReportedYears = slices.Sorted(maps.Keys(c.Reports))
+	}
 }
 
 // CPAMOf returns the CPAM of a contract, read from its signature in the

@@ -122,20 +122,21 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 	}
 	rb := c.Rulebook
 	var amount domain.Money
-	var basis string
+	var formula string
+	var args []any
 	switch cand.kind {
 	case KindHiringAdvance:
 		amount = aid.Mul(domain.ExactDecimal(rb.Year1.OnHiring)).Cents()
-		basis = fmt.Sprintf("%s × year-1 aid %s", rb.Year1.OnHiring, aid.Decimal(2))
+		formula, args = domain.FormulaAidYear1Share, []any{"rate", rb.Year1.OnHiring, "aid", aid.Decimal(2)}
 	case KindYearBalance:
 		amount = aid.Mul(domain.ExactDecimal(rb.Year1.AtEndOfYear)).Cents()
-		basis = fmt.Sprintf("%s × year-1 aid %s", rb.Year1.AtEndOfYear, aid.Decimal(2))
+		formula, args = domain.FormulaAidYear1Share, []any{"rate", rb.Year1.AtEndOfYear, "aid", aid.Decimal(2)}
 	case KindYearPayment:
 		amount = aid.Cents()
-		basis = fmt.Sprintf("year-%d aid %s", cand.year, aid.Decimal(2))
+		formula, args = domain.FormulaAidYear, []any{"year", cand.year, "aid", aid.Decimal(2)}
 	case KindInstalment1:
 		amount = aid.Mul(domain.ExactDecimal(rb.Instalment1Rate)).Cents()
-		basis = fmt.Sprintf("%s × year-%d aid %s", rb.Instalment1Rate, cand.year, aid.Decimal(2))
+		formula, args = domain.FormulaAidInstalment1, []any{"rate", rb.Instalment1Rate, "year", cand.year, "aid", aid.Decimal(2)}
 	case KindInstalment2:
 		rate, _ := c.Rate(cand.year)
 		first, ok := c.Payment(KindInstalment1, cand.year)
@@ -144,13 +145,14 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 		}
 		amount = aid.Mul(rate).Sub(first.Amount.Exact()).Cents()
 		r := c.Reports[cand.year-1]
-		basis = fmt.Sprintf("year-%d aid %s × rate %s (patientèle %d, baseline %d, target %d) − instalment 1 %s",
-			cand.year, aid.Decimal(2), rate.Decimal(6), r.Patientele, c.Terms.PatienteleBaseline, c.Terms.PatienteleTarget, first.Amount)
+		formula, args = domain.FormulaAidInstalment2, []any{"year", cand.year, "aid", aid.Decimal(2), "rate", rate.Decimal(6),
+			"patientele", r.Patientele, "baseline", c.Terms.PatienteleBaseline, "target", c.Terms.PatienteleTarget, "first", first.Amount}
 	}
+	args = append(args, "table", table, "option", c.Terms.Option, "band", c.Terms.Band)
 	return PaymentDecided{
 		PaymentID: PaymentID(c.ID, cand.kind, cand.year), ContractID: c.ID, Kind: cand.kind, ContractYear: cand.year,
 		DueOn: cand.dueOn, DecidedOn: decidedOn, Status: domain.StatusDecided, Amount: amount, Rulebook: rb.ID,
 		Table: table, Rule: ruleText[cand.kind],
-		Lines: []domain.Line{{Component: "aid", Amount: amount, Basis: basis + " (table " + table + ", option " + c.Terms.Option + ", " + c.Terms.Band + ")"}},
+		Lines: []domain.Line{domain.NewLine("", "aid", amount, formula, args...)},
 	}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
@@ -186,13 +185,13 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 	}
 	switch cand.kind {
 	case KindSignature:
-		p.Lines = []Line{c.operatingLine(domain.ExactInt(1), "100 %% × %s operating")}
+		p.Lines = []Line{c.operatingLine(domain.ExactInt(1), domain.FormulaSignatureOperating)}
 	case KindMissionStartAdvance:
 		p.Lines = []Line{c.startAdvanceLine(cand)}
 	case KindAnnualAdvance:
 		if late := c.lateMissions(cand.dueOn); len(late) > 0 {
-			p.Status = StatusWithheld
-			p.Reason = "calendar not met on " + cand.dueOn.String() + ": " + strings.Join(late, "; ")
+			w := domain.Withholding{Code: domain.WithheldCalendarNotMet, On: cand.dueOn, Late: late}
+			p.Status, p.Reason, p.Withheld = StatusWithheld, w.English(), &w
 			p.Lines = []Line{}
 			break
 		}
@@ -204,8 +203,7 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 		sf := a.SeedFunding[c.Terms.Tier]
 		amount := domain.ExactDecimal(sf.After.Sub(sf.Before)).Cents()
 		p.Rulebook = a.ID
-		p.Lines = []Line{{Component: "operating", Amount: amount,
-			Basis: fmt.Sprintf("%s seed funding %s − %s", c.Terms.Tier, sf.After, sf.Before)}}
+		p.Lines = []Line{domain.NewLine("", "operating", amount, domain.FormulaSeedTopup, "tier", c.Terms.Tier, "after", sf.After, "before", sf.Before)}
 	case KindRecovery:
 		line, ok := c.recoveryLine(cand.year)
 		if !ok {
@@ -228,9 +226,11 @@ func (c *Contract) amendmentOn(d domain.Date) *Amendment {
 	panic("cpts: top-up without its amendment")
 }
 
-func (c *Contract) operatingLine(factor domain.Exact, basis string) Line {
+// operatingLine is factor × the tier's operating amount; args are the
+// formula's operands other than the operating amount.
+func (c *Contract) operatingLine(factor domain.Exact, formula string, args ...any) Line {
 	op := c.Rulebook.Operating(c.Terms.Tier)
-	return Line{Component: "operating", Amount: domain.ExactDecimal(op).Mul(factor).Cents(), Basis: fmt.Sprintf(basis, op)}
+	return domain.NewLine("", "operating", domain.ExactDecimal(op).Mul(factor).Cents(), formula, append(args, "operating", op)...)
 }
 
 func (c *Contract) fixedAnnual(m string) domain.Exact {
@@ -243,17 +243,17 @@ func (c *Contract) startAdvanceLine(cand candidate) Line {
 	k := cand.year
 	days, yearDays := cand.dueOn.DaysUntil(c.Years.End(k)), c.Years.Days(k)
 	amount := c.advanceRate().Mul(c.fixedAnnual(cand.mission)).Mul(domain.Ratio(int64(days), int64(yearDays))).Cents()
-	return Line{Mission: cand.mission, Component: "fixed", Amount: amount,
-		Basis: fmt.Sprintf("%s × %s fixed × %d/%d days", c.Rulebook.AdvanceRate, c.Rulebook.FixedAnnual(c.Terms.Tier, cand.mission, c.Terms.SNPRegulation), days, yearDays)}
+	return domain.NewLine(cand.mission, "fixed", amount, domain.FormulaFixedAdvanceProrata, "rate", c.Rulebook.AdvanceRate,
+		"fixed", c.Rulebook.FixedAnnual(c.Terms.Tier, cand.mission, c.Terms.SNPRegulation), "days", days, "year_days", yearDays)
 }
 
 // lateMissions lists the deadlines passed before d without their fact on or
 // before d (domain.md 2.4, withholding).
-func (c *Contract) lateMissions(d domain.Date) []string {
-	var late []string
+func (c *Contract) lateMissions(d domain.Date) []domain.LateDeadline {
+	var late []domain.LateDeadline
 	for _, dl := range c.Deadlines() {
 		if dl.Deadline.Before(d) && (dl.Done.IsZero() || dl.Done.After(d)) {
-			late = append(late, fmt.Sprintf("%s %s deadline %s (%d months) passed", dl.Mission, dl.Kind, dl.Deadline, dl.Months))
+			late = append(late, domain.LateDeadline{Mission: dl.Mission, Kind: dl.Kind, Months: dl.Months, Deadline: dl.Deadline})
 		}
 	}
 	return late
@@ -261,11 +261,11 @@ func (c *Contract) lateMissions(d domain.Date) []string {
 
 func (c *Contract) annualAdvanceLines(d domain.Date) []Line {
 	rate := c.Rulebook.AdvanceRate
-	lines := []Line{c.operatingLine(c.advanceRate(), rate.String()+" × %s operating")}
+	lines := []Line{c.operatingLine(c.advanceRate(), domain.FormulaOperatingAdvance, "rate", rate)}
 	for _, m := range c.Missions() {
 		if s, ok := c.Starts[m]; ok && !s.After(d) {
-			lines = append(lines, Line{Mission: m, Component: "fixed", Amount: c.advanceRate().Mul(c.fixedAnnual(m)).Cents(),
-				Basis: fmt.Sprintf("%s × %s fixed", rate, c.Rulebook.FixedAnnual(c.Terms.Tier, m, c.Terms.SNPRegulation))})
+			lines = append(lines, domain.NewLine(m, "fixed", c.advanceRate().Mul(c.fixedAnnual(m)).Cents(), domain.FormulaFixedAdvance,
+				"rate", rate, "fixed", c.Rulebook.FixedAnnual(c.Terms.Tier, m, c.Terms.SNPRegulation)))
 		}
 	}
 	return lines
@@ -320,7 +320,7 @@ func (c *Contract) balanceLines(k int) []Line {
 	var lines []Line
 	if k >= 2 {
 		days := c.Years.Start(k).DaysUntil(c.PeriodEnd(k))
-		lines = append(lines, c.operatingLine(domain.Ratio(int64(days), int64(yearDays)), fmt.Sprintf("%%s operating × %d/%d days", days, yearDays)))
+		lines = append(lines, c.operatingLine(domain.Ratio(int64(days), int64(yearDays)), domain.FormulaOperatingProrata, "days", days, "year_days", yearDays))
 	}
 	for _, m := range c.ActiveMissions(k) {
 		days := c.ActiveDays(k, m)
@@ -329,14 +329,13 @@ func (c *Contract) balanceLines(k int) []Line {
 		variable := c.Rulebook.VariableAnnual(c.Terms.Tier, m)
 		ach := c.Achievement(k, m)
 		lines = append(lines,
-			Line{Mission: m, Component: "fixed", Amount: domain.ExactDecimal(fixed).Mul(share).Cents(),
-				Basis: fmt.Sprintf("%s fixed × %d/%d days", fixed, days, yearDays)},
-			Line{Mission: m, Component: "variable", Amount: domain.ExactDecimal(variable).Mul(ach).Mul(share).Cents(),
-				Basis: fmt.Sprintf("%s variable × achievement %s × %d/%d days", variable, ach.Decimal(6), days, yearDays)})
+			domain.NewLine(m, "fixed", domain.ExactDecimal(fixed).Mul(share).Cents(), domain.FormulaFixedProrata,
+				"fixed", fixed, "days", days, "year_days", yearDays),
+			domain.NewLine(m, "variable", domain.ExactDecimal(variable).Mul(ach).Mul(share).Cents(), domain.FormulaVariableProrata,
+				"variable", variable, "achievement", ach.Decimal(6), "days", days, "year_days", yearDays))
 	}
 	adv := c.advancesOf(k, true)
-	lines = append(lines, Line{Component: "advances", Amount: adv.Neg(),
-		Basis: fmt.Sprintf("advances decided for year %d", k)})
+	lines = append(lines, domain.NewLine("", "advances", adv.Neg(), domain.FormulaAdvancesDecided, "year", k))
 	return lines
 }
 
@@ -358,6 +357,6 @@ func (c *Contract) recoveryLine(k int) (Line, bool) {
 	if amount.Sign() >= 0 {
 		return Line{}, false
 	}
-	return Line{Component: "recovery", Amount: amount,
-		Basis: fmt.Sprintf("%s × accrued %s − advances %s", c.Rulebook.RecoveryKeepRate, accrued.Decimal(2), advances)}, true
+	return domain.NewLine("", "recovery", amount, domain.FormulaRecovery,
+		"keep_rate", c.Rulebook.RecoveryKeepRate, "accrued", accrued.Decimal(2), "advances", advances), true
 }

@@ -1,0 +1,242 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/shopspring/decimal"
+)
+
+// The ledger keeps codes and numbers (a line's formula, a withholding's
+// facts, an event's data); the console says them in the reader's language
+// from the templates below. A placeholder is {name:kind} or {path:kind},
+// kind telling how to write the value: money, pct (a rate as a
+// percentage), int, date, label (a code translated), labels (a list of
+// codes), year, text (as typed). Why here and not in domain: the words are
+// the console's; the English of the log (Basis, Reason) stays the domain's.
+
+// formulas are the payment lines' computations, by domain.Formula code.
+var formulas = map[string][2]string{
+	domain.FormulaSignatureOperating:  {"100 % × {operating:money} de fonctionnement", "100% × {operating:money} operating"},
+	domain.FormulaOperatingAdvance:    {"{rate:pct} × {operating:money} de fonctionnement", "{rate:pct} × {operating:money} operating"},
+	domain.FormulaOperatingProrata:    {"{operating:money} de fonctionnement × {days:int}/{year_days:int} jours", "{operating:money} operating × {days:int}/{year_days:int} days"},
+	domain.FormulaFixedAdvance:        {"{rate:pct} × {fixed:money} de part fixe", "{rate:pct} × {fixed:money} fixed part"},
+	domain.FormulaFixedAdvanceProrata: {"{rate:pct} × {fixed:money} de part fixe × {days:int}/{year_days:int} jours", "{rate:pct} × {fixed:money} fixed part × {days:int}/{year_days:int} days"},
+	domain.FormulaFixedProrata:        {"{fixed:money} de part fixe × {days:int}/{year_days:int} jours", "{fixed:money} fixed part × {days:int}/{year_days:int} days"},
+	domain.FormulaVariableProrata: {"{variable:money} de part variable × atteinte des objectifs {achievement:pct} × {days:int}/{year_days:int} jours",
+		"{variable:money} variable part × achievement {achievement:pct} × {days:int}/{year_days:int} days"},
+	domain.FormulaAdvancesDecided: {"avances décidées pour l'année {year:year}", "advances decided for year {year:year}"},
+	domain.FormulaRecovery:        {"{keep_rate:pct} × acquis {accrued:money} − avances {advances:money}", "{keep_rate:pct} × accrued {accrued:money} − advances {advances:money}"},
+	domain.FormulaSeedTopup:       {"financement d'amorçage {tier:text} : {after:money} − {before:money}", "{tier:text} seed funding {after:money} − {before:money}"},
+	domain.FormulaRegularisation:  {"dû selon les faits corrigés {now:money} − décidé {was:money}", "due under the corrected facts {now:money} − decided {was:money}"},
+	domain.FormulaAidYear1Share: {"{rate:pct} × aide de la première année {aid:money} (barème {table:text}, {option:label}, {band:label})",
+		"{rate:pct} × year-1 aid {aid:money} (table {table:text}, {option:label}, {band:label})"},
+	domain.FormulaAidYear: {"aide de l'année {year:year} : {aid:money} (barème {table:text}, {option:label}, {band:label})",
+		"year-{year:year} aid {aid:money} (table {table:text}, {option:label}, {band:label})"},
+	domain.FormulaAidInstalment1: {"{rate:pct} × aide de l'année {year:year} {aid:money} (barème {table:text}, {option:label}, {band:label})",
+		"{rate:pct} × year-{year:year} aid {aid:money} (table {table:text}, {option:label}, {band:label})"},
+	domain.FormulaAidInstalment2: {"aide de l'année {year:year} {aid:money} × taux {rate:pct} (patientèle {patientele:int}, référence {baseline:int}, cible {target:int}) − premier versement {first:money} (barème {table:text}, {option:label}, {band:label})",
+		"year-{year:year} aid {aid:money} × rate {rate:pct} (patientèle {patientele:int}, baseline {baseline:int}, target {target:int}) − first instalment {first:money} (table {table:text}, {option:label}, {band:label})"},
+}
+
+// withholdings are the causes of a withheld payment, by domain code; late
+// is one deadline passed.
+var withholdings = map[string][2]string{
+	domain.WithheldCalendarNotMet: {"calendrier non respecté au {on:date}", "calendar not met on {on:date}"},
+	"late":                        {"{mission:label} : délai de {kind:label} de {months:int} mois échu le {deadline:date}", "{mission:label}: {kind:label} deadline of {months:int} months passed on {deadline:date}"},
+}
+
+// eventWords say what each event did, from its data.
+var eventWords = map[string][2]string{
+	"ContractSigned": {"Signature du contrat de {cpts.name:text} ({tier:text}, {population:int} habitants), missions : {missions:labels}",
+		"Contract signed by {cpts.name:text} ({tier:text}, population {population:int}), missions: {missions:labels}"},
+	"MissionStarted":     {"Démarrage de la mission {mission:label} le {started_on:date}", "Mission {mission:label} started on {started_on:date}"},
+	"MissionDeployed":    {"Déploiement de la mission {mission:label} le {deployed_on:date}", "Mission {mission:label} deployed on {deployed_on:date}"},
+	"IndicatorsReported": {"Indicateurs de l'année {contract_year:year} déclarés le {reported_on:date}", "Indicators of year {contract_year:year} reported on {reported_on:date}"},
+	"PaymentDecided": {"{kind:label} de l'année {contract_year:year}{mission:suffix} : {amount:money}, {status:label} le {decided_on:date}",
+		"{kind:label} of year {contract_year:year}{mission:suffix}: {amount:money}, {status:label} on {decided_on:date}"},
+	"ContractTerminated":     {"Résiliation au {terminated_on:date} : {reason:text}", "Terminated on {terminated_on:date}: {reason:text}"},
+	"ReportCorrected":        {"Rapport de l'année {contract_year:year} corrigé le {corrected_on:date} : {reason:text}", "Report of year {contract_year:year} corrected on {corrected_on:date}: {reason:text}"},
+	"MissionDateCorrected":   {"Date de {kind:label} de la mission {mission:label} corrigée : {old_date:date} → {date:date} ({reason:text})", "Date of {kind:label} of mission {mission:label} corrected: {old_date:date} → {date:date} ({reason:text})"},
+	"ContractTermsCorrected": {"Termes corrigés le {corrected_on:date} : population {old.population:int} → {new.population:int}, taille {old.tier:text} → {new.tier:text} ({reason:text})", "Terms corrected on {corrected_on:date}: population {old.population:int} → {new.population:int}, tier {old.tier:text} → {new.tier:text} ({reason:text})"},
+	"TerminationCorrected":   {"Date de résiliation corrigée : {old_terminated_on:date} → {terminated_on:date} ({reason:text})", "Termination date corrected: {old_terminated_on:date} → {terminated_on:date} ({reason:text})"},
+	"AidContractSigned": {"Signature par le médecin RPPS {doctor.rpps:text} ({doctor.specialty:label}), {option:label}, {band:label}, patientèle {patientele_baseline:int} → {patientele_target:int}",
+		"Signed by doctor RPPS {doctor.rpps:text} ({doctor.specialty:label}), {option:label}, {band:label}, patientèle {patientele_baseline:int} → {patientele_target:int}"},
+	"AssistantHired":      {"Embauche de l'assistant le {hired_on:date}", "Assistant hired on {hired_on:date}"},
+	"PatienteleReported":  {"Patientèle de l'année {contract_year:year} : {patientele:int}", "Patientèle of year {contract_year:year}: {patientele:int}"},
+	"PatienteleCorrected": {"Patientèle de l'année {contract_year:year} corrigée : {old_patientele:int} → {patientele:int} ({reason:text})", "Patientèle of year {contract_year:year} corrected: {old_patientele:int} → {patientele:int} ({reason:text})"},
+	"HiringCorrected":     {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:text})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:text})"},
+}
+
+// pick returns a template in the language.
+func pick(lang string, m [2]string) string {
+	if lang == "en" {
+		return m[1]
+	}
+	return m[0]
+}
+
+// say fills a template in the language: each {name:kind} is value(name)
+// written as kind says. A value missing is a dash, never a raw code.
+func say(lang, tpl string, value func(name string) (any, bool)) string {
+	return domain.Fill(tpl, func(ph string) string {
+		name, kind, _ := strings.Cut(ph, ":")
+		v, ok := value(name)
+		if !ok || v == nil {
+			if kind == "suffix" {
+				return ""
+			}
+			return "—"
+		}
+		return formatValue(lang, kind, v)
+	})
+}
+
+// formatValue writes one value as its kind says.
+func formatValue(lang, kind string, v any) string {
+	s := fmt.Sprint(v)
+	switch kind {
+	case "money":
+		if m, err := domain.ParseMoney(s); err == nil {
+			return formatMoney(lang, m)
+		}
+		if d, err := decimal.NewFromString(s); err == nil { // an exact amount before rounding
+			if lang == "en" {
+				return "€" + formatDecimal(lang, d)
+			}
+			return formatDecimal(lang, d) + "\u00a0€"
+		}
+	case "pct":
+		if d, err := decimal.NewFromString(s); err == nil {
+			sep := "\u00a0%"
+			if lang == "en" {
+				sep = "%"
+			}
+			return formatDecimal(lang, d.Shift(2)) + sep
+		}
+	case "int":
+		if n, err := strconv.Atoi(s); err == nil {
+			return formatInt(lang, n)
+		}
+	case "date":
+		if d, err := domain.ParseDate(s); err == nil {
+			return formatDate(lang, d)
+		}
+	case "label":
+		return translate(lang, s)
+	case "suffix": // an optional label after a separator
+		if s == "" {
+			return ""
+		}
+		return " · " + translate(lang, s)
+	case "labels":
+		if list, ok := v.([]any); ok {
+			out := make([]string, len(list))
+			for i, x := range list {
+				out[i] = translate(lang, fmt.Sprint(x))
+			}
+			return strings.Join(out, ", ")
+		}
+	}
+	return s
+}
+
+// formatDecimal writes a decimal with the language's separators, without
+// trailing zeros.
+func formatDecimal(lang string, d decimal.Decimal) string {
+	s := d.String()
+	neg := strings.HasPrefix(s, "-")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	n, err := strconv.Atoi(whole)
+	if err != nil {
+		return s
+	}
+	out := formatInt(lang, n)
+	if frac != "" {
+		out += map[bool]string{true: ".", false: ","}[lang == "en"] + frac
+	}
+	if neg {
+		out = "−" + out
+	}
+	return out
+}
+
+// formulaText is a line's computation in the language; a line stored
+// before formulas were kept shows its Basis.
+func formulaText(lang string, f *domain.Formula, basis string) string {
+	if f == nil {
+		return basis
+	}
+	tpl, ok := formulas[f.Code]
+	if !ok {
+		return basis
+	}
+	return say(lang, pick(lang, tpl), func(name string) (any, bool) { v, ok := f.Args[name]; return v, ok })
+}
+
+// withheldText is why a payment is withheld, in the language; a payment
+// stored before withholdings were kept shows its Reason.
+func withheldText(lang string, w *domain.Withholding, reason string) string {
+	if w == nil {
+		return reason
+	}
+	tpl, ok := withholdings[w.Code]
+	if !ok {
+		return reason
+	}
+	out := say(lang, pick(lang, tpl), func(string) (any, bool) { return w.On.String(), true })
+	var late []string
+	for _, l := range w.Late {
+		args := map[string]any{"mission": l.Mission, "kind": l.Kind, "months": l.Months, "deadline": l.Deadline.String()}
+		late = append(late, say(lang, pick(lang, withholdings["late"]), func(n string) (any, bool) { v, ok := args[n]; return v, ok }))
+	}
+	if len(late) > 0 {
+		out += " — " + strings.Join(late, " ; ")
+	}
+	return out
+}
+
+// eventText says what an event did, from its data; an event of a type
+// without words shows its type.
+func eventText(lang, typ string, data json.RawMessage) string {
+	tpl, ok := eventWords[typ]
+	if !ok {
+		return typ
+	}
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(string(data)))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return typ
+	}
+	return say(lang, pick(lang, tpl), func(path string) (any, bool) { return lookup(m, path) })
+}
+
+// lookup follows a dotted path in decoded JSON.
+func lookup(m map[string]any, path string) (any, bool) {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = o[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// prettyJSON indents an event's data for its details view (the template
+// escapes it).
+func prettyJSON(data json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, data, "", "  "); err != nil {
+		return string(data)
+	}
+	return b.String()
+}
