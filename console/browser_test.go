@@ -180,7 +180,11 @@ func TestConsoleInABrowser(t *testing.T) {
 			break
 		}
 	}
-	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	// French spreadsheets need the byte order mark to read UTF-8.
+	if !strings.HasPrefix(string(csv), "\ufeff") {
+		t.Fatalf("the French CSV has no UTF-8 BOM: %q", csv[:min(20, len(csv))])
+	}
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(csv), "\ufeff")), "\n")
 	if !strings.HasPrefix(lines[0], "contract_id;scheme;") || len(lines) < 2 || !slices.ContainsFunc(lines[1:], func(l string) bool { return strings.HasPrefix(l, t4+";cpts;") }) {
 		t.Fatalf("downloaded CSV:\n%s", csv)
 	}

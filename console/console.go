@@ -50,6 +50,9 @@ type Checkpoint struct {
 	Size     int64
 	SignedAt time.Time
 	KeyName  string
+	// LastPosition is the log position of the last event it covers: an
+	// event at or before it can be proven in it.
+	LastPosition uint64
 }
 
 // Config is what the console shows.
@@ -114,7 +117,9 @@ func New(cfg Config) (*Console, error) {
 		{"GET /contracts/{id}", auth.ReadContracts, c.contract},
 		{"GET /contracts/{id}/payments.csv", auth.ReadFinance, c.contractCSV},
 		{"GET /contracts/{id}/events/{event}/proof.json", auth.ReadAudit, c.proof},
+		{"GET /contracts.csv", auth.ReadContracts, c.contractsCSV},
 		{"GET /alerts", auth.ReadFinance, c.alerts},
+		{"GET /alerts.csv", auth.ReadFinance, c.alertsCSV},
 		{"GET /schedule", auth.ReadFinance, c.schedule},
 		{"GET /schedule.csv", auth.ReadFinance, c.scheduleCSV},
 	} {

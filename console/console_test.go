@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,7 +97,16 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	web, err := console.New(console.Config{Reads: reads, Store: store, Tokens: s.tokens, Now: func() time.Time { return s.now },
 		LatestCheckpoint: func(ctx context.Context) (console.Checkpoint, bool, error) {
 			st, ok, err := tree.Latest(ctx)
-			return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName}, ok, err
+			if err != nil || !ok {
+				return console.Checkpoint{}, ok, err
+			}
+			var last notary.LeafRef
+			if st.Size > 0 {
+				if last, err = tree.Leaf(st.Size - 1); err != nil {
+					return console.Checkpoint{}, false, err
+				}
+			}
+			return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName, LastPosition: uint64(last.Position)}, true, nil
 		},
 		ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return tree.ProveInLatest(ctx, store, id) }})
 	if err != nil {
@@ -377,5 +388,56 @@ func TestProofDownload(t *testing.T) {
 	fanny.signIn("fanny")
 	if p := fanny.do("GET", link[1], nil); p.status != http.StatusForbidden {
 		t.Fatalf("a finance analyst downloads a proof: %d", p.status)
+	}
+}
+
+// French pages speak French: no word of the English catalogue that French
+// does not share, no ISO date outside a <time datetime> attribute (the
+// JSON of an event, in its details, is data: <pre> and <code> are left
+// out, as is text a person typed, marked typed), as an auditor sees them (every part of every page), over contracts
+// with withheld payments, regularisations, corrections and aid.
+func TestFrenchPagesSpeakFrench(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("fr")
+	b.signIn("audrey")
+	english := console.EnglishOnlyWords()
+	if len(english) < 50 {
+		t.Fatalf("only %d English-only words: the catalogue check would prove little", len(english))
+	}
+	contracts := map[string]bool{t4: true, "62d9d1a8-f7d5-5f2a-86f7-85bff8cb5437": true}
+	list := b.do("GET", "/contracts?limit=50", nil)
+	for _, m := range regexp.MustCompile(`href="/contracts/([0-9a-f-]{36})"`).FindAllStringSubmatch(list.body, -1) {
+		contracts[m[1]] = true
+	}
+	pages := []string{"/", "/contracts", "/alerts", "/alerts?status=", "/alerts?status=met", "/schedule?within=3660&as_of=2020-01-01",
+		"/contracts/" + t4 + "?as_of=2021-06-30", "/nowhere", "/alerts?page=999"}
+	for id := range contracts {
+		pages = append(pages, "/contracts/"+id)
+	}
+	// What a person typed (a reason, a name) is shown as typed.
+	code := regexp.MustCompile(`(?s)<pre>.*?</pre>|<code>.*?</code>|<span class="typed">.*?</span>`)
+	tags := regexp.MustCompile(`(?s)<[^>]*>`)
+	iso := regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b|\b\d{4}-\d{2}\b`)
+	words := regexp.MustCompile(`\p{L}+`)
+	for _, path := range pages {
+		p := b.do("GET", path, nil)
+		if p.status != 200 && p.status != 404 && p.status != 400 {
+			t.Fatalf("GET %s: %d", path, p.status)
+		}
+		text := html.UnescapeString(tags.ReplaceAllString(code.ReplaceAllString(p.body, " "), " "))
+		// Ids are data; they hold digit groups that are not dates.
+		text = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`).ReplaceAllString(text, " ")
+		if m := iso.FindAllString(text, 5); m != nil {
+			t.Errorf("GET %s: ISO dates in the text: %v", path, m)
+		}
+		var found []string
+		for _, w := range words.FindAllString(text, -1) {
+			if _, ok := slices.BinarySearch(english, strings.ToLower(w)); ok && !slices.Contains(found, w) {
+				found = append(found, w)
+			}
+		}
+		if found != nil {
+			t.Errorf("GET %s: English words %v", path, found)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,8 +16,8 @@ import (
 
 // dashboardView is the national dashboard.
 type dashboardView struct {
-	Amounts    barChart // decided per calendar year, by scheme
-	Signed     barChart // CPTS contracts signed by the end of each year, with the published volumes
+	Amounts    barCharts // decided per calendar year, by scheme
+	Signed     barCharts // CPTS contracts signed by the end of each year, with the published volumes
 	Tiers      []count
 	Schemes    []count
 	Alerts     []count
@@ -37,29 +38,25 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *view) err
 	if err != nil {
 		return err
 	}
-	d := dashboardView{Amounts: amountsChart(totals, v.Lang)}
+	today := domain.DateOf(c.cfg.Now())
+	d := dashboardView{Amounts: amountsChart(totals, v.Lang, today)}
 	d.Total = totals[len(totals)-1].Decided
 	tiers, schemes := map[string]int{}, map[string]int{}
 	signedBy := map[int]int{}
-	for cursor := ""; ; {
-		page, err := c.cfg.Reads.SearchContracts(ctx, query.ContractSearch{Limit: query.MaxPage, Cursor: cursor})
-		if err != nil {
-			return err
+	err = c.cfg.Reads.EachContract(ctx, query.ContractSearch{}, func(s query.ContractSummary) error {
+		schemes[s.Scheme]++
+		if s.Scheme == cpts.Scheme {
+			tiers[s.Tier]++
+			y, _, _ := s.SignedOn.YMD()
+			signedBy[y]++
 		}
-		for _, s := range page.Contracts {
-			schemes[s.Scheme]++
-			if s.Scheme == cpts.Scheme {
-				tiers[s.Tier]++
-				y, _, _ := s.SignedOn.YMD()
-				signedBy[y]++
-			}
-		}
-		if cursor = page.NextCursor; cursor == "" {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	d.Tiers, d.Schemes = counts(tiers), counts(schemes)
-	d.Signed = signedChart(signedBy, v.Lang)
+	d.Signed = signedChart(signedBy, v.Lang, today)
 	alerts, err := c.cfg.Reads.Alerts(ctx, query.Window{}, 60, query.AlertFilter{})
 	if err != nil {
 		return err
@@ -77,7 +74,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *view) err
 		return err
 	} else if ok {
 		d.Checkpoint = &cp
-		d.CheckAge = age(c.cfg.Now().Sub(cp.SignedAt), v.Lang)
+		d.CheckAge = agoText(v.Lang, c.cfg.Now().Sub(cp.SignedAt))
 	}
 	v.Title, v.Data = "dashboard", d
 	c.render(w, r, http.StatusOK, "dashboard", *v)
@@ -93,60 +90,98 @@ func counts(m map[string]int) []count {
 	return out
 }
 
-// age says how long ago, roughly.
-func age(d time.Duration, lang string) string {
-	unit, n := "min", int(d.Minutes())
-	switch {
-	case d >= 48*time.Hour:
-		unit, n = "days", int(d.Hours()/24)
-	case d >= 2*time.Hour:
-		unit, n = "hours", int(d.Hours())
-	}
-	return strconv.Itoa(n) + " " + translate(lang, unit)
-}
-
 // contractsView is a search and its page of results.
 type contractsView struct {
-	Search query.ContractSearch
-	Page   query.ContractPage
+	Search      query.ContractSearch
+	Page        query.ContractPage
+	CPAMs, ARSs []string // the filters' values
 }
 
-func (c *Console) contracts(w http.ResponseWriter, r *http.Request, v *view) error {
+// contractSearch reads a search from the query string; an agent limited to
+// one CPAM searches its CPAM only.
+func (c *Console) contractSearch(r *http.Request, v *view) (query.ContractSearch, error) {
 	q := r.URL.Query()
 	s := query.ContractSearch{Q: q.Get("q"), CPAM: q.Get("cpam"), ARS: q.Get("ars"), Tier: q.Get("tier"), Scheme: q.Get("scheme"),
-		Status: q.Get("status"), Cursor: q.Get("cursor"), Limit: 50}
+		Status: q.Get("status"), Cursor: q.Get("cursor"), Limit: pageSize}
 	if v.Identity.CPAM != "" {
 		if s.CPAM != "" && s.CPAM != v.Identity.CPAM {
-			return forbiddenError{}
+			return s, forbiddenError{}
 		}
 		s.CPAM = v.Identity.CPAM
 	}
 	if vs := c.cfg.Reads.Check(s); len(vs) > 0 {
-		return badRequest(vs.Err().Error())
+		return s, badRequest("bad_search")
 	}
-	page, err := c.cfg.Reads.SearchContracts(r.Context(), s)
+	return s, nil
+}
+
+// pageSize is the rows of a page of contracts or alerts.
+const pageSize = 50
+
+func (c *Console) contracts(w http.ResponseWriter, r *http.Request, v *view) error {
+	s, err := c.contractSearch(r, v)
 	if err != nil {
 		return err
 	}
-	v.Title, v.Data = "contracts", contractsView{Search: s, Page: page}
+	cv := contractsView{Search: s}
+	if cv.Page, err = c.cfg.Reads.SearchContracts(r.Context(), s); err != nil {
+		return err
+	}
+	if cv.CPAMs, cv.ARSs, err = c.cfg.Reads.Parties(r.Context()); err != nil {
+		return err
+	}
+	v.Title, v.Data = "contracts", cv
 	c.render(w, r, http.StatusOK, "contracts", *v)
 	return nil
 }
 
-// contractView is a contract's page.
+func (c *Console) contractsCSV(w http.ResponseWriter, r *http.Request, v *view) error {
+	s, err := c.contractSearch(r, v)
+	if err != nil {
+		return err
+	}
+	var found []query.ContractSummary
+	if err := c.cfg.Reads.EachContract(r.Context(), s, func(cs query.ContractSummary) error { found = append(found, cs); return nil }); err != nil {
+		return err
+	}
+	return writeCSV(w, v.Lang, "contracts.csv", func(out io.Writer, sep rune) error { return query.WriteContractsCSV(out, sep, found) })
+}
+
+// writeCSV sends a CSV download: in French, ';' between fields, decimal
+// commas and a byte order mark (what French spreadsheets read).
+func writeCSV(w http.ResponseWriter, lang, name string, write func(io.Writer, rune) error) error {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	if lang == "en" {
+		return write(w, ',')
+	}
+	if _, err := io.WriteString(w, query.BOM); err != nil {
+		return err
+	}
+	return write(w, ';')
+}
+
+// contractView is a contract's page, every part of it as of the window.
 type contractView struct {
 	Detail   query.ContractDetail
 	AsOf     string // the form's values, as typed
 	KnownAt  string
 	Window   query.Window
-	Timeline []query.AuditEvent
+	Timeline []timelineRow
 	ChainOK  bool
 	Problem  string
 	Payments []query.Payment
 	Balance  *query.Balance
 	Total    domain.Money // of the payments shown
-	Chart    deadlineChart
+	Chart    deadlineCharts
 	Proofs   bool
+}
+
+// timelineRow is an event of the timeline, with whether the last signed
+// checkpoint covers it (then a proof can be downloaded).
+type timelineRow struct {
+	query.AuditEvent
+	Provable bool
 }
 
 func (c *Console) contract(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -155,20 +190,17 @@ func (c *Console) contract(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err != nil {
 		return err
 	}
-	d, err := c.cfg.Reads.Contract(ctx, id)
-	if err != nil {
-		return err
-	}
-	cv := contractView{Detail: d, AsOf: r.URL.Query().Get("as_of"), KnownAt: r.URL.Query().Get("known_at"), Proofs: c.cfg.ProveEvent != nil}
+	cv := contractView{AsOf: r.URL.Query().Get("as_of"), KnownAt: r.URL.Query().Get("known_at")}
 	if cv.Window, err = c.window(cv.AsOf, cv.KnownAt); err != nil {
 		return err
 	}
+	if cv.Detail, err = c.cfg.Reads.ContractAt(ctx, id, cv.Window); err != nil {
+		return err
+	}
 	if v.Can("read_audit") {
-		trail, err := c.cfg.Reads.Audit(ctx, id, cv.Window)
-		if err != nil {
+		if err := c.timeline(r, &cv); err != nil {
 			return err
 		}
-		cv.Timeline, cv.ChainOK, cv.Problem = trail.Events, trail.ChainOK, trail.Problem
 	}
 	if v.Can("read_finance") {
 		if cv.Payments, err = c.cfg.Reads.Payments(ctx, id, cv.Window); err != nil {
@@ -182,10 +214,36 @@ func (c *Console) contract(w http.ResponseWriter, r *http.Request, v *view) erro
 			return err
 		}
 		cv.Balance = &b
-		cv.Chart = newDeadlineChart(d.Deadlines, d.SignedOn, v.Lang)
+		cv.Chart = newDeadlineCharts(cv.Detail.Deadlines, cv.Detail.SignedOn, v.Lang)
 	}
 	v.Title, v.Data = "contract", cv
 	c.render(w, r, http.StatusOK, "contract", *v)
+	return nil
+}
+
+// timeline reads the contract's audit trail and marks the events the last
+// signed checkpoint covers.
+func (c *Console) timeline(r *http.Request, cv *contractView) error {
+	trail, err := c.cfg.Reads.Audit(r.Context(), cv.Detail.ContractID, cv.Window)
+	if err != nil {
+		return err
+	}
+	cv.ChainOK, cv.Problem = trail.ChainOK, trail.Problem
+	var last uint64
+	if c.cfg.ProveEvent != nil && c.cfg.LatestCheckpoint != nil {
+		cp, ok, err := c.cfg.LatestCheckpoint(r.Context())
+		if err != nil {
+			return err
+		}
+		if ok {
+			last = cp.LastPosition
+		}
+	}
+	for _, e := range trail.Events {
+		provable := last > 0 && e.Position <= last
+		cv.Proofs = cv.Proofs || provable
+		cv.Timeline = append(cv.Timeline, timelineRow{e, provable})
+	}
 	return nil
 }
 
@@ -248,13 +306,9 @@ func (c *Console) contractCSV(w http.ResponseWriter, r *http.Request, v *view) e
 	if err != nil {
 		return err
 	}
-	sep := ','
-	if v.Lang == "fr" {
-		sep = ';' // French spreadsheets: decimal commas
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="payments-`+id.String()+`.csv"`)
-	return query.WriteCSV(r.Context(), c.cfg.Reads, w, sep, query.ExportFilter{Contract: id, PerPayment: true}, win)
+	return writeCSV(w, v.Lang, "payments-"+id.String()+".csv", func(out io.Writer, sep rune) error {
+		return query.WriteCSV(r.Context(), c.cfg.Reads, out, sep, query.ExportFilter{Contract: id, PerPayment: true}, win)
+	})
 }
 
 func (c *Console) proof(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -279,38 +333,91 @@ func (c *Console) proof(w http.ResponseWriter, r *http.Request, v *view) error {
 	return err
 }
 
-// alertsView is the alerts page.
+// alertsView is the alerts page: a page of the alerts the filters keep,
+// by urgency.
 type alertsView struct {
 	Status, CPAM, ARS, AsOf string
 	Within                  int
 	Alerts                  []query.Alert
+	Total                   int // alerts kept, on every page
+	Page, Pages             int // from 1
 	Statuses                []string
+	CPAMs, ARSs             []string
 }
 
-func (c *Console) alerts(w http.ResponseWriter, r *http.Request, v *view) error {
+// alertFilters reads the alerts' filters; the default status is open (the
+// alerts still to work).
+func (c *Console) alertFilters(r *http.Request, v *view) (alertsView, query.Window, error) {
 	q := r.URL.Query()
 	av := alertsView{Status: q.Get("status"), CPAM: q.Get("cpam"), ARS: q.Get("ars"), AsOf: q.Get("as_of"), Within: 60,
-		Statuses: []string{cpts.AlertOverdue, cpts.AlertDueSoon, cpts.AlertPending, cpts.AlertMetLate, cpts.AlertMet}}
+		Statuses: query.AlertStatuses, Page: 1}
+	if !q.Has("status") {
+		av.Status = query.AlertOpen
+	}
+	if v.Identity.CPAM != "" {
+		if av.CPAM != "" && av.CPAM != v.Identity.CPAM {
+			return av, query.Window{}, forbiddenError{}
+		}
+		av.CPAM = v.Identity.CPAM
+	}
 	if s := q.Get("within"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > query.MaxWithinDays {
-			return badRequest("bad_within")
+			return av, query.Window{}, badRequest("bad_within")
 		}
 		av.Within = n
 	}
+	if s := q.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return av, query.Window{}, badRequest("bad_page")
+		}
+		av.Page = n
+	}
 	if av.Status != "" && !slices.Contains(av.Statuses, av.Status) {
-		return badRequest("bad_status")
+		return av, query.Window{}, badRequest("bad_status")
 	}
 	win, err := c.window(av.AsOf, "")
+	return av, win, err
+}
+
+func (c *Console) alertsOf(r *http.Request, v *view) (alertsView, []query.Alert, error) {
+	av, win, err := c.alertFilters(r, v)
+	if err != nil {
+		return av, nil, err
+	}
+	all, err := c.cfg.Reads.Alerts(r.Context(), win, av.Within, query.AlertFilter{Status: av.Status, CPAM: av.CPAM, ARS: av.ARS})
+	if err != nil {
+		return av, nil, err
+	}
+	query.ByUrgency(all)
+	return av, all, nil
+}
+
+func (c *Console) alerts(w http.ResponseWriter, r *http.Request, v *view) error {
+	av, all, err := c.alertsOf(r, v)
 	if err != nil {
 		return err
 	}
-	if av.Alerts, err = c.cfg.Reads.Alerts(r.Context(), win, av.Within, query.AlertFilter{Status: av.Status, CPAM: av.CPAM, ARS: av.ARS}); err != nil {
+	av.Total, av.Pages = len(all), max(1, (len(all)+pageSize-1)/pageSize)
+	if av.Page > av.Pages {
+		return badRequest("bad_page")
+	}
+	av.Alerts = all[(av.Page-1)*pageSize : min(len(all), av.Page*pageSize)]
+	if av.CPAMs, av.ARSs, err = c.cfg.Reads.Parties(r.Context()); err != nil {
 		return err
 	}
 	v.Title, v.Data = "alerts", av
 	c.render(w, r, http.StatusOK, "alerts", *v)
 	return nil
+}
+
+func (c *Console) alertsCSV(w http.ResponseWriter, r *http.Request, v *view) error {
+	_, all, err := c.alertsOf(r, v)
+	if err != nil {
+		return err
+	}
+	return writeCSV(w, v.Lang, "alerts.csv", func(out io.Writer, sep rune) error { return query.WriteAlertsCSV(out, sep, all) })
 }
 
 // scheduleView is what falls due, by month.
@@ -319,7 +426,7 @@ type scheduleView struct {
 	Within int
 	CPAM   string
 	Months []month
-	Chart  barChart
+	Chart  barCharts
 	Total  domain.Money
 }
 
@@ -375,11 +482,5 @@ func (c *Console) scheduleCSV(w http.ResponseWriter, r *http.Request, v *view) e
 	if err != nil {
 		return err
 	}
-	sep := ','
-	if v.Lang == "fr" {
-		sep = ';'
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="schedule.csv"`)
-	return query.WriteScheduleCSV(w, sep, items)
+	return writeCSV(w, v.Lang, "schedule.csv", func(out io.Writer, sep rune) error { return query.WriteScheduleCSV(out, sep, items) })
 }

@@ -34,7 +34,13 @@ type errorView struct{ Message string }
 // chartArgs is what the barchart template takes.
 type chartArgs struct {
 	Lang, Caption string
-	Chart         barChart
+	Chart         barCharts
+}
+
+// svgArgs is one frame of a chart (wide or narrow).
+type svgArgs struct {
+	Caption, Class string
+	Chart          any
 }
 
 type loginView struct {
@@ -106,24 +112,34 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 }
 
 var funcs = template.FuncMap{
-	"t":     translate,
-	"money": formatMoney,
-	"date":  formatDate,
-	"time":  formatTime,
-	"short": func(s string) string { return s[:min(16, len(s))] },
-	"add":   func(a, b int) int { return a + b },
-	"num":   formatInt,
-	"list":  func(s ...string) []string { return s },
-	"chart": func(lang, caption string, c barChart) chartArgs { return chartArgs{lang, caption, c} },
-	"dchart": func(lang string, c deadlineChart) struct {
+	"t":        translate,
+	"money":    formatMoney,
+	"date":     dateHTML,
+	"time":     timeHTML,
+	"month":    monthName,
+	"ago":      agoText,
+	"formula":  formulaText,
+	"withheld": withheldText,
+	"event":    eventText,
+	"json":     prettyJSON,
+	"recorded": recordedHTML,
+	"fill":     fillMessage,
+	"short":    func(s string) string { return s[:min(16, len(s))] },
+	"add":      func(a, b int) int { return a + b },
+	"num":      formatInt,
+	"int64":    func(n int64) int { return int(n) },
+	"list":     func(s ...string) []string { return s },
+	"chart":    func(lang, caption string, c barCharts) chartArgs { return chartArgs{lang, caption, c} },
+	"dchart": func(lang string, c deadlineCharts) struct {
 		Lang  string
-		Chart deadlineChart
+		Chart deadlineCharts
 	} {
 		return struct {
 			Lang  string
-			Chart deadlineChart
+			Chart deadlineCharts
 		}{lang, c}
 	},
+	"svgArgs": func(caption, class string, c any) svgArgs { return svgArgs{caption, class, c} },
 	"query": func(pairs ...string) template.URL { // a query string from name/value pairs, skipping empty values
 		var parts []string
 		for i := 0; i+1 < len(pairs); i += 2 {
@@ -213,5 +229,100 @@ func formatTime(lang string, t time.Time) string {
 	if lang == "en" {
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	return t.UTC().Format("02/01/2006 15:04:05 UTC")
+	return t.UTC().Format("02/01/2006 à 15:04:05 UTC")
+}
+
+// dateHTML is a date for a page: written as the language writes it, the
+// ISO date in the datetime attribute of its <time> element.
+func dateHTML(lang string, d domain.Date) template.HTML {
+	if d.IsZero() {
+		return "—"
+	}
+	return template.HTML(`<time datetime="` + d.String() + `">` + template.HTMLEscapeString(formatDate(lang, d)) + `</time>`)
+}
+
+// timeHTML is a recorded time for a page, as dateHTML.
+func timeHTML(lang string, t time.Time) template.HTML {
+	return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + template.HTMLEscapeString(formatTime(lang, t)) + `</time>`)
+}
+
+var (
+	monthsFR      = [12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+	monthsShortFR = [12]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
+)
+
+// monthName writes a month (YYYY-MM): septembre 2026, September 2026.
+func monthName(lang, key string) string {
+	t, err := time.Parse("2006-01", key)
+	if err != nil {
+		return key
+	}
+	if lang == "en" {
+		return t.Format("January 2006")
+	}
+	return monthsFR[t.Month()-1] + " " + strconv.Itoa(t.Year())
+}
+
+// monthShort writes a month for an axis: sept. 2026, Sep 2026.
+func monthShort(lang, key string) string {
+	t, err := time.Parse("2006-01", key)
+	if err != nil {
+		return key
+	}
+	if lang == "en" {
+		return t.Format("Jan 2006")
+	}
+	return monthsShortFR[t.Month()-1] + " " + strconv.Itoa(t.Year())
+}
+
+// agoText says how long ago, in words: à l'instant, il y a 5 minutes,
+// il y a 3 heures, il y a 2 jours.
+func agoText(lang string, d time.Duration) string {
+	type unit struct {
+		size                         time.Duration
+		frOne, frMany, enOne, enMany string
+	}
+	units := []unit{{24 * time.Hour, "jour", "jours", "day", "days"}, {time.Hour, "heure", "heures", "hour", "hours"},
+		{time.Minute, "minute", "minutes", "minute", "minutes"}}
+	for _, u := range units {
+		n := int(d / u.size)
+		if n < 1 {
+			continue
+		}
+		if lang == "en" {
+			return formatInt(lang, n) + " " + map[bool]string{true: u.enOne, false: u.enMany}[n == 1] + " ago"
+		}
+		return "il y a " + formatInt(lang, n) + " " + map[bool]string{true: u.frOne, false: u.frMany}[n == 1]
+	}
+	if lang == "en" {
+		return "just now"
+	}
+	return "à l'instant"
+}
+
+// recordedHTML is an event's recorded time (as the audit trail keeps it,
+// RFC 3339 to the microsecond) for a page.
+func recordedHTML(lang, s string) template.HTML {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return template.HTML(template.HTMLEscapeString(s))
+	}
+	return timeHTML(lang, t)
+}
+
+// fillMessage is a message with {name} placeholders filled by name, value
+// pairs; a value is text (escaped) or HTML made by the console.
+func fillMessage(lang, key string, pairs ...any) template.HTML {
+	values := map[string]string{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		name, _ := pairs[i].(string)
+		switch v := pairs[i+1].(type) {
+		case template.HTML:
+			values[name] = string(v)
+		default:
+			values[name] = template.HTMLEscapeString(fmt.Sprint(v))
+		}
+	}
+	msg := template.HTMLEscapeString(translate(lang, key))
+	return template.HTML(domain.Fill(msg, func(name string) string { return values[name] }))
 }

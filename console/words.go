@@ -1,6 +1,7 @@
 package console
 
 import (
+	"html/template"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -59,17 +60,17 @@ var eventWords = map[string][2]string{
 	"IndicatorsReported": {"Indicateurs de l'année {contract_year:year} déclarés le {reported_on:date}", "Indicators of year {contract_year:year} reported on {reported_on:date}"},
 	"PaymentDecided": {"{kind:label} de l'année {contract_year:year}{mission:suffix} : {amount:money}, {status:label} le {decided_on:date}",
 		"{kind:label} of year {contract_year:year}{mission:suffix}: {amount:money}, {status:label} on {decided_on:date}"},
-	"ContractTerminated":     {"Résiliation au {terminated_on:date} : {reason:text}", "Terminated on {terminated_on:date}: {reason:text}"},
-	"ReportCorrected":        {"Rapport de l'année {contract_year:year} corrigé le {corrected_on:date} : {reason:text}", "Report of year {contract_year:year} corrected on {corrected_on:date}: {reason:text}"},
-	"MissionDateCorrected":   {"Date de {kind:label} de la mission {mission:label} corrigée : {old_date:date} → {date:date} ({reason:text})", "Date of {kind:label} of mission {mission:label} corrected: {old_date:date} → {date:date} ({reason:text})"},
-	"ContractTermsCorrected": {"Termes corrigés le {corrected_on:date} : population {old.population:int} → {new.population:int}, taille {old.tier:text} → {new.tier:text} ({reason:text})", "Terms corrected on {corrected_on:date}: population {old.population:int} → {new.population:int}, tier {old.tier:text} → {new.tier:text} ({reason:text})"},
-	"TerminationCorrected":   {"Date de résiliation corrigée : {old_terminated_on:date} → {terminated_on:date} ({reason:text})", "Termination date corrected: {old_terminated_on:date} → {terminated_on:date} ({reason:text})"},
+	"ContractTerminated":     {"Résiliation au {terminated_on:date} : {reason:typed}", "Terminated on {terminated_on:date}: {reason:typed}"},
+	"ReportCorrected":        {"Rapport de l'année {contract_year:year} corrigé le {corrected_on:date} : {reason:typed}", "Report of year {contract_year:year} corrected on {corrected_on:date}: {reason:typed}"},
+	"MissionDateCorrected":   {"Date de {kind:label} de la mission {mission:label} corrigée : {old_date:date} → {date:date} ({reason:typed})", "Date of {kind:label} of mission {mission:label} corrected: {old_date:date} → {date:date} ({reason:typed})"},
+	"ContractTermsCorrected": {"Termes corrigés le {corrected_on:date} : population {old.population:int} → {new.population:int}, taille {old.tier:text} → {new.tier:text} ({reason:typed})", "Terms corrected on {corrected_on:date}: population {old.population:int} → {new.population:int}, tier {old.tier:text} → {new.tier:text} ({reason:typed})"},
+	"TerminationCorrected":   {"Date de résiliation corrigée : {old_terminated_on:date} → {terminated_on:date} ({reason:typed})", "Termination date corrected: {old_terminated_on:date} → {terminated_on:date} ({reason:typed})"},
 	"AidContractSigned": {"Signature par le médecin RPPS {doctor.rpps:text} ({doctor.specialty:label}), {option:label}, {band:label}, patientèle {patientele_baseline:int} → {patientele_target:int}",
 		"Signed by doctor RPPS {doctor.rpps:text} ({doctor.specialty:label}), {option:label}, {band:label}, patientèle {patientele_baseline:int} → {patientele_target:int}"},
 	"AssistantHired":      {"Embauche de l'assistant le {hired_on:date}", "Assistant hired on {hired_on:date}"},
 	"PatienteleReported":  {"Patientèle de l'année {contract_year:year} : {patientele:int}", "Patientèle of year {contract_year:year}: {patientele:int}"},
-	"PatienteleCorrected": {"Patientèle de l'année {contract_year:year} corrigée : {old_patientele:int} → {patientele:int} ({reason:text})", "Patientèle of year {contract_year:year} corrected: {old_patientele:int} → {patientele:int} ({reason:text})"},
-	"HiringCorrected":     {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:text})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:text})"},
+	"PatienteleCorrected": {"Patientèle de l'année {contract_year:year} corrigée : {old_patientele:int} → {patientele:int} ({reason:typed})", "Patientèle of year {contract_year:year} corrected: {old_patientele:int} → {patientele:int} ({reason:typed})"},
+	"HiringCorrected":     {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
 }
 
 // pick returns a template in the language.
@@ -81,9 +82,11 @@ func pick(lang string, m [2]string) string {
 }
 
 // say fills a template in the language: each {name:kind} is value(name)
-// written as kind says. A value missing is a dash, never a raw code.
-func say(lang, tpl string, value func(name string) (any, bool)) string {
-	return domain.Fill(tpl, func(ph string) string {
+// written as kind says, escaped; a value missing is a dash, never a raw
+// code. Text a person typed (kind typed: a reason) is marked as such: it is
+// shown as typed, in whatever language it was typed.
+func say(lang, tpl string, value func(name string) (any, bool)) template.HTML {
+	return template.HTML(domain.Fill(template.HTMLEscapeString(tpl), func(ph string) string {
 		name, kind, _ := strings.Cut(ph, ":")
 		v, ok := value(name)
 		if !ok || v == nil {
@@ -92,9 +95,16 @@ func say(lang, tpl string, value func(name string) (any, bool)) string {
 			}
 			return "—"
 		}
-		return formatValue(lang, kind, v)
-	})
+		out := template.HTMLEscapeString(formatValue(lang, kind, v))
+		if kind == "typed" {
+			return typed(out)
+		}
+		return out
+	}))
 }
+
+// typed marks escaped text a person typed.
+func typed(escaped string) string { return `<span class="typed">` + escaped + `</span>` }
 
 // formatValue writes one value as its kind says.
 func formatValue(lang, kind string, v any) string {
@@ -167,51 +177,56 @@ func formatDecimal(lang string, d decimal.Decimal) string {
 
 // formulaText is a line's computation in the language; a line stored
 // before formulas were kept shows its Basis.
-func formulaText(lang string, f *domain.Formula, basis string) string {
-	if f == nil {
-		return basis
-	}
-	tpl, ok := formulas[f.Code]
+func formulaText(lang string, f *domain.Formula, basis string) template.HTML {
+	tpl, ok := formulas[codeOf(f)]
 	if !ok {
-		return basis
+		return template.HTML(template.HTMLEscapeString(basis))
 	}
 	return say(lang, pick(lang, tpl), func(name string) (any, bool) { v, ok := f.Args[name]; return v, ok })
 }
 
 // withheldText is why a payment is withheld, in the language; a payment
 // stored before withholdings were kept shows its Reason.
-func withheldText(lang string, w *domain.Withholding, reason string) string {
+// A regularisation's reason is the corrections' reasons, as typed.
+func withheldText(lang string, w *domain.Withholding, reason string) template.HTML {
 	if w == nil {
-		return reason
+		return template.HTML(typed(template.HTMLEscapeString(reason)))
 	}
 	tpl, ok := withholdings[w.Code]
 	if !ok {
-		return reason
+		return template.HTML(typed(template.HTMLEscapeString(reason)))
 	}
-	out := say(lang, pick(lang, tpl), func(string) (any, bool) { return w.On.String(), true })
+	out := string(say(lang, pick(lang, tpl), func(string) (any, bool) { return w.On.String(), true }))
 	var late []string
 	for _, l := range w.Late {
 		args := map[string]any{"mission": l.Mission, "kind": l.Kind, "months": l.Months, "deadline": l.Deadline.String()}
-		late = append(late, say(lang, pick(lang, withholdings["late"]), func(n string) (any, bool) { v, ok := args[n]; return v, ok }))
+		late = append(late, string(say(lang, pick(lang, withholdings["late"]), func(n string) (any, bool) { v, ok := args[n]; return v, ok })))
 	}
 	if len(late) > 0 {
 		out += " — " + strings.Join(late, " ; ")
 	}
-	return out
+	return template.HTML(out)
+}
+
+func codeOf(f *domain.Formula) string {
+	if f == nil {
+		return ""
+	}
+	return f.Code
 }
 
 // eventText says what an event did, from its data; an event of a type
 // without words shows its type.
-func eventText(lang, typ string, data json.RawMessage) string {
+func eventText(lang, typ string, data json.RawMessage) template.HTML {
 	tpl, ok := eventWords[typ]
 	if !ok {
-		return typ
+		return template.HTML(template.HTMLEscapeString(typ))
 	}
 	var m map[string]any
 	d := json.NewDecoder(strings.NewReader(string(data)))
 	d.UseNumber()
 	if err := d.Decode(&m); err != nil {
-		return typ
+		return template.HTML(template.HTMLEscapeString(typ))
 	}
 	return say(lang, pick(lang, tpl), func(path string) (any, bool) { return lookup(m, path) })
 }

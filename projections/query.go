@@ -375,6 +375,7 @@ func optional(s string) *string {
 // termination, as the window sees them.
 type AlertRow struct {
 	ContractID   uuid.UUID
+	Name         string
 	CPAM, ARS    string
 	Mission      string
 	Kind         string
@@ -389,7 +390,7 @@ type AlertRow struct {
 // termination that the window sees (dated on or before its date, recorded
 // by its time), by deadline.
 func (db *DB) AlertRows(ctx context.Context, w Window) ([]AlertRow, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT d.contract_id, c.cpam, c.ars, d.mission, d.kind, d.months, d.deadline,
+	rows, err := db.r.QueryContext(ctx, `SELECT d.contract_id, c.cpts_name, c.cpam, c.ars, d.mission, d.kind, d.months, d.deadline,
 		COALESCE((SELECT f.done_on FROM fact_history f WHERE f.contract_id = d.contract_id AND f.mission = d.mission AND f.kind = d.kind
 			AND f.business_date <= ?1 AND f.recorded_at <= ?2 ORDER BY f.position DESC LIMIT 1), ''),
 		COALESCE((SELECT t.terminated_on FROM terminations t WHERE t.contract_id = d.contract_id
@@ -405,7 +406,7 @@ func (db *DB) AlertRows(ctx context.Context, w Window) ([]AlertRow, error) {
 	for rows.Next() {
 		var a AlertRow
 		var id, deadline, done, terminated string
-		if err := rows.Scan(&id, &a.CPAM, &a.ARS, &a.Mission, &a.Kind, &a.Months, &deadline, &done, &terminated); err != nil {
+		if err := rows.Scan(&id, &a.Name, &a.CPAM, &a.ARS, &a.Mission, &a.Kind, &a.Months, &deadline, &done, &terminated); err != nil {
 			return nil, err
 		}
 		var rd stored
@@ -627,6 +628,33 @@ func (db *DB) ReportedYears(ctx context.Context, id uuid.UUID) ([]int, error) {
 			return nil, err
 		}
 		out = append(out, y)
+	}
+	return out, rows.Err()
+}
+
+// Parties returns the CPAMs and ARSs of the contracts, each sorted: the
+// values a filter can take.
+func (db *DB) Parties(ctx context.Context) (cpams, arss []string, err error) {
+	if cpams, err = db.strings(ctx, `SELECT cpam FROM contracts UNION SELECT cpam FROM aid_contracts ORDER BY 1`); err != nil {
+		return nil, nil, err
+	}
+	arss, err = db.strings(ctx, `SELECT DISTINCT ars FROM contracts WHERE ars <> '' ORDER BY 1`)
+	return cpams, arss, err
+}
+
+func (db *DB) strings(ctx context.Context, q string) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

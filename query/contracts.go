@@ -276,3 +276,24 @@ func (l *Ledger) CPAMOf(ctx context.Context, id uuid.UUID) (string, error) {
 	_, cpam := partyOf(e)
 	return cpam, nil
 }
+
+// EachContract calls fn with every contract the search keeps, page after
+// page (its Limit and Cursor are ignored): the one way to read them all.
+func (l *Ledger) EachContract(ctx context.Context, s ContractSearch, fn func(ContractSummary) error) error {
+	s.Limit, s.Cursor = MaxPage, ""
+	for {
+		page, err := l.SearchContracts(ctx, s)
+		if err != nil {
+			return err
+		}
+		for _, c := range page.Contracts {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		if page.NextCursor == "" {
+			return nil
+		}
+		s.Cursor = page.NextCursor
+	}
+}

@@ -316,3 +316,44 @@ func WriteScheduleCSV(out io.Writer, sep rune, items []ScheduleItem) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// BOM is the UTF-8 byte order mark. A CSV meant for French spreadsheets
+// starts with it: without it, common spreadsheet programs read the file in
+// the system's legacy code page and show "RhÃ´ne" for "Rhône".
+const BOM = "\ufeff"
+
+// WriteAlertsCSV writes deadline alerts as CSV, in the order given.
+func WriteAlertsCSV(out io.Writer, sep rune, alerts []Alert) error {
+	cw := newCSV(out, sep)
+	if err := cw.Write([]string{"deadline", "status", "contract_id", "name", "cpam", "ars", "mission", "kind", "months"}); err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		if err := cw.Write([]string{a.Deadline.String(), a.Status, a.ContractID.String(), a.Name, a.CPAM, a.ARS, a.Mission, a.Kind,
+			fmt.Sprint(a.Months)}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteContractsCSV writes contracts found by a search as CSV.
+func WriteContractsCSV(out io.Writer, sep rune, contracts []ContractSummary) error {
+	cw := newCSV(out, sep)
+	if err := cw.Write([]string{"contract_id", "scheme", "name", "tier", "cpam", "ars", "rulebook", "signed_on", "status", "terminated_on"}); err != nil {
+		return err
+	}
+	for _, c := range contracts {
+		terminated := ""
+		if !c.TerminatedOn.IsZero() {
+			terminated = c.TerminatedOn.String()
+		}
+		if err := cw.Write([]string{c.ContractID.String(), c.Scheme, c.Name, c.Tier, c.CPAM, c.ARS, c.Rulebook, c.SignedOn.String(),
+			c.Status, terminated}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

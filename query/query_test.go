@@ -84,7 +84,7 @@ func TestAlertsGiveEveryStatus(t *testing.T) {
 		}
 		var g, w []string
 		for _, a := range got {
-			g = append(g, key(a))
+			g = append(g, key(a.Alert))
 			seen[a.Status] = true
 		}
 		for _, a := range want {

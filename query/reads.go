@@ -15,12 +15,31 @@ import (
 	"github.com/google/uuid"
 )
 
-// Alert is a deadline's state as of a date (domain.md 2.9).
-type Alert = cpts.Alert
+// Alert is a deadline's state as of a date (domain.md 2.9), with the
+// contract's name, CPAM and ARS.
+type Alert struct {
+	cpts.Alert
+	Name string `json:"name"`
+	CPAM string `json:"cpam"`
+	ARS  string `json:"ars"`
+}
+
+// AlertOpen, as a status filter, keeps the alerts still to work: overdue,
+// due soon and pending.
+const AlertOpen = "open"
+
+// AlertStatuses are the values of an alerts status filter.
+var AlertStatuses = []string{AlertOpen, cpts.AlertOverdue, cpts.AlertDueSoon, cpts.AlertPending, cpts.AlertMetLate, cpts.AlertMet}
 
 // AlertFilter narrows the alerts; empty fields keep all.
 type AlertFilter struct {
 	Status, CPAM, ARS string
+}
+
+// keeps tells whether the filter keeps an alert.
+func (f AlertFilter) keeps(a Alert) bool {
+	status := f.Status == "" || f.Status == a.Status || (f.Status == AlertOpen && cpts.AlertOpen(a.Status))
+	return status && (f.CPAM == "" || f.CPAM == a.CPAM) && (f.ARS == "" || f.ARS == a.ARS)
 }
 
 // Alerts returns the deadline alerts of every contract live as of w.AsOf
@@ -29,6 +48,9 @@ type AlertFilter struct {
 func (l *Ledger) Alerts(ctx context.Context, w Window, within int, f AlertFilter) ([]Alert, error) {
 	if w.AsOf.IsZero() {
 		w.AsOf = today()
+	}
+	if f.Status != "" && !slices.Contains(AlertStatuses, f.Status) {
+		return nil, domain.Violations{{Code: domain.CodeInvalidValue, Field: "status", Rule: "want one of " + strings.Join(AlertStatuses, ", ")}}.Err()
 	}
 	out := []Alert{}
 	err := l.with(ctx, func(db *projections.DB) error {
@@ -40,15 +62,33 @@ func (l *Ledger) Alerts(ctx context.Context, w Window, within int, f AlertFilter
 			if !r.TerminatedOn.IsZero() && !r.TerminatedOn.After(w.AsOf) {
 				continue // a contract terminated on or before the date has no alerts
 			}
-			a := Alert{ContractID: r.ContractID, Mission: r.Mission, Kind: r.Kind, Months: r.Months, Deadline: r.Deadline,
-				Status: cpts.DeadlineStatus(r.Deadline, r.DoneOn, w.AsOf, within)}
-			if (f.Status == "" || f.Status == a.Status) && (f.CPAM == "" || f.CPAM == r.CPAM) && (f.ARS == "" || f.ARS == r.ARS) {
+			a := Alert{Alert: cpts.Alert{ContractID: r.ContractID, Mission: r.Mission, Kind: r.Kind, Months: r.Months, Deadline: r.Deadline,
+				Status: cpts.DeadlineStatus(r.Deadline, r.DoneOn, w.AsOf, within)}, Name: r.Name, CPAM: r.CPAM, ARS: r.ARS}
+			if f.keeps(a) {
 				out = append(out, a)
 			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// ByUrgency orders alerts as they are to be worked: overdue, due soon,
+// pending, met late, met (cpts.AlertUrgency), each by deadline.
+func ByUrgency(alerts []Alert) {
+	slices.SortStableFunc(alerts, func(a, b Alert) int {
+		return cmp.Or(cmp.Compare(cpts.AlertUrgency(a.Status), cpts.AlertUrgency(b.Status)), a.Deadline.Compare(b.Deadline))
+	})
+}
+
+// Parties returns the CPAMs and ARSs the ledger knows, sorted: the values
+// of the CPAM and ARS filters.
+func (l *Ledger) Parties(ctx context.Context) (cpams, arss []string, err error) {
+	err = l.with(ctx, func(db *projections.DB) error {
+		cpams, arss, err = db.Parties(ctx)
+		return err
+	})
+	return cpams, arss, err
 }
 
 // AuditEvent is one event of a contract's audit trail with its envelope;

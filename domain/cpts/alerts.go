@@ -20,6 +20,27 @@ const (
 	AlertMetLate = "met_late"
 )
 
+// AlertUrgency ranks the statuses as they are to be worked: overdue first,
+// met last.
+func AlertUrgency(status string) int {
+	switch status {
+	case AlertOverdue:
+		return 0
+	case AlertDueSoon:
+		return 1
+	case AlertPending:
+		return 2
+	case AlertMetLate:
+		return 3
+	}
+	return 4
+}
+
+// AlertOpen tells whether a deadline is still to be worked: not met.
+func AlertOpen(status string) bool {
+	return status == AlertOverdue || status == AlertDueSoon || status == AlertPending
+}
+
 // Deadline is a start or deployment deadline of one mission, with the date
 // the fact happened (zero while it has not).
 type Deadline struct {
