@@ -1,10 +1,10 @@
 package console
 
 import (
-	"html/template"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"strconv"
 	"strings"
 
