@@ -4,7 +4,7 @@ BIN      := bin/ledger
 BENCH    ?= .
 BENCHTIME ?= 1s
 
-.PHONY: all build demo test test-short bench lint fmt clean
+.PHONY: all build demo test test-short bench lint fmt clean screenshots
 
 all: build
 
@@ -27,6 +27,11 @@ test:
 # The same without the race detector and the crash test: quick feedback.
 test-short:
 	$(GO) test -short ./...
+
+# The README's screenshots, taken by the browser test in headless Chromium
+# over a national history (and checked there for clipped labels).
+screenshots:
+	LEDGER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestConsoleInABrowser ./console/
 
 # Benchmarks; see docs/benchmarks.md for the recorded figures.
 bench:

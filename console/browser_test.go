@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,7 +53,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	s := newSite(t, false, national...)
 	downloads := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("accept-lang", "fr-FR,fr"), chromedp.WindowSize(1280, 1000))
+		chromedp.Flag("accept-lang", "fr-FR,fr"), chromedp.Flag("lang", "fr-FR"), chromedp.WindowSize(1280, 1000))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	bctx, cancel := chromedp.NewContext(actx)
@@ -98,19 +99,52 @@ func TestConsoleInABrowser(t *testing.T) {
 	if total := text("total-decided"); !strings.HasSuffix(total, "€") {
 		t.Fatalf("dashboard total %q", total)
 	}
+	unclipped := func(page string, minFont float64) {
+		t.Helper()
+		bad, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf(clipCheck, minFont)))
+		if err != nil {
+			t.Fatalf("%s: label check: %v", page, err)
+		}
+		if len(bad) > 0 {
+			t.Errorf("%s: chart labels clipped or too small:\n%s", page, strings.Join(bad, "\n"))
+		}
+	}
+	unclipped("dashboard", 9)
 	shot("dashboard.png")
 
-	// Search the contract by name and open it. Each click that loads a
-	// page waits for that page (RunResponse): the list of contracts
-	// already holds the link before the search, and a node of the page
-	// being replaced cannot be clicked.
-	link := chromedp.CSS(`#results a[href="/contracts/` + t4 + `"]`)
+	// The alerts to work, by urgency, 50 a page, names linked.
 	navigate := func(what string, click chromedp.Action[struct{}]) {
 		t.Helper()
 		if res, err := chromedp.RunResponse(ctx, click); err != nil || res.Status != 200 {
 			t.Fatalf("%s: %v %+v", what, err, res)
 		}
 	}
+	navigate("open the alerts", chromedp.Click(chromedp.CSS(`nav a[href="/alerts"]`)))
+	statuses, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#alerts tbody .badge')].map(b => b.classList[1])`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#alerts tbody a')].map(a => a.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rank := map[string]int{"overdue": 0, "due_soon": 1, "pending": 2}
+	if len(statuses) == 0 || len(statuses) > 50 || len(names) != len(statuses) {
+		t.Fatalf("alerts page: %d rows, %d names", len(statuses), len(names))
+	}
+	for i, st := range statuses {
+		r, ok := rank[st]
+		if !ok || (i > 0 && r < rank[statuses[i-1]]) {
+			t.Fatalf("alerts not open or not by urgency: %v", statuses)
+		}
+	}
+	shot("alerts.png")
+
+	// Search the contract by name and open it. Each click that loads a
+	// page waits for that page (RunResponse): the list of contracts
+	// already holds the link before the search, and a node of the page
+	// being replaced cannot be clicked.
+	link := chromedp.CSS(`#results a[href="/contracts/` + t4 + `"]`)
 	navigate("open the contracts", chromedp.Click(chromedp.CSS(`nav a[href="/contracts"]`)))
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("q"), "CPTS 7")); err != nil {
 		t.Fatalf("type a search: %v", err)
@@ -136,7 +170,31 @@ func TestConsoleInABrowser(t *testing.T) {
 	if paymentsTotal == "" || paymentsTotal != balanceTotal {
 		t.Fatalf("payments total %q, balance %q", paymentsTotal, balanceTotal)
 	}
+	unclipped("contract", 9)
 	shot("contract.png")
+
+	// At 400 px: the narrow charts, legible (labels of 10 px or more) and
+	// whole; the page does not scroll sideways (its tables do, inside
+	// their box), and the amount is the second column of the payments.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(400, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("payments"))); err != nil {
+		t.Fatal(err)
+	}
+	unclipped("contract at 400 px", 10)
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
+	if err != nil || overflow {
+		t.Errorf("the contract page scrolls sideways at 400 px (%v)", err)
+	}
+	amountVisible, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const c = document.querySelector('#payments tbody td.amount'); const r = c.getBoundingClientRect(); return r.right <= window.innerWidth; })()`))
+	if err != nil || !amountVisible {
+		t.Errorf("at 400 px the first payment's amount is off-screen (%v)", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.ID("payments-h"))); err != nil {
+		t.Fatal(err)
+	}
+	shot("contract-400.png")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 1000), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("payments"))); err != nil {
+		t.Fatal(err)
+	}
 
 	// An earlier as-of date: the balance changes, and still equals the
 	// payments shown.
@@ -199,3 +257,22 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("sign out: %v", err)
 	}
 }
+
+// clipCheck lists the text of every chart shown whose box leaves its
+// SVG's viewBox, or whose drawn size is under %v px.
+const clipCheck = `(() => {
+	const bad = [];
+	for (const svg of document.querySelectorAll('figure.chart svg')) {
+		const r = svg.getBoundingClientRect();
+		if (r.width === 0) continue; // the other frame, hidden
+		const vb = svg.viewBox.baseVal, scale = r.width / vb.width;
+		for (const t of svg.querySelectorAll('text')) {
+			const b = t.getBBox();
+			if (b.x < vb.x - 0.5 || b.y < vb.y - 0.5 || b.x + b.width > vb.x + vb.width + 0.5 || b.y + b.height > vb.y + vb.height + 0.5)
+				bad.push('clipped: ' + t.textContent + ' ' + JSON.stringify([b.x, b.y, b.width, b.height]) + ' in ' + vb.width + 'x' + vb.height);
+			const px = parseFloat(getComputedStyle(t).fontSize) * scale;
+			if (px < %v) bad.push('too small (' + px.toFixed(1) + ' px): ' + t.textContent);
+		}
+	}
+	return bad;
+})()`

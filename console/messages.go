@@ -171,6 +171,8 @@ var messages = map[string][2]string{
 	"no_proof_yet":       {"après le dernier point de contrôle", "after the last checkpoint"},
 	"as_of_note":         {"Toute la page est à la date du {date}.", "The whole page is as of {date}."},
 	"known_at_note":      {"Telle que le registre la connaissait le {time}.", "As the ledger knew it at {time}."},
+	"deadline_h":         {"Échéance", "Deadline"},
+	"months_h":           {"Mois", "Months"},
 	"weeks":              {"semaines", "weeks"},
 
 	// Roles.
