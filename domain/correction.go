@@ -71,7 +71,7 @@ func (m *CorrectionMeta) CheckTarget(vs *Violations, types ...string) bool {
 		vs.Add(CodeUnknownEvent, "corrects", fmt.Sprintf("no event %s in the ledger (ledger audit shows a contract's event ids)", m.Corrects))
 		return false
 	case !slices.Contains(types, t.Type):
-		vs.Add(CodeWrongEvent, "corrects", fmt.Sprintf("event %s is a %s; this correction corrects a %s", m.Corrects, t.Type, strings.Join(types, " or ")))
+		vs.Add(CodeWrongEvent, "corrects", fmt.Sprintf("event %s is of type %s; this correction corrects an event of type %s", m.Corrects, t.Type, strings.Join(types, " or ")))
 		return false
 	case m.CorrectedOn.Before(t.OccurredOn):
 		vs.Add(CodeCorrectedBeforeEvent, "corrected_on", fmt.Sprintf("%s is before the corrected event's date %s", m.CorrectedOn, t.OccurredOn))

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/domain/cpts"
+
 	"github.com/cptsledger/ledger/query"
 	"github.com/google/uuid"
 )
@@ -138,14 +140,14 @@ func (s *Server) getContracts(w http.ResponseWriter, r *http.Request, id auth.Id
 }
 
 func (s *Server) getContract(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
-	contract, err := contractID(r)
+	contract, win, err := s.contractWindow(r)
 	if err != nil {
 		return err
 	}
 	if err := s.mayRead(r, id, contract); err != nil {
 		return err
 	}
-	d, err := s.cfg.Reads.Contract(r.Context(), contract)
+	d, err := s.cfg.Reads.ContractAt(r.Context(), contract, win)
 	if err != nil {
 		return err
 	}
@@ -211,10 +213,8 @@ func (s *Server) getAlerts(w http.ResponseWriter, r *http.Request, _ auth.Identi
 	win := p.window(s.cfg.Reads)
 	within := p.within(60)
 	f := query.AlertFilter{Status: p.text("status"), CPAM: p.text("cpam"), ARS: p.text("ars")}
-	switch f.Status {
-	case "", cpts.AlertPending, cpts.AlertDueSoon, cpts.AlertOverdue, cpts.AlertMet, cpts.AlertMetLate:
-	default:
-		p.bad(domain.CodeInvalidValue, "status", "want pending, due_soon, overdue, met or met_late")
+	if f.Status != "" && !slices.Contains(query.AlertStatuses, f.Status) {
+		p.bad(domain.CodeInvalidValue, "status", "want one of "+strings.Join(query.AlertStatuses, ", "))
 	}
 	if err := p.err(); err != nil {
 		return err
@@ -286,11 +286,26 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request, _ auth.Identi
 		}
 		f.Contract = id
 	}
+	bom := query.DefaultBOM(sep)
+	switch p.get("bom") {
+	case "":
+	case "true":
+		bom = true
+	case "false":
+		bom = false
+	default:
+		p.bad(domain.CodeInvalidValue, "bom", "want true or false")
+	}
 	if err := p.err(); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="payments.csv"`)
+	if bom {
+		if _, err := io.WriteString(w, query.BOM); err != nil {
+			return err
+		}
+	}
 	cw := &countingWriter{w: w}
 	err := query.WriteCSV(r.Context(), s.cfg.Reads, cw, sep, f, win)
 	if err != nil && cw.n > 0 {

@@ -109,25 +109,27 @@ func (s *Server) routes() {
 	for _, rt := range []route{
 		{"POST /api/v1/commands", auth.Submit, nil, s.postCommands},
 		{"GET /api/v1/contracts", auth.ReadContracts, []string{"scheme", "cpam", "ars", "tier", "status", "q", "limit", "cursor"}, s.getContracts},
-		{"GET /api/v1/contracts/{id}", auth.ReadContracts, nil, s.getContract},
+		{"GET /api/v1/contracts/{id}", auth.ReadContracts, []string{"as_of", "known_at"}, s.getContract},
 		{"GET /api/v1/contracts/{id}/payments", auth.ReadFinance, []string{"as_of", "known_at"}, s.getPayments},
 		{"GET /api/v1/contracts/{id}/balance", auth.ReadFinance, []string{"as_of", "known_at"}, s.getBalance},
 		{"GET /api/v1/contracts/{id}/audit", auth.ReadAudit, []string{"as_of", "known_at"}, s.getAudit},
 		{"GET /api/v1/alerts", auth.ReadFinance, []string{"as_of", "known_at", "within", "status", "cpam", "ars"}, s.getAlerts},
 		{"GET /api/v1/schedule", auth.ReadFinance, []string{"as_of", "known_at", "within", "cpam"}, s.getSchedule},
 		{"GET /api/v1/totals", auth.ReadFinance, []string{"by", "as_of", "known_at"}, s.getTotals},
-		{"GET /api/v1/exports/payments.csv", auth.ReadFinance, []string{"sep", "per", "contract", "as_of", "known_at"}, s.getExport},
+		{"GET /api/v1/exports/payments.csv", auth.ReadFinance, []string{"sep", "per", "contract", "as_of", "known_at", "bom"}, s.getExport},
 		{"GET /api/v1/tokens", auth.Administer, nil, s.getTokens},
 		{"POST /api/v1/tokens", auth.Administer, nil, s.postToken},
 		{"DELETE /api/v1/tokens/{name}", auth.Administer, nil, s.deleteToken},
 		{"POST /api/v1/rebuild", auth.Administer, nil, s.postRebuild},
-		{"GET /api/openapi.yaml", "", nil, s.getOpenAPI},
 	} {
 		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.api(rt)))
 	}
 	s.mux.Handle("/api/", s.instrument("/api/", s.api(route{handle: func(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
 		return problemf(http.StatusNotFound, CodeNotFound, "no route %s %s (see /api/openapi.yaml)", r.Method, r.URL.Path)
 	}})))
+	// The API's description is public, like /healthz: a client reads it
+	// before it has a token.
+	s.mux.Handle("GET /api/openapi.yaml", s.instrument("GET /api/openapi.yaml", http.HandlerFunc(s.getOpenAPI)))
 	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.healthz)))
 	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", http.HandlerFunc(s.readyz)))
 	s.mux.Handle("GET /metrics", s.instrument("GET /metrics", s.metrics.handler()))
@@ -254,8 +256,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, certFile, keyFile st
 	return err
 }
 
-func (s *Server) getOpenAPI(w http.ResponseWriter, _ *http.Request, _ auth.Identity) error {
+func (s *Server) getOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml")
-	_, err := w.Write(docs.OpenAPI)
-	return err
+	w.Write(docs.OpenAPI)
 }

@@ -322,6 +322,10 @@ func WriteScheduleCSV(out io.Writer, sep rune, items []ScheduleItem) error {
 // the system's legacy code page and show "RhÃ´ne" for "Rhône".
 const BOM = "\ufeff"
 
+// DefaultBOM tells whether a CSV with the separator sep starts with a BOM
+// unless asked otherwise: with ';', the French spreadsheets' separator.
+func DefaultBOM(sep rune) bool { return sep == ';' }
+
 // WriteAlertsCSV writes deadline alerts as CSV, in the order given.
 func WriteAlertsCSV(out io.Writer, sep rune, alerts []Alert) error {
 	cw := newCSV(out, sep)

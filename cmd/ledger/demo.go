@@ -176,7 +176,7 @@ func demoTiers(e *env, db *projections.DB) error {
 		}
 	}
 	fmt.Fprintln(e.stdout, "== Contracts per tier")
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(&trimSpaces{w: e.stdout}, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "tier\tpopulation\tcontracts\t")
 	for _, t := range []struct{ code, pop string }{{"T1", "< 40 000"}, {"T2", "40 000 – 79 999"}, {"T3", "80 000 – 175 000"}, {"T4", "> 175 000"}} {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t\n", t.code, t.pop, count[t.code])
@@ -219,7 +219,7 @@ func demoYears(e *env, q *query.Ledger) error {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "== Amounts decided per calendar year (generated history), CPTS next to the published national totals, and the aid")
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(&trimSpaces{w: e.stdout}, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "year\tCPTS decided (€)\twithheld advances\tCPTS published (€)\tassistant aid decided (€)\t")
 	for _, y := range years {
 		pub := "—"
@@ -242,7 +242,7 @@ func demoAid(e *env, db *projections.DB) error {
 	}
 	defer rows.Close()
 	fmt.Fprintln(e.stdout, "== Medical-assistant aid contracts by rulebook and option (FTE share)")
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(&trimSpaces{w: e.stdout}, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "rulebook\toption\tcontracts\t")
 	total := 0
 	for rows.Next() {
@@ -298,15 +298,23 @@ func submitParallel(e *env, ledger *app.Ledger, lines [][]byte, workers int) (ev
 	}
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
+	// A terminal sees the count move; a log file or a pipe gets the final
+	// line only, without carriage returns.
+	terminal := isTerminal(e.stderr)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-finished:
-			fmt.Fprintf(e.stderr, "\r   100%%  %d/%d commands, %d events\n", done.Load(), len(lines), nEvents.Load())
+			if terminal {
+				fmt.Fprint(e.stderr, "\r")
+			}
+			fmt.Fprintf(e.stderr, "   100%%  %d/%d commands, %d events\n", done.Load(), len(lines), nEvents.Load())
 			return int(nEvents.Load()), int(nRejected.Load()), firstErr
 		case <-tick.C:
-			fmt.Fprintf(e.stderr, "\r   %3d%%  %d/%d commands, %d events", done.Load()*100/int64(max(len(lines), 1)), done.Load(), len(lines), nEvents.Load())
+			if terminal {
+				fmt.Fprintf(e.stderr, "\r   %3d%%  %d/%d commands, %d events", done.Load()*100/int64(max(len(lines), 1)), done.Load(), len(lines), nEvents.Load())
+			}
 		}
 	}
 }

@@ -47,6 +47,8 @@ func TestHTTPMatchesCLI(t *testing.T) {
 		cli  []string
 		path string
 	}{
+		{[]string{"--json", "contracts", "--q", "val de"}, "/api/v1/contracts?q=val+de"},
+		{[]string{"--json", "contract", t2ID, "--as-of", "2021-06-30"}, "/api/v1/contracts/" + t2ID + "?as_of=2021-06-30"},
 		{[]string{"--json", "payments", "--contract", t2ID}, "/api/v1/contracts/" + t2ID + "/payments"},
 		{[]string{"--json", "payments", "--contract", t2ID, "--as-of", "2021-06-30"}, "/api/v1/contracts/" + t2ID + "/payments?as_of=2021-06-30"},
 		{[]string{"--json", "balance", "--contract", t2ID}, "/api/v1/contracts/" + t2ID + "/balance"},

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/notary"
@@ -124,7 +123,7 @@ func runCheckpoints(e *env, args []string) error {
 	if e.global.json {
 		return e.printJSON(all)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := newTable(e.stdout)
 	fmt.Fprintln(tw, "ID\tSIGNED\tSIZE\tROOT\tKEY\tORIGIN\t")
 	for _, c := range all {
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t\n", c.ID, c.SignedAt.Format("2006-01-02T15:04:05Z"), c.Size, c.Root, c.KeyName, c.Origin)
@@ -445,7 +444,7 @@ func runVerifyProof(e *env, args []string) error {
 		ev := res.Event
 		fmt.Fprintf(e.stdout, "ok: event %s is leaf %d of the tree of %d events signed by %s (origin %s)\n", res.EventID, res.LeafIndex, res.TreeSize, v.Name(), res.Origin)
 		fmt.Fprintf(e.stdout, "checked: the event's hash recomputed from the fields below, the checkpoint's signature, the audit path to its root\n")
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		tw := newTable(e.stdout)
 		for _, row := range [][2]string{{"event", ev.EventID.String()}, {"stream", ev.Stream}, {"revision", fmt.Sprint(ev.Revision)},
 			{"type", ev.Type}, {"business date", ev.OccurredOn}, {"recorded at", ev.RecordedAt}, {"actor", ev.Actor}, {"amount", res.Amount}, {"data", string(ev.Data)}} {
 			if row[1] != "" {

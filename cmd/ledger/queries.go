@@ -4,11 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 	"github.com/google/uuid"
@@ -167,7 +168,7 @@ func runPayments(e *env, args []string) error {
 }
 
 func writePayments(w io.Writer, ps []query.Payment) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "KIND\tYEAR\tMISSION\tDUE\tDECIDED\tSTATUS\tAMOUNT\tRULEBOOK\t")
 	for _, p := range ps {
 		m := ""
@@ -196,7 +197,7 @@ func runBalance(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(b)
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		tw := newTable(e.stdout)
 		if b.Tier != "" {
 			fmt.Fprintf(tw, "contract %s  %s  tier %s  rulebook %s\n", id, b.Scheme, b.Tier, b.Rulebook)
 		} else {
@@ -214,7 +215,7 @@ func runBalance(e *env, args []string) error {
 func runAlerts(e *env, args []string) error {
 	fs := e.flags("alerts")
 	window := e.dateWindowFlags(fs, "date of the alerts (default today)", 60, "days ahead in which a deadline is due_soon")
-	status := fs.String("status", "", "only this status: pending, due_soon, overdue, met or met_late")
+	status := fs.String("status", "", "only this status: "+strings.Join(query.AlertStatuses, ", ")+" (open: overdue, due_soon and pending)")
 	cpam := fs.String("cpam", "", "only the contracts of this CPAM")
 	ars := fs.String("ars", "", "only the contracts of this ARS")
 	if err := e.parse(fs, args); err != nil {
@@ -224,10 +225,8 @@ func runAlerts(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	switch *status {
-	case "", "pending", "due_soon", "overdue", "met", "met_late":
-	default:
-		return usageError{fmt.Sprintf("--status %q: want pending, due_soon, overdue, met or met_late", *status)}
+	if *status != "" && !slices.Contains(query.AlertStatuses, *status) {
+		return usageError{fmt.Sprintf("--status %q: want one of %s", *status, strings.Join(query.AlertStatuses, ", "))}
 	}
 	return e.reads(func(q *query.Ledger) error {
 		alerts, err := q.Alerts(e.ctx, w, within, query.AlertFilter{Status: *status, CPAM: *cpam, ARS: *ars})
@@ -237,7 +236,7 @@ func runAlerts(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(alerts)
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		tw := newTable(e.stdout)
 		fmt.Fprintln(tw, "CONTRACT\tMISSION\tKIND\tMONTHS\tDEADLINE\tSTATUS\t")
 		for _, a := range alerts {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", a.ContractID, a.Mission, a.Kind, a.Months, a.Deadline, a.Status)
@@ -275,7 +274,7 @@ func writeAudit(w io.Writer, views []query.AuditEvent) error {
 	for _, v := range views {
 		revision[v.EventID] = v.Revision
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "REV\tPOS\tTYPE\tOCCURRED\tRECORDED\tACTOR\tCOMMAND\tHASH\tCORRECTION\t")
 	for _, v := range views {
 		note := ""
@@ -303,10 +302,13 @@ func runExport(e *env, args []string) error {
 	sep := fs.String("sep", ",", "field separator (';' for French spreadsheets, with decimal commas)")
 	per := fs.String("per", "line", "one row per breakdown line (line; sum line_amount) or per payment (payment; sum amount)")
 	contract := fs.String("contract", "", "only this contract (default: every contract)")
+	bom := fs.Bool("bom", false, "start with a UTF-8 byte order mark, which French spreadsheets need to read accents (default: on with --sep ';'; --bom=false leaves it out)")
 	window := e.windowFlags(fs, "only decisions made on or before this business date (YYYY-MM-DD)")
 	if err := e.parse(fs, args[1:]); err != nil {
 		return err
 	}
+	bomSet := false
+	fs.Visit(func(f *flag.Flag) { bomSet = bomSet || f.Name == "bom" })
 	if *format != "csv" {
 		return usageError{fmt.Sprintf("--format %q: only csv", *format)}
 	}
@@ -328,7 +330,161 @@ func runExport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !bomSet {
+		*bom = query.DefaultBOM([]rune(*sep)[0])
+	}
 	return e.reads(func(q *query.Ledger) error {
+		if *bom {
+			if _, err := io.WriteString(e.stdout, query.BOM); err != nil {
+				return err
+			}
+		}
 		return query.WriteCSV(e.ctx, q, e.stdout, []rune(*sep)[0], f, w)
 	})
+}
+
+func runContracts(e *env, args []string) error {
+	fs := e.flags("contracts")
+	s := query.ContractSearch{}
+	fs.StringVar(&s.Q, "q", "", "a part of the name (any case), or the start of the id")
+	fs.StringVar(&s.CPAM, "cpam", "", "only the contracts of this CPAM (as the contracts name it; a wrong name lists the known ones)")
+	fs.StringVar(&s.ARS, "ars", "", "only the contracts of this ARS")
+	fs.StringVar(&s.Tier, "tier", "", "only this tier: T1, T2, T3 or T4")
+	fs.StringVar(&s.Scheme, "scheme", "", "only this scheme: cpts or assistant")
+	fs.StringVar(&s.Status, "status", "", "live or terminated")
+	fs.IntVar(&s.Limit, "limit", query.DefaultPage, fmt.Sprintf("contracts per page (1 to %d)", query.MaxPage))
+	fs.StringVar(&s.Cursor, "cursor", "", "the next_cursor of the previous page")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	return e.reads(func(q *query.Ledger) error {
+		if vs := q.Check(s); len(vs) > 0 {
+			return usageError{vs.Err().Error()}
+		}
+		page, err := q.SearchContracts(e.ctx, s)
+		if err != nil {
+			return err
+		}
+		if len(page.Contracts) == 0 && (s.CPAM != "" || s.ARS != "") {
+			if err := knownParty(e, q, s); err != nil {
+				return err
+			}
+		}
+		if e.global.json {
+			return e.printJSON(page)
+		}
+		tw := newTable(e.stdout)
+		fmt.Fprintln(tw, "ID\tNAME\tSCHEME\tTIER\tCPAM\tARS\tSIGNED\tSTATUS")
+		for _, c := range page.Contracts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ContractID, c.Name, c.Scheme, c.Tier, c.CPAM, c.ARS, c.SignedOn, c.Status)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "%s found", plural(len(page.Contracts), "contract"))
+		if page.NextCursor != "" {
+			fmt.Fprintf(e.stderr, "; more with --cursor %s", page.NextCursor)
+		}
+		fmt.Fprintln(e.stderr)
+		return nil
+	})
+}
+
+// knownParty refuses a CPAM or an ARS no contract names, listing the
+// known ones: "Loiret" is not "CPAM du Loiret".
+func knownParty(e *env, q *query.Ledger, s query.ContractSearch) error {
+	cpams, arss, err := q.Parties(e.ctx)
+	if err != nil {
+		return err
+	}
+	if s.CPAM != "" && !slices.Contains(cpams, s.CPAM) {
+		return usageError{fmt.Sprintf("--cpam %q: no contract names this CPAM; known: %s", s.CPAM, strings.Join(cpams, ", "))}
+	}
+	if s.ARS != "" && !slices.Contains(arss, s.ARS) {
+		return usageError{fmt.Sprintf("--ars %q: no contract names this ARS; known: %s", s.ARS, strings.Join(arss, ", "))}
+	}
+	return nil
+}
+
+func runContract(e *env, args []string) error {
+	id, w, err := e.parseContractQuery("contract", args, "the contract as of this business date (YYYY-MM-DD)")
+	if err != nil {
+		return err
+	}
+	return e.reads(func(q *query.Ledger) error {
+		d, err := q.ContractAt(e.ctx, id, w)
+		if err != nil {
+			return err
+		}
+		if e.global.json {
+			return e.printJSON(d)
+		}
+		b, err := q.Balance(e.ctx, id, w)
+		if err != nil {
+			return err
+		}
+		return writeContract(e.stdout, d, b, w)
+	})
+}
+
+// writeContract prints a contract's terms, status, balance and next
+// deadline.
+func writeContract(out io.Writer, d query.ContractDetail, b query.Balance, w query.Window) error {
+	tw := newTable(out)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row("contract", d.ContractID)
+	row("name", d.Name)
+	row("scheme", d.Scheme)
+	row("status", d.Status)
+	row("cpam", d.CPAM)
+	if d.ARS != "" {
+		row("ars", d.ARS)
+	}
+	row("rulebook", d.Rulebook)
+	row("signed on", d.SignedOn)
+	if !d.TerminatedOn.IsZero() {
+		row("terminated on", d.TerminatedOn)
+	}
+	if c := d.CPTS; c != nil {
+		row("tier", d.Tier)
+		row("population", c.Population)
+		row("missions", strings.Join(c.Missions, ", "))
+		row("snp regulation", c.SNPRegulation)
+	}
+	if a := d.Aid; a != nil {
+		row("rpps", a.RPPS)
+		row("specialty", a.Specialty)
+		row("option", a.Option)
+		row("band", a.Band)
+		row("patientele", fmt.Sprintf("%d -> %d", a.PatienteleBaseline, a.PatienteleTarget))
+		if !a.HiredOn.IsZero() {
+			row("hired on", a.HiredOn)
+		}
+	}
+	years := make([]string, len(d.ReportedYears))
+	for i, y := range d.ReportedYears {
+		years[i] = fmt.Sprint(y)
+	}
+	if len(years) == 0 {
+		years = []string{"none"}
+	}
+	row("reported years", strings.Join(years, ", "))
+	row("payments", fmt.Sprintf("%d, %s decided (%s regularised, %s to recover)", d.Payments, b.DecidedTotal, b.RegularisedTotal, b.OutstandingRecovery))
+	row("next deadline", nextDeadline(d, w))
+	return tw.Flush()
+}
+
+// nextDeadline is the earliest deadline not met as of the window's date
+// (today when unset), with its status.
+func nextDeadline(d query.ContractDetail, w query.Window) string {
+	asOf := w.AsOf
+	if asOf.IsZero() {
+		asOf = domain.DateOf(time.Now())
+	}
+	for _, dl := range d.Deadlines {
+		if st := cpts.DeadlineStatus(dl.Deadline, dl.DoneOn, asOf, 60); cpts.AlertOpen(st) {
+			return fmt.Sprintf("%s %s, %d months: %s (%s)", dl.Mission, dl.Kind, dl.Months, dl.Deadline, st)
+		}
+	}
+	return "none"
 }

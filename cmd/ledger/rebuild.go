@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cptsledger/ledger/projections"
@@ -81,7 +80,7 @@ func runSchedule(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(items)
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		tw := newTable(e.stdout)
 		fmt.Fprintln(tw, "DUE\tCONTRACT\tBENEFICIARY\tKIND\tYEAR\tMISSION\tAMOUNT\tOVERDUE\t")
 		for _, it := range items {
 			over, amount := "", ""
@@ -125,7 +124,7 @@ func runTotals(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(totals)
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		tw := newTable(e.stdout)
 		head := strings.ToUpper(*by) + "\t"
 		if *by == "year" {
 			head = ""

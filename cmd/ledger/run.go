@@ -151,6 +151,8 @@ func init() {
 	commands = []command{
 		{"init", "start a new, empty ledger in the data directory", "init", "ledger --data /srv/ledger init", runInit},
 		{"submit", "apply commands from a JSON-lines file", "submit --file F   (F = - for standard input)", "ledger submit --file examples/t2-contract.jsonl", runSubmit},
+		{"contracts", "find contracts: by name or id, CPAM, ARS, tier, scheme, status", "contracts [--q TEXT] [--cpam C] [--ars A] [--tier T] [--scheme S] [--status live|terminated] [--limit N] [--cursor C]", "ledger contracts --q 'val de loire' --status live", runContracts},
+		{"contract", "a contract's terms, status, balance and next deadline", "contract ID [--as-of DATE] [--known-at TIME]", "ledger contract " + id + " --as-of 2021-12-31", runContract},
 		{"payments", "list a contract's payment decisions", "payments --contract ID [--as-of DATE] [--known-at TIME]", "ledger payments --contract " + id + " --as-of 2021-12-31", runPayments},
 		{"balance", "decided amounts of a contract, by contract year", "balance --contract ID [--as-of DATE] [--known-at TIME]", "ledger balance --contract " + id, runBalance},
 		{"alerts", "deadline alerts of every live contract", "alerts [--as-of DATE] [--known-at TIME] [--within DAYS] [--status S] [--cpam C] [--ars A]", "ledger alerts --status overdue --cpam 'CPAM du Loiret'", runAlerts},
@@ -166,7 +168,7 @@ func init() {
 		{"rebuild", "rebuild the read models from the whole log, beside the live ones; refused when a hash chain is broken", "rebuild", "ledger rebuild", runRebuild},
 		{"schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--known-at TIME] [--within DAYS] [--cpam C]", "ledger schedule --within 31", runSchedule},
 		{"totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier] [--as-of DATE] [--known-at TIME]", "ledger --json totals --by cpam", runTotals},
-		{"export", "export payments as CSV, one row per breakdown line or per payment", "export payments [--per line|payment] [--sep C] [--contract ID] [--as-of DATE] [--known-at TIME]", "ledger export payments --per payment --sep ';' > payments.csv", runExport},
+		{"export", "export payments as CSV, one row per breakdown line or per payment", "export payments [--per line|payment] [--sep C] [--bom] [--contract ID] [--as-of DATE] [--known-at TIME]", "ledger export payments --per payment --sep ';' > payments.csv", runExport},
 		{"demo", "generate a national history in its own directory, submit it and report", "demo [--seed N] [--today DATE] [--contracts N] [--aid-contracts N]", "ledger --data ./demo-data demo", runDemo},
 		{"serve", "run the HTTP API and console, the projections and the NATS relay", "serve [--http HOST:PORT] [--nats-url URL,...] [--nats-replicas N] [--nats-listen HOST:PORT] [--signing-key FILE] [--verify-every DURATION]", "ledger serve --http 127.0.0.1:8080", runServe},
 		{"token", "bearer tokens of the HTTP API: create (printed once), list, revoke", "token create --name NAME --role auditor|finance|agent|admin [--cpam CPAM] | token list | token revoke --name NAME", "ledger token create --name audrey --role auditor", runToken},
@@ -340,6 +342,15 @@ func (e *env) commandHelp(fs *flag.FlagSet) {
 	fs.SetOutput(e.stdout)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
+	// A command with subcommands (token create|list|revoke): the flags of
+	// each, every one of them.
+	if subs, ok := subcommands[c.name]; ok && c.name != "completion" && fs.Name() == "ledger "+c.name {
+		sets := e.flagSets(c)
+		for _, sub := range subs {
+			fmt.Fprintf(e.stdout, "\nflags of %s %s:\n", c.name, sub)
+			ownFlags(e.stdout, sets[sub])
+		}
+	}
 	if c.example != "" {
 		fmt.Fprintf(e.stdout, "\nexample:\n  %s\n", c.example)
 	}

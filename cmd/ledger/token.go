@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cptsledger/ledger/auth"
@@ -79,7 +78,7 @@ func runToken(e *env, args []string) error {
 			}
 			return e.printJSON(out)
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		tw := newTable(e.stdout)
 		fmt.Fprintln(tw, "NAME\tROLE\tCPAM\tCREATED\tEXPIRES\tREVOKED")
 		for _, t := range ts {
 			revoked, expires := "", "never"

@@ -3,6 +3,7 @@ package assistant
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/cptsledger/ledger/domain"
@@ -21,12 +22,12 @@ const (
 var kindRank = map[string]int{KindHiringAdvance: 0, KindYearBalance: 1, KindYearPayment: 2, KindInstalment1: 3, KindInstalment2: 4}
 
 var ruleText = map[string]string{
-	KindHiringAdvance:         "avenant 7 art. 9-5 / domain.md 3.3: 70 % of year 1's aid on hiring",
-	KindYearBalance:           "domain.md 3.3: the remaining 30 % of year 1's aid at the end of year 1",
-	KindYearPayment:           "domain.md 3.3: the year's aid in full (year 1 on hiring under am-2023 and am-2024; year 2 at its start)",
-	KindInstalment1:           "domain.md 3.3: half of the year's aid at its start, from year 3",
-	KindInstalment2:           "domain.md 3.3: the year's aid × the objective rate reached the year before, less the first instalment (negative: a recovery)",
-	domain.KindRegularisation: "domain.md, corrections: what a settled year's aid is under the corrected facts, minus what was decided for it",
+	KindHiringAdvance:         "avenant 7 art. 9-5 / docs/domain.md §3.3: 70 % of year 1's aid on hiring",
+	KindYearBalance:           "docs/domain.md §3.3: the remaining 30 % of year 1's aid at the end of year 1",
+	KindYearPayment:           "docs/domain.md §3.3: the year's aid in full (year 1 on hiring under am-2023 and am-2024; year 2 at its start)",
+	KindInstalment1:           "docs/domain.md §3.3: half of the year's aid at its start, from year 3",
+	KindInstalment2:           "docs/domain.md §3.3: the year's aid × the objective rate reached the year before, less the first instalment (negative: a recovery)",
+	domain.KindRegularisation: "docs/domain.md §4: what a settled year's aid is under the corrected facts, minus what was decided for it",
 }
 
 var paymentNamespace = uuid.MustParse("b5a0c2e4-6d7f-5a8b-9c0d-1e2f3a4b5c6d")
@@ -156,3 +157,7 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 		Lines: []domain.Line{domain.NewLine("", "aid", amount, formula, args...)},
 	}, nil
 }
+
+// RuleTexts lists the rule each kind of payment cites: a test checks that
+// the sections it names exist.
+func RuleTexts() []string { return slices.Collect(maps.Values(ruleText)) }

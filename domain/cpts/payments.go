@@ -21,13 +21,13 @@ func PaymentID(contract uuid.UUID, kind string, year int, mission string) uuid.U
 
 // Rules, by payment kind, as named in each decision.
 var ruleText = map[string]string{
-	KindSignature:             "ACI art. 9 / domain.md 2.4: the seed funding (year 1 operating) is paid at signature",
-	KindMissionStartAdvance:   "ACI art. 9 / domain.md 2.4: advance of the fixed part, prorated from the start to the end of the contract year",
-	KindAnnualAdvance:         "ACI art. 9 / domain.md 2.4: advance of the operating and fixed parts at each anniversary, withheld when the calendar is not met",
-	KindAnnualBalance:         "ACI art. 9 / domain.md 2.4-2.5: the year's dues (operating, fixed, variable by achievement) less its advances, on the report",
-	KindAmorcageTopup:         "Avenant 2 / domain.md 2.6: seed funding raised for contracts signed on or before the eligibility date",
-	KindRecovery:              "domain.md 2.7: on termination, the advances beyond 75 % of what accrued are recovered",
-	domain.KindRegularisation: "domain.md, corrections: what a settled year's dues are under the corrected facts, minus what was decided for it",
+	KindSignature:             "ACI art. 9 / docs/domain.md §2.4: the seed funding (year 1 operating) is paid at signature",
+	KindMissionStartAdvance:   "ACI art. 9 / docs/domain.md §2.4: advance of the fixed part, prorated from the start to the end of the contract year",
+	KindAnnualAdvance:         "ACI art. 9 / docs/domain.md §2.4: advance of the operating and fixed parts at each anniversary, withheld when the calendar is not met",
+	KindAnnualBalance:         "ACI art. 9 / docs/domain.md §2.4, §2.5: the year's dues (operating, fixed, variable by achievement) less its advances, on the report",
+	KindAmorcageTopup:         "Avenant 2 / docs/domain.md §2.6: seed funding raised for contracts signed on or before the eligibility date",
+	KindRecovery:              "docs/domain.md §2.7: on termination, the advances beyond 75 % of what accrued are recovered",
+	domain.KindRegularisation: "docs/domain.md §4: what a settled year's dues are under the corrected facts, minus what was decided for it",
 }
 
 // kindRank orders payments due on the same day: a recovery before a balance
@@ -360,3 +360,7 @@ func (c *Contract) recoveryLine(k int) (Line, bool) {
 	return domain.NewLine("", "recovery", amount, domain.FormulaRecovery,
 		"keep_rate", c.Rulebook.RecoveryKeepRate, "accrued", accrued.Decimal(2), "advances", advances), true
 }
+
+// RuleTexts lists the rule each kind of payment cites: a test checks that
+// the sections it names exist.
+func RuleTexts() []string { return slices.Collect(maps.Values(ruleText)) }
