@@ -213,7 +213,7 @@ func draw(f frame, ss []series, gs []group, yLabel func(decimal.Decimal) string,
 		}
 	}
 	for _, s := range ss {
-		c.Legend = append(c.Legend, legend{s.Class, s.Label})
+		c.Legend = append(c.Legend, legend(s))
 	}
 	if slices.ContainsFunc(gs, func(g group) bool { return g.Partial }) {
 		c.Legend = append(c.Legend, legend{"partial", partialLabel})
