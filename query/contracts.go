@@ -223,7 +223,10 @@ func (l *Ledger) stateAt(ctx context.Context, id uuid.UUID, w Window) (domain.St
 			// A correction whose corrected fact the window leaves out (a
 			// fact dated after the date, corrected before it) cannot apply:
 			// the window does not see the fact, so neither its correction.
-			_ = state.Apply(e)
+			// Without a window every event applies, as it did when decided.
+			if err := state.Apply(e); err != nil && w == (Window{}) {
+				return fmt.Errorf("query: %s revision %d: %w", stream, env.Revision, err)
+			}
 		}
 		return nil
 	})

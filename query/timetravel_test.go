@@ -383,3 +383,48 @@ func TestSettledYearsDoNotDependOnTheOrderOfRecording(t *testing.T) {
 		}
 	}
 }
+
+// A contract's detail as of a date and as known at a time: the terms, the
+// dates deadlines were met and the years reported that the window sees, no
+// more (the contract page of the console shows it whole).
+func TestTheContractAsOfAndAsKnownAt(t *testing.T) {
+	l, before := t2Ledger(t)
+	id := uuid.MustParse(t2)
+	ctx := context.Background()
+	detail := func(w query.Window) query.ContractDetail {
+		t.Helper()
+		d, err := l.reads.ContractAt(ctx, id, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	done := func(d query.ContractDetail, mission, kind string) domain.Date {
+		for _, dl := range d.Deadlines {
+			if dl.Mission == mission && dl.Kind == kind {
+				return dl.DoneOn
+			}
+		}
+		t.Fatalf("no %s %s deadline", mission, kind)
+		return domain.Date{}
+	}
+	now := detail(query.Window{})
+	if now.CPTS.Population != 90000 || now.Tier != "T3" || len(now.ReportedYears) != 2 || done(now, "access", "deploy").IsZero() {
+		t.Fatalf("now: population %d, tier %s, reported %v, access deployed %s", now.CPTS.Population, now.Tier, now.ReportedYears, done(now, "access", "deploy"))
+	}
+	// As of 2020-06-01: access started (2020-03-01), not deployed; no report.
+	then := detail(query.Window{AsOf: domain.MustDate("2020-06-01")})
+	if then.CPTS.Population != 62000 || then.Tier != "T2" || len(then.ReportedYears) != 0 ||
+		done(then, "access", "start") != domain.MustDate("2020-03-01") || !done(then, "access", "deploy").IsZero() || then.Payments != 0 {
+		t.Fatalf("as of 2020-06-01: %+v", then)
+	}
+	// As known before the census correction: the population signed.
+	known := detail(query.Window{KnownAt: before, Known: true})
+	if known.CPTS.Population != 62000 || known.Tier != "T2" || len(known.ReportedYears) != 2 {
+		t.Fatalf("as known before the correction: population %d, tier %s, reported %v", known.CPTS.Population, known.Tier, known.ReportedYears)
+	}
+	// Before the signature: no such contract.
+	if _, err := l.reads.ContractAt(ctx, id, query.Window{AsOf: domain.MustDate("2019-10-01")}); !query.IsUnknown(err) {
+		t.Fatalf("as of before the signature: %v", err)
+	}
+}
