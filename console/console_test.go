@@ -39,6 +39,7 @@ const (
 type site struct {
 	t        *testing.T
 	srv      *httptest.Server
+	cmds     *app.Ledger
 	tokens   *auth.Store
 	tok      map[string]string
 	now      time.Time
@@ -63,7 +64,7 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	for _, lines := range national {
 		fixture.Submit(t, cmds, "cpts", lines)
 	}
-	s := &site{t: t, tokens: auth.Open(dir), tok: map[string]string{}, now: time.Now()}
+	s := &site{t: t, cmds: cmds, tokens: auth.Open(dir), tok: map[string]string{}, now: time.Now()}
 	for _, id := range []auth.Identity{{Name: "audrey", Role: auth.Auditor}, {Name: "fanny", Role: auth.Finance},
 		{Name: "agnes", Role: auth.Agent}, {Name: "loic", Role: auth.Agent, CPAM: "CPAM du Loiret"}, {Name: "ada", Role: auth.Admin}} {
 		if s.tok[id.Name], err = s.tokens.Create(id); err != nil {
@@ -100,13 +101,11 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 			if err != nil || !ok {
 				return console.Checkpoint{}, ok, err
 			}
-			var last notary.LeafRef
-			if st.Size > 0 {
-				if last, err = tree.Leaf(st.Size - 1); err != nil {
-					return console.Checkpoint{}, false, err
-				}
+			last, err := tree.LastCovered(st)
+			if err != nil {
+				return console.Checkpoint{}, false, err
 			}
-			return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName, LastPosition: uint64(last.Position)}, true, nil
+			return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName, LastPosition: uint64(last)}, true, nil
 		},
 		ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return tree.ProveInLatest(ctx, store, id) }})
 	if err != nil {
@@ -131,10 +130,10 @@ type browser struct {
 
 func (s *site) browser(lang string) *browser {
 	jar, _ := cookiejar.New(nil)
-	c := s.srv.Client()
+	c := *s.srv.Client() // a copy: each browser its own cookies (the server's client is shared)
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{s: s, client: c, lang: lang}
+	return &browser{s: s, client: &c, lang: lang}
 }
 
 type page struct {
@@ -388,6 +387,23 @@ func TestProofDownload(t *testing.T) {
 	fanny.signIn("fanny")
 	if p := fanny.do("GET", link[1], nil); p.status != http.StatusForbidden {
 		t.Fatalf("a finance analyst downloads a proof: %d", p.status)
+	}
+
+	// An event recorded after the last checkpoint has no proof link: it
+	// says so instead of leading to an error.
+	fixture.Submit(t, s.cmds, "cpts", [][]byte{[]byte(`{"type":"TerminateContract","command_id":"after-cp","contract_id":"` + hostile +
+		`","terminated_on":"2024-01-31","reason":"moved"}`)})
+	p = b.do("GET", "/contracts/"+hostile, nil)
+	rows := regexp.MustCompile(`(?s)<tr id="event-([0-9a-f-]{36})">.*?</tr>`).FindAllStringSubmatch(p.body, -1)
+	if len(rows) < 2 {
+		t.Fatalf("%d events in the timeline (%d)", len(rows), p.status)
+	}
+	last := rows[len(rows)-1]
+	if strings.Contains(last[0], "proof.json") || !strings.Contains(last[0], "après le dernier point de contrôle") {
+		t.Fatalf("the event after the checkpoint:\n%s", last[0])
+	}
+	if !strings.Contains(rows[0][0], "/events/"+rows[0][1]+"/proof.json") {
+		t.Fatalf("the signature, inside the checkpoint, has no proof link:\n%s", rows[0][0])
 	}
 }
 

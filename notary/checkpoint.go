@@ -313,3 +313,14 @@ func (t *Tree) Import(ctx context.Context, cps []Stored) (int, error) {
 	}
 	return n, tx.Commit()
 }
+
+// LastCovered returns the log position of the last event a checkpoint of
+// this tree covers (0 for an empty one): an event at or before it can be
+// proven in the checkpoint.
+func (t *Tree) LastCovered(st Stored) (eventstore.Position, error) {
+	if st.Size == 0 {
+		return 0, nil
+	}
+	leaf, err := t.Leaf(st.Size - 1)
+	return leaf.Position, err
+}

@@ -66,3 +66,17 @@ func BenchmarkBalanceAsOf(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkContractAt reads one contract's detail as of a date: its
+// summary and payments from the read models, its terms, deadlines and
+// reports folded from its own events (the console's contract page).
+func BenchmarkContractAt(b *testing.B) {
+	l, ids := benchLedger(b)
+	w := query.Window{AsOf: domain.MustDate("2023-06-30")}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := l.ContractAt(context.Background(), ids[i%len(ids)], w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

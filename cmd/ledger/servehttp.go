@@ -16,7 +16,6 @@ import (
 	"github.com/cptsledger/ledger/console"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/httpapi"
-	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 	"github.com/cptsledger/ledger/relay"
@@ -140,13 +139,11 @@ func (e *env) latestCheckpoint(ctx context.Context) (console.Checkpoint, bool, e
 	if err != nil || !ok {
 		return console.Checkpoint{}, ok, err
 	}
-	var last notary.LeafRef
-	if st.Size > 0 {
-		if last, err = tree.Leaf(st.Size - 1); err != nil {
-			return console.Checkpoint{}, false, err
-		}
+	last, err := tree.LastCovered(st)
+	if err != nil {
+		return console.Checkpoint{}, false, err
 	}
-	return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName, LastPosition: uint64(last.Position)}, true, nil
+	return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName, LastPosition: uint64(last)}, true, nil
 }
 
 // proveEvent proves an event is in the last checkpoint signed, as ledger
