@@ -45,51 +45,26 @@ func StartCluster(t testing.TB, n int) *Cluster { return StartClusterWithUsers(t
 func StartClusterWithUsers(t testing.TB, n int, users *natsserver.Users, publisherSeed string) *Cluster {
 	t.Helper()
 	dir := t.TempDir()
-	// Each node routes to all of them (a node ignores the route to itself):
-	// a JetStream cluster needs its routes configured from the start.
-	ports := make([]int, n)
-	routes := make([]string, n)
-	for i := range ports {
-		ports[i] = freePort(t)
-		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", ports[i])
-	}
-	c := &Cluster{}
-	if users != nil {
-		seed, err := nats.NkeyOptionFromSeed(publisherSeed)
-		if err != nil {
-			t.Fatal(err)
+	// A node's cluster port is chosen free, then let go before the node
+	// binds it: another process of the test run may take it meanwhile, and
+	// the node never gets ready. Then the cluster starts again, on other
+	// ports.
+	var c *Cluster
+	var err error
+	for attempt := 1; ; attempt++ {
+		if c, err = startNodes(t, filepath.Join(dir, fmt.Sprint(attempt)), n, users, publisherSeed); err == nil {
+			break
 		}
-		c.connect = append(c.connect, seed)
+		if attempt == 3 {
+			t.Fatalf("a %d-node cluster did not start in %d attempts: %v", n, attempt, err)
+		}
+		t.Logf("starting the cluster again: %v", err)
 	}
 	t.Cleanup(func() {
 		for _, s := range c.Servers {
 			s.Shutdown()
 		}
 	})
-	for i := range n {
-		name := fmt.Sprintf("n%d", i+1)
-		opts := &server.Options{
-			ServerName: name, Host: "127.0.0.1", Port: -1, JetStream: true,
-			StoreDir: filepath.Join(dir, name), NoSigs: true, NoLog: true,
-			Cluster: server.ClusterOpts{Name: "ledger-test", Host: "127.0.0.1", Port: ports[i]},
-			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
-		}
-		if users != nil {
-			opts.Nkeys = natsserver.NkeyUsers(*users)
-		}
-		s, err := server.NewServer(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		c.Servers = append(c.Servers, s)
-	}
-	for i, s := range c.Servers {
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatalf("node n%d not ready", i+1)
-		}
-		c.URLs = append(c.URLs, s.ClientURL())
-	}
 	nc, js := c.Connect(t)
 	defer nc.Close()
 	WaitFor(t, "the JetStream cluster to elect its meta leader", func() bool {
@@ -171,4 +146,59 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (c *Cluster) shutdown() {
+	for _, s := range c.Servers {
+		s.Shutdown()
+	}
+}
+
+// startNodes starts n nodes routed to each other, storing under dir, and
+// waits until each takes connections.
+func startNodes(t testing.TB, dir string, n int, users *natsserver.Users, publisherSeed string) (*Cluster, error) {
+	t.Helper()
+	// Each node routes to all of them (a node ignores the route to itself):
+	// a JetStream cluster needs its routes configured from the start.
+	ports := make([]int, n)
+	routes := make([]string, n)
+	for i := range ports {
+		ports[i] = freePort(t)
+		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", ports[i])
+	}
+	c := &Cluster{}
+	if users != nil {
+		seed, err := nats.NkeyOptionFromSeed(publisherSeed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.connect = append(c.connect, seed)
+	}
+	for i := range n {
+		name := fmt.Sprintf("n%d", i+1)
+		opts := &server.Options{
+			ServerName: name, Host: "127.0.0.1", Port: -1, JetStream: true,
+			StoreDir: filepath.Join(dir, name), NoSigs: true, NoLog: true,
+			Cluster: server.ClusterOpts{Name: "ledger-test", Host: "127.0.0.1", Port: ports[i]},
+			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
+		}
+		if users != nil {
+			opts.Nkeys = natsserver.NkeyUsers(*users)
+		}
+		s, err := server.NewServer(opts)
+		if err != nil {
+			c.shutdown()
+			return nil, err
+		}
+		go s.Start()
+		c.Servers = append(c.Servers, s)
+	}
+	for i, s := range c.Servers {
+		if !s.ReadyForConnections(30 * time.Second) {
+			c.shutdown()
+			return nil, fmt.Errorf("node n%d not ready (cluster port %d)", i+1, ports[i])
+		}
+		c.URLs = append(c.URLs, s.ClientURL())
+	}
+	return c, nil
 }
