@@ -191,7 +191,7 @@ func draw(f frame, ss []series, gs []group, yLabel func(decimal.Decimal) string,
 	for _, g := range gs {
 		widest = math.Max(widest, textWidth(g.Label))
 	}
-	every := max1(int(math.Ceil((widest + 8) / slot)))
+	every := int(math.Max(1, math.Ceil((widest+8)/slot)))
 	barW := slot * 0.7 / float64(len(ss))
 	for i, g := range gs {
 		x0 := plotX + float64(i)*slot + slot*0.15
@@ -219,13 +219,6 @@ func draw(f frame, ss []series, gs []group, yLabel func(decimal.Decimal) string,
 		c.Legend = append(c.Legend, legend{"partial", partialLabel})
 	}
 	return c
-}
-
-func max1(n int) int {
-	if n < 1 {
-		return 1
-	}
-	return n
 }
 
 // both draws a chart in the wide and the narrow frame.

@@ -26,6 +26,7 @@ import (
 
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/query"
 	"github.com/google/uuid"
 )
@@ -329,4 +330,18 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return s
+}
+
+// LatestCheckpointOf reads a notary's last signed checkpoint as the
+// console shows it (the LatestCheckpoint of Config).
+func LatestCheckpointOf(ctx context.Context, tree *notary.Tree) (Checkpoint, bool, error) {
+	st, ok, err := tree.Latest(ctx)
+	if err != nil || !ok {
+		return Checkpoint{}, ok, err
+	}
+	last, err := tree.LastCovered(st)
+	if err != nil {
+		return Checkpoint{}, false, err
+	}
+	return Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName, LastPosition: uint64(last)}, true, nil
 }

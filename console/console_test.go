@@ -97,15 +97,7 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	reads := query.New(store, models, app.DefaultSchemes())
 	web, err := console.New(console.Config{Reads: reads, Store: store, Tokens: s.tokens, Now: func() time.Time { return s.now },
 		LatestCheckpoint: func(ctx context.Context) (console.Checkpoint, bool, error) {
-			st, ok, err := tree.Latest(ctx)
-			if err != nil || !ok {
-				return console.Checkpoint{}, ok, err
-			}
-			last, err := tree.LastCovered(st)
-			if err != nil {
-				return console.Checkpoint{}, false, err
-			}
-			return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName, LastPosition: uint64(last)}, true, nil
+			return console.LatestCheckpointOf(ctx, tree)
 		},
 		ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return tree.ProveInLatest(ctx, store, id) }})
 	if err != nil {

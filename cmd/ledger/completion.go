@@ -63,7 +63,7 @@ func ownFlags(out io.Writer, fs *flag.FlagSet) {
 		}
 	})
 	own.SetOutput(out)
-	if own.NFlag() == 0 && countFlags(own) == 0 {
+	if countFlags(own) == 0 {
 		fmt.Fprintln(out, "  (none)")
 		return
 	}

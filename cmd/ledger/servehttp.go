@@ -135,15 +135,7 @@ func (e *env) latestCheckpoint(ctx context.Context) (console.Checkpoint, bool, e
 		return console.Checkpoint{}, false, err
 	}
 	defer tree.Close()
-	st, ok, err := tree.Latest(ctx)
-	if err != nil || !ok {
-		return console.Checkpoint{}, ok, err
-	}
-	last, err := tree.LastCovered(st)
-	if err != nil {
-		return console.Checkpoint{}, false, err
-	}
-	return console.Checkpoint{Size: st.Size, SignedAt: st.SignedAt, KeyName: st.KeyName, LastPosition: uint64(last)}, true, nil
+	return console.LatestCheckpointOf(ctx, tree)
 }
 
 // proveEvent proves an event is in the last checkpoint signed, as ledger
