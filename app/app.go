@@ -122,6 +122,8 @@ type Ledger struct {
 	// unclaimedStreams: the store said it holds streams created without a
 	// claim, or cannot tell (see appendTo).
 	unclaimedStreams atomic.Bool
+	// reference is the reference streams folded (reference.go).
+	reference referenceCache
 }
 
 func (l *Ledger) lock(stream string) *sync.Mutex {
@@ -196,7 +198,12 @@ func (l *Ledger) SubmitAs(ctx context.Context, actor string, line []byte) (Resul
 	if err := l.checkAhead(line); err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
-	res, err := l.submitHeader(ctx, actor, line, h)
+	var res Result
+	if isReferenceCommand(h.Type) {
+		res, err = l.submitReference(ctx, actor, line, h)
+	} else {
+		res, err = l.submitHeader(ctx, actor, line, h)
+	}
 	if l.types[h.Type] {
 		res.Type = h.Type
 	}
@@ -301,6 +308,9 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 	stream := domain.Stream(scheme.Name(), meta.ContractID)
 	digest, err := commandDigest(cmd) // before resolve adds what it found
 	if err != nil {
+		return Result{}, err
+	}
+	if cmd, err = l.withReference(ctx, scheme, cmd); err != nil {
 		return Result{}, err
 	}
 	mu := l.lock(stream)
@@ -590,7 +600,8 @@ func Contract(ctx context.Context, store eventstore.Store, id uuid.UUID, keep fu
 }
 
 // datedFields are the business dates of the commands, by their JSON name.
-var datedFields = []string{"signed_on", "started_on", "deployed_on", "reported_on", "as_of", "terminated_on", "hired_on", "corrected_on", "date"}
+var datedFields = []string{"signed_on", "started_on", "deployed_on", "reported_on", "as_of", "terminated_on", "hired_on", "corrected_on", "date",
+	"published_on", "recognised_on"}
 
 // checkAhead refuses a command dated further after the day it is recorded
 // than the rulebooks allow (recording_margin_days), naming each such
@@ -713,6 +724,13 @@ func (l *Ledger) CommandTypes() []string {
 	out := slices.Clone(domain.SharedCommands())
 	for _, s := range l.opts.Schemes {
 		out = append(out, s.Commands()...)
+		if _, ok := s.(rulesOf); ok {
+			out = append(out, cpts.ReferenceCommands()...)
+		}
 	}
 	return out
 }
+
+// ExamplesSchemes are the schemes under the rules the worked examples were
+// computed under (cpts.ExamplesRules): the tests that replay them use these.
+func ExamplesSchemes() []domain.Scheme { return []domain.Scheme{cpts.Examples(), assistant.Default()} }

@@ -102,7 +102,7 @@ func submitAll(t *testing.T, l *app.Ledger, ls [][]byte) []app.Result {
 // payments; submitting the file again appends nothing.
 func TestSubmitLifecyclesThroughTheStore(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
-	l := app.New(store, app.Options{Actor: "test"})
+	l := app.New(store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "test"})
 	ls := lines(t)
 	for i, r := range submitAll(t, l, ls) {
 		if !r.OK {
@@ -127,7 +127,7 @@ func TestSubmitLifecyclesThroughTheStore(t *testing.T) {
 	}
 
 	// A fresh Ledger (as a new process would be) re-submits everything.
-	again := app.New(store, app.Options{})
+	again := app.New(store, app.Options{Schemes: app.ExamplesSchemes()})
 	for i, r := range submitAll(t, again, ls) {
 		if !r.OK {
 			t.Fatalf("re-submitted line %d rejected: %+v", i+1, r.Error)
@@ -143,7 +143,7 @@ func TestSubmitLifecyclesThroughTheStore(t *testing.T) {
 
 func TestRejectedCommandWritesNothing(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
-	l := app.New(store, app.Options{})
+	l := app.New(store, app.Options{Schemes: app.ExamplesSchemes()})
 	ls := lines(t)
 	submitAll(t, l, ls[:1])
 	head, _ := store.Head(context.Background())
@@ -168,7 +168,7 @@ func TestRejectedCommandWritesNothing(t *testing.T) {
 // concurrency makes one reload and decide again; nothing is lost.
 func TestConcurrentWritersOnOneContract(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
-	a, b := app.New(openStore(t, path), app.Options{}), app.New(openStore(t, path), app.Options{})
+	a, b := app.New(openStore(t, path), app.Options{Schemes: app.ExamplesSchemes()}), app.New(openStore(t, path), app.Options{Schemes: app.ExamplesSchemes()})
 	id := uuid.New()
 	sign := fmt.Sprintf(`{"type":"SignContract","command_id":"sign","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"A","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention","quality","support"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"},{"mission":"quality","code":"q","weight":"1","target":"1"},{"mission":"support","code":"s","weight":"1","target":"1"}]}`, id)
 	if r, err := a.Submit(context.Background(), []byte(sign)); err != nil || !r.OK {
@@ -202,7 +202,7 @@ func TestConcurrentWritersOnOneContract(t *testing.T) {
 // The same command id sent to two contracts gives distinct events.
 func TestSameCommandIDOnTwoContracts(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
-	l := app.New(store, app.Options{})
+	l := app.New(store, app.Options{Schemes: app.ExamplesSchemes()})
 	for _, id := range []uuid.UUID{uuid.New(), uuid.New()} {
 		line := fmt.Sprintf(`{"type":"SignContract","command_id":"same","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"A","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`, id)
 		if r, err := l.Submit(context.Background(), []byte(line)); err != nil || !r.OK || r.Duplicate {
@@ -294,7 +294,7 @@ func TestCachedContractsAreNotReadAgain(t *testing.T) {
 			}
 		}
 		var out []string
-		for _, res := range submitAll(t, app.New(store, app.Options{CacheContracts: cache}), ls) {
+		for _, res := range submitAll(t, app.New(store, app.Options{Schemes: app.ExamplesSchemes(), CacheContracts: cache}), ls) {
 			out = append(out, fmt.Sprint(res.OK, res.Events, res.Duplicate))
 		}
 		return out, store.reads

@@ -34,6 +34,10 @@ var formulas = map[string][2]string{
 	domain.FormulaRecovery:        {"{keep_rate:pct} × acquis {accrued:money} − avances {advances:money}", "{keep_rate:pct} × accrued {accrued:money} − advances {advances:money}"},
 	domain.FormulaSeedTopup:       {"financement d'amorçage {tier:text} : {after:money} − {before:money}", "{tier:text} seed funding {after:money} − {before:money}"},
 	domain.FormulaRegularisation:  {"dû selon les faits corrigés {now:money} − décidé {was:money}", "due under the corrected facts {now:money} − decided {was:money}"},
+	domain.FormulaNotPublished: {"{component:label} de la mission {mission:label} non publié pour la taille {tier:text} ({rulebook:text}) : 0,00 € jusqu'à sa publication",
+		"{component:label} of mission {mission:label} not published for {tier:text} ({rulebook:text}): 0.00 until it is"},
+	domain.FormulaCrisisSupplement: {"supplément crise {supplement:money} (crise reconnue à partir du {from:date})", "crisis supplement {supplement:money} (crisis recognised from {from:date})"},
+	domain.FormulaAnnualCap:        {"plafond annuel de la taille {tier:text} : dû de l'année {due:money} − plafond {cap:money}", "{tier:text} annual cap: the year's dues {due:money} − cap {cap:money}"},
 	domain.FormulaAidYear1Share: {"{rate:pct} × aide de la première année {aid:money} (barème {table:text}, {option:label}, {band:label})",
 		"{rate:pct} × year-1 aid {aid:money} (table {table:text}, {option:label}, {band:label})"},
 	domain.FormulaAidYear: {"aide de l'année {year:year} : {aid:money} (barème {table:text}, {option:label}, {band:label})",
@@ -48,7 +52,10 @@ var formulas = map[string][2]string{
 // is one deadline passed.
 var withholdings = map[string][2]string{
 	domain.WithheldCalendarNotMet: {"calendrier non respecté au {on:date}", "calendar not met on {on:date}"},
-	"late":                        {"{mission:label} : délai de {kind:label} de {months:int} mois échu le {deadline:date}", "{mission:label}: {kind:label} deadline of {months:int} months passed on {deadline:date}"},
+	domain.WithheldAmountNotPublished: {"montant non publié : {component:label} de la mission {mission:label} pour la taille {tier:text} ({rulebook:text})",
+		"amount not published: {component:label} of mission {mission:label} for {tier:text} ({rulebook:text})"},
+	domain.WithheldAnnualCap: {"plafond annuel de la taille {tier:text} atteint : {cap:money}", "annual cap of {tier:text} reached: {cap:money}"},
+	"late":                   {"{mission:label} : délai de {kind:label} de {months:int} mois échu le {deadline:date}", "{mission:label}: {kind:label} deadline of {months:int} months passed on {deadline:date}"},
 }
 
 // eventWords say what each event did, from its data.
@@ -70,7 +77,11 @@ var eventWords = map[string][2]string{
 	"AssistantHired":      {"Embauche de l'assistant le {hired_on:date}", "Assistant hired on {hired_on:date}"},
 	"PatienteleReported":  {"Patientèle de l'année {contract_year:year} : {patientele:int}", "Patientèle of year {contract_year:year}: {patientele:int}"},
 	"PatienteleCorrected": {"Patientèle de l'année {contract_year:year} corrigée : {old_patientele:int} → {patientele:int} ({reason:typed})", "Patientèle of year {contract_year:year} corrected: {old_patientele:int} → {patientele:int} ({reason:typed})"},
-	"HiringCorrected":     {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
+	"RulebookAmendmentApplied": {"Avenant {amendment_id:text} de {amends:text} pris en compte (publié le {published_on:date}, en vigueur le {effective_on:date}) : {reason:typed}",
+		"Amendment {amendment_id:text} of {amends:text} taken into account (published on {published_on:date}, in force on {effective_on:date}): {reason:typed}"},
+	"CrisisNoted": {"Crise reconnue par {ars:text} à partir du {from:date}, prise en compte au {noted_on:date} : {reason:typed}",
+		"Crisis recognised by {ars:text} from {from:date}, taken into account on {noted_on:date}: {reason:typed}"},
+	"HiringCorrected": {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
 }
 
 // pick returns a template in the language.
@@ -196,7 +207,8 @@ func withheldText(lang string, w *domain.Withholding, reason string) template.HT
 	if !ok {
 		return template.HTML(typed(template.HTMLEscapeString(reason)))
 	}
-	out := string(say(lang, pick(lang, tpl), func(string) (any, bool) { return w.On.String(), true }))
+	fields := map[string]any{"on": w.On.String(), "rulebook": w.Rulebook, "tier": w.Tier, "mission": w.Mission, "component": w.Component, "cap": w.Cap}
+	out := string(say(lang, pick(lang, tpl), func(n string) (any, bool) { v, ok := fields[n]; return v, ok }))
 	var late []string
 	for _, l := range w.Late {
 		args := map[string]any{"mission": l.Mission, "kind": l.Kind, "months": l.Months, "deadline": l.Deadline.String()}

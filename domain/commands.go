@@ -12,6 +12,11 @@ import (
 type DecideDuePayments struct {
 	CommandMeta
 	AsOf Date
+	// Reference is what the command path read of the reference facts the
+	// scheme's decisions may depend on (cpts: rulebook amendments and
+	// crisis recognitions), or nil. It is not part of the command: never
+	// encoded, nor in its digest.
+	Reference any `json:"-"`
 }
 
 // TerminateContract ends a contract early: the same command in every

@@ -33,6 +33,9 @@ const (
 	FormulaAidYear             = "aid_year"              // year, aid, table, option, band
 	FormulaAidInstalment1      = "aid_instalment_1"      // rate, year, aid, table, option, band
 	FormulaAidInstalment2      = "aid_instalment_2"      // year, aid, rate, patientele, baseline, target, first, table, option, band
+	FormulaNotPublished        = "amount_not_published"  // component, mission, tier, rulebook
+	FormulaCrisisSupplement    = "crisis_supplement"     // supplement, from
+	FormulaAnnualCap           = "annual_cap"            // tier, cap, due
 )
 
 // formulaEnglish is each formula in English: the Basis of its lines.
@@ -51,6 +54,9 @@ var formulaEnglish = map[string]string{
 	FormulaAidYear1Share:       "{rate} × year-1 aid {aid} (table {table}, option {option}, {band})",
 	FormulaAidYear:             "year-{year} aid {aid} (table {table}, option {option}, {band})",
 	FormulaAidInstalment1:      "{rate} × year-{year} aid {aid} (table {table}, option {option}, {band})",
+	FormulaNotPublished:        "{component} of {mission} for {tier} not published in {rulebook}: 0.00 until published",
+	FormulaCrisisSupplement:    "crisis supplement {supplement} (crisis recognised from {from})",
+	FormulaAnnualCap:           "{tier} annual cap: the year's dues {due} − cap {cap}",
 	FormulaAidInstalment2: "year-{year} aid {aid} × rate {rate} (patientèle {patientele}, baseline {baseline}, target {target})" +
 		" − instalment 1 {first} (table {table}, option {option}, {band})",
 }
@@ -116,6 +122,11 @@ const (
 	// WithheldCalendarNotMet: deadlines passed without their fact on the
 	// day an advance fell due (domain.md 2.4).
 	WithheldCalendarNotMet = "calendar_not_met"
+	// WithheldAmountNotPublished: the rulebook does not know the amount
+	// the line needs (domain.md §2.10); a published amendment regularises.
+	WithheldAmountNotPublished = "amount_not_published"
+	// WithheldAnnualCap: the year's dues exceed the tier's annual cap.
+	WithheldAnnualCap = "annual_cap"
 )
 
 // Withholding is why a payment is withheld: a code, the day it concerns and
@@ -124,6 +135,13 @@ type Withholding struct {
 	Code string         `json:"code"`
 	On   Date           `json:"on"`
 	Late []LateDeadline `json:"late,omitempty"`
+	// Amount not published: which amount of which rulebook. Annual cap:
+	// the tier and the cap.
+	Rulebook  string `json:"rulebook,omitempty"`
+	Tier      string `json:"tier,omitempty"`
+	Mission   string `json:"mission,omitempty"`
+	Component string `json:"component,omitempty"`
+	Cap       string `json:"cap,omitempty"`
 }
 
 // LateDeadline is a deadline passed without its fact.
@@ -143,6 +161,10 @@ func (w Withholding) English() string {
 			late[i] = fmt.Sprintf("%s %s deadline %s (%d months) passed", l.Mission, l.Kind, l.Deadline, l.Months)
 		}
 		return "calendar not met on " + w.On.String() + ": " + strings.Join(late, "; ")
+	case WithheldAmountNotPublished:
+		return fmt.Sprintf("amount not published: %s of %s for %s in %s", w.Component, w.Mission, w.Tier, w.Rulebook)
+	case WithheldAnnualCap:
+		return fmt.Sprintf("annual cap of %s reached: %s", w.Tier, w.Cap)
 	}
 	return w.Code
 }

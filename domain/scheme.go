@@ -145,6 +145,21 @@ type Line struct {
 	Basis     string `json:"basis,omitempty"`
 	// Formula is Basis as a code and its operands (formula.go).
 	Formula *Formula `json:"formula,omitempty"`
+	// Rulebook names the rulebook version whose amount the line used, when
+	// it is not the payment's; Amendment the amendment event that set the
+	// amount, when one did (domain.md §2.10).
+	Rulebook  string        `json:"rulebook,omitempty"`
+	Amendment *AmendmentRef `json:"amendment,omitempty"`
+	// Withheld is, on a line decided at 0.00 for want of an amount (not
+	// published) or cut by a cap, why.
+	Withheld *Withholding `json:"withheld,omitempty"`
+}
+
+// AmendmentRef names a rulebook amendment: the id of the event that
+// published it and the id the operator gave it.
+type AmendmentRef struct {
+	EventID uuid.UUID `json:"event_id"`
+	ID      string    `json:"id"`
 }
 
 // PaymentDecided is the decision of one payment (or its withholding), the

@@ -39,7 +39,7 @@ func newLedger(t *testing.T) *testLedger {
 	}
 	set := projections.NewSet(dir, nil)
 	t.Cleanup(func() { set.Close(); store.Close() })
-	return &testLedger{dir: dir, store: store, cmds: app.New(store, app.Options{Actor: "test"}),
+	return &testLedger{dir: dir, store: store, cmds: app.New(store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "test"}),
 		reads: query.New(store, set, app.DefaultSchemes())}
 }
 

@@ -72,7 +72,7 @@ func compileAsyncAPI(t *testing.T) (payloads, headers map[string]*jsonschema.Sch
 func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	payloads, headers := compileAsyncAPI(t)
 	e := setup(t)
-	ledger := app.New(e.store, app.Options{Actor: "asyncapi-test"})
+	ledger := app.New(e.store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "asyncapi-test"})
 	// Every event type: the worked lifecycles, the worked corrections, and
 	// the corrections they lack (of a termination, of terms, and the aid's).
 	for _, f := range []struct {

@@ -56,14 +56,21 @@ type Deadline struct {
 func (c *Contract) Deadlines() []Deadline {
 	var out []Deadline
 	for _, m := range c.Missions() {
-		rule, _ := c.Rulebook.Mission(m)
+		rb := c.bookOf(m)
+		if rb == nil {
+			continue
+		}
+		rule, _ := rb.Mission(m)
+		// A mission created by an amendment counts from the later of the
+		// signature and the amendment's entry into force (domain.md §2.10).
+		from := domain.MaxDate(c.Terms.SignedOn, rule.DeadlinesFrom)
 		if rule.StartMonths != nil {
 			out = append(out, Deadline{Mission: m, Kind: DeadlineStart, Months: *rule.StartMonths,
-				Deadline: c.Terms.SignedOn.AddMonths(*rule.StartMonths), Done: c.Starts[m]})
+				Deadline: from.AddMonths(*rule.StartMonths), Done: c.Starts[m]})
 		}
 		if rule.DeployMonths != nil {
 			out = append(out, Deadline{Mission: m, Kind: DeadlineDeploy, Months: *rule.DeployMonths,
-				Deadline: c.Terms.SignedOn.AddMonths(*rule.DeployMonths), Done: c.Deploys[m]})
+				Deadline: from.AddMonths(*rule.DeployMonths), Done: c.Deploys[m]})
 		}
 	}
 	return out

@@ -44,6 +44,28 @@ const (
 	CodeMissingValue = "missing_value"
 	// CodeFactsAfterTermination: a termination dated on or before a recorded start or deployment.
 	CodeFactsAfterTermination = "facts_after_termination"
+	// CodeMissionNotInForce: a mission that a later rulebook created, started before that rulebook is in force.
+	CodeMissionNotInForce = "mission_not_in_force"
+	// CodeUnknownRulebook: an amendment of a rulebook version the ledger does not have.
+	CodeUnknownRulebook = "unknown_rulebook"
+	// CodeDuplicateAmendment: an amendment published already (its id), or one that sets only the amounts in force.
+	CodeDuplicateAmendment = "duplicate_amendment"
+	// CodeEffectiveOutsideRulebook: an amendment effective on a day its rulebook is not in force.
+	CodeEffectiveOutsideRulebook = "effective_outside_rulebook"
+	// CodeAmendmentRetroactive: an amendment that changes published amounts from before its publication without saying "retroactive".
+	CodeAmendmentRetroactive = "amendment_retroactive"
+	// CodeUnknownTier: a tier the rulebook does not have.
+	CodeUnknownTier = "unknown_tier"
+	// CodeUnknownComponent: an amount component the mission does not have.
+	CodeUnknownComponent = "unknown_component"
+	// CodeAmountOutOfRange: an amount below 0, above 1 000 000 euros, or finer than a cent.
+	CodeAmountOutOfRange = "amount_out_of_range"
+	// CodeDuplicateAmount: an amount set twice by one amendment.
+	CodeDuplicateAmount = "duplicate_amount"
+	// CodeCrisisPeriod: a crisis period that ends before it begins.
+	CodeCrisisPeriod = "crisis_period"
+	// CodeCrisisOverlaps: a crisis recognised for days an existing recognition of the same ARS (or contract) covers.
+	CodeCrisisOverlaps = "crisis_overlaps"
 	// CodeIndicatorsReported: a terms correction that changes the codes of indicators a report gives values for.
 	CodeIndicatorsReported = "indicators_reported"
 )

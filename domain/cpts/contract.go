@@ -33,6 +33,13 @@ type Contract struct {
 	// regularisation.
 	Corrections []domain.CorrectionRecord
 
+	// Amendments are the rulebook amendments noted, in order; Crises the
+	// crisis recognitions noted, by recognition (reference.go).
+	Amendments []RulebookAmendmentApplied
+	Crises     map[uuid.UUID]CrisisNoted
+	// applied holds the ids of the reference events noted.
+	applied map[uuid.UUID]bool
+
 	// history is every event applied, in order: what a decision as of a
 	// date replays without the corrections dated after it (asOf).
 	history []Event
@@ -56,6 +63,7 @@ func NewContractWith(id uuid.UUID, rules *Rules) *Contract {
 		ID: id, rules: rules,
 		Starts: map[string]domain.Date{}, Deploys: map[string]domain.Date{},
 		Reports: map[int]IndicatorsReported{}, decided: map[paymentKey]int{},
+		Crises: map[uuid.UUID]CrisisNoted{}, applied: map[uuid.UUID]bool{},
 	}
 }
 
@@ -113,21 +121,57 @@ func (c *Contract) apply(e Event) error {
 		// them: it counts as a correction dated on the termination.
 		c.Corrections = append(c.Corrections, domain.CorrectionRecord{CorrectedOn: e.TerminatedOn, Reason: e.Reason})
 	default:
-		if !c.applyCorrection(e) {
+		if !c.applyCorrection(e) && !c.applyReference(e) {
 			return fmt.Errorf("cpts: event %T is not a CPTS event", e)
 		}
 	}
 	return nil
 }
 
-// HasMission reports whether the contract includes a mission.
-func (c *Contract) HasMission(m string) bool { return slices.Contains(c.Terms.Missions, m) }
+// HasMission reports whether the contract includes a mission: signed
+// with it, or taken up later by starting it (a mission a later rulebook
+// created for earlier contracts too).
+func (c *Contract) HasMission(m string) bool {
+	if slices.Contains(c.Terms.Missions, m) {
+		return true
+	}
+	_, started := c.Starts[m]
+	return started && c.joinable(m)
+}
 
-// Missions returns the contract's missions in rulebook order.
+// joinable reports whether mission m, which the contract's own rulebook
+// does not have, is one a later rulebook lets earlier contracts take up.
+func (c *Contract) joinable(m string) bool {
+	if _, own := c.Rulebook.Mission(m); own {
+		return false
+	}
+	_, ok := c.rules.Joining(m)
+	return ok
+}
+
+// Missions returns the contract's missions in rulebook order, the missions
+// taken up later after its own.
 func (c *Contract) Missions() []string {
 	out := slices.Clone(c.Terms.Missions)
-	slices.SortFunc(out, func(a, b string) int { return c.Rulebook.MissionOrder(a) - c.Rulebook.MissionOrder(b) })
+	for m := range c.Starts {
+		if !slices.Contains(out, m) && c.joinable(m) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return c.missionOrder(a) - c.missionOrder(b) })
 	return out
+}
+
+// missionOrder is the position of a mission in the contract's rulebook, a
+// mission taken up later after them.
+func (c *Contract) missionOrder(m string) int {
+	if i := c.Rulebook.MissionOrder(m); i >= 0 || m == "" {
+		return i
+	}
+	if rb, ok := c.rules.Joining(m); ok {
+		return len(c.Rulebook.Missions) + rb.MissionOrder(m)
+	}
+	return -1
 }
 
 // Payment returns the decision of a payment, if made.

@@ -469,7 +469,7 @@ func (c *Contract) farFuture() domain.Date { return c.rules.Calendar().Before.Ad
 func (c *Contract) simulate() *Contract {
 	sim := c.clone()
 	sim.Payments, sim.decided = nil, map[paymentKey]int{}
-	events, err := sim.decideDue(sim.farFuture(), false)
+	events, err := sim.decideDue(sim.farFuture(), false, nil)
 	if err != nil {
 		return sim
 	}
@@ -645,6 +645,10 @@ func reasonOf(e Event) string {
 		return e.Reason
 	case TerminationCorrected:
 		return e.Reason
+	case RulebookAmendmentApplied:
+		return e.Reason
+	case CrisisNoted:
+		return e.Reason
 	}
 	return ""
 }
@@ -669,7 +673,7 @@ func (c *Contract) Forecast(until domain.Date) ([]domain.Due, error) {
 	if !c.Signed {
 		return nil, nil
 	}
-	events, err := c.decideDue(until, true)
+	events, err := c.decideDue(until, true, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,8 @@ func Decide(c *Contract, cmd Command) ([]Event, error) {
 	case ReportIndicators:
 		return decideReport(c, cmd)
 	case DecideDuePayments:
-		return c.decideDue(cmd.AsOf, true)
+		ref, _ := cmd.Reference.(*Reference)
+		return c.decideDue(cmd.AsOf, true, ref)
 	case TerminateContract:
 		return decideTerminate(c, cmd)
 	}
@@ -118,8 +119,10 @@ func checkIndicators(vs *domain.Violations, rb *Rulebook, seen map[string]bool, 
 		}
 		w, ok := weights[m.Code]
 		switch {
-		case !ok:
+		case !ok && rb.HasVariable(m.Code):
 			vs.Add(CodeMissionWithoutIndicator, "indicators", fmt.Sprintf("mission %q has no indicator", m.Code))
+		case !ok:
+			// A mission without a variable part needs no indicator.
 		case !w.Equal(decimal.NewFromInt(1)):
 			vs.Add(CodeWeightsNotOne, "indicators", fmt.Sprintf("the weights of mission %q sum to %s; they must sum to exactly 1", m.Code, w))
 		}
@@ -155,7 +158,13 @@ func (c *Contract) checkFactDate(vs *domain.Violations, field string, d domain.D
 
 func decideStart(c *Contract, cmd StartMission) ([]Event, error) {
 	var vs domain.Violations
-	if !c.HasMission(cmd.Mission) {
+	joining, joins := c.rules.Joining(cmd.Mission)
+	joins = joins && c.joinable(cmd.Mission)
+	if joins && cmd.StartedOn.Before(joining.InForce.From) {
+		vs.Add(CodeMissionNotInForce, "started_on", fmt.Sprintf("%q is a mission of %s, in force from %s: the contract, signed under %s, takes it up on or after that day",
+			cmd.Mission, joining.ID, joining.InForce.From, c.Rulebook.ID))
+	}
+	if !c.HasMission(cmd.Mission) && !joins {
 		vs.Add(CodeUnknownMission, "mission", fmt.Sprintf("%q is not one of the contract's missions (%s)", cmd.Mission, strings.Join(c.Missions(), ", ")))
 	} else if d, ok := c.Starts[cmd.Mission]; ok {
 		vs.Add(CodeMissionAlreadyStarted, "mission", fmt.Sprintf("%q started on %s; a mission starts once", cmd.Mission, d))

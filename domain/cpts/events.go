@@ -126,23 +126,31 @@ func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
 const SchemaVersion = domain.SchemaVersion
 
 var decoders = domain.EventDecoders{
-	TypeContractSigned:         domain.DecodeAs[ContractSigned],
-	TypeMissionStarted:         domain.DecodeAs[MissionStarted],
-	TypeMissionDeployed:        domain.DecodeAs[MissionDeployed],
-	TypeIndicatorsReported:     domain.DecodeAs[IndicatorsReported],
-	TypePaymentDecided:         domain.DecodeAs[PaymentDecided],
-	TypeContractTerminated:     domain.DecodeAs[ContractTerminated],
-	TypeReportCorrected:        domain.DecodeAs[ReportCorrected],
-	TypeMissionDateCorrected:   domain.DecodeAs[MissionDateCorrected],
-	TypeContractTermsCorrected: domain.DecodeAs[ContractTermsCorrected],
-	TypeTerminationCorrected:   domain.DecodeAs[TerminationCorrected],
+	TypeContractSigned:             domain.DecodeAs[ContractSigned],
+	TypeMissionStarted:             domain.DecodeAs[MissionStarted],
+	TypeMissionDeployed:            domain.DecodeAs[MissionDeployed],
+	TypeIndicatorsReported:         domain.DecodeAs[IndicatorsReported],
+	TypePaymentDecided:             domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated:         domain.DecodeAs[ContractTerminated],
+	TypeReportCorrected:            domain.DecodeAs[ReportCorrected],
+	TypeMissionDateCorrected:       domain.DecodeAs[MissionDateCorrected],
+	TypeContractTermsCorrected:     domain.DecodeAs[ContractTermsCorrected],
+	TypeTerminationCorrected:       domain.DecodeAs[TerminationCorrected],
+	TypeRulebookAmendmentApplied:   domain.DecodeAs[RulebookAmendmentApplied],
+	TypeCrisisNoted:                domain.DecodeAs[CrisisNoted],
+	TypeRulebookAmendmentPublished: domain.DecodeAs[RulebookAmendmentPublished],
+	TypeCrisisRecognised:           domain.DecodeAs[CrisisRecognised],
+	TypeCrisisRecognitionCorrected: domain.DecodeAs[CrisisRecognitionCorrected],
 }
+
+// MissionCrisis is the mission created by amendment 2 (domain.md §2.10).
+const MissionCrisis = "crisis"
 
 // EventTypes lists the event types of the scheme.
 func EventTypes() []string {
 	return []string{TypeContractSigned, TypeMissionStarted, TypeMissionDeployed, TypeIndicatorsReported,
 		TypePaymentDecided, TypeContractTerminated, TypeReportCorrected, TypeMissionDateCorrected,
-		TypeContractTermsCorrected, TypeTerminationCorrected}
+		TypeContractTermsCorrected, TypeTerminationCorrected, TypeRulebookAmendmentApplied, TypeCrisisNoted}
 }
 
 // DecodeEvent turns a stored event's type and data back into an Event.

@@ -43,7 +43,7 @@ func replay(t *testing.T, path string) map[uuid.UUID]*cpts.Contract {
 		id := cmd.Meta().ContractID
 		c := contracts[id]
 		if c == nil {
-			c = cpts.NewContract(id)
+			c = cpts.NewContractWith(id, cpts.ExamplesRules())
 			contracts[id] = c
 		}
 		if corr, ok := cmd.(domain.Correction); ok {

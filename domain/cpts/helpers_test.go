@@ -23,7 +23,7 @@ type lifecycle struct {
 }
 
 func newLifecycle(t *testing.T) *lifecycle {
-	return &lifecycle{t: t, c: cpts.NewContract(uuid.MustParse(contractID))}
+	return &lifecycle{t: t, c: cpts.NewContractWith(uuid.MustParse(contractID), cpts.ExamplesRules())}
 }
 
 // cmd builds a command line of type typ with the given fields (a JSON

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 )
 
 // paymentNamespace derives payment ids: one payment per contract, kind,
@@ -93,7 +94,7 @@ func (c *Contract) candidates(asOf domain.Date) []candidate {
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int {
 		return cmp.Or(a.dueOn.Compare(b.dueOn), cmp.Compare(kindRank[a.kind], kindRank[b.kind]),
-			cmp.Compare(a.year, b.year), cmp.Compare(c.Rulebook.MissionOrder(a.mission), c.Rulebook.MissionOrder(b.mission)))
+			cmp.Compare(a.year, b.year), cmp.Compare(c.missionOrder(a.mission), c.missionOrder(b.mission)))
 	})
 	return out
 }
@@ -103,23 +104,29 @@ func (c *Contract) candidates(asOf domain.Date) []candidate {
 // corrections dated on or before asOf call for. Each decision sees the ones
 // before it (a balance sees the year's advances). Running it again decides
 // nothing new.
-func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]Event, error) {
+func (c *Contract) decideDue(asOf domain.Date, regularise bool, ref *Reference) ([]Event, error) {
 	if asOf.IsZero() {
 		return nil, domain.Reject(domain.CodeMissingField, "as_of", "is required")
 	}
 	work := c.asOf(asOf).clone()
-	pending := slices.Clone(work.Corrections) // the decisions below settle them
-	settledBefore := map[int]bool{}
-	for k := 1; k <= work.Years.Count; k++ {
-		settledBefore[k] = work.settled(k)
-	}
 	var events []Event
-	decide := func(p PaymentDecided) error {
+	decide := func(p Event) error {
 		if err := work.Apply(p); err != nil {
 			return err
 		}
 		events = append(events, p)
 		return nil
+	}
+	// The reference facts first: the payments below are decided with them.
+	for _, n := range c.notes(ref, asOf) {
+		if err := decide(n); err != nil {
+			return nil, err
+		}
+	}
+	pending := slices.Clone(work.Corrections) // the decisions below settle them
+	settledBefore := map[int]bool{}
+	for k := 1; k <= work.Years.Count; k++ {
+		settledBefore[k] = work.settled(k)
 	}
 	for _, cand := range work.candidates(asOf) {
 		if p, ok := work.compute(cand, asOf); ok {
@@ -150,6 +157,8 @@ func (c *Contract) clone() *Contract {
 	d.decided = maps.Clone(c.decided)
 	d.Starts, d.Deploys, d.Reports = maps.Clone(c.Starts), maps.Clone(c.Deploys), maps.Clone(c.Reports)
 	d.Corrections = slices.Clone(c.Corrections)
+	d.Amendments = slices.Clip(c.Amendments)
+	d.Crises, d.applied = maps.Clone(c.Crises), maps.Clone(c.applied)
 	d.history = slices.Clip(c.history) // the copy's appends do not reach c's
 	return &d
 }
@@ -165,6 +174,10 @@ func correctedOn(e Event) (domain.Date, bool) {
 		return e.CorrectedOn, true
 	case TerminationCorrected:
 		return e.CorrectedOn, true
+	case RulebookAmendmentApplied:
+		return e.PublishedOn, true
+	case CrisisNoted:
+		return e.NotedOn, true
 	}
 	return domain.Date{}, false
 }
@@ -187,7 +200,11 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 	case KindSignature:
 		p.Lines = []Line{c.operatingLine(domain.ExactInt(1), domain.FormulaSignatureOperating)}
 	case KindMissionStartAdvance:
-		p.Lines = []Line{c.startAdvanceLine(cand)}
+		line := c.startAdvanceLine(cand)
+		p.Lines = []Line{line}
+		if line.Withheld != nil {
+			p.Status, p.Reason, p.Withheld = StatusWithheld, line.Withheld.English(), line.Withheld
+		}
 	case KindAnnualAdvance:
 		if late := c.lateMissions(cand.dueOn); len(late) > 0 {
 			w := domain.Withholding{Code: domain.WithheldCalendarNotMet, On: cand.dueOn, Late: late}
@@ -233,18 +250,61 @@ func (c *Contract) operatingLine(factor domain.Exact, formula string, args ...an
 	return domain.NewLine("", "operating", domain.ExactDecimal(op).Mul(factor).Cents(), formula, append(args, "operating", op)...)
 }
 
-func (c *Contract) fixedAnnual(m string) domain.Exact {
-	return domain.ExactDecimal(c.Rulebook.FixedAnnual(c.Terms.Tier, m, c.Terms.SNPRegulation))
+// fixedOn returns mission m's annual fixed amount for the contract in force
+// on d: for access, the fixed part plus the SNP supplement, plus the
+// regulation funding when the contract organises regulation; ok is false
+// when the amount is not published.
+func (c *Contract) fixedOn(m string, d domain.Date) (fixed decimal.Decimal, cite Cite, ok bool) {
+	a, cite := c.missionAmounts(m, d)
+	fixed, ok = a.Get(ComponentFixed)
+	fixed = fixed.Add(a.SNPSupplement)
+	if c.Terms.SNPRegulation {
+		fixed = fixed.Add(a.SNPRegulation)
+	}
+	return fixed, cite, ok
 }
 
 func (c *Contract) advanceRate() domain.Exact { return domain.ExactDecimal(c.Rulebook.AdvanceRate) }
 
+// cited adds to a line the rulebook its amount came from, when it is not
+// the contract's, and the amendment that set it, if one did.
+func (c *Contract) cited(l Line, cite Cite) Line {
+	if cite.Rulebook != c.Rulebook.ID {
+		l.Rulebook = cite.Rulebook
+	}
+	if a := cite.Amendment; a != nil {
+		l.Rulebook = cite.Rulebook
+		l.Amendment = &domain.AmendmentRef{EventID: a.AmendmentEventID, ID: a.AmendmentID}
+	}
+	return l
+}
+
+// notPublished is the line of an amount the rulebook does not know: 0.00,
+// withheld until an amendment publishes it (domain.md §2.10).
+func (c *Contract) notPublished(m, component string, d domain.Date, cite Cite) Line {
+	line := domain.NewLine(m, component, domain.Money{}, domain.FormulaNotPublished,
+		"component", component, "mission", m, "tier", c.Terms.Tier, "rulebook", cite.Rulebook)
+	line.Withheld = &domain.Withholding{Code: domain.WithheldAmountNotPublished, On: d, Rulebook: cite.Rulebook,
+		Tier: c.Terms.Tier, Mission: m, Component: component}
+	return c.cited(line, cite)
+}
+
+// fixedLine is a line of mission m's fixed amount in force on d, times
+// factor; args are the formula's operands other than the fixed amount.
+func (c *Contract) fixedLine(m string, d domain.Date, factor domain.Exact, formula string, args ...any) Line {
+	fixed, cite, ok := c.fixedOn(m, d)
+	if !ok {
+		return c.notPublished(m, ComponentFixed, d, cite)
+	}
+	line := domain.NewLine(m, "fixed", domain.ExactDecimal(fixed).Mul(factor).Cents(), formula, append(args, "fixed", fixed)...)
+	return c.cited(line, cite)
+}
+
 func (c *Contract) startAdvanceLine(cand candidate) Line {
 	k := cand.year
 	days, yearDays := cand.dueOn.DaysUntil(c.Years.End(k)), c.Years.Days(k)
-	amount := c.advanceRate().Mul(c.fixedAnnual(cand.mission)).Mul(domain.Ratio(int64(days), int64(yearDays))).Cents()
-	return domain.NewLine(cand.mission, "fixed", amount, domain.FormulaFixedAdvanceProrata, "rate", c.Rulebook.AdvanceRate,
-		"fixed", c.Rulebook.FixedAnnual(c.Terms.Tier, cand.mission, c.Terms.SNPRegulation), "days", days, "year_days", yearDays)
+	return c.fixedLine(cand.mission, cand.dueOn, c.advanceRate().Mul(domain.Ratio(int64(days), int64(yearDays))),
+		domain.FormulaFixedAdvanceProrata, "rate", c.Rulebook.AdvanceRate, "days", days, "year_days", yearDays)
 }
 
 // lateMissions lists the deadlines passed before d without their fact on or
@@ -264,8 +324,7 @@ func (c *Contract) annualAdvanceLines(d domain.Date) []Line {
 	lines := []Line{c.operatingLine(c.advanceRate(), domain.FormulaOperatingAdvance, "rate", rate)}
 	for _, m := range c.Missions() {
 		if s, ok := c.Starts[m]; ok && !s.After(d) {
-			lines = append(lines, domain.NewLine(m, "fixed", c.advanceRate().Mul(c.fixedAnnual(m)).Cents(), domain.FormulaFixedAdvance,
-				"rate", rate, "fixed", c.Rulebook.FixedAnnual(c.Terms.Tier, m, c.Terms.SNPRegulation)))
+			lines = append(lines, c.fixedLine(m, d, c.advanceRate(), domain.FormulaFixedAdvance, "rate", rate))
 		}
 	}
 	return lines
@@ -325,18 +384,88 @@ func (c *Contract) balanceLines(k int) []Line {
 	for _, m := range c.ActiveMissions(k) {
 		days := c.ActiveDays(k, m)
 		share := domain.Ratio(int64(days), int64(yearDays))
-		fixed := c.Rulebook.FixedAnnual(c.Terms.Tier, m, c.Terms.SNPRegulation)
-		variable := c.Rulebook.VariableAnnual(c.Terms.Tier, m)
+		// The amounts in force on the first day the mission counts in the
+		// year (domain.md §2.10).
+		on := domain.MaxDate(c.Years.Start(k), c.Starts[m])
+		lines = append(lines, c.fixedLine(m, on, share, domain.FormulaFixedProrata, "days", days, "year_days", yearDays))
+		if rb := c.bookOf(m); rb == nil || !rb.HasVariable(m) {
+			continue
+		}
+		a, cite := c.missionAmounts(m, on)
 		ach := c.Achievement(k, m)
-		lines = append(lines,
-			domain.NewLine(m, "fixed", domain.ExactDecimal(fixed).Mul(share).Cents(), domain.FormulaFixedProrata,
-				"fixed", fixed, "days", days, "year_days", yearDays),
-			domain.NewLine(m, "variable", domain.ExactDecimal(variable).Mul(ach).Mul(share).Cents(), domain.FormulaVariableProrata,
-				"variable", variable, "achievement", ach.Decimal(6), "days", days, "year_days", yearDays))
+		lines = append(lines, c.cited(domain.NewLine(m, "variable", domain.ExactDecimal(a.Variable).Mul(ach).Mul(share).Cents(), domain.FormulaVariableProrata,
+			"variable", a.Variable, "achievement", ach.Decimal(6), "days", days, "year_days", yearDays), cite))
+	}
+	if line, ok := c.supplementLine(k); ok {
+		lines = append(lines, line)
+	}
+	if line, ok := c.capLine(k, lines); ok {
+		lines = append(lines, line)
 	}
 	adv := c.advancesOf(k, true)
 	lines = append(lines, domain.NewLine("", "advances", adv.Neg(), domain.FormulaAdvancesDecided, "year", k))
 	return lines
+}
+
+// supplementLine is the crisis supplement of year k: due once for a year
+// in which a crisis recognised by the ARS covers a day the crisis mission
+// ran (domain.md §2.10), at the amount in force on the first such day.
+func (c *Contract) supplementLine(k int) (Line, bool) {
+	started, ok := c.Starts[MissionCrisis]
+	if !ok || c.ActiveDays(k, MissionCrisis) == 0 {
+		return Line{}, false
+	}
+	from, before := domain.MaxDate(c.Years.Start(k), started), c.PeriodEnd(k)
+	var first *CrisisNoted
+	for _, cr := range c.Crises {
+		if cr.Covers(from, before) && (first == nil || cr.From.Before(first.From) || cr.From.Equal(first.From) && cr.Recognition.String() < first.Recognition.String()) {
+			first = &cr
+		}
+	}
+	if first == nil {
+		return Line{}, false
+	}
+	on := domain.MaxDate(from, first.From)
+	a, cite := c.missionAmounts(MissionCrisis, on)
+	amount, published := a.Get(ComponentCrisisSupplement)
+	if !published {
+		return c.notPublished(MissionCrisis, ComponentCrisisSupplement, on, cite), true
+	}
+	return c.cited(domain.NewLine(MissionCrisis, ComponentCrisisSupplement, domain.ExactDecimal(amount).Cents(), domain.FormulaCrisisSupplement,
+		"supplement", amount, "from", first.From), cite), true
+}
+
+// capLine holds back what year k's dues exceed the tier's annual cap by,
+// everything included: the lines of the balance and what the year paid
+// outside it (the signature, a top-up). ok is false under the cap.
+func (c *Contract) capLine(k int, dues []Line) (Line, bool) {
+	rb := c.Rulebook
+	if joined, ok := c.rules.Joining(MissionCrisis); ok && c.HasMission(MissionCrisis) {
+		rb = joined // a contract that took up the crisis mission is under its version's cap
+	}
+	limit, ok := rb.AnnualCap[c.Terms.Tier]
+	if !ok {
+		return Line{}, false
+	}
+	var due domain.Money
+	for _, l := range dues {
+		due = due.Add(l.Amount)
+	}
+	for _, p := range c.Payments {
+		if p.ContractYear == k && (p.Kind == KindSignature || p.Kind == KindAmorcageTopup) {
+			due = due.Add(p.Amount)
+		}
+	}
+	capped := domain.ExactDecimal(limit).Cents()
+	if due.Cmp(capped) <= 0 {
+		return Line{}, false
+	}
+	line := domain.NewLine("", "cap", capped.Sub(due), domain.FormulaAnnualCap, "tier", c.Terms.Tier, "cap", limit, "due", due)
+	line.Withheld = &domain.Withholding{Code: domain.WithheldAnnualCap, On: c.Years.Start(k), Tier: c.Terms.Tier, Cap: limit.String()}
+	if rb.ID != c.Rulebook.ID {
+		line.Rulebook = rb.ID
+	}
+	return line, true
 }
 
 // recoveryLine computes the recovery of the year of termination:
@@ -349,7 +478,8 @@ func (c *Contract) recoveryLine(k int) (Line, bool) {
 		accrued = domain.ExactDecimal(c.Rulebook.Operating(c.Terms.Tier)).Mul(domain.Ratio(int64(days), yearDays))
 	}
 	for _, m := range c.ActiveMissions(k) {
-		accrued = accrued.Add(c.fixedAnnual(m).Mul(domain.Ratio(int64(c.ActiveDays(k, m)), yearDays)))
+		fixed, _, _ := c.fixedOn(m, domain.MaxDate(c.Years.Start(k), c.Starts[m]))
+		accrued = accrued.Add(domain.ExactDecimal(fixed).Mul(domain.Ratio(int64(c.ActiveDays(k, m)), yearDays)))
 	}
 	advances := c.advancesOf(k, false)
 	keep := domain.ExactDecimal(c.Rulebook.RecoveryKeepRate)

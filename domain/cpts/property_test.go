@@ -108,7 +108,7 @@ func genLifecycle(t *rapid.T) []dated {
 func TestPropertyClosedYearsPayTheirDues(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		steps := genLifecycle(rt)
-		l := &lifecycle{t: t, c: cpts.NewContract(mustUUID(contractID))}
+		l := &lifecycle{t: t, c: cpts.NewContractWith(mustUUID(contractID), cpts.ExamplesRules())}
 		for _, s := range steps {
 			line := l.cmd(s.typ, s.body)
 			events, err := l.decide(line)
@@ -190,7 +190,7 @@ func yearDues(c *cpts.Contract, k int) domain.Money {
 func TestPropertyCorrectionsRegulariseSettledYears(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		steps := genLifecycle(rt)
-		l := &lifecycle{t: t, c: cpts.NewContract(mustUUID(contractID))}
+		l := &lifecycle{t: t, c: cpts.NewContractWith(mustUUID(contractID), cpts.ExamplesRules())}
 		facts := map[string][]target{} // by event type
 		for _, s := range steps {
 			events, err := l.decide(l.cmd(s.typ, s.body))

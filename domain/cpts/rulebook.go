@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"testing/fstest"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/shopspring/decimal"
@@ -26,8 +27,12 @@ type Rulebook struct {
 	RecoveryKeepRate decimal.Decimal        `json:"recovery_keep_rate"`
 	// RecoveryPrescriptionYears: a correction may not recover money
 	// decided longer ago (CSS art. L.133-4; an interpretation for ACI sums).
-	RecoveryPrescriptionYears int      `json:"recovery_prescription_years"`
-	Interpretations           []string `json:"interpretations"`
+	RecoveryPrescriptionYears int `json:"recovery_prescription_years"`
+	// AnnualCap is, by tier, the most a contract year may receive,
+	// everything included (domain.md §2.10); a tier without one has none.
+	AnnualCap       map[string]decimal.Decimal `json:"annual_cap,omitempty"`
+	AnnualCapSource string                     `json:"annual_cap_source,omitempty"`
+	Interpretations []string                   `json:"interpretations"`
 }
 
 // Info implements domain.Rulebook.
@@ -49,6 +54,13 @@ type MissionRule struct {
 	StartMonths  *int   `json:"start_months"`
 	DeployMonths *int   `json:"deploy_months"`
 	Title        string `json:"title"`
+	// DeadlinesFrom: the deadlines count from the later of the signature
+	// and this date (the entry into force of the amendment that created the
+	// mission); zero: from the signature.
+	DeadlinesFrom domain.Date `json:"deadlines_from"`
+	// JoinsEarlierContracts: a contract signed under an earlier rulebook
+	// takes the mission up by starting it while this rulebook is in force.
+	JoinsEarlierContracts bool `json:"joins_earlier_contracts,omitempty"`
 }
 
 // TierAmounts are a tier's annual amounts in euros.
@@ -59,11 +71,69 @@ type TierAmounts struct {
 
 // MissionAmounts are a mission's annual amounts. SNPSupplement and
 // SNPRegulation exist for access only; both are fixed components.
+// CrisisSupplement exists for crisis only: paid once for a contract year in
+// which the ARS recognises a crisis. Unpublished lists the components whose
+// amount the rulebook does not know (domain.md §2.10): a line that needs
+// one is withheld until a rulebook amendment publishes it.
 type MissionAmounts struct {
-	Fixed         decimal.Decimal `json:"fixed"`
-	Variable      decimal.Decimal `json:"variable"`
-	SNPSupplement decimal.Decimal `json:"snp_supplement"`
-	SNPRegulation decimal.Decimal `json:"snp_regulation"`
+	Fixed            decimal.Decimal `json:"fixed"`
+	Variable         decimal.Decimal `json:"variable"`
+	SNPSupplement    decimal.Decimal `json:"snp_supplement"`
+	SNPRegulation    decimal.Decimal `json:"snp_regulation"`
+	CrisisSupplement decimal.Decimal `json:"crisis_supplement"`
+	Unpublished      []string        `json:"unpublished,omitempty"`
+}
+
+// Amount components a rulebook amendment may set (MissionAmounts' fields).
+const (
+	ComponentFixed            = "fixed"
+	ComponentVariable         = "variable"
+	ComponentSNPSupplement    = "snp_supplement"
+	ComponentSNPRegulation    = "snp_regulation"
+	ComponentCrisisSupplement = "crisis_supplement"
+)
+
+// AmountComponents lists the components, in the order lines show them.
+func AmountComponents() []string {
+	return []string{ComponentFixed, ComponentVariable, ComponentSNPSupplement, ComponentSNPRegulation, ComponentCrisisSupplement}
+}
+
+// Get returns a component's amount, and whether it is published.
+func (a MissionAmounts) Get(component string) (decimal.Decimal, bool) {
+	if slices.Contains(a.Unpublished, component) {
+		return decimal.Decimal{}, false
+	}
+	switch component {
+	case ComponentFixed:
+		return a.Fixed, true
+	case ComponentVariable:
+		return a.Variable, true
+	case ComponentSNPSupplement:
+		return a.SNPSupplement, true
+	case ComponentSNPRegulation:
+		return a.SNPRegulation, true
+	case ComponentCrisisSupplement:
+		return a.CrisisSupplement, true
+	}
+	return decimal.Decimal{}, false
+}
+
+// With returns the amounts with a component set (published).
+func (a MissionAmounts) With(component string, v decimal.Decimal) MissionAmounts {
+	a.Unpublished = slices.DeleteFunc(slices.Clone(a.Unpublished), func(c string) bool { return c == component })
+	switch component {
+	case ComponentFixed:
+		a.Fixed = v
+	case ComponentVariable:
+		a.Variable = v
+	case ComponentSNPSupplement:
+		a.SNPSupplement = v
+	case ComponentSNPRegulation:
+		a.SNPRegulation = v
+	case ComponentCrisisSupplement:
+		a.CrisisSupplement = v
+	}
+	return a
 }
 
 // Amendment is a later change to a rulebook that creates a one-off payment:
@@ -106,6 +176,18 @@ func (r *Rulebook) Mission(code string) (MissionRule, bool) {
 // in which breakdown lines and alerts list missions.
 func (r *Rulebook) MissionOrder(code string) int {
 	return slices.IndexFunc(r.Missions, func(m MissionRule) bool { return m.Code == code })
+}
+
+// HasVariable reports whether a mission has a variable part (paid by
+// achievement, measured by indicators): its variable amount is positive in
+// some tier. The crisis mission has none.
+func (r *Rulebook) HasVariable(mission string) bool {
+	for _, a := range r.Amounts {
+		if a.Missions[mission].Variable.IsPositive() {
+			return true
+		}
+	}
+	return false
 }
 
 // Operating returns a tier's annual operating funding.
@@ -170,9 +252,23 @@ func (r *Rulebook) check() error {
 		}
 		for _, m := range r.Missions {
 			ma, ok := a.Missions[m.Code]
-			if !ok || !ma.Fixed.IsPositive() || !ma.Variable.IsPositive() {
-				return fmt.Errorf("tier %s: mission %s has no fixed or variable amount", t.Code, m.Code)
+			fixed, published := ma.Get(ComponentFixed)
+			switch {
+			case !ok || published && !fixed.IsPositive():
+				return fmt.Errorf("tier %s: mission %s has no fixed amount", t.Code, m.Code)
+			case ma.Variable.IsNegative() || ma.Variable.IsZero() != !r.HasVariable(m.Code):
+				return fmt.Errorf("tier %s: mission %s: a variable amount must be positive in every tier, or 0 in every tier", t.Code, m.Code)
 			}
+			for _, c := range ma.Unpublished {
+				if !slices.Contains(AmountComponents(), c) {
+					return fmt.Errorf("tier %s: mission %s: %q is not an amount component (%v)", t.Code, m.Code, c, AmountComponents())
+				}
+			}
+		}
+	}
+	for tier, cap := range r.AnnualCap {
+		if _, ok := r.Amounts[tier]; !ok || !cap.IsPositive() {
+			return fmt.Errorf("annual_cap: %s must be a tier with a positive cap", tier)
 		}
 	}
 	for _, m := range r.Missions {
@@ -269,6 +365,17 @@ func (r *Rules) ByID(id string) (*Rulebook, bool) { return r.books.ByID(id) }
 // Rulebooks returns every rulebook.
 func (r *Rules) Rulebooks() []*Rulebook { return r.books.All() }
 
+// Joining returns the rulebook that created mission m for the contracts
+// signed before it too (joins_earlier_contracts), if one did.
+func (r *Rules) Joining(m string) (*Rulebook, bool) {
+	for _, rb := range r.books.All() {
+		if rule, ok := rb.Mission(m); ok && rule.JoinsEarlierContracts {
+			return rb, true
+		}
+	}
+	return nil, false
+}
+
 // AmendmentsOf returns the amendments of a rulebook.
 func (r *Rules) AmendmentsOf(id string) []*Amendment {
 	var out []*Amendment
@@ -278,4 +385,41 @@ func (r *Rules) AmendmentsOf(id string) []*Amendment {
 		}
 	}
 	return out
+}
+
+// ExamplesRules returns the rules the worked examples of docs/domain.md §2
+// (domain/cpts/testdata) were computed under: aci-cpts-2019 in force
+// without end, with its amendment 2, and no later version. Why: the
+// examples sign contracts after 2022-04-01 with the three core missions
+// of 2019; under aci-2022 those would need the crisis mission. The
+// examples stay true of the rules they were written for, and the tests
+// that replay them run under these.
+func ExamplesRules() *Rules { return examplesRules }
+
+var examplesRules = mustExamplesRules()
+
+func mustExamplesRules() *Rules {
+	fsys := fstest.MapFS{}
+	for _, name := range []string{"rulebooks/aci-cpts-2019.json", "rulebooks/aci-cpts-2019-avenant-2.json"} {
+		b, err := fs.ReadFile(rulebookFS, name)
+		if err != nil {
+			panic(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			panic(err)
+		}
+		if _, ok := doc["amends"]; !ok {
+			doc["in_force"].(map[string]any)["to"] = nil
+		}
+		if b, err = json.Marshal(doc); err != nil {
+			panic(err)
+		}
+		fsys[name] = &fstest.MapFile{Data: b}
+	}
+	r, err := LoadRules(fsys)
+	if err != nil {
+		panic(err)
+	}
+	return r
 }

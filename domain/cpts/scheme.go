@@ -15,7 +15,17 @@ var defaultDefinition = definition{rules: defaultRules}
 // Default returns the CPTS scheme with the embedded rulebooks.
 func Default() domain.Scheme { return defaultDefinition }
 
+// NewScheme returns the CPTS scheme ruled by another set of rulebooks
+// (ExamplesRules for the worked examples).
+func NewScheme(rules *Rules) domain.Scheme { return definition{rules: rules} }
+
+// Examples returns the CPTS scheme under ExamplesRules.
+func Examples() domain.Scheme { return NewScheme(ExamplesRules()) }
+
 func (definition) Name() string { return Scheme }
+
+// Rules returns the rulebooks the scheme judges by.
+func (d definition) Rules() *Rules { return d.rules }
 
 func (definition) Commands() []string {
 	return []string{CmdSignContract, CmdStartMission, CmdDeployMission, CmdReportIndicators,

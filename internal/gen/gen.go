@@ -118,8 +118,45 @@ func National(opts Options) ([][]byte, []Contract) {
 				"contract_id": id, "as_of": d.String()})
 		}
 	}
+	for _, cmd := range referenceCommands(opts.Today) {
+		emit(cmd.on, cmd.order, cmd.body)
+	}
 	lines := sortedLines(out)
 	return lines, contracts
+}
+
+// aci2022 is the day the crisis mission exists (rulebook aci-2022).
+var aci2022 = domain.MustDate("2022-04-01")
+
+// referenceCommands are the national facts of the history: an amendment
+// that publishes the crisis amounts of T1, T2 and T4 — illustrative
+// figures, proportional to T3's by the operating funding, since the real
+// ones are not published where the project can read them — and the winter
+// 2022–2023 epidemics recognised as a crisis by two ARS.
+func referenceCommands(today domain.Date) []command {
+	var out []command
+	add := func(on domain.Date, body map[string]any) {
+		if !on.After(today) {
+			out = append(out, command{on, 0, body})
+		}
+	}
+	var rows []map[string]any
+	for _, r := range []struct{ tier, fixed, supplement string }{{"T1", "15000", "45000"}, {"T2", "18000", "54000"}, {"T4", "27000", "81000"}} {
+		rows = append(rows, map[string]any{"tier": r.tier, "mission": "crisis", "component": "fixed", "amount": r.fixed},
+			map[string]any{"tier": r.tier, "mission": "crisis", "component": "crisis_supplement", "amount": r.supplement})
+	}
+	add(domain.MustDate("2023-06-15"), map[string]any{"type": "PublishRulebookAmendment", "command_id": "demo-amendment-crisis-t1-t2-t4",
+		"amendment_id": "aci-2022-crise-t1-t2-t4", "amends": "aci-2022", "effective_on": "2022-04-01", "published_on": "2023-06-15",
+		"amounts": rows, "source": "Démonstration: montants illustratifs, proportionnels à ceux du T3 selon le financement de fonctionnement",
+		"reason": "Montants de la mission crise des tailles 1, 2 et 4 (démonstration)"})
+	for _, c := range []struct{ ars, from, to, on string }{
+		{"ARS Hauts-de-France", "2022-10-01", "2023-03-31", "2022-12-01"},
+		{"ARS Grand Est", "2022-11-15", "2023-02-28", "2022-12-15"},
+	} {
+		add(domain.MustDate(c.on), map[string]any{"type": "RecogniseCrisis", "command_id": "demo-crisis-" + c.ars, "ars": c.ars,
+			"from": c.from, "to": c.to, "recognised_on": c.on, "reason": "Épidémies hivernales 2022-2023 (bronchiolite, grippe, covid-19)"})
+	}
+	return out
 }
 
 // sortedLines orders generated commands by business date, then by kind of
@@ -167,6 +204,11 @@ var missionDeadlines = map[string][2]int{ // start, deploy (months; 0: none)
 	"access": {6, 18}, "pathways": {12, 24}, "prevention": {0, 24}, "quality": {0, 0}, "support": {0, 0},
 }
 
+// missionDeadlines2022 are the deadlines of aci-2022's contracts.
+var missionDeadlines2022 = map[string][2]int{
+	"access": {6, 18}, "pathways": {12, 24}, "prevention": {12, 24}, "crisis": {6, 18}, "quality": {0, 0}, "support": {0, 0},
+}
+
 func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.Date) generated {
 	var g generated
 	add := func(on domain.Date, order int, body map[string]any) {
@@ -181,6 +223,10 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 	g.tier = tier.code
 	population := tier.min + rng.IntN(tier.max-tier.min+1)
 	missions := []string{"access", "pathways", "prevention"}
+	deadlines := missionDeadlines
+	if !signed.Before(aci2022) {
+		missions, deadlines = append(missions, "crisis"), missionDeadlines2022
+	}
 	if rng.Float64() < 0.6 {
 		missions = append(missions, "quality")
 	}
@@ -204,7 +250,16 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 	if !terminated.IsZero() {
 		limit = terminated
 	}
-	starts := startMissions(rng, missions, signed, limit, late, add)
+	starts := startMissions(rng, missions, deadlines, signed, limit, late, add)
+	if signed.Before(aci2022) && limit.After(aci2022.AddDays(200)) && rng.Float64() < 0.7 {
+		// An earlier contract takes the crisis mission up (domain.md §2.10).
+		s := aci2022.AddDays(rng.IntN(150))
+		starts["crisis"] = s
+		add(s, 1, map[string]any{"type": "StartMission", "mission": "crisis", "started_on": s.String()})
+		if d := s.AddDays(90 + rng.IntN(300)); d.Before(limit) {
+			add(d, 1, map[string]any{"type": "DeployMission", "mission": "crisis", "deployed_on": d.String()})
+		}
+	}
 	if !terminated.IsZero() {
 		add(terminated, 2, map[string]any{"type": "TerminateContract", "terminated_on": terminated.String(), "reason": "calendrier des missions non respecté"})
 	}
@@ -242,6 +297,9 @@ func drawIndicators(rng *rand.Rand, missions []string) ([]indicator, []map[strin
 	var indicators []indicator
 	var indJSON []map[string]any
 	for _, m := range missions {
+		if m == "crisis" {
+			continue // no variable part: no indicator
+		}
 		weights := [][]string{{"1"}, {"0.5", "0.5"}, {"0.25", "0.25", "0.5"}}[rng.IntN(3)]
 		for j, w := range weights {
 			in := indicator{m, fmt.Sprintf("%s-%d", m, j+1), w, []int{10, 50, 100, 250, 1200}[rng.IntN(5)]}
@@ -255,10 +313,10 @@ func drawIndicators(rng *rand.Rand, missions []string) ([]indicator, []map[strin
 // startMissions starts (and deploys) the missions before limit, mostly
 // within their deadlines unless the contract is late, and returns when
 // each started.
-func startMissions(rng *rand.Rand, missions []string, signed, limit domain.Date, late bool, add func(domain.Date, int, map[string]any)) map[string]domain.Date {
+func startMissions(rng *rand.Rand, missions []string, deadlines map[string][2]int, signed, limit domain.Date, late bool, add func(domain.Date, int, map[string]any)) map[string]domain.Date {
 	starts := map[string]domain.Date{}
 	for _, m := range missions {
-		dl := missionDeadlines[m]
+		dl := deadlines[m]
 		var s domain.Date
 		switch {
 		case dl[0] > 0 && !late:

@@ -1,0 +1,251 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/google/uuid"
+)
+
+// The reference streams (cpts: rulebook amendments, crisis recognitions)
+// hold facts that the decisions of many contracts depend on. The command
+// path keeps them folded in memory, reads their tail before each use (a
+// read of a few bytes when nothing is new), and hands a decision the
+// reference as it stood: the decision copies what it takes into account
+// into the contract's stream (domain/cpts/reference.go).
+
+// referenceCache is the folded reference streams, with their revisions and
+// the commands they recorded.
+type referenceCache struct {
+	mu       sync.Mutex
+	ref      cpts.Reference
+	revision map[string]int64
+	commands map[string]recorded
+}
+
+// rulesOf is the scheme that knows its rulebooks (the CPTS scheme).
+type rulesOf interface{ Rules() *cpts.Rules }
+
+// cptsRules returns the rulebooks of the CPTS scheme served, if it is.
+func (l *Ledger) cptsRules() (*cpts.Rules, bool) {
+	for _, s := range l.opts.Schemes {
+		if r, ok := s.(rulesOf); ok && s.Name() == cpts.Scheme {
+			return r.Rules(), true
+		}
+	}
+	return nil, false
+}
+
+// Reference returns the reference streams as they stand in the store.
+func (l *Ledger) Reference(ctx context.Context) (*cpts.Reference, error) {
+	rc := &l.reference
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if err := l.refreshReference(ctx); err != nil {
+		return nil, err
+	}
+	return rc.ref.Clone(), nil
+}
+
+// refreshReference folds what the reference streams gained since last
+// read. The caller holds l.reference.mu.
+func (l *Ledger) refreshReference(ctx context.Context) error {
+	rc := &l.reference
+	if rc.revision == nil {
+		rc.revision = map[string]int64{cpts.RulebooksStream: -1, cpts.CrisesStream: -1}
+		rc.commands = map[string]recorded{}
+	}
+	for _, stream := range []string{cpts.RulebooksStream, cpts.CrisesStream} {
+		for {
+			from := uint64(rc.revision[stream] + 1)
+			envs, err := l.store.ReadStream(ctx, stream, from, 256)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", stream, err)
+			}
+			for _, env := range envs {
+				e, err := cpts.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+				if err != nil {
+					return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
+				}
+				if err := rc.ref.Apply(env.EventID, e); err != nil {
+					return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
+				}
+				rc.revision[stream] = int64(env.Revision)
+				rec := rc.commands[stream+"/"+env.CommandID]
+				rec.types = append(rec.types, env.Type)
+				if rec.digest == nil {
+					rec.digest = env.CommandDigest
+				}
+				rc.commands[stream+"/"+env.CommandID] = rec
+			}
+			if len(envs) < 256 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// withReference gives a CPTS DecideDuePayments the reference as it stands.
+func (l *Ledger) withReference(ctx context.Context, scheme domain.Scheme, cmd domain.Command) (domain.Command, error) {
+	d, ok := cmd.(domain.DecideDuePayments)
+	if !ok || scheme.Name() != cpts.Scheme {
+		return cmd, nil
+	}
+	if _, ok := scheme.(rulesOf); !ok {
+		return cmd, nil
+	}
+	ref, err := l.Reference(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.Reference = ref
+	return d, nil
+}
+
+// isReferenceCommand tells the command types of the reference streams.
+func isReferenceCommand(typ string) bool { return slices.Contains(cpts.ReferenceCommands(), typ) }
+
+// submitReference decodes, decides and appends a command of a reference
+// stream, with the same guarantees as a contract's: idempotent by command
+// id, OK only once durable, optimistic concurrency on the stream.
+func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte, h domain.Header) (Result, error) {
+	rules, ok := l.cptsRules()
+	if !ok {
+		return Rejected(h.CommandID, domain.UnknownCommand(h.Type, "SignContract")), nil
+	}
+	cmd, err := cpts.DecodeReferenceCommand(line, rules.Calendar())
+	if err != nil {
+		return Rejected(h.CommandID, err), nil
+	}
+	if limit, _ := ctx.Value(cpamKey{}).(string); limit != "" {
+		return Rejected(h.CommandID, domain.Reject(domain.CodeRejected, "type", fmt.Sprintf("%s concerns every CPAM: an identity limited to the contracts of %q may not submit it", h.Type, limit))), nil
+	}
+	if rc, ok := cmd.(cpts.RecogniseCrisis); ok && rc.ContractID != nil {
+		if err := l.checkCrisisContract(ctx, rc.CrisisRecognised); err != nil {
+			var re *domain.RejectedError
+			if errors.As(err, &re) {
+				return Rejected(h.CommandID, err), nil
+			}
+			return Result{}, err
+		}
+	}
+	stream := cpts.ReferenceStream(h.Type)
+	digest, err := commandDigest(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	mu := l.lock(stream)
+	mu.Lock()
+	defer mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		events, expected, done, err := l.decideReference(ctx, rules, stream, cmd, digest)
+		if err != nil || done != nil {
+			if done != nil {
+				return *done, nil
+			}
+			return Result{}, err
+		}
+		data, err := Envelopes(stream, cmd.Meta().CommandID, actor, events)
+		if err != nil {
+			return Result{}, err
+		}
+		for i := range data {
+			data[i].CommandDigest = digest
+		}
+		var opts []eventstore.AppendOption
+		if expected == nil {
+			// A new reference stream claims its name, as a contract's its id:
+			// the store's count of unclaimed streams stays what it was.
+			e := eventstore.NoStream()
+			expected, opts = &e, []eventstore.AppendOption{eventstore.Claim("reference/" + stream)}
+		}
+		ar, err := l.store.Append(ctx, stream, *expected, data, opts...)
+		var wre *eventstore.WrongRevisionError
+		switch {
+		case errors.As(err, &wre) && attempt < maxConflictRetries:
+			continue
+		case err != nil:
+			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
+		}
+		types := make([]string, len(events))
+		for i, e := range events {
+			types[i] = e.EventType()
+		}
+		return accepted(cmd.Meta().CommandID, types, ar.Duplicate), nil
+	}
+}
+
+// decideReference reads the reference up to date and decides the command
+// on it: the events and the revision to append at (nil: the stream is
+// new), or done, the result of a command already recorded or rejected.
+func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command, digest []byte) (events []domain.Event, expected *eventstore.ExpectedRevision, done *Result, err error) {
+	rc := &l.reference
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if err := l.refreshReference(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	id := cmd.Meta().CommandID
+	if rec, ok := rc.commands[stream+"/"+id]; ok {
+		r := accepted(id, rec.types, true)
+		if rec.digest != nil && !bytes.Equal(rec.digest, digest) {
+			r = Rejected(id, domain.CommandIDReused(id, rec.types[0]))
+		}
+		return nil, nil, &r, nil
+	}
+	events, err = cpts.DecideReference(&rc.ref, rules, cmd)
+	if err != nil {
+		r := Rejected(id, err)
+		return nil, nil, &r, nil
+	}
+	if rev := rc.revision[stream]; rev >= 0 {
+		e := eventstore.Exact(uint64(rev))
+		expected = &e
+	}
+	return events, expected, nil, nil
+}
+
+// checkCrisisContract refuses a recognition for one contract that is not a
+// CPTS contract of the ARS that recognises the crisis.
+func (l *Ledger) checkCrisisContract(ctx context.Context, c cpts.CrisisRecognised) error {
+	var scheme domain.Scheme
+	for _, s := range l.opts.Schemes {
+		if s.Name() == cpts.Scheme {
+			scheme = s
+		}
+	}
+	mu := l.lock(domain.Stream(cpts.Scheme, *c.ContractID))
+	mu.Lock()
+	st, err := l.state(ctx, scheme, *c.ContractID, false)
+	var signed bool
+	var ars string
+	if contract, ok := st.state.(*cpts.Contract); err == nil && ok {
+		signed, ars = contract.Signed, contract.Terms.ARS
+	}
+	mu.Unlock()
+	if err != nil {
+		return err
+	}
+	switch {
+	case !signed:
+		return domain.Reject(domain.CodeContractNotFound, "contract_id", fmt.Sprintf("no CPTS contract %s has been signed", *c.ContractID))
+	case ars != c.ARS:
+		return domain.Reject(domain.CodeWrongContract, "contract_id", fmt.Sprintf("contract %s is followed by %s, not by %s", *c.ContractID, ars, c.ARS))
+	}
+	return nil
+}
+
+// ReferenceEventID returns the id of the i-th event a reference command
+// recorded (as Envelopes names it): what a correction of a recognition
+// cites.
+func ReferenceEventID(commandType, commandID string, i int) uuid.UUID {
+	return EventID(cpts.ReferenceStream(commandType), commandID, i)
+}
