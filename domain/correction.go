@@ -120,6 +120,7 @@ type lineKey struct{ mission, component string }
 func RegularisationLines(now, decided []Line) []Line {
 	sums := map[lineKey]Money{}
 	nowSums := map[lineKey]Money{}
+	cites := map[lineKey]Line{} // the rulebook and amendment the lines now cite
 	var order []lineKey
 	add := func(l Line, sign int) {
 		k := lineKey{l.Mission, l.Component}
@@ -129,6 +130,9 @@ func RegularisationLines(now, decided []Line) []Line {
 		if sign > 0 {
 			sums[k] = sums[k].Add(l.Amount)
 			nowSums[k] = nowSums[k].Add(l.Amount)
+			if l.Rulebook != "" || l.Amendment != nil {
+				cites[k] = l
+			}
 		} else {
 			sums[k] = sums[k].Sub(l.Amount)
 		}
@@ -143,7 +147,9 @@ func RegularisationLines(now, decided []Line) []Line {
 	for _, k := range order {
 		if d := sums[k]; !d.IsZero() {
 			was := nowSums[k].Sub(d)
-			out = append(out, NewLine(k.mission, k.component, d, FormulaRegularisation, "now", nowSums[k], "was", was))
+			line := NewLine(k.mission, k.component, d, FormulaRegularisation, "now", nowSums[k], "was", was)
+			line.Rulebook, line.Amendment = cites[k].Rulebook, cites[k].Amendment
+			out = append(out, line)
 		}
 	}
 	return out

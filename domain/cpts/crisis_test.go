@@ -1,0 +1,359 @@
+package cpts_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/google/uuid"
+)
+
+// The crisis mission and the rulebook amendments (docs/domain.md §2.10),
+// under the embedded rulebooks: aci-2022 from 2022-04-01. Every figure is
+// computed by hand in the comments.
+
+func newLifecycle2022(t *testing.T) *lifecycle {
+	return &lifecycle{t: t, c: cpts.NewContract(uuid.MustParse(contractID))}
+}
+
+// reference is the reference streams of a test: each command decided and
+// applied as the command path does, with a fixed event id per command.
+type reference struct {
+	t   *testing.T
+	ref cpts.Reference
+	n   int
+}
+
+// submit decides a reference command and returns its event id, or the
+// rejection.
+func (r *reference) submit(line string) (uuid.UUID, error) {
+	r.t.Helper()
+	cmd, err := cpts.DecodeReferenceCommand([]byte(line), cpts.DefaultRules().Calendar())
+	if err != nil {
+		return uuid.Nil, err
+	}
+	events, err := cpts.DecideReference(&r.ref, cpts.DefaultRules(), cmd)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	r.n++
+	id := uuid.NewSHA1(uuid.Nil, fmt.Appendf(nil, "ref/%d", r.n))
+	for _, e := range events {
+		if err := r.ref.Apply(id, e); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	return id, nil
+}
+
+func (r *reference) must(line string) uuid.UUID {
+	r.t.Helper()
+	id, err := r.submit(line)
+	if err != nil {
+		r.t.Fatalf("%s rejected: %v", line, err)
+	}
+	return id
+}
+
+func amendment(id, effective, published, rows string, extra ...string) string {
+	return fmt.Sprintf(`{"type":"PublishRulebookAmendment","command_id":%q,"amendment_id":%q,"amends":"aci-2022","effective_on":%q,"published_on":%q,"amounts":[%s],"source":"test","reason":"crisis amounts"%s}`,
+		"cmd-"+id, id, effective, published, rows, strings.Join(extra, ""))
+}
+
+func row(tier, mission, component, amount string) string {
+	return fmt.Sprintf(`{"tier":%q,"mission":%q,"component":%q,"amount":%q}`, tier, mission, component, amount)
+}
+
+func crisis(id, ars, from, to, on string) string {
+	return fmt.Sprintf(`{"type":"RecogniseCrisis","command_id":%q,"ars":%q,"from":%q,"to":%q,"recognised_on":%q,"reason":"epidemic"}`, id, ars, from, to, on)
+}
+
+// decideWith is DecideDuePayments with the reference as it stands.
+func (l *lifecycle) decideWith(asOf string, r *reference) []cpts.Event {
+	l.t.Helper()
+	line := l.cmd(cpts.CmdDecideDuePayments, fmt.Sprintf(`"as_of":%q`, asOf))
+	cmd, err := cpts.DecodeCommand([]byte(line))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	d := cmd.(domain.DecideDuePayments)
+	d.Reference = r.ref.Clone()
+	events, err := cpts.Decide(l.c, d)
+	if err != nil {
+		l.t.Fatalf("%s: %v", line, err)
+	}
+	for _, e := range events {
+		if err := l.c.Apply(e); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+	return events
+}
+
+func payments(events []cpts.Event) []cpts.PaymentDecided {
+	var out []cpts.PaymentDecided
+	for _, e := range events {
+		if p, ok := e.(cpts.PaymentDecided); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+const crisisMissions = `"access","pathways","prevention","crisis"`
+
+// signWithCrisis signs under aci-2022 with the four core missions (the
+// crisis mission has no indicator: it has no variable part).
+func (l *lifecycle) signWithCrisis(population int, signedOn string, regulation bool, optional ...string) {
+	l.t.Helper()
+	missions := append([]string{"access", "pathways", "prevention", "crisis"}, optional...)
+	fields := signFields(population, signedOn, regulation, missions...)
+	fields = strings.Replace(fields, `{"mission":"crisis","code":"crisis-1","weight":"1","target":"100"},`, "", 1)
+	fields = strings.Replace(fields, `,{"mission":"crisis","code":"crisis-1","weight":"1","target":"100"}`, "", 1)
+	l.do(cpts.CmdSignContract, fields)
+}
+
+// A T3 contract of aci-2022, every core mission from the signature: the
+// crisis plan is paid like the other fixed parts (22 500 € a year), and a
+// year in which the ARS recognises a crisis adds the supplement (67 500 €).
+// Withdrawing the recognition after the balance regularises it.
+func TestCrisisGoldenT3(t *testing.T) {
+	l := newLifecycle2022(t)
+	r := &reference{t: t}
+	l.signWithCrisis(100_000, "2022-06-01", false)
+	if l.c.Rulebook.ID != "aci-2022" {
+		t.Fatalf("signed under %s, want aci-2022", l.c.Rulebook.ID)
+	}
+	for _, m := range []string{"access", "pathways", "prevention", "crisis"} {
+		l.start(m, "2022-06-01")
+		l.deploy(m, "2023-01-02")
+	}
+	rec := r.must(crisis("cr1", "ARS Test", "2022-10-01", "2023-03-31", "2022-12-01"))
+	l.decideWith("2022-06-01", r)
+	wantAmount(t, l.payment(cpts.KindSignature, 1, ""), cpts.StatusDecided, "75000.00")
+	// 75 % × fixed × 365/365 (2022-06-01 to 2023-06-01): access 40 000
+	// (25 000 + SNP 15 000), pathways 45 000, prevention 17 500, crisis 22 500.
+	for m, want := range map[string]string{"access": "30000.00", "pathways": "33750.00", "prevention": "13125.00", "crisis": "16875.00"} {
+		wantAmount(t, l.payment(cpts.KindMissionStartAdvance, 1, m), cpts.StatusDecided, want)
+	}
+	l.report(1, "2023-06-15", map[string]string{"access": "100", "pathways": "100", "prevention": "100"})
+	events := l.decideWith("2023-07-01", r)
+	// The recognition, dated 2022-12-01, is noted before the payments.
+	if n, ok := events[0].(cpts.CrisisNoted); !ok || n.Recognition != rec {
+		t.Fatalf("first event %T %+v, want the crisis noted", events[0], events[0])
+	}
+	// Year 2's advance on 2023-06-01: 75 % × (75 000 + 40 000 + 45 000 + 17 500 + 22 500) = 150 000.
+	wantAmount(t, l.payment(cpts.KindAnnualAdvance, 2, ""), cpts.StatusDecided, "150000.00")
+	// Year 1's balance: 40 000 + 25 000 + 45 000 + 45 000 + 17 500 + 17 500 + 22 500 + 67 500 − 93 750 = 186 250.
+	bal := l.payment(cpts.KindAnnualBalance, 1, "")
+	wantLines(t, bal, "access/fixed=40000.00", "access/variable=25000.00", "pathways/fixed=45000.00", "pathways/variable=45000.00",
+		"prevention/fixed=17500.00", "prevention/variable=17500.00", "crisis/fixed=22500.00", "crisis/crisis_supplement=67500.00", "/advances=-93750.00")
+	wantAmount(t, bal, cpts.StatusDecided, "186250.00")
+
+	// The ARS withdraws the recognition: the settled year gives the
+	// supplement back, by a regularisation citing the withdrawal.
+	r.must(fmt.Sprintf(`{"type":"CorrectCrisisRecognition","command_id":"cr1-w","corrects":%q,"from":"2022-10-01","to":"2023-03-31","withdrawn":true,"corrected_on":"2023-09-01","reason":"recognised by mistake"}`, rec))
+	regs := payments(l.decideWith("2023-10-01", r))
+	if len(regs) != 1 || regs[0].Kind != domain.KindRegularisation || regs[0].ContractYear != 1 || regs[0].Amount.String() != "-67500.00" || regs[0].Reason != "recognised by mistake" {
+		t.Fatalf("after the withdrawal: %s", summary(regs))
+	}
+}
+
+// A T1 contract: aci-2022 does not publish T1's crisis amounts. The lines
+// that need them are decided at 0.00 and withheld; an amendment published
+// later fills them, and the year already settled is regularised, citing
+// the amendment. A decision as of a date before the publication does not
+// see it.
+func TestCrisisAmountWithheldUntilPublished(t *testing.T) {
+	l := newLifecycle2022(t)
+	r := &reference{t: t}
+	l.signWithCrisis(20_000, "2022-06-01", false)
+	for _, m := range []string{"access", "pathways", "prevention", "crisis"} {
+		l.start(m, "2022-06-01")
+		l.deploy(m, "2023-01-02")
+	}
+	l.decideWith("2022-06-01", r)
+	adv := l.payment(cpts.KindMissionStartAdvance, 1, "crisis")
+	if adv.Status != cpts.StatusWithheld || !adv.Amount.IsZero() || adv.Withheld == nil || adv.Withheld.Code != domain.WithheldAmountNotPublished ||
+		adv.Withheld.Tier != "T1" || adv.Withheld.Component != cpts.ComponentFixed || !strings.Contains(adv.Reason, "amount not published") {
+		t.Fatalf("crisis start advance: %+v", adv)
+	}
+	l.report(1, "2023-06-10", map[string]string{"access": "100", "pathways": "100", "prevention": "100"})
+	am := r.must(amendment("t1-crisis", "2022-04-01", "2023-09-01", row("T1", "crisis", "fixed", "15000")+","+row("T1", "crisis", "crisis_supplement", "45000")))
+	// As of 2023-07-01 the amendment (published 2023-09-01) is unknown.
+	l.decideWith("2023-07-01", r)
+	bal := l.payment(cpts.KindAnnualBalance, 1, "")
+	var crisisLine *domain.Line
+	for i := range bal.Lines {
+		if bal.Lines[i].Mission == "crisis" {
+			crisisLine = &bal.Lines[i]
+		}
+	}
+	if crisisLine == nil || !crisisLine.Amount.IsZero() || crisisLine.Withheld == nil || crisisLine.Withheld.Code != domain.WithheldAmountNotPublished {
+		t.Fatalf("year 1's balance, crisis line: %+v", crisisLine)
+	}
+	// Year 2's advance (2023-06-01): 75 % × (50 000 + 25 000 + 25 000 + 10 000) = 82 500, crisis withheld at 0.
+	adv2 := l.payment(cpts.KindAnnualAdvance, 2, "")
+	wantLines(t, adv2, "/operating=37500.00", "access/fixed=18750.00", "pathways/fixed=18750.00", "prevention/fixed=7500.00", "crisis/fixed=0.00")
+
+	events := l.decideWith("2023-10-01", r)
+	applied, ok := events[0].(cpts.RulebookAmendmentApplied)
+	if !ok || applied.AmendmentEventID != am || len(applied.Amounts) != 2 {
+		t.Fatalf("first event %T %+v, want the amendment applied", events[0], events[0])
+	}
+	regs := payments(events)
+	// Year 1 is settled: the crisis plan's 15 000 × 365/365 comes by a
+	// regularisation. Year 2 is not: its balance will pay what its advance
+	// withheld.
+	if len(regs) != 1 || regs[0].Kind != domain.KindRegularisation || regs[0].ContractYear != 1 || regs[0].Amount.String() != "15000.00" {
+		t.Fatalf("after the publication: %s", summary(regs))
+	}
+	line := regs[0].Lines[0]
+	if line.Mission != "crisis" || line.Amendment == nil || line.Amendment.EventID != am || line.Amendment.ID != "t1-crisis" || line.Rulebook != "aci-2022" {
+		t.Fatalf("the regularisation's line does not cite the amendment: %+v", line)
+	}
+	if again := l.decideWith("2023-11-01", r); len(again) != 0 {
+		t.Fatalf("decided again: %v", again)
+	}
+}
+
+// Amendments are checked before they are published: a retroactive change
+// of a published amount needs "retroactive": true; the same amendment
+// twice is a duplicate; every amount is bounded.
+func TestAmendmentValidation(t *testing.T) {
+	r := &reference{t: t}
+	t3 := row("T3", "crisis", "fixed", "30000")
+	for _, tc := range []struct {
+		name, line, code, field string
+	}{
+		{"retroactive", amendment("a1", "2022-04-01", "2023-09-01", t3), cpts.CodeAmendmentRetroactive, "effective_on"},
+		{"negative", amendment("a2", "2023-01-01", "2022-12-01", row("T1", "crisis", "fixed", "-1")), cpts.CodeAmountOutOfRange, "amounts[0].amount"},
+		{"too large", amendment("a3", "2023-01-01", "2022-12-01", row("T1", "crisis", "fixed", "1000000.01")), cpts.CodeAmountOutOfRange, "amounts[0].amount"},
+		{"below a cent", amendment("a4", "2023-01-01", "2022-12-01", row("T1", "crisis", "fixed", "100.001")), cpts.CodeAmountOutOfRange, "amounts[0].amount"},
+		{"before the rulebook", amendment("a5", "2022-03-31", "2022-03-01", row("T1", "crisis", "fixed", "100")), cpts.CodeEffectiveOutsideRulebook, "effective_on"},
+		{"unknown tier", amendment("a6", "2023-01-01", "2022-12-01", row("T9", "crisis", "fixed", "100")), cpts.CodeUnknownTier, "amounts[0].tier"},
+		{"unknown component", amendment("a7", "2023-01-01", "2022-12-01", row("T1", "pathways", "crisis_supplement", "100")), cpts.CodeUnknownComponent, "amounts[0].component"},
+		{"set twice", amendment("a8", "2023-01-01", "2022-12-01", row("T1", "crisis", "fixed", "1")+","+row("T1", "crisis", "fixed", "2")), cpts.CodeDuplicateAmount, "amounts[1]"},
+		{"nothing changes", amendment("a9", "2023-01-01", "2022-12-01", row("T3", "crisis", "fixed", "22500")), cpts.CodeDuplicateAmendment, "amounts"},
+		{"unknown version", strings.Replace(amendment("a10", "2023-01-01", "2022-12-01", t3), `"amends":"aci-2022"`, `"amends":"aci-2030"`, 1), cpts.CodeUnknownRulebook, "amends"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := r.submit(tc.line)
+			var re *domain.RejectedError
+			if !errors.As(err, &re) || !slices.ContainsFunc(re.Violations, func(v domain.Violation) bool { return v.Code == tc.code && v.Field == tc.field }) {
+				t.Fatalf("got %v, want %s on %s", err, tc.code, tc.field)
+			}
+		})
+	}
+	if len(r.ref.Amendments) != 0 {
+		t.Fatalf("a rejected amendment was recorded: %+v", r.ref.Amendments)
+	}
+	// Said explicitly, the retroactive change is published; then the same
+	// id, or the same amounts under another id, are duplicates.
+	r.must(amendment("a1", "2022-04-01", "2023-09-01", t3, `,"retroactive":true`))
+	for _, line := range []string{amendment("a1", "2024-01-01", "2023-09-01", row("T1", "crisis", "fixed", "5")), amendment("a11", "2022-04-01", "2023-09-01", t3, `,"retroactive":true`)} {
+		_, err := r.submit(line)
+		var re *domain.RejectedError
+		if !errors.As(err, &re) || re.Code() != cpts.CodeDuplicateAmendment {
+			t.Fatalf("%s: got %v, want duplicate_amendment", line, err)
+		}
+	}
+	// Publishing an amount the rulebook did not know is not retroactive.
+	r.must(amendment("t4", "2022-04-01", "2024-02-01", row("T4", "crisis", "fixed", "27000")))
+}
+
+// The crisis mission's deadlines: 6 and 18 months from the later of the
+// signature and 2022-04-01; prevention starts within 12 months under
+// aci-2022. A contract signed before takes the crisis mission up by
+// starting it, not before 2022-04-01, and has no crisis deadline until it
+// does.
+func TestCrisisDeadlines(t *testing.T) {
+	l := newLifecycle2022(t)
+	l.signWithCrisis(50_000, "2022-08-31", false)
+	got := map[string]string{}
+	for _, d := range l.c.Deadlines() {
+		got[d.Mission+"/"+d.Kind] = d.Deadline.String()
+	}
+	for k, want := range map[string]string{"crisis/start": "2023-02-28", "crisis/deploy": "2024-02-29", "prevention/start": "2023-08-31", "prevention/deploy": "2024-08-31"} {
+		if got[k] != want {
+			t.Fatalf("%s deadline %s, want %s (all: %v)", k, got[k], want, got)
+		}
+	}
+
+	old := newLifecycle2022(t)
+	old.sign(50_000, "2020-01-10", false)
+	for _, d := range old.c.Deadlines() {
+		if d.Mission == "crisis" || d.Mission == "prevention" && d.Kind == cpts.DeadlineStart {
+			t.Fatalf("a 2020 contract has the deadline %+v before taking the crisis mission up", d)
+		}
+	}
+	old.reject(cpts.CmdStartMission, `"mission":"crisis","started_on":"2022-03-31"`, cpts.CodeMissionNotInForce, "started_on")
+	old.start("crisis", "2022-05-02")
+	got = map[string]string{}
+	for _, d := range old.c.Deadlines() {
+		got[d.Mission+"/"+d.Kind] = d.Deadline.String() + " " + d.Done.String()
+	}
+	if got["crisis/start"] != "2022-10-01 2022-05-02" || got["crisis/deploy"] != "2023-10-01 " {
+		t.Fatalf("crisis deadlines of the 2020 contract: %v", got)
+	}
+	alerts := old.c.Alerts(domain.MustDate("2023-09-15"), 60)
+	if i := indexAlert(alerts, "crisis", cpts.DeadlineDeploy); i < 0 || alerts[i].Status != cpts.AlertDueSoon {
+		t.Fatalf("alerts as of 2023-09-15: %+v", alerts)
+	}
+}
+
+func indexAlert(as []cpts.Alert, mission, kind string) int {
+	for i, a := range as {
+		if a.Mission == mission && a.Kind == kind {
+			return i
+		}
+	}
+	return -1
+}
+
+// T4 may receive at most 580 000 € for a contract year: with an amendment
+// that raises its crisis amounts and a recognised crisis, year 1's dues
+// come to 610 000 €, and the balance withholds 30 000 € by a line naming
+// the cap.
+func TestT4AnnualCap(t *testing.T) {
+	l := newLifecycle2022(t)
+	r := &reference{t: t}
+	r.must(amendment("t4", "2022-04-01", "2022-05-01", row("T4", "crisis", "fixed", "60000")+","+row("T4", "crisis", "crisis_supplement", "100000")))
+	r.must(crisis("cr", "ARS Test", "2022-10-01", "2023-03-31", "2022-12-01"))
+	l.signWithCrisis(200_000, "2022-06-01", true, "quality", "support")
+	for _, m := range []string{"access", "pathways", "prevention", "crisis", "quality", "support"} {
+		l.start(m, "2022-06-01")
+		l.deploy(m, "2023-01-02")
+	}
+	l.report(1, "2023-06-15", map[string]string{"access": "100", "pathways": "100", "prevention": "100", "quality": "100", "support": "100"})
+	l.decideWith("2023-07-01", r)
+	bal := l.payment(cpts.KindAnnualBalance, 1, "")
+	// Dues: operating 90 000 (at signature) + access 120 000 + 30 000 +
+	// pathways 100 000 + prevention 40 000 + quality 40 000 + support
+	// 30 000 + crisis 60 000 + supplement 100 000 = 610 000; cap 580 000.
+	var capLine *domain.Line
+	for i := range bal.Lines {
+		if bal.Lines[i].Component == "cap" {
+			capLine = &bal.Lines[i]
+		}
+	}
+	if capLine == nil || capLine.Amount.String() != "-30000.00" || capLine.Withheld == nil || capLine.Withheld.Code != domain.WithheldAnnualCap || capLine.Withheld.Cap != "580000" {
+		t.Fatalf("cap line %+v in %+v", capLine, bal.Lines)
+	}
+	var year domain.Money
+	for _, p := range l.c.Payments {
+		if p.ContractYear == 1 && (p.Kind == cpts.KindSignature || p.Kind == cpts.KindAnnualBalance) {
+			year = year.Add(p.Amount)
+		}
+		if p.ContractYear == 1 && p.Kind == cpts.KindMissionStartAdvance {
+			year = year.Add(p.Amount)
+		}
+	}
+	if year.String() != "580000.00" {
+		t.Fatalf("year 1 paid %s, want the cap 580000.00", year)
+	}
+}
