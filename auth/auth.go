@@ -40,7 +40,8 @@ const (
 	// Agent submits commands and reads contracts; with a CPAM, only that
 	// CPAM's contracts, for reading and writing.
 	Agent Role = "agent"
-	// Admin manages tokens and rebuilds the read models.
+	// Admin manages tokens, rebuilds the read models and publishes
+	// rulebook amendments.
 	Admin Role = "admin"
 )
 
@@ -57,6 +58,7 @@ const (
 	ReadAudit     Right = "read_audit"     // audit trails
 	Submit        Right = "submit"         // commands
 	Administer    Right = "administer"     // tokens, rebuild
+	PublishRules  Right = "publish_rules"  // rulebook amendments
 )
 
 // String says what the right lets do, for messages.
@@ -72,6 +74,8 @@ func (r Right) String() string {
 		return "submit commands"
 	case Administer:
 		return "manage tokens or rebuild the read models"
+	case PublishRules:
+		return "publish rulebook amendments"
 	}
 	return string(r)
 }
@@ -80,7 +84,7 @@ var rights = map[Role][]Right{
 	Auditor: {ReadContracts, ReadFinance, ReadAudit},
 	Finance: {ReadContracts, ReadFinance},
 	Agent:   {ReadContracts, Submit},
-	Admin:   {Administer},
+	Admin:   {Administer, PublishRules},
 }
 
 // Can tells whether the role has the right.

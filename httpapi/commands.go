@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
 )
 
 // postCommands takes one command (application/json) or JSON lines
@@ -49,6 +51,9 @@ func (s *Server) postCommands(w http.ResponseWriter, r *http.Request, id auth.Id
 		return err
 	}
 	if err := s.checkCPAM(r, id, lines); err != nil {
+		return err
+	}
+	if err := checkNoAmendment(lines); err != nil {
 		return err
 	}
 	if media == "application/json" {
@@ -107,6 +112,45 @@ func (s *Server) checkCPAM(r *http.Request, id auth.Identity, lines []line) erro
 		}
 	}
 	return nil
+}
+
+// checkNoAmendment refuses, before any line runs, a request that holds a
+// rulebook amendment: amendments are an administrator's, published at
+// POST /api/v1/rulebooks/amendments (an agent's token submits commands).
+func checkNoAmendment(lines []line) error {
+	for _, l := range lines {
+		if h, err := domain.PeekHeader(l.text); err == nil && h.Type == cpts.CmdPublishRulebookAmendment {
+			return problemf(http.StatusForbidden, CodeForbidden, "line %d publishes a rulebook amendment: an administrator publishes it at POST /api/v1/rulebooks/amendments; nothing was written", l.n)
+		}
+	}
+	return nil
+}
+
+// postAmendment publishes one rulebook amendment (application/json, a
+// PublishRulebookAmendment command): admin only. The answer is the
+// command's result once its event is durable; a rejection is a 422 with
+// every violation.
+func (s *Server) postAmendment(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || media != "application/json" {
+		return problemf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "send the amendment as application/json (got %q)", r.Header.Get("Content-Type"))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, domain.MaxCommandBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return problemf(http.StatusRequestEntityTooLarge, domain.CodeLineTooLong, "an amendment is at most %d bytes", domain.MaxCommandBytes)
+	}
+	if err != nil {
+		return err
+	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, body) == nil {
+		body = compact.Bytes()
+	}
+	if h, err := domain.PeekHeader(body); err == nil && h.Type != cpts.CmdPublishRulebookAmendment {
+		return problemf(http.StatusUnprocessableEntity, domain.CodeUnknownCommand, "type: %q is not %s: this route publishes rulebook amendments only", h.Type, cpts.CmdPublishRulebookAmendment)
+	}
+	return s.submitOne(w, r, id, line{n: 0, text: body})
 }
 
 // unavailable is the problem of a store that failed: its code and a

@@ -154,6 +154,21 @@ func (s *Server) getContract(w http.ResponseWriter, r *http.Request, id auth.Ide
 	return writeJSON(w, d)
 }
 
+// getRulebooks answers the rulebook versions, the amendments and the
+// crises, as `ledger --json rulebooks` prints them.
+func (s *Server) getRulebooks(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	p := &params{r: r}
+	win := p.window(s.cfg.Reads)
+	if err := p.err(); err != nil {
+		return err
+	}
+	rb, err := s.cfg.Reads.Rulebooks(r.Context(), win)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, rb)
+}
+
 // contractWindow reads the {id} and the window of a contract's query.
 func (s *Server) contractWindow(r *http.Request) (uuid.UUID, query.Window, error) {
 	contract, err := contractID(r)

@@ -144,6 +144,8 @@ func TestRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/exports/payments.csv", "", "", "finance"},
 		{"GET", "/api/v1/tokens", "", "", "admin"},
 		{"POST", "/api/v1/rebuild", "", "", "admin"},
+		{"GET", "/api/v1/rulebooks", "", "", "any"},
+		{"POST", "/api/v1/rulebooks/amendments", jsonCT, testAmendment, "admin"},
 	}
 	revoked, _ := auth.Open(t.TempDir()).Create(auth.Identity{Name: "x", Role: auth.Admin}) // valid elsewhere, unknown here
 	for _, c := range cases {
@@ -176,6 +178,47 @@ func TestRoleMatrix(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// testAmendment publishes T1's crisis plan.
+const testAmendment = `{"type":"PublishRulebookAmendment","command_id":"matrix-amendment","amendment_id":"test-t1","amends":"aci-2022",` +
+	`"effective_on":"2022-04-01","published_on":"2023-06-15","amounts":[{"tier":"T1","mission":"crisis","component":"fixed","amount":"15000"}],` +
+	`"source":"test","reason":"T1 crisis plan"}`
+
+// A rulebook amendment is an administrator's: an agent's token that
+// posts one to /api/v1/commands, alone or among other lines, is refused
+// and nothing is written; the administrator publishes it on its route, and
+// GET /api/v1/rulebooks shows it; a rejected one is a 422 naming the rule.
+func TestAmendmentsAreAnAdministrators(t *testing.T) {
+	a := newAPI(t)
+	head := a.head()
+	for _, tc := range []struct{ ct, body string }{
+		{jsonCT, testAmendment},
+		{ndjson, `{"type":"DecideDuePayments","command_id":"x","contract_id":"` + t2 + `","as_of":"2022-12-31"}` + "\n" + testAmendment + "\n"},
+	} {
+		r := a.do("agnes", "POST", "/api/v1/commands", tc.ct, []byte(tc.body))
+		if r.status != http.StatusForbidden || r.problem(t).Code != CodeForbidden || a.head() != head {
+			t.Fatalf("an agent posting an amendment: %d %s, head %d → %d", r.status, r.body, head, a.head())
+		}
+	}
+	if r := a.do("ada", "POST", "/api/v1/rulebooks/amendments", jsonCT, []byte(testAmendment)); r.status != http.StatusOK || !strings.Contains(string(r.body), `"ok": true`) {
+		t.Fatalf("the administrator publishing: %d %s", r.status, r.body)
+	}
+	retro := strings.NewReplacer(`"matrix-amendment"`, `"retro"`, `"test-t1"`, `"retro"`, `"T1"`, `"T3"`).Replace(testAmendment)
+	r := a.do("ada", "POST", "/api/v1/rulebooks/amendments", jsonCT, []byte(retro))
+	if r.status != http.StatusUnprocessableEntity || r.problem(t).Code != "amendment_retroactive" {
+		t.Fatalf("a retroactive amendment: %d %s", r.status, r.body)
+	}
+	r = a.do("fanny", "GET", "/api/v1/rulebooks", "", nil)
+	var rb query.Rulebooks
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &rb) != nil || len(rb.Amendments) != 1 || rb.Amendments[0].Actor != "ada" || rb.Amendments[0].ID != "test-t1" {
+		t.Fatalf("GET /api/v1/rulebooks: %d %s", r.status, r.body)
+	}
+	// Known at a time before the publication, it is not there.
+	r = a.do("fanny", "GET", "/api/v1/rulebooks?known_at=2000-01-01", "", nil)
+	if json.Unmarshal(r.body, &rb) != nil || len(rb.Amendments) != 0 {
+		t.Fatalf("known at 2000-01-01: %s", r.body)
 	}
 }
 

@@ -121,6 +121,8 @@ func (s *Server) routes() {
 		{"POST /api/v1/tokens", auth.Administer, nil, s.postToken},
 		{"DELETE /api/v1/tokens/{name}", auth.Administer, nil, s.deleteToken},
 		{"POST /api/v1/rebuild", auth.Administer, nil, s.postRebuild},
+		{"GET /api/v1/rulebooks", "", []string{"as_of", "known_at"}, s.getRulebooks},
+		{"POST /api/v1/rulebooks/amendments", auth.PublishRules, nil, s.postAmendment},
 	} {
 		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.api(rt)))
 	}

@@ -89,6 +89,9 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 		}
 		fixture.Submit(t, ledger, f.scheme, lines)
 	}
+	// The crisis mission, an amendment and a crisis recognition, under the
+	// embedded rulebooks (aci-2022).
+	fixture.Submit(t, app.New(e.store, app.Options{Actor: "asyncapi-test"}), "cpts", fixture.Lines(t, "testdata/crisis-cpts.jsonl"))
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)

@@ -166,6 +166,8 @@ func init() {
 		{"backup", "write a consistent copy of the event store while the ledger runs, and its signed checkpoints in FILE.checkpoints", "backup --out FILE", "ledger backup --out /backup/ledger-$(date +%F).db", runBackup},
 		{"restore", "fill an empty data directory from a backup, verify it, build the read models and keep its signed checkpoints", "restore --from FILE", "ledger --data /srv/ledger-restored restore --from /backup/ledger-2026-11-27.db", runRestore},
 		{"rebuild", "rebuild the read models from the whole log, beside the live ones; refused when a hash chain is broken", "rebuild", "ledger rebuild", runRebuild},
+		{"rulebooks", "rulebook versions with the amounts in force per tier, the amendments published and the crises recognised", "rulebooks [--as-of DATE] [--known-at TIME]", "ledger rulebooks --as-of 2023-01-01", runRulebooks},
+		{"rulebook", "publish a rulebook amendment (amounts per tier from a date), recorded in the rulebooks stream", "rulebook publish --file F [--actor NAME]", "ledger rulebook publish --file amendment.json", runRulebook},
 		{"schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--known-at TIME] [--within DAYS] [--cpam C]", "ledger schedule --within 31", runSchedule},
 		{"totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier] [--as-of DATE] [--known-at TIME]", "ledger --json totals --by cpam", runTotals},
 		{"export", "export payments as CSV, one row per breakdown line or per payment", "export payments [--per line|payment] [--sep C] [--bom] [--contract ID] [--as-of DATE] [--known-at TIME]", "ledger export payments --per payment --sep ';' > payments.csv", runExport},
