@@ -218,9 +218,13 @@ func demoYears(e *env, q *query.Ledger) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "== Amounts decided per calendar year (generated history), CPTS next to the published national totals, and the aid")
+	crisis, notPublished, err := demoCrisisYears(e, q)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "== Amounts decided per calendar year (generated history), CPTS next to the published national totals, the crisis mission, and the aid")
 	tw := tabwriter.NewWriter(&trimSpaces{w: e.stdout}, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "year\tCPTS decided (€)\twithheld advances\tCPTS published (€)\tassistant aid decided (€)\t")
+	fmt.Fprintln(tw, "year\tCPTS decided (€)\twithheld advances\tCPTS published (€)\tof which crisis settled (€)\tcrisis lines not published\tassistant aid decided (€)\t")
 	for _, y := range years {
 		pub := "—"
 		for _, p := range cpts.PublishedAmounts() {
@@ -228,11 +232,44 @@ func demoYears(e *env, q *query.Ledger) error {
 				pub = groupThousands(p.Amount)
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t\n", y, groupThousands(byYear[y][cpts.Scheme]), withheld[y], pub, groupThousands(byYear[y][assistant.Scheme]))
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%d\t%s\t\n", y, groupThousands(byYear[y][cpts.Scheme]), withheld[y], pub,
+			groupThousands(crisis[y]), notPublished[y], groupThousands(byYear[y][assistant.Scheme]))
 	}
 	tw.Flush()
+	fmt.Fprintln(e.stdout, "   crisis settled: the crisis plan and supplements of the balances and regularisations decided in the year (advances are")
+	fmt.Fprintln(e.stdout, "   trued up by the balances); not published: crisis lines withheld for want of the tier's amount (ledger rulebooks)")
 	fmt.Fprintln(e.stdout)
 	return nil
+}
+
+// demoCrisisYears sums, per calendar year of decision, the crisis
+// mission's lines of the balances and regularisations (what the years
+// settled for it), and counts its lines withheld for an amount not
+// published (at 0.00).
+func demoCrisisYears(e *env, q *query.Ledger) (settled map[int]domain.Money, notPublished map[int]int, err error) {
+	settled, notPublished = map[int]domain.Money{}, map[int]int{}
+	h := query.ExportHeader(false)
+	col := func(name string) int { return slices.Index(h, name) }
+	decided, kind, mission, amount := col("decided_on"), col("kind"), col("line_mission"), col("line_amount")
+	err = q.Export(e.ctx, query.ExportFilter{}, query.Window{}, domain.Money.String, func(row []string) error {
+		if row[mission] != cpts.MissionCrisis {
+			return nil
+		}
+		var y int
+		fmt.Sscan(row[decided][:4], &y)
+		m, err := domain.ParseMoney(row[amount])
+		if err != nil {
+			return err
+		}
+		switch {
+		case m.IsZero():
+			notPublished[y]++
+		case row[kind] == cpts.KindAnnualBalance || row[kind] == domain.KindRegularisation:
+			settled[y] = settled[y].Add(m)
+		}
+		return nil
+	})
+	return settled, notPublished, err
 }
 
 func demoAid(e *env, db *projections.DB) error {
@@ -262,42 +299,59 @@ func demoAid(e *env, db *projections.DB) error {
 
 // submitParallel submits lines with several workers; each contract's
 // commands go to one worker, in order, so the result is the same as one by
-// one, and concurrent appends share fsyncs (group commit).
+// one, and concurrent appends share fsyncs (group commit). A command of
+// the reference streams (an amendment, a crisis recognition) concerns
+// every contract: the lines before it are all submitted first, then it
+// alone, so that every decision sees it exactly when it would one by one.
 func submitParallel(e *env, ledger *app.Ledger, lines [][]byte, workers int) (events, rejected int, err error) {
-	parts := make([][][]byte, workers)
-	for _, line := range lines {
-		h, _ := domain.PeekHeader(line)
-		f := fnv.New32a()
-		f.Write([]byte(h.ContractID))
-		w := int(f.Sum32() % uint32(workers))
-		parts[w] = append(parts[w], line)
-	}
 	var done, nEvents, nRejected atomic.Int64
 	var firstErr error
 	var once sync.Once
-	var wg sync.WaitGroup
-	for _, part := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, line := range part {
-				res, err := ledger.Submit(e.ctx, line)
-				if err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				if !res.OK {
-					if nRejected.Add(1) <= 3 {
-						fmt.Fprintf(e.stderr, "   rejected: %s: %s\n", res.CommandID, res.Error.Message)
-					}
-				}
-				nEvents.Add(int64(len(res.Events)))
-				done.Add(1)
+	submit := func(part [][]byte) {
+		for _, line := range part {
+			res, err := ledger.Submit(e.ctx, line)
+			if err != nil {
+				once.Do(func() { firstErr = err })
+				return
 			}
-		}()
+			if !res.OK {
+				if nRejected.Add(1) <= 3 {
+					fmt.Fprintf(e.stderr, "   rejected: %s: %s\n", res.CommandID, res.Error.Message)
+				}
+			}
+			nEvents.Add(int64(len(res.Events)))
+			done.Add(1)
+		}
+	}
+	segment := func(seg [][]byte) {
+		parts := make([][][]byte, workers)
+		for _, line := range seg {
+			h, _ := domain.PeekHeader(line)
+			f := fnv.New32a()
+			f.Write([]byte(h.ContractID))
+			w := int(f.Sum32() % uint32(workers))
+			parts[w] = append(parts[w], line)
+		}
+		var wg sync.WaitGroup
+		for _, part := range parts {
+			wg.Add(1)
+			go func() { defer wg.Done(); submit(part) }()
+		}
+		wg.Wait()
 	}
 	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
+	go func() {
+		defer close(finished)
+		start := 0
+		for i, line := range lines {
+			if h, _ := domain.PeekHeader(line); slices.Contains(cpts.ReferenceCommands(), h.Type) {
+				segment(lines[start:i])
+				submit(lines[i : i+1])
+				start = i + 1
+			}
+		}
+		segment(lines[start:])
+	}()
 	// A terminal sees the count move; a log file or a pipe gets the final
 	// line only, without carriage returns.
 	terminal := isTerminal(e.stderr)
