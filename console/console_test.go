@@ -29,8 +29,10 @@ import (
 )
 
 const (
-	t4      = "b1403d63-9020-5a52-918d-759a87fdc616" // a T4 of the worked lifecycles, CPAM Test
-	hostile = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7eff" // a CPTS named <script>alert(1)</script>, CPAM du Loiret
+	t4 = "b1403d63-9020-5a52-918d-759a87fdc616" // a T4 of the worked lifecycles, CPAM Test
+	// crisisContract is the T1 of aci-2022 of domain/cpts/testdata/crisis-cpts.jsonl.
+	crisisContract = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e81"
+	hostile        = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7eff" // a CPTS named <script>alert(1)</script>, CPAM du Loiret
 )
 
 // site is the console (with the API, as serve mounts them) over a real
@@ -61,6 +63,9 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	sign := fixture.Lines(t, "../examples/t2-contract.jsonl")[0]
 	sign = []byte(strings.NewReplacer("0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80", hostile, "CPTS du Val de Loire", "<script>alert(1)</script>", `"t2-sign"`, `"h-sign"`).Replace(string(sign)))
 	fixture.Submit(t, cmds, "cpts", [][]byte{sign})
+	// A contract of aci-2022 with the crisis mission, an amendment and a
+	// crisis recognition, under the embedded rulebooks.
+	fixture.Submit(t, app.New(store, app.Options{Actor: "seed"}), "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
 	for _, lines := range national {
 		fixture.Submit(t, cmds, "cpts", lines)
 	}
@@ -417,7 +422,8 @@ func TestFrenchPagesSpeakFrench(t *testing.T) {
 	for _, m := range regexp.MustCompile(`href="/contracts/([0-9a-f-]{36})"`).FindAllStringSubmatch(list.body, -1) {
 		contracts[m[1]] = true
 	}
-	pages := []string{"/", "/contracts", "/alerts", "/alerts?status=", "/alerts?status=met", "/schedule?within=3660&as_of=2020-01-01",
+	pages := []string{"/", "/contracts", "/alerts", "/alerts?status=", "/alerts?status=met", "/schedule?within=3660&as_of=2020-01-01", "/rulebooks",
+		"/rulebooks?as_of=2023-07-01", "/contracts/" + crisisContract,
 		"/contracts/" + t4 + "?as_of=2021-06-30", "/nowhere", "/alerts?page=999"}
 	for id := range contracts {
 		pages = append(pages, "/contracts/"+id)
@@ -446,6 +452,40 @@ func TestFrenchPagesSpeakFrench(t *testing.T) {
 		}
 		if found != nil {
 			t.Errorf("GET %s: English words %v", path, found)
+		}
+	}
+}
+
+// The rulebooks page shows, to every role, each version's amounts by tier
+// (the crisis amounts of T1 published by the amendment, those of T2 not),
+// the amendment and the crisis; as of a date before the amendment's
+// effect, T1's is not published. The crisis contract's page renders its
+// withheld line and its supplement in French.
+func TestRulebooksPageAndCrisisLines(t *testing.T) {
+	s := newSite(t, false)
+	for _, who := range []string{"audrey", "fanny", "agnes", "ada"} {
+		b := s.browser("")
+		b.signIn(who)
+		p := b.do("GET", "/rulebooks", nil)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s: GET /rulebooks %d", who, p.status)
+		}
+		for _, want := range []string{"aci-2022", "non publié", "par l&#39;avenant", "test-t1-crisis", "Crises sanitaires reconnues", "01/10/2022", "31/01/2023", "580\u202f000,00"} {
+			if !strings.Contains(p.body, want) {
+				t.Fatalf("%s: /rulebooks lacks %q", who, want)
+			}
+		}
+	}
+	b := s.browser("")
+	b.signIn("audrey")
+	// Known at a time before the seed was recorded, nothing is published.
+	if p := b.do("GET", "/rulebooks?known_at=2000-01-01T00:00", nil); strings.Contains(p.body, "test-t1-crisis") || !strings.Contains(p.body, "Aucun avenant publié") {
+		t.Fatalf("known at 2000: the amendment is shown")
+	}
+	p := b.do("GET", "/contracts/"+crisisContract, nil)
+	for _, want := range []string{"montant non publié", "supplément crise", "Avenant <span class=\"typed\">test-t1-crisis</span>"} {
+		if !strings.Contains(p.body, want) {
+			t.Fatalf("the crisis contract's page lacks %q", want)
 		}
 	}
 }

@@ -114,6 +114,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 var funcs = template.FuncMap{
 	"t":        translate,
 	"money":    formatMoney,
+	"amount":   formatAmountText,
 	"date":     dateHTML,
 	"time":     timeHTML,
 	"month":    monthName,
@@ -160,6 +161,16 @@ func translate(lang, key string) string {
 		return m[0]
 	}
 	return key
+}
+
+// formatAmountText writes an amount given as decimal text ("15000.00") as
+// formatMoney does; text that is not one is shown as is.
+func formatAmountText(lang, s string) string {
+	m, err := domain.ParseMoney(s)
+	if err != nil {
+		return s
+	}
+	return formatMoney(lang, m)
 }
 
 // formatMoney writes an amount as the language writes it: 60 000,00 € in

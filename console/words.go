@@ -77,10 +77,10 @@ var eventWords = map[string][2]string{
 	"AssistantHired":      {"Embauche de l'assistant le {hired_on:date}", "Assistant hired on {hired_on:date}"},
 	"PatienteleReported":  {"Patientèle de l'année {contract_year:year} : {patientele:int}", "Patientèle of year {contract_year:year}: {patientele:int}"},
 	"PatienteleCorrected": {"Patientèle de l'année {contract_year:year} corrigée : {old_patientele:int} → {patientele:int} ({reason:typed})", "Patientèle of year {contract_year:year} corrected: {old_patientele:int} → {patientele:int} ({reason:typed})"},
-	"RulebookAmendmentApplied": {"Avenant {amendment_id:text} de {amends:text} pris en compte (publié le {published_on:date}, en vigueur le {effective_on:date}) : {reason:typed}",
-		"Amendment {amendment_id:text} of {amends:text} taken into account (published on {published_on:date}, in force on {effective_on:date}): {reason:typed}"},
-	"CrisisNoted": {"Crise reconnue par {ars:text} à partir du {from:date}, prise en compte au {noted_on:date} : {reason:typed}",
-		"Crisis recognised by {ars:text} from {from:date}, taken into account on {noted_on:date}: {reason:typed}"},
+	"RulebookAmendmentApplied": {"Avenant {amendment_id:typed} de {amends:text} pris en compte (publié le {published_on:date}, en vigueur le {effective_on:date}) : {reason:typed}",
+		"Amendment {amendment_id:typed} of {amends:text} taken into account (published on {published_on:date}, in force on {effective_on:date}): {reason:typed}"},
+	"CrisisNoted": {"Crise reconnue par {ars:typed} à partir du {from:date}, prise en compte au {noted_on:date} : {reason:typed}",
+		"Crisis recognised by {ars:typed} from {from:date}, taken into account on {noted_on:date}: {reason:typed}"},
 	"HiringCorrected": {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
 }
 

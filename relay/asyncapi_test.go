@@ -91,7 +91,7 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	}
 	// The crisis mission, an amendment and a crisis recognition, under the
 	// embedded rulebooks (aci-2022).
-	fixture.Submit(t, app.New(e.store, app.Options{Actor: "asyncapi-test"}), "cpts", fixture.Lines(t, "testdata/crisis-cpts.jsonl"))
+	fixture.Submit(t, app.New(e.store, app.Options{Actor: "asyncapi-test"}), "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)

@@ -1,0 +1,110 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/query"
+)
+
+// rulebooksView is the rulebooks page: each version with its amounts per
+// tier as in force on the date, the amendments and the crises.
+type rulebooksView struct {
+	AsOf, KnownAt string
+	Versions      []versionView
+	Amendments    []query.AmendmentView
+	Crises        []query.CrisisView
+}
+
+// versionView is a version and its amounts, a row per mission and
+// component, a cell per tier.
+type versionView struct {
+	query.RulebookVersion
+	Tiers []string
+	Rows  []amountRow
+	Caps  []amountCell
+}
+
+type amountRow struct {
+	Mission, Component string
+	Cells              []amountCell
+}
+
+// amountCell is one amount: nil when not published; Amendment names the
+// amendment that set it.
+type amountCell struct {
+	Amount    *domain.Money
+	Amendment string
+}
+
+var tiers = []string{"T1", "T2", "T3", "T4"}
+
+func (c *Console) rulebooks(w http.ResponseWriter, r *http.Request, v *view) error {
+	q := r.URL.Query()
+	rv := rulebooksView{AsOf: q.Get("as_of"), KnownAt: q.Get("known_at")}
+	win, err := c.window(rv.AsOf, rv.KnownAt)
+	if err != nil {
+		return err
+	}
+	rb, err := c.cfg.Reads.Rulebooks(r.Context(), win)
+	if err != nil {
+		return err
+	}
+	rv.Amendments, rv.Crises = rb.Amendments, rb.Crises
+	for _, ver := range rb.Versions {
+		rv.Versions = append(rv.Versions, versionOf(ver))
+	}
+	v.Title, v.Data = "rulebooks", rv
+	c.render(w, r, http.StatusOK, "rulebooks", *v)
+	return nil
+}
+
+// versionOf lays a version's amounts out by mission and component, one
+// cell per tier.
+func versionOf(ver query.RulebookVersion) versionView {
+	vv := versionView{RulebookVersion: ver, Tiers: tiers}
+	index := map[[2]string]int{}
+	for _, a := range ver.Amounts {
+		key := [2]string{a.Mission, a.Component}
+		i, ok := index[key]
+		if !ok {
+			i = len(vv.Rows)
+			index[key] = i
+			vv.Rows = append(vv.Rows, amountRow{Mission: a.Mission, Component: a.Component, Cells: make([]amountCell, len(tiers))})
+		}
+		t := tierIndex(a.Tier)
+		if t < 0 {
+			continue
+		}
+		cell := amountCell{}
+		if a.Amount != nil {
+			if m, err := domain.ParseMoney(*a.Amount); err == nil {
+				cell.Amount = &m
+			}
+		}
+		if a.Amendment != nil {
+			cell.Amendment = a.Amendment.ID
+		}
+		vv.Rows[i].Cells[t] = cell
+	}
+	if len(ver.AnnualCaps) > 0 {
+		vv.Caps = make([]amountCell, len(tiers))
+		for _, cp := range ver.AnnualCaps {
+			if t := tierIndex(cp.Tier); t >= 0 {
+				if m, err := domain.ParseMoney(cp.Amount); err == nil {
+					vv.Caps[t] = amountCell{Amount: &m}
+				}
+			}
+		}
+	}
+	return vv
+}
+
+func tierIndex(t string) int {
+	for i, x := range tiers {
+		if x == t {
+			return i
+		}
+	}
+	return -1
+}
