@@ -121,6 +121,11 @@ type Line struct {
 	Basis     string       `json:"basis,omitempty"`
 	// Formula is Basis as a code and its operands (domain.Formula).
 	Formula *domain.Formula `json:"formula,omitempty"`
+	// Rulebook, Amendment and Withheld: where the line's amount came from
+	// when not the payment's rulebook, and why it is held back (domain.Line).
+	Rulebook  string               `json:"rulebook,omitempty"`
+	Amendment *domain.AmendmentRef `json:"amendment,omitempty"`
+	Withheld  *domain.Withholding  `json:"withheld,omitempty"`
 }
 
 // Contract is a CPTS contract's terms as the read model holds them.
@@ -341,7 +346,8 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 			Amount: amt, Rulebook: rulebook, Table: table, Rule: rule, Reason: reason, Position: uint64(pos), RecordedAt: recorded,
 			Lines: make([]Line, len(decoded)), Scheme: scheme}
 		for i, l := range decoded {
-			p.Lines[i] = Line{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis, Formula: l.Formula}
+			p.Lines[i] = Line{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis, Formula: l.Formula,
+				Rulebook: l.Rulebook, Amendment: l.Amendment, Withheld: l.Withheld}
 		}
 		if withheld != "" {
 			p.Withheld = new(domain.Withholding)

@@ -135,10 +135,18 @@ func runRulebook(e *env, args []string) error {
 		return err
 	}
 	// One line for the command path: a JSON document over several lines
-	// is compacted (a malformed one is the decoder's to name).
-	var compact bytes.Buffer
-	if json.Compact(&compact, raw) == nil {
-		raw = compact.Bytes()
+	// is compacted (a malformed one is the decoder's to name); a file of
+	// several documents is refused.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var first json.RawMessage
+	if dec.Decode(&first) == nil {
+		if _, err := dec.Token(); err != io.EOF {
+			return usageError{fmt.Sprintf("%s holds more than one JSON value: ledger rulebook publish takes one amendment", *file)}
+		}
+		var compact bytes.Buffer
+		if json.Compact(&compact, first) == nil {
+			raw = compact.Bytes()
+		}
 	}
 	if h, err := domain.PeekHeader(raw); err == nil && h.Type != cpts.CmdPublishRulebookAmendment {
 		return usageError{fmt.Sprintf("the file holds a %q command: ledger rulebook publish takes a %s", h.Type, cpts.CmdPublishRulebookAmendment)}
