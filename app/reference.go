@@ -11,7 +11,6 @@ import (
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
-	"github.com/google/uuid"
 )
 
 // The reference streams (cpts: rulebook amendments, crisis recognitions)
@@ -241,11 +240,4 @@ func (l *Ledger) checkCrisisContract(ctx context.Context, c cpts.CrisisRecognise
 		return domain.Reject(domain.CodeWrongContract, "contract_id", fmt.Sprintf("contract %s is followed by %s, not by %s", *c.ContractID, ars, c.ARS))
 	}
 	return nil
-}
-
-// ReferenceEventID returns the id of the i-th event a reference command
-// recorded (as Envelopes names it): what a correction of a recognition
-// cites.
-func ReferenceEventID(commandType, commandID string, i int) uuid.UUID {
-	return EventID(cpts.ReferenceStream(commandType), commandID, i)
 }

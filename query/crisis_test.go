@@ -34,6 +34,21 @@ func TestCrisisLinesOnBothSidesOfTheAmendment(t *testing.T) {
 	before := lastRecorded(t, l.store)
 	submit(8, 9) // the amendment, published 2023-09-01
 	amendment := lastRecorded(t, l.store)
+	// What falls due: the next decision would note the amendment and
+	// regularise year 1; the schedule says so before it is decided.
+	items, err := l.reads.Schedule(ctx, query.Window{AsOf: domain.MustDate("2023-09-02")}, 30, query.ScheduleFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var due []string
+	for _, it := range items {
+		if it.Kind == domain.KindRegularisation && it.Amount != nil {
+			due = append(due, it.Amount.String())
+		}
+	}
+	if len(due) != 1 || due[0] != "60000.00" {
+		t.Fatalf("the schedule's regularisations after the publication: %v (items %+v)", due, items)
+	}
 	submit(9, len(lines))
 	id := uuid.MustParse("0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e81")
 

@@ -226,10 +226,21 @@ func (l *Ledger) Schedule(ctx context.Context, w Window, within int, f ScheduleF
 	}
 	states := map[string]*contract{}
 	var order []string
+	ref := &cpts.Reference{} // what the decisions would note first
 	err := eventstore.EachPage(ctx, l.store, func(page []eventstore.Envelope) error {
 		for i := range page {
 			env := &page[i]
 			if !sees(w, env) {
+				continue
+			}
+			if env.Stream == cpts.RulebooksStream || env.Stream == cpts.CrisesStream {
+				e, err := cpts.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+				if err != nil {
+					return err
+				}
+				if err := ref.Apply(env.EventID, e); err != nil {
+					return err
+				}
 				continue
 			}
 			name, id, ok := domain.ParseStream(env.Stream)
@@ -266,7 +277,15 @@ func (l *Ledger) Schedule(ctx context.Context, w Window, within int, f ScheduleF
 		if f.CPAM != "" && c.cpam != f.CPAM {
 			continue
 		}
-		dues, err := c.scheme.Forecast(c.state, until)
+		var dues []domain.Due
+		var err error
+		if f, ok := c.scheme.(interface {
+			ForecastWith(domain.State, domain.Date, any) ([]domain.Due, error)
+		}); ok {
+			dues, err = f.ForecastWith(c.state, until, ref)
+		} else {
+			dues, err = c.scheme.Forecast(c.state, until)
+		}
 		if err != nil {
 			return nil, err
 		}

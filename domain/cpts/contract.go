@@ -37,8 +37,8 @@ type Contract struct {
 	// crisis recognitions noted, by recognition (reference.go).
 	Amendments []RulebookAmendmentApplied
 	Crises     map[uuid.UUID]CrisisNoted
-	// applied holds the ids of the reference events noted.
-	applied map[uuid.UUID]bool
+	// applied holds the reference facts noted (appliedKey).
+	applied map[string]bool
 
 	// history is every event applied, in order: what a decision as of a
 	// date replays without the corrections dated after it (asOf).
@@ -63,7 +63,7 @@ func NewContractWith(id uuid.UUID, rules *Rules) *Contract {
 		ID: id, rules: rules,
 		Starts: map[string]domain.Date{}, Deploys: map[string]domain.Date{},
 		Reports: map[int]IndicatorsReported{}, decided: map[paymentKey]int{},
-		Crises: map[uuid.UUID]CrisisNoted{}, applied: map[uuid.UUID]bool{},
+		Crises: map[uuid.UUID]CrisisNoted{}, applied: map[string]bool{},
 	}
 }
 

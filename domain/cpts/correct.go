@@ -670,16 +670,24 @@ func (c *Contract) checkPrescription(events []Event, correctedOn domain.Date) er
 // then and is not decided yet, with the amounts that would be decided, and
 // the reports awaited for years ended by then (domain.md 2.4).
 func (c *Contract) Forecast(until domain.Date) ([]domain.Due, error) {
+	return c.ForecastWith(until, nil)
+}
+
+// ForecastWith is Forecast with the reference facts as they stand (the
+// amendments and crises a decision would note first).
+func (c *Contract) ForecastWith(until domain.Date, ref *Reference) ([]domain.Due, error) {
 	if !c.Signed {
 		return nil, nil
 	}
-	events, err := c.decideDue(until, true, nil)
+	events, err := c.decideDue(until, true, ref)
 	if err != nil {
 		return nil, err
 	}
-	ps := make([]PaymentDecided, len(events))
-	for i, e := range events {
-		ps[i] = e.(PaymentDecided)
+	var ps []PaymentDecided
+	for _, e := range events {
+		if p, ok := e.(PaymentDecided); ok {
+			ps = append(ps, p)
+		}
 	}
 	out := domain.PaymentsDue(ps)
 	for k := 1; k <= c.LastYear(); k++ {

@@ -203,7 +203,7 @@ func (c *Contract) notes(ref *Reference, asOf domain.Date) []Event {
 	}
 	var out []Event
 	for _, a := range ref.Amendments {
-		if a.PublishedOn.After(asOf) || c.applied[a.EventID] || !c.usesRulebook(a.Amends) {
+		if a.PublishedOn.After(asOf) || c.applied[appliedKey(a.EventID, c.Terms.Tier)] || !c.usesRulebook(a.Amends) {
 			continue
 		}
 		var rows []AmountSet
@@ -219,7 +219,7 @@ func (c *Contract) notes(ref *Reference, asOf domain.Date) []Event {
 			Amends: a.Amends, EffectiveOn: a.EffectiveOn, PublishedOn: a.PublishedOn, Amounts: rows, Reason: a.Reason})
 	}
 	for _, r := range ref.Recognitions {
-		if r.On.After(asOf) || c.applied[r.Version] || r.ARS != c.Terms.ARS || r.ContractID != nil && *r.ContractID != c.ID {
+		if r.On.After(asOf) || c.applied[appliedKey(r.Version, "")] || r.ARS != c.Terms.ARS || r.ContractID != nil && *r.ContractID != c.ID {
 			continue
 		}
 		if _, known := c.Crises[r.ID]; !known && r.Withdrawn {
@@ -240,11 +240,13 @@ func (c *Contract) applyReference(e Event) bool {
 	switch e := e.(type) {
 	case RulebookAmendmentApplied:
 		c.Amendments = append(c.Amendments, e)
-		c.applied[e.AmendmentEventID] = true
+		for _, s := range e.Amounts {
+			c.applied[appliedKey(e.AmendmentEventID, s.Tier)] = true
+		}
 		on, reason = e.PublishedOn, e.Reason
 	case CrisisNoted:
 		c.Crises[e.Recognition] = e
-		c.applied[e.SourceEventID] = true
+		c.applied[appliedKey(e.SourceEventID, "")] = true
 		on, reason = e.NotedOn, e.Reason
 	default:
 		return false
@@ -252,6 +254,11 @@ func (c *Contract) applyReference(e Event) bool {
 	c.Corrections = append(c.Corrections, domain.CorrectionRecord{CorrectedOn: on, Reason: reason})
 	return true
 }
+
+// appliedKey names a reference fact noted: an amendment's rows of a tier
+// (a contract whose tier a correction changes notes the rows of its new
+// tier), a recognition's version.
+func appliedKey(event uuid.UUID, tier string) string { return event.String() + "/" + tier }
 
 // usesRulebook reports whether amounts of the rulebook id may rule this
 // contract: its own, or the one a mission it took up comes from.
