@@ -357,3 +357,57 @@ func TestT4AnnualCap(t *testing.T) {
 		t.Fatalf("year 1 paid %s, want the cap 580000.00", year)
 	}
 }
+
+// Golden cases of T1, T2 and T4 from an amendment published in the test
+// (the figures the demo uses, illustrative): signed 2022-06-01, the four
+// core missions from the signature, a crisis recognised in year 1, every
+// indicator met. By hand, with F the crisis plan and S the supplement:
+// start advance 0.75 × F; year 2's advance 0.75 × (operating + access
+// fixed + SNP + pathways + prevention + F); year 1's balance Σ fixed +
+// Σ variable + S − 0.75 × Σ fixed.
+func TestCrisisGoldenPerTier(t *testing.T) {
+	for _, tc := range []struct {
+		tier                   string
+		population             int
+		fixed, supplement      string
+		startAdvance, advance2 string
+		balance                string
+	}{
+		// T1: 0.75 × 15 000; 0.75 × (50 000 + 25 000 + 25 000 + 10 000 + 15 000); 75 000 + 50 000 + 45 000 − 56 250.
+		{"T1", 20_000, "15000", "45000", "11250.00", "93750.00", "113750.00"},
+		// T2: 0.75 × 18 000; 0.75 × (60 000 + 29 500 + 35 000 + 15 000 + 18 000); 97 500 + 67 500 + 54 000 − 73 125.
+		{"T2", 50_000, "18000", "54000", "13500.00", "118125.00", "145875.00"},
+		// T4: 0.75 × 27 000; 0.75 × (90 000 + 50 000 + 50 000 + 20 000 + 27 000); 147 000 + 100 000 + 81 000 − 110 250.
+		{"T4", 200_000, "27000", "81000", "20250.00", "177750.00", "217750.00"},
+	} {
+		t.Run(tc.tier, func(t *testing.T) {
+			l := newLifecycle2022(t)
+			r := &reference{t: t}
+			r.must(amendment("am-"+tc.tier, "2022-04-01", "2022-05-01", row(tc.tier, "crisis", "fixed", tc.fixed)+","+row(tc.tier, "crisis", "crisis_supplement", tc.supplement)))
+			r.must(crisis("cr", "ARS Test", "2022-10-01", "2023-03-31", "2022-12-01"))
+			l.signWithCrisis(tc.population, "2022-06-01", false)
+			if l.c.Terms.Tier != tc.tier {
+				t.Fatalf("tier %s", l.c.Terms.Tier)
+			}
+			for _, m := range []string{"access", "pathways", "prevention", "crisis"} {
+				l.start(m, "2022-06-01")
+				l.deploy(m, "2023-01-02")
+			}
+			l.report(1, "2023-06-15", map[string]string{"access": "100", "pathways": "100", "prevention": "100"})
+			l.decideWith("2023-07-01", r)
+			adv := l.payment(cpts.KindMissionStartAdvance, 1, "crisis")
+			wantAmount(t, adv, cpts.StatusDecided, tc.startAdvance)
+			if a := adv.Lines[0].Amendment; a == nil || a.ID != "am-"+tc.tier {
+				t.Fatalf("the crisis start advance does not cite the amendment: %+v", adv.Lines[0])
+			}
+			wantAmount(t, l.payment(cpts.KindAnnualAdvance, 2, ""), cpts.StatusDecided, tc.advance2)
+			bal := l.payment(cpts.KindAnnualBalance, 1, "")
+			wantAmount(t, bal, cpts.StatusDecided, tc.balance)
+			for _, line := range bal.Lines {
+				if line.Withheld != nil {
+					t.Fatalf("a withheld line %+v", line)
+				}
+			}
+		})
+	}
+}
