@@ -471,3 +471,54 @@ func TestCommandsAreNotDatedFarAhead(t *testing.T) {
 		t.Fatalf("a decision 366 days ahead: %+v %v", res, err)
 	}
 }
+
+// Two ledgers (two processes) publish amendments at once, each amendment
+// twice under two command ids: optimistic concurrency on the rulebooks
+// stream makes each amendment recorded exactly once, the other attempt a
+// duplicate_amendment, and nothing is lost.
+func TestConcurrentAmendments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	a, b := app.New(openStore(t, path), app.Options{}), app.New(openStore(t, path), app.Options{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	results := map[string][]app.Result{}
+	for _, tier := range []string{"T1", "T2", "T4"} {
+		for i, l := range []*app.Ledger{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				line := fmt.Sprintf(`{"type":"PublishRulebookAmendment","command_id":"am-%s-%d","amendment_id":"crisis-%s","amends":"aci-2022","effective_on":"2022-04-01","published_on":"2023-06-15","amounts":[{"tier":%q,"mission":"crisis","component":"fixed","amount":"15000"}],"source":"test","reason":"crisis plan"}`, tier, i, tier, tier)
+				r, err := l.Submit(context.Background(), []byte(line))
+				if err != nil {
+					t.Errorf("%s: %v", tier, err)
+					return
+				}
+				mu.Lock()
+				results[tier] = append(results[tier], r)
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	for tier, rs := range results {
+		ok, dup := 0, 0
+		for _, r := range rs {
+			switch {
+			case r.OK && !r.Duplicate:
+				ok++
+			case !r.OK && r.Error.Code == "duplicate_amendment":
+				dup++
+			}
+		}
+		if ok != 1 || dup != 1 {
+			t.Fatalf("%s: %+v, want one recorded and one duplicate_amendment", tier, rs)
+		}
+	}
+	ref, err := app.New(openStore(t, path), app.Options{}).Reference(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.Amendments) != 3 {
+		t.Fatalf("%d amendments stored, want 3", len(ref.Amendments))
+	}
+}
