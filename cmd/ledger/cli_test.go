@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -9,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/gen"
@@ -82,18 +82,32 @@ func TestSubmitKilledMidFileThenResubmitted(t *testing.T) {
 	want := ledger(t, bin, "--data", reference, "export", "payments", "--format", "csv")
 
 	interrupted := 0
-	for round, wait := range []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, 700 * time.Millisecond} {
+	// Each round is killed once it has acknowledged so many commands (a
+	// condition, not a time: on a loaded machine a timer may fire before
+	// the store exists, or after the file is done).
+	for round, after := range []int{1, 400, 2500} {
 		killed := filepath.Join(dir, fmt.Sprintf("killed-%d", round))
 		cmd := exec.Command(bin, "--data", killed, "submit", "--file", file)
-		var out bytes.Buffer
-		cmd.Stdout = &out
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(wait)
-		cmd.Process.Signal(syscall.SIGKILL)
+		acked := 0
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), `"ok":true`) {
+				acked++
+			}
+			if acked == after {
+				cmd.Process.Signal(syscall.SIGKILL)
+			}
+		}
 		cmd.Wait()
-		if acked := strings.Count(out.String(), `"ok":true`); acked < len(lines) {
+		if acked < len(lines) {
 			interrupted++
 		}
 		// What was acknowledged is durable, and every chain verifies.

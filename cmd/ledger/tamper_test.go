@@ -135,7 +135,7 @@ func TestInsiderRewritesAreCaught(t *testing.T) {
 	sign()
 	mustLedger(t, "--data", good, "submit", "--file", "../../examples/aid-contract.jsonl")
 	sign()
-	mustLedger(t, "--data", good, "submit", "--file", "../../domain/cpts/testdata/aci-lifecycles.jsonl")
+	mustLedger(t, "--data", good, "submit", "--file", lifecyclesSignedBefore2022(t))
 	sign()
 	verifyArgs := func(dir string) []string {
 		args := []string{"--data", dir, "verify", "--verifier-key", pub}
@@ -285,4 +285,39 @@ func dataOf(t *testing.T, proof string) string {
 		t.Fatal(err)
 	}
 	return string(p.Event.Data)
+}
+
+// lifecyclesSignedBefore2022 writes the worked lifecycles of the contracts
+// signed before 2022-04-01 to a file and returns its path: the others were
+// computed under the 2019 rulebook alone (cpts.ExamplesRules), and the
+// ledger signs them under aci-2022, which wants the crisis mission.
+func lifecyclesSignedBefore2022(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../domain/cpts/testdata/aci-lifecycles.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := map[string]bool{}
+	var out []byte
+	for _, line := range bytes.Split(raw, []byte("\n")) {
+		var head struct {
+			Type       string `json:"type"`
+			ContractID string `json:"contract_id"`
+			SignedOn   string `json:"signed_on"`
+		}
+		if json.Unmarshal(line, &head) != nil {
+			continue
+		}
+		if head.Type == "SignContract" {
+			keep[head.ContractID] = head.SignedOn < "2022-04-01"
+		}
+		if keep[head.ContractID] {
+			out = append(append(out, line...), '\n')
+		}
+	}
+	path := filepath.Join(t.TempDir(), "lifecycles-before-2022.jsonl")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
