@@ -24,7 +24,9 @@ type testLedger struct {
 	dir   string
 	store *embedded.Store
 	set   *Set
-	cmds  *app.Ledger
+	cmds  *app.Ledger // the embedded rulebooks: the generated histories
+	// examples is under the rules the worked examples were computed for.
+	examples *app.Ledger
 }
 
 func newLedger(t *testing.T) *testLedger {
@@ -36,14 +38,21 @@ func newLedger(t *testing.T) *testLedger {
 	}
 	set := NewSet(dir, nil)
 	t.Cleanup(func() { set.Close(); store.Close() })
-	return &testLedger{dir: dir, store: store, set: set, cmds: app.New(store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "test"})}
+	return &testLedger{dir: dir, store: store, set: set, cmds: app.New(store, app.Options{Actor: "test"}),
+		examples: app.New(store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "test"})}
 }
 
 // submit submits lines, and catches the runner up every `every` lines.
 func (l *testLedger) submit(t *testing.T, lines [][]byte, every int, runner *Runner) {
 	t.Helper()
+	l.submitTo(t, l.cmds, lines, every, runner)
+}
+
+// submitTo is submit through another command path.
+func (l *testLedger) submitTo(t *testing.T, cmds *app.Ledger, lines [][]byte, every int, runner *Runner) {
+	t.Helper()
 	for i, line := range lines {
-		res, err := l.cmds.Submit(context.Background(), line)
+		res, err := cmds.Submit(context.Background(), line)
 		if err != nil || !res.OK {
 			t.Fatalf("line %d: %+v %v", i+1, res.Error, err)
 		}
@@ -211,7 +220,7 @@ func TestRebuildEqualsIncrementalWithCorrections(t *testing.T) {
 		lines := fixture.Resolve(t, f.scheme, fixture.Lines(t, f.path))
 		for len(lines) > 0 {
 			n := min(13, len(lines))
-			l.submit(t, lines[:n], 0, nil)
+			l.submitTo(t, l.examples, lines[:n], 0, nil)
 			lines = lines[n:]
 			catchUp()
 		}
@@ -422,7 +431,7 @@ func TestStaleFilesAreRebuilt(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			l := newLedger(t)
-			fixture.Submit(t, l.cmds, "cpts", lines)
+			fixture.Submit(t, l.examples, "cpts", lines)
 			want := dump(t, l.current(t))
 			l.set.Close()
 			staler(t, l)
@@ -443,7 +452,7 @@ func TestStaleFilesAreRebuilt(t *testing.T) {
 // A damaged file is moved aside and the read models rebuilt.
 func TestDamagedFileIsMovedAside(t *testing.T) {
 	l := newLedger(t)
-	fixture.Submit(t, l.cmds, "cpts", fixture.Lines(t, "../domain/cpts/testdata/aci-lifecycles.jsonl"))
+	fixture.Submit(t, l.examples, "cpts", fixture.Lines(t, "../domain/cpts/testdata/aci-lifecycles.jsonl"))
 	db := l.current(t)
 	want, path := dump(t, db), db.Path()
 	l.set.Close()
