@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/query"
@@ -21,7 +20,7 @@ import (
 func TestCrisisLinesOnBothSidesOfTheAmendment(t *testing.T) {
 	l := newLedger(t)
 	ctx := context.Background()
-	cmds := app.New(l.store, app.Options{Actor: "test"}) // the embedded rulebooks: aci-2022
+	cmds := l.embedded // the embedded rulebooks: aci-2022
 	lines := fixture.Resolve(t, "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
 	submit := func(from, to int) {
 		for _, line := range lines[from:to] {

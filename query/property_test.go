@@ -86,8 +86,8 @@ func TestWhatTheLedgerSaidThen(t *testing.T) {
 			}
 			submit := func(l *testLedger, ls [][]byte) {
 				for _, line := range ls {
-					if _, err := l.cmds.Submit(context.Background(), line); err != nil {
-						t.Fatal(err)
+					if res, err := l.embedded.Submit(context.Background(), line); err != nil || !res.OK {
+						t.Fatalf("%s: %+v %v", line, res.Error, err)
 					}
 				}
 			}
@@ -128,7 +128,8 @@ func lineDate(t *testing.T, line []byte) domain.Date {
 	if err := json.Unmarshal(line, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"signed_on", "started_on", "deployed_on", "reported_on", "as_of", "terminated_on", "hired_on", "corrected_on"} {
+	for _, k := range []string{"signed_on", "started_on", "deployed_on", "reported_on", "as_of", "terminated_on", "hired_on", "corrected_on",
+		"published_on", "recognised_on"} {
 		if s, ok := m[k].(string); ok {
 			return domain.MustDate(s)
 		}

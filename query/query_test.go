@@ -26,8 +26,11 @@ import (
 type testLedger struct {
 	dir   string
 	store *embedded.Store
-	cmds  *app.Ledger
-	reads *query.Ledger
+	cmds  *app.Ledger // under the rules the worked examples were computed for
+	// embedded is the command path under the embedded rulebooks (aci-2022):
+	// the generated histories, the crisis mission.
+	embedded *app.Ledger
+	reads    *query.Ledger
 }
 
 func newLedger(t *testing.T) *testLedger {
@@ -40,7 +43,7 @@ func newLedger(t *testing.T) *testLedger {
 	set := projections.NewSet(dir, nil)
 	t.Cleanup(func() { set.Close(); store.Close() })
 	return &testLedger{dir: dir, store: store, cmds: app.New(store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "test"}),
-		reads: query.New(store, set, app.DefaultSchemes())}
+		embedded: app.New(store, app.Options{Actor: "test"}), reads: query.New(store, set, app.DefaultSchemes())}
 }
 
 func (l *testLedger) feed(t *testing.T, scheme, path string) {
