@@ -13,7 +13,8 @@ import (
 )
 
 // subcommands are the words that follow a command with subcommands.
-var subcommands = map[string][]string{"token": {"create", "list", "revoke"}, "export": {"payments"}, "completion": {"bash", "zsh", "fish"}}
+var subcommands = map[string][]string{"token": {"create", "list", "revoke"}, "export": {"payments"}, "rulebook": {"publish"},
+	"completion": {"bash", "zsh", "fish"}}
 
 // flagSets returns a command's flag sets, read by running it in capture
 // mode (its run function is the one place its flags are defined): one per

@@ -112,10 +112,13 @@ func writeRulebooks(out io.Writer, r query.Rulebooks) error {
 // runRulebook publishes a rulebook amendment from a file holding one
 // PublishRulebookAmendment command (JSON, on one line or several).
 func runRulebook(e *env, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return e.parse(e.flags("rulebook"), args)
+	}
 	if len(args) == 0 || args[0] != "publish" {
 		return usageError{"ledger rulebook publish --file F: the only action is publish"}
 	}
-	fs := e.flags("rulebook")
+	fs := e.flags("rulebook publish")
 	file := fs.String("file", "", "a JSON file holding one PublishRulebookAmendment command (- for standard input)")
 	actor := fs.String("actor", envOr("LEDGER_ACTOR", envOr("USER", "cli")), "who publishes (recorded on the event; env LEDGER_ACTOR)")
 	if err := e.parse(fs, args[1:]); err != nil {

@@ -49,55 +49,53 @@ func TestGeneratedHistoryWithholdsUnpublishedAmounts(t *testing.T) {
 // rejection, and counts the crisis lines decided.
 func replay(t *testing.T, seed uint64, raw [][]byte) (supplements, published, withheld int) {
 	t.Helper()
-	{
-		state := map[uuid.UUID]*cpts.Contract{}
-		ref := &cpts.Reference{}
-		for i, line := range raw {
-			if h, _ := domain.PeekHeader(line); slices.Contains(cpts.ReferenceCommands(), h.Type) {
-				cmd, err := cpts.DecodeReferenceCommand(line, cpts.DefaultRules().Calendar())
-				if err != nil {
-					t.Fatalf("seed %d line %d: %v", seed, i+1, err)
-				}
-				events, err := cpts.DecideReference(ref, cpts.DefaultRules(), cmd)
-				if err != nil {
-					t.Fatalf("seed %d line %d rejected: %s\n%v", seed, i+1, line, err)
-				}
-				for j, e := range events {
-					if err := ref.Apply(uuid.NewSHA1(uuid.Nil, fmt.Appendf(nil, "%d/%d", i, j)), e); err != nil {
-						t.Fatal(err)
-					}
-				}
-				continue
-			}
-			cmd, err := cpts.DecodeCommand(line)
+	state := map[uuid.UUID]*cpts.Contract{}
+	ref := &cpts.Reference{}
+	for i, line := range raw {
+		if h, _ := domain.PeekHeader(line); slices.Contains(cpts.ReferenceCommands(), h.Type) {
+			cmd, err := cpts.DecodeReferenceCommand(line, cpts.DefaultRules().Calendar())
 			if err != nil {
 				t.Fatalf("seed %d line %d: %v", seed, i+1, err)
 			}
-			if d, ok := cmd.(domain.DecideDuePayments); ok {
-				d.Reference = ref.Clone()
-				cmd = d
-			}
-			id := cmd.Meta().ContractID
-			if state[id] == nil {
-				state[id] = cpts.NewContract(id)
-			}
-			events, err := cpts.Decide(state[id], cmd)
+			events, err := cpts.DecideReference(ref, cpts.DefaultRules(), cmd)
 			if err != nil {
 				t.Fatalf("seed %d line %d rejected: %s\n%v", seed, i+1, line, err)
 			}
-			for _, e := range events {
-				state[id].Apply(e)
-				p, ok := e.(domain.PaymentDecided)
-				for _, l := range p.Lines {
-					switch {
-					case !ok:
-					case l.Component == cpts.ComponentCrisisSupplement && l.Withheld == nil:
-						supplements++
-					case l.Mission == cpts.MissionCrisis && l.Amendment != nil:
-						published++
-					case l.Withheld != nil:
-						withheld++
-					}
+			for j, e := range events {
+				if err := ref.Apply(uuid.NewSHA1(uuid.Nil, fmt.Appendf(nil, "%d/%d", i, j)), e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			continue
+		}
+		cmd, err := cpts.DecodeCommand(line)
+		if err != nil {
+			t.Fatalf("seed %d line %d: %v", seed, i+1, err)
+		}
+		if d, ok := cmd.(domain.DecideDuePayments); ok {
+			d.Reference = ref.Clone()
+			cmd = d
+		}
+		id := cmd.Meta().ContractID
+		if state[id] == nil {
+			state[id] = cpts.NewContract(id)
+		}
+		events, err := cpts.Decide(state[id], cmd)
+		if err != nil {
+			t.Fatalf("seed %d line %d rejected: %s\n%v", seed, i+1, line, err)
+		}
+		for _, e := range events {
+			state[id].Apply(e)
+			p, ok := e.(domain.PaymentDecided)
+			for _, l := range p.Lines {
+				switch {
+				case !ok:
+				case l.Component == cpts.ComponentCrisisSupplement && l.Withheld == nil:
+					supplements++
+				case l.Mission == cpts.MissionCrisis && l.Amendment != nil:
+					published++
+				case l.Withheld != nil:
+					withheld++
 				}
 			}
 		}
