@@ -411,3 +411,45 @@ func TestCrisisGoldenPerTier(t *testing.T) {
 		})
 	}
 }
+
+// An amendment that raises T3's crisis plan from 2022-04-01, published in
+// 2023 and saying it is retroactive, regularises the settled year 1
+// (+7 500 = 30 000 − 22 500); one that raises it again from 2024-01-01
+// only rules the lines whose date is after that: year 2 (from 2023-06-01)
+// has 30 000, year 3's advance (2024-06-01) is 75 % of 40 000.
+func TestAmendmentsInForceOnTheDatesTheyConcern(t *testing.T) {
+	l := newLifecycle2022(t)
+	r := &reference{t: t}
+	l.signWithCrisis(100_000, "2022-06-01", false)
+	for _, m := range []string{"access", "pathways", "prevention", "crisis"} {
+		l.start(m, "2022-06-01")
+		l.deploy(m, "2023-01-02")
+	}
+	l.report(1, "2023-06-15", map[string]string{"access": "100", "pathways": "100", "prevention": "100"})
+	l.decideWith("2023-07-01", r)
+	r.must(amendment("retro", "2022-04-01", "2023-09-01", row("T3", "crisis", "fixed", "30000"), `,"retroactive":true`))
+	r.must(amendment("later", "2024-01-01", "2023-12-01", row("T3", "crisis", "fixed", "40000")))
+	regs := payments(l.decideWith("2023-12-01", r))
+	if len(regs) != 1 || regs[0].Kind != domain.KindRegularisation || regs[0].ContractYear != 1 || regs[0].Amount.String() != "7500.00" ||
+		regs[0].Lines[0].Amendment == nil || regs[0].Lines[0].Amendment.ID != "retro" {
+		t.Fatalf("the retroactive amendment: %s", summary(regs))
+	}
+	l.report(2, "2024-06-15", map[string]string{"access": "100", "pathways": "100", "prevention": "100"})
+	l.decideWith("2024-07-01", r)
+	crisisFixed := func(p cpts.PaymentDecided) string {
+		for _, line := range p.Lines {
+			if line.Mission == "crisis" && line.Component == "fixed" {
+				return line.Amount.String()
+			}
+		}
+		return "none"
+	}
+	// Year 2's balance: 30 000 × 366/366 (2023-06-01 to 2024-06-01 holds 29 Feb 2024), in force on 2023-06-01.
+	if got := crisisFixed(l.payment(cpts.KindAnnualBalance, 2, "")); got != "30000.00" {
+		t.Fatalf("year 2's crisis plan %s, want 30000.00", got)
+	}
+	// Year 3's advance, on 2024-06-01: 75 % × 40 000.
+	if got := crisisFixed(l.payment(cpts.KindAnnualAdvance, 3, "")); got != "30000.00" {
+		t.Fatalf("year 3's crisis advance %s, want 30000.00 (75 %% of 40 000)", got)
+	}
+}
