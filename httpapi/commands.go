@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/cptsledger/ledger/app"
@@ -53,7 +54,7 @@ func (s *Server) postCommands(w http.ResponseWriter, r *http.Request, id auth.Id
 	if err := s.checkCPAM(r, id, lines); err != nil {
 		return err
 	}
-	if err := checkNoAmendment(lines); err != nil {
+	if err := checkNoAmendment(lines, id); err != nil {
 		return err
 	}
 	if media == "application/json" {
@@ -116,11 +117,18 @@ func (s *Server) checkCPAM(r *http.Request, id auth.Identity, lines []line) erro
 
 // checkNoAmendment refuses, before any line runs, a request that holds a
 // rulebook amendment: amendments are an administrator's, published at
-// POST /api/v1/rulebooks/amendments (an agent's token submits commands).
-func checkNoAmendment(lines []line) error {
+// POST /api/v1/rulebooks/amendments (an agent's token submits commands);
+// and, from an agent limited to one CPAM, a crisis recognition, which
+// concerns every CPAM of an ARS.
+func checkNoAmendment(lines []line, id auth.Identity) error {
 	for _, l := range lines {
-		if h, err := domain.PeekHeader(l.text); err == nil && h.Type == cpts.CmdPublishRulebookAmendment {
+		h, err := domain.PeekHeader(l.text)
+		switch {
+		case err != nil:
+		case h.Type == cpts.CmdPublishRulebookAmendment:
 			return problemf(http.StatusForbidden, CodeForbidden, "line %d publishes a rulebook amendment: an administrator publishes it at POST /api/v1/rulebooks/amendments; nothing was written", l.n)
+		case id.CPAM != "" && slices.Contains(cpts.ReferenceCommands(), h.Type):
+			return problemf(http.StatusForbidden, CodeForbidden, "line %d (%s) concerns every CPAM of an ARS; %s writes only the contracts of %q: nothing was written", l.n, h.Type, id.Name, id.CPAM)
 		}
 	}
 	return nil

@@ -202,6 +202,14 @@ func TestAmendmentsAreAnAdministrators(t *testing.T) {
 			t.Fatalf("an agent posting an amendment: %d %s, head %d → %d", r.status, r.body, head, a.head())
 		}
 	}
+	// A crisis recognition: an agent's, but not one limited to a CPAM.
+	crisis := `{"type":"RecogniseCrisis","command_id":"cr","ars":"ARS Centre-Val de Loire","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"épidémies"}`
+	if r := a.do("loic", "POST", "/api/v1/commands", jsonCT, []byte(crisis)); r.status != http.StatusForbidden || a.head() != head {
+		t.Fatalf("an agent limited to a CPAM recognising a crisis: %d %s", r.status, r.body)
+	}
+	if r := a.do("agnes", "POST", "/api/v1/commands", jsonCT, []byte(crisis)); r.status != http.StatusOK {
+		t.Fatalf("an agent recognising a crisis: %d %s", r.status, r.body)
+	}
 	if r := a.do("ada", "POST", "/api/v1/rulebooks/amendments", jsonCT, []byte(testAmendment)); r.status != http.StatusOK || !strings.Contains(string(r.body), `"ok": true`) {
 		t.Fatalf("the administrator publishing: %d %s", r.status, r.body)
 	}
@@ -212,7 +220,8 @@ func TestAmendmentsAreAnAdministrators(t *testing.T) {
 	}
 	r = a.do("fanny", "GET", "/api/v1/rulebooks", "", nil)
 	var rb query.Rulebooks
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &rb) != nil || len(rb.Amendments) != 1 || rb.Amendments[0].Actor != "ada" || rb.Amendments[0].ID != "test-t1" {
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &rb) != nil || len(rb.Amendments) != 1 || rb.Amendments[0].Actor != "ada" || rb.Amendments[0].ID != "test-t1" ||
+		len(rb.Crises) != 1 || rb.Crises[0].Actor != "agnes" {
 		t.Fatalf("GET /api/v1/rulebooks: %d %s", r.status, r.body)
 	}
 	// Known at a time before the publication, it is not there.
