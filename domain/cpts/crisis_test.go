@@ -104,7 +104,6 @@ func payments(events []cpts.Event) []cpts.PaymentDecided {
 	return out
 }
 
-
 // signWithCrisis signs under aci-2022 with the four core missions (the
 // crisis mission has no indicator: it has no variable part).
 func (l *lifecycle) signWithCrisis(population int, signedOn string, regulation bool, optional ...string) {
