@@ -17,7 +17,7 @@ import (
 type deadlinesProjection struct{}
 
 func (deadlinesProjection) Name() string { return "deadlines" }
-func (deadlinesProjection) Version() int { return 3 }
+func (deadlinesProjection) Version() int { return 4 } // 4: the deadlines of a mission taken up (taken_up)
 
 func (deadlinesProjection) Schema() string {
 	return `
@@ -26,7 +26,10 @@ CREATE TABLE IF NOT EXISTS deadline_dates (
 	mission     TEXT NOT NULL,
 	kind        TEXT NOT NULL,    -- start or deploy
 	months      INTEGER NOT NULL,
-	deadline    TEXT NOT NULL
+	deadline    TEXT NOT NULL,
+	-- 1: a deadline of a mission the contract took up after its signature
+	-- (crisis, under an earlier rulebook): it exists once the mission started.
+	taken_up    INTEGER NOT NULL DEFAULT 0
 );
 
 -- Every start and deployment recorded, and every correction of one.
@@ -62,6 +65,7 @@ type deadlineRow struct {
 	mission, kind string
 	months        int
 	deadline      domain.Date
+	takenUp       bool // a mission taken up after the signature: kept when the signature gave none
 }
 
 type factRow struct {
@@ -96,7 +100,7 @@ func (f *deadlinesFold) Add(ev *Event) error {
 			return err
 		}
 		for _, dl := range c.Deadlines() {
-			f.deadlines = append(f.deadlines, deadlineRow{ev.Contract, dl.Mission, dl.Kind, dl.Months, dl.Deadline})
+			f.deadlines = append(f.deadlines, deadlineRow{ev.Contract, dl.Mission, dl.Kind, dl.Months, dl.Deadline, false})
 		}
 		return nil
 	case cpts.TypeMissionStarted:
@@ -105,6 +109,11 @@ func (f *deadlinesFold) Add(ev *Event) error {
 			return err
 		}
 		mission, kind, done, business = e.Mission, cpts.DeadlineStart, e.StartedOn, e.StartedOn
+		for _, dl := range cpts.TakenUpDeadlines(e.Mission) {
+			// Kept only when the signature gave none (Flush): a contract
+			// signed under the rulebook that created the mission has its own.
+			f.deadlines = append(f.deadlines, deadlineRow{ev.Contract, dl.Mission, dl.Kind, dl.Months, dl.Deadline, true})
+		}
 	case cpts.TypeMissionDeployed:
 		var e cpts.MissionDeployed
 		if err := decode(*ev, &e); err != nil {
@@ -126,7 +135,19 @@ func (f *deadlinesFold) Add(ev *Event) error {
 
 func (f *deadlinesFold) Flush(ctx context.Context, w *Writer) error {
 	for _, d := range f.deadlines {
-		if err := w.Exec(ctx, `INSERT INTO deadline_dates (contract_id, mission, kind, months, deadline) VALUES (?,?,?,?,?)`,
+		if !d.takenUp {
+			if err := w.Exec(ctx, `INSERT INTO deadline_dates (contract_id, mission, kind, months, deadline) VALUES (?,?,?,?,?)`,
+				d.contract.String(), d.mission, d.kind, d.months, d.deadline.String()); err != nil {
+				return err
+			}
+			continue
+		}
+		// A mission taken up: kept when the signature gave none. Not ON
+		// CONFLICT: a rebuild creates the unique index after the load (and
+		// these rows are few: two a contract that takes a mission up).
+		if err := w.Exec(ctx, `INSERT INTO deadline_dates (contract_id, mission, kind, months, deadline, taken_up)
+			SELECT ?1, ?2, ?3, ?4, ?5, 1 WHERE NOT EXISTS
+				(SELECT 1 FROM deadline_dates WHERE contract_id = ?1 AND mission = ?2 AND kind = ?3)`,
 			d.contract.String(), d.mission, d.kind, d.months, d.deadline.String()); err != nil {
 			return err
 		}

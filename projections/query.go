@@ -403,6 +403,8 @@ func (db *DB) AlertRows(ctx context.Context, w Window) ([]AlertRow, error) {
 			AND t.business_date <= ?1 AND t.recorded_at <= ?2 ORDER BY t.position DESC LIMIT 1), '')
 		FROM deadline_dates d JOIN contracts c USING (contract_id)
 		WHERE c.signed_on <= ?1 AND c.signed_recorded_at <= ?2
+			AND (d.taken_up = 0 OR EXISTS (SELECT 1 FROM fact_history f WHERE f.contract_id = d.contract_id AND f.mission = d.mission
+				AND f.kind = 'start' AND f.business_date <= ?1 AND f.recorded_at <= ?2))
 		ORDER BY d.deadline, d.contract_id, d.mission, d.kind`, w.asOf(), w.knownAt())
 	if err != nil {
 		return nil, err

@@ -239,7 +239,9 @@ func describe(d *ContractDetail, state domain.State) {
 	switch c := state.(type) {
 	case *cpts.Contract:
 		t := c.Terms
-		d.CPTS = &CPTSTerms{CPTSID: t.CPTS.ID, Population: t.Population, SNPRegulation: t.SNPRegulation, Missions: t.Missions}
+		// The missions signed, and those taken up since (crisis, under an
+		// earlier rulebook).
+		d.CPTS = &CPTSTerms{CPTSID: t.CPTS.ID, Population: t.Population, SNPRegulation: t.SNPRegulation, Missions: c.Missions()}
 		d.Deadlines = []projections.Deadline{}
 		for _, dl := range c.Deadlines() {
 			d.Deadlines = append(d.Deadlines, projections.Deadline{Mission: dl.Mission, Kind: dl.Kind, Months: dl.Months,

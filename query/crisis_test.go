@@ -112,3 +112,41 @@ func TestCrisisLinesOnBothSidesOfTheAmendment(t *testing.T) {
 		t.Fatalf("now, T1's crisis plan is %v", a)
 	}
 }
+
+// A contract signed in 2020 takes the crisis mission up on 2022-06-01: its
+// crisis deadlines count from 2022-04-01 (deployed by 2023-10-01), and
+// exist only from its start — as of a date before it, no crisis alert.
+func TestAlertsOfAMissionTakenUp(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	id := "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e82"
+	for _, line := range []string{
+		`{"type":"SignContract","command_id":"s","contract_id":"` + id + `","cpts":{"id":"c","name":"CPTS de 2020"},"ars":"ARS Test","cpam":"CPAM Test","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`,
+		`{"type":"StartMission","command_id":"c","contract_id":"` + id + `","mission":"crisis","started_on":"2022-06-01"}`,
+	} {
+		if res, err := l.embedded.Submit(ctx, []byte(line)); err != nil || !res.OK {
+			t.Fatalf("%s: %+v %v", line, res.Error, err)
+		}
+	}
+	crisis := func(asOf string) []query.Alert {
+		all, err := l.reads.Alerts(ctx, query.Window{AsOf: domain.MustDate(asOf)}, 60, query.AlertFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []query.Alert
+		for _, a := range all {
+			if a.Mission == "crisis" {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	if got := crisis("2022-05-01"); len(got) != 0 {
+		t.Fatalf("as of 2022-05-01, before the mission was taken up: %+v", got)
+	}
+	got := crisis("2023-09-15")
+	if len(got) != 2 || got[0].Kind != "start" || got[0].Status != "met" || got[0].Deadline.String() != "2022-10-01" ||
+		got[1].Kind != "deploy" || got[1].Status != "due_soon" || got[1].Deadline.String() != "2023-10-01" {
+		t.Fatalf("as of 2023-09-15: %+v", got)
+	}
+}

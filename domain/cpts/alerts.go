@@ -76,6 +76,26 @@ func (c *Contract) Deadlines() []Deadline {
 	return out
 }
 
+// TakenUpDeadlines returns the deadlines a contract signed under an
+// earlier rulebook gets when it takes mission m up (by starting it), under
+// the embedded rulebooks: counted from the date the rulebook that created
+// m sets (its signature is before it); none for another mission.
+func TakenUpDeadlines(m string) []Deadline {
+	rb, ok := defaultRules.Joining(m)
+	if !ok {
+		return nil
+	}
+	rule, _ := rb.Mission(m)
+	var out []Deadline
+	if rule.StartMonths != nil {
+		out = append(out, Deadline{Mission: m, Kind: DeadlineStart, Months: *rule.StartMonths, Deadline: rule.DeadlinesFrom.AddMonths(*rule.StartMonths)})
+	}
+	if rule.DeployMonths != nil {
+		out = append(out, Deadline{Mission: m, Kind: DeadlineDeploy, Months: *rule.DeployMonths, Deadline: rule.DeadlinesFrom.AddMonths(*rule.DeployMonths)})
+	}
+	return out
+}
+
 // Alert is the state of one deadline as of a date.
 type Alert struct {
 	ContractID uuid.UUID   `json:"contract_id"`
