@@ -247,6 +247,26 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("downloaded CSV:\n%s", csv)
 	}
 
+	// The rulebooks page, reached from the menu: T1's crisis plan published
+	// by the amendment, T2's not; at 400 px the menu wraps and the page
+	// does not scroll sideways (its tables do, inside their box).
+	if err := chromedp.Do(ctx, chromedp.Click(`a[href="/rulebooks"]`), chromedp.WaitVisible(chromedp.ID("amendments"))); err != nil {
+		t.Fatalf("the rulebooks page: %v", err)
+	}
+	if body := text("amendments"); !strings.Contains(body, "test-t1-crisis") {
+		t.Fatalf("the amendments table: %q", body)
+	}
+	shot("rulebooks.png")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(400, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("amendments"))); err != nil {
+		t.Fatal(err)
+	}
+	if overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`)); err != nil || overflow {
+		t.Errorf("the rulebooks page scrolls sideways at 400 px (%v)", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 1000), chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+
 	// Sign out: the contract is behind the sign-in page again.
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("signout")),
