@@ -256,6 +256,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	if body := text("amendments"); !strings.Contains(body, "test-t1-crisis") {
 		t.Fatalf("the amendments table: %q", body)
 	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`document.getElementById('version-aci-2022').scrollIntoView()`)); err != nil {
+		t.Fatal(err)
+	}
 	shot("rulebooks.png")
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(400, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("amendments"))); err != nil {
 		t.Fatal(err)

@@ -65,9 +65,10 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	fixture.Submit(t, cmds, "cpts", [][]byte{sign})
 	// A contract of aci-2022 with the crisis mission, an amendment and a
 	// crisis recognition, under the embedded rulebooks.
-	fixture.Submit(t, app.New(store, app.Options{Actor: "seed"}), "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
-	for _, lines := range national {
-		fixture.Submit(t, cmds, "cpts", lines)
+	embeddedRules := app.New(store, app.Options{Actor: "seed"})
+	fixture.Submit(t, embeddedRules, "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
+	for _, lines := range national { // generated histories: under the embedded rulebooks
+		fixture.Submit(t, embeddedRules, "cpts", lines)
 	}
 	s := &site{t: t, cmds: cmds, tokens: auth.Open(dir), tok: map[string]string{}, now: time.Now()}
 	for _, id := range []auth.Identity{{Name: "audrey", Role: auth.Auditor}, {Name: "fanny", Role: auth.Finance},
@@ -469,6 +470,9 @@ func TestRulebooksPageAndCrisisLines(t *testing.T) {
 		p := b.do("GET", "/rulebooks", nil)
 		if p.status != http.StatusOK {
 			t.Fatalf("%s: GET /rulebooks %d", who, p.status)
+		}
+		if !strings.Contains(p.body, "au <time") || strings.Contains(p.body, "au —") {
+			t.Fatalf("%s: the versions' periods in force: an open end shown as a date", who)
 		}
 		for _, want := range []string{"aci-2022", "non publié", "par l&#39;avenant", "test-t1-crisis", "Crises sanitaires reconnues", "01/10/2022", "31/01/2023", "580\u202f000,00"} {
 			if !strings.Contains(p.body, want) {
