@@ -219,6 +219,9 @@ func (c *Contract) notes(ref *Reference, asOf domain.Date) []Event {
 			Amends: a.Amends, EffectiveOn: a.EffectiveOn, PublishedOn: a.PublishedOn, Amounts: rows, Reason: a.Reason})
 	}
 	for _, r := range ref.Recognitions {
+		if !c.HasMission(MissionCrisis) {
+			break // noted when the contract takes the mission up
+		}
 		if r.On.After(asOf) || c.applied[appliedKey(r.Version, "")] || r.ARS != c.Terms.ARS || r.ContractID != nil && *r.ContractID != c.ID {
 			continue
 		}
