@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/google/uuid"
 )
 
 // The reference streams (cpts: rulebook amendments, crisis recognitions)
@@ -137,6 +139,13 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 		}
 	}
 	stream := cpts.ReferenceStream(h.Type)
+	if err := l.checkPrescription(ctx, rules, stream, cmd); err != nil {
+		var re *domain.RejectedError
+		if errors.As(err, &re) {
+			return Rejected(h.CommandID, err), nil
+		}
+		return Result{}, err
+	}
 	digest, err := commandDigest(cmd)
 	if err != nil {
 		return Result{}, err
@@ -215,12 +224,7 @@ func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream 
 // checkCrisisContract refuses a recognition for one contract that is not a
 // CPTS contract of the ARS that recognises the crisis.
 func (l *Ledger) checkCrisisContract(ctx context.Context, c cpts.CrisisRecognised) error {
-	var scheme domain.Scheme
-	for _, s := range l.opts.Schemes {
-		if s.Name() == cpts.Scheme {
-			scheme = s
-		}
-	}
+	scheme, _ := l.cptsScheme()
 	mu := l.lock(domain.Stream(cpts.Scheme, *c.ContractID))
 	mu.Lock()
 	st, err := l.state(ctx, scheme, *c.ContractID, false)
@@ -240,4 +244,96 @@ func (l *Ledger) checkCrisisContract(ctx context.Context, c cpts.CrisisRecognise
 		return domain.Reject(domain.CodeWrongContract, "contract_id", fmt.Sprintf("contract %s is followed by %s, not by %s", *c.ContractID, ars, c.ARS))
 	}
 	return nil
+}
+
+// checkPrescription applies the correction rules' prescription to the
+// reference facts that can take money back — a crisis recognition
+// corrected (ended, shortened, withdrawn) and a retroactive amendment —
+// on every CPTS contract they reach: one whose settled year would be
+// regularised by recovering money decided more than the rulebook's
+// recovery_prescription_years before the fact's date refuses it
+// (prescribed). It reads the log's signatures to find those contracts: a
+// rare command, checked before the stream's lock, and decided again under
+// it (a contract changed meanwhile is judged at its next decision).
+func (l *Ledger) checkPrescription(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command) error {
+	var reaches func(cpts.ContractSigned) bool
+	switch c := cmd.(type) {
+	case cpts.CorrectCrisisRecognition:
+		reaches = func(s cpts.ContractSigned) bool { return true } // the ARS is the recognition's: notes() filters
+	case cpts.PublishRulebookAmendment:
+		if !c.Retroactive {
+			return nil // it fills amounts not published, or rules lines dated after its publication: nothing to take back
+		}
+		tiers := map[string]bool{}
+		for _, a := range c.Amounts {
+			tiers[a.Tier] = true
+		}
+		reaches = func(s cpts.ContractSigned) bool { return tiers[s.Tier] }
+	default:
+		return nil
+	}
+	ref, err := l.Reference(ctx)
+	if err != nil {
+		return err
+	}
+	events, err := cpts.DecideReference(ref, rules, cmd)
+	if err != nil {
+		return nil // the decision under the lock names it
+	}
+	for i, e := range events {
+		if err := ref.Apply(EventID(stream, cmd.Meta().CommandID, i), e); err != nil {
+			return err
+		}
+	}
+	var ids []uuid.UUID
+	err = eventstore.EachPage(ctx, l.store, func(page []eventstore.Envelope) error {
+		for _, env := range page {
+			if env.Type != cpts.TypeContractSigned {
+				continue
+			}
+			id, ok := cpts.ContractOfStream(env.Stream)
+			var s cpts.ContractSigned
+			if ok && json.Unmarshal(env.Data, &s) == nil && reaches(s) {
+				ids = append(ids, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	scheme, _ := l.cptsScheme()
+	for _, id := range ids {
+		if err := l.checkContractPrescription(ctx, scheme, id, ref, events[0].BusinessDate()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkContractPrescription is CheckReference on one contract, under its
+// lock.
+func (l *Ledger) checkContractPrescription(ctx context.Context, scheme domain.Scheme, id uuid.UUID, ref *cpts.Reference, on domain.Date) error {
+	mu := l.lock(domain.Stream(cpts.Scheme, id))
+	mu.Lock()
+	defer mu.Unlock()
+	st, err := l.state(ctx, scheme, id, false)
+	if err != nil {
+		return err
+	}
+	c, ok := st.state.(*cpts.Contract)
+	if !ok {
+		return nil
+	}
+	return c.CheckReference(ref, on)
+}
+
+// cptsScheme returns the CPTS scheme served.
+func (l *Ledger) cptsScheme() (domain.Scheme, bool) {
+	for _, s := range l.opts.Schemes {
+		if s.Name() == cpts.Scheme {
+			return s, true
+		}
+	}
+	return nil, false
 }

@@ -1,6 +1,7 @@
 package cpts
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -320,4 +321,34 @@ func (c *Contract) missionAmounts(m string, d domain.Date) (MissionAmounts, Cite
 		}
 	}
 	return a, cite
+}
+
+// CheckReference applies the correction rules' prescription to a reference
+// fact about to be recorded (ref holds it, on its date): when the contract
+// would note it and a settled year's regularisation would then recover
+// money decided more than recovery_prescription_years before that date,
+// the fact is refused (prescribed), naming the contract — as a correction
+// of the contract's own facts would be (docs/domain.md §4).
+func (c *Contract) CheckReference(ref *Reference, on domain.Date) error {
+	if !c.Signed {
+		return nil
+	}
+	notes := c.notes(ref, on)
+	if len(notes) == 0 {
+		return nil
+	}
+	after := c.clone()
+	for _, n := range notes {
+		if err := after.Apply(n); err != nil {
+			return err
+		}
+	}
+	err := domain.CheckPrescription(after.regularisations(), c.Rulebook.RecoveryPrescriptionYears, on)
+	var re *domain.RejectedError
+	if errors.As(err, &re) {
+		for i := range re.Violations {
+			re.Violations[i].Rule = fmt.Sprintf("contract %s (%s): %s", c.ID, c.Terms.CPTS.Name, re.Violations[i].Rule)
+		}
+	}
+	return err
 }
