@@ -256,19 +256,12 @@ func (l *Ledger) checkCrisisContract(ctx context.Context, c cpts.CrisisRecognise
 // rare command, checked before the stream's lock, and decided again under
 // it (a contract changed meanwhile is judged at its next decision).
 func (l *Ledger) checkPrescription(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command) error {
-	var reaches func(cpts.ContractSigned) bool
 	switch c := cmd.(type) {
 	case cpts.CorrectCrisisRecognition:
-		reaches = func(s cpts.ContractSigned) bool { return true } // the ARS is the recognition's: notes() filters
 	case cpts.PublishRulebookAmendment:
 		if !c.Retroactive {
 			return nil // it fills amounts not published, or rules lines dated after its publication: nothing to take back
 		}
-		tiers := map[string]bool{}
-		for _, a := range c.Amounts {
-			tiers[a.Tier] = true
-		}
-		reaches = func(s cpts.ContractSigned) bool { return tiers[s.Tier] }
 	default:
 		return nil
 	}
@@ -285,6 +278,7 @@ func (l *Ledger) checkPrescription(ctx context.Context, rules *cpts.Rules, strea
 			return err
 		}
 	}
+	reaches := reachedBy(ref, events[0])
 	var ids []uuid.UUID
 	err = eventstore.EachPage(ctx, l.store, func(page []eventstore.Envelope) error {
 		for _, env := range page {
@@ -309,6 +303,28 @@ func (l *Ledger) checkPrescription(ctx context.Context, rules *cpts.Rules, strea
 		}
 	}
 	return nil
+}
+
+// reachedBy tells the contracts, by their signature, that a reference
+// fact can reach: those of the recognition's ARS (or its one contract), any
+// for an amendment. Contract.CheckReference judges each.
+func reachedBy(ref *cpts.Reference, e domain.Event) func(cpts.ContractSigned) bool {
+	switch e := e.(type) {
+	case cpts.CrisisRecognitionCorrected:
+		i := slices.IndexFunc(ref.Recognitions, func(r cpts.Recognition) bool { return r.ID == e.Corrects })
+		if i < 0 {
+			return func(cpts.ContractSigned) bool { return false }
+		}
+		r := ref.Recognitions[i]
+		return func(s cpts.ContractSigned) bool {
+			return s.ARS == r.ARS && (r.ContractID == nil || *r.ContractID == s.ContractID)
+		}
+	case cpts.RulebookAmendmentPublished:
+		// Every contract: a correction of its terms may have moved it to
+		// a tier the amendment sets since its signature.
+		return func(cpts.ContractSigned) bool { return true }
+	}
+	return func(cpts.ContractSigned) bool { return false }
 }
 
 // checkContractPrescription is CheckReference on one contract, under its

@@ -63,15 +63,26 @@ func (c *Contract) Deadlines() []Deadline {
 		rule, _ := rb.Mission(m)
 		// A mission created by an amendment counts from the later of the
 		// signature and the amendment's entry into force (domain.md §2.10).
-		from := domain.MaxDate(c.Terms.SignedOn, rule.DeadlinesFrom)
-		if rule.StartMonths != nil {
-			out = append(out, Deadline{Mission: m, Kind: DeadlineStart, Months: *rule.StartMonths,
-				Deadline: from.AddMonths(*rule.StartMonths), Done: c.Starts[m]})
+		for _, dl := range deadlinesOf(rule, domain.MaxDate(c.Terms.SignedOn, rule.DeadlinesFrom)) {
+			dl.Done = c.Starts[m]
+			if dl.Kind == DeadlineDeploy {
+				dl.Done = c.Deploys[m]
+			}
+			out = append(out, dl)
 		}
-		if rule.DeployMonths != nil {
-			out = append(out, Deadline{Mission: m, Kind: DeadlineDeploy, Months: *rule.DeployMonths,
-				Deadline: from.AddMonths(*rule.DeployMonths), Done: c.Deploys[m]})
-		}
+	}
+	return out
+}
+
+// deadlinesOf returns a mission's start and deployment deadlines counted
+// from a date (those its rule has).
+func deadlinesOf(rule MissionRule, from domain.Date) []Deadline {
+	var out []Deadline
+	if rule.StartMonths != nil {
+		out = append(out, Deadline{Mission: rule.Code, Kind: DeadlineStart, Months: *rule.StartMonths, Deadline: from.AddMonths(*rule.StartMonths)})
+	}
+	if rule.DeployMonths != nil {
+		out = append(out, Deadline{Mission: rule.Code, Kind: DeadlineDeploy, Months: *rule.DeployMonths, Deadline: from.AddMonths(*rule.DeployMonths)})
 	}
 	return out
 }
@@ -86,14 +97,7 @@ func TakenUpDeadlines(m string) []Deadline {
 		return nil
 	}
 	rule, _ := rb.Mission(m)
-	var out []Deadline
-	if rule.StartMonths != nil {
-		out = append(out, Deadline{Mission: m, Kind: DeadlineStart, Months: *rule.StartMonths, Deadline: rule.DeadlinesFrom.AddMonths(*rule.StartMonths)})
-	}
-	if rule.DeployMonths != nil {
-		out = append(out, Deadline{Mission: m, Kind: DeadlineDeploy, Months: *rule.DeployMonths, Deadline: rule.DeadlinesFrom.AddMonths(*rule.DeployMonths)})
-	}
-	return out
+	return deadlinesOf(rule, rule.DeadlinesFrom)
 }
 
 // Alert is the state of one deadline as of a date.
