@@ -85,8 +85,16 @@ type Options struct {
 	// Actor is recorded on every event (who submitted the command).
 	Actor string
 	// Today returns the day commands are recorded on, which bounds their
-	// business dates (domain.Calendar.Latest); default: today in UTC.
+	// business dates (domain.Calendar.Latest) and dates their acts
+	// (domain.CheckRecordingDay); default: today in UTC. The ledger's
+	// clock, never a client's: no command or flag of submit or serve sets
+	// it.
 	Today func() domain.Date
+	// ReplayHistory takes every command as recorded on its own dates: a
+	// history generated or restored to be replayed as it happened (ledger
+	// demo, tests of generated histories), where act dates years before
+	// the clock are the point. It is never set for commands of a client.
+	ReplayHistory bool
 	// Schemes are the payment schemes served (default: CPTS and assistant,
 	// with their embedded rulebooks).
 	Schemes []domain.Scheme
@@ -222,6 +230,9 @@ func (l *Ledger) submitHeader(ctx context.Context, actor string, line []byte, h 
 	}
 	cmd, err := scheme.DecodeCommand(line)
 	if err != nil {
+		return Rejected(h.CommandID, err), nil
+	}
+	if cmd, err = l.stampRecordingDay(cmd); err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
 	return l.apply(ctx, scheme, cmd, actor)
@@ -599,6 +610,29 @@ func Contract(ctx context.Context, store eventstore.Store, id uuid.UUID, keep fu
 	return c, err
 }
 
+// today is the day the ledger records commands on: its own clock.
+func (l *Ledger) today() domain.Date {
+	if l.opts.Today != nil {
+		return l.opts.Today()
+	}
+	return domain.DateOf(time.Now())
+}
+
+// stampRecordingDay refuses a command whose act is dated before the day
+// the ledger records it, and hands a termination that day, on which the
+// prescription of what it takes back is judged (domain/recording.go).
+func (l *Ledger) stampRecordingDay(cmd domain.Command) (domain.Command, error) {
+	if l.opts.ReplayHistory {
+		return cmd, nil
+	}
+	day := l.today()
+	if t, ok := cmd.(domain.TerminateContract); ok {
+		t.RecordedOn = day
+		return t, nil
+	}
+	return cmd, domain.CheckRecordingDay(cmd, day)
+}
+
 // datedFields are the business dates of the commands, by their JSON name.
 var datedFields = []string{"signed_on", "started_on", "deployed_on", "reported_on", "as_of", "terminated_on", "hired_on", "corrected_on", "date",
 	"published_on", "recognised_on"}
@@ -608,10 +642,7 @@ var datedFields = []string{"signed_on", "started_on", "deployed_on", "reported_o
 // field: a decision as of 2099-12-01 would decide, today, payments of
 // years that have not come.
 func (l *Ledger) checkAhead(line []byte) error {
-	today := domain.DateOf(time.Now())
-	if l.opts.Today != nil {
-		today = l.opts.Today()
-	}
+	today := l.today()
 	cal := domain.CalendarOf(l.opts.Schemes)
 	latest := cal.Latest(today)
 	if !mayHoldDateAfter(line, latest.String()) {

@@ -478,7 +478,9 @@ func TestCommandsAreNotDatedFarAhead(t *testing.T) {
 // duplicate_amendment, and nothing is lost.
 func TestConcurrentAmendments(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
-	a, b := app.New(openStore(t, path), app.Options{}), app.New(openStore(t, path), app.Options{})
+	// Both ledgers record on the amendments' publication day.
+	on := func() domain.Date { return domain.MustDate("2023-06-15") }
+	a, b := app.New(openStore(t, path), app.Options{Today: on}), app.New(openStore(t, path), app.Options{Today: on})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	results := map[string][]app.Result{}
@@ -528,40 +530,11 @@ func TestConcurrentAmendments(t *testing.T) {
 // withdrawal's date, it is refused (prescribed), naming the contract, and
 // nothing is written; within three years it is recorded.
 func TestCrisisWithdrawalIsPrescribedAfterThreeYears(t *testing.T) {
-	ctx := context.Background()
-	s := openStore(t, filepath.Join(t.TempDir(), "events.db"))
-	l := app.New(s, app.Options{})
-	id := "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e83"
-	submitOK := func(line string) {
-		t.Helper()
-		if r, err := l.Submit(ctx, []byte(line)); err != nil || !r.OK {
-			t.Fatalf("%s: %+v %v", line, r.Error, err)
-		}
-	}
-	submitOK(`{"type":"SignContract","command_id":"s","contract_id":"` + id + `","cpts":{"id":"c","name":"CPTS de la crise"},"ars":"ARS Test","cpam":"CPAM Test","population":100000,"signed_on":"2022-06-01","missions":["access","pathways","prevention","crisis"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`)
-	for _, m := range []string{"access", "pathways", "prevention", "crisis"} {
-		submitOK(`{"type":"StartMission","command_id":"start-` + m + `","contract_id":"` + id + `","mission":"` + m + `","started_on":"2022-06-01"}`)
-	}
-	submitOK(`{"type":"RecogniseCrisis","command_id":"cr","ars":"ARS Test","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"épidémies"}`)
-	submitOK(`{"type":"ReportIndicators","command_id":"r1","contract_id":"` + id + `","contract_year":1,"reported_on":"2023-06-15","values":[{"mission":"access","code":"a","value":"1"},{"mission":"pathways","code":"p","value":"1"},{"mission":"prevention","code":"v","value":"1"}]}`)
-	submitOK(`{"type":"DecideDuePayments","command_id":"d1","contract_id":"` + id + `","as_of":"2023-07-01"}`) // the supplement, with year 1's balance
-	recognition := app.EventID("crises-cpts", "cr", 0)
-	withdraw := func(commandID, on string) app.Result {
-		line := `{"type":"CorrectCrisisRecognition","command_id":"` + commandID + `","corrects":"` + recognition.String() + `","from":"2022-10-01","to":"2023-03-31","withdrawn":true,"corrected_on":"` + on + `","reason":"recognised by mistake"}`
-		r, err := l.Submit(ctx, []byte(line))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	head, _ := s.Head(ctx)
-	if r := withdraw("w-late", "2026-07-02"); r.OK || r.Error.Code != "prescribed" || !strings.Contains(r.Error.Message, id) {
+	h := newCrisisHistory(t)
+	if r := h.submit(t, "2026-07-02", h.withdrawal("w-late", "2026-07-02")); r.OK || r.Error.Code != "prescribed" || !strings.Contains(r.Error.Message, h.id) {
 		t.Fatalf("a withdrawal more than three years after the supplement: %+v", r)
 	}
-	if h, _ := s.Head(ctx); h != head {
-		t.Fatalf("a refused withdrawal wrote events: head %d → %d", head, h)
-	}
-	if r := withdraw("w-in-time", "2026-06-30"); !r.OK {
+	if r := h.submit(t, "2026-06-30", h.withdrawal("w-in-time", "2026-06-30")); !r.OK {
 		t.Fatalf("a withdrawal within three years: %+v", r.Error)
 	}
 }

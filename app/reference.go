@@ -126,6 +126,9 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 	if err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
+	if cmd, err = l.stampRecordingDay(cmd); err != nil {
+		return Rejected(h.CommandID, err), nil
+	}
 	if limit, _ := ctx.Value(cpamKey{}).(string); limit != "" {
 		return Rejected(h.CommandID, domain.Reject(domain.CodeRejected, "type", fmt.Sprintf("%s concerns every CPAM: an identity limited to the contracts of %q may not submit it", h.Type, limit))), nil
 	}

@@ -57,7 +57,7 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	}
 	models := projections.NewSet(dir, nil)
 	t.Cleanup(func() { models.Close(); store.Close() })
-	cmds := app.New(store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "seed"})
+	cmds := app.New(store, app.Options{ReplayHistory: true, Schemes: app.ExamplesSchemes(), Actor: "seed"})
 	fixture.Submit(t, cmds, "cpts", fixture.Lines(t, "../domain/cpts/testdata/aci-lifecycles.jsonl"))
 	fixture.Submit(t, cmds, "assistant", fixture.Lines(t, "../domain/assistant/testdata/aid-lifecycles.jsonl"))
 	sign := fixture.Lines(t, "../examples/t2-contract.jsonl")[0]
@@ -65,7 +65,7 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	fixture.Submit(t, cmds, "cpts", [][]byte{sign})
 	// A contract of aci-2022 with the crisis mission, an amendment and a
 	// crisis recognition, under the embedded rulebooks.
-	embeddedRules := app.New(store, app.Options{Actor: "seed"})
+	embeddedRules := app.New(store, app.Options{ReplayHistory: true, Actor: "seed"})
 	fixture.Submit(t, embeddedRules, "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
 	for _, lines := range national { // generated histories: under the embedded rulebooks
 		fixture.Submit(t, embeddedRules, "cpts", lines)

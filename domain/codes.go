@@ -76,6 +76,8 @@ const (
 	CodeNoChange = "no_change"
 	// CodePrescribed: a correction whose regularisation would recover money decided longer ago than the rulebook's recovery_prescription_years.
 	CodePrescribed = "prescribed"
+	// CodeBackdated: an act (a publication, a recognition, a correction) dated before the day the ledger records it.
+	CodeBackdated = "backdated"
 	// CodeInvalidValue: a query parameter outside the values it takes (a status, a scheme, a limit, a cursor).
 	CodeInvalidValue = "invalid_value"
 	// CodeRejected: a rejection without a more precise code.

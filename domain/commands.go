@@ -25,6 +25,12 @@ type TerminateContract struct {
 	CommandMeta
 	TerminatedOn Date
 	Reason       string
+	// RecordedOn is the day the ledger records the command, set by the
+	// command path (zero: a replayed history): the prescription of what
+	// a back-dated termination takes back is judged on the later of it
+	// and TerminatedOn (JudgedOn). Not part of the command: never
+	// encoded, nor in its digest.
+	RecordedOn Date `json:"-"`
 }
 
 func (DecideDuePayments) CommandType() string { return CmdDecideDuePayments }

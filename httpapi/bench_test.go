@@ -121,7 +121,7 @@ func BenchmarkSubmit32InProcess(b *testing.B) {
 // inProcess submits through app's Go API, on a store of its own.
 func inProcess(b *testing.B) (*embedded.Store, func(string) error) {
 	store, _ := benchStore(b)
-	l := app.New(store, app.Options{})
+	l := app.New(store, app.Options{ReplayHistory: true})
 	return store, func(line string) error {
 		res, err := l.SubmitAs(context.Background(), "bench", []byte(line))
 		if err == nil && !res.OK {
@@ -142,7 +142,7 @@ func benchServer(b *testing.B) (*embedded.Store, string, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := New(Config{Store: store, Commands: app.New(store, app.Options{}), Reads: query.New(store, models, app.DefaultSchemes()),
+	s := New(Config{Store: store, Commands: app.New(store, app.Options{ReplayHistory: true}), Reads: query.New(store, models, app.DefaultSchemes()),
 		Models: models, Tokens: tokens})
 	srv := httptest.NewServer(s.Handler())
 	b.Cleanup(srv.Close)

@@ -50,6 +50,13 @@ type testAPI struct {
 
 func newAPI(t *testing.T) *testAPI {
 	t.Helper()
+	// The tests' histories are replayed as they happened (their acts dated
+	// years ago); TestBackdatedActsAreRefusedOverHTTP runs on the clock.
+	return newAPIWith(t, app.Options{ReplayHistory: true})
+}
+
+func newAPIWith(t *testing.T, opts app.Options) *testAPI {
+	t.Helper()
 	dir := t.TempDir()
 	store, err := embedded.Open(context.Background(), filepath.Join(dir, "events.db"), embedded.Options{})
 	if err != nil {
@@ -70,7 +77,7 @@ func newAPI(t *testing.T) *testAPI {
 		a.tokens[id.Name] = tok
 	}
 	reads := query.New(store, models, app.DefaultSchemes())
-	s := New(Config{Store: store, Commands: app.New(store, app.Options{}), Reads: reads, Models: models, Tokens: tokens,
+	s := New(Config{Store: store, Commands: app.New(store, opts), Reads: reads, Models: models, Tokens: tokens,
 		ProjectionLag: func(ctx context.Context) (int64, error) { return 0, nil }})
 	a.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(a.srv.Close)

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/query"
@@ -349,5 +351,33 @@ func TestProblems(t *testing.T) {
 	}
 	if a.head() != head {
 		t.Fatal("a refused request wrote events")
+	}
+}
+
+// The red team's first finding, over HTTP: an administrator publishing an
+// amendment dated before the day the ledger records it is refused
+// (backdated, naming published_on) and nothing is written; dated on the
+// ledger's day it is published. The ledger's clock is the server's, never
+// the client's.
+func TestBackdatedActsAreRefusedOverHTTP(t *testing.T) {
+	a := newAPIWith(t, app.Options{})
+	head := a.head()
+	r := a.do("ada", "POST", "/api/v1/rulebooks/amendments", jsonCT, []byte(testAmendment))
+	if r.status != http.StatusUnprocessableEntity || r.problem(t).Code != domain.CodeBackdated || a.head() != head {
+		t.Fatalf("an amendment published on 2023-06-15, recorded today: %d %s, head %d → %d", r.status, r.body, head, a.head())
+	}
+	if p := r.problem(t); len(p.Violations) != 1 || p.Violations[0].Field != "published_on" {
+		t.Fatalf("the refusal names %+v, want published_on", p.Violations)
+	}
+	crisis := `{"type":"RecogniseCrisis","command_id":"cr","ars":"ARS Centre-Val de Loire","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"épidémies"}`
+	if r := a.do("agnes", "POST", "/api/v1/commands", jsonCT, []byte(crisis)); r.status != http.StatusUnprocessableEntity || r.problem(t).Code != domain.CodeBackdated || a.head() != head {
+		t.Fatalf("a recognition dated 2022-12-01, recorded today: %d %s", r.status, r.body)
+	}
+	// Tomorrow, not today: the test may run across midnight (a later day is
+	// within recording_margin_days).
+	tomorrow := domain.DateOf(time.Now()).AddDays(1).String()
+	honest := strings.Replace(testAmendment, `"published_on":"2023-06-15"`, `"published_on":"`+tomorrow+`"`, 1)
+	if r := a.do("ada", "POST", "/api/v1/rulebooks/amendments", jsonCT, []byte(honest)); r.status != http.StatusOK {
+		t.Fatalf("the amendment published tomorrow: %d %s", r.status, r.body)
 	}
 }

@@ -38,8 +38,8 @@ func newLedger(t *testing.T) *testLedger {
 	}
 	set := NewSet(dir, nil)
 	t.Cleanup(func() { set.Close(); store.Close() })
-	return &testLedger{dir: dir, store: store, set: set, cmds: app.New(store, app.Options{Actor: "test"}),
-		examples: app.New(store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "test"})}
+	return &testLedger{dir: dir, store: store, set: set, cmds: app.New(store, app.Options{ReplayHistory: true, Actor: "test"}),
+		examples: app.New(store, app.Options{ReplayHistory: true, Schemes: app.ExamplesSchemes(), Actor: "test"})}
 }
 
 // submit submits lines, and catches the runner up every `every` lines.

@@ -42,8 +42,8 @@ func newLedger(t *testing.T) *testLedger {
 	}
 	set := projections.NewSet(dir, nil)
 	t.Cleanup(func() { set.Close(); store.Close() })
-	return &testLedger{dir: dir, store: store, cmds: app.New(store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "test"}),
-		embedded: app.New(store, app.Options{Actor: "test"}), reads: query.New(store, set, app.DefaultSchemes())}
+	return &testLedger{dir: dir, store: store, cmds: app.New(store, app.Options{ReplayHistory: true, Schemes: app.ExamplesSchemes(), Actor: "test"}),
+		embedded: app.New(store, app.Options{ReplayHistory: true, Actor: "test"}), reads: query.New(store, set, app.DefaultSchemes())}
 }
 
 func (l *testLedger) feed(t *testing.T, scheme, path string) {

@@ -72,7 +72,7 @@ func compileAsyncAPI(t *testing.T) (payloads, headers map[string]*jsonschema.Sch
 func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	payloads, headers := compileAsyncAPI(t)
 	e := setup(t)
-	ledger := app.New(e.store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "asyncapi-test"})
+	ledger := app.New(e.store, app.Options{ReplayHistory: true, Schemes: app.ExamplesSchemes(), Actor: "asyncapi-test"})
 	// Every event type: the worked lifecycles, the worked corrections, and
 	// the corrections they lack (of a termination, of terms, and the aid's).
 	for _, f := range []struct {
@@ -91,7 +91,7 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	}
 	// The crisis mission, an amendment and a crisis recognition, under the
 	// embedded rulebooks (aci-2022).
-	fixture.Submit(t, app.New(e.store, app.Options{Actor: "asyncapi-test"}), "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
+	fixture.Submit(t, app.New(e.store, app.Options{ReplayHistory: true, Actor: "asyncapi-test"}), "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)

@@ -32,7 +32,7 @@ func TestBackupDuringAppendsRestores(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	cmds := app.New(store, app.Options{Actor: "appender"})
+	cmds := app.New(store, app.Options{ReplayHistory: true, Actor: "appender"})
 	raw, err := os.ReadFile("../../examples/t2-contract.jsonl")
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,12 @@ import (
 // TestMain lets the test binary act as the ledger command when it is run
 // under that name (testscript puts such a link on the scripts' PATH): its
 // main, signal handling included.
+//
+// The generated histories the tests submit were recorded as they happened:
+// the ledger, run by this binary, replays them so (replayHistory) unless
+// LEDGER_TEST_CLOCK=real, which the tests of the recording day set.
 func TestMain(m *testing.M) {
+	replayHistory = os.Getenv("LEDGER_TEST_CLOCK") != "real"
 	testscript.Main(m, map[string]func(){"ledger": main})
 }
 

@@ -47,7 +47,7 @@ func runDemo(e *env, args []string) error {
 	lines = append(lines, aid...)
 
 	fmt.Fprintf(out, "== Submitting through the command path of `ledger submit` into %s (%d workers, one contract per worker)\n", e.global.data, f.workers)
-	ledger := app.New(store, app.Options{Actor: "demo", Schemes: e.schemes})
+	ledger := app.New(store, app.Options{Actor: "demo", Schemes: e.schemes, ReplayHistory: true})
 	start := time.Now()
 	events, rejected, err := submitParallel(e, ledger, lines, f.workers)
 	if err != nil {

@@ -21,3 +21,10 @@ func main() {
 	stop()
 	os.Exit(code)
 }
+
+// replayHistory takes the commands of submit and serve as recorded on
+// their own dates (app.Options.ReplayHistory). Nothing in the command sets
+// it: only the package's tests do, so that the generated histories of
+// 2019–2026 they submit through the real command keep their act dates;
+// `ledger demo` replays its history this way in a fresh directory.
+var replayHistory bool

@@ -159,7 +159,7 @@ func runRulebook(e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.schemes})
+	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.schemes, ReplayHistory: replayHistory})
 	res, err := ledger.SubmitAs(e.ctx, *actor, raw)
 	if err != nil {
 		return err

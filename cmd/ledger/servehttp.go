@@ -73,7 +73,7 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Config{
-		Store: store, Commands: app.New(store, app.Options{Schemes: e.schemes, Locate: e.locator(store)}), Reads: reads, Models: models,
+		Store: store, Commands: app.New(store, app.Options{Schemes: e.schemes, Locate: e.locator(store), ReplayHistory: replayHistory}), Reads: reads, Models: models,
 		Tokens: tokens, Logger: log, Console: web.Handler(),
 		ProjectionLag: func(ctx context.Context) (int64, error) { return projectionLag(ctx, store, models) },
 		RelayLag: func(ctx context.Context) (int64, error) {

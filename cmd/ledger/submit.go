@@ -48,7 +48,7 @@ func runSubmit(e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.schemes, Locate: e.locator(store)})
+	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.schemes, Locate: e.locator(store), ReplayHistory: replayHistory})
 	res, err := submitLines(e, ledger, *actor, in)
 	if err != nil {
 		return err

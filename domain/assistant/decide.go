@@ -33,7 +33,7 @@ func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
 			return nil, err
 		}
 		events := []domain.Event{ContractTerminated{ContractID: c.ID, TerminatedOn: cmd.TerminatedOn, Reason: cmd.Reason}}
-		if err := c.checkPrescription(events, cmd.TerminatedOn); err != nil {
+		if err := c.checkPrescription(events, domain.JudgedOn(cmd.TerminatedOn, cmd.RecordedOn)); err != nil {
 			return nil, err
 		}
 		return events, nil

@@ -55,6 +55,16 @@ func (PublishRulebookAmendment) CommandType() string { return CmdPublishRulebook
 func (RecogniseCrisis) CommandType() string          { return CmdRecogniseCrisis }
 func (CorrectCrisisRecognition) CommandType() string { return CmdCorrectCrisisRecognition }
 
+// ActDate implements domain.ActDated: an amendment's publication, a
+// recognition and its correction are acts the ledger dates.
+func (c PublishRulebookAmendment) ActDate() (string, domain.Date) {
+	return "published_on", c.PublishedOn
+}
+func (c RecogniseCrisis) ActDate() (string, domain.Date) { return "recognised_on", c.RecognisedOn }
+func (c CorrectCrisisRecognition) ActDate() (string, domain.Date) {
+	return "corrected_on", c.CorrectedOn
+}
+
 func (c PublishRulebookAmendment) Meta() domain.CommandMeta {
 	return domain.CommandMeta{CommandID: c.CommandID}
 }

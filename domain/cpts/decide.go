@@ -263,7 +263,7 @@ func decideTerminate(c *Contract, cmd TerminateContract) ([]Event, error) {
 		return nil, err
 	}
 	events := []Event{ContractTerminated{ContractID: c.ID, TerminatedOn: d, Reason: cmd.Reason}}
-	if err := c.checkPrescription(events, d); err != nil {
+	if err := c.checkPrescription(events, domain.JudgedOn(d, cmd.RecordedOn)); err != nil {
 		return nil, err
 	}
 	return events, nil
