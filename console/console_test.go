@@ -94,7 +94,7 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tree.Checkpoint(context.Background(), store, signer, ""); err != nil {
+	if _, err := tree.Checkpoint(context.Background(), store, notary.WithMemory(signer, filepath.Join(t.TempDir(), "signer.last")), ""); err != nil {
 		t.Fatal(err)
 	}
 	if s.verifier, err = note.NewVerifier(vkey); err != nil {

@@ -38,6 +38,9 @@ const (
 	// CodeChainBroken: an audit trail whose hash chain does not verify (the events are in the body's problem), or any
 	// query while the last check of the log found a chain broken (503: nothing is served from it).
 	CodeChainBroken = "chain_broken"
+	// CodeChainUnknown: a query before serve's first whole check of the log's hash chains (503: nothing is served
+	// from a log no check has passed; a deleted verdict file is unknown, never healthy).
+	CodeChainUnknown = "chain_unknown"
 )
 
 // problemBase is the URI the problem types are relative to.
@@ -84,6 +87,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var re *domain.RejectedError
 	var mbe *http.MaxBytesError
 	var broken *chainstatus.BrokenError
+	var unknown *chainstatus.UnknownError
 	switch {
 	case errors.As(err, &p):
 	case errors.As(err, &re):
@@ -93,6 +97,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &broken):
 		s.log.Error("query refused: the log failed its hash-chain check", "err", err)
 		p = problemf(http.StatusServiceUnavailable, CodeChainBroken, "the log failed its hash-chain check at position %d: nothing is served from it until it is whole again", broken.Status.Position)
+	case errors.As(err, &unknown):
+		s.log.Error("query refused: the log's hash chains have no verdict yet", "err", err)
+		p = problemf(http.StatusServiceUnavailable, CodeChainUnknown, "%s", unknown.Error())
 	case errors.As(err, &mbe):
 		p = problemf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "a request body is at most %d bytes", mbe.Limit)
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:

@@ -185,8 +185,10 @@ type Stored struct {
 }
 
 // Checkpoint brings the tree up to date, signs a checkpoint of it with s
-// under origin ("" for the ledger's own), keeps it and returns it.
-func (t *Tree) Checkpoint(ctx context.Context, store eventstore.Store, s note.Signer, origin string) (Stored, error) {
+// under origin ("" for the ledger's own), keeps it and returns it. The
+// signer refuses a tree inconsistent with the last checkpoint it signed
+// (*ForkError; signer.go).
+func (t *Tree) Checkpoint(ctx context.Context, store eventstore.Store, s *Signer, origin string) (Stored, error) {
 	if _, err := t.CatchUp(ctx, store, Hooks{}); err != nil {
 		return Stored{}, err
 	}
@@ -204,7 +206,7 @@ func (t *Tree) Checkpoint(ctx context.Context, store eventstore.Store, s note.Si
 		return Stored{}, err
 	}
 	c := Checkpoint{Origin: origin, Size: t.size, Root: root}
-	msg, err := Sign(c, s)
+	msg, err := s.sign(c, t)
 	if err != nil {
 		return Stored{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cptsledger/ledger/eventstore"
@@ -136,7 +137,7 @@ func seq(n int) []int64 {
 	return out
 }
 
-func keys(t *testing.T, name string) (note.Signer, note.Verifier) {
+func keys(t *testing.T, name string) (*notary.Signer, note.Verifier) {
 	t.Helper()
 	skey, vkey, err := notary.GenerateKey(name)
 	if err != nil {
@@ -150,7 +151,7 @@ func keys(t *testing.T, name string) (note.Signer, note.Verifier) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, v
+	return notary.WithMemory(s, filepath.Join(t.TempDir(), name+".last")), v
 }
 
 // An untouched log verifies against every checkpoint signed while it
@@ -275,15 +276,39 @@ func TestRebuildFindsTheSameHashes(t *testing.T) {
 	if after, _ := tree.Root(500); after != before || tree.Size() != 520 {
 		t.Fatalf("the rebuilt tree differs: size %d", tree.Size())
 	}
-	// A tree file changed by hand is found, and kept aside.
-	f, err := os.OpenFile(filepath.Join(dir, notary.HashesFile), os.O_RDWR, 0)
-	if err != nil {
+	damage := func() {
+		f, err := os.OpenFile(filepath.Join(dir, notary.HashesFile), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt([]byte{0xff}, int64(tlog.StoredHashIndex(0, 300))*tlog.HashSize)
+		f.Close()
+	}
+	// A tree file changed by hand, and no checkpoint signed to tell it
+	// from a rewritten log: the kept tree is not replaced.
+	damage()
+	damaged, _ := os.ReadFile(filepath.Join(dir, notary.HashesFile))
+	rep, err = tree.Rebuild(ctx, s)
+	if err != nil || rep.FirstDifferent != 300 || rep.Aside != "" || !strings.Contains(rep.Refused, "no checkpoint") {
+		t.Fatalf("rebuild of a damaged tree without checkpoints: %+v %v", rep, err)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, notary.HashesFile)); !bytes.Equal(now, damaged) {
+		t.Fatal("a refused rebuild changed the tree's files")
+	}
+	// With a checkpoint signed before the damage, the log is shown to be
+	// what was signed: the damaged files are kept aside and replaced.
+	tree.Close()
+	os.Remove(filepath.Join(dir, notary.HashesFile))
+	os.Remove(filepath.Join(dir, notary.LeavesFile))
+	os.Remove(filepath.Join(dir, notary.DBFile))
+	tree = openTree(t, dir)
+	signer, _ := keys(t, "rebuild-test")
+	if _, err := tree.Checkpoint(ctx, s, signer, ""); err != nil {
 		t.Fatal(err)
 	}
-	f.WriteAt([]byte{0xff}, int64(tlog.StoredHashIndex(0, 300))*tlog.HashSize)
-	f.Close()
+	damage()
 	rep, err = tree.Rebuild(ctx, s)
-	if err != nil || rep.FirstDifferent != 300 || rep.Aside == "" {
+	if err != nil || rep.FirstDifferent != 300 || rep.Aside == "" || rep.Refused != "" {
 		t.Fatalf("rebuild after an edit: %+v %v", rep, err)
 	}
 	ref := referenceTree(t, s)

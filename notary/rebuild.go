@@ -25,14 +25,22 @@ type RebuildReport struct {
 	// was added: the old files are kept aside (Aside) as evidence.
 	FirstDifferent int64
 	Aside          string
-	Elapsed        time.Duration
+	// Refused says why a different tree was not put in place (""
+	// when it was, or when nothing differed).
+	Refused string
+	Elapsed time.Duration
 }
 
 // Rebuild computes the tree again from the whole log and compares every
 // stored hash with the tree's. The same hashes: the tree is kept (and
-// brought up to date). Different ones: the old files are moved aside and the
-// rebuilt tree, which matches the log as it is now, takes their place.
-// Signed checkpoints are kept either way.
+// brought up to date). Different ones: either the tree's files were
+// damaged, or the log was rewritten; the checkpoints signed tell which.
+// When the rebuilt tree has the root of every signed checkpoint it covers
+// (and there is at least one), the log is what was signed: the old files
+// are moved aside and the rebuilt tree takes their place. Otherwise the
+// kept tree stays exactly as it was (Refused says why) — a rebuild never
+// replaces the tree with one of a rewritten log, which a signer would
+// then be asked to sign. Signed checkpoints are kept either way.
 func (t *Tree) Rebuild(ctx context.Context, store eventstore.Store) (RebuildReport, error) {
 	start := time.Now()
 	lock, err := dirlock.Wait(filepath.Join(t.dir, LockFile))
@@ -83,6 +91,10 @@ func (t *Tree) Rebuild(ctx context.Context, store eventstore.Store) (RebuildRepo
 		rep.FirstDifferent = nt.size // the log is shorter than the tree
 	}
 	if rep.FirstDifferent >= 0 {
+		if rep.Refused, err = t.disagreesWithSigned(ctx, nt); err != nil || rep.Refused != "" {
+			rep.Elapsed = time.Since(start)
+			return rep, err
+		}
 		rep.Aside = filepath.Join(t.dir, fmt.Sprintf("notary-before-rebuild-%s", time.Now().UTC().Format("20060102T150405Z")))
 	}
 	if err := t.swap(ctx, nt, rep.Aside); err != nil {
@@ -90,6 +102,38 @@ func (t *Tree) Rebuild(ctx context.Context, store eventstore.Store) (RebuildRepo
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// disagreesWithSigned says why the rebuilt tree nt may not replace the
+// kept one: no signed checkpoint to tell damaged tree files from a
+// rewritten log, or a signed checkpoint whose root nt does not have.
+func (t *Tree) disagreesWithSigned(ctx context.Context, nt *Tree) (string, error) {
+	cps, err := t.Checkpoints(ctx)
+	if err != nil {
+		return "", err
+	}
+	checked := 0
+	for _, st := range cps {
+		c, err := ReadNote([]byte(st.Note))
+		if err != nil {
+			return fmt.Sprintf("checkpoint %d kept is unreadable (%v)", st.ID, err), nil
+		}
+		if c.Size > nt.size {
+			return fmt.Sprintf("the log holds %d events, fewer than the %d of checkpoint %d signed on %s", nt.size, c.Size, st.ID, st.SignedAt.Format(time.RFC3339)), nil
+		}
+		root, err := nt.Root(c.Size)
+		if err != nil {
+			return "", err
+		}
+		if root != c.Root {
+			return fmt.Sprintf("the log's first %d events no longer have the root of checkpoint %d signed on %s", c.Size, st.ID, st.SignedAt.Format(time.RFC3339)), nil
+		}
+		checked++
+	}
+	if checked == 0 {
+		return "no checkpoint was signed to tell damaged tree files from a rewritten log", nil
+	}
+	return "", nil
 }
 
 // appendLeaves adds leaves to a tree's files without committing them.

@@ -34,7 +34,8 @@ func TestIndependentScriptsVerifyProofs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := note.NewSigner(skey)
+	key, _ := note.NewSigner(skey)
+	signer := notary.WithMemory(key, filepath.Join(t.TempDir(), "signer.last"))
 	verifier, _ := note.NewVerifier(vkey)
 	pub := filepath.Join(dir, "verifier.pub")
 	os.WriteFile(pub, []byte(vkey+"\n"), 0o600)
@@ -166,7 +167,7 @@ func TestIndependentScriptsVerifyProofs(t *testing.T) {
 	}
 }
 
-func keys2(t *testing.T) (note.Signer, note.Verifier, string) {
+func keys2(t *testing.T) (*notary.Signer, note.Verifier, string) {
 	t.Helper()
 	skey, vkey, err := notary.GenerateKey("scripts-test")
 	if err != nil {
@@ -174,7 +175,7 @@ func keys2(t *testing.T) (note.Signer, note.Verifier, string) {
 	}
 	s, _ := note.NewSigner(skey)
 	v, _ := note.NewVerifier(vkey)
-	return s, v, vkey
+	return notary.WithMemory(s, filepath.Join(t.TempDir(), "signer.last")), v, vkey
 }
 
 // flip changes one base64 character of a signature.

@@ -144,7 +144,13 @@ func TestBackupCarriesTheCheckpoints(t *testing.T) {
 	// A checkpoint of another log beside a backup: the restore refuses.
 	other := filepath.Join(base, "other")
 	mustLedger(t, "--data", other, "submit", "--file", "../../examples/aid-contract.jsonl")
-	mustLedger(t, "--data", other, "checkpoint", "--signing-key", key)
+	// Its own key: a key signs one log (its memory refuses another origin).
+	otherKey := filepath.Join(base, "other.key")
+	mustLedger(t, "keygen", "--name", "backup-test", "--out", otherKey)
+	if code, _, errb := ledgerRun(t, "--data", other, "checkpoint", "--signing-key", key); code != 1 || !strings.Contains(errb, "another origin") {
+		t.Fatalf("the first ledger's key signing another log: exit %d %s", code, errb)
+	}
+	mustLedger(t, "--data", other, "checkpoint", "--signing-key", otherKey)
 	mustLedger(t, "--data", other, "backup", "--out", filepath.Join(base, "other.backup"))
 	raw, _ := os.ReadFile(filepath.Join(base, "other.backup.checkpoints"))
 	os.WriteFile(file+".checkpoints", raw, 0o600)

@@ -60,9 +60,28 @@ func (e *env) writeChain(st chainstatus.Status) {
 	}
 }
 
-// guardChain refuses a query when the last check found the log broken.
-func (e *env) guardChain() error {
+// guardChain refuses a query when the last check found the log broken. A
+// verdict that cannot be read (never recorded, deleted, unreadable) is
+// unknown, never healthy: the whole log is checked now and the verdict
+// recorded before anything is served.
+func (e *env) guardChain(store eventstore.Store) error {
 	err := chainstatus.Guard(e.global.data)
+	var ue *chainstatus.UnknownError
+	if errors.As(err, &ue) {
+		rep, verr := eventstore.Verify(e.ctx, store)
+		var ce *eventstore.CorruptionError
+		switch {
+		case errors.As(verr, &ce):
+			st := brokenStatus("query", ce)
+			e.writeChain(st)
+			err = &chainstatus.BrokenError{Status: st}
+		case verr != nil:
+			return verr
+		default:
+			e.writeChain(chainstatus.Status{OK: true, CheckedAt: time.Now().UTC(), By: "query", Position: uint64(rep.Head)})
+			return nil
+		}
+	}
 	var be *chainstatus.BrokenError
 	if errors.As(err, &be) {
 		return failed{"REFUSED: " + be.Error()}

@@ -17,6 +17,12 @@ import (
 // failure of either is recorded in the data directory (chainstatus), so
 // that neither serve nor the CLI serves figures from the log until a check
 // finds it whole again. /readyz and the metrics read the verdict.
+//
+// serve keeps its own verdict in memory (own): a file deleted or made
+// unreadable never turns a broken verdict healthy. Only serve's own whole
+// check clears a broken verdict it holds; a verdict file that says ok
+// after one that said broken (a CLI's verify) makes it check again at
+// once, and it keeps refusing until that check passes.
 type chainWatch struct {
 	dir   string
 	store eventstore.Store
@@ -24,32 +30,82 @@ type chainWatch struct {
 
 	mu       sync.Mutex
 	lastFull time.Time
-	verdict  *chainstatus.Cached // read again only when its file changed
+	own      *chainstatus.Status // nil until serve's first whole check
+	verdict  *chainstatus.Cached // the file, read again only when it changed
+	recheck  chan struct{}       // a whole check is wanted now
 }
 
-// status returns the verdict recorded (a CLI's verify counts too) and the
-// time of serve's last whole check.
+func newChainWatch(dir string, store eventstore.Store, log *slog.Logger) *chainWatch {
+	return &chainWatch{dir: dir, store: store, log: log, verdict: chainstatus.NewCached(dir), recheck: make(chan struct{}, 1)}
+}
+
+// check is the guard of every query: nil when serve's own verdict and the
+// file's both say the log is whole; a *BrokenError when either says it is
+// broken; an *UnknownError before serve's first whole check.
+func (w *chainWatch) check() error {
+	fileErr := w.verdict.Check()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var broken *chainstatus.BrokenError
+	if errors.As(fileErr, &broken) {
+		if w.own == nil || w.own.OK || w.own.CheckedAt.Before(broken.Status.CheckedAt) {
+			st := broken.Status
+			w.own = &st // remembered: deleting the file will not erase it
+		}
+		return fileErr
+	}
+	switch {
+	case w.own == nil:
+		w.wantCheck()
+		return &chainstatus.UnknownError{Why: "serve has not finished its first check of the whole log"}
+	case !w.own.OK:
+		w.wantCheck() // the file no longer says broken: check, do not believe
+		return &chainstatus.BrokenError{Status: *w.own}
+	}
+	if fileErr != nil {
+		w.log.Warn("chain: the verdict file cannot be read; serve keeps its own", "err", fileErr)
+	}
+	return nil
+}
+
+// wantCheck asks run for a whole check now. The caller holds w.mu.
+func (w *chainWatch) wantCheck() {
+	select {
+	case w.recheck <- struct{}{}:
+	default:
+	}
+}
+
+// status returns whether the log may be served (check) and the time of
+// serve's last whole check.
 func (w *chainWatch) status() (ok bool, lastFull time.Time) {
+	err := w.check()
 	w.mu.Lock()
 	lastFull = w.lastFull
 	w.mu.Unlock()
-	err := w.verdict.Check()
-	var broken *chainstatus.BrokenError
-	if err != nil && !errors.As(err, &broken) {
-		w.log.Error("chain: the verdict cannot be read", "err", err)
-	}
 	return err == nil, lastFull
 }
 
-// run checks the whole log now and then every period, until ctx ends.
+// run checks the whole log every period, and at once when a check is
+// wanted, until ctx ends. A check asked again while one runs is run once
+// more after it; a check asked for by a verdict that keeps failing runs at
+// most once a second.
 func (w *chainWatch) run(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
 	for {
-		w.fullCheck(ctx)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(every):
+		case <-tick.C:
+		case <-w.recheck:
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
 		}
+		w.fullCheck(ctx)
 	}
 }
 
@@ -84,6 +140,9 @@ func (w *chainWatch) broken(by string, ce *eventstore.CorruptionError) {
 }
 
 func (w *chainWatch) record(st chainstatus.Status) {
+	w.mu.Lock()
+	w.own = &st
+	w.mu.Unlock()
 	if err := chainstatus.Write(w.dir, st); err != nil {
 		w.log.Error("chain: the verdict cannot be recorded", "err", err)
 	}

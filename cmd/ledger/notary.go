@@ -38,8 +38,14 @@ func (e *env) hasTree() bool {
 }
 
 // signer loads the signer key from --signing-key or LEDGER_SIGNING_KEY
-// (a file's path, or the key itself). The key is never printed.
-func signer(path string) (note.Signer, error) {
+// (a file's path, or the key itself), with its memory of the last
+// checkpoint it signed: LEDGER_SIGNER_MEMORY if set, else the key file's
+// path + ".last-checkpoint", else (a key given in the environment) a file
+// named after the key in the user's configuration directory — never in
+// the data directory, which whoever could fork the log can write. The key
+// is never printed.
+func signer(path string) (*notary.Signer, error) {
+	memory := os.Getenv("LEDGER_SIGNER_MEMORY")
 	if path == "" {
 		v := os.Getenv("LEDGER_SIGNING_KEY")
 		if strings.HasPrefix(v, "PRIVATE+KEY+") {
@@ -47,14 +53,28 @@ func signer(path string) (note.Signer, error) {
 			if err != nil {
 				return nil, usageError{"LEDGER_SIGNING_KEY holds no valid signer key"}
 			}
-			return s, nil
+			if memory == "" {
+				dir, err := os.UserConfigDir()
+				if err != nil {
+					return nil, usageError{"LEDGER_SIGNER_MEMORY FILE is required with a key in LEDGER_SIGNING_KEY here (no user configuration directory: " + err.Error() + ")"}
+				}
+				if err := os.MkdirAll(filepath.Join(dir, "cptsledger"), 0o700); err != nil {
+					return nil, err
+				}
+				memory = filepath.Join(dir, "cptsledger", s.Name()+"-"+fmt.Sprintf("%08x", s.KeyHash())+notary.MemorySuffix)
+			}
+			return notary.WithMemory(s, memory), nil
 		}
 		path = v
 	}
 	if path == "" {
 		return nil, usageError{"--signing-key FILE (or LEDGER_SIGNING_KEY) is required: make one with ledger keygen"}
 	}
-	return notary.LoadSigner(path)
+	s, err := notary.LoadSignerWithMemory(path)
+	if err != nil || memory == "" {
+		return s, err
+	}
+	return notary.WithMemory(s.Signer, memory), nil
 }
 
 func runKeygen(e *env, args []string) error {

@@ -24,14 +24,14 @@ func (e *env) models() *projections.Set {
 // reads runs fn on the read side (the store and its read models) and
 // closes it.
 func (e *env) reads(fn func(*query.Ledger) error) error {
-	if err := e.guardChain(); err != nil {
-		return err
-	}
 	store, err := e.openStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if err := e.guardChain(store); err != nil {
+		return err
+	}
 	models := e.models()
 	defer models.Close()
 	return e.chainFailure("projections", unknown(fn(query.New(store, models, e.schemes))))

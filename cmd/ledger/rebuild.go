@@ -42,8 +42,12 @@ func runRebuild(e *env, args []string) error {
 			return err
 		}
 		out["tree_leaves"], out["tree_compared"], out["tree_first_different_leaf"] = rep.Leaves, rep.Compared, rep.FirstDifferent
-		if rep.FirstDifferent >= 0 {
-			treeFailure = failed{fmt.Sprintf("the Merkle tree rebuilt from the log differs from the one kept, from leaf %d on: the log or the tree files changed since (old files kept in %s); ledger verify --checkpoint tells which", rep.FirstDifferent, rep.Aside)}
+		out["tree_replaced"] = rep.FirstDifferent >= 0 && rep.Refused == ""
+		switch {
+		case rep.Refused != "":
+			treeFailure = failed{fmt.Sprintf("the Merkle tree rebuilt from the log differs from the one kept, from leaf %d on, and was NOT put in its place: %s. The kept tree is unchanged; ledger verify --checkpoint with the published checkpoints tells where the log changed", rep.FirstDifferent, rep.Refused)}
+		case rep.FirstDifferent >= 0:
+			treeFailure = failed{fmt.Sprintf("the Merkle tree kept differed from the log from leaf %d on, while the log still has the root of every signed checkpoint: the tree files were damaged; the tree was rebuilt from the log (old files kept in %s)", rep.FirstDifferent, rep.Aside)}
 		}
 	}
 	if e.global.json {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
-	"github.com/cptsledger/ledger/internal/chainstatus"
 	"github.com/cptsledger/ledger/internal/dirlock"
 	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/notary"
@@ -22,7 +21,6 @@ import (
 	"github.com/cptsledger/ledger/relay"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // natsFlags are the connection flags shared by serve and tail.
@@ -93,7 +91,7 @@ type serveFlags struct {
 	checkpointEvery time.Duration
 	verifyEvery     time.Duration
 	maxRelayLag     time.Duration
-	sign            note.Signer // from keyFile, nil without one
+	sign            *notary.Signer // from keyFile, nil without one
 }
 
 // parseServe parses and checks serve's flags, and loads the signer key if
@@ -271,7 +269,10 @@ func runServe(e *env, args []string) error {
 	// The projections follow the log, on whichever file is current: a
 	// rebuild elsewhere switches them to its file. A failure is retried,
 	// since a concurrent CLI may hold the read-model lock for a moment.
-	chain := &chainWatch{dir: e.global.data, store: store, log: log, verdict: chainstatus.NewCached(e.global.data)}
+	// The whole log is checked before anything is served: serve's verdict
+	// is its own, never a file's that anyone could delete.
+	chain := newChainWatch(e.global.data, store, log)
+	chain.fullCheck(ctx)
 	go chain.run(ctx, f.verifyEvery)
 	go retry(ctx, log, "projections", func() error {
 		return chain.projectionsFailed(ctx, followModels(ctx, log, models, store))
@@ -371,7 +372,7 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func() error) {
 // checkpointLoop signs a checkpoint whenever the log has grown, every
 // period, and publishes every checkpoint the stream does not hold yet.
 // Failures (NATS away) are logged and retried at the next period.
-func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s note.Signer, every time.Duration, replicas int) {
+func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s *notary.Signer, every time.Duration, replicas int) {
 	published := int64(-1) // unknown until the stream is read
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -387,7 +388,7 @@ func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, st
 	}
 }
 
-func signAndPublish(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s note.Signer, published *int64, replicas int) error {
+func signAndPublish(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s *notary.Signer, published *int64, replicas int) error {
 	if _, err := tree.CatchUp(ctx, store, notary.Hooks{}); err != nil {
 		return err
 	}

@@ -91,6 +91,14 @@ func TestNothingIsServedFromABrokenChain(t *testing.T) {
 			t.Fatalf("%v after a failed check: exit %d\n%s\n%s", args, code, out, errb)
 		}
 	}
+	// The verdict's file deleted: unknown, not healthy — the query checks
+	// the log again and still refuses.
+	if err := os.Remove(filepath.Join(dir, "chain-status.json")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errb := ledgerRun(t, "--data", dir, "payments", "--contract", contract); code != 1 || strings.Contains(out, "160000.00") || !strings.Contains(errb, "hash-chain check") {
+		t.Fatalf("payments after the verdict's file was deleted: exit %d\n%s\n%s", code, out, errb)
+	}
 	// The log restored (the event put back): verify finds it whole, and the
 	// queries answer again, from the log as it was.
 	restore()
@@ -162,4 +170,58 @@ func raisePayment(t *testing.T, dir string) (int64, func()) {
 	}
 	set(strings.Replace(data, "60000.00", "160000.00", 1))
 	return pos, func() { set(data) }
+}
+
+// The red team's fourth finding: deleting chain-status.json turned a
+// running serve's broken-chain verdict back into healthy. serve keeps its
+// verdict in memory: with the file deleted it stays broken (/readyz 503,
+// ledger_chain_ok 0, queries 503), and it is cleared only by serve's own
+// check passing — which a verify finding the log whole again asks for.
+func TestADeletedVerdictIsNotHealthy(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, dir, "--verify-every", "24h")
+	token := strings.TrimSpace(mustLedger(t, "--data", dir, "token", "create", "--name", "audrey", "--role", "auditor"))
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	ready := func() int { code, _ := get(t, "", s.http+"/readyz"); return code }
+	metric := func() string {
+		_, body := get(t, "", s.http+"/metrics")
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "ledger_chain_ok ") {
+				return strings.TrimPrefix(line, "ledger_chain_ok ")
+			}
+		}
+		return ""
+	}
+	testwait.Until(t, 30*time.Second, "serve ready", func() bool { return ready() == http.StatusOK })
+	_, restore := raisePayment(t, dir)
+	if code, _, _ := ledgerRun(t, "--data", dir, "verify"); code != 1 {
+		t.Fatalf("verify of a rewritten log: exit %d", code)
+	}
+	testwait.Until(t, 30*time.Second, "the verdict taken up by serve", func() bool { return ready() == http.StatusServiceUnavailable })
+	if err := os.Remove(filepath.Join(dir, "chain-status.json")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		code, body := get(t, token, s.http+"/api/v1/contracts/"+t2ID+"/payments")
+		if code != http.StatusServiceUnavailable || strings.Contains(string(body), "160000") || ready() != http.StatusServiceUnavailable || metric() != "0" {
+			t.Fatalf("with the verdict's file deleted: payments %d %s, /readyz %d, ledger_chain_ok %s", code, body, ready(), metric())
+		}
+	}
+	// A verdict file written by hand saying ok is not believed either.
+	if err := os.WriteFile(filepath.Join(dir, "chain-status.json"), []byte(`{"ok":true,"checked_at":"2099-01-01T00:00:00Z","by":"verify","position":19}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 30*time.Second, "serve's own check, still broken", func() bool {
+		st, ok, _ := chainstatus.Read(dir)
+		return ok && !st.OK && st.By == "serve"
+	})
+	if ready() != http.StatusServiceUnavailable {
+		t.Fatal("serve believed a verdict file saying ok")
+	}
+	restore()
+	mustLedger(t, "--data", dir, "verify")
+	testwait.Until(t, 30*time.Second, "serve's own check passing", func() bool { return ready() == http.StatusOK && metric() == "1" })
+	if code, body := get(t, token, s.http+"/api/v1/contracts/"+t2ID+"/payments"); code != http.StatusOK {
+		t.Fatalf("payments once the log is whole: %d %s", code, body)
+	}
 }

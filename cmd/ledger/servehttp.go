@@ -64,7 +64,7 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 		l.Close()
 		return nil, err
 	}
-	reads := query.New(store, models, e.schemes).Guarded(chain.verdict.Check)
+	reads := query.New(store, models, e.schemes).Guarded(chain.check)
 	tokens := auth.Open(e.global.data)
 	web, err := console.New(console.Config{Reads: reads, Store: store, Tokens: tokens, Logger: log,
 		LatestCheckpoint: e.latestCheckpoint, ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return e.proveEvent(ctx, store, id) }})

@@ -321,3 +321,55 @@ func lifecyclesSignedBefore2022(t *testing.T) string {
 	}
 	return path
 }
+
+// The red team's third finding: an insider who can write the data
+// directory but not read the key rewrites a payment and recomputes its
+// stream's chain. `ledger rebuild` exits 1 and leaves the kept tree as it
+// was; `ledger checkpoint` then signs only the genuine tree; with the
+// notary's files deleted too, the tree built again from the rewritten log
+// is refused by the signer (exit 1, both sizes and roots named), since its
+// memory of the last checkpoint lives beside the key.
+func TestTheSignerRefusesAForkedLog(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "data")
+	key := filepath.Join(base, "signer.key")
+	mustLedger(t, "keygen", "--name", "fork-test", "--out", key)
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	signed := mustLedger(t, "--data", dir, "checkpoint", "--signing-key", key)
+	if b, err := os.ReadFile(key + ".last-checkpoint"); err != nil || string(b) != signed {
+		t.Fatalf("the signer's memory beside the key: %q %v", b, err)
+	}
+	db := insider(t, dir)
+	if _, err := db.Exec(`UPDATE events SET data = CAST(replace(CAST(data AS TEXT), '"amount":"60000.00"', '"amount":"160000.00"') AS BLOB)
+		WHERE stream = ? AND type = 'PaymentDecided' AND CAST(data AS TEXT) LIKE '%"kind":"signature"%'`, t2Stream); err != nil {
+		t.Fatal(err)
+	}
+	rechain(t, db, t2Stream)
+	db.Close()
+
+	hashes := filepath.Join(dir, "notary.hashes")
+	before, _ := os.ReadFile(hashes)
+	code, _, errb := ledgerRun(t, "--data", dir, "rebuild")
+	if code != 1 || !strings.Contains(errb, "was NOT put in its place") {
+		t.Fatalf("rebuild of a rewritten log: exit %d\n%s", code, errb)
+	}
+	if after, _ := os.ReadFile(hashes); !bytes.Equal(before, after) {
+		t.Fatal("rebuild replaced the tree with the rewritten log's")
+	}
+	// The kept tree is the genuine one: signing it again signs the same root.
+	if again := mustLedger(t, "--data", dir, "checkpoint", "--signing-key", key); strings.Split(again, "\n")[2] != strings.Split(signed, "\n")[2] {
+		t.Fatalf("the kept tree signed with another root:\n%s\nwas\n%s", again, signed)
+	}
+	for _, f := range []string{"notary.db", "notary.leaves", "notary.hashes"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	code, out, errb := ledgerRun(t, "--data", dir, "checkpoint", "--signing-key", key)
+	size, root := strings.Split(signed, "\n")[1], strings.Split(signed, "\n")[2]
+	if code != 1 || out != "" || !strings.Contains(errb, "refusing to sign") || !strings.Contains(errb, "last signed "+size+" events with root "+root) ||
+		!strings.Contains(errb, "the tree to sign has "+size+" events with root ") {
+		t.Fatalf("signing the rewritten log's tree: exit %d\n%s%s", code, out, errb)
+	}
+	if k, _ := os.ReadFile(key); strings.Contains(errb, strings.TrimSpace(string(k))) {
+		t.Fatal("the refusal printed the key")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -289,7 +290,8 @@ func TestNotaryOverTheAdapter(t *testing.T) {
 	}
 	defer tree.Close()
 	skey, vkey, _ := notary.GenerateKey("esdb-test")
-	signer, _ := note.NewSigner(skey)
+	key, _ := note.NewSigner(skey)
+	signer := notary.WithMemory(key, filepath.Join(t.TempDir(), "signer.last"))
 	verifier, _ := note.NewVerifier(vkey)
 	st, err := tree.Checkpoint(ctx, s, signer, "")
 	if err != nil || st.Size != 60 {

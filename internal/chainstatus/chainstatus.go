@@ -43,6 +43,16 @@ func (e *BrokenError) Error() string {
 		s.By, s.CheckedAt.Format(time.RFC3339), s.Position, s.Stream, s.EventID, s.Reason)
 }
 
+// UnknownError is a query refused because no check's verdict can be
+// read: none was recorded, or its file was deleted or is unreadable. A
+// verdict that cannot be read is unknown, never healthy — deleting the
+// file of a broken verdict must not make the log whole again.
+type UnknownError struct{ Why string }
+
+func (e *UnknownError) Error() string {
+	return "the log's hash chains have no verdict that can be read (" + e.Why + "): nothing is served from it until a check passes"
+}
+
 // Write records a verdict, replacing the previous one in one rename; the
 // file is private (0600).
 func Write(dir string, st Status) error {
@@ -85,13 +95,15 @@ func Read(dir string) (st Status, ok bool, err error) {
 }
 
 // Guard returns a *BrokenError when the last verdict recorded is that the
-// log is broken.
+// log is broken, and an *UnknownError when no verdict can be read.
 func Guard(dir string) error {
 	st, ok, err := Read(dir)
-	if err != nil {
-		return err
-	}
-	if ok && !st.OK {
+	switch {
+	case err != nil:
+		return &UnknownError{Why: err.Error()}
+	case !ok:
+		return &UnknownError{Why: "no " + File + " in the data directory"}
+	case !st.OK:
 		return &BrokenError{Status: st}
 	}
 	return nil
@@ -115,10 +127,13 @@ func NewCached(dir string) *Cached { return &Cached{dir: dir} }
 func (c *Cached) Check() error {
 	st, err := os.Stat(filepath.Join(c.dir, File))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		c.mu.Lock()
+		c.info = nil
+		c.mu.Unlock()
+		return &UnknownError{Why: "no " + File + " in the data directory"}
 	}
 	if err != nil {
-		return err
+		return &UnknownError{Why: err.Error()}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
