@@ -13,11 +13,12 @@ build:
 
 # The main job on the embedded default, in a fresh ./demo-data (never the
 # default data directory of real use): a generated national history of
-# about 700 CPTS submitted, decided and reported on.
+# about 700 CPTS submitted, decided and reported on. `demo --fresh` removes
+# the previous demo itself, and refuses while a process (a serve) holds the
+# directory: no rm -rf under a running server.
 DEMO_DATA ?= ./demo-data
 demo: build
-	rm -rf $(DEMO_DATA)
-	./$(BIN) --data $(DEMO_DATA) demo
+	./$(BIN) --data $(DEMO_DATA) demo --fresh
 
 # vet, then every test with the race detector (what CI runs).
 test:
@@ -47,5 +48,6 @@ lint:
 fmt:
 	gofmt -w .
 
-clean:
-	rm -rf bin $(DEMO_DATA)
+clean: build
+	./$(BIN) --data $(DEMO_DATA) demo --remove
+	rm -rf bin

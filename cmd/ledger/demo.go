@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"hash/fnv"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/dirlock"
 	"github.com/cptsledger/ledger/internal/gen"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
@@ -28,6 +31,18 @@ func runDemo(e *env, args []string) error {
 	f, err := parseDemo(e, args)
 	if err != nil {
 		return err
+	}
+	// The demo holds its directory's serve lock for its whole run: no
+	// serve starts on a ledger half made, and no second demo removes it.
+	lock, err := e.lockDemo()
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if f.fresh || f.remove {
+		if err := e.removeDemo(); err != nil || f.remove {
+			return err
+		}
 	}
 	if err := e.claimForDemo(); err != nil {
 		return err
@@ -90,6 +105,7 @@ type demoFlags struct {
 	seed                             uint64
 	contracts, aidContracts, workers int
 	today                            domain.Date
+	fresh, remove                    bool
 }
 
 func parseDemo(e *env, args []string) (*demoFlags, error) {
@@ -100,6 +116,8 @@ func parseDemo(e *env, args []string) (*demoFlags, error) {
 	fs.IntVar(&f.aidContracts, "aid-contracts", 7240, "number of medical-assistant aid contracts")
 	fs.IntVar(&f.workers, "workers", 8, "commands submitted in parallel (each contract's commands stay in order)")
 	todayFlag := fs.String("today", "", "last business date of the history (default today)")
+	fs.BoolVar(&f.fresh, "fresh", false, "remove the demo's ledger first (refused while a process holds its directory)")
+	fs.BoolVar(&f.remove, "remove", false, "remove the demo's ledger and stop (refused while a process holds its directory)")
 	if err := e.parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -512,4 +530,50 @@ func (e *env) claimForDemo() error {
 		return err
 	}
 	return os.WriteFile(marker, []byte("a ledger of generated contracts made by ledger demo\n"), 0o600)
+}
+
+// lockDemo takes the serve lock of the demo's directory (./demo-data
+// unless --data or LEDGER_DATA say otherwise), refusing while a serve or
+// another demo holds it.
+func (e *env) lockDemo() (*dirlock.Lock, error) {
+	if e.global.store != "" && e.global.store != "embedded" {
+		return nil, failed{"the demo runs on the embedded store only (it would add fake contracts to the server's ledger)"}
+	}
+	if e.global.data == defaultData && os.Getenv("LEDGER_DATA") == "" {
+		e.global.data = demoData
+	}
+	lock, err := lockServe(e)
+	if err != nil {
+		return nil, failed{"the demo changes nothing: " + err.Error()}
+	}
+	return lock, nil
+}
+
+// removeDemo removes the demo's ledger, never one a process holds (the
+// caller holds the directory's serve lock: a running serve would otherwise
+// keep answering on deleted files and write the old log's events into the
+// new read models), and only a directory the demo made (its marker). The
+// lock file itself stays.
+func (e *env) removeDemo() error {
+	dir := e.global.data
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil && slices.ContainsFunc(entries, func(en os.DirEntry) bool { return en.Name() != "serve.lock" }) {
+		return failed{fmt.Sprintf("%s holds files the demo did not make (no %s marker): nothing removed", dir, demoMarker)}
+	}
+	for _, en := range entries {
+		if en.Name() == "serve.lock" {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, en.Name())); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "removed the demo's ledger in %s\n", dir)
+	return nil
 }

@@ -161,7 +161,7 @@ func TestOneServePerDataDirectory(t *testing.T) {
 	if code := second.ProcessState.ExitCode(); err == nil || code != 1 {
 		t.Fatalf("second serve: exit %d (%v), want 1:\n%s", code, err, out)
 	}
-	if want := fmt.Sprintf("another ledger serve (pid %d) is running on the data directory", first.Process.Pid); !strings.Contains(string(out), want) {
+	if want := fmt.Sprintf("another ledger serve or demo (pid %d) is running on the data directory", first.Process.Pid); !strings.Contains(string(out), want) {
 		t.Fatalf("second serve said:\n%s\nwant %q", out, want)
 	}
 	if took := time.Since(start); took > 10*time.Second {
@@ -295,5 +295,52 @@ func TestOversizedLineIsNamed(t *testing.T) {
 	if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], `"code":"line_too_long","message":"line 1: a command is at most 1048576 bytes (1 MiB); this line has 20971582"`) ||
 		!strings.Contains(lines[1], `"ok":true`) || !strings.Contains(errb.String(), "1 of 2 commands rejected") {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String()[:min(len(out.String()), 600)], errb.String())
+	}
+}
+
+// The red team's eighth finding: `make demo` while `ledger serve` ran on
+// ./demo-data deleted the store under the server. `ledger demo --fresh`
+// (what make demo runs) takes the directory's lock first: while a serve
+// holds it, nothing is removed and the demo exits 1 naming the holder;
+// once the serve has stopped, the old demo is removed and a new one made.
+func TestTheDemoNeverRemovesADirectoryAServeHolds(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo-data")
+	small := []string{"--data", dir, "demo", "--contracts", "2", "--aid-contracts", "2", "--today", "2023-01-01", "--workers", "1"}
+	mustLedger(t, small...)
+	before, err := os.ReadFile(filepath.Join(dir, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := ledgerBinary(t)
+	serve := exec.Command(bin, "--data", dir, "serve", "--http", "127.0.0.1:0", "--nats-listen", freeAddr(t))
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { serve.Process.Kill(); serve.Wait() })
+	testwait.Until(t, 30*time.Second, "serve holding the directory", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "serve.lock"))
+		return strings.TrimSpace(string(b)) == strconv.Itoa(serve.Process.Pid)
+	})
+	for _, flag := range []string{"--fresh", "--remove"} {
+		code, _, errb := ledgerRun(t, append(small, flag)...)
+		if code != 1 || !strings.Contains(errb, fmt.Sprintf("(pid %d) is running on the data directory", serve.Process.Pid)) || !strings.Contains(errb, "changes nothing") {
+			t.Fatalf("demo %s under a running serve: exit %d\n%s", flag, code, errb)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "events.db")); err != nil {
+			t.Fatalf("demo %s removed the store under serve: %v", flag, err)
+		}
+	}
+	serve.Process.Signal(os.Interrupt)
+	serve.Wait()
+	mustLedger(t, append(small, "--fresh", "--seed", "7")...)
+	after, _ := os.ReadFile(filepath.Join(dir, "events.db"))
+	if bytes.Equal(before, after) {
+		t.Fatal("demo --fresh kept the old ledger")
+	}
+	// A directory the demo did not make is never removed.
+	other := t.TempDir()
+	mustLedger(t, "--data", other, "submit", "--file", "../../examples/t2-contract.jsonl")
+	if code, _, errb := ledgerRun(t, "--data", other, "demo", "--remove"); code != 1 || !strings.Contains(errb, "did not make") {
+		t.Fatalf("demo --remove of a real ledger: exit %d %s", code, errb)
 	}
 }

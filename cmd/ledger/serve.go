@@ -143,7 +143,7 @@ func lockServe(e *env) (*dirlock.Lock, error) {
 	lock, err := dirlock.Acquire(filepath.Join(e.global.data, "serve.lock"))
 	var held *dirlock.HeldError
 	if errors.As(err, &held) {
-		who := "another ledger serve"
+		who := "another ledger serve or demo"
 		if held.PID > 0 {
 			who += fmt.Sprintf(" (pid %d)", held.PID)
 		}
@@ -377,7 +377,13 @@ func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, st
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		if err := signAndPublish(ctx, log, tree, store, js, s, &published, replicas); err != nil && ctx.Err() == nil {
+		var fork *notary.ForkError
+		switch err := signAndPublish(ctx, log, tree, store, js, s, &published, replicas); {
+		case errors.As(err, &fork):
+			// Nothing is signed while the tree disagrees with what the key
+			// signed last: said at error level each period.
+			log.Error("checkpoints: refusing to sign a fork of the log", "last_size", fork.Last.Size, "next_size", fork.Next.Size, "err", err)
+		case err != nil && ctx.Err() == nil:
 			log.Warn("checkpoints: will retry", "err", err, "retry_in", every)
 		}
 		select {
