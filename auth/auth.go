@@ -115,6 +115,11 @@ type Token struct {
 // nothing else.
 const DefaultLifetime = 365 * 24 * time.Hour
 
+// DefaultMaxLifetime bounds how long a token may be accepted (one year),
+// unless the store says otherwise (Store.MaxLifetime): a token made to
+// last for ever (--expires 999999h) outlives the person it was for.
+const DefaultMaxLifetime = 365 * 24 * time.Hour
+
 // FileName is the tokens file in the data directory.
 const FileName = "tokens.json"
 
@@ -129,6 +134,8 @@ const (
 // takes effect in a running server at the next request.
 type Store struct {
 	path string
+	// MaxLifetime bounds a new token's lifetime (0: DefaultMaxLifetime).
+	MaxLifetime time.Duration
 
 	// snap is the file as last read. Requests read it without a lock;
 	// mu only keeps two of them from reading a changed file at once.
@@ -184,6 +191,13 @@ func (s *Store) CreateUntil(id Identity, expires time.Time) (string, error) {
 	if !expires.After(time.Now()) {
 		return "", errors.New("expires: must be in the future")
 	}
+	limit := s.MaxLifetime
+	if limit <= 0 {
+		limit = DefaultMaxLifetime
+	}
+	if expires.After(time.Now().Add(limit)) {
+		return "", fmt.Errorf("expires: at most %s from now (the ledger's maximum token lifetime, %dh; LEDGER_TOKEN_MAX_LIFETIME sets it)", limit, int64(limit/time.Hour))
+	}
 	if err := CheckName(id.Name); err != nil {
 		return "", err
 	}
@@ -203,8 +217,10 @@ func (s *Store) CreateUntil(id Identity, expires time.Time) (string, error) {
 	token := "lgr_" + base64.RawURLEncoding.EncodeToString(raw)
 	err := s.update(func(ts []Token) ([]Token, error) {
 		for _, t := range ts {
-			if t.Name == id.Name {
-				return nil, fmt.Errorf("name: %q was issued a token already (a name is issued once, revoked or not: it names the actor of what was written; choose another)", id.Name)
+			// Names differing only in case are one name: "Ada" and "ada"
+			// would be two actors a reader takes for one.
+			if strings.EqualFold(t.Name, id.Name) {
+				return nil, fmt.Errorf("name: %q was issued a token already, as %q (a name is issued once, revoked or not, whatever its case: it names the actor of what was written; choose another)", id.Name, t.Name)
 			}
 		}
 		exp := expires.UTC().Truncate(time.Second)

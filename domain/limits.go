@@ -70,6 +70,14 @@ func (f Fields) checkText(field, s string, max int, kind textKind) bool {
 			f.V.Add(CodeControlCharacter, field, fmt.Sprintf("must not hold the bidirectional formatting character %U", r))
 			return false
 		}
+		// Invisible format characters (U+200B, U+00AD, U+FEFF: Unicode Cf)
+		// and the line and paragraph separators: two names that read the
+		// same would be two parties, a reason would break lines where no
+		// reader sees a break.
+		if unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp) {
+			f.V.Add(CodeControlCharacter, field, fmt.Sprintf("must not hold the invisible format character %U", r))
+			return false
+		}
 	}
 	return true
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/cptsledger/ledger/auth"
@@ -40,6 +41,13 @@ func runToken(e *env, args []string) error {
 			if err := e.knownCPAM(*cpam); err != nil {
 				return err
 			}
+		}
+		if v := os.Getenv("LEDGER_TOKEN_MAX_LIFETIME"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return usageError{fmt.Sprintf("LEDGER_TOKEN_MAX_LIFETIME %q: want a positive duration (8760h)", v)}
+			}
+			tokens.MaxLifetime = d
 		}
 		token, err := tokens.CreateUntil(auth.Identity{Name: *name, Role: auth.Role(*role), CPAM: *cpam}, until)
 		if err != nil {

@@ -29,6 +29,19 @@ func TestTokenCreateRules(t *testing.T) {
 	if code, _, _ := ledgerRun(t, "--data", dir, "token", "create", "--name", "x", "--role", "finance", "--expires", "-1h"); code != 2 {
 		t.Fatalf("a past expiry: exit %d", code)
 	}
+	// The red team's twelfth finding: a token for ever, and a name that
+	// differs from another only in case.
+	if code, _, errb := ledgerRun(t, "--data", dir, "token", "create", "--name", "x", "--role", "finance", "--expires", "999999h"); code != 2 || !strings.Contains(errb, "maximum token lifetime, 8760h") {
+		t.Fatalf("a token for 114 years: exit %d %s", code, errb)
+	}
+	if code, _, errb := ledgerRun(t, "--data", dir, "token", "create", "--name", "LOIC", "--role", "finance"); code != 2 || !strings.Contains(errb, `as "loic"`) {
+		t.Fatalf("a name differing only in case: exit %d %s", code, errb)
+	}
+	// The maximum is the operator's to set.
+	t.Setenv("LEDGER_TOKEN_MAX_LIFETIME", "720h")
+	if code, _, errb := ledgerRun(t, "--data", dir, "token", "create", "--name", "x", "--role", "finance", "--expires", "721h"); code != 2 || !strings.Contains(errb, "720h") {
+		t.Fatalf("past a maximum of 720h: exit %d %s", code, errb)
+	}
 	var list []struct {
 		Name      string `json:"name"`
 		ExpiresAt string `json:"expires_at"`
