@@ -170,7 +170,7 @@ func TestConcurrentWritersOnOneContract(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	a, b := app.New(openStore(t, path), app.Options{Schemes: app.ExamplesSchemes()}), app.New(openStore(t, path), app.Options{Schemes: app.ExamplesSchemes()})
 	id := uuid.New()
-	sign := fmt.Sprintf(`{"type":"SignContract","command_id":"sign","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"A","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention","quality","support"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"},{"mission":"quality","code":"q","weight":"1","target":"1"},{"mission":"support","code":"s","weight":"1","target":"1"}]}`, id)
+	sign := fmt.Sprintf(`{"type":"SignContract","command_id":"sign","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"ARS Bretagne","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention","quality","support"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"},{"mission":"quality","code":"q","weight":"1","target":"1"},{"mission":"support","code":"s","weight":"1","target":"1"}]}`, id)
 	if r, err := a.Submit(context.Background(), []byte(sign)); err != nil || !r.OK {
 		t.Fatalf("%+v %v", r, err)
 	}
@@ -204,7 +204,7 @@ func TestSameCommandIDOnTwoContracts(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
 	l := app.New(store, app.Options{Schemes: app.ExamplesSchemes()})
 	for _, id := range []uuid.UUID{uuid.New(), uuid.New()} {
-		line := fmt.Sprintf(`{"type":"SignContract","command_id":"same","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"A","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`, id)
+		line := fmt.Sprintf(`{"type":"SignContract","command_id":"same","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"ARS Bretagne","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`, id)
 		if r, err := l.Submit(context.Background(), []byte(line)); err != nil || !r.OK || r.Duplicate {
 			t.Fatalf("%+v %v", r, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/google/uuid"
 	"pgregory.net/rapid"
 )
 
@@ -55,11 +57,11 @@ func newCrisisHistory(t *testing.T) *crisisHistory {
 		}
 	}
 	id := h.id
-	on("2022-06-01", `{"type":"SignContract","command_id":"s","contract_id":"`+id+`","cpts":{"id":"c","name":"CPTS de la crise"},"ars":"ARS Test","cpam":"CPAM Test","population":100000,"signed_on":"2022-06-01","missions":["access","pathways","prevention","crisis"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`)
+	on("2022-06-01", `{"type":"SignContract","command_id":"s","contract_id":"`+id+`","cpts":{"id":"c","name":"CPTS de la crise"},"ars":"ARS Centre-Val de Loire","cpam":"CPAM Test","population":100000,"signed_on":"2022-06-01","missions":["access","pathways","prevention","crisis"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`)
 	for _, m := range []string{"access", "pathways", "prevention", "crisis"} {
 		on("2022-06-01", `{"type":"StartMission","command_id":"start-`+m+`","contract_id":"`+id+`","mission":"`+m+`","started_on":"2022-06-01"}`)
 	}
-	on("2022-12-01", `{"type":"RecogniseCrisis","command_id":"cr","ars":"ARS Test","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"épidémies"}`)
+	on("2022-12-01", `{"type":"RecogniseCrisis","command_id":"cr","ars":"ARS Centre-Val de Loire","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"épidémies"}`)
 	on("2023-06-15", `{"type":"ReportIndicators","command_id":"r1","contract_id":"`+id+`","contract_year":1,"reported_on":"2023-06-15","values":[{"mission":"access","code":"a","value":"1"},{"mission":"pathways","code":"p","value":"1"},{"mission":"prevention","code":"v","value":"1"}]}`)
 	on("2023-07-01", `{"type":"DecideDuePayments","command_id":"d1","contract_id":"`+id+`","as_of":"2023-07-01"}`)
 	h.recognition = app.EventID("crises-cpts", "cr", 0).String()
@@ -116,7 +118,7 @@ func TestBackdatedActsAreRefused(t *testing.T) {
 	wantCode(t, "the same amendment dated today, retroactive", h.submit(t, today, zeroT3Crisis("zero-today", today, true)), domain.CodePrescribed, "")
 	wantCode(t, "a withdrawal dated 2023-03-01", h.submit(t, today, h.withdrawal("w-backdated", "2023-03-01")), domain.CodeBackdated, "corrected_on")
 	wantCode(t, "the same withdrawal dated today", h.submit(t, today, h.withdrawal("w-today", today)), domain.CodePrescribed, "")
-	wantCode(t, "a recognition dated a year ago", h.submit(t, today, `{"type":"RecogniseCrisis","command_id":"cr-old","ars":"ARS Test","from":"2025-10-01","to":"2025-12-31","recognised_on":"2025-12-01","reason":"épidémies"}`), domain.CodeBackdated, "recognised_on")
+	wantCode(t, "a recognition dated a year ago", h.submit(t, today, `{"type":"RecogniseCrisis","command_id":"cr-old","ars":"ARS Centre-Val de Loire","from":"2025-10-01","to":"2025-12-31","recognised_on":"2025-12-01","reason":"épidémies"}`), domain.CodeBackdated, "recognised_on")
 	wantCode(t, "a correction of the contract's terms dated 2023-01-01", h.submit(t, today, `{"type":"CorrectContractTerms","command_id":"terms","contract_id":"`+h.id+`","corrects":"`+app.EventID("cpts-"+h.id, "s", 0).String()+`","population":30000,"corrected_on":"2023-01-01","reason":"population"}`), domain.CodeBackdated, "corrected_on")
 	// A termination is a fact: dated 2023-01-01 it is judged on the day it
 	// is recorded, and what it would take back of year 1 (decided
@@ -138,7 +140,7 @@ func TestPropertyBackdatingNeverWidensWhatIsAllowed(t *testing.T) {
 	commands := map[string]func(id, on string) string{
 		"PublishRulebookAmendment": func(id, on string) string { return zeroT3Crisis(id, on, true) },
 		"RecogniseCrisis": func(id, on string) string {
-			return `{"type":"RecogniseCrisis","command_id":"` + id + `","ars":"ARS Autre","from":"2024-01-01","to":"2024-02-01","recognised_on":"` + on + `","reason":"r"}`
+			return `{"type":"RecogniseCrisis","command_id":"` + id + `","ars":"ARS Occitanie","from":"2024-01-01","to":"2024-02-01","recognised_on":"` + on + `","reason":"r"}`
 		},
 		"CorrectCrisisRecognition": h.withdrawal,
 		"CorrectContractTerms": func(id, on string) string {
@@ -167,4 +169,42 @@ func TestPropertyBackdatingNeverWidensWhatIsAllowed(t *testing.T) {
 			rt.Fatalf("the refusal does not name the recording day %s: %s", recorded, r.Error.Message)
 		}
 	})
+}
+
+// The ARS are reference data through the command path: a contract signed
+// with "ars centre-val de loire" is recorded under the official name, a
+// crisis recognised as " ARS  Centre-Val de Loire" reaches it (the next
+// decision notes it), and a look-alike (a Cyrillic "а") is refused naming
+// the closest agency, writing nothing.
+func TestTheARSOfACommandIsOneOfTheAgencies(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	l := app.New(s, app.Options{ReplayHistory: true})
+	id := "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e85"
+	for _, line := range []string{
+		`{"type":"SignContract","command_id":"s","contract_id":"` + id + `","cpts":{"id":"c","name":"CPTS"},"ars":"ars centre-val de loire","cpam":"CPAM Test","population":100000,"signed_on":"2022-06-01","missions":["access","pathways","prevention","crisis"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`,
+		`{"type":"StartMission","command_id":"m","contract_id":"` + id + `","mission":"crisis","started_on":"2022-06-01"}`,
+		`{"type":"RecogniseCrisis","command_id":"cr","ars":" ARS  Centre-Val de\u00a0Loire","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"épidémies"}`,
+		`{"type":"DecideDuePayments","command_id":"d","contract_id":"` + id + `","as_of":"2022-12-31"}`,
+	} {
+		r, err := l.Submit(ctx, []byte(line))
+		if err != nil || !r.OK {
+			t.Fatalf("%s: %+v %v", line, r.Error, err)
+		}
+		if strings.Contains(line, `"DecideDuePayments"`) && !slices.Contains(r.Events, "CrisisNoted") {
+			t.Fatalf("the decision did not note the crisis of the contract's ARS: %v", r.Events)
+		}
+	}
+	c, err := app.Contract(ctx, s, uuid.MustParse(id), nil)
+	if err != nil || c.Terms.ARS != "ARS Centre-Val de Loire" {
+		t.Fatalf("the contract's ARS: %q %v", c.Terms.ARS, err)
+	}
+	head, _ := s.Head(ctx)
+	r, err := l.Submit(ctx, []byte(`{"type":"RecogniseCrisis","command_id":"cr2","ars":"ARS Centre-V\u0430l de Loire","from":"2023-10-01","to":"2024-03-31","recognised_on":"2023-12-01","reason":"épidémies"}`))
+	if err != nil || r.OK || r.Error.Code != "unknown_ars" || !strings.Contains(r.Error.Message, `did you mean "ARS Centre-Val de Loire"`) {
+		t.Fatalf("a look-alike ARS: %+v %v", r.Error, err)
+	}
+	if after, _ := s.Head(ctx); after != head {
+		t.Fatal("a refused recognition wrote")
+	}
 }

@@ -243,7 +243,7 @@ func (l *Ledger) checkCrisisContract(ctx context.Context, c cpts.CrisisRecognise
 	switch {
 	case !signed:
 		return domain.Reject(domain.CodeContractNotFound, "contract_id", fmt.Sprintf("no CPTS contract %s has been signed", *c.ContractID))
-	case ars != c.ARS:
+	case !cpts.SameARS(ars, c.ARS):
 		return domain.Reject(domain.CodeWrongContract, "contract_id", fmt.Sprintf("contract %s is followed by %s, not by %s", *c.ContractID, ars, c.ARS))
 	}
 	return nil
@@ -320,7 +320,7 @@ func reachedBy(ref *cpts.Reference, e domain.Event) func(cpts.ContractSigned) bo
 		}
 		r := ref.Recognitions[i]
 		return func(s cpts.ContractSigned) bool {
-			return s.ARS == r.ARS && (r.ContractID == nil || *r.ContractID == s.ContractID)
+			return cpts.SameARS(s.ARS, r.ARS) && (r.ContractID == nil || *r.ContractID == s.ContractID)
 		}
 	case cpts.RulebookAmendmentPublished:
 		// Every contract: a correction of its terms may have moved it to

@@ -23,8 +23,8 @@ func BenchmarkReferenceRead(b *testing.B) {
 	l := app.New(s, app.Options{Actor: "bench", ReplayHistory: true})
 	for _, line := range []string{
 		`{"type":"PublishRulebookAmendment","command_id":"am","amendment_id":"t1","amends":"aci-2022","effective_on":"2022-04-01","published_on":"2023-06-15","amounts":[{"tier":"T1","mission":"crisis","component":"fixed","amount":"15000"}],"source":"bench","reason":"bench"}`,
-		`{"type":"RecogniseCrisis","command_id":"cr1","ars":"ARS A","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"bench"}`,
-		`{"type":"RecogniseCrisis","command_id":"cr2","ars":"ARS B","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"bench"}`,
+		`{"type":"RecogniseCrisis","command_id":"cr1","ars":"ARS Bretagne","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"bench"}`,
+		`{"type":"RecogniseCrisis","command_id":"cr2","ars":"ARS Normandie","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"bench"}`,
 	} {
 		if r, err := l.Submit(ctx, []byte(line)); err != nil || !r.OK {
 			b.Fatalf("%+v %v", r, err)

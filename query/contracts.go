@@ -82,6 +82,9 @@ func (l *Ledger) Check(s ContractSearch) domain.Violations {
 	if _, err := decodeCursor(s.Cursor); err != nil {
 		vs.Add(domain.CodeInvalidValue, "cursor", "not a cursor this ledger gave")
 	}
+	if _, err := ARSFilter(s.ARS); err != nil {
+		vs = append(vs, err.(*domain.RejectedError).Violations...)
+	}
 	slices.SortFunc(vs, func(a, b domain.Violation) int { return strings.Compare(a.Field, b.Field) })
 	return vs
 }
@@ -112,6 +115,7 @@ func (l *Ledger) SearchContracts(ctx context.Context, s ContractSearch) (Contrac
 	if err := l.Check(s).Err(); err != nil {
 		return ContractPage{}, err
 	}
+	s.ARS, _ = ARSFilter(s.ARS)
 	after, _ := decodeCursor(s.Cursor)
 	limit := s.Limit
 	if limit == 0 {
@@ -301,4 +305,19 @@ func (l *Ledger) EachContract(ctx context.Context, s ContractSearch, fn func(Con
 		}
 		s.Cursor = page.NextCursor
 	}
+}
+
+// ARSFilter reads an ARS filter as commands read an ARS: one of the
+// eighteen agencies, normalised to its official spelling ("" is no
+// filter); another is refused naming the closest (a typo would otherwise
+// list nothing and look like an answer).
+func ARSFilter(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	official, ok, closest := cpts.ParseARS(s)
+	if !ok {
+		return "", domain.Violations{{Code: domain.CodeInvalidValue, Field: "ars", Rule: fmt.Sprintf("%q is not one of the %d regional health agencies: did you mean %q?", s, len(cpts.Agencies()), closest)}}.Err()
+	}
+	return official, nil
 }

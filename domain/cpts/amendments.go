@@ -169,7 +169,7 @@ func DecodeReferenceCommand(raw []byte, dates domain.Calendar) (Command, error) 
 		}
 		c := RecogniseCrisis{CommandID: commandID(w.CommandID), CrisisRecognised: CrisisRecognised{ARS: w.ARS,
 			From: f.Date("from", w.From), To: optionalDate("to", w.To), RecognisedOn: f.Date("recognised_on", w.RecognisedOn), Reason: w.Reason}}
-		f.Name("ars", w.ARS)
+		c.ARS = checkARS(f, "ars", w.ARS)
 		f.Reason("reason", w.Reason)
 		if w.ContractID != "" {
 			id := f.UUID("contract_id", w.ContractID)
@@ -336,7 +336,7 @@ func decideRecognise(ref *Reference, rules *Rules, c CrisisRecognised) ([]Event,
 		vs.Add(CodeCrisisPeriod, "to", fmt.Sprintf("%s is before the crisis's first day %s", c.To, c.From))
 	}
 	for _, r := range ref.Recognitions {
-		if r.Withdrawn || r.ARS != c.ARS || !sameScope(r.ContractID, c.ContractID) {
+		if r.Withdrawn || !SameARS(r.ARS, c.ARS) || !sameScope(r.ContractID, c.ContractID) {
 			continue
 		}
 		if overlaps(r.From, r.To, c.From, c.To) {

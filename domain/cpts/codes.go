@@ -66,6 +66,8 @@ const (
 	CodeCrisisPeriod = "crisis_period"
 	// CodeCrisisOverlaps: a crisis recognised for days an existing recognition of the same ARS (or contract) covers.
 	CodeCrisisOverlaps = "crisis_overlaps"
+	// CodeUnknownARS: an ARS that is not one of the eighteen regional health agencies (the closest is named).
+	CodeUnknownARS = "unknown_ars"
 	// CodeIndicatorsReported: a terms correction that changes the codes of indicators a report gives values for.
 	CodeIndicatorsReported = "indicators_reported"
 )

@@ -184,7 +184,7 @@ func decodeSign(d *domain.CommandDecoder) (SignContract, error) {
 		f.Name("cpts.id", w.CPTS.ID)
 		f.Name("cpts.name", w.CPTS.Name)
 	}
-	f.Name("ars", w.ARS)
+	c.ARS = checkARS(f, "ars", w.ARS)
 	f.Name("cpam", w.CPAM)
 	if p, ok := f.Int("population", w.Population.Number()); ok {
 		c.Population = p

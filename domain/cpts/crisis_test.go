@@ -130,7 +130,7 @@ func TestCrisisGoldenT3(t *testing.T) {
 		l.start(m, "2022-06-01")
 		l.deploy(m, "2023-01-02")
 	}
-	rec := r.must(crisis("cr1", "ARS Test", "2022-10-01", "2023-03-31", "2022-12-01"))
+	rec := r.must(crisis("cr1", "ARS Centre-Val de Loire", "2022-10-01", "2023-03-31", "2022-12-01"))
 	l.decideWith("2022-06-01", r)
 	wantAmount(t, l.payment(cpts.KindSignature, 1, ""), cpts.StatusDecided, "75000.00")
 	// 75 % × fixed × 365/365 (2022-06-01 to 2023-06-01): access 40 000
@@ -321,7 +321,7 @@ func TestT4AnnualCap(t *testing.T) {
 	l := newLifecycle2022(t)
 	r := &reference{t: t}
 	r.must(amendment("t4", "2022-04-01", "2022-05-01", row("T4", "crisis", "fixed", "60000")+","+row("T4", "crisis", "crisis_supplement", "100000")))
-	r.must(crisis("cr", "ARS Test", "2022-10-01", "2023-03-31", "2022-12-01"))
+	r.must(crisis("cr", "ARS Centre-Val de Loire", "2022-10-01", "2023-03-31", "2022-12-01"))
 	l.signWithCrisis(200_000, "2022-06-01", true, "quality", "support")
 	for _, m := range []string{"access", "pathways", "prevention", "crisis", "quality", "support"} {
 		l.start(m, "2022-06-01")
@@ -382,7 +382,7 @@ func TestCrisisGoldenPerTier(t *testing.T) {
 			l := newLifecycle2022(t)
 			r := &reference{t: t}
 			r.must(amendment("am-"+tc.tier, "2022-04-01", "2022-05-01", row(tc.tier, "crisis", "fixed", tc.fixed)+","+row(tc.tier, "crisis", "crisis_supplement", tc.supplement)))
-			r.must(crisis("cr", "ARS Test", "2022-10-01", "2023-03-31", "2022-12-01"))
+			r.must(crisis("cr", "ARS Centre-Val de Loire", "2022-10-01", "2023-03-31", "2022-12-01"))
 			l.signWithCrisis(tc.population, "2022-06-01", false)
 			if l.c.Terms.Tier != tc.tier {
 				t.Fatalf("tier %s", l.c.Terms.Tier)

@@ -98,7 +98,7 @@ func signFields(population int, signedOn string, regulation bool, missions ...st
 		inds = append(inds, fmt.Sprintf(`{"mission":%q,"code":"%s-1","weight":"1","target":"100"}`, m, m))
 	}
 	ms, _ := json.Marshal(missions)
-	return fmt.Sprintf(`"cpts":{"id":"cpts-1","name":"CPTS Test"},"ars":"ARS Test","cpam":"CPAM Test","population":%d,`+
+	return fmt.Sprintf(`"cpts":{"id":"cpts-1","name":"CPTS Test"},"ars":"ARS Centre-Val de Loire","cpam":"CPAM Test","population":%d,`+
 		`"signed_on":%q,"missions":%s,"snp_regulation":%t,"indicators":[%s]`, population, signedOn, ms, regulation, strings.Join(inds, ","))
 }
 

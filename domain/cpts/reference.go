@@ -223,7 +223,7 @@ func (c *Contract) notes(ref *Reference, asOf domain.Date) []Event {
 		if !c.HasMission(MissionCrisis) {
 			break // noted when the contract takes the mission up
 		}
-		if r.On.After(asOf) || c.applied[appliedKey(r.Version, "")] || r.ARS != c.Terms.ARS || r.ContractID != nil && *r.ContractID != c.ID {
+		if r.On.After(asOf) || c.applied[appliedKey(r.Version, "")] || !SameARS(r.ARS, c.Terms.ARS) || r.ContractID != nil && *r.ContractID != c.ID {
 			continue
 		}
 		if _, known := c.Crises[r.ID]; !known && r.Withdrawn {
