@@ -207,6 +207,9 @@ type VerifiedProof struct {
 	// has one.
 	Event  *ProofEvent
 	Amount string
+	// Notes are the signed checkpoints the proof carries, as carried (the
+	// newer last): what a witness policy is checked on.
+	Notes [][]byte
 }
 
 // ErrInvalidProof is matched by every proof that does not verify.
@@ -312,7 +315,7 @@ func verifyInclusion(p InclusionProof, v note.Verifier) (VerifiedProof, error) {
 	}
 	ev := p.Event
 	return VerifiedProof{Kind: "inclusion", Origin: c.Origin, EventID: env.EventID, LeafIndex: p.LeafIndex, TreeSize: c.Size, Checkpoint: c,
-		Event: &ev, Amount: amount}, nil
+		Event: &ev, Amount: amount, Notes: [][]byte{[]byte(p.Checkpoint)}}, nil
 }
 
 // dataAmount returns the "amount" member of an event's data, where it has
@@ -355,7 +358,8 @@ func verifyConsistency(p ConsistencyProof, v note.Verifier) (VerifiedProof, erro
 	if err := tlog.CheckTree(path, n.Size, n.Root, o.Size, o.Root); err != nil {
 		return VerifiedProof{}, invalid("the old tree is not a prefix of the new one: %v", err)
 	}
-	return VerifiedProof{Kind: "consistency", Origin: n.Origin, TreeSize: n.Size, OldSize: o.Size, Checkpoint: n}, nil
+	return VerifiedProof{Kind: "consistency", Origin: n.Origin, TreeSize: n.Size, OldSize: o.Size, Checkpoint: n,
+		Notes: [][]byte{[]byte(p.OldCheckpoint), []byte(p.NewCheckpoint)}}, nil
 }
 
 // ProveInLatest proves an event is in the last checkpoint signed, as

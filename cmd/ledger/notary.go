@@ -107,6 +107,8 @@ func runCheckpoint(e *env, args []string) error {
 	fs := e.flags("checkpoint")
 	keyFile := fs.String("signing-key", "", "signer key file (env LEDGER_SIGNING_KEY)")
 	origin := fs.String("origin", "", "the log's origin line (default: the ledger's own, stable for its life)")
+	var witnesses filesFlag
+	fs.Var(&witnesses, "witness", "the URL of a witness to cosign the checkpoint (repeatable; ledger witness runs one)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -118,6 +120,9 @@ func runCheckpoint(e *env, args []string) error {
 		st, err := tree.Checkpoint(e.ctx, store, s, *origin)
 		if err != nil {
 			return err
+		}
+		if st, err = cosign(e.ctx, tree, st, witnesses); err != nil {
+			return failed{fmt.Sprintf("FAILED: the checkpoint of %d events was signed but not cosigned: %v", st.Size, err)}
 		}
 		if e.global.json {
 			return e.printJSON(st)
@@ -151,8 +156,9 @@ func runCheckpoints(e *env, args []string) error {
 	return tw.Flush()
 }
 
-// readCheckpoints reads and opens checkpoint files with the verifier key.
-func readCheckpoints(files []string, keyFile string) ([]notary.Named, error) {
+// readCheckpoints reads and opens checkpoint files with the verifier key,
+// each checked against the witness policy.
+func readCheckpoints(files []string, keyFile string, policy notary.WitnessPolicy) ([]notary.Named, error) {
 	if len(files) == 0 {
 		return nil, nil
 	}
@@ -173,6 +179,9 @@ func readCheckpoints(files []string, keyFile string) ([]notary.Named, error) {
 		if err != nil {
 			return nil, failed{fmt.Sprintf("FAILED: checkpoint %s: %v", f, err)}
 		}
+		if _, err := policy.Check(raw); err != nil {
+			return nil, failed{fmt.Sprintf("FAILED: checkpoint %s: %v", f, err)}
+		}
 		out = append(out, notary.Named{Name: f, Checkpoint: c})
 	}
 	return out, nil
@@ -184,10 +193,15 @@ func runVerify(e *env, args []string) error {
 	fs.Var(&cpFiles, "checkpoint", "a signed checkpoint the log must match (repeatable)")
 	keyFile := fs.String("verifier-key", "", "the verifier key the checkpoints are signed with")
 	logOnly := fs.Bool("log-only", false, "check the log only, not the read models against it (faster)")
+	witnessKeys, need := policyFlags(fs)
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	cps, err := readCheckpoints(cpFiles, *keyFile)
+	policy, err := witnessPolicy(*witnessKeys, *need)
+	if err != nil {
+		return err
+	}
+	cps, err := readCheckpoints(cpFiles, *keyFile, policy)
 	if err != nil {
 		return err
 	}
@@ -216,6 +230,9 @@ func runVerify(e *env, args []string) error {
 			out["ok"] = len(m.Mismatches) == 0
 		}
 	}
+	if len(policy.Keys) > 0 {
+		out["witnesses_required"] = policy.Need
+	}
 	if e.global.json {
 		out["scope"] = verifyScope(len(cps) > 0, models != nil)
 		if err := e.printJSON(out); err != nil {
@@ -223,6 +240,9 @@ func runVerify(e *env, args []string) error {
 		}
 	} else {
 		printVerified(e, rep, len(cps), models)
+		if len(policy.Keys) > 0 && len(cps) > 0 {
+			fmt.Fprintf(e.stdout, "witnesses: each checkpoint cosigned by at least %d of the %d witnesses given\n", policy.Need, len(policy.Keys))
+		}
 		if out["read_models"] == "none" {
 			fmt.Fprintln(e.stdout, "read models: none yet in this directory (no query has built them): nothing served, nothing to compare")
 		}
@@ -422,11 +442,16 @@ func runVerifyProof(e *env, args []string) error {
 	fs := e.flags("verify-proof")
 	proofFile := fs.String("proof", "", "the proof (a line of JSON from ledger prove); - for standard input")
 	keyFile := fs.String("verifier-key", "", "the verifier key the checkpoints are signed with")
+	witnessKeys, need := policyFlags(fs)
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	if *proofFile == "" || *keyFile == "" {
 		return usageError{"--proof and --verifier-key are required"}
+	}
+	policy, err := witnessPolicy(*witnessKeys, *need)
+	if err != nil {
+		return err
 	}
 	v, err := notary.LoadVerifier(*keyFile)
 	if err != nil {
@@ -445,10 +470,21 @@ func runVerifyProof(e *env, args []string) error {
 	if err != nil {
 		return failed{"INVALID: " + err.Error()}
 	}
+	var cosigners []string
+	for _, n := range res.Notes {
+		names, err := policy.Check(n)
+		if err != nil {
+			return failed{"INVALID: the checkpoint " + err.Error()}
+		}
+		cosigners = names
+	}
 	if e.global.json {
 		out := map[string]any{"ok": true, "kind": res.Kind, "origin": res.Origin, "tree_size": res.TreeSize,
 			"event_id": res.EventID, "leaf_index": res.LeafIndex, "old_size": res.OldSize,
 			"root_hash": base64.StdEncoding.EncodeToString(res.Checkpoint.Root[:]), "signed_by": v.Name()}
+		if len(policy.Keys) > 0 {
+			out["cosigned_by"] = cosigners
+		}
 		if ev := res.Event; ev != nil {
 			vouched := map[string]any{"event_id": ev.EventID, "stream": ev.Stream, "revision": ev.Revision, "type": ev.Type,
 				"occurred_on": ev.OccurredOn, "recorded_at": ev.RecordedAt, "actor": ev.Actor, "hash": ev.Hash}
@@ -458,6 +494,9 @@ func runVerifyProof(e *env, args []string) error {
 			out["event"] = vouched
 		}
 		return e.printJSON(out)
+	}
+	if len(policy.Keys) > 0 {
+		defer fmt.Fprintf(e.stdout, "witnesses: cosigned by %s (%d required of the %d given)\n", strings.Join(cosigners, ", "), policy.Need, len(policy.Keys))
 	}
 	switch res.Kind {
 	case "inclusion":

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,7 @@ type serveFlags struct {
 	verifyEvery     time.Duration
 	maxRelayLag     time.Duration
 	sign            *notary.Signer // from keyFile, nil without one
+	witnesses       filesFlag      // URLs of the witnesses that cosign
 }
 
 // parseServe parses and checks serve's flags, and loads the signer key if
@@ -106,6 +108,7 @@ func parseServe(e *env, args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.statsEvery, "log-every", 30*time.Second, "how often to log the relay's lag")
 	fs.StringVar(&f.keyFile, "signing-key", "", "signer key: sign a checkpoint whenever the log has grown and publish it on ledger.checkpoints (env LEDGER_SIGNING_KEY)")
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", time.Minute, "how often to look for growth to sign, with --signing-key")
+	fs.Var(&f.witnesses, "witness", "the URL of a witness that cosigns each checkpoint before it is published (repeatable; with --signing-key)")
 	fs.DurationVar(&f.maxRelayLag, "max-relay-lag", time.Minute, "how long the NATS relay may have events waiting without advancing before /readyz answers 503")
 	fs.DurationVar(&f.verifyEvery, "verify-every", 24*time.Hour, "how often to check the whole log's hash chains again (it is checked at start, and every event as it is projected)")
 	f.http.register(fs)
@@ -120,6 +123,9 @@ func parseServe(e *env, args []string) (*serveFlags, error) {
 	}
 	if f.replicas < 1 || f.replicas > 5 {
 		return nil, usageError{"--nats-replicas must be 1 to 5 (JetStream's limit)"}
+	}
+	if len(f.witnesses) > 0 && f.keyFile == "" && os.Getenv("LEDGER_SIGNING_KEY") == "" {
+		return nil, usageError{"--witness cosigns the checkpoints serve signs: give --signing-key too"}
 	}
 	if f.keyFile != "" || os.Getenv("LEDGER_SIGNING_KEY") != "" {
 		var err error
@@ -264,7 +270,8 @@ func runServe(e *env, args []string) error {
 			return err
 		}
 		defer signing.Close()
-		go checkpointLoop(ctx, log, signing, store, js, f.sign, f.checkpointEvery, f.replicas)
+		c := &checkpointer{log: log, tree: signing, store: store, js: js, signer: f.sign, witnesses: f.witnesses, replicas: f.replicas}
+		go c.loop(ctx, f.checkpointEvery)
 	}
 	// The projections follow the log, on whichever file is current: a
 	// rebuild elsewhere switches them to its file. A failure is retried,
@@ -369,22 +376,38 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func() error) {
 	}
 }
 
-// checkpointLoop signs a checkpoint whenever the log has grown, every
-// period, and publishes every checkpoint the stream does not hold yet.
-// Failures (NATS away) are logged and retried at the next period.
-func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s *notary.Signer, every time.Duration, replicas int) {
-	published := int64(-1) // unknown until the stream is read
+// checkpointer is serve's signer: it signs a checkpoint whenever the log
+// has grown, has it cosigned by the configured witnesses, and publishes
+// the checkpoints the stream does not hold yet.
+type checkpointer struct {
+	log       *slog.Logger
+	tree      *notary.Tree
+	store     eventstore.Store
+	js        jetstream.JetStream
+	signer    *notary.Signer
+	witnesses []string
+	replicas  int
+	published int64 // the size last published; -1 until the stream is read
+}
+
+// loop runs every period until ctx ends. Failures (NATS away, a witness
+// away) are logged and retried at the next period.
+func (c *checkpointer) loop(ctx context.Context, every time.Duration) {
+	c.published = -1
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		var fork *notary.ForkError
-		switch err := signAndPublish(ctx, log, tree, store, js, s, &published, replicas); {
+		var refused *notary.WitnessError
+		switch err := c.signAndPublish(ctx); {
 		case errors.As(err, &fork):
 			// Nothing is signed while the tree disagrees with what the key
 			// signed last: said at error level each period.
-			log.Error("checkpoints: refusing to sign a fork of the log", "last_size", fork.Last.Size, "next_size", fork.Next.Size, "err", err)
+			c.log.Error("checkpoints: refusing to sign a fork of the log", "last_size", fork.Last.Size, "next_size", fork.Next.Size, "err", err)
+		case errors.As(err, &refused) && refused.Status == http.StatusUnprocessableEntity:
+			c.log.Error("checkpoints: a witness refused the checkpoint as a fork; nothing published", "err", err)
 		case err != nil && ctx.Err() == nil:
-			log.Warn("checkpoints: will retry", "err", err, "retry_in", every)
+			c.log.Warn("checkpoints: will retry", "err", err, "retry_in", every)
 		}
 		select {
 		case <-ctx.Done():
@@ -394,41 +417,49 @@ func checkpointLoop(ctx context.Context, log *slog.Logger, tree *notary.Tree, st
 	}
 }
 
-func signAndPublish(ctx context.Context, log *slog.Logger, tree *notary.Tree, store eventstore.Store, js jetstream.JetStream, s *notary.Signer, published *int64, replicas int) error {
-	if _, err := tree.CatchUp(ctx, store, notary.Hooks{}); err != nil {
+func (c *checkpointer) signAndPublish(ctx context.Context) error {
+	if _, err := c.tree.CatchUp(ctx, c.store, notary.Hooks{}); err != nil {
 		return err
 	}
-	latest, ok, err := tree.Latest(ctx)
+	latest, ok, err := c.tree.Latest(ctx)
 	if err != nil {
 		return err
 	}
-	if tree.Size() > 0 && (!ok || tree.Size() > latest.Size) {
-		st, err := tree.Checkpoint(ctx, store, s, "")
+	if c.tree.Size() > 0 && (!ok || c.tree.Size() > latest.Size) {
+		st, err := c.tree.Checkpoint(ctx, c.store, c.signer, "")
 		if err != nil {
 			return err
 		}
-		log.Info("checkpoint signed", "tree_size", st.Size, "root", st.Root, "key", st.KeyName)
+		c.log.Info("checkpoint signed", "tree_size", st.Size, "root", st.Root, "key", st.KeyName)
 	}
-	if *published < 0 {
-		if err := relay.EnsureCheckpointStream(ctx, js, replicas); err != nil {
+	if c.published < 0 {
+		if err := relay.EnsureCheckpointStream(ctx, c.js, c.replicas); err != nil {
 			return err
 		}
-		last, err := relay.LastPublishedCheckpoint(ctx, js)
+		last, err := relay.LastPublishedCheckpoint(ctx, c.js)
 		if err != nil {
 			return err
 		}
-		*published = last
+		c.published = last
 	}
-	pending, err := tree.CheckpointsAfter(ctx, *published)
+	pending, err := c.tree.CheckpointsAfter(ctx, c.published)
 	if err != nil {
 		return err
+	}
+	if len(c.witnesses) > 0 && len(pending) > 1 {
+		// Witnesses cosign forward only: the latest, which proves the
+		// others' trees prefixes of its own.
+		pending = pending[len(pending)-1:]
 	}
 	for _, st := range pending {
-		if err := relay.PublishCheckpoint(ctx, js, st.Origin, st.Size, []byte(st.Note)); err != nil {
+		if st, err = cosign(ctx, c.tree, st, c.witnesses); err != nil {
 			return err
 		}
-		*published = st.Size
-		log.Info("checkpoint published", "subject", relay.CheckpointSubject, "tree_size", st.Size)
+		if err := relay.PublishCheckpoint(ctx, c.js, st.Origin, st.Size, []byte(st.Note)); err != nil {
+			return err
+		}
+		c.published = st.Size
+		c.log.Info("checkpoint published", "subject", relay.CheckpointSubject, "tree_size", st.Size, "witnesses", len(c.witnesses))
 	}
 	return nil
 }
