@@ -41,6 +41,9 @@ const (
 	// CodeChainUnknown: a query before serve's first whole check of the log's hash chains (503: nothing is served
 	// from a log no check has passed; a deleted verdict file is unknown, never healthy).
 	CodeChainUnknown = "chain_unknown"
+	// CodeReadModelsDiffer: a query while ledger verify found the read models different from the log (503, naming the
+	// table and the contract; a rebuild makes them again).
+	CodeReadModelsDiffer = "read_models_differ"
 )
 
 // problemBase is the URI the problem types are relative to.
@@ -88,6 +91,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	var broken *chainstatus.BrokenError
 	var unknown *chainstatus.UnknownError
+	var differ *chainstatus.ModelsDifferError
 	switch {
 	case errors.As(err, &p):
 	case errors.As(err, &re):
@@ -100,6 +104,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &unknown):
 		s.log.Error("query refused: the log's hash chains have no verdict yet", "err", err)
 		p = problemf(http.StatusServiceUnavailable, CodeChainUnknown, "%s", unknown.Error())
+	case errors.As(err, &differ):
+		s.log.Error("query refused: the read models differ from the log", "err", err)
+		p = problemf(http.StatusServiceUnavailable, CodeReadModelsDiffer, "%s", differ.Error())
 	case errors.As(err, &mbe):
 		p = problemf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "a request body is at most %d bytes", mbe.Limit)
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:

@@ -127,6 +127,16 @@ func (s *Set) current(ctx context.Context) (*DB, error) {
 
 // resolve returns the path of the current file: the link's target, or the
 // first release's regular file (stale).
+// CurrentFile is the name, in the data directory, of the read-model file
+// the link points to now: what a verdict on the read models concerns.
+func (s *Set) CurrentFile() (string, error) {
+	target, err := s.resolve()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Base(target), nil
+}
+
 func (s *Set) resolve() (string, error) {
 	link := s.Link()
 	target, err := os.Readlink(link)

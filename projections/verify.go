@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +56,9 @@ func (s *Set) Check(ctx context.Context, store eventstore.Store, limit int) (Che
 	if _, err := NewRunner(store, db, Options{}).CatchUp(ctx); err != nil {
 		return CheckReport{}, err
 	}
+	if rep, tampered, err := checkpointsBeyondHead(ctx, store, db); err != nil || tampered {
+		return rep, err
+	}
 	scratch, err := os.MkdirTemp(s.dir, "verify-*.tmp")
 	if err != nil {
 		return CheckReport{}, err
@@ -61,12 +66,18 @@ func (s *Set) Check(ctx context.Context, store eventstore.Store, limit int) (Che
 	defer os.RemoveAll(scratch)
 	// A server may apply events meanwhile: the comparison is of the file's
 	// snapshot at the position the scratch was built to, tried again when
-	// the file moved on in between.
+	// the file moved on in between. Checkpoints that stay apart while
+	// nothing moves them are not a busy server: they were set by hand.
+	var previous map[string]eventstore.Position
 	for attempt := 0; attempt < 3; attempt++ {
 		cps, err := db.Checkpoints(ctx)
 		if err != nil {
 			return CheckReport{}, err
 		}
+		if previous != nil && maps.Equal(previous, cps) {
+			return checkpointsApart(cps), nil
+		}
+		previous = cps
 		at := minCheckpoint(cps)
 		path := filepath.Join(scratch, fmt.Sprintf("fold-%d.db", attempt))
 		if _, err := build(ctx, store, path, BuildOptions{UpTo: &at}); err != nil {
@@ -185,4 +196,41 @@ func render(v any) string {
 		return v.Format(time.RFC3339Nano)
 	}
 	return fmt.Sprint(v)
+}
+
+// checkpointsBeyondHead names, as tampering, a projection whose checkpoint
+// is past the log's head once the runner caught up: a checkpoint moved
+// forward by hand, which would have the projection skip the events up to
+// it (later payments hidden).
+func checkpointsBeyondHead(ctx context.Context, store eventstore.Store, db *DB) (CheckReport, bool, error) {
+	head, err := store.Head(ctx)
+	if err != nil {
+		return CheckReport{}, false, err
+	}
+	cps, err := db.Checkpoints(ctx)
+	if err != nil {
+		return CheckReport{}, false, err
+	}
+	rep := CheckReport{Position: head}
+	for _, name := range slices.Sorted(maps.Keys(cps)) {
+		if p := cps[name]; p > head {
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Table: "checkpoints", Stored: fmt.Sprintf("%s at position %d", name, p),
+				Rebuilt: fmt.Sprintf("the log's head is position %d: a checkpoint moved forward by hand skips the events up to it", head)})
+		}
+	}
+	return rep, len(rep.Mismatches) > 0, nil
+}
+
+// checkpointsApart names, as tampering, projections whose checkpoints
+// differ from the others' and did not move between two comparisons.
+func checkpointsApart(cps map[string]eventstore.Position) CheckReport {
+	at := minCheckpoint(cps)
+	rep := CheckReport{Position: at}
+	for _, name := range slices.Sorted(maps.Keys(cps)) {
+		if p := cps[name]; p != at {
+			rep.Mismatches = append(rep.Mismatches, Mismatch{Table: "checkpoints", Stored: fmt.Sprintf("%s at position %d", name, p),
+				Rebuilt: fmt.Sprintf("the other projections are at position %d, and nothing moved them: a checkpoint set by hand", at)})
+		}
+	}
+	return rep
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/chainstatus"
 	"github.com/cptsledger/ledger/notary"
+	"github.com/cptsledger/ledger/projections"
 )
 
 // recordChain records the verdict of a whole check of the log (verify) in
@@ -87,6 +88,44 @@ func (e *env) guardChain(store eventstore.Store) error {
 		return failed{"REFUSED: " + be.Error()}
 	}
 	return err
+}
+
+// recordModels records the verdict of a comparison of the current read
+// models with the log: a file found different is not served until a
+// rebuild replaces it.
+func (e *env) recordModels(rep projections.CheckReport) {
+	file, err := e.models().CurrentFile()
+	if err != nil || e.global.data == "" {
+		return
+	}
+	st := chainstatus.ModelsStatus{OK: len(rep.Mismatches) == 0, CheckedAt: time.Now().UTC(), File: file}
+	if !st.OK {
+		m := rep.Mismatches[0]
+		st.Table, st.ContractID, st.Rows = m.Table, m.ContractID, int64(len(rep.Mismatches))+rep.More
+		st.Detail = "ledger verify lists the rows"
+		if m.Table == "checkpoints" {
+			st.Detail = fmt.Sprintf("%s; %s", m.Stored, m.Rebuilt)
+		}
+	}
+	if err := chainstatus.WriteModels(e.global.data, st); err != nil {
+		fmt.Fprintf(e.stderr, "ledger: could not record the read models' verdict: %v\n", err)
+	}
+}
+
+// guardModels refuses a query when the last comparison found the current
+// read-model file different from the log.
+func (e *env) guardModels(models *projections.Set) error {
+	file, err := models.CurrentFile()
+	if err != nil {
+		return nil // none yet: the query builds them from the log
+	}
+	var de *chainstatus.ModelsDifferError
+	if err := chainstatus.GuardModels(e.global.data, file); errors.As(err, &de) {
+		return failed{"REFUSED: " + de.Error()}
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // plural writes a count with its noun, "1 stream", "2 streams".

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/chainstatus"
+	"github.com/cptsledger/ledger/projections"
 )
 
 // chainWatch is serve's watch over the log's hash chains: the whole log is
@@ -167,4 +168,36 @@ func (w *chainWatch) projectionsFailed(ctx context.Context, err error) error {
 			return err
 		}
 	}
+}
+
+// modelsWatch is serve's guard over the read models: a file that ledger
+// verify found different from the log is not served until a rebuild
+// replaces it. serve remembers such a verdict: deleting its file does not
+// make the same read-model file served again.
+type modelsWatch struct {
+	dir    string
+	models *projections.Set
+
+	mu     sync.Mutex
+	broken *chainstatus.ModelsStatus // the last verdict finding a file different
+}
+
+func (w *modelsWatch) check() error {
+	current, err := w.models.CurrentFile()
+	if err != nil {
+		return nil // none yet: built from the log as it is followed
+	}
+	st, ok, err := chainstatus.ReadModels(w.dir)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err == nil && ok && !st.OK {
+		w.broken = &st
+	}
+	if err == nil && ok && st.OK && w.broken != nil && st.File == w.broken.File && st.CheckedAt.After(w.broken.CheckedAt) {
+		w.broken = nil // a later comparison of the same file found it whole
+	}
+	if w.broken != nil && w.broken.File == current {
+		return &chainstatus.ModelsDifferError{Status: *w.broken}
+	}
+	return nil
 }

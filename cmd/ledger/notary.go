@@ -228,6 +228,7 @@ func runVerify(e *env, args []string) error {
 			models = &m
 			out["read_models"] = m
 			out["ok"] = len(m.Mismatches) == 0
+			e.recordModels(m)
 		}
 	}
 	if len(policy.Keys) > 0 {

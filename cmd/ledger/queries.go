@@ -34,6 +34,9 @@ func (e *env) reads(fn func(*query.Ledger) error) error {
 	}
 	models := e.models()
 	defer models.Close()
+	if err := e.guardModels(models); err != nil {
+		return err
+	}
 	return e.chainFailure("projections", unknown(fn(query.New(store, models, e.schemes))))
 }
 

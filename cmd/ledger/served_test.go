@@ -68,8 +68,39 @@ func TestVerifyChecksTheReadModels(t *testing.T) {
 	if out := mustLedger(t, "--data", dir, "verify", "--log-only"); !strings.Contains(out, "read models were not compared with it (--log-only, or none yet)") {
 		t.Fatalf("verify --log-only: %s", out)
 	}
+	// The red team's seventh finding: the edited read model was still
+	// served. Until a rebuild, every query refuses, naming the table and
+	// the contract.
+	for _, args := range [][]string{{"payments", "--contract", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"}, {"totals"}, {"contracts"}} {
+		code, out, errb := ledgerRun(t, append([]string{"--data", dir}, args...)...)
+		if code != 1 || strings.Contains(out, "160000.00") || !strings.Contains(errb, "table payments, contract 0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80") || !strings.Contains(errb, "ledger rebuild") {
+			t.Fatalf("%v from an edited read model: exit %d\n%s\n%s", args, code, out, errb)
+		}
+	}
 	mustLedger(t, "--data", dir, "rebuild")
 	mustLedger(t, "--data", dir, "verify")
+	if out := mustLedger(t, "--data", dir, "payments", "--contract", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"); strings.Contains(out, "160000.00") {
+		t.Fatalf("payments after the rebuild:\n%s", out)
+	}
+}
+
+// A projection's checkpoint moved forward by hand (which would have it
+// skip the events up to it, later payments hidden) is named by verify as
+// what it is, not as a busy server, and the read models are not served.
+func TestAProjectionCheckpointMovedForwardIsNamed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	mustLedger(t, "--data", dir, "balance", "--contract", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80")
+	if _, err := readModels(t, dir).Exec(`UPDATE checkpoints SET position = position + 1000 WHERE projection = 'payments'`); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errb := ledgerRun(t, "--data", dir, "verify")
+	if code != 1 || strings.Contains(errb, "busy server") || !strings.Contains(out, "payments at position 1019") || !strings.Contains(out, "moved forward by hand") {
+		t.Fatalf("verify of a checkpoint moved forward: exit %d\n%s\n%s", code, out, errb)
+	}
+	if code, _, errb := ledgerRun(t, "--data", dir, "payments", "--contract", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"); code != 1 || !strings.Contains(errb, "table checkpoints") {
+		t.Fatalf("payments after: exit %d %s", code, errb)
+	}
 }
 
 // An event's data edited in events.db: rebuild refused (exit 1, naming the
@@ -224,4 +255,44 @@ func TestADeletedVerdictIsNotHealthy(t *testing.T) {
 	if code, body := get(t, token, s.http+"/api/v1/contracts/"+t2ID+"/payments"); code != http.StatusOK {
 		t.Fatalf("payments once the log is whole: %d %s", code, body)
 	}
+}
+
+// serve does not answer from read models that verify found different from
+// the log: the API answers 503 read_models_differ naming the table and the
+// contract, also once the verdict's file is deleted, until a rebuild
+// replaces the file.
+func TestServeRefusesReadModelsFoundDifferent(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, dir)
+	token := strings.TrimSpace(mustLedger(t, "--data", dir, "token", "create", "--name", "audrey", "--role", "auditor"))
+	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
+	url := s.http + "/api/v1/contracts/" + t2ID + "/payments"
+	testwait.Until(t, 30*time.Second, "the payments served", func() bool {
+		code, body := get(t, token, url)
+		return code == http.StatusOK && strings.Contains(string(body), "60000.00")
+	})
+	if _, err := readModels(t, dir).Exec(`UPDATE payments SET amount = '160000.00' WHERE amount = '60000.00'`); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := ledgerRun(t, "--data", dir, "verify"); code != 1 {
+		t.Fatalf("verify of an edited read model: exit %d", code)
+	}
+	refused := func(what string) {
+		t.Helper()
+		code, body := get(t, token, url)
+		if code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"read_models_differ"`) || strings.Contains(string(body), "160000") ||
+			!strings.Contains(string(body), "table payments, contract "+t2ID) {
+			t.Fatalf("%s: %d %s", what, code, body)
+		}
+	}
+	refused("payments after verify found them edited")
+	if err := os.Remove(filepath.Join(dir, "models-status.json")); err != nil {
+		t.Fatal(err)
+	}
+	refused("payments with the verdict's file deleted")
+	mustLedger(t, "--data", dir, "rebuild")
+	testwait.Until(t, 30*time.Second, "the rebuilt read models served", func() bool {
+		code, body := get(t, token, url)
+		return code == http.StatusOK && strings.Contains(string(body), "60000.00") && !strings.Contains(string(body), "160000")
+	})
 }

@@ -64,7 +64,13 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 		l.Close()
 		return nil, err
 	}
-	reads := query.New(store, models, e.schemes).Guarded(chain.check)
+	mw := &modelsWatch{dir: e.global.data, models: models}
+	reads := query.New(store, models, e.schemes).Guarded(func() error {
+		if err := chain.check(); err != nil {
+			return err
+		}
+		return mw.check()
+	})
 	tokens := auth.Open(e.global.data)
 	web, err := console.New(console.Config{Reads: reads, Store: store, Tokens: tokens, Logger: log,
 		LatestCheckpoint: e.latestCheckpoint, ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return e.proveEvent(ctx, store, id) }})

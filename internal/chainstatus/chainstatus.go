@@ -60,12 +60,21 @@ func Write(dir string, st Status) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, File+".*.tmp")
+	return writeAtomic(dir, File, append(b, '\n'))
+}
+
+// writeAtomic replaces dir/name with data in one rename, synced, 0600.
+func writeAtomic(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, name+".*.tmp")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -76,7 +85,7 @@ func Write(dir string, st Status) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, File))
+	return os.Rename(tmp.Name(), filepath.Join(dir, name))
 }
 
 // Read returns the last verdict; ok is false when none was recorded.
