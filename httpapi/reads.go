@@ -114,7 +114,7 @@ func (s *Server) mayRead(r *http.Request, id auth.Identity, contract uuid.UUID) 
 func (s *Server) getContracts(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
 	p := &params{r: r}
 	search := query.ContractSearch{Scheme: p.text("scheme"), CPAM: p.text("cpam"), ARS: p.text("ars"), Tier: p.text("tier"),
-		Status: p.text("status"), Q: p.text("q"), Cursor: p.get("cursor")}
+		Status: p.text("status"), Q: p.text("q"), Cursor: p.get("cursor"), Window: p.window(s.cfg.Reads)}
 	if l := p.get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {

@@ -187,11 +187,21 @@ const summarySQL = `SELECT contract_id, scheme, rulebook, tier, cpam, ars, cpts_
 // tier_history (a correction of its terms dated or recorded after the
 // window does not count); it is terminated when its termination is.
 const summaryAtSQL = `SELECT contract_id, scheme, rulebook,
-	COALESCE((SELECT h.tier FROM tier_history h WHERE h.contract_id = s.contract_id AND h.business_date <= ?1 AND h.recorded_at <= ?2
-		ORDER BY h.position DESC LIMIT 1), s.tier) AS tier,
+	COALESCE((SELECT h.tier FROM tier_history h WHERE h.contract_id = k.contract_id AND h.business_date <= ?1 AND h.recorded_at <= ?2
+		ORDER BY h.position DESC LIMIT 1), k.tier) AS tier,
 	cpam, ars, name, signed_on,
-	CASE WHEN s.terminated_on <> '' AND s.terminated_on <= ?1 AND s.terminated_recorded_at <= ?2 THEN s.terminated_on ELSE '' END AS terminated_on
-	FROM (` + summarySQL + `) s WHERE s.signed_on <= ?1 AND s.signed_recorded_at <= ?2`
+	CASE WHEN k.seen_termination <> '' AND k.seen_termination <= ?1 THEN k.seen_termination ELSE '' END AS terminated_on
+	FROM (SELECT s.*, ` + terminatedAsOfSQL + ` AS seen_termination FROM (` + summarySQL + `) s) k
+	WHERE k.signed_on <= ?1 AND k.signed_recorded_at <= ?2`
+
+// terminatedAsOfSQL is the one definition, for the contract page, the
+// searches and the alerts, of the termination a window (?1 its date, ?2
+// its time) sees for the contract s: the last termination or correction
+// of its date that is dated on or before the date (a correction by the
+// day it was made) and recorded by the time. A termination corrected
+// after the date is seen as it stood before its correction.
+const terminatedAsOfSQL = `COALESCE((SELECT t.terminated_on FROM terminations t WHERE t.contract_id = s.contract_id
+	AND t.business_date <= ?1 AND t.recorded_at <= ?2 ORDER BY t.position DESC LIMIT 1), '')`
 
 // Summary returns a contract of any scheme, as it is now.
 func (db *DB) Summary(ctx context.Context, id uuid.UUID) (Summary, error) {
@@ -396,13 +406,12 @@ type AlertRow struct {
 // termination that the window sees (dated on or before its date, recorded
 // by its time), by deadline.
 func (db *DB) AlertRows(ctx context.Context, w Window) ([]AlertRow, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT d.contract_id, c.cpts_name, c.cpam, c.ars, d.mission, d.kind, d.months, d.deadline,
+	rows, err := db.r.QueryContext(ctx, `SELECT d.contract_id, s.cpts_name, s.cpam, s.ars, d.mission, d.kind, d.months, d.deadline,
 		COALESCE((SELECT f.done_on FROM fact_history f WHERE f.contract_id = d.contract_id AND f.mission = d.mission AND f.kind = d.kind
 			AND f.business_date <= ?1 AND f.recorded_at <= ?2 ORDER BY f.position DESC LIMIT 1), ''),
-		COALESCE((SELECT t.terminated_on FROM terminations t WHERE t.contract_id = d.contract_id
-			AND t.business_date <= ?1 AND t.recorded_at <= ?2 ORDER BY t.position DESC LIMIT 1), '')
-		FROM deadline_dates d JOIN contracts c USING (contract_id)
-		WHERE c.signed_on <= ?1 AND c.signed_recorded_at <= ?2
+		`+terminatedAsOfSQL+`
+		FROM deadline_dates d JOIN contracts s USING (contract_id)
+		WHERE s.signed_on <= ?1 AND s.signed_recorded_at <= ?2
 			AND (d.taken_up = 0 OR EXISTS (SELECT 1 FROM fact_history f WHERE f.contract_id = d.contract_id AND f.mission = d.mission
 				AND f.kind = 'start' AND f.business_date <= ?1 AND f.recorded_at <= ?2))
 		ORDER BY d.deadline, d.contract_id, d.mission, d.kind`, w.asOf(), w.knownAt())
@@ -526,6 +535,9 @@ func (s *stored) check(row string) error {
 
 // ContractFilter narrows a contract search; empty fields keep all.
 type ContractFilter struct {
+	// Window: the contracts as of its date, as known at its time (the zero
+	// window: as they are now).
+	Window                  Window
 	Scheme, CPAM, ARS, Tier string
 	Terminated              *bool  // nil: both
 	Q                       string // a part of the name (case-insensitive) or the start of the id
@@ -550,11 +562,11 @@ func (db *DB) SearchContracts(ctx context.Context, f ContractFilter) ([]Summary,
 	if f.Terminated != nil {
 		terminated = map[bool]int{false: 0, true: 1}[*f.Terminated]
 	}
-	return db.summaries(ctx, `WHERE (?1 = '' OR scheme = ?1) AND (?2 = '' OR cpam = ?2) AND (?3 = '' OR ars = ?3) AND (?4 = '' OR tier = ?4)
-		AND (?5 < 0 OR (terminated_on != '') = (?5 = 1))
-		AND (?6 = '' OR instr(lower(name), lower(?6)) > 0 OR contract_id LIKE replace(replace(lower(?6), '%', ''), '_', '') || '%')
-		AND (name, contract_id) > (?7, ?8)
-		ORDER BY name, contract_id LIMIT ?9`,
+	return db.summariesAt(ctx, f.Window, `WHERE (?3 = '' OR scheme = ?3) AND (?4 = '' OR cpam = ?4) AND (?5 = '' OR ars = ?5) AND (?6 = '' OR tier = ?6)
+		AND (?7 < 0 OR (terminated_on != '') = (?7 = 1))
+		AND (?8 = '' OR instr(lower(name), lower(?8)) > 0 OR contract_id LIKE replace(replace(lower(?8), '%', ''), '_', '') || '%')
+		AND (name, contract_id) > (?9, ?10)
+		ORDER BY name, contract_id LIMIT ?11`,
 		f.Scheme, f.CPAM, f.ARS, f.Tier, terminated, f.Q, after.Name, after.ID.String(), f.Limit)
 }
 

@@ -47,6 +47,9 @@ func summaryOf(s projections.Summary) ContractSummary {
 
 // ContractSearch is a search's filters; empty ones keep all.
 type ContractSearch struct {
+	// Window: the contracts as of its date (signed by then, terminated by
+	// then), as known at its time; the zero window: as they are now.
+	Window                  Window
 	Scheme, CPAM, ARS, Tier string
 	Status                  string // live, terminated or ""
 	Q                       string // a part of the name, or the start of the id
@@ -121,7 +124,7 @@ func (l *Ledger) SearchContracts(ctx context.Context, s ContractSearch) (Contrac
 	if limit == 0 {
 		limit = DefaultPage
 	}
-	f := projections.ContractFilter{Scheme: s.Scheme, CPAM: s.CPAM, ARS: s.ARS, Tier: s.Tier, Q: s.Q, After: after, Limit: limit + 1}
+	f := projections.ContractFilter{Window: s.Window, Scheme: s.Scheme, CPAM: s.CPAM, ARS: s.ARS, Tier: s.Tier, Q: s.Q, After: after, Limit: limit + 1}
 	if s.Status != "" {
 		terminated := s.Status == StatusTerminated
 		f.Terminated = &terminated

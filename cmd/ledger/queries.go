@@ -357,7 +357,12 @@ func runContracts(e *env, args []string) error {
 	fs.StringVar(&s.Status, "status", "", "live or terminated")
 	fs.IntVar(&s.Limit, "limit", query.DefaultPage, fmt.Sprintf("contracts per page (1 to %d)", query.MaxPage))
 	fs.StringVar(&s.Cursor, "cursor", "", "the next_cursor of the previous page")
+	window := e.windowFlags(fs, "the contracts as of this date: signed by then, terminated by then (default: now)")
 	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	var err error
+	if s.Window, err = window(); err != nil {
 		return err
 	}
 	return e.reads(func(q *query.Ledger) error {

@@ -151,7 +151,7 @@ func init() {
 	commands = []command{
 		{"init", "start a new, empty ledger in the data directory", "init", "ledger --data /srv/ledger init", runInit},
 		{"submit", "apply commands from a JSON-lines file", "submit --file F   (F = - for standard input)", "ledger submit --file examples/t2-contract.jsonl", runSubmit},
-		{"contracts", "find contracts: by name or id, CPAM, ARS, tier, scheme, status", "contracts [--q TEXT] [--cpam C] [--ars A] [--tier T] [--scheme S] [--status live|terminated] [--limit N] [--cursor C]", "ledger contracts --q 'val de loire' --status live", runContracts},
+		{"contracts", "find contracts: by name or id, CPAM, ARS, tier, scheme, status", "contracts [--q TEXT] [--cpam C] [--ars A] [--tier T] [--scheme S] [--status live|terminated] [--as-of DATE] [--known-at TIME] [--limit N] [--cursor C]", "ledger contracts --q 'val de loire' --status live", runContracts},
 		{"contract", "a contract's terms, status, balance and next deadline", "contract ID [--as-of DATE] [--known-at TIME]", "ledger contract " + id + " --as-of 2021-12-31", runContract},
 		{"payments", "list a contract's payment decisions", "payments --contract ID [--as-of DATE] [--known-at TIME]", "ledger payments --contract " + id + " --as-of 2021-12-31", runPayments},
 		{"balance", "decided amounts of a contract, by contract year", "balance --contract ID [--as-of DATE] [--known-at TIME]", "ledger balance --contract " + id, runBalance},
