@@ -3,6 +3,7 @@ package cpts_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/google/uuid"
+	"pgregory.net/rapid"
 )
 
 // The crisis mission and the rulebook amendments (docs/domain.md §2.10),
@@ -450,4 +452,102 @@ func TestAmendmentsInForceOnTheDatesTheyConcern(t *testing.T) {
 	if got := crisisFixed(l.payment(cpts.KindAnnualAdvance, 3, "")); got != "30000.00" {
 		t.Fatalf("year 3's crisis advance %s, want 30000.00 (75 %% of 40 000)", got)
 	}
+}
+
+// The red team's tenth finding: a T3 contract signed on 2021-10-18 under
+// aci-cpts-2019 takes the crisis mission up on 2022-11-16. Its year-2
+// annual advance, due 2022-10-18, was withheld (calendar_not_met, the
+// crisis start deadline 2022-10-01) when decided on 2023-01-01, and paid
+// when decided on 2022-10-18: on its due date the contract had no crisis
+// mission. Decided on the due date or later, it is the same payment.
+func TestAMissionTakenUpLaterBindsNothingBefore(t *testing.T) {
+	run := func(decisions ...string) cpts.PaymentDecided {
+		l := newLifecycle2022(t)
+		l.sign(100_000, "2021-10-18", false)
+		for _, m := range []string{"access", "pathways", "prevention"} {
+			l.start(m, "2021-10-18")
+			l.deploy(m, "2022-04-18")
+		}
+		l.report(1, "2022-10-18", map[string]string{"access": "100", "pathways": "100", "prevention": "100"})
+		if len(decisions) > 1 {
+			l.decideDue(decisions[0])
+		}
+		l.start("crisis", "2022-11-16")
+		l.decideDue(decisions[len(decisions)-1])
+		return l.payment(cpts.KindAnnualAdvance, 2, "")
+	}
+	onTime := run("2022-10-18", "2023-01-01")
+	later := run("2023-01-01")
+	if onTime.Status != cpts.StatusDecided {
+		t.Fatalf("the advance decided on its due date: %s %s", onTime.Status, onTime.Reason)
+	}
+	if later.Status != onTime.Status || !later.Amount.Equal(onTime.Amount) {
+		t.Fatalf("the advance decided on 2023-01-01: %s %s %s, on its due date: %s %s", later.Status, later.Amount, later.Reason, onTime.Status, onTime.Amount)
+	}
+}
+
+// Property: for a contract signed under aci-cpts-2019 that takes the
+// crisis mission up at any date, with its core missions started on time or
+// late, deciding every month or once at the end gives the same payments —
+// the calendar is judged on the contract as it stood on each due date.
+func TestPropertyDecidingLaterChangesNoPayment(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		signed := domain.MustDate("2020-01-01").AddDays(rapid.IntRange(0, 600).Draw(rt, "signed, days after 2020-01-01"))
+		population := rapid.SampledFrom([]int{30_000, 60_000, 100_000, 200_000}).Draw(rt, "population")
+		starts := map[string]int{}
+		for _, m := range []string{"access", "pathways", "prevention"} {
+			starts[m] = rapid.IntRange(0, 9).Draw(rt, m+" start, months after the signature")
+		}
+		takeUp := domain.MustDate("2022-04-01").AddDays(rapid.IntRange(0, 900).Draw(rt, "crisis taken up, days after 2022-04-01"))
+		end := signed.AddYears(5).AddMonths(2) // after the last report
+		build := func(monthly bool) map[string]string {
+			l := newLifecycle2022(t)
+			l.sign(population, signed.String(), false)
+			type fact struct {
+				on domain.Date
+				do func()
+			}
+			var facts []fact
+			for m, months := range starts {
+				on := signed.AddMonths(months)
+				facts = append(facts, fact{on, func() { l.start(m, on.String()) }})
+				deployed := on.AddMonths(6)
+				facts = append(facts, fact{deployed, func() { l.deploy(m, deployed.String()) }})
+			}
+			facts = append(facts, fact{takeUp, func() { l.start("crisis", takeUp.String()) }})
+			for k := 1; k <= 5; k++ {
+				on := signed.AddYears(k)
+				values := map[string]string{}
+				for m, v := range map[string]string{"access": "80", "pathways": "100", "prevention": "50"} {
+					if signed.AddMonths(starts[m]).Before(on) {
+						values[m] = v // the missions that ran in the year
+					}
+				}
+				if len(values) > 0 {
+					facts = append(facts, fact{on, func() { l.report(k, on.String(), values) }})
+				}
+			}
+			if monthly {
+				for d := signed; !d.After(end); d = d.AddMonths(1) {
+					facts = append(facts, fact{d, func() { l.decideDue(d.String()) }})
+				}
+			}
+			facts = append(facts, fact{end, func() { l.decideDue(end.String()) }})
+			slices.SortStableFunc(facts, func(a, b fact) int { return a.on.Compare(b.on) })
+			for _, f := range facts {
+				f.do()
+			}
+			out := map[string]string{}
+			for _, p := range l.c.Payments {
+				if p.Kind == cpts.KindAnnualAdvance || p.Kind == cpts.KindMissionStartAdvance {
+					out[fmt.Sprintf("%s %d %s", p.Kind, p.ContractYear, p.Mission)] = p.Status + " " + p.Amount.String()
+				}
+			}
+			return out
+		}
+		monthly, once := build(true), build(false)
+		if !maps.Equal(monthly, once) {
+			rt.Fatalf("decided every month:\n%v\ndecided once at the end:\n%v", monthly, once)
+		}
+	})
 }

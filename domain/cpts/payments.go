@@ -309,14 +309,33 @@ func (c *Contract) startAdvanceLine(cand candidate) Line {
 
 // lateMissions lists the deadlines passed before d without their fact on or
 // before d (domain.md 2.4, withholding).
+//
+// The calendar is judged on the contract as it stood on d: a mission taken
+// up after d (the crisis mission of a contract signed under an earlier
+// rulebook, started later) binds nothing before it — else the same advance
+// would be paid when decided on its due date and withheld when decided a
+// month later.
 func (c *Contract) lateMissions(d domain.Date) []domain.LateDeadline {
 	var late []domain.LateDeadline
 	for _, dl := range c.Deadlines() {
+		if c.takenUpAfter(dl.Mission, d) {
+			continue
+		}
 		if dl.Deadline.Before(d) && (dl.Done.IsZero() || dl.Done.After(d)) {
 			late = append(late, domain.LateDeadline{Mission: dl.Mission, Kind: dl.Kind, Months: dl.Months, Deadline: dl.Deadline})
 		}
 	}
 	return late
+}
+
+// takenUpAfter tells a mission the contract did not sign but took up (by
+// starting it) after d.
+func (c *Contract) takenUpAfter(m string, d domain.Date) bool {
+	if slices.Contains(c.Terms.Missions, m) {
+		return false
+	}
+	s, ok := c.Starts[m]
+	return ok && s.After(d)
 }
 
 func (c *Contract) annualAdvanceLines(d domain.Date) []Line {
