@@ -83,3 +83,42 @@ func TestATerminationIsSeenAsItStoodOnTheDate(t *testing.T) {
 		t.Errorf("contracts as of a date before the signature: %s", got)
 	}
 }
+
+// A copy of a reference fact keeps the fact's own date: a recognition of
+// 2022-12-01 noted by a contract signed on 2023-03-01 is a CrisisNoted
+// dated 2022-12-01 (when the crisis was recognised), recorded when the
+// contract's decision copied it. The audit trail as of a date before the
+// signature has no contract; as of a later date it shows the copy with
+// its date (docs/domain.md, reference facts).
+func TestACopiedReferenceFactKeepsItsDate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	id := "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e86"
+	lines := strings.Join([]string{
+		`{"type":"RecogniseCrisis","command_id":"cr","ars":"ARS Bretagne","from":"2022-10-01","to":"2023-03-31","recognised_on":"2022-12-01","reason":"épidémies"}`,
+		`{"type":"SignContract","command_id":"s","contract_id":"` + id + `","cpts":{"id":"c","name":"CPTS de Brest"},"ars":"ARS Bretagne","cpam":"CPAM du Finistère","population":100000,"signed_on":"2023-03-01","missions":["access","pathways","prevention","crisis"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`,
+		`{"type":"StartMission","command_id":"m","contract_id":"` + id + `","mission":"crisis","started_on":"2023-03-01"}`,
+		`{"type":"DecideDuePayments","command_id":"d","contract_id":"` + id + `","as_of":"2023-04-01"}`,
+	}, "\n") + "\n"
+	file := filepath.Join(t.TempDir(), "c.jsonl")
+	os.WriteFile(file, []byte(lines), 0o600)
+	mustLedger(t, "--data", dir, "submit", "--file", file)
+	if code, _, _ := ledgerRun(t, "--data", dir, "audit", "--contract", id, "--as-of", "2023-02-01"); code != 1 {
+		t.Fatalf("the audit trail before the signature: exit %d, want no such contract", code)
+	}
+	var audit []struct {
+		Type       string `json:"type"`
+		OccurredOn string `json:"occurred_on"`
+	}
+	if err := json.Unmarshal([]byte(mustLedger(t, "--json", "--data", dir, "audit", "--contract", id, "--as-of", "2023-04-01")), &audit); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range audit {
+		if e.Type == "CrisisNoted" {
+			found = e.OccurredOn == "2022-12-01"
+		}
+	}
+	if !found {
+		t.Fatalf("the copy of the recognition in the audit trail: %+v", audit)
+	}
+}
