@@ -73,6 +73,11 @@ type Options struct {
 	// before the checkpoint is saved; an error stops that run there. Tests
 	// use it to kill the relay between publish and checkpoint.
 	BeforeCheckpoint func(batch []eventstore.Envelope) error
+	// OnAckTimeout, if set, is told each time an acknowledgement does not
+	// come within AckTimeout: serve's supervisor of the embedded server
+	// restarts a JetStream that stopped acknowledging (a store that hit a
+	// full disk keeps failing until it is started again).
+	OnAckTimeout func()
 }
 
 // Stats count what the relay did since it started.
@@ -463,6 +468,9 @@ func (r *Relay) publish(ctx context.Context, batch []eventstore.Envelope, lastID
 			}
 			return acked, ackedID, fmt.Errorf("relay: position %d not acknowledged: %w", batch[i].Position, err)
 		case <-timer.C:
+			if r.opts.OnAckTimeout != nil {
+				r.opts.OnAckTimeout()
+			}
 			return acked, ackedID, fmt.Errorf("relay: no acknowledgement for position %d within %s", batch[i].Position, r.opts.AckTimeout)
 		case <-ctx.Done():
 			return acked, ackedID, ctx.Err()

@@ -160,8 +160,9 @@ func lockServe(e *env) (*dirlock.Lock, error) {
 
 // connectNATS connects to --nats-url, or starts the embedded NATS server
 // (JetStream in the data directory) and connects to it. disconnect closes
-// the connection and stops the embedded server.
-func connectNATS(e *env, log *slog.Logger, f *serveFlags) (js jetstream.JetStream, url string, disconnect func(), err error) {
+// the connection and stops the embedded server; stuck, set for the
+// embedded server, is told when JetStream stops acknowledging.
+func connectNATS(e *env, log *slog.Logger, f *serveFlags) (js jetstream.JetStream, url string, disconnect func(), stuck func(), err error) {
 	var closers []func()
 	disconnect = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -176,44 +177,51 @@ func connectNATS(e *env, log *slog.Logger, f *serveFlags) (js jetstream.JetStrea
 	url = f.nats.url
 	opts, err := f.nats.options("ledger serve")
 	if err != nil {
-		return nil, "", disconnect, err
+		return nil, "", disconnect, nil, err
 	}
 	if url == "" {
 		if err := natsserver.CheckFree(f.listen); err != nil {
-			return nil, "", disconnect, failed{err.Error()}
+			return nil, "", disconnect, nil, failed{err.Error()}
 		}
 		// The embedded server takes only its two users: serve's publisher
 		// and the consumers' read-only subscriber (ledger nats-creds).
 		users, err := natsserver.EnsureUsers(e.global.data)
 		if err != nil {
-			return nil, "", disconnect, failed{err.Error()}
+			return nil, "", disconnect, nil, failed{err.Error()}
 		}
 		dir := filepath.Join(e.global.data, "nats")
 		ns, err := natsserver.Start(natsserver.Options{Listen: f.listen, StoreDir: dir, Users: &users})
 		if err != nil {
-			return nil, "", disconnect, err
+			return nil, "", disconnect, nil, err
 		}
 		closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
+		// A disk that was full disables JetStream for good unless it is
+		// enabled again: serve does, once it can write (no restart).
+		supervise, stop := context.WithCancel(e.ctx)
+		sup := natsserver.NewSupervisor(ns, dir, log)
+		go sup.Run(supervise, time.Second)
+		closers = append(closers, stop)
+		stuck = sup.Kick
 		url = ns.ClientURL()
 		addr := filepath.Join(e.global.data, NATSAddrFile)
 		if err := os.WriteFile(addr, []byte(url+"\n"), 0o600); err != nil {
-			return nil, "", disconnect, err
+			return nil, "", disconnect, nil, err
 		}
 		closers = append(closers, func() { os.Remove(addr) })
 		seed, err := nats.NkeyOptionFromSeed(natsserver.SeedFile(e.global.data, natsserver.RolePublisher))
 		if err != nil {
-			return nil, "", disconnect, err
+			return nil, "", disconnect, nil, err
 		}
 		opts = append(opts, seed)
 		log.Info("embedded NATS server with JetStream", "url", url, "store_dir", dir)
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return nil, "", disconnect, fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return nil, "", disconnect, nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
 	closers = append(closers, nc.Close)
 	js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
-	return js, url, disconnect, err
+	return js, url, disconnect, stuck, err
 }
 
 // runServe runs the projections, the NATS relay, the notary's follower (and
@@ -232,7 +240,7 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	defer lock.Release()
-	js, url, closeNATS, err := connectNATS(e, log, f)
+	js, url, closeNATS, stuck, err := connectNATS(e, log, f)
 	if err != nil {
 		return err
 	}
@@ -250,7 +258,7 @@ func runServe(e *env, args []string) error {
 	models := projections.NewSet(e.global.data, func(msg string) { log.Warn(msg) })
 	defer models.Close()
 
-	r := relay.New(store, js, state, relay.Options{Duplicates: f.dupWindow, Replicas: f.replicas, Logger: log})
+	r := relay.New(store, js, state, relay.Options{Duplicates: f.dupWindow, Replicas: f.replicas, Logger: log, OnAckTimeout: stuck})
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	errs := make(chan error, 2)

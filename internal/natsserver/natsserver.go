@@ -4,7 +4,9 @@
 package natsserver
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -59,8 +61,12 @@ func Start(opts Options) (*server.Server, error) {
 		Port:       port,
 		JetStream:  true,
 		StoreDir:   opts.StoreDir,
-		NoSigs:     true,
-		NoLog:      true,
+		// The disk decides, not a share of the space free at start: a
+		// limit computed then (75 % of what was free) would stay low once
+		// space is given back, and JetStream refuse writes for ever.
+		JetStreamMaxStore: MaxStore,
+		NoSigs:            true,
+		NoLog:             true,
 	}
 	if opts.Users != nil {
 		so.Nkeys = NkeyUsers(*opts.Users)
@@ -75,4 +81,91 @@ func Start(opts Options) (*server.Server, error) {
 		return nil, fmt.Errorf("natsserver: not ready on %s within 10 s", opts.Listen)
 	}
 	return s, nil
+}
+
+// MaxStore is the embedded JetStream's storage limit: 1 TiB, that is, the
+// disk's own.
+const MaxStore = 1 << 40
+
+// Supervisor keeps the embedded server's JetStream working, without a
+// restart of serve, after its store hit a full disk. JetStream then either
+// disables itself ("out of space, will be DISABLED") or keeps a stream
+// whose store failed a write, which acknowledges nothing more; nothing in
+// the server undoes either once space is back. The supervisor enables a
+// disabled JetStream again (its streams recovered from the store
+// directory), trying every period, and restarts one that stopped
+// acknowledging when told so (Kick: the relay's acknowledgement timed
+// out), at most once every 15 seconds.
+type Supervisor struct {
+	s        *server.Server
+	storeDir string
+	log      *slog.Logger
+	kick     chan struct{}
+}
+
+// NewSupervisor returns the supervisor of s, whose JetStream store is in
+// storeDir.
+func NewSupervisor(s *server.Server, storeDir string, log *slog.Logger) *Supervisor {
+	return &Supervisor{s: s, storeDir: storeDir, log: log, kick: make(chan struct{}, 1)}
+}
+
+// Kick says JetStream did not acknowledge in time.
+func (v *Supervisor) Kick() {
+	select {
+	case v.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run supervises until ctx ends, looking every period.
+func (v *Supervisor) Run(ctx context.Context, every time.Duration) {
+	// Its limits as started (StoreDir holds the "jetstream" directory that
+	// EnableJetStream adds again: given without it).
+	var cfg *server.JetStreamConfig
+	if c := v.s.JetStreamConfig(); c != nil {
+		copied := *c
+		copied.StoreDir = v.storeDir
+		cfg = &copied
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	disabled := false
+	var restarted time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-v.kick:
+			if v.s.JetStreamEnabled() && time.Since(restarted) > 15*time.Second {
+				v.log.Warn("nats: JetStream does not acknowledge; restarting it (its streams are recovered from the store directory)")
+				restarted = time.Now()
+				if err := v.s.ShutdownJetStream(); err != nil {
+					v.log.Warn("nats: JetStream did not stop", "err", err)
+				}
+			}
+		}
+		if v.s.JetStreamEnabled() {
+			if disabled {
+				v.log.Info("nats: JetStream enabled again")
+				disabled = false
+			}
+			continue
+		}
+		if !disabled {
+			v.log.Error("nats: JetStream is disabled (its store was out of space, or it was restarted); enabling it again once it can write")
+			disabled = true
+		}
+		again := &server.JetStreamConfig{StoreDir: v.storeDir, MaxStore: MaxStore}
+		if cfg != nil {
+			c := *cfg
+			again = &c
+		}
+		if err := v.s.EnableJetStream(again); err != nil {
+			v.log.Warn("nats: JetStream cannot be enabled yet", "err", err, "retry_in", every)
+			continue
+		}
+		v.log.Info("nats: JetStream enabled again")
+		disabled = false
+	}
 }
