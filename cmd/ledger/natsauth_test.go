@@ -98,6 +98,12 @@ func TestTheEmbeddedNATSServerTakesOnlyItsUsers(t *testing.T) {
 			t.Fatal("the subscriber purged the stream")
 		}
 	}
+	// Making the server publish (the red team's fifth finding): a push
+	// consumer whose deliver subject is ledger.checkpoints, another
+	// ledger subject or a JetStream API subject is refused by serve's gate,
+	// through every form of the creation request, and none exists after;
+	// deleting another's consumer gets no answer at all.
+	readerCannotMakeTheServerPublish(t, nc, s.js)
 	// serve's relay goes on: what is submitted now is published.
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -111,4 +117,79 @@ func TestTheEmbeddedNATSServerTakesOnlyItsUsers(t *testing.T) {
 		info, err := before.Info(ctx)
 		return err == nil && info.State.Msgs > n
 	})
+}
+
+// readerCannotMakeTheServerPublish tries, with a reader's connection nc,
+// every way to create a push consumer onto the ledger's subjects or the
+// JetStream API, and to delete a consumer; admin is the publisher's view.
+func readerCannotMakeTheServerPublish(t *testing.T, nc *nats.Conn, admin jetstream.JetStream) {
+	t.Helper()
+	for _, tc := range []struct{ subject, deliver string }{
+		{"$JS.API.CONSUMER.CREATE.LEDGER.evil1", "ledger.checkpoints"},
+		{"$JS.API.CONSUMER.CREATE.LEDGER.evil2.ledger.cpts.*.PaymentDecided", "ledger.cpts.0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80.PaymentDecided"},
+		{"$JS.API.CONSUMER.DURABLE.CREATE.LEDGER.evil3", "$JS.API.STREAM.DELETE.LEDGER"},
+		{"$JS.API.CONSUMER.CREATE.LEDGER", "ledger.checkpoints"},
+		{"$JS.API.CONSUMER.CREATE.LEDGER_CHECKPOINTS.evil4", "ledger.cpts.x.PaymentDecided"},
+	} {
+		name := tc.subject[strings.LastIndex(tc.subject, ".")+1:]
+		body := `{"stream_name":"` + strings.Split(strings.TrimPrefix(strings.TrimPrefix(tc.subject, "$JS.API.CONSUMER.DURABLE.CREATE."), "$JS.API.CONSUMER.CREATE."), ".")[0] +
+			`","config":{"name":"` + name + `","durable_name":"` + name + `","deliver_subject":"` + tc.deliver + `","ack_policy":"none","deliver_policy":"all"}}`
+		if strings.Count(tc.subject, ".") == 4 { // the legacy ephemeral form names none
+			body = `{"stream_name":"LEDGER","config":{"deliver_subject":"` + tc.deliver + `","ack_policy":"none","deliver_policy":"all"}}`
+		}
+		resp, err := nc.Request(tc.subject, []byte(body), 10*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.subject, err)
+		}
+		if !strings.Contains(string(resp.Data), `"error"`) || !strings.Contains(string(resp.Data), "push consumer") {
+			t.Fatalf("a push consumer onto %s (%s): %s", tc.deliver, tc.subject, resp.Data)
+		}
+	}
+	for _, stream := range []string{relay.StreamName, relay.CheckpointStreamName} {
+		// Asked until it answers: on a cluster that just lost a node, a
+		// request may find no responder for a moment.
+		var s jetstream.Stream
+		var err error
+		testwait.Until(t, 30*time.Second, "the publisher's view of "+stream, func() bool {
+			s, err = admin.Stream(context.Background(), stream)
+			return err == nil || errors.Is(err, jetstream.ErrStreamNotFound)
+		})
+		if err != nil {
+			continue // the checkpoints' stream, without a signer
+		}
+		for name := range s.ConsumerNames(context.Background()).Name() {
+			if strings.HasPrefix(name, "evil") {
+				t.Fatalf("a reader's push consumer %s exists on %s", name, stream)
+			}
+			if info, err := s.Consumer(context.Background(), name); err == nil && info.CachedInfo().Config.DeliverSubject != "" {
+				t.Fatalf("consumer %s of %s delivers to %s", name, stream, info.CachedInfo().Config.DeliverSubject)
+			}
+		}
+	}
+	// Another reader's durable consumer, made through the gate, cannot be
+	// deleted by this one.
+	reader, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := reader.CreateOrUpdateConsumer(ctx, relay.StreamName, jetstream.ConsumerConfig{Durable: "another-readers",
+		AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatalf("a reader's durable consumer: %v", err)
+	}
+	if _, err := nc.Request("$JS.API.CONSUMER.DELETE.LEDGER.another-readers", nil, 2*time.Second); err == nil {
+		t.Fatal("a reader's deletion of a consumer was answered")
+	}
+	short, cancelShort := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancelShort()
+	if err := reader.DeleteConsumer(short, relay.StreamName, "another-readers"); err == nil {
+		t.Fatal("a reader deleted a consumer")
+	}
+	var s jetstream.Stream
+	testwait.Until(t, 30*time.Second, "the publisher's view of the stream", func() bool {
+		var err error
+		s, err = admin.Stream(context.Background(), relay.StreamName)
+		return err == nil
+	})
+	if _, err := s.Consumer(ctx, "another-readers"); err != nil {
+		t.Fatalf("the durable consumer after a reader tried to delete it: %v", err)
+	}
 }

@@ -220,6 +220,11 @@ func connectNATS(e *env, log *slog.Logger, f *serveFlags) (js jetstream.JetStrea
 		return nil, "", disconnect, nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
 	closers = append(closers, nc.Close)
+	// Readers create their consumers through serve's gate (natsserver.Gate:
+	// pull consumers only).
+	if _, err := natsserver.Gate(nc); err != nil {
+		return nil, "", disconnect, nil, err
+	}
 	js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
 	return js, url, disconnect, stuck, err
 }

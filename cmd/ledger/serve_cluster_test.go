@@ -62,7 +62,7 @@ func TestServeOnAClusterSurvivesTheLossOfAnyNode(t *testing.T) {
 			mustLedger(t, "--data", dir, "submit", "--file", "../../examples/aid-contract.jsonl")
 			published(28)
 			checkOnceInOrder(t, js, 28)
-			subscriberCannotPublish(t, c.URL(), natsserver.SeedFile(dir, natsserver.RoleSubscriber))
+			subscriberCannotPublish(t, c.URL(), natsserver.SeedFile(dir, natsserver.RoleSubscriber), js)
 			natstest.WaitFor(t, "a signed checkpoint of all 28 events after the loss", func() bool {
 				s, err := js.Stream(context.Background(), relay.CheckpointStreamName)
 				if err != nil {
@@ -131,7 +131,7 @@ func checkOnceInOrder(t *testing.T, js jetstream.JetStream, n int) {
 
 // subscriberCannotPublish checks, on a cluster, that the subscriber reads
 // the stream and cannot publish on ledger.>.
-func subscriberCannotPublish(t *testing.T, url, seedFile string) {
+func subscriberCannotPublish(t *testing.T, url, seedFile string, admin jetstream.JetStream) {
 	t.Helper()
 	seed, err := nats.NkeyOptionFromSeed(seedFile)
 	if err != nil {
@@ -153,4 +153,5 @@ func subscriberCannotPublish(t *testing.T, url, seedFile string) {
 	if _, err := js.Publish(denied, "ledger.cpts.x.PaymentDecided", []byte(`{"amount":"999999.00"}`)); err == nil {
 		t.Fatal("the subscriber published on the cluster")
 	}
+	readerCannotMakeTheServerPublish(t, nc, admin)
 }

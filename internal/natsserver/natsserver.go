@@ -55,22 +55,19 @@ func Start(opts Options) (*server.Server, error) {
 	if name == "" {
 		name = "ledger-embedded"
 	}
-	so := &server.Options{
-		ServerName: name,
-		Host:       host,
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   opts.StoreDir,
-		// The disk decides, not a share of the space free at start: a
-		// limit computed then (75 % of what was free) would stay low once
-		// space is given back, and JetStream refuse writes for ever.
-		JetStreamMaxStore: MaxStore,
-		NoSigs:            true,
-		NoLog:             true,
-	}
+	so := &server.Options{}
 	if opts.Users != nil {
-		so.Nkeys = NkeyUsers(*opts.Users)
+		if err := ConfigureAccounts(so, *opts.Users); err != nil {
+			return nil, err
+		}
 	}
+	so.ServerName, so.Host, so.Port = name, host, port
+	so.JetStream, so.StoreDir = true, opts.StoreDir
+	// The disk decides, not a share of the space free at start: a limit
+	// computed then (75 % of what was free) would stay low once space is
+	// given back, and JetStream refuse writes for ever.
+	so.JetStreamMaxStore = MaxStore
+	so.NoSigs, so.NoLog = true, true
 	s, err := server.NewServer(so)
 	if err != nil {
 		return nil, fmt.Errorf("natsserver: %w", err)

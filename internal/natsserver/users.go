@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 )
 
@@ -84,44 +83,4 @@ func ensureSeed(path string) (string, error) {
 		return "", fmt.Errorf("%s holds no NKey user seed", path)
 	}
 	return kp.PublicKey()
-}
-
-// SubscriberPermissions is what a consumer may do: read the streams LEDGER
-// and LEDGER_CHECKPOINTS through consumers of its own (ordered, durable)
-// and acknowledge what it reads; never publish on ledger.>, nor delete or
-// change a stream or purge a message.
-func SubscriberPermissions() *server.Permissions {
-	var allow []string
-	for _, stream := range []string{"LEDGER", "LEDGER_CHECKPOINTS"} {
-		allow = append(allow,
-			"$JS.API.STREAM.INFO."+stream,
-			"$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
-			"$JS.API.CONSUMER.DURABLE.CREATE."+stream+".>",
-			"$JS.API.CONSUMER.INFO."+stream+".>",
-			"$JS.API.CONSUMER.DELETE."+stream+".>",
-			"$JS.API.CONSUMER.MSG.NEXT."+stream+".>",
-			"$JS.ACK."+stream+".>")
-	}
-	allow = append(allow, "$JS.API.INFO", "$JS.FC.>", "_INBOX.>")
-	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: allow, Deny: []string{"ledger.>"}},
-		Subscribe: &server.SubjectPermission{Allow: []string{"ledger.>", "_INBOX.>"}},
-	}
-}
-
-// PublisherPermissions is serve's: everything on its own server.
-func PublisherPermissions() *server.Permissions {
-	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: []string{">"}},
-		Subscribe: &server.SubjectPermission{Allow: []string{">"}},
-	}
-}
-
-// NkeyUsers returns the users as a server's configuration takes them, with
-// their permissions (what docs/deploy.md gives a cluster).
-func NkeyUsers(u Users) []*server.NkeyUser {
-	return []*server.NkeyUser{
-		{Nkey: u.Publisher, Permissions: PublisherPermissions()},
-		{Nkey: u.Subscriber, Permissions: SubscriberPermissions()},
-	}
 }

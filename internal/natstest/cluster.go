@@ -38,9 +38,8 @@ func (c *Cluster) URL() string { return strings.Join(c.URLs, ",") }
 func StartCluster(t testing.TB, n int) *Cluster { return StartClusterWithUsers(t, n, nil, "") }
 
 // StartClusterWithUsers starts n nodes that take only the users' clients,
-// with the permissions the embedded server gives them
-// (natsserver.PublisherPermissions, SubscriberPermissions), as
-// docs/deploy.md configures a production cluster; Connect uses the
+// in the accounts the embedded server gives them (natsserver.AccountsConfig),
+// as docs/deploy.md configures a production cluster; Connect uses the
 // publisher's seed file. users nil: anyone may connect.
 func StartClusterWithUsers(t testing.TB, n int, users *natsserver.Users, publisherSeed string) *Cluster {
 	t.Helper()
@@ -176,15 +175,17 @@ func startNodes(t testing.TB, dir string, n int, users *natsserver.Users, publis
 	}
 	for i := range n {
 		name := fmt.Sprintf("n%d", i+1)
-		opts := &server.Options{
-			ServerName: name, Host: "127.0.0.1", Port: -1, JetStream: true,
-			StoreDir: filepath.Join(dir, name), NoSigs: true, NoLog: true,
-			Cluster: server.ClusterOpts{Name: "ledger-test", Host: "127.0.0.1", Port: ports[i]},
-			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
-		}
+		opts := &server.Options{}
 		if users != nil {
-			opts.Nkeys = natsserver.NkeyUsers(*users)
+			// The accounts of docs/deploy.md (natsserver.AccountsConfig).
+			if err := natsserver.ConfigureAccounts(opts, *users); err != nil {
+				t.Fatal(err)
+			}
 		}
+		opts.ServerName, opts.Host, opts.Port, opts.JetStream = name, "127.0.0.1", -1, true
+		opts.StoreDir, opts.NoSigs, opts.NoLog = filepath.Join(dir, name), true, true
+		opts.Cluster = server.ClusterOpts{Name: "ledger-test", Host: "127.0.0.1", Port: ports[i]}
+		opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
 		s, err := server.NewServer(opts)
 		if err != nil {
 			c.shutdown()
