@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -149,11 +150,20 @@ func TestPropertyBackdatingNeverWidensWhatIsAllowed(t *testing.T) {
 		"CorrectReport": func(id, on string) string {
 			return `{"type":"CorrectReport","command_id":"` + id + `","contract_id":"` + h.id + `","corrects":"` + app.EventID("cpts-"+h.id, "r1", 0).String() + `","corrected_on":"` + on + `","values":[{"mission":"access","code":"a","value":"0"},{"mission":"pathways","code":"p","value":"0"},{"mission":"prevention","code":"v","value":"0"}],"reason":"r"}`
 		},
+		"CorrectMissionDate": func(id, on string) string {
+			return `{"type":"CorrectMissionDate","command_id":"` + id + `","contract_id":"` + h.id + `","corrects":"` + app.EventID("cpts-"+h.id, "start-access", 0).String() + `","date":"2022-07-01","corrected_on":"` + on + `","reason":"r"}`
+		},
+		"CorrectTermination": func(id, on string) string {
+			return `{"type":"CorrectTermination","command_id":"` + id + `","contract_id":"` + h.id + `","corrects":"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e99","terminated_on":"2024-01-01","corrected_on":"` + on + `","reason":"r"}`
+		},
+		"CorrectPatientele": func(id, on string) string {
+			return `{"type":"CorrectPatientele","command_id":"` + id + `","contract_id":"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e98","corrects":"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e97","patientele":900,"corrected_on":"` + on + `","reason":"r"}`
+		},
+		"CorrectHiring": func(id, on string) string {
+			return `{"type":"CorrectHiring","command_id":"` + id + `","contract_id":"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e98","corrects":"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e96","hired_on":"2023-02-01","corrected_on":"` + on + `","reason":"r"}`
+		},
 	}
-	var names []string
-	for n := range commands {
-		names = append(names, n)
-	}
+	names := slices.Sorted(maps.Keys(commands))
 	n := 0
 	rapid.Check(t, func(rt *rapid.T) {
 		name := rapid.SampledFrom(names).Draw(rt, "command")
