@@ -102,3 +102,24 @@ func signedBy(b *testing.B, l *query.Ledger, ids []uuid.UUID, w query.Window) []
 	}
 	return out
 }
+
+// BenchmarkSearchContracts reads a page of 50 contracts by name: as they
+// are now, and as of a date (the termination each window sees, from the
+// terminations read model, one definition with the alerts').
+func BenchmarkSearchContracts(b *testing.B) {
+	l, _ := benchLedger(b)
+	for _, tc := range []struct {
+		name string
+		w    query.Window
+	}{{"now", query.Window{}}, {"as_of", query.Window{AsOf: domain.MustDate("2023-06-30")}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				page, err := l.SearchContracts(context.Background(), query.ContractSearch{Window: tc.w, Limit: 50})
+				if err != nil || len(page.Contracts) != 50 {
+					b.Fatalf("%d contracts %v", len(page.Contracts), err)
+				}
+			}
+		})
+	}
+}

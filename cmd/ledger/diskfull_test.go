@@ -112,4 +112,10 @@ func TestServeSurvivesARealFullDisk(t *testing.T) {
 	if !strings.Contains(s.stderr.String(), "nats: JetStream enabled again") {
 		t.Fatalf("serve did not say it enabled JetStream again:\n%s", s.stderr.String())
 	}
+	// The notary's follower caught up too: its tree holds every event (a
+	// leaf is 24 bytes of notary.leaves).
+	testwait.Until(t, 60*time.Second, "the notary's follower holding every event", func() bool {
+		st, err := os.Stat(filepath.Join(dir, "notary.leaves"))
+		return err == nil && st.Size() >= head.Head*24
+	})
 }

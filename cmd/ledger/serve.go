@@ -267,6 +267,21 @@ func runServe(e *env, args []string) error {
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	errs := make(chan error, 2)
+	// The whole log is checked before anything is served: serve's verdict
+	// is its own, never a file's that anyone could delete.
+	chain := newChainWatch(e.global.data, store, log)
+	chain.fullCheck(ctx)
+	// The HTTP API (and its address file) first, the writers after: on a
+	// disk that fills up, serve is up and says so (/readyz) rather than
+	// failing to start because the relay took the last block.
+	if f.http.addr != "" {
+		stopped, err := e.serveHTTP(ctx, log, f.http, store, models, r, errs, chain, f.maxRelayLag)
+		if err != nil {
+			return err
+		}
+		// Before the store closes: in-flight commands finish first.
+		defer func() { cancel(); <-stopped }()
+	}
 	go func() { errs <- r.Run(ctx) }()
 	// The notary's follower keeps the Merkle tree up to date; with a
 	// signer key, checkpoints are signed and published as the log grows.
@@ -286,25 +301,16 @@ func runServe(e *env, args []string) error {
 		c := &checkpointer{log: log, tree: signing, store: store, js: js, signer: f.sign, witnesses: f.witnesses, replicas: f.replicas}
 		go c.loop(ctx, f.checkpointEvery)
 	}
+	// Deferred after the trees' Close, so run before them: the goroutines
+	// using the trees are told to stop first.
+	defer cancel()
+	go chain.run(ctx, f.verifyEvery)
 	// The projections follow the log, on whichever file is current: a
 	// rebuild elsewhere switches them to its file. A failure is retried,
 	// since a concurrent CLI may hold the read-model lock for a moment.
-	// The whole log is checked before anything is served: serve's verdict
-	// is its own, never a file's that anyone could delete.
-	chain := newChainWatch(e.global.data, store, log)
-	chain.fullCheck(ctx)
-	go chain.run(ctx, f.verifyEvery)
 	go retry(ctx, log, "projections", func() error {
 		return chain.projectionsFailed(ctx, followModels(ctx, log, models, store))
 	})
-	if f.http.addr != "" {
-		stopped, err := e.serveHTTP(ctx, log, f.http, store, models, r, errs, chain, f.maxRelayLag)
-		if err != nil {
-			return err
-		}
-		// Before the store closes: in-flight commands finish first.
-		defer func() { cancel(); <-stopped }()
-	}
 	log.Info("serving", "data", e.global.data, "nats", url, "stream", relay.StreamName, "http", f.http.addr)
 	return superviseRelay(ctx, log, r, errs, f.statsEvery)
 }
