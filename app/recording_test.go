@@ -42,7 +42,6 @@ type crisisHistory struct {
 	s           *embedded.Store
 	id          string
 	recognition string
-	termination string
 }
 
 func newCrisisHistory(t *testing.T) *crisisHistory {
