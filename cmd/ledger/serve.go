@@ -190,15 +190,17 @@ func connectNATS(e *env, log *slog.Logger, f *serveFlags) (js jetstream.JetStrea
 			return nil, "", disconnect, nil, failed{err.Error()}
 		}
 		dir := filepath.Join(e.global.data, "nats")
-		ns, err := natsserver.Start(natsserver.Options{Listen: f.listen, StoreDir: dir, Users: &users})
+		nsOpts := natsserver.Options{Listen: f.listen, StoreDir: dir, Users: &users}
+		ns, err := natsserver.Start(nsOpts)
 		if err != nil {
 			return nil, "", disconnect, nil, err
 		}
-		closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
-		// A disk that was full disables JetStream for good unless it is
-		// enabled again: serve does, once it can write (no restart).
+		// A disk that was full leaves JetStream disabled, or a stream that
+		// acknowledges nothing more, unless the server starts again: serve
+		// restarts it itself (no restart of serve).
+		sup := natsserver.NewSupervisor(ns, nsOpts, log)
+		closers = append(closers, sup.Shutdown)
 		supervise, stop := context.WithCancel(e.ctx)
-		sup := natsserver.NewSupervisor(ns, dir, log)
 		go sup.Run(supervise, time.Second)
 		closers = append(closers, stop)
 		stuck = sup.Kick

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"net"
 	"strconv"
 	"time"
@@ -88,22 +89,30 @@ const MaxStore = 1 << 40
 // restart of serve, after its store hit a full disk. JetStream then either
 // disables itself ("out of space, will be DISABLED") or keeps a stream
 // whose store failed a write, which acknowledges nothing more; nothing in
-// the server undoes either once space is back. The supervisor enables a
-// disabled JetStream again (its streams recovered from the store
-// directory), trying every period, and restarts one that stopped
-// acknowledging when told so (Kick: the relay's acknowledgement timed
-// out), at most once every 15 seconds.
+// the server undoes either once space is back. The supervisor restarts the
+// embedded server — on the same address and store directory, its streams
+// recovered from the store; clients reconnect — when its JetStream is
+// disabled (trying every period until it starts), and when told that it
+// stopped acknowledging (Kick: the relay's acknowledgement timed out), at
+// most once every 15 seconds. (Enabling JetStream again inside a running
+// server races with its API dispatch, which the race detector shows: a
+// whole restart does not.)
 type Supervisor struct {
-	s        *server.Server
-	storeDir string
-	log      *slog.Logger
-	kick     chan struct{}
+	opts Options
+	log  *slog.Logger
+	kick chan struct{}
+
+	mu     sync.Mutex
+	s      *server.Server
+	closed bool
 }
 
-// NewSupervisor returns the supervisor of s, whose JetStream store is in
-// storeDir.
-func NewSupervisor(s *server.Server, storeDir string, log *slog.Logger) *Supervisor {
-	return &Supervisor{s: s, storeDir: storeDir, log: log, kick: make(chan struct{}, 1)}
+// NewSupervisor returns the supervisor of s, started with opts.
+func NewSupervisor(s *server.Server, opts Options, log *slog.Logger) *Supervisor {
+	if a := s.Addr(); a != nil {
+		opts.Listen = a.String() // a port picked at start is kept: clients reconnect to it
+	}
+	return &Supervisor{opts: opts, log: log, kick: make(chan struct{}, 1), s: s}
 }
 
 // Kick says JetStream did not acknowledge in time.
@@ -114,55 +123,70 @@ func (v *Supervisor) Kick() {
 	}
 }
 
+// Shutdown stops the server for good (serve's end).
+func (v *Supervisor) Shutdown() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.closed = true
+	if v.s != nil {
+		v.s.Shutdown()
+		v.s.WaitForShutdown()
+	}
+}
+
 // Run supervises until ctx ends, looking every period.
 func (v *Supervisor) Run(ctx context.Context, every time.Duration) {
-	// Its limits as started (StoreDir holds the "jetstream" directory that
-	// EnableJetStream adds again: given without it).
-	var cfg *server.JetStreamConfig
-	if c := v.s.JetStreamConfig(); c != nil {
-		copied := *c
-		copied.StoreDir = v.storeDir
-		cfg = &copied
-	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	disabled := false
 	var restarted time.Time
 	for {
+		why := ""
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			if !v.jetStreamUp() {
+				why = "its JetStream is disabled (its store was out of space?)"
+			}
 		case <-v.kick:
-			if v.s.JetStreamEnabled() && time.Since(restarted) > 15*time.Second {
-				v.log.Warn("nats: JetStream does not acknowledge; restarting it (its streams are recovered from the store directory)")
-				restarted = time.Now()
-				if err := v.s.ShutdownJetStream(); err != nil {
-					v.log.Warn("nats: JetStream did not stop", "err", err)
-				}
+			if time.Since(restarted) > 15*time.Second {
+				why = "its JetStream does not acknowledge"
 			}
 		}
-		if v.s.JetStreamEnabled() {
-			if disabled {
-				v.log.Info("nats: JetStream enabled again")
-				disabled = false
-			}
+		if why == "" {
 			continue
 		}
-		if !disabled {
-			v.log.Error("nats: JetStream is disabled (its store was out of space, or it was restarted); enabling it again once it can write")
-			disabled = true
+		restarted = time.Now()
+		if err := v.restart(why); err != nil {
+			v.log.Warn("nats: the embedded server cannot start yet", "err", err, "retry_in", every)
 		}
-		again := &server.JetStreamConfig{StoreDir: v.storeDir, MaxStore: MaxStore}
-		if cfg != nil {
-			c := *cfg
-			again = &c
-		}
-		if err := v.s.EnableJetStream(again); err != nil {
-			v.log.Warn("nats: JetStream cannot be enabled yet", "err", err, "retry_in", every)
-			continue
-		}
-		v.log.Info("nats: JetStream enabled again")
-		disabled = false
 	}
+}
+
+func (v *Supervisor) jetStreamUp() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.closed || v.s != nil && v.s.JetStreamEnabled()
+}
+
+// restart stops the server and starts it again.
+func (v *Supervisor) restart(why string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return nil
+	}
+	if v.s != nil {
+		v.log.Error("nats: restarting the embedded server: " + why)
+		v.s.Shutdown()
+		v.s.WaitForShutdown()
+		v.s = nil
+	}
+	s, err := Start(v.opts)
+	if err != nil {
+		return err
+	}
+	v.s = s
+	v.log.Info("nats: JetStream enabled again", "url", s.ClientURL())
+	return nil
 }
