@@ -232,10 +232,10 @@ func (l *Ledger) submitHeader(ctx context.Context, actor string, line []byte, h 
 	if err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
-	if cmd, err = l.stampRecordingDay(cmd); err != nil {
-		return Rejected(h.CommandID, err), nil
-	}
-	return l.apply(ctx, scheme, cmd, actor)
+	// A back-dated act is refused after the command id is looked up: the
+	// retry, a day later, of a command recorded is a duplicate.
+	cmd, backdated := l.stampRecordingDay(cmd)
+	return l.apply(ctx, scheme, cmd, actor, backdated)
 }
 
 // schemeOf finds the scheme of a command: the one that owns its type, or,
@@ -314,7 +314,7 @@ const maxConflictRetries = 8
 // apply decides a decoded command and appends its events. The result is
 // built once, from what happened: OK only when the events are durable or
 // were stored already, a rejection otherwise, never both.
-func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command, actor string) (Result, error) {
+func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command, actor string, backdated error) (Result, error) {
 	meta := cmd.Meta()
 	stream := domain.Stream(scheme.Name(), meta.ContractID)
 	digest, err := commandDigest(cmd) // before resolve adds what it found
@@ -348,6 +348,9 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		}
 		if err := checkCPAM(ctx, st, cmd); err != nil {
 			return Rejected(meta.CommandID, err), nil
+		}
+		if backdated != nil {
+			return Rejected(meta.CommandID, backdated), nil
 		}
 		expected, opts, err := l.appendTo(ctx, scheme, meta.ContractID, st)
 		var re *domain.RejectedError
@@ -618,10 +621,11 @@ func (l *Ledger) today() domain.Date {
 	return domain.DateOf(time.Now())
 }
 
-// stampRecordingDay refuses a command whose act is dated before the day
-// the ledger records it, and hands a termination that day, on which the
-// prescription of what it takes back is judged (domain/recording.go).
-func (l *Ledger) stampRecordingDay(cmd domain.Command) (domain.Command, error) {
+// stampRecordingDay hands a termination the day the ledger records it, on
+// which the prescription of what it takes back is judged, and says whether
+// the command's act is dated before that day (backdated: refused unless
+// the command is recorded already; domain/recording.go).
+func (l *Ledger) stampRecordingDay(cmd domain.Command) (stamped domain.Command, backdated error) {
 	if l.opts.ReplayHistory {
 		return cmd, nil
 	}

@@ -217,3 +217,25 @@ func TestTheARSOfACommandIsOneOfTheAgencies(t *testing.T) {
 		t.Fatal("a refused recognition wrote")
 	}
 }
+
+// Submitting again is safe, also the next day: a recorded act sent again
+// after its recording day is a duplicate, not a back-dated act — whether a
+// reference fact or a contract's correction. The same command id with
+// another act is command_id_reused, and a new one back-dated is refused.
+func TestARecordedActSentAgainLaterIsADuplicate(t *testing.T) {
+	h := newCrisisHistory(t)
+	withdrawal := h.withdrawal("w", "2026-06-30")
+	terms := `{"type":"CorrectContractTerms","command_id":"terms","contract_id":"` + h.id + `","corrects":"` + app.EventID("cpts-"+h.id, "s", 0).String() + `","population":150000,"corrected_on":"2026-06-30","reason":"population"}`
+	for _, line := range []string{withdrawal, terms} {
+		if r := h.submit(t, "2026-06-30", line); !r.OK || r.Duplicate {
+			t.Fatalf("recorded on its day: %+v", r.Error)
+		}
+		r := h.submit(t, "2026-07-15", line)
+		if !r.OK || !r.Duplicate {
+			t.Fatalf("sent again a fortnight later: %+v %+v", r, r.Error)
+		}
+	}
+	other := strings.Replace(terms, `"population":150000`, `"population":160000`, 1)
+	wantCode(t, "the same command id, another act", h.submit(t, "2026-07-15", other), domain.CodeCommandIDReused, "command_id")
+	wantCode(t, "a new command, back-dated", h.submit(t, "2026-07-15", strings.Replace(other, `"terms"`, `"terms-2"`, 1)), domain.CodeBackdated, "corrected_on")
+}

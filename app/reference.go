@@ -126,9 +126,7 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 	if err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
-	if cmd, err = l.stampRecordingDay(cmd); err != nil {
-		return Rejected(h.CommandID, err), nil
-	}
+	cmd, backdated := l.stampRecordingDay(cmd)
 	if limit, _ := ctx.Value(cpamKey{}).(string); limit != "" {
 		return Rejected(h.CommandID, domain.Reject(domain.CodeRejected, "type", fmt.Sprintf("%s concerns every CPAM: an identity limited to the contracts of %q may not submit it", h.Type, limit))), nil
 	}
@@ -142,7 +140,10 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 		}
 	}
 	stream := cpts.ReferenceStream(h.Type)
-	if err := l.checkPrescription(ctx, rules, stream, cmd); err != nil {
+	// A back-dated act is refused unless recorded already (its retry is a
+	// duplicate): decideReference says which, and its prescription is not
+	// checked.
+	if err := l.checkPrescription(ctx, rules, stream, cmd, backdated); err != nil {
 		var re *domain.RejectedError
 		if errors.As(err, &re) {
 			return Rejected(h.CommandID, err), nil
@@ -157,7 +158,7 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 	mu.Lock()
 	defer mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		events, expected, done, err := l.decideReference(ctx, rules, stream, cmd, digest)
+		events, expected, done, err := l.decideReference(ctx, rules, stream, cmd, digest, backdated)
 		if err != nil || done != nil {
 			if done != nil {
 				return *done, nil
@@ -197,7 +198,7 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 // decideReference reads the reference up to date and decides the command
 // on it: the events and the revision to append at (nil: the stream is
 // new), or done, the result of a command already recorded or rejected.
-func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command, digest []byte) (events []domain.Event, expected *eventstore.ExpectedRevision, done *Result, err error) {
+func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command, digest []byte, backdated error) (events []domain.Event, expected *eventstore.ExpectedRevision, done *Result, err error) {
 	rc := &l.reference
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -210,6 +211,10 @@ func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream 
 		if rec.digest != nil && !bytes.Equal(rec.digest, digest) {
 			r = Rejected(id, domain.CommandIDReused(id, rec.types[0]))
 		}
+		return nil, nil, &r, nil
+	}
+	if backdated != nil {
+		r := Rejected(id, backdated)
 		return nil, nil, &r, nil
 	}
 	events, err = cpts.DecideReference(&rc.ref, rules, cmd)
@@ -258,7 +263,10 @@ func (l *Ledger) checkCrisisContract(ctx context.Context, c cpts.CrisisRecognise
 // (prescribed). It reads the log's signatures to find those contracts: a
 // rare command, checked before the stream's lock, and decided again under
 // it (a contract changed meanwhile is judged at its next decision).
-func (l *Ledger) checkPrescription(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command) error {
+func (l *Ledger) checkPrescription(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command, backdated error) error {
+	if backdated != nil {
+		return nil // refused, or a duplicate, under the stream's lock
+	}
 	switch c := cmd.(type) {
 	case cpts.CorrectCrisisRecognition:
 	case cpts.PublishRulebookAmendment:
