@@ -562,12 +562,19 @@ func (db *DB) SearchContracts(ctx context.Context, f ContractFilter) ([]Summary,
 	if f.Terminated != nil {
 		terminated = map[bool]int{false: 0, true: 1}[*f.Terminated]
 	}
-	return db.summariesAt(ctx, f.Window, `WHERE (?3 = '' OR scheme = ?3) AND (?4 = '' OR cpam = ?4) AND (?5 = '' OR ars = ?5) AND (?6 = '' OR tier = ?6)
+	where := `WHERE (?3 = '' OR scheme = ?3) AND (?4 = '' OR cpam = ?4) AND (?5 = '' OR ars = ?5) AND (?6 = '' OR tier = ?6)
 		AND (?7 < 0 OR (terminated_on != '') = (?7 = 1))
 		AND (?8 = '' OR instr(lower(name), lower(?8)) > 0 OR contract_id LIKE replace(replace(lower(?8), '%', ''), '_', '') || '%')
 		AND (name, contract_id) > (?9, ?10)
-		ORDER BY name, contract_id LIMIT ?11`,
-		f.Scheme, f.CPAM, f.ARS, f.Tier, terminated, f.Q, after.Name, after.ID.String(), f.Limit)
+		ORDER BY name, contract_id LIMIT ?11`
+	args := []any{f.Scheme, f.CPAM, f.ARS, f.Tier, terminated, f.Q, after.Name, after.ID.String(), f.Limit}
+	if f.Window == (Window{}) {
+		// Now: the current columns are what a window ending now sees (the
+		// last tier, the last termination), without reading their history
+		// for every contract (?1 and ?2 unused).
+		return db.summaries(ctx, where, append([]any{"", ""}, args...)...)
+	}
+	return db.summariesAt(ctx, f.Window, where, args...)
 }
 
 // AidContract is a medical-assistant aid contract's terms as the read model
