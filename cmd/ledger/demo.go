@@ -40,8 +40,16 @@ func runDemo(e *env, args []string) error {
 	}
 	defer lock.Release()
 	if f.fresh || f.remove {
-		if err := e.removeDemo(); err != nil || f.remove {
+		if err := e.removeDemo(); err != nil {
 			return err
+		}
+		if f.remove {
+			// Nothing left but the lock, held: let it go, then the
+			// directory itself (make clean leaves nothing behind).
+			lock.Release()
+			os.Remove(filepath.Join(e.global.data, "serve.lock"))
+			os.Remove(e.global.data)
+			return nil
 		}
 	}
 	if err := e.claimForDemo(); err != nil {

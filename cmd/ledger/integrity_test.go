@@ -337,6 +337,10 @@ func TestTheDemoNeverRemovesADirectoryAServeHolds(t *testing.T) {
 	if bytes.Equal(before, after) {
 		t.Fatal("demo --fresh kept the old ledger")
 	}
+	mustLedger(t, "--data", dir, "demo", "--remove")
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("demo --remove left the directory: %v", err)
+	}
 	// A directory the demo did not make is never removed.
 	other := t.TempDir()
 	mustLedger(t, "--data", other, "submit", "--file", "../../examples/t2-contract.jsonl")
