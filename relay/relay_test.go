@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -33,20 +32,12 @@ type env struct {
 	js     jetstream.JetStream
 }
 
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func setup(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{listen: freePort(t), nsDir: filepath.Join(dir, "nats")}
+	// The server picks its port at its first start (no free-port-then-bind
+	// race); a restart takes the same one.
+	e := &env{listen: "127.0.0.1:0", nsDir: filepath.Join(dir, "nats")}
 	var err error
 	if e.store, err = embedded.Open(context.Background(), filepath.Join(dir, "events.db"), embedded.Options{}); err != nil {
 		t.Fatal(err)
@@ -79,6 +70,7 @@ func (e *env) startServer(t testing.TB) {
 		t.Fatal(err)
 	}
 	e.server = s
+	e.listen = s.Addr().String()
 }
 
 // appendEvents appends n events to a few contract streams, in batches.

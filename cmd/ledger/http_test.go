@@ -113,7 +113,7 @@ func signing(t *testing.T, c, n int) (id, command string) {
 // with its HTTP API's URL, once it answers.
 func startServeProcess(t *testing.T, bin, dir string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "--data", dir, "serve", "--http", "127.0.0.1:0", "--nats-listen", freeAddr(t))
+	cmd := exec.Command(bin, "--data", dir, "serve", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
 	var errb syncBuffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {

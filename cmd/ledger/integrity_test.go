@@ -143,7 +143,7 @@ func TestOneServePerDataDirectory(t *testing.T) {
 	bin := ledgerBinary(t)
 	data := filepath.Join(t.TempDir(), "data")
 	ledger(t, bin, "--data", data, "init")
-	first := exec.Command(bin, "--data", data, "serve", "--http", "127.0.0.1:0", "--nats-listen", freeAddr(t))
+	first := exec.Command(bin, "--data", data, "serve", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
 	var firstErr syncBuffer
 	first.Stderr = &firstErr
 	if err := first.Start(); err != nil {
@@ -156,7 +156,7 @@ func TestOneServePerDataDirectory(t *testing.T) {
 		return strings.TrimSpace(string(b)) == strconv.Itoa(first.Process.Pid)
 	})
 	start := time.Now()
-	second := exec.Command(bin, "--data", data, "serve", "--http", "127.0.0.1:0", "--nats-listen", freeAddr(t))
+	second := exec.Command(bin, "--data", data, "serve", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
 	out, err := second.CombinedOutput()
 	if code := second.ProcessState.ExitCode(); err == nil || code != 1 {
 		t.Fatalf("second serve: exit %d (%v), want 1:\n%s", code, err, out)
@@ -247,14 +247,6 @@ func TestTruncatedReadModelIsRepaired(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address nobody listens on (for a moment).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l := listenAnyListener(t)
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 // listenAny returns a loopback address held by a listener until the test
 // ends.
@@ -312,7 +304,7 @@ func TestTheDemoNeverRemovesADirectoryAServeHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := ledgerBinary(t)
-	serve := exec.Command(bin, "--data", dir, "serve", "--http", "127.0.0.1:0", "--nats-listen", freeAddr(t))
+	serve := exec.Command(bin, "--data", dir, "serve", "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}

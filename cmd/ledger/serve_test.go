@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,17 +48,22 @@ type served struct {
 // test's cleanup stops it and checks it exited 0.
 func startServe(t *testing.T, dir string, args ...string) *served {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &served{addr: l.Addr().String()}
-	l.Close()
+	// The embedded server picks its own free port (no free-port-then-bind
+	// race with the other tests) and serve writes its URL in the data
+	// directory, where the test reads it.
+	s := &served{}
 	var exited func() (int, bool)
-	s.stderr, exited = serveInProcess(t, dir, append([]string{"--nats-listen", s.addr}, args...)...)
+	s.stderr, exited = serveInProcess(t, dir, append([]string{"--nats-listen", "127.0.0.1:0"}, args...)...)
 	testwait.Until(t, 30*time.Second, "serve's NATS server and stream", func() bool {
 		if code, ok := exited(); ok {
 			t.Fatalf("serve exited %d: %s", code, s.stderr.String())
+		}
+		if s.addr == "" {
+			url, err := os.ReadFile(filepath.Join(dir, NATSAddrFile))
+			if err != nil {
+				return false
+			}
+			s.addr = strings.TrimPrefix(strings.TrimSpace(string(url)), "nats://")
 		}
 		if s.js == nil {
 			// The test looks on as serve does: with its publisher's

@@ -52,6 +52,9 @@ func Start(opts Options) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsserver: port %q: %w", portText, err)
 	}
+	if port == 0 {
+		port = server.RANDOM_PORT // 0 means the default 4222 to nats-server
+	}
 	name := opts.ServerName
 	if name == "" {
 		name = "ledger-embedded"
