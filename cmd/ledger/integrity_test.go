@@ -247,7 +247,6 @@ func TestTruncatedReadModelIsRepaired(t *testing.T) {
 	}
 }
 
-
 // listenAny returns a loopback address held by a listener until the test
 // ends.
 func listenAny(t *testing.T) string {
