@@ -3,6 +3,7 @@ package domain_test
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/google/uuid"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -118,5 +119,21 @@ func TestEveryCodeIsDocumented(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A replay in a window leaves out a correction only when it has not seen
+// the event the correction names.
+func TestOutsideWindow(t *testing.T) {
+	target := uuid.New()
+	c := domain.TerminationCorrected{Corrects: target}
+	if !domain.OutsideWindow(c, func(uuid.UUID) bool { return false }) {
+		t.Fatal("a correction of an event the window did not see is applied")
+	}
+	if domain.OutsideWindow(c, func(id uuid.UUID) bool { return id == target }) {
+		t.Fatal("a correction of an event the window saw is left out")
+	}
+	if domain.OutsideWindow(domain.ContractTerminated{}, func(uuid.UUID) bool { return false }) {
+		t.Fatal("an event that corrects nothing is left out")
 	}
 }

@@ -223,6 +223,26 @@ type TerminationCorrected struct {
 func (TerminationCorrected) EventType() string    { return TypeTerminationCorrected }
 func (e TerminationCorrected) BusinessDate() Date { return e.CorrectedOn }
 
+// CorrectedEvent implements CorrectionEvent.
+func (e TerminationCorrected) CorrectedEvent() uuid.UUID { return e.Corrects }
+
+// CorrectionEvent is an event that corrects another, by its id. A window
+// (as of a date, as known at a time) that does not see the corrected event
+// does not see its correction either: the one reason a replay in a window
+// may leave an event out (OutsideWindow).
+type CorrectionEvent interface {
+	Event
+	CorrectedEvent() uuid.UUID
+}
+
+// OutsideWindow tells whether e, in a replay that has applied the events
+// seen, corrects an event the replay did not see: it is left out, and any
+// other event that the state refuses is an error.
+func OutsideWindow(e Event, seen func(uuid.UUID) bool) bool {
+	c, ok := e.(CorrectionEvent)
+	return ok && !seen(c.CorrectedEvent())
+}
+
 // CheckTermination records the violations every scheme applies to a
 // termination: the contract is not terminated already, and the date is a
 // termination date (CheckTerminationDate). A termination dated before

@@ -217,6 +217,7 @@ func (l *Ledger) stateAt(ctx context.Context, id uuid.UUID, w Window) (domain.St
 		return nil, err
 	}
 	state := scheme.NewState(id)
+	seen := map[uuid.UUID]bool{}
 	err = eventstore.EachInStream(ctx, l.store, stream, func(page []eventstore.Envelope) error {
 		for i := range page {
 			env := &page[i]
@@ -228,12 +229,16 @@ func (l *Ledger) stateAt(ctx context.Context, id uuid.UUID, w Window) (domain.St
 				return fmt.Errorf("query: %s revision %d: %w", stream, env.Revision, err)
 			}
 			// A correction whose corrected fact the window leaves out (a
-			// fact dated after the date, corrected before it) cannot apply:
-			// the window does not see the fact, so neither its correction.
-			// Without a window every event applies, as it did when decided.
-			if err := state.Apply(e); err != nil && w == (Window{}) {
+			// fact dated after the date, corrected before it) is left out
+			// too (domain.OutsideWindow); any other event the state
+			// refuses is an error, window or not.
+			if domain.OutsideWindow(e, func(id uuid.UUID) bool { return seen[id] }) {
+				continue
+			}
+			if err := state.Apply(e); err != nil {
 				return fmt.Errorf("query: %s revision %d: %w", stream, env.Revision, err)
 			}
+			seen[env.EventID] = true
 		}
 		return nil
 	})

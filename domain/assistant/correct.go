@@ -67,6 +67,10 @@ type HiringCorrected struct {
 func (PatienteleCorrected) EventType() string           { return TypePatienteleCorrected }
 func (HiringCorrected) EventType() string               { return TypeHiringCorrected }
 func (e PatienteleCorrected) BusinessDate() domain.Date { return e.CorrectedOn }
+
+// CorrectedEvent implements domain.CorrectionEvent.
+func (e PatienteleCorrected) CorrectedEvent() uuid.UUID { return e.Corrects }
+func (e HiringCorrected) CorrectedEvent() uuid.UUID     { return e.Corrects }
 func (e HiringCorrected) BusinessDate() domain.Date     { return e.CorrectedOn }
 
 // decodeCorrection decodes the scheme's own corrections; ok is false for

@@ -110,6 +110,11 @@ func (ReportCorrected) EventType() string        { return TypeReportCorrected }
 func (MissionDateCorrected) EventType() string   { return TypeMissionDateCorrected }
 func (ContractTermsCorrected) EventType() string { return TypeContractTermsCorrected }
 
+// CorrectedEvent implements domain.CorrectionEvent.
+func (e ReportCorrected) CorrectedEvent() uuid.UUID        { return e.Corrects }
+func (e MissionDateCorrected) CorrectedEvent() uuid.UUID   { return e.Corrects }
+func (e ContractTermsCorrected) CorrectedEvent() uuid.UUID { return e.Corrects }
+
 func (e ReportCorrected) BusinessDate() domain.Date        { return e.CorrectedOn }
 func (e MissionDateCorrected) BusinessDate() domain.Date   { return e.CorrectedOn }
 func (e ContractTermsCorrected) BusinessDate() domain.Date { return e.CorrectedOn }
