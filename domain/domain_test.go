@@ -3,7 +3,6 @@ package domain_test
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/google/uuid"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/google/uuid"
 )
 
 func TestAddMonthsClampsToMonthEnd(t *testing.T) {
