@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/cptsledger/ledger/internal/atomicfile"
 	"github.com/cptsledger/ledger/internal/dirlock"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -97,39 +97,12 @@ func (s *Signer) checkConsistent(next Checkpoint, r tlog.HashReader) error {
 	return nil
 }
 
-// remember keeps msg, the checkpoint just signed, as the last one: written
-// whole to a new file, synced, and renamed over the old one, mode 0600.
+// remember keeps msg, the checkpoint just signed, as the last one.
 func (s *Signer) remember(msg []byte) error {
-	dir := filepath.Dir(s.memory)
-	f, err := os.CreateTemp(dir, filepath.Base(s.memory)+".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(s.memory, msg); err != nil {
 		return fmt.Errorf("notary: the signer's memory: %w", err)
 	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(msg); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), s.memory); err != nil {
-		return fmt.Errorf("notary: the signer's memory: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 // sign signs next after checking it against the memory, and remembers it,

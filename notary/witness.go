@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cptsledger/ledger/internal/atomicfile"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -159,7 +160,7 @@ func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
 		return nil, err
 	}
 	if !ok || next.Size > last.Size {
-		if err := writeFileAtomic(w.memory, cosigned); err != nil {
+		if err := atomicfile.Write(w.memory, cosigned); err != nil {
 			return nil, err
 		}
 	}
@@ -325,13 +326,6 @@ func (p WitnessPolicy) Check(msg []byte) ([]string, error) {
 		return names, fmt.Errorf("cosigned by %d of the %d witnesses given (%s), %d required", len(names), len(p.Keys), strings.Join(names, ", "), p.Need)
 	}
 	return names, nil
-}
-
-// writeFileAtomic writes data to path whole, synced, mode 0600, replacing
-// the file in one rename.
-func writeFileAtomic(path string, data []byte) error {
-	s := &Signer{memory: path}
-	return s.remember(data)
 }
 
 // witnessTimeout bounds one request to a witness.

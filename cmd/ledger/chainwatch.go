@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -173,12 +175,14 @@ func (w *chainWatch) projectionsFailed(ctx context.Context, err error) error {
 // modelsWatch is serve's guard over the read models: a file that ledger
 // verify found different from the log is not served until a rebuild
 // replaces it. serve remembers such a verdict: deleting its file does not
-// make the same read-model file served again.
+// make the same read-model file served again. The verdict's file is read
+// again only when it changed (one stat a request, as the chain's).
 type modelsWatch struct {
 	dir    string
 	models *projections.Set
 
 	mu     sync.Mutex
+	info   os.FileInfo               // of the verdict file last read
 	broken *chainstatus.ModelsStatus // the last verdict finding a file different
 }
 
@@ -187,17 +191,26 @@ func (w *modelsWatch) check() error {
 	if err != nil {
 		return nil // none yet: built from the log as it is followed
 	}
-	st, ok, err := chainstatus.ReadModels(w.dir)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err == nil && ok && !st.OK {
-		w.broken = &st
-	}
-	if err == nil && ok && st.OK && w.broken != nil && st.File == w.broken.File && st.CheckedAt.After(w.broken.CheckedAt) {
-		w.broken = nil // a later comparison of the same file found it whole
+	if fi, err := os.Stat(filepath.Join(w.dir, chainstatus.ModelsFile)); err == nil && !sameFile(w.info, fi) {
+		w.info = fi
+		if st, ok, err := chainstatus.ReadModels(w.dir); err == nil && ok {
+			switch {
+			case !st.OK:
+				w.broken = &st
+			case w.broken != nil && st.File == w.broken.File && st.CheckedAt.After(w.broken.CheckedAt):
+				w.broken = nil // a later comparison of the same file found it whole
+			}
+		}
 	}
 	if w.broken != nil && w.broken.File == current {
 		return &chainstatus.ModelsDifferError{Status: *w.broken}
 	}
 	return nil
+}
+
+// sameFile tells a file read before (a) from one changed since (b).
+func sameFile(a, b os.FileInfo) bool {
+	return a != nil && os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }

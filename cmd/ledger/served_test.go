@@ -153,15 +153,7 @@ func TestServeFlagsABrokenChain(t *testing.T) {
 	s := startServe(t, dir, "--verify-every", "1s")
 	token := strings.TrimSpace(mustLedger(t, "--data", dir, "token", "create", "--name", "audrey", "--role", "auditor"))
 	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
-	metric := func() string {
-		_, body := get(t, "", s.http+"/metrics")
-		for _, line := range strings.Split(string(body), "\n") {
-			if strings.HasPrefix(line, "ledger_chain_ok ") {
-				return strings.TrimPrefix(line, "ledger_chain_ok ")
-			}
-		}
-		return ""
-	}
+	metric := func() string { return chainOK(t, s) }
 	ready := func() int { code, _ := get(t, "", s.http+"/readyz"); return code }
 	testwait.Until(t, 30*time.Second, "a first whole check", func() bool {
 		st, ok, _ := chainstatus.Read(dir)
@@ -214,15 +206,7 @@ func TestADeletedVerdictIsNotHealthy(t *testing.T) {
 	token := strings.TrimSpace(mustLedger(t, "--data", dir, "token", "create", "--name", "audrey", "--role", "auditor"))
 	mustLedger(t, "--data", dir, "submit", "--file", "../../examples/t2-contract.jsonl")
 	ready := func() int { code, _ := get(t, "", s.http+"/readyz"); return code }
-	metric := func() string {
-		_, body := get(t, "", s.http+"/metrics")
-		for _, line := range strings.Split(string(body), "\n") {
-			if strings.HasPrefix(line, "ledger_chain_ok ") {
-				return strings.TrimPrefix(line, "ledger_chain_ok ")
-			}
-		}
-		return ""
-	}
+	metric := func() string { return chainOK(t, s) }
 	testwait.Until(t, 30*time.Second, "serve ready", func() bool { return ready() == http.StatusOK })
 	_, restore := raisePayment(t, dir)
 	if code, _, _ := ledgerRun(t, "--data", dir, "verify"); code != 1 {
@@ -295,4 +279,16 @@ func TestServeRefusesReadModelsFoundDifferent(t *testing.T) {
 		code, body := get(t, token, url)
 		return code == http.StatusOK && strings.Contains(string(body), "60000.00") && !strings.Contains(string(body), "160000")
 	})
+}
+
+// chainOK is the value of the metric ledger_chain_ok that serve s exports.
+func chainOK(t *testing.T, s *served) string {
+	t.Helper()
+	_, body := get(t, "", s.http+"/metrics")
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "ledger_chain_ok "); ok {
+			return v
+		}
+	}
+	return ""
 }

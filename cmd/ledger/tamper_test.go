@@ -339,13 +339,7 @@ func TestTheSignerRefusesAForkedLog(t *testing.T) {
 	if b, err := os.ReadFile(key + ".last-checkpoint"); err != nil || string(b) != signed {
 		t.Fatalf("the signer's memory beside the key: %q %v", b, err)
 	}
-	db := insider(t, dir)
-	if _, err := db.Exec(`UPDATE events SET data = CAST(replace(CAST(data AS TEXT), '"amount":"60000.00"', '"amount":"160000.00"') AS BLOB)
-		WHERE stream = ? AND type = 'PaymentDecided' AND CAST(data AS TEXT) LIKE '%"kind":"signature"%'`, t2Stream); err != nil {
-		t.Fatal(err)
-	}
-	rechain(t, db, t2Stream)
-	db.Close()
+	raiseSignatureAndRechain(t, dir)
 
 	hashes := filepath.Join(dir, "notary.hashes")
 	before, _ := os.ReadFile(hashes)
@@ -372,4 +366,18 @@ func TestTheSignerRefusesAForkedLog(t *testing.T) {
 	if k, _ := os.ReadFile(key); strings.Contains(errb, strings.TrimSpace(string(k))) {
 		t.Fatal("the refusal printed the key")
 	}
+}
+
+// raiseSignatureAndRechain is the insider's rewrite: the T2 contract's
+// signature payment raised from 60 000 to 160 000 in events.db, its
+// stream's chain recomputed.
+func raiseSignatureAndRechain(t *testing.T, dir string) {
+	t.Helper()
+	db := insider(t, dir)
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE events SET data = CAST(replace(CAST(data AS TEXT), '"amount":"60000.00"', '"amount":"160000.00"') AS BLOB)
+		WHERE stream = ? AND type = 'PaymentDecided' AND CAST(data AS TEXT) LIKE '%"kind":"signature"%'`, t2Stream); err != nil {
+		t.Fatal(err)
+	}
+	rechain(t, db, t2Stream)
 }

@@ -90,13 +90,7 @@ func TestAWitnessCosignsTheLedgerAndRefusesAFork(t *testing.T) {
 	// without its memory.
 	forked := filepath.Join(base, "forked")
 	copyDir(t, dir, forked)
-	db := insider(t, forked)
-	if _, err := db.Exec(`UPDATE events SET data = CAST(replace(CAST(data AS TEXT), '"amount":"60000.00"', '"amount":"160000.00"') AS BLOB)
-		WHERE stream = ? AND type = 'PaymentDecided' AND CAST(data AS TEXT) LIKE '%"kind":"signature"%'`, t2Stream); err != nil {
-		t.Fatal(err)
-	}
-	rechain(t, db, t2Stream)
-	db.Close()
+	raiseSignatureAndRechain(t, forked)
 	for _, f := range []string{"notary.db", "notary.leaves", "notary.hashes"} {
 		os.Remove(filepath.Join(forked, f))
 	}

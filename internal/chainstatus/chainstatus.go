@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/cptsledger/ledger/internal/atomicfile"
 )
 
 // File is the verdict's file in the data directory.
@@ -63,44 +65,31 @@ func Write(dir string, st Status) error {
 	return writeAtomic(dir, File, append(b, '\n'))
 }
 
-// writeAtomic replaces dir/name with data in one rename, synced, 0600.
+// writeAtomic replaces dir/name with data (atomicfile.Write).
 func writeAtomic(dir, name string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, name+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, name))
+	return atomicfile.Write(filepath.Join(dir, name), data)
 }
 
 // Read returns the last verdict; ok is false when none was recorded.
 func Read(dir string) (st Status, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, File))
+	ok, err = readVerdict(dir, File, &st)
+	return st, ok, err
+}
+
+// readVerdict reads the verdict file dir/name into v; ok is false when
+// there is none.
+func readVerdict(dir, name string, v any) (ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return Status{}, false, nil
+		return false, nil
 	}
 	if err != nil {
-		return Status{}, false, err
+		return false, err
 	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return Status{}, false, fmt.Errorf("chainstatus: %s is not a verdict: %v", File, err)
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("chainstatus: %s is not a verdict: %v", name, err)
 	}
-	return st, true, nil
+	return true, nil
 }
 
 // Guard returns a *BrokenError when the last verdict recorded is that the

@@ -2,11 +2,7 @@ package chainstatus
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -57,17 +53,8 @@ func WriteModels(dir string, st ModelsStatus) error {
 // ReadModels returns the last read-model verdict; ok is false when none
 // was recorded.
 func ReadModels(dir string) (st ModelsStatus, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, ModelsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return ModelsStatus{}, false, nil
-	}
-	if err != nil {
-		return ModelsStatus{}, false, err
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return ModelsStatus{}, false, fmt.Errorf("chainstatus: %s is not a verdict: %v", ModelsFile, err)
-	}
-	return st, true, nil
+	ok, err = readVerdict(dir, ModelsFile, &st)
+	return st, ok, err
 }
 
 // GuardModels refuses (*ModelsDifferError) when the last verdict found
