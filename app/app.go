@@ -12,7 +12,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,21 +154,6 @@ type recorded struct {
 	digest []byte
 }
 
-// commandDigest is SHA-256 of the command's type and its canonical form
-// (the decoded command encoded again: key order, spacing and escapes of the
-// line sent do not count), stored with its events: a command id sent again
-// with another command is told from a retry.
-func commandDigest(cmd domain.Command) ([]byte, error) {
-	body, err := json.Marshal(cmd)
-	if err != nil {
-		return nil, err
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%T\n", cmd)
-	h.Write(body)
-	return h.Sum(nil), nil
-}
-
 // New returns a Ledger over store.
 func New(store eventstore.Store, opts Options) *Ledger {
 	if opts.Schemes == nil {
@@ -232,10 +216,14 @@ func (l *Ledger) submitHeader(ctx context.Context, actor string, line []byte, h 
 	if err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
+	print, err := domain.NewCommandPrint(line, cmd)
+	if err != nil {
+		return Rejected(h.CommandID, err), nil
+	}
 	// A back-dated act is refused after the command id is looked up: the
 	// retry, a day later, of a command recorded is a duplicate.
 	cmd, backdated := l.stampRecordingDay(cmd)
-	return l.apply(ctx, scheme, cmd, actor, backdated)
+	return l.apply(ctx, scheme, cmd, print, actor, backdated)
 }
 
 // schemeOf finds the scheme of a command: the one that owns its type, or,
@@ -314,14 +302,12 @@ const maxConflictRetries = 8
 // apply decides a decoded command and appends its events. The result is
 // built once, from what happened: OK only when the events are durable or
 // were stored already, a rejection otherwise, never both.
-func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command, actor string, backdated error) (Result, error) {
+func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command, print domain.CommandPrint, actor string, backdated error) (Result, error) {
 	meta := cmd.Meta()
 	stream := domain.Stream(scheme.Name(), meta.ContractID)
-	digest, err := commandDigest(cmd) // before resolve adds what it found
+	digest := print.Digest()
+	cmd, err := l.withReference(ctx, scheme, cmd)
 	if err != nil {
-		return Result{}, err
-	}
-	if cmd, err = l.withReference(ctx, scheme, cmd); err != nil {
 		return Result{}, err
 	}
 	mu := l.lock(stream)
@@ -340,7 +326,7 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 				return Result{}, err
 			}
 			if rec, done := st.commands[meta.CommandID]; done {
-				if rec.digest != nil && !bytes.Equal(rec.digest, digest) {
+				if !print.Same(rec.digest) {
 					return Rejected(meta.CommandID, domain.CommandIDReused(meta.CommandID, rec.types[0])), nil
 				}
 				return accepted(meta.CommandID, rec.types, true), nil

@@ -1,16 +1,17 @@
 package app
 
 import (
-	"testing"
-
 	"os"
 	"strings"
+	"testing"
+
+	"github.com/cptsledger/ledger/domain"
 )
 
 // BenchmarkCommandChecks measures what the seventh session added to every
 // command's path before the store: the bound on business dates (a second
-// reading of the line) and the command's digest (its canonical encoding
-// and SHA-256), on a signature, the longest common command.
+// reading of the line) and the command's print (the digest of its
+// canonical wire form, and the format-1 digest of its decoded form), on a signature, the longest common command.
 func BenchmarkCommandChecks(b *testing.B) {
 	l := New(nil, Options{})
 	raw, err := os.ReadFile("../examples/t2-contract.jsonl")
@@ -31,7 +32,7 @@ func BenchmarkCommandChecks(b *testing.B) {
 	})
 	b.Run("digest", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := commandDigest(cmd); err != nil {
+			if _, err := domain.NewCommandPrint(line, cmd); err != nil {
 				b.Fatal(err)
 			}
 		}

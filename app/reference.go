@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -126,6 +125,10 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 	if err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
+	print, err := domain.NewCommandPrint(line, cmd)
+	if err != nil {
+		return Rejected(h.CommandID, err), nil
+	}
 	cmd, backdated := l.stampRecordingDay(cmd)
 	if limit, _ := ctx.Value(cpamKey{}).(string); limit != "" {
 		return Rejected(h.CommandID, domain.Reject(domain.CodeRejected, "type", fmt.Sprintf("%s concerns every CPAM: an identity limited to the contracts of %q may not submit it", h.Type, limit))), nil
@@ -150,15 +153,11 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 		}
 		return Result{}, err
 	}
-	digest, err := commandDigest(cmd)
-	if err != nil {
-		return Result{}, err
-	}
 	mu := l.lock(stream)
 	mu.Lock()
 	defer mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		events, expected, done, err := l.decideReference(ctx, rules, stream, cmd, digest, backdated)
+		events, expected, done, err := l.decideReference(ctx, rules, stream, cmd, print, backdated)
 		if err != nil || done != nil {
 			if done != nil {
 				return *done, nil
@@ -170,7 +169,7 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 			return Result{}, err
 		}
 		for i := range data {
-			data[i].CommandDigest = digest
+			data[i].CommandDigest = print.Digest()
 		}
 		var opts []eventstore.AppendOption
 		if expected == nil {
@@ -198,7 +197,7 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 // decideReference reads the reference up to date and decides the command
 // on it: the events and the revision to append at (nil: the stream is
 // new), or done, the result of a command already recorded or rejected.
-func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command, digest []byte, backdated error) (events []domain.Event, expected *eventstore.ExpectedRevision, done *Result, err error) {
+func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command, print domain.CommandPrint, backdated error) (events []domain.Event, expected *eventstore.ExpectedRevision, done *Result, err error) {
 	rc := &l.reference
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -208,7 +207,7 @@ func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream 
 	id := cmd.Meta().CommandID
 	if rec, ok := rc.commands[stream+"/"+id]; ok {
 		r := accepted(id, rec.types, true)
-		if rec.digest != nil && !bytes.Equal(rec.digest, digest) {
+		if !print.Same(rec.digest) {
 			r = Rejected(id, domain.CommandIDReused(id, rec.types[0]))
 		}
 		return nil, nil, &r, nil
