@@ -1,9 +1,9 @@
 package domain
 
 import (
-	"encoding/json"
 	"fmt"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 )
 
@@ -165,10 +165,14 @@ func CheckTarget(contract uuid.UUID, signed bool, cmd Command, signs bool) error
 // EventDecoders maps a scheme's event types to their decoders.
 type EventDecoders map[string]func([]byte) (Event, error)
 
-// DecodeAs decodes an event of type T.
+// DecodeAs decodes an event of type T. It uses encoding/json/v2's decoder
+// (go-json-experiment), about three times faster than encoding/json's with
+// a third of the allocations: every fold of the log decodes every event.
+// What it reads was written by encoding/json from the same types: names
+// match exactly, and no duplicate name or invalid UTF-8 can be stored.
 func DecodeAs[T Event](data []byte) (Event, error) {
 	var v T
-	err := json.Unmarshal(data, &v)
+	err := jsonv2.Unmarshal(data, &v)
 	return v, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/go-json-experiment/json/jsontext"
 	"math/big"
 
 	"github.com/shopspring/decimal"
@@ -84,6 +85,24 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 		s = string(b)
 	}
 	v, err := ParseMoney(s)
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// UnmarshalJSONFrom is UnmarshalJSON for encoding/json/v2's decoder (the
+// events' decoder, DecodeAs), reading the token in place.
+func (m *Money) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	if k := tok.Kind(); k != '"' && k != '0' {
+		return fmt.Errorf("an amount must be a string, not a JSON %s", k)
+	}
+	v, err := ParseMoney(tok.String())
 	if err != nil {
 		return err
 	}

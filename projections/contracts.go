@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS tier_history (
 
 func (contractsProjection) Indexes() []Index { return nil }
 func (contractsProjection) NewFold() Fold    { return &contractsFold{} }
+func (contractsProjection) Reads() []string {
+	return []string{cpts.TypeContractSigned, cpts.TypeContractTermsCorrected, domain.TypeContractTerminated, domain.TypeTerminationCorrected}
+}
 
 // contractDelta is what a fold knows of a contract: its whole row when it
 // saw the signature, else the changes to make to the row.
@@ -81,21 +84,12 @@ func (f *contractsFold) Add(ev *Event) error {
 	if ev.Scheme != cpts.Scheme {
 		return nil
 	}
-	switch ev.Type {
-	case cpts.TypeContractSigned:
-		e, err := dataOf[cpts.ContractSigned](ev)
-		if err != nil {
-			return err
-		}
+	switch e := ev.Payload.(type) {
+	case cpts.ContractSigned:
 		d := f.get(ev.Contract)
-		row := *e
-		d.row, d.recorded = &row, recordedAt(ev)
+		d.row, d.recorded = &e, recordedAt(ev)
 		d.tiers = append(d.tiers, tierRow{ev.Position, e.SignedOn.String(), d.recorded, e.Tier})
-	case cpts.TypeContractTermsCorrected:
-		var e cpts.ContractTermsCorrected
-		if err := decode(*ev, &e); err != nil {
-			return err
-		}
+	case cpts.ContractTermsCorrected:
 		d := f.get(ev.Contract)
 		d.tiers = append(d.tiers, tierRow{ev.Position, ev.OccurredOn, recordedAt(ev), e.New.Tier})
 		if d.row != nil {
@@ -104,7 +98,7 @@ func (f *contractsFold) Add(ev *Event) error {
 			d.terms = &e.New
 		}
 	default:
-		return foldTermination(ev, func(on, _ domain.Date, reason *string) {
+		foldTermination(ev, func(on, _ domain.Date, reason *string) {
 			d := f.get(ev.Contract)
 			d.terminated = on
 			if reason != nil {
@@ -119,22 +113,13 @@ func (f *contractsFold) Add(ev *Event) error {
 // and its reason (nil for a corrected date, which keeps the reason, and
 // whose business date is the correction's), for the termination events of
 // every scheme.
-func foldTermination(ev *Event, set func(on, business domain.Date, reason *string)) error {
-	switch ev.Type {
-	case domain.TypeContractTerminated:
-		var e domain.ContractTerminated
-		if err := decode(*ev, &e); err != nil {
-			return err
-		}
+func foldTermination(ev *Event, set func(on, business domain.Date, reason *string)) {
+	switch e := ev.Payload.(type) {
+	case domain.ContractTerminated:
 		set(e.TerminatedOn, e.TerminatedOn, &e.Reason)
-	case domain.TypeTerminationCorrected:
-		var e domain.TerminationCorrected
-		if err := decode(*ev, &e); err != nil {
-			return err
-		}
+	case domain.TerminationCorrected:
 		set(e.TerminatedOn, e.CorrectedOn, nil)
 	}
-	return nil
 }
 
 func (f *contractsFold) Flush(ctx context.Context, w *Writer) error {
@@ -208,6 +193,10 @@ CREATE TABLE IF NOT EXISTS aid_contracts (
 
 func (aidContractsProjection) Indexes() []Index { return nil }
 func (aidContractsProjection) NewFold() Fold    { return &aidContractsFold{} }
+func (aidContractsProjection) Reads() []string {
+	return []string{assistant.TypeAidContractSigned, assistant.TypeAssistantHired, assistant.TypeHiringCorrected,
+		domain.TypeContractTerminated, domain.TypeTerminationCorrected}
+}
 
 type aidDelta struct {
 	row        *assistant.AidContractSigned
@@ -226,28 +215,16 @@ func (f *aidContractsFold) Add(ev *Event) error {
 	if ev.Scheme != assistant.Scheme {
 		return nil
 	}
-	switch ev.Type {
-	case assistant.TypeAidContractSigned:
-		var e assistant.AidContractSigned
-		if err := decode(*ev, &e); err != nil {
-			return err
-		}
+	switch e := ev.Payload.(type) {
+	case assistant.AidContractSigned:
 		d := f.get(ev.Contract)
 		d.row, d.recorded = &e, recordedAt(ev)
-	case assistant.TypeAssistantHired:
-		var e assistant.AssistantHired
-		if err := decode(*ev, &e); err != nil {
-			return err
-		}
+	case assistant.AssistantHired:
 		f.get(ev.Contract).hired = e.HiredOn
-	case assistant.TypeHiringCorrected:
-		var e assistant.HiringCorrected
-		if err := decode(*ev, &e); err != nil {
-			return err
-		}
+	case assistant.HiringCorrected:
 		f.get(ev.Contract).hired = e.HiredOn
 	default:
-		return foldTermination(ev, func(on, _ domain.Date, reason *string) {
+		foldTermination(ev, func(on, _ domain.Date, reason *string) {
 			d := f.get(ev.Contract)
 			d.terminated = on
 			if reason != nil {

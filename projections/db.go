@@ -205,18 +205,20 @@ func schemaSQL(withIndexes bool) string {
 		b.WriteString(p.Schema())
 		fmt.Fprintf(&b, "\nINSERT OR REPLACE INTO projections (name, version) VALUES ('%s', %d);\n", p.Name(), p.Version())
 	}
-	if withIndexes {
-		b.WriteString(createIndexes())
-	}
+	b.WriteString(createIndexes(withIndexes))
 	fmt.Fprintf(&b, "PRAGMA application_id = %d; PRAGMA user_version = %d;", ApplicationID, FormatVersion)
 	return b.String()
 }
 
-// createIndexes is the SQL that creates the projections' secondary indexes.
-func createIndexes() string {
+// createIndexes is the SQL that creates the projections' secondary
+// indexes: all of them, or only the early ones (before a rebuild's load).
+func createIndexes(all bool) string {
 	var b strings.Builder
 	for _, p := range All() {
 		for _, ix := range p.Indexes() {
+			if !all && !ix.Early {
+				continue
+			}
 			unique := ""
 			if ix.Unique {
 				unique = "UNIQUE "

@@ -52,13 +52,18 @@ CREATE VIEW IF NOT EXISTS deadlines AS
 
 func (deadlinesProjection) Indexes() []Index {
 	return []Index{
-		{Name: "deadline_dates_by_contract", On: "deadline_dates (contract_id, mission, kind)", Unique: true},
+		// Early: the rows of a mission taken up are inserted when the
+		// contract has none for it, which looks this index up.
+		{Name: "deadline_dates_by_contract", On: "deadline_dates (contract_id, mission, kind)", Unique: true, Early: true},
 		{Name: "deadline_dates_by_date", On: "deadline_dates (deadline)"},
 		{Name: "fact_history_by_deadline", On: "fact_history (contract_id, mission, kind, position)"},
 	}
 }
 
 func (deadlinesProjection) NewFold() Fold { return &deadlinesFold{} }
+func (deadlinesProjection) Reads() []string {
+	return []string{cpts.TypeContractSigned, cpts.TypeMissionStarted, cpts.TypeMissionDeployed, cpts.TypeMissionDateCorrected}
+}
 
 type deadlineRow struct {
 	contract      uuid.UUID
@@ -89,42 +94,26 @@ func (f *deadlinesFold) Add(ev *Event) error {
 	}
 	var mission, kind string
 	var done, business domain.Date
-	switch ev.Type {
-	case cpts.TypeContractSigned:
-		e, err := dataOf[cpts.ContractSigned](ev)
-		if err != nil {
-			return err
-		}
+	switch e := ev.Payload.(type) {
+	case cpts.ContractSigned:
 		c := cpts.NewContract(ev.Contract)
-		if err := c.Apply(*e); err != nil {
+		if err := c.Apply(e); err != nil {
 			return err
 		}
 		for _, dl := range c.Deadlines() {
 			f.deadlines = append(f.deadlines, deadlineRow{ev.Contract, dl.Mission, dl.Kind, dl.Months, dl.Deadline, false})
 		}
 		return nil
-	case cpts.TypeMissionStarted:
-		var e cpts.MissionStarted
-		if err := decode(*ev, &e); err != nil {
-			return err
-		}
+	case cpts.MissionStarted:
 		mission, kind, done, business = e.Mission, cpts.DeadlineStart, e.StartedOn, e.StartedOn
 		for _, dl := range cpts.TakenUpDeadlines(e.Mission) {
 			// Kept only when the signature gave none (Flush): a contract
 			// signed under the rulebook that created the mission has its own.
 			f.deadlines = append(f.deadlines, deadlineRow{ev.Contract, dl.Mission, dl.Kind, dl.Months, dl.Deadline, true})
 		}
-	case cpts.TypeMissionDeployed:
-		var e cpts.MissionDeployed
-		if err := decode(*ev, &e); err != nil {
-			return err
-		}
+	case cpts.MissionDeployed:
 		mission, kind, done, business = e.Mission, cpts.DeadlineDeploy, e.DeployedOn, e.DeployedOn
-	case cpts.TypeMissionDateCorrected:
-		var e cpts.MissionDateCorrected
-		if err := decode(*ev, &e); err != nil {
-			return err
-		}
+	case cpts.MissionDateCorrected:
 		mission, kind, done, business = e.Mission, e.Kind, e.Date, e.CorrectedOn
 	default:
 		return nil
@@ -142,9 +131,8 @@ func (f *deadlinesFold) Flush(ctx context.Context, w *Writer) error {
 			}
 			continue
 		}
-		// A mission taken up: kept when the signature gave none. Not ON
-		// CONFLICT: a rebuild creates the unique index after the load (and
-		// these rows are few: two a contract that takes a mission up).
+		// A mission taken up: kept when the signature gave none (the
+		// lookup uses deadline_dates_by_contract, created early for it).
 		if err := w.Exec(ctx, `INSERT INTO deadline_dates (contract_id, mission, kind, months, deadline, taken_up)
 			SELECT ?1, ?2, ?3, ?4, ?5, 1 WHERE NOT EXISTS
 				(SELECT 1 FROM deadline_dates WHERE contract_id = ?1 AND mission = ?2 AND kind = ?3)`,
@@ -183,6 +171,9 @@ CREATE TABLE IF NOT EXISTS terminations (
 
 func (terminationsProjection) Indexes() []Index { return nil }
 func (terminationsProjection) NewFold() Fold    { return &terminationsFold{} }
+func (terminationsProjection) Reads() []string {
+	return []string{domain.TypeContractTerminated, domain.TypeTerminationCorrected}
+}
 
 type terminationRow struct {
 	contract     uuid.UUID
@@ -199,9 +190,10 @@ func (f *terminationsFold) Add(ev *Event) error {
 	if ev.Scheme == "" {
 		return nil
 	}
-	return foldTermination(ev, func(on, business domain.Date, _ *string) {
+	foldTermination(ev, func(on, business domain.Date, _ *string) {
 		f.rows = append(f.rows, terminationRow{ev.Contract, on, business, recordedAt(ev), int64(ev.Position)})
 	})
+	return nil
 }
 
 func (f *terminationsFold) Flush(ctx context.Context, w *Writer) error {
@@ -234,7 +226,8 @@ CREATE TABLE IF NOT EXISTS reports (
 func (reportsProjection) Indexes() []Index {
 	return []Index{{Name: "reports_by_contract", On: "reports (contract_id, contract_year)", Unique: true}}
 }
-func (reportsProjection) NewFold() Fold { return &reportsFold{} }
+func (reportsProjection) NewFold() Fold   { return &reportsFold{} }
+func (reportsProjection) Reads() []string { return []string{cpts.TypeIndicatorsReported} }
 
 type reportRow struct {
 	position int64
@@ -248,17 +241,9 @@ type reportsFold struct{ rows []reportRow }
 func (f *reportsFold) Held() int { return len(f.rows) }
 
 func (f *reportsFold) Add(ev *Event) error {
-	if ev.Scheme != cpts.Scheme || ev.Type != cpts.TypeIndicatorsReported {
-		return nil
+	if r, ok := ev.Payload.(cpts.IndicatorsReported); ok {
+		f.rows = append(f.rows, reportRow{int64(ev.Position), ev.Contract, r.ContractYear, r.ReportedOn.String()})
 	}
-	var r struct {
-		ContractYear int    `json:"contract_year"`
-		ReportedOn   string `json:"reported_on"`
-	}
-	if err := decode(*ev, &r); err != nil {
-		return err
-	}
-	f.rows = append(f.rows, reportRow{int64(ev.Position), ev.Contract, r.ContractYear, r.ReportedOn})
 	return nil
 }
 

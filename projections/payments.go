@@ -2,10 +2,8 @@ package projections
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/cptsledger/ledger/domain"
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // payments: every decision with its lines, and (a view) per contract and
@@ -80,38 +78,16 @@ func (paymentsProjection) Indexes() []Index {
 	return []Index{{Name: "payments_by_contract", On: "payments (contract_id, position)"}}
 }
 
-func (paymentsProjection) NewFold() Fold { return &paymentsFold{} }
+func (paymentsProjection) NewFold() Fold   { return &paymentsFold{} }
+func (paymentsProjection) Reads() []string { return []string{domain.TypePaymentDecided} }
 
-// paymentData is what the payments read model takes from a PaymentDecided
-// event, in every scheme: amounts and dates stay the text they were decided
-// with, and the lines the JSON.
-type paymentData struct {
-	PaymentID    string         `json:"payment_id"`
-	Kind         string         `json:"kind"`
-	ContractYear int            `json:"contract_year"`
-	Mission      string         `json:"mission"`
-	DueOn        string         `json:"due_on"`
-	DecidedOn    string         `json:"decided_on"`
-	Status       string         `json:"status"`
-	Amount       string         `json:"amount"`
-	Rulebook     string         `json:"rulebook"`
-	Table        string         `json:"table"`
-	Rule         string         `json:"rule"`
-	Reason       string         `json:"reason"`
-	Withheld     jsontext.Value `json:"withheld"`
-	Lines        jsontext.Value `json:"lines"`
-	Corrects     jsontext.Value `json:"corrects"`
-}
-
-// paymentRow is what a fold keeps of a payment until it is written: not
-// the event, whose data would stay alive with it.
+// paymentRow is what a fold keeps of a payment until it is written.
 type paymentRow struct {
 	position   int64
 	contract   string
 	scheme     string
 	recordedAt string
-	p          *paymentData
-	cents      int64
+	p          domain.PaymentRecord
 }
 
 type paymentsFold struct{ rows []paymentRow }
@@ -119,39 +95,24 @@ type paymentsFold struct{ rows []paymentRow }
 func (f *paymentsFold) Held() int { return len(f.rows) }
 
 func (f *paymentsFold) Add(ev *Event) error {
-	if ev.Scheme == "" || ev.Type != domain.TypePaymentDecided {
+	p, ok := ev.Payload.(domain.PaymentRecord)
+	if !ok {
 		return nil // every scheme decides payments with the same shape
 	}
-	p, err := dataOf[paymentData](ev)
-	if err != nil {
-		return err
-	}
-	cents, err := centsOf(p.Amount)
-	if err != nil {
-		return fmt.Errorf("payment %s: %w", p.PaymentID, err)
-	}
 	f.rows = append(f.rows, paymentRow{position: int64(ev.Position), contract: ev.Contract.String(), scheme: ev.Scheme,
-		recordedAt: recordedAt(ev), p: p, cents: cents})
+		recordedAt: recordedAt(ev), p: p})
 	return nil
 }
 
 func (f *paymentsFold) Flush(ctx context.Context, w *Writer) error {
 	for _, r := range f.rows {
-		p := r.p
-		var corrects any
-		if len(p.Corrects) > 0 && string(p.Corrects) != "null" {
-			corrects = string(p.Corrects)
-		}
-		var withheld any
-		if len(p.Withheld) > 0 && string(p.Withheld) != "null" {
-			withheld = string(p.Withheld)
-		}
+		p := &r.p
 		if err := w.Exec(ctx, `INSERT INTO payments (position, payment_id, contract_id, scheme, kind, contract_year, mission, due_on, decided_on,
 			status, amount, amount_cents, rulebook, aid_table, rule, reason, withheld, lines, corrects, recorded_at)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			r.position, p.PaymentID, r.contract, r.scheme, p.Kind, p.ContractYear, nullable(p.Mission), p.DueOn,
-			p.DecidedOn, p.Status, p.Amount, r.cents, p.Rulebook, nullable(p.Table), p.Rule, nullable(p.Reason), withheld, string(p.Lines),
-			corrects, r.recordedAt); err != nil {
+			r.position, p.PaymentID.String(), r.contract, r.scheme, p.Kind, p.ContractYear, nullable(p.Mission), p.DueOn.String(),
+			p.DecidedOn.String(), p.Status, p.Amount.String(), p.Amount.Cents(), p.Rulebook, nullable(p.Table), p.Rule, nullable(p.Reason),
+			p.JSON(p.Withheld), string(p.Lines), p.JSON(p.Corrects), r.recordedAt); err != nil {
 			return err
 		}
 	}

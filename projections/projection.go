@@ -4,15 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/sqlitec"
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 )
 
@@ -33,6 +30,9 @@ type Projection interface {
 	Version() int
 	Schema() string
 	Indexes() []Index
+	// Reads names the event types the projection's fold reads: only
+	// those are decoded (decoding is most of the cost of a rebuild).
+	Reads() []string
 	NewFold() Fold
 }
 
@@ -54,6 +54,10 @@ type Fold interface {
 type Index struct {
 	Name, On string
 	Unique   bool
+	// Early: created before a rebuild's load too, because a statement of
+	// the load looks it up (without it, each such statement scans the
+	// table: quadratic in the rows loaded).
+	Early bool
 }
 
 // All returns the ledger's projections.
@@ -62,79 +66,67 @@ func All() []Projection {
 		terminationsProjection{}, reportsProjection{}}
 }
 
-// Event is a stored event with the contract its stream belongs to. Each
-// projection decodes only the event types it needs, into the fields it
-// needs: decoding is most of the cost of a rebuild.
+// Event is a stored event with the contract its stream belongs to and its
+// data as its scheme decodes it.
 type Event struct {
 	eventstore.Envelope
 	Contract uuid.UUID
 	Scheme   string // "" for streams of no known scheme, which the projections skip
-	decoded  any    // the data decoded ahead (see toEvents), or nil
+	// Payload is the event decoded by its scheme's decoder (domain: the
+	// schema version checked, upcasters in one place) — a payment as a
+	// domain.PaymentRecord, its breakdown kept as JSON — or nil when
+	// Scheme is "". Projections share it: they must not change it.
+	Payload domain.Event
 }
 
-// toEvents wraps envelopes for the projections and decodes the data of the
-// most frequent types ahead: on the goroutine that reads the log, so that
-// decoding runs on one core while the other writes.
-func toEvents(envs []eventstore.Envelope) []Event {
+// schemeDecoders are the event decoders of the schemes the read models
+// show: the only way the projections read an event's data.
+var schemeDecoders = map[string]func(typ string, schemaVersion int, data []byte) (domain.Event, error){
+	cpts.Scheme:      cpts.DecodeEvent,
+	assistant.Scheme: assistant.DecodeEvent,
+}
+
+// projected are the event types some projection reads (Reads).
+var projected = func() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range All() {
+		for _, t := range p.Reads() {
+			m[t] = true
+		}
+	}
+	return m
+}()
+
+// toEvents wraps envelopes for the projections and decodes each event of a
+// scheme that a projection reads, on the goroutine that reads the log, so
+// that decoding runs on one core while the other writes. An event that
+// does not decode is an error naming it: a read model never skips what it
+// cannot read.
+func toEvents(envs []eventstore.Envelope) ([]Event, error) {
 	events := make([]Event, 0, len(envs))
 	for _, env := range envs {
 		ev := Event{Envelope: env}
-		if scheme, id, ok := domain.ParseStream(env.Stream); ok && (scheme == cpts.Scheme || scheme == assistant.Scheme) {
-			ev.Contract, ev.Scheme = id, scheme
-		}
-		switch {
-		case ev.Scheme != "" && ev.Type == domain.TypePaymentDecided:
-			ev.decoded = decodeAhead[paymentData](ev)
-		case ev.Scheme == cpts.Scheme && ev.Type == cpts.TypeContractSigned:
-			ev.decoded = decodeAhead[cpts.ContractSigned](ev)
+		if scheme, id, ok := domain.ParseStream(env.Stream); ok {
+			if decode, known := schemeDecoders[scheme]; known && projected[env.Type] {
+				var e domain.Event
+				var err error
+				if env.Type == domain.TypePaymentDecided {
+					e, err = domain.DecodePaymentRecord(env.SchemaVersion, env.Data)
+				} else {
+					e, err = decode(env.Type, env.SchemaVersion, env.Data)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("projections: %s at position %d: %w", env.Type, env.Position, err)
+				}
+				ev.Payload = e
+			}
+			if _, known := schemeDecoders[scheme]; known {
+				ev.Contract, ev.Scheme = id, scheme
+			}
 		}
 		events = append(events, ev)
 	}
-	return events
-}
-
-// decodeAhead returns the event's data as a *T, or nil if it does not
-// decode: the projection then decodes it again and reports the error.
-func decodeAhead[T any](ev Event) any {
-	var v T
-	if decode(ev, &v) != nil {
-		return nil
-	}
-	return &v
-}
-
-// dataOf returns the event's data as a *T, decoded ahead or now.
-// Projections share the value: they must not change it.
-func dataOf[T any](ev *Event) (*T, error) {
-	if v, ok := ev.decoded.(*T); ok {
-		return v, nil
-	}
-	var v T
-	if err := decode(*ev, &v); err != nil {
-		return nil, err
-	}
-	return &v, nil
-}
-
-// decode reads an event's data into v, naming the event on failure. It
-// uses encoding/json/v2's decoder (go-json-experiment), three times faster
-// than encoding/json's on a payment and a third of the allocations: decoding
-// is most of a rebuild's reading.
-func decode(ev Event, v any) error {
-	if err := jsonv2.Unmarshal(ev.Data, v); err != nil {
-		return fmt.Errorf("%s at position %d: %w", ev.Type, ev.Position, err)
-	}
-	return nil
-}
-
-// centsOf reads an amount written with exactly two decimals ("-1250.50") as
-// integer cents, without going through a binary fraction.
-func centsOf(amount string) (int64, error) {
-	i := strings.IndexByte(amount, '.')
-	if i < 0 || len(amount)-i != 3 {
-		return 0, fmt.Errorf("amount %q does not have two decimals", amount)
-	}
-	return strconv.ParseInt(amount[:i]+amount[i+1:], 10, 64)
+	return events, nil
 }
 
 func nullable(s string) any {

@@ -18,6 +18,7 @@ import (
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/internal/gen"
+	"github.com/google/uuid"
 )
 
 type testLedger struct {
@@ -478,5 +479,33 @@ func sqlExec(t *testing.T, path, stmt string) {
 	defer db.Close()
 	if _, err := db.Exec(stmt); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An event of a schema version the domain does not know stops the read
+// models with an error naming it — a contract's signature and a payment
+// alike — in a rebuild and in the incremental runner: nothing is projected
+// from data read with the wrong shape.
+func TestAnUnknownSchemaVersionStopsTheReadModels(t *testing.T) {
+	for _, typ := range []string{cpts.TypeContractSigned, domain.TypePaymentDecided} {
+		t.Run(typ, func(t *testing.T) {
+			l := newLedger(t)
+			l.submitTo(t, l.examples, fixture.Lines(t, "../examples/t2-contract.jsonl"), 0, nil)
+			stream := domain.Stream(cpts.Scheme, uuid.New())
+			_, err := l.store.Append(context.Background(), stream, eventstore.NoStream(), []eventstore.EventData{{
+				ID: uuid.New(), Type: typ, SchemaVersion: domain.SchemaVersion + 1, OccurredOn: "2020-01-01",
+				Actor: "test", CommandID: "v2", CorrelationID: "v2", CausationID: "v2", Data: []byte(`{"shape":"of tomorrow"}`)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("schema version %d", domain.SchemaVersion+1)
+			if _, err := l.set.Rebuild(context.Background(), l.store, BuildOptions{}); err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("rebuild: %v, want an error naming %q", err, want)
+			}
+			runner := NewRunner(l.store, l.plainFile(t, "incremental.db"), Options{Batch: 5})
+			if _, err := runner.CatchUp(context.Background()); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), typ) {
+				t.Fatalf("catch-up: %v, want an error naming %s and %q", err, typ, want)
+			}
+		})
 	}
 }

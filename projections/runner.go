@@ -126,8 +126,12 @@ func pages(ctx context.Context, store eventstore.Store, chains *eventstore.Chain
 			if err == nil {
 				err = checkChains(chains, evs)
 			}
+			var events []Event
+			if err == nil {
+				events, err = toEvents(evs)
+			}
 			select {
-			case out <- page{after, toEvents(evs), err}:
+			case out <- page{after, events, err}:
 			case <-ctx.Done():
 				return
 			}
@@ -212,7 +216,11 @@ func (r *Runner) Follow(ctx context.Context) error {
 		if err := checkChains(chains, evs); err != nil {
 			return err
 		}
-		if err := r.apply(ctx, after, toEvents(evs), cps); err != nil {
+		events, err := toEvents(evs)
+		if err != nil {
+			return err
+		}
+		if err := r.apply(ctx, after, events, cps); err != nil {
 			return err
 		}
 		after = evs[len(evs)-1].Position

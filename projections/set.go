@@ -426,7 +426,7 @@ func writeFolds(ctx context.Context, c *sqlitec.Conn, flushes <-chan []Fold) err
 // mode for its life in service, closes it and syncs it.
 func finish(c *sqlitec.Conn, path string, last eventstore.Position) error {
 	var b strings.Builder
-	b.WriteString(createIndexes())
+	b.WriteString(createIndexes(true))
 	for _, p := range All() {
 		fmt.Fprintf(&b, "INSERT OR REPLACE INTO checkpoints (projection, position) VALUES ('%s', %d);\n", p.Name(), last)
 	}

@@ -146,7 +146,7 @@ func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail,
 		for i := range page {
 			env := &page[i]
 			if _, err := chains.Check(env); err != nil && trail.ChainOK {
-				bad := auditEvent(env)
+				bad := auditEvent(scheme, env)
 				trail.ChainOK, trail.FirstBad, trail.Problem = false, &bad, err.Error()
 				if ce := (*eventstore.CorruptionError)(nil); errors.As(err, &ce) {
 					trail.Problem = ce.Reason
@@ -156,7 +156,7 @@ func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail,
 				continue
 			}
 			signed = signed || env.Revision == 0
-			ev := auditEvent(env)
+			ev := auditEvent(scheme, env)
 			if ev.Corrects != nil {
 				if j, ok := byID[*ev.Corrects]; ok {
 					trail.Events[j].CorrectedBy = append(trail.Events[j].CorrectedBy, ev.EventID)
@@ -175,17 +175,18 @@ func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail,
 	return trail, err
 }
 
-func auditEvent(env *eventstore.Envelope) AuditEvent {
+func auditEvent(scheme domain.Scheme, env *eventstore.Envelope) AuditEvent {
 	ev := AuditEvent{Revision: env.Revision, Position: uint64(env.Position), EventID: env.EventID, Type: env.Type,
 		SchemaVersion: env.SchemaVersion, OccurredOn: env.OccurredOn, RecordedAt: env.RecordedAt.Format(eventstore.RecordedAtFormat),
 		Actor: env.Actor, CommandID: env.CommandID, CorrelationID: env.CorrelationID, CausationID: env.CausationID,
 		PrevHash: env.PrevHash, Hash: env.Hash, Data: env.Data}
-	if strings.HasSuffix(env.Type, "Corrected") {
-		var c struct {
-			Corrects uuid.UUID `json:"corrects"`
-		}
-		if json.Unmarshal(env.Data, &c) == nil && c.Corrects != uuid.Nil {
-			ev.Corrects = &c.Corrects
+	// The trail shows every event as stored, even one that no longer
+	// decodes (a broken chain): only the link to what it corrects needs
+	// its data, through the scheme's decoder.
+	if e, err := scheme.DecodeEvent(env.Type, env.SchemaVersion, env.Data); err == nil {
+		if c, ok := e.(domain.CorrectionEvent); ok {
+			id := c.CorrectedEvent()
+			ev.Corrects = &id
 		}
 	}
 	return ev
