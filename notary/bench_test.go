@@ -11,11 +11,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cptsledger/ledger/eventstore"
-	"github.com/cptsledger/ledger/notary"
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/notary"
 )
 
 // benchEvents is the size of the log: LEDGER_BENCH_EVENTS, or 100 000 (the

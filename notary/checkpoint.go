@@ -13,9 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cptsledger/ledger/eventstore"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/cptsledger/ledger/eventstore"
 )
 
 // Checkpoint is the body of a signed checkpoint (C2SP tlog-checkpoint):

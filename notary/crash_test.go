@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/cptsledger/ledger/notary"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 const childEnv = "LEDGER_NOTARY_CRASH_CHILD"

@@ -7,11 +7,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cptsledger/ledger/eventstore"
-	"github.com/cptsledger/ledger/internal/dirlock"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/dirlock"
 )
 
 // rangeFactory builds compact ranges with RFC 9162 node hashing, the same

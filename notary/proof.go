@@ -10,12 +10,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cptsledger/ledger/eventstore"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/cptsledger/ledger/eventstore"
 )
 
 // ProofEvent is an event as a proof carries it: every field its hash

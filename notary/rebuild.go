@@ -9,9 +9,10 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/dirlock"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // RebuildReport says what a rebuild of the tree found.

@@ -11,10 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cptsledger/ledger/eventstore"
-	"github.com/cptsledger/ledger/notary"
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/notary"
 )
 
 // The independent verification scripts of docs/verification.md (Python's

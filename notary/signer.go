@@ -8,10 +8,11 @@ import (
 	"os"
 	"strings"
 
-	"github.com/cptsledger/ledger/internal/atomicfile"
-	"github.com/cptsledger/ledger/internal/dirlock"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/cptsledger/ledger/internal/atomicfile"
+	"github.com/cptsledger/ledger/internal/dirlock"
 )
 
 // A signer that never forks. Whoever can write the data directory — the

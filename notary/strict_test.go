@@ -7,10 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cptsledger/ledger/eventstore"
-	"github.com/cptsledger/ledger/notary"
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/notary"
 )
 
 // aPaymentProof returns the line of JSON of a genuine inclusion proof of a

@@ -40,10 +40,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cptsledger/ledger/eventstore"
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/tlog"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/cptsledger/ledger/eventstore"
 )
 
 // File names in the data directory.

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/cptsledger/ledger/eventstore"
 	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/cptsledger/ledger/eventstore"
 )
 
 // Named is a checkpoint with the name an auditor knows it by (its file).

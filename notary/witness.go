@@ -16,9 +16,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cptsledger/ledger/internal/atomicfile"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/cptsledger/ledger/internal/atomicfile"
 )
 
 // Witnesses, as transparency logs have them (the C2SP tlog-witness model,
@@ -345,5 +346,21 @@ func (t *Tree) AddCosignatures(ctx context.Context, st Stored, cosigned []byte) 
 		return st, err
 	}
 	st.Note = string(merged)
+	return st, nil
+}
+
+// CosignAll has a checkpoint cosigned by each witness in turn (their URLs)
+// and stores their cosignatures with it: the checkpoint as published.
+func (t *Tree) CosignAll(ctx context.Context, st Stored, witnesses []string) (Stored, error) {
+	client := WitnessClient()
+	for _, url := range witnesses {
+		cosigned, err := t.Cosign(ctx, client, url, []byte(st.Note))
+		if err != nil {
+			return st, err
+		}
+		if st, err = t.AddCosignatures(ctx, st, cosigned); err != nil {
+			return st, err
+		}
+	}
 	return st, nil
 }

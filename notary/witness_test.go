@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cptsledger/ledger/notary"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/cptsledger/ledger/notary"
 )
 
 // A witness over loopback cosigns three checkpoints of a log as it grows

@@ -9,11 +9,12 @@ import (
 	"os"
 	"path/filepath"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
-	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // backupReport is what backup and restore print (with --json, as is).

@@ -24,7 +24,7 @@ func (e *env) recordChain(rep notary.LogReport, err error) {
 	switch {
 	case err == nil:
 	case errors.As(err, &ce):
-		st = brokenStatus("verify", ce)
+		st = chainstatus.Broken("verify", ce)
 	case errors.As(err, &cpe):
 		st = chainstatus.Status{CheckedAt: time.Now().UTC(), By: "verify", Reason: cpe.Error()}
 		if d := cpe.First; d != nil && d.Now != nil {
@@ -41,15 +41,11 @@ func (e *env) recordChain(rep notary.LogReport, err error) {
 func (e *env) chainFailure(by string, err error) error {
 	var ce *eventstore.CorruptionError
 	if errors.As(err, &ce) {
-		e.writeChain(brokenStatus(by, ce))
+		e.writeChain(chainstatus.Broken(by, ce))
 		return failed{fmt.Sprintf("FAILED: the log fails its hash chain at position %d (stream %s revision %d, event %s): %s; nothing was served or rebuilt from it",
 			ce.Position, ce.Stream, ce.Revision, ce.EventID, ce.Reason)}
 	}
 	return err
-}
-
-func brokenStatus(by string, ce *eventstore.CorruptionError) chainstatus.Status {
-	return chainstatus.Status{CheckedAt: time.Now().UTC(), By: by, Position: uint64(ce.Position), Stream: ce.Stream, EventID: ce.EventID, Reason: ce.Reason}
 }
 
 func (e *env) writeChain(st chainstatus.Status) {
@@ -73,7 +69,7 @@ func (e *env) guardChain(store eventstore.Store) error {
 		var ce *eventstore.CorruptionError
 		switch {
 		case errors.As(verr, &ce):
-			st := brokenStatus("query", ce)
+			st := chainstatus.Broken("query", ce)
 			e.writeChain(st)
 			err = &chainstatus.BrokenError{Status: st}
 		case verr != nil:

@@ -11,9 +11,10 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/gen"
-	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // TestMain lets the test binary act as the ledger command when it is run

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/internal/testwait"
+	"github.com/cptsledger/ledger/server"
 )
 
 const t2ID = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"
@@ -122,7 +123,7 @@ func startServeProcess(t *testing.T, bin, dir string) (*exec.Cmd, string) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	var url string
 	testwait.Until(t, 30*time.Second, "serve's HTTP API", func() bool {
-		raw, err := os.ReadFile(filepath.Join(dir, AddrFile))
+		raw, err := os.ReadFile(filepath.Join(dir, server.AddrFile))
 		if err != nil {
 			return false
 		}
@@ -259,8 +260,8 @@ func TestHTTPAcknowledgedCommandsAreDurable(t *testing.T) {
 			if missing := missingSignatures(t, dir, o.ids); len(missing) > 0 {
 				t.Fatalf("%d of %d acknowledged signatures are not in the store: %v", len(missing), len(o.ids), missing[:min(5, len(missing))])
 			}
-			if _, err := os.Stat(filepath.Join(dir, AddrFile)); sig == syscall.SIGTERM && err == nil {
-				t.Fatalf("%s left behind after a clean stop", AddrFile)
+			if _, err := os.Stat(filepath.Join(dir, server.AddrFile)); sig == syscall.SIGTERM && err == nil {
+				t.Fatalf("%s left behind after a clean stop", server.AddrFile)
 			}
 		})
 	}

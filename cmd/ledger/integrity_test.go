@@ -14,12 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/app/apptest"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/internal/testwait"
-	"github.com/google/uuid"
 )
 
 func writeLines(t *testing.T, path string, lines [][]byte) {

@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/cptsledger/ledger/relay"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // The embedded NATS server takes anyone no longer (issue 27, finding 1):

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -10,11 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
-	"github.com/google/uuid"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // filesFlag collects a repeated flag's values.
@@ -32,10 +32,7 @@ func (e *env) openTree() (*notary.Tree, error) {
 }
 
 // hasTree tells whether the data directory holds a notary's tree.
-func (e *env) hasTree() bool {
-	_, err := os.Stat(filepath.Join(e.global.data, notary.DBFile))
-	return err == nil
-}
+func (e *env) hasTree() bool { return notary.Exists(e.global.data) }
 
 // signer loads the signer key from --signing-key or LEDGER_SIGNING_KEY
 // (a file's path, or the key itself), with its memory of the last
@@ -121,7 +118,7 @@ func runCheckpoint(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if st, err = cosign(e.ctx, tree, st, witnesses); err != nil {
+		if st, err = tree.CosignAll(e.ctx, st, witnesses); err != nil {
 			return failed{fmt.Sprintf("FAILED: the checkpoint of %d events was signed but not cosigned: %v", st.Size, err)}
 		}
 		if e.global.json {
@@ -526,49 +523,4 @@ func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("more than %d bytes", limit)
 	}
 	return b, err
-}
-
-// locator finds the stream of an event by its id anywhere in the ledger,
-// for a correction naming an event outside its contract's stream (to tell
-// wrong_event from unknown_event): in the notary's tree when the data
-// directory has one, then among the events the tree does not hold yet,
-// read from the log.
-func (e *env) locator(store eventstore.Store) func(ctx context.Context, id uuid.UUID) (string, bool, error) {
-	return func(ctx context.Context, id uuid.UUID) (string, bool, error) {
-		var after eventstore.Position
-		if e.hasTree() {
-			tree, err := e.openTree()
-			if err != nil {
-				return "", false, err
-			}
-			ref, err := tree.Find(id)
-			after = tree.Last()
-			tree.Close()
-			switch {
-			case err == nil:
-				evs, err := store.ReadAll(ctx, ref.Position-1, 1)
-				if err != nil || len(evs) == 0 {
-					return "", false, err
-				}
-				return evs[0].Stream, true, nil
-			case !errors.Is(err, notary.ErrNotInTree):
-				return "", false, err
-			}
-		}
-		var stream string
-		errFound := errors.New("found")
-		err := eventstore.EachPageAfter(ctx, store, after, func(page []eventstore.Envelope) error {
-			for _, ev := range page {
-				if ev.EventID == id {
-					stream = ev.Stream
-					return errFound
-				}
-			}
-			return nil
-		})
-		if errors.Is(err, errFound) {
-			return stream, true, nil
-		}
-		return "", false, err
-	}
 }

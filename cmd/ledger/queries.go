@@ -8,11 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 // models returns the read models of the data directory; messages a user

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/cptsledger/ledger/internal/private"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+
+	"github.com/cptsledger/ledger/internal/private"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"

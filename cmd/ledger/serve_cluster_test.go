@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/internal/natstest"
 	"github.com/cptsledger/ledger/relay"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // `serve --nats-url a,b,c --nats-replicas 3` on a real 3-node JetStream

@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/internal/testwait"
 	"github.com/cptsledger/ledger/relay"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/cptsledger/ledger/server"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -59,7 +61,7 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 			t.Fatalf("serve exited %d: %s", code, s.stderr.String())
 		}
 		if s.addr == "" {
-			url, err := os.ReadFile(filepath.Join(dir, NATSAddrFile))
+			url, err := os.ReadFile(filepath.Join(dir, server.NATSAddrFile))
 			if err != nil {
 				return false
 			}
@@ -82,7 +84,7 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 		if _, err := s.js.Stream(context.Background(), relay.StreamName); err != nil {
 			return false
 		}
-		url, err := os.ReadFile(filepath.Join(dir, AddrFile))
+		url, err := os.ReadFile(filepath.Join(dir, server.AddrFile))
 		s.http = strings.TrimSpace(string(url))
 		return err == nil
 	})

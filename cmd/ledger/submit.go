@@ -10,6 +10,7 @@ import (
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/notary"
 )
 
 // runSubmit applies each command line in order and prints one result line
@@ -48,7 +49,7 @@ func runSubmit(e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.schemes, Locate: e.locator(store), ReplayHistory: replayHistory})
+	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.schemes, Locate: notary.Locator(e.global.data, store), ReplayHistory: replayHistory})
 	res, err := submitLines(e, ledger, *actor, in)
 	if err != nil {
 		return err

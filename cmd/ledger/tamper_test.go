@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cptsledger/ledger/eventstore"
 	"github.com/google/uuid"
+
+	"github.com/cptsledger/ledger/eventstore"
 )
 
 // ledgerRun runs the command in-process and returns its exit status and

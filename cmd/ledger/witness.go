@@ -59,23 +59,6 @@ func runWitness(e *env, args []string) error {
 	}
 }
 
-// cosign asks each witness to cosign st, and keeps the cosigned note. A
-// refusal (a fork) or a witness that cannot be reached fails: the
-// checkpoint stays signed, and uncosigned, in the tree.
-func cosign(ctx context.Context, tree *notary.Tree, st notary.Stored, witnesses []string) (notary.Stored, error) {
-	client := notary.WitnessClient()
-	for _, url := range witnesses {
-		cosigned, err := tree.Cosign(ctx, client, url, []byte(st.Note))
-		if err != nil {
-			return st, err
-		}
-		if st, err = tree.AddCosignatures(ctx, st, cosigned); err != nil {
-			return st, err
-		}
-	}
-	return st, nil
-}
-
 // witnessPolicy reads --witness-key (repeatable) and --witnesses into the
 // policy an auditor requires.
 func witnessPolicy(keys []string, need int) (notary.WitnessPolicy, error) {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/atomicfile"
 )
 
@@ -140,4 +141,10 @@ func (c *Cached) Check() error {
 	}
 	c.info, c.err = st, Guard(c.dir)
 	return c.err
+}
+
+// Broken is the verdict of a check (by: verify, serve, a rebuild…) that
+// found the log broken at ce.
+func Broken(by string, ce *eventstore.CorruptionError) Status {
+	return Status{CheckedAt: time.Now().UTC(), By: by, Position: uint64(ce.Position), Stream: ce.Stream, EventID: ce.EventID, Reason: ce.Reason}
 }

@@ -1,44 +1,25 @@
-package main
+package server
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/console"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/httpapi"
+	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 	"github.com/cptsledger/ledger/relay"
-	"github.com/google/uuid"
 )
-
-// httpFlags are serve's HTTP API flags.
-type httpFlags struct {
-	addr, cert, key string
-}
-
-func (h *httpFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&h.addr, "http", envOr("LEDGER_HTTP", "127.0.0.1:8080"), "address of the HTTP API; '' turns it off (env LEDGER_HTTP)")
-	fs.StringVar(&h.cert, "tls-cert", "", "certificate file: serve HTTPS")
-	fs.StringVar(&h.key, "tls-key", "", "key file of --tls-cert")
-}
-
-func (h *httpFlags) check() error {
-	if (h.cert == "") != (h.key == "") {
-		return usageError{"--tls-cert and --tls-key go together"}
-	}
-	return nil
-}
 
 // AddrFile names, in the data directory, the file where serve writes the
 // URL of its HTTP API once it listens (removed when it stops): what a
@@ -48,38 +29,42 @@ const AddrFile = "serve.http"
 
 // serveHTTP starts the HTTP API; stopped is closed once it has shut down
 // (gracefully, after ctx ends). A failure to serve goes to errs.
-func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, store eventstore.Store, models *projections.Set,
-	r *relay.Relay, errs chan<- error, chain *chainWatch, maxRelayLag time.Duration) (stopped <-chan struct{}, err error) {
-	l, err := net.Listen("tcp", hf.addr)
+func serveHTTP(ctx context.Context, cfg Config, store eventstore.Store, models *projections.Set,
+	r *relay.Relay, errs chan<- error, chain *chainWatch) (stopped <-chan struct{}, err error) {
+	log := cfg.Log
+	l, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		return nil, failed{fmt.Sprintf("the HTTP API cannot listen on %s: %v (--http sets another address; --http '' turns it off)", hf.addr, err)}
+		return nil, fmt.Errorf("the HTTP API cannot listen on %s: %v (--http sets another address; --http '' turns it off)", cfg.HTTPAddr, err)
 	}
 	scheme := "http"
-	if hf.cert != "" {
+	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
 	url := fmt.Sprintf("%s://%s", scheme, l.Addr())
-	addrFile := filepath.Join(e.global.data, AddrFile)
+	addrFile := filepath.Join(cfg.DataDir, AddrFile)
 	if err := os.WriteFile(addrFile, []byte(url+"\n"), 0o600); err != nil {
 		l.Close()
 		return nil, err
 	}
-	mw := &modelsWatch{dir: e.global.data, models: models}
-	reads := query.New(store, models, e.schemes).Guarded(func() error {
+	mw := &modelsWatch{dir: cfg.DataDir, models: models}
+	reads := query.New(store, models, cfg.Schemes).Guarded(func() error {
 		if err := chain.check(); err != nil {
 			return err
 		}
 		return mw.check()
 	})
-	tokens := auth.Open(e.global.data)
+	tokens := auth.Open(cfg.DataDir)
 	web, err := console.New(console.Config{Reads: reads, Store: store, Tokens: tokens, Logger: log,
-		LatestCheckpoint: e.latestCheckpoint, ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) { return e.proveEvent(ctx, store, id) }})
+		LatestCheckpoint: func(ctx context.Context) (console.Checkpoint, bool, error) { return latestCheckpoint(ctx, cfg.DataDir) },
+		ProveEvent: func(ctx context.Context, id uuid.UUID) ([]byte, error) {
+			return proveEvent(ctx, cfg.DataDir, store, id)
+		}})
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Config{
-		Store: store, Commands: app.New(store, app.Options{Schemes: e.schemes, Locate: e.locator(store), ReplayHistory: replayHistory}), Reads: reads, Models: models,
+		Store: store, Commands: app.New(store, app.Options{Schemes: cfg.Schemes, Locate: notary.Locator(cfg.DataDir, store), ReplayHistory: cfg.ReplayHistory}), Reads: reads, Models: models,
 		Tokens: tokens, Logger: log, Console: web.Handler(),
 		ProjectionLag: func(ctx context.Context) (int64, error) { return projectionLag(ctx, store, models) },
 		RelayLag: func(ctx context.Context) (int64, error) {
@@ -88,7 +73,7 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 		},
 		Chain: chain.status,
 		RelayStalled: func(ctx context.Context) (bool, error) {
-			stalled, _, err := r.Stalled(ctx, maxRelayLag)
+			stalled, _, err := r.Stalled(ctx, cfg.MaxRelayLag)
 			return stalled, err
 		},
 		RelayForeign: func() uint64 { return r.Stats().Foreign },
@@ -97,7 +82,7 @@ func (e *env) serveHTTP(ctx context.Context, log *slog.Logger, hf httpFlags, sto
 	go func() {
 		defer close(done)
 		defer os.Remove(addrFile)
-		if err := api.Serve(ctx, l, hf.cert, hf.key); err != nil {
+		if err := api.Serve(ctx, l, cfg.TLSCert, cfg.TLSKey); err != nil {
 			errs <- fmt.Errorf("HTTP API: %w", err)
 		}
 	}()
@@ -132,11 +117,11 @@ func projectionLag(ctx context.Context, store eventstore.Store, models *projecti
 }
 
 // latestCheckpoint is the last checkpoint signed in the data directory.
-func (e *env) latestCheckpoint(ctx context.Context) (console.Checkpoint, bool, error) {
-	if !e.hasTree() {
+func latestCheckpoint(ctx context.Context, dir string) (console.Checkpoint, bool, error) {
+	if !notary.Exists(dir) {
 		return console.Checkpoint{}, false, nil
 	}
-	tree, err := e.openTree()
+	tree, err := notary.Open(ctx, dir)
 	if err != nil {
 		return console.Checkpoint{}, false, err
 	}
@@ -146,11 +131,11 @@ func (e *env) latestCheckpoint(ctx context.Context) (console.Checkpoint, bool, e
 
 // proveEvent proves an event is in the last checkpoint signed, as ledger
 // prove --event writes it.
-func (e *env) proveEvent(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]byte, error) {
-	if !e.hasTree() {
+func proveEvent(ctx context.Context, dir string, store eventstore.Store, id uuid.UUID) ([]byte, error) {
+	if !notary.Exists(dir) {
 		return nil, errors.New("no notary tree in the data directory")
 	}
-	tree, err := e.openTree()
+	tree, err := notary.Open(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -139,7 +139,7 @@ func (w *chainWatch) fullCheck(ctx context.Context) {
 func (w *chainWatch) broken(by string, ce *eventstore.CorruptionError) {
 	w.log.Error("chain: the log fails its hash chain; nothing is served from it", "by", by, "position", ce.Position,
 		"stream", ce.Stream, "revision", ce.Revision, "event_id", ce.EventID, "reason", ce.Reason)
-	w.record(brokenStatus(by, ce))
+	w.record(chainstatus.Broken(by, ce))
 }
 
 func (w *chainWatch) record(st chainstatus.Status) {

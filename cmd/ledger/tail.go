@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cptsledger/ledger/internal/natsserver"
+	"github.com/cptsledger/ledger/relay"
+	"github.com/cptsledger/ledger/server"
+)
+
+// tailTarget fills in what tail connects to when the flags do not say: the
+// NATS server a serve of the data directory runs (server.NATSAddrFile), else
+// 127.0.0.1:4222; and, for the embedded server, the subscriber's
+// credentials kept in the data directory.
+func tailTarget(e *env, nf *natsFlags) {
+	if nf.url == "" {
+		nf.url = "nats://127.0.0.1:4222"
+		if raw, err := os.ReadFile(filepath.Join(e.global.data, server.NATSAddrFile)); err == nil {
+			nf.url = strings.TrimSpace(string(raw))
+		}
+	}
+	if nf.user == "" && nf.token == "" && nf.creds == "" && nf.nkey == "" {
+		if seed := natsserver.SeedFile(e.global.data, natsserver.RoleSubscriber); fileExists(seed) {
+			nf.nkey = seed
+		}
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// runTail prints the ledger's events from NATS as JSON lines: the small
+// downstream consumer that downstream teams copy.
+func runTail(e *env, args []string) error {
+	fs := e.flags("tail")
+	var nf natsFlags
+	nf.register(fs, "")
+	subject := fs.String("subject", "ledger.>", "subject filter, e.g. ledger.cpts.*.PaymentDecided")
+	fromStart := fs.Bool("from-start", false, "start from the first event of the stream (default: only new events)")
+	limit := fs.Int("limit", 0, "stop after this many events (0: never)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	tailTarget(e, &nf)
+	opts, err := nf.options("ledger tail")
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(nf.url, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", nf.url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	policy := jetstream.DeliverNewPolicy
+	if *fromStart {
+		policy = jetstream.DeliverAllPolicy
+	}
+	// An ordered consumer: ephemeral, in stream order, recreated by the
+	// library after a disconnect from where it stopped.
+	cons, err := js.OrderedConsumer(e.ctx, relay.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{*subject}, DeliverPolicy: policy})
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", relay.StreamName, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	go func() { <-e.ctx.Done(); it.Stop() }()
+	out := json.NewEncoder(e.stdout)
+	for n := 0; *limit == 0 || n < *limit; n++ {
+		msg, err := it.Next()
+		if err != nil {
+			if e.ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			return err
+		}
+		if err := out.Encode(json.RawMessage(msg.Data())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
