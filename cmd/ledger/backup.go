@@ -13,6 +13,7 @@ import (
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
 )
@@ -50,8 +51,8 @@ func (e *env) printBackup(verb string, r backupReport) error {
 	if e.global.json {
 		return e.printJSON(r)
 	}
-	fmt.Fprintf(e.stdout, "%s: %s in %s, head position %d, head hash %s, %s (%s)\n", verb, plural(int(r.Events), "event"), plural(r.Streams, "stream"),
-		r.Head, r.HeadHash, plural(r.Checkpoints, "signed checkpoint"), r.File)
+	fmt.Fprintf(e.stdout, "%s: %s in %s, head position %d, head hash %s, %s (%s)\n", verb, textout.Plural(int(r.Events), "event"), textout.Plural(r.Streams, "stream"),
+		r.Head, r.HeadHash, textout.Plural(r.Checkpoints, "signed checkpoint"), r.File)
 	return nil
 }
 

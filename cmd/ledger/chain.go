@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
@@ -122,46 +120,4 @@ func (e *env) guardModels(models *projections.Set) error {
 		return err
 	}
 	return nil
-}
-
-// plural writes a count with its noun, "1 stream", "2 streams".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// newTable returns a writer of aligned columns whose lines carry no
-// trailing spaces (tabwriter pads the last cell of a row ending in a tab).
-func newTable(w io.Writer) *tabwriter.Writer {
-	return tabwriter.NewWriter(&trimSpaces{w: w}, 0, 0, 2, ' ', 0)
-}
-
-// trimSpaces drops the spaces that end a line.
-type trimSpaces struct {
-	w       io.Writer
-	pending int // spaces seen and not yet written
-}
-
-func (t *trimSpaces) Write(p []byte) (int, error) {
-	var out []byte
-	for _, b := range p {
-		switch b {
-		case ' ':
-			t.pending++
-			continue
-		case '\n':
-			t.pending = 0
-		default:
-			for ; t.pending > 0; t.pending-- {
-				out = append(out, ' ')
-			}
-		}
-		out = append(out, b)
-	}
-	if _, err := t.w.Write(out); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }

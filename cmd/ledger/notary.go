@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
 )
@@ -145,7 +146,7 @@ func runCheckpoints(e *env, args []string) error {
 	if e.global.json {
 		return e.printJSON(all)
 	}
-	tw := newTable(e.stdout)
+	tw := textout.NewTable(e.stdout)
 	fmt.Fprintln(tw, "ID\tSIGNED\tSIZE\tROOT\tKEY\tORIGIN\t")
 	for _, c := range all {
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t\n", c.ID, c.SignedAt.Format("2006-01-02T15:04:05Z"), c.Size, c.Root, c.KeyName, c.Origin)
@@ -273,16 +274,16 @@ func printVerified(e *env, rep notary.LogReport, checkpoints int, models *projec
 	if models != nil && len(models.Mismatches) > 0 {
 		first = "log: "
 	}
-	fmt.Fprintf(e.stdout, "%s%s in %s verified, head position %d", first, plural(int(rep.Events), "event"), plural(rep.Streams, "stream"), rep.Head)
+	fmt.Fprintf(e.stdout, "%s%s in %s verified, head position %d", first, textout.Plural(int(rep.Events), "event"), textout.Plural(rep.Streams, "stream"), rep.Head)
 	if checkpoints > 0 {
-		fmt.Fprintf(e.stdout, "; %s match the log as stored", plural(rep.Checkpoints, "signed checkpoint"))
+		fmt.Fprintf(e.stdout, "; %s match the log as stored", textout.Plural(rep.Checkpoints, "signed checkpoint"))
 	}
 	fmt.Fprintln(e.stdout)
 	if models == nil {
 		return
 	}
 	if len(models.Mismatches) == 0 {
-		fmt.Fprintf(e.stdout, "read models: %s in %s identical to a fresh fold of the log up to position %d\n", plural(int(models.Rows), "row"), plural(models.Tables, "table"), models.Position)
+		fmt.Fprintf(e.stdout, "read models: %s in %s identical to a fresh fold of the log up to position %d\n", textout.Plural(int(models.Rows), "row"), textout.Plural(models.Tables, "table"), models.Position)
 		return
 	}
 	fmt.Fprintf(e.stdout, "read models: DIFFERENT from a fresh fold of the log up to position %d:\n", models.Position)
@@ -296,7 +297,7 @@ func printVerified(e *env, rep notary.LogReport, checkpoints int, models *projec
 		}
 	}
 	if models.More > 0 {
-		fmt.Fprintf(e.stdout, "  … and %s more\n", plural(int(models.More), "row"))
+		fmt.Fprintf(e.stdout, "  … and %s more\n", textout.Plural(int(models.More), "row"))
 	}
 }
 
@@ -501,7 +502,7 @@ func runVerifyProof(e *env, args []string) error {
 		ev := res.Event
 		fmt.Fprintf(e.stdout, "ok: event %s is leaf %d of the tree of %d events signed by %s (origin %s)\n", res.EventID, res.LeafIndex, res.TreeSize, v.Name(), res.Origin)
 		fmt.Fprintf(e.stdout, "checked: the event's hash recomputed from the fields below, the checkpoint's signature, the audit path to its root\n")
-		tw := newTable(e.stdout)
+		tw := textout.NewTable(e.stdout)
 		for _, row := range [][2]string{{"event", ev.EventID.String()}, {"stream", ev.Stream}, {"revision", fmt.Sprint(ev.Revision)},
 			{"type", ev.Type}, {"business date", ev.OccurredOn}, {"recorded at", ev.RecordedAt}, {"actor", ev.Actor}, {"amount", res.Amount}, {"data", string(ev.Data)}} {
 			if row[1] != "" {

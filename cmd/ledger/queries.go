@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 )
@@ -167,25 +167,8 @@ func runPayments(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(ps)
 		}
-		return writePayments(e.stdout, ps)
+		return textout.Payments(e.stdout, ps)
 	})
-}
-
-func writePayments(w io.Writer, ps []query.Payment) error {
-	tw := newTable(w)
-	fmt.Fprintln(tw, "KIND\tYEAR\tMISSION\tDUE\tDECIDED\tSTATUS\tAMOUNT\tRULEBOOK\t")
-	for _, p := range ps {
-		m := ""
-		if p.Mission != nil {
-			m = *p.Mission
-		}
-		rulebook := p.Rulebook
-		if p.Table != "" {
-			rulebook += " (table " + p.Table + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%12s\t%s\t\n", p.Kind, p.ContractYear, m, p.DueOn, p.DecidedOn, p.Status, p.Amount, rulebook)
-	}
-	return tw.Flush()
 }
 
 func runBalance(e *env, args []string) error {
@@ -201,7 +184,7 @@ func runBalance(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(b)
 		}
-		tw := newTable(e.stdout)
+		tw := textout.NewTable(e.stdout)
 		if b.Tier != "" {
 			fmt.Fprintf(tw, "contract %s  %s  tier %s  rulebook %s\n", id, b.Scheme, b.Tier, b.Rulebook)
 		} else {
@@ -240,7 +223,7 @@ func runAlerts(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(alerts)
 		}
-		tw := newTable(e.stdout)
+		tw := textout.NewTable(e.stdout)
 		fmt.Fprintln(tw, "CONTRACT\tMISSION\tKIND\tMONTHS\tDEADLINE\tSTATUS\t")
 		for _, a := range alerts {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", a.ContractID, a.Mission, a.Kind, a.Months, a.Deadline, a.Status)
@@ -263,7 +246,7 @@ func runAudit(e *env, args []string) error {
 			if err := e.printJSON(trail.Events); err != nil {
 				return err
 			}
-		} else if err := writeAudit(e.stdout, trail.Events); err != nil {
+		} else if err := textout.Audit(e.stdout, trail.Events); err != nil {
 			return err
 		}
 		if !trail.ChainOK {
@@ -271,27 +254,6 @@ func runAudit(e *env, args []string) error {
 		}
 		return nil
 	})
-}
-
-func writeAudit(w io.Writer, views []query.AuditEvent) error {
-	revision := map[uuid.UUID]uint64{}
-	for _, v := range views {
-		revision[v.EventID] = v.Revision
-	}
-	tw := newTable(w)
-	fmt.Fprintln(tw, "REV\tPOS\tTYPE\tOCCURRED\tRECORDED\tACTOR\tCOMMAND\tHASH\tCORRECTION\t")
-	for _, v := range views {
-		note := ""
-		if v.Corrects != nil {
-			note = "corrects rev " + fmt.Sprint(revision[*v.Corrects])
-		}
-		for _, c := range v.CorrectedBy {
-			note = strings.TrimSpace(note + " corrected by rev " + fmt.Sprint(revision[c]))
-		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s…\t%s\t\n", v.Revision, v.Position, v.Type, v.OccurredOn, v.RecordedAt[:19]+"Z",
-			v.Actor, v.CommandID, v.Hash.String()[:16], note)
-	}
-	return tw.Flush()
 }
 
 func runExport(e *env, args []string) error {
@@ -382,7 +344,7 @@ func runContracts(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(page)
 		}
-		tw := newTable(e.stdout)
+		tw := textout.NewTable(e.stdout)
 		fmt.Fprintln(tw, "ID\tNAME\tSCHEME\tTIER\tCPAM\tARS\tSIGNED\tSTATUS")
 		for _, c := range page.Contracts {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ContractID, c.Name, c.Scheme, c.Tier, c.CPAM, c.ARS, c.SignedOn, c.Status)
@@ -390,7 +352,7 @@ func runContracts(e *env, args []string) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "%s found", plural(len(page.Contracts), "contract"))
+		fmt.Fprintf(e.stderr, "%s found", textout.Plural(len(page.Contracts), "contract"))
 		if page.NextCursor != "" {
 			fmt.Fprintf(e.stderr, "; more with --cursor %s", page.NextCursor)
 		}
@@ -432,68 +394,6 @@ func runContract(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		return writeContract(e.stdout, d, b, w)
+		return textout.Contract(e.stdout, d, b, w)
 	})
-}
-
-// writeContract prints a contract's terms, status, balance and next
-// deadline.
-func writeContract(out io.Writer, d query.ContractDetail, b query.Balance, w query.Window) error {
-	tw := newTable(out)
-	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
-	row("contract", d.ContractID)
-	row("name", d.Name)
-	row("scheme", d.Scheme)
-	row("status", d.Status)
-	row("cpam", d.CPAM)
-	if d.ARS != "" {
-		row("ars", d.ARS)
-	}
-	row("rulebook", d.Rulebook)
-	row("signed on", d.SignedOn)
-	if !d.TerminatedOn.IsZero() {
-		row("terminated on", d.TerminatedOn)
-	}
-	if c := d.CPTS; c != nil {
-		row("tier", d.Tier)
-		row("population", c.Population)
-		row("missions", strings.Join(c.Missions, ", "))
-		row("snp regulation", c.SNPRegulation)
-	}
-	if a := d.Aid; a != nil {
-		row("rpps", a.RPPS)
-		row("specialty", a.Specialty)
-		row("option", a.Option)
-		row("band", a.Band)
-		row("patientele", fmt.Sprintf("%d -> %d", a.PatienteleBaseline, a.PatienteleTarget))
-		if !a.HiredOn.IsZero() {
-			row("hired on", a.HiredOn)
-		}
-	}
-	years := make([]string, len(d.ReportedYears))
-	for i, y := range d.ReportedYears {
-		years[i] = fmt.Sprint(y)
-	}
-	if len(years) == 0 {
-		years = []string{"none"}
-	}
-	row("reported years", strings.Join(years, ", "))
-	row("payments", fmt.Sprintf("%d, %s decided (%s regularised, %s to recover)", d.Payments, b.DecidedTotal, b.RegularisedTotal, b.OutstandingRecovery))
-	row("next deadline", nextDeadline(d, w))
-	return tw.Flush()
-}
-
-// nextDeadline is the earliest deadline not met as of the window's date
-// (today when unset), with its status.
-func nextDeadline(d query.ContractDetail, w query.Window) string {
-	asOf := w.AsOf
-	if asOf.IsZero() {
-		asOf = domain.DateOf(time.Now())
-	}
-	for _, dl := range d.Deadlines {
-		if st := cpts.DeadlineStatus(dl.Deadline, dl.DoneOn, asOf, 60); cpts.AlertOpen(st) {
-			return fmt.Sprintf("%s %s, %d months: %s (%s)", dl.Mission, dl.Kind, dl.Months, dl.Deadline, st)
-		}
-	}
-	return "none"
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 )
@@ -84,7 +85,7 @@ func runSchedule(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(items)
 		}
-		tw := newTable(e.stdout)
+		tw := textout.NewTable(e.stdout)
 		fmt.Fprintln(tw, "DUE\tCONTRACT\tBENEFICIARY\tKIND\tYEAR\tMISSION\tAMOUNT\tOVERDUE\t")
 		for _, it := range items {
 			over, amount := "", ""
@@ -128,7 +129,7 @@ func runTotals(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(totals)
 		}
-		tw := newTable(e.stdout)
+		tw := textout.NewTable(e.stdout)
 		head := strings.ToUpper(*by) + "\t"
 		if *by == "year" {
 			head = ""

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -34,79 +34,8 @@ func runRulebooks(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(r)
 		}
-		return writeRulebooks(e.stdout, r)
+		return textout.Rulebooks(e.stdout, r)
 	})
-}
-
-// writeRulebooks prints the versions, then the amounts of each by tier (a
-// dash for an amount not published), the caps, the amendments and the
-// crises.
-func writeRulebooks(out io.Writer, r query.Rulebooks) error {
-	tw := newTable(out)
-	fmt.Fprintln(tw, "VERSION\tIN FORCE\tTITLE")
-	for _, v := range r.Versions {
-		to := "…"
-		if !v.InForceTo.IsZero() {
-			to = v.InForceTo.String()
-		}
-		fmt.Fprintf(tw, "%s\t%s to %s\t%s\n", v.ID, v.InForceFrom, to, v.Title)
-	}
-	for _, v := range r.Versions {
-		fmt.Fprintf(tw, "\nAMOUNTS OF %s\tT1\tT2\tT3\tT4\n", v.ID)
-		byKey := map[string]map[string]string{}
-		var keys []string
-		for _, a := range v.Amounts {
-			k := a.Component
-			if a.Mission != "" {
-				k = a.Mission + " " + a.Component
-			}
-			if byKey[k] == nil {
-				byKey[k] = map[string]string{}
-				keys = append(keys, k)
-			}
-			s := "not published"
-			if a.Amount != nil {
-				s = *a.Amount
-			}
-			if a.Amendment != nil {
-				s += " (" + a.Amendment.ID + ")"
-			}
-			byKey[k][a.Tier] = s
-		}
-		for _, k := range keys {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k, byKey[k]["T1"], byKey[k]["T2"], byKey[k]["T3"], byKey[k]["T4"])
-		}
-		if len(v.AnnualCaps) > 0 {
-			caps := map[string]string{}
-			for _, c := range v.AnnualCaps {
-				caps[c.Tier] = c.Amount
-			}
-			fmt.Fprintf(tw, "annual cap\t%s\t%s\t%s\t%s\n", caps["T1"], caps["T2"], caps["T3"], caps["T4"])
-		}
-	}
-	fmt.Fprintln(tw, "\nAMENDMENT\tAMENDS\tEFFECTIVE\tPUBLISHED\tAMOUNTS\tEVENT")
-	for _, a := range r.Amendments {
-		rows := make([]string, len(a.Amounts))
-		for i, s := range a.Amounts {
-			rows[i] = fmt.Sprintf("%s %s %s %s", s.Tier, s.Mission, s.Component, s.Amount)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Amends, a.Effective, a.Published, strings.Join(rows, "; "), a.EventID)
-	}
-	fmt.Fprintln(tw, "\nCRISIS\tARS\tCONTRACT\tFROM\tTO\tSTATUS")
-	for _, c := range r.Crises {
-		contract, to, status := "all", "…", "recognised"
-		if c.ContractID != nil {
-			contract = c.ContractID.String()
-		}
-		if !c.To.IsZero() {
-			to = c.To.String()
-		}
-		if c.Withdrawn {
-			status = "withdrawn"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Recognition, c.ARS, contract, c.From, to, status)
-	}
-	return tw.Flush()
 }
 
 // runRulebook publishes a rulebook amendment from a file holding one

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/notary"
 )
 
@@ -25,7 +26,7 @@ func runSubmit(e *env, args []string) error {
 	if *file == "" {
 		// A pipe or a file on standard input is read, as `ledger submit <
 		// commands.jsonl` promises; a terminal is not waited on.
-		if e.stdin == nil || isTerminal(e.stdin) {
+		if e.stdin == nil || textout.IsTerminal(e.stdin) {
 			return usageError{"--file is required (or commands on standard input: ledger submit < commands.jsonl)"}
 		}
 		*file = "-"

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -86,7 +87,7 @@ func runToken(e *env, args []string) error {
 			}
 			return e.printJSON(out)
 		}
-		tw := newTable(e.stdout)
+		tw := textout.NewTable(e.stdout)
 		fmt.Fprintln(tw, "NAME\tROLE\tCPAM\tCREATED\tEXPIRES\tREVOKED")
 		for _, t := range ts {
 			revoked, expires := "", "never"

@@ -1,0 +1,273 @@
+// Package textout writes what the ledger answers as text for a terminal:
+// aligned tables without trailing spaces, amounts grouped by thousands.
+// The console writes the same answers as HTML, --json as JSON.
+package textout
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/query"
+)
+
+// Plural writes a count with its noun, "1 stream", "2 streams".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// NewTable returns a writer of aligned columns whose lines carry no
+// trailing spaces (tabwriter pads the last cell of a row ending in a tab).
+func NewTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(&trimSpaces{w: w}, 0, 0, 2, ' ', 0)
+}
+
+// NewRightTable is NewTable with every column aligned to the right (the
+// figures of a report).
+func NewRightTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(&trimSpaces{w: w}, 0, 0, 2, ' ', tabwriter.AlignRight)
+}
+
+// IsTerminal tells whether a reader or a writer is a terminal: a log file
+// or a pipe gets no progress frames.
+func IsTerminal(rw any) bool {
+	f, ok := rw.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// trimSpaces drops the spaces that end a line.
+type trimSpaces struct {
+	w       io.Writer
+	pending int // spaces seen and not yet written
+}
+
+func (t *trimSpaces) Write(p []byte) (int, error) {
+	var out []byte
+	for _, b := range p {
+		switch b {
+		case ' ':
+			t.pending++
+			continue
+		case '\n':
+			t.pending = 0
+		default:
+			for ; t.pending > 0; t.pending-- {
+				out = append(out, ' ')
+			}
+		}
+		out = append(out, b)
+	}
+	if _, err := t.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Payments writes payments, one a line.
+func Payments(w io.Writer, ps []query.Payment) error {
+	tw := NewTable(w)
+	fmt.Fprintln(tw, "KIND\tYEAR\tMISSION\tDUE\tDECIDED\tSTATUS\tAMOUNT\tRULEBOOK\t")
+	for _, p := range ps {
+		m := ""
+		if p.Mission != nil {
+			m = *p.Mission
+		}
+		rulebook := p.Rulebook
+		if p.Table != "" {
+			rulebook += " (table " + p.Table + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%12s\t%s\t\n", p.Kind, p.ContractYear, m, p.DueOn, p.DecidedOn, p.Status, p.Amount, rulebook)
+	}
+	return tw.Flush()
+}
+
+// Audit writes an audit trail, each correction linked to what it
+// corrects by revision.
+func Audit(w io.Writer, views []query.AuditEvent) error {
+	revision := map[uuid.UUID]uint64{}
+	for _, v := range views {
+		revision[v.EventID] = v.Revision
+	}
+	tw := NewTable(w)
+	fmt.Fprintln(tw, "REV\tPOS\tTYPE\tOCCURRED\tRECORDED\tACTOR\tCOMMAND\tHASH\tCORRECTION\t")
+	for _, v := range views {
+		note := ""
+		if v.Corrects != nil {
+			note = "corrects rev " + fmt.Sprint(revision[*v.Corrects])
+		}
+		for _, c := range v.CorrectedBy {
+			note = strings.TrimSpace(note + " corrected by rev " + fmt.Sprint(revision[c]))
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s…\t%s\t\n", v.Revision, v.Position, v.Type, v.OccurredOn, v.RecordedAt[:19]+"Z",
+			v.Actor, v.CommandID, v.Hash.String()[:16], note)
+	}
+	return tw.Flush()
+}
+
+// Contract prints a contract's terms, status, balance and next
+// deadline.
+func Contract(out io.Writer, d query.ContractDetail, b query.Balance, w query.Window) error {
+	tw := NewTable(out)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row("contract", d.ContractID)
+	row("name", d.Name)
+	row("scheme", d.Scheme)
+	row("status", d.Status)
+	row("cpam", d.CPAM)
+	if d.ARS != "" {
+		row("ars", d.ARS)
+	}
+	row("rulebook", d.Rulebook)
+	row("signed on", d.SignedOn)
+	if !d.TerminatedOn.IsZero() {
+		row("terminated on", d.TerminatedOn)
+	}
+	if c := d.CPTS; c != nil {
+		row("tier", d.Tier)
+		row("population", c.Population)
+		row("missions", strings.Join(c.Missions, ", "))
+		row("snp regulation", c.SNPRegulation)
+	}
+	if a := d.Aid; a != nil {
+		row("rpps", a.RPPS)
+		row("specialty", a.Specialty)
+		row("option", a.Option)
+		row("band", a.Band)
+		row("patientele", fmt.Sprintf("%d -> %d", a.PatienteleBaseline, a.PatienteleTarget))
+		if !a.HiredOn.IsZero() {
+			row("hired on", a.HiredOn)
+		}
+	}
+	years := make([]string, len(d.ReportedYears))
+	for i, y := range d.ReportedYears {
+		years[i] = fmt.Sprint(y)
+	}
+	if len(years) == 0 {
+		years = []string{"none"}
+	}
+	row("reported years", strings.Join(years, ", "))
+	row("payments", fmt.Sprintf("%d, %s decided (%s regularised, %s to recover)", d.Payments, b.DecidedTotal, b.RegularisedTotal, b.OutstandingRecovery))
+	row("next deadline", nextDeadline(d, w))
+	return tw.Flush()
+}
+
+// nextDeadline is the earliest deadline not met as of the window's date
+// (today when unset), with its status.
+func nextDeadline(d query.ContractDetail, w query.Window) string {
+	asOf := w.AsOf
+	if asOf.IsZero() {
+		asOf = domain.DateOf(time.Now())
+	}
+	for _, dl := range d.Deadlines {
+		if st := cpts.DeadlineStatus(dl.Deadline, dl.DoneOn, asOf, 60); cpts.AlertOpen(st) {
+			return fmt.Sprintf("%s %s, %d months: %s (%s)", dl.Mission, dl.Kind, dl.Months, dl.Deadline, st)
+		}
+	}
+	return "none"
+}
+
+// Rulebooks prints the versions, then the amounts of each by tier (a
+// dash for an amount not published), the caps, the amendments and the
+// crises.
+func Rulebooks(out io.Writer, r query.Rulebooks) error {
+	tw := NewTable(out)
+	fmt.Fprintln(tw, "VERSION\tIN FORCE\tTITLE")
+	for _, v := range r.Versions {
+		to := "…"
+		if !v.InForceTo.IsZero() {
+			to = v.InForceTo.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s to %s\t%s\n", v.ID, v.InForceFrom, to, v.Title)
+	}
+	for _, v := range r.Versions {
+		fmt.Fprintf(tw, "\nAMOUNTS OF %s\tT1\tT2\tT3\tT4\n", v.ID)
+		byKey := map[string]map[string]string{}
+		var keys []string
+		for _, a := range v.Amounts {
+			k := a.Component
+			if a.Mission != "" {
+				k = a.Mission + " " + a.Component
+			}
+			if byKey[k] == nil {
+				byKey[k] = map[string]string{}
+				keys = append(keys, k)
+			}
+			s := "not published"
+			if a.Amount != nil {
+				s = *a.Amount
+			}
+			if a.Amendment != nil {
+				s += " (" + a.Amendment.ID + ")"
+			}
+			byKey[k][a.Tier] = s
+		}
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k, byKey[k]["T1"], byKey[k]["T2"], byKey[k]["T3"], byKey[k]["T4"])
+		}
+		if len(v.AnnualCaps) > 0 {
+			caps := map[string]string{}
+			for _, c := range v.AnnualCaps {
+				caps[c.Tier] = c.Amount
+			}
+			fmt.Fprintf(tw, "annual cap\t%s\t%s\t%s\t%s\n", caps["T1"], caps["T2"], caps["T3"], caps["T4"])
+		}
+	}
+	fmt.Fprintln(tw, "\nAMENDMENT\tAMENDS\tEFFECTIVE\tPUBLISHED\tAMOUNTS\tEVENT")
+	for _, a := range r.Amendments {
+		rows := make([]string, len(a.Amounts))
+		for i, s := range a.Amounts {
+			rows[i] = fmt.Sprintf("%s %s %s %s", s.Tier, s.Mission, s.Component, s.Amount)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Amends, a.Effective, a.Published, strings.Join(rows, "; "), a.EventID)
+	}
+	fmt.Fprintln(tw, "\nCRISIS\tARS\tCONTRACT\tFROM\tTO\tSTATUS")
+	for _, c := range r.Crises {
+		contract, to, status := "all", "…", "recognised"
+		if c.ContractID != nil {
+			contract = c.ContractID.String()
+		}
+		if !c.To.IsZero() {
+			to = c.To.String()
+		}
+		if c.Withdrawn {
+			status = "withdrawn"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Recognition, c.ARS, contract, c.From, to, status)
+	}
+	return tw.Flush()
+}
+
+// GroupThousands writes 1234567.89 as "1 234 567.89".
+func GroupThousands(m domain.Money) string {
+	s := m.String()
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	intPart, frac := s[:len(s)-3], s[len(s)-3:]
+	var b []byte
+	for i, ch := range []byte(intPart) {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, ch)
+	}
+	if neg {
+		return "-" + string(b) + frac
+	}
+	return string(b) + frac
+}
