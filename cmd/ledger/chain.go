@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/chainstatus"
@@ -16,22 +15,9 @@ import (
 // finds the log whole again. An error that is not a verdict (the store
 // could not be read) records nothing.
 func (e *env) recordChain(rep notary.LogReport, err error) {
-	st := chainstatus.Status{OK: true, CheckedAt: time.Now().UTC(), By: "verify", Position: uint64(rep.Head)}
-	var ce *eventstore.CorruptionError
-	var cpe *notary.CheckpointError
-	switch {
-	case err == nil:
-	case errors.As(err, &ce):
-		st = chainstatus.Broken("verify", ce)
-	case errors.As(err, &cpe):
-		st = chainstatus.Status{CheckedAt: time.Now().UTC(), By: "verify", Reason: cpe.Error()}
-		if d := cpe.First; d != nil && d.Now != nil {
-			st.Position, st.Stream, st.EventID = uint64(d.Now.Position), d.Now.Stream, d.Now.EventID.String()
-		}
-	default:
-		return
+	if st, ok := chainstatus.OfVerify(rep, err); ok {
+		e.writeChain(st)
 	}
-	e.writeChain(st)
 }
 
 // chainFailure records a broken chain that a rebuild or a projection found
@@ -55,28 +41,10 @@ func (e *env) writeChain(st chainstatus.Status) {
 	}
 }
 
-// guardChain refuses a query when the last check found the log broken. A
-// verdict that cannot be read (never recorded, deleted, unreadable) is
-// unknown, never healthy: the whole log is checked now and the verdict
-// recorded before anything is served.
+// guardChain refuses a query when the last check found the log broken
+// (chainstatus.GuardLog).
 func (e *env) guardChain(store eventstore.Store) error {
-	err := chainstatus.Guard(e.global.data)
-	var ue *chainstatus.UnknownError
-	if errors.As(err, &ue) {
-		rep, verr := eventstore.Verify(e.ctx, store)
-		var ce *eventstore.CorruptionError
-		switch {
-		case errors.As(verr, &ce):
-			st := chainstatus.Broken("query", ce)
-			e.writeChain(st)
-			err = &chainstatus.BrokenError{Status: st}
-		case verr != nil:
-			return verr
-		default:
-			e.writeChain(chainstatus.Status{OK: true, CheckedAt: time.Now().UTC(), By: "query", Position: uint64(rep.Head)})
-			return nil
-		}
-	}
+	err := chainstatus.GuardLog(e.ctx, e.global.data, store, e.writeChain)
 	var be *chainstatus.BrokenError
 	if errors.As(err, &be) {
 		return failed{"REFUSED: " + be.Error()}
@@ -92,16 +60,7 @@ func (e *env) recordModels(rep projections.CheckReport) {
 	if err != nil || e.global.data == "" {
 		return
 	}
-	st := chainstatus.ModelsStatus{OK: len(rep.Mismatches) == 0, CheckedAt: time.Now().UTC(), File: file}
-	if !st.OK {
-		m := rep.Mismatches[0]
-		st.Table, st.ContractID, st.Rows = m.Table, m.ContractID, int64(len(rep.Mismatches))+rep.More
-		st.Detail = "ledger verify lists the rows"
-		if m.Table == "checkpoints" {
-			st.Detail = fmt.Sprintf("%s; %s", m.Stored, m.Rebuilt)
-		}
-	}
-	if err := chainstatus.WriteModels(e.global.data, st); err != nil {
+	if err := chainstatus.WriteModels(e.global.data, chainstatus.OfModels(rep, file)); err != nil {
 		fmt.Fprintf(e.stderr, "ledger: could not record the read models' verdict: %v\n", err)
 	}
 }

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+)
+
+// runRulebook publishes a rulebook amendment from a file holding one
+// PublishRulebookAmendment command (JSON, on one line or several).
+func runRulebook(e *env, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return e.parse(e.flags("rulebook"), args)
+	}
+	if len(args) == 0 || args[0] != "publish" {
+		return usageError{"ledger rulebook publish --file F: the only action is publish"}
+	}
+	fs := e.flags("rulebook publish")
+	file := fs.String("file", "", "a JSON file holding one PublishRulebookAmendment command (- for standard input)")
+	actor := fs.String("actor", envOr("LEDGER_ACTOR", envOr("USER", "cli")), "who publishes (recorded on the event; env LEDGER_ACTOR)")
+	if err := e.parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usageError{"--file is required"}
+	}
+	var raw []byte
+	var err error
+	if *file == "-" {
+		raw, err = io.ReadAll(io.LimitReader(e.stdin, domain.MaxCommandBytes+1))
+	} else {
+		raw, err = readLimited(*file, domain.MaxCommandBytes+1)
+	}
+	if err != nil {
+		return err
+	}
+	// One line for the command path: a JSON document over several lines
+	// is compacted (a malformed one is the decoder's to name); a file of
+	// several documents is refused.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var first json.RawMessage
+	if dec.Decode(&first) == nil {
+		if _, err := dec.Token(); err != io.EOF {
+			return usageError{fmt.Sprintf("%s holds more than one JSON value: ledger rulebook publish takes one amendment", *file)}
+		}
+		var compact bytes.Buffer
+		if json.Compact(&compact, first) == nil {
+			raw = compact.Bytes()
+		}
+	}
+	if h, err := domain.PeekHeader(raw); err == nil && h.Type != cpts.CmdPublishRulebookAmendment {
+		return usageError{fmt.Sprintf("the file holds a %q command: ledger rulebook publish takes a %s", h.Type, cpts.CmdPublishRulebookAmendment)}
+	}
+	store, err := e.openStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.schemes, ReplayHistory: replayHistory})
+	res, err := ledger.SubmitAs(e.ctx, *actor, raw)
+	if err != nil {
+		return err
+	}
+	if err := e.printJSON(res); err != nil {
+		return err
+	}
+	if !res.OK {
+		return failed{"the amendment was rejected"}
+	}
+	return nil
+}
+
+// readLimited reads at most n bytes of a file.
+func readLimited(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, n))
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/cptsledger/ledger/internal/textout"
+	"github.com/cptsledger/ledger/notary"
+)
+
+func runVerifyProof(e *env, args []string) error {
+	fs := e.flags("verify-proof")
+	proofFile := fs.String("proof", "", "the proof (a line of JSON from ledger prove); - for standard input")
+	keyFile := fs.String("verifier-key", "", "the verifier key the checkpoints are signed with")
+	witnessKeys, need := policyFlags(fs)
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if *proofFile == "" || *keyFile == "" {
+		return usageError{"--proof and --verifier-key are required"}
+	}
+	policy, err := witnessPolicy(*witnessKeys, *need)
+	if err != nil {
+		return err
+	}
+	v, err := notary.LoadVerifier(*keyFile)
+	if err != nil {
+		return failed{err.Error()}
+	}
+	var raw []byte
+	if *proofFile == "-" {
+		raw, err = readAllLimited(e.stdin, 64<<20)
+	} else {
+		raw, err = os.ReadFile(*proofFile)
+	}
+	if err != nil {
+		return failed{err.Error()}
+	}
+	res, err := notary.VerifyProof(raw, v)
+	if err != nil {
+		return failed{"INVALID: " + err.Error()}
+	}
+	var cosigners []string
+	for _, n := range res.Notes {
+		names, err := policy.Check(n)
+		if err != nil {
+			return failed{"INVALID: the checkpoint " + err.Error()}
+		}
+		cosigners = names
+	}
+	if e.global.json {
+		out := map[string]any{"ok": true, "kind": res.Kind, "origin": res.Origin, "tree_size": res.TreeSize,
+			"event_id": res.EventID, "leaf_index": res.LeafIndex, "old_size": res.OldSize,
+			"root_hash": base64.StdEncoding.EncodeToString(res.Checkpoint.Root[:]), "signed_by": v.Name()}
+		if len(policy.Keys) > 0 {
+			out["cosigned_by"] = cosigners
+		}
+		if ev := res.Event; ev != nil {
+			vouched := map[string]any{"event_id": ev.EventID, "stream": ev.Stream, "revision": ev.Revision, "type": ev.Type,
+				"occurred_on": ev.OccurredOn, "recorded_at": ev.RecordedAt, "actor": ev.Actor, "hash": ev.Hash}
+			if res.Amount != "" {
+				vouched["amount"] = res.Amount
+			}
+			out["event"] = vouched
+		}
+		return e.printJSON(out)
+	}
+	if len(policy.Keys) > 0 {
+		defer fmt.Fprintf(e.stdout, "witnesses: cosigned by %s (%d required of the %d given)\n", strings.Join(cosigners, ", "), policy.Need, len(policy.Keys))
+	}
+	switch res.Kind {
+	case "inclusion":
+		ev := res.Event
+		fmt.Fprintf(e.stdout, "ok: event %s is leaf %d of the tree of %d events signed by %s (origin %s)\n", res.EventID, res.LeafIndex, res.TreeSize, v.Name(), res.Origin)
+		fmt.Fprintf(e.stdout, "checked: the event's hash recomputed from the fields below, the checkpoint's signature, the audit path to its root\n")
+		tw := textout.NewTable(e.stdout)
+		for _, row := range [][2]string{{"event", ev.EventID.String()}, {"stream", ev.Stream}, {"revision", fmt.Sprint(ev.Revision)},
+			{"type", ev.Type}, {"business date", ev.OccurredOn}, {"recorded at", ev.RecordedAt}, {"actor", ev.Actor}, {"amount", res.Amount}, {"data", string(ev.Data)}} {
+			if row[1] != "" {
+				fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
+			}
+		}
+		tw.Flush()
+	default:
+		fmt.Fprintf(e.stdout, "ok: the tree of %d events is a prefix of the tree of %d events, both signed by %s (origin %s)\n", res.OldSize, res.TreeSize, v.Name(), res.Origin)
+		fmt.Fprintf(e.stdout, "checked: both checkpoints' signatures, the consistency path between their roots\n")
+	}
+	return nil
+}
+
+// readAllLimited reads r up to limit bytes, and fails past them.
+func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d bytes", limit)
+	}
+	return b, err
+}

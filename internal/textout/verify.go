@@ -1,0 +1,57 @@
+package textout
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/cptsledger/ledger/notary"
+	"github.com/cptsledger/ledger/projections"
+)
+
+// VerifyScope says in one line what verify proved, and what it did not.
+func VerifyScope(signed, models bool) string {
+	s := "the log is internally consistent (every stream's hash chain); not proven against a signed checkpoint, so a consistent rewrite or a truncated log would pass"
+	if signed {
+		s = "the log is internally consistent and its first events are exactly those the signed checkpoints cover; events after the last checkpoint are only internally consistent"
+	}
+	if models {
+		return s + "; the read models were compared row by row with a fresh fold of the log"
+	}
+	return s + "; the read models were not compared with it (--log-only, or none yet)"
+}
+
+// Verified writes what verify found good, and what differs in the read
+// models.
+func Verified(w io.Writer, rep notary.LogReport, checkpoints int, models *projections.CheckReport) {
+	// The first line is the first release's, "ok: …" (scripts read it),
+	// and only when every check passed.
+	first := "ok: "
+	if models != nil && len(models.Mismatches) > 0 {
+		first = "log: "
+	}
+	fmt.Fprintf(w, "%s%s in %s verified, head position %d", first, Plural(int(rep.Events), "event"), Plural(rep.Streams, "stream"), rep.Head)
+	if checkpoints > 0 {
+		fmt.Fprintf(w, "; %s match the log as stored", Plural(rep.Checkpoints, "signed checkpoint"))
+	}
+	fmt.Fprintln(w)
+	if models == nil {
+		return
+	}
+	if len(models.Mismatches) == 0 {
+		fmt.Fprintf(w, "read models: %s in %s identical to a fresh fold of the log up to position %d\n", Plural(int(models.Rows), "row"), Plural(models.Tables, "table"), models.Position)
+		return
+	}
+	fmt.Fprintf(w, "read models: DIFFERENT from a fresh fold of the log up to position %d:\n", models.Position)
+	for _, m := range models.Mismatches {
+		fmt.Fprintf(w, "  contract %s, table %s\n", m.ContractID, m.Table)
+		if m.Stored != "" {
+			fmt.Fprintf(w, "    stored:   %s\n", m.Stored)
+		}
+		if m.Rebuilt != "" {
+			fmt.Fprintf(w, "    from log: %s\n", m.Rebuilt)
+		}
+	}
+	if models.More > 0 {
+		fmt.Fprintf(w, "  … and %s more\n", Plural(int(models.More), "row"))
+	}
+}
