@@ -14,6 +14,7 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/gen"
 )

@@ -7,14 +7,15 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/domain/cpts"
-	"github.com/cptsledger/ledger/projections"
-	"github.com/cptsledger/ledger/query"
 	"github.com/shopspring/decimal"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/query"
 )
 
 // Charts are drawn on the server as SVG: the geometry is computed here, in

@@ -24,11 +24,12 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 //go:embed templates/*.html

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/console"
@@ -24,8 +27,6 @@ import (
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
-	"golang.org/x/mod/sumdb/note"
 )
 
 const (

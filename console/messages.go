@@ -1,5 +1,11 @@
 package console
 
+import (
+	"fmt"
+
+	"github.com/cptsledger/ledger/domain/cpts"
+)
+
 // messages are the console's words: French (the users' language), then
 // English. A key without an entry shows as itself (codes such as
 // annual_advance stay as the ledger names them, with a French label where
@@ -47,7 +53,7 @@ var messages = map[string][2]string{
 	"total_decided":         {"Total décidé", "Total decided"},
 	"per_tier":              {"Contrats CPTS par taille", "CPTS contracts per tier"},
 	"per_scheme":            {"Contrats par dispositif", "Contracts per scheme"},
-	"alerts_status":         {"Échéances par statut (60 jours)", "Deadlines by status (60 days)"},
+	"alerts_status":         {fmt.Sprintf("Échéances par statut (%d jours)", cpts.DueSoonDays), fmt.Sprintf("Deadlines by status (%d days)", cpts.DueSoonDays)},
 	"checkpoint":            {"Dernier point de contrôle signé", "Last signed checkpoint"},
 	"no_checkpoint":         {"Aucun point de contrôle signé.", "No checkpoint signed yet."},
 	"no_notary":             {"Pas d'arbre de Merkle pour ce registre.", "No Merkle tree for this ledger."},

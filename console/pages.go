@@ -8,10 +8,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 // dashboardView is the national dashboard.
@@ -57,7 +58,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *view) err
 	}
 	d.Tiers, d.Schemes = counts(tiers), counts(schemes)
 	d.Signed = signedChart(signedBy, v.Lang, today)
-	alerts, err := c.cfg.Reads.Alerts(ctx, query.Window{}, 60, query.AlertFilter{})
+	alerts, err := c.cfg.Reads.Alerts(ctx, query.Window{}, cpts.DueSoonDays, query.AlertFilter{})
 	if err != nil {
 		return err
 	}
@@ -349,7 +350,7 @@ type alertsView struct {
 // alerts still to work).
 func (c *Console) alertFilters(r *http.Request, v *view) (alertsView, query.Window, error) {
 	q := r.URL.Query()
-	av := alertsView{Status: q.Get("status"), CPAM: q.Get("cpam"), ARS: q.Get("ars"), AsOf: q.Get("as_of"), Within: 60,
+	av := alertsView{Status: q.Get("status"), CPAM: q.Get("cpam"), ARS: q.Get("ars"), AsOf: q.Get("as_of"), Within: cpts.DueSoonDays,
 		Statuses: query.AlertStatuses, Page: 1}
 	if !q.Has("status") {
 		av.Status = query.AlertOpen

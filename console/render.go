@@ -11,9 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/domain"
-	"golang.org/x/text/language"
 )
 
 // view is what every page's template gets.

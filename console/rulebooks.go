@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/query"
@@ -37,8 +38,6 @@ type amountCell struct {
 	Amendment string
 }
 
-var tiers = []string{"T1", "T2", "T3", "T4"}
-
 func (c *Console) rulebooks(w http.ResponseWriter, r *http.Request, v *view) error {
 	q := r.URL.Query()
 	rv := rulebooksView{AsOf: q.Get("as_of"), KnownAt: q.Get("known_at")}
@@ -52,7 +51,7 @@ func (c *Console) rulebooks(w http.ResponseWriter, r *http.Request, v *view) err
 	}
 	rv.Amendments, rv.Crises = rb.Amendments, rb.Crises
 	for _, ver := range rb.Versions {
-		rv.Versions = append(rv.Versions, versionOf(ver))
+		rv.Versions = append(rv.Versions, versionOf(ver, rb.Tiers))
 	}
 	v.Title, v.Data = "rulebooks", rv
 	c.render(w, r, http.StatusOK, "rulebooks", *v)
@@ -60,8 +59,8 @@ func (c *Console) rulebooks(w http.ResponseWriter, r *http.Request, v *view) err
 }
 
 // versionOf lays a version's amounts out by mission and component, one
-// cell per tier.
-func versionOf(ver query.RulebookVersion) versionView {
+// cell per tier, in the rulebooks' order of tiers.
+func versionOf(ver query.RulebookVersion, tiers []string) versionView {
 	vv := versionView{RulebookVersion: ver, Tiers: tiers}
 	index := map[[2]string]int{}
 	for _, a := range ver.Amounts {
@@ -72,7 +71,7 @@ func versionOf(ver query.RulebookVersion) versionView {
 			index[key] = i
 			vv.Rows = append(vv.Rows, amountRow{Mission: a.Mission, Component: a.Component, Cells: make([]amountCell, len(tiers))})
 		}
-		t := tierIndex(a.Tier)
+		t := slices.Index(tiers, a.Tier)
 		if t < 0 {
 			continue
 		}
@@ -90,7 +89,7 @@ func versionOf(ver query.RulebookVersion) versionView {
 	if len(ver.AnnualCaps) > 0 {
 		vv.Caps = make([]amountCell, len(tiers))
 		for _, cp := range ver.AnnualCaps {
-			if t := tierIndex(cp.Tier); t >= 0 {
+			if t := slices.Index(tiers, cp.Tier); t >= 0 {
 				if m, err := domain.ParseMoney(cp.Amount); err == nil {
 					vv.Caps[t] = amountCell{Amount: &m}
 				}
@@ -98,13 +97,4 @@ func versionOf(ver query.RulebookVersion) versionView {
 		}
 	}
 	return vv
-}
-
-func tierIndex(t string) int {
-	for i, x := range tiers {
-		if x == t {
-			return i
-		}
-	}
-	return -1
 }

@@ -8,8 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cptsledger/ledger/domain"
 	"github.com/shopspring/decimal"
+
+	"github.com/cptsledger/ledger/domain"
 )
 
 // The ledger keeps codes and numbers (a line's formula, a withholding's

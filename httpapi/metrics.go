@@ -6,10 +6,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cptsledger/ledger/app"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cptsledger/ledger/app"
 )
 
 // metrics are the server's Prometheus metrics, in a registry of their own

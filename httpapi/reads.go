@@ -11,9 +11,11 @@ import (
 
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+
+	"github.com/google/uuid"
 
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 // params reads a request's query parameters, collecting every violation.
@@ -226,7 +228,7 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request, _ auth.Identit
 func (s *Server) getAlerts(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
 	p := &params{r: r}
 	win := p.window(s.cfg.Reads)
-	within := p.within(60)
+	within := p.within(cpts.DueSoonDays)
 	f := query.AlertFilter{Status: p.text("status"), CPAM: p.text("cpam"), ARS: p.text("ars")}
 	if f.Status != "" && !slices.Contains(query.AlertStatuses, f.Status) {
 		p.bad(domain.CodeInvalidValue, "status", "want one of "+strings.Join(query.AlertStatuses, ", "))

@@ -10,12 +10,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/projections"
-	"github.com/google/uuid"
 )
 
 // Contract statuses in searches.
@@ -152,12 +153,16 @@ func (l *Ledger) SearchContracts(ctx context.Context, s ContractSearch) (Contrac
 // them now.
 type ContractDetail struct {
 	ContractSummary
-	CPTS          *CPTSTerms               `json:"cpts,omitempty"`
-	Aid           *projections.AidContract `json:"aid,omitempty"`
-	Deadlines     []projections.Deadline   `json:"deadlines,omitempty"`
-	ReportedYears []int                    `json:"reported_years"`
-	Payments      int                      `json:"payments"`
-	DecidedTotal  domain.Money             `json:"decided_total"`
+	CPTS      *CPTSTerms               `json:"cpts,omitempty"`
+	Aid       *projections.AidContract `json:"aid,omitempty"`
+	Deadlines []projections.Deadline   `json:"deadlines,omitempty"`
+	// NextDeadline is a CPTS contract's next deadline still to be worked
+	// as of the window's date (today by default), with its status for the
+	// default due-soon window (cpts.NextAlert); absent when none is open.
+	NextDeadline  *cpts.Alert  `json:"next_deadline,omitempty"`
+	ReportedYears []int        `json:"reported_years"`
+	Payments      int          `json:"payments"`
+	DecidedTotal  domain.Money `json:"decided_total"`
 }
 
 // CPTSTerms are a CPTS contract's terms.
@@ -204,6 +209,15 @@ func (l *Ledger) ContractAt(ctx context.Context, id uuid.UUID, w Window) (Contra
 		return d, err
 	}
 	describe(&d, state)
+	if c, ok := state.(*cpts.Contract); ok {
+		asOf := w.AsOf
+		if asOf.IsZero() {
+			asOf = today()
+		}
+		if next, ok := c.NextAlert(asOf, cpts.DueSoonDays); ok {
+			d.NextDeadline = &next
+		}
+	}
 	return d, nil
 }
 

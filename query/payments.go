@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/projections"
-	"github.com/google/uuid"
 )
 
 // Payment is one decision with its breakdown (design section 6).
@@ -218,7 +219,7 @@ func exportRows(c projections.Summary, ps []Payment, perPayment bool, money func
 		}
 		lines := p.Lines
 		if len(lines) == 0 { // a withheld advance: one row at 0.00
-			lines = []projections.Line{{Component: "withheld", Amount: domain.Zero}}
+			lines = []projections.Line{{Component: domain.StatusWithheld, Amount: domain.Zero}}
 		}
 		for _, ln := range lines {
 			mission := ""

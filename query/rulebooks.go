@@ -18,7 +18,10 @@ import (
 // amendments in effect and the recognitions dated by then) and as known
 // at a time (what the ledger had recorded by then).
 type Rulebooks struct {
-	AsOf       domain.Date       `json:"as_of,omitzero"`
+	AsOf domain.Date `json:"as_of,omitzero"`
+	// Tiers are the size tiers' codes, in the rulebooks' order: the
+	// columns of the amounts.
+	Tiers      []string          `json:"tiers"`
 	Versions   []RulebookVersion `json:"versions"`
 	Amendments []AmendmentView   `json:"amendments"`
 	Crises     []CrisisView      `json:"crises"`
@@ -130,7 +133,7 @@ func (l *Ledger) Rulebooks(ctx context.Context, w Window) (Rulebooks, error) {
 	if !ok {
 		return Rulebooks{}, fmt.Errorf("the ledger serves no CPTS scheme")
 	}
-	out := Rulebooks{AsOf: w.AsOf, Amendments: []AmendmentView{}, Crises: []CrisisView{}}
+	out := Rulebooks{AsOf: w.AsOf, Tiers: rules.TierCodes(), Amendments: []AmendmentView{}, Crises: []CrisisView{}}
 	ref := &cpts.Reference{}
 	err := l.eachReference(ctx, w, func(env eventstore.Envelope, e domain.Event) error {
 		switch e := e.(type) {

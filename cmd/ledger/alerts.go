@@ -5,13 +5,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
 
 func runAlerts(e *env, args []string) error {
 	fs := e.flags("alerts")
-	window := e.dateWindowFlags(fs, "date of the alerts (default today)", 60, "days ahead in which a deadline is due_soon")
+	window := e.dateWindowFlags(fs, "date of the alerts (default today)", cpts.DueSoonDays, "days ahead in which a deadline is due_soon")
 	status := fs.String("status", "", "only this status: "+strings.Join(query.AlertStatuses, ", ")+" (open: overdue, due_soon and pending)")
 	cpam := fs.String("cpam", "", "only the contracts of this CPAM")
 	ars := fs.String("ars", "", "only the contracts of this ARS")

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -80,7 +81,7 @@ func flagValues() map[string][]string {
 		"alerts --status":    query.AlertStatuses,
 		"contracts --status": {query.StatusLive, query.StatusTerminated},
 		"contracts --scheme": {"cpts", "assistant"},
-		"contracts --tier":   {"T1", "T2", "T3", "T4"},
+		"contracts --tier":   cpts.DefaultRules().TierCodes(),
 		"totals --by":        {"year", "scheme", "cpam", "ars", "tier"},
 		"export --per":       {"line", "payment"},
 		"--store":            {"embedded", "esdb"},

@@ -22,6 +22,6 @@ func runContract(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		return textout.Contract(e.stdout, d, b, w)
+		return textout.Contract(e.stdout, d, b)
 	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
@@ -37,8 +38,8 @@ func runSchedule(e *env, args []string) error {
 			}
 			if it.Amount != nil {
 				amount = it.Amount.String()
-				if it.Status == "withheld" {
-					amount = "withheld"
+				if it.Status == domain.StatusWithheld {
+					amount = domain.StatusWithheld
 				}
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%12s\t%s\t\n", it.DueOn, it.ContractID, it.CPTSName, it.Kind, it.ContractYear, it.Mission, amount, over)

@@ -1,8 +1,11 @@
 package cpts
 
 import (
-	"github.com/cptsledger/ledger/domain"
+	"cmp"
+
 	"github.com/google/uuid"
+
+	"github.com/cptsledger/ledger/domain"
 )
 
 // Deadline kinds.
@@ -19,6 +22,12 @@ const (
 	AlertMet     = "met"
 	AlertMetLate = "met_late"
 )
+
+// DueSoonDays is the default window of due_soon: a deadline not met that
+// falls within the next 60 days (two months: the time a CPTS has to act
+// on a reminder). Queries, the console and the API take another window
+// when asked (--within, ?within=).
+const DueSoonDays = 60
 
 // AlertUrgency ranks the statuses as they are to be worked: overdue first,
 // met last.
@@ -128,6 +137,23 @@ func DeadlineStatus(deadline, done, asOf domain.Date, window int) string {
 		return AlertDueSoon
 	}
 	return AlertPending
+}
+
+// NextAlert is the contract's next deadline still to be worked as of asOf
+// (AlertOpen): the earliest not met, by date, then mission and kind; false
+// when none is open (every deadline met, or the contract not live then).
+func (c *Contract) NextAlert(asOf domain.Date, window int) (Alert, bool) {
+	var next Alert
+	found := false
+	for _, a := range c.Alerts(asOf, window) {
+		if !AlertOpen(a.Status) {
+			continue
+		}
+		if !found || cmp.Or(a.Deadline.Compare(next.Deadline), cmp.Compare(a.Mission, next.Mission), cmp.Compare(a.Kind, next.Kind)) < 0 {
+			next, found = a, true
+		}
+	}
+	return next, found
 }
 
 // Alerts returns the contract's deadline alerts as of asOf. A contract

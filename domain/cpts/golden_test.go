@@ -2,6 +2,7 @@ package cpts_test
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -247,5 +248,47 @@ func TestGoldenRegularisations(t *testing.T) {
 	}
 	if checked != 10 || len(expected) != 10 {
 		t.Fatalf("checked %d regularisations of %d contracts", checked, len(expected))
+	}
+}
+
+// A contract's next deadline (NextAlert) is, among its alerts of
+// testdata/aci-expected-alerts.json (computed by hand), the earliest still
+// open — by date, then mission and kind — and there is none when none is
+// open.
+func TestGoldenNextAlert(t *testing.T) {
+	contracts := replay(t, "testdata/aci-lifecycles.jsonl")
+	raw, err := os.ReadFile("testdata/aci-expected-alerts.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expected map[string][]cpts.Alert
+	if err := json.Unmarshal(raw, &expected); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for date, want := range expected {
+		asOf := domain.MustDate(date)
+		for _, c := range contracts {
+			var open []cpts.Alert
+			for _, a := range want {
+				if a.ContractID == c.ID && (a.Status == cpts.AlertOverdue || a.Status == cpts.AlertDueSoon || a.Status == cpts.AlertPending) {
+					open = append(open, a)
+				}
+			}
+			slices.SortFunc(open, func(a, b cpts.Alert) int {
+				return cmp.Or(a.Deadline.Compare(b.Deadline), strings.Compare(a.Mission, b.Mission), strings.Compare(a.Kind, b.Kind))
+			})
+			got, ok := c.NextAlert(asOf, 60)
+			switch {
+			case len(open) == 0 && ok:
+				t.Errorf("%s as of %s: next %+v, want none", c.ID, date, got)
+			case len(open) > 0 && (!ok || got != open[0]):
+				t.Errorf("%s as of %s: next %+v (%v), want %+v", c.ID, date, got, ok, open[0])
+			}
+			checked += len(open)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no open alert in the expected file")
 	}
 }

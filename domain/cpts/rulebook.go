@@ -289,6 +289,21 @@ type Rules struct {
 	amendments []*Amendment
 }
 
+// TierCodes are the size tiers' codes of every rulebook, in the order the
+// rulebooks define them (T1 to T4): the one list of them, for whatever
+// shows or checks a tier.
+func (r *Rules) TierCodes() []string {
+	var out []string
+	for _, rb := range r.Rulebooks() {
+		for _, t := range rb.Tiers {
+			if !slices.Contains(out, t.Code) {
+				out = append(out, t.Code)
+			}
+		}
+	}
+	return out
+}
+
 // DefaultRules returns the rulebooks embedded in the binary. It panics if
 // they do not load: they are part of the program.
 func DefaultRules() *Rules {

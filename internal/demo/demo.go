@@ -58,8 +58,9 @@ func tiers(e *Env, db *projections.DB) error {
 	fmt.Fprintln(e.Out, "== Contracts per tier")
 	tw := textout.NewRightTable(e.Out)
 	fmt.Fprintln(tw, "tier\tpopulation\tcontracts\t")
-	for _, t := range []struct{ code, pop string }{{"T1", "< 40 000"}, {"T2", "40 000 – 79 999"}, {"T3", "80 000 – 175 000"}, {"T4", "> 175 000"}} {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t\n", t.code, t.pop, count[t.code])
+	rb, _ := cpts.DefaultRules().InForce(domain.DateOf(time.Now()))
+	for _, t := range rb.Tiers {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t\n", t.Code, populationBand(t), count[t.Code])
 	}
 	fmt.Fprintf(tw, "all\t\t%d\t\n", len(contracts))
 	tw.Flush()
@@ -178,7 +179,7 @@ func aid(e *Env, db *projections.DB) error {
 }
 
 func alerts(e *Env, q *query.Ledger, today domain.Date) error {
-	alerts, err := q.Alerts(e.Ctx, query.Window{AsOf: today}, 60, query.AlertFilter{})
+	alerts, err := q.Alerts(e.Ctx, query.Window{AsOf: today}, cpts.DueSoonDays, query.AlertFilter{})
 	if err != nil {
 		return err
 	}
@@ -186,7 +187,7 @@ func alerts(e *Env, q *query.Ledger, today domain.Date) error {
 	for _, a := range alerts {
 		count[a.Status]++
 	}
-	fmt.Fprintf(e.Out, "== Deadline alerts as of %s (window 60 days; ledger alerts --as-of %s)\n", today, today)
+	fmt.Fprintf(e.Out, "== Deadline alerts as of %s (window %d days; ledger alerts --as-of %s)\n", today, cpts.DueSoonDays, today)
 	for _, s := range []string{cpts.AlertOverdue, cpts.AlertDueSoon, cpts.AlertPending, cpts.AlertMetLate, cpts.AlertMet} {
 		fmt.Fprintf(e.Out, "   %-9s %5d\n", s, count[s])
 	}
@@ -387,4 +388,19 @@ func Run(e *Env, store eventstore.Store, models *projections.Set, o Options) (re
 	}
 	fmt.Fprintf(out, "\n== Integrity: %d events in %d streams, every hash chain verified (ledger verify)\n", rep.Events, rep.Streams)
 	return rejected, nil
+}
+
+// populationBand writes a tier's population range as the table shows it:
+// "< 40 000", "40 000 – 79 999", "> 175 000".
+func populationBand(t cpts.Tier) string {
+	n := func(v int) string {
+		return textout.GroupThousands(domain.MustMoney(fmt.Sprint(v)))[:len(textout.GroupThousands(domain.MustMoney(fmt.Sprint(v))))-3]
+	}
+	switch {
+	case t.PopulationMax == nil:
+		return "> " + n(t.PopulationMin-1)
+	case t.PopulationMin <= 1:
+		return "< " + n(*t.PopulationMax+1)
+	}
+	return n(t.PopulationMin) + " – " + n(*t.PopulationMax)
 }

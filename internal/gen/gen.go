@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/google/uuid"
 )
 
@@ -125,8 +126,22 @@ func National(opts Options) ([][]byte, []Contract) {
 	return lines, contracts
 }
 
+// rules are the embedded CPTS rulebooks: the generator takes from them
+// what they define (the tiers, the missions' deadlines, the day aci-2022
+// comes into force, the published amounts), never restating it.
+var rules = cpts.DefaultRules()
+
+// aci2022Book is the rulebook that created the crisis mission.
+var aci2022Book = func() *cpts.Rulebook {
+	rb, ok := rules.ByID("aci-2022")
+	if !ok {
+		panic("gen: the embedded rulebooks have no aci-2022")
+	}
+	return rb
+}()
+
 // aci2022 is the day the crisis mission exists (rulebook aci-2022).
-var aci2022 = domain.MustDate("2022-04-01")
+var aci2022 = aci2022Book.InForce.From
 
 // referenceCommands are the national facts of the history: an amendment
 // that publishes the crisis amounts of T1, T2 and T4 — illustrative
@@ -141,12 +156,12 @@ func referenceCommands(today domain.Date) []command {
 		}
 	}
 	var rows []map[string]any
-	for _, r := range []struct{ tier, fixed, supplement string }{{"T1", "15000", "45000"}, {"T2", "18000", "54000"}, {"T4", "27000", "81000"}} {
+	for _, r := range illustrativeCrisisAmounts() {
 		rows = append(rows, map[string]any{"tier": r.tier, "mission": "crisis", "component": "fixed", "amount": r.fixed},
 			map[string]any{"tier": r.tier, "mission": "crisis", "component": "crisis_supplement", "amount": r.supplement})
 	}
 	add(domain.MustDate("2023-06-15"), map[string]any{"type": "PublishRulebookAmendment", "command_id": "demo-amendment-crisis-t1-t2-t4",
-		"amendment_id": "aci-2022-crise-t1-t2-t4", "amends": "aci-2022", "effective_on": "2022-04-01", "published_on": "2023-06-15",
+		"amendment_id": "aci-2022-crise-t1-t2-t4", "amends": aci2022Book.ID, "effective_on": aci2022.String(), "published_on": "2023-06-15",
 		"amounts": rows, "source": "Démonstration: montants illustratifs, proportionnels à ceux du T3 selon le financement de fonctionnement",
 		"reason": "Montants de la mission crise des tailles 1, 2 et 4 (démonstration)"})
 	for _, c := range []struct{ ars, from, to, on string }{
@@ -189,24 +204,72 @@ type generated struct {
 	commands []command
 }
 
-// tierRange is a size tier: its share of the CPTS and its population range.
+// tierRange is a size tier: its share of the CPTS and the population range
+// drawn in it.
 type tierRange struct {
 	code     string
 	share    float64
 	min, max int
 }
 
-var tierRanges = []tierRange{
-	{"T1", 0.30, 12_000, 39_999}, {"T2", 0.38, 40_000, 79_999}, {"T3", 0.24, 80_000, 175_000}, {"T4", 0.08, 175_001, 420_000},
+// tierShares are the national proportions of the CPTS by size tier, in the
+// rulebook's order of tiers (the generator's own figures).
+var tierShares = []float64{0.30, 0.38, 0.24, 0.08}
+
+// tierRanges are the rulebook's tiers, drawn in the national proportions,
+// populations from 12 000 (no CPTS is smaller) to 420 000 (the largest
+// tier's open end).
+var tierRanges = func() []tierRange {
+	var out []tierRange
+	for i, t := range aci2022Book.Tiers {
+		r := tierRange{code: t.Code, share: tierShares[i], min: max(t.PopulationMin, 12_000), max: 420_000}
+		if t.PopulationMax != nil {
+			r.max = *t.PopulationMax
+		}
+		out = append(out, r)
+	}
+	return out
+}()
+
+// deadlinesOf are the start and deployment deadlines in months (0: none)
+// of the missions of a contract signed under rb.
+func deadlinesOf(rb *cpts.Rulebook) map[string][2]int {
+	out := map[string][2]int{}
+	for _, m := range rb.Missions {
+		var dl [2]int
+		if m.StartMonths != nil {
+			dl[0] = *m.StartMonths
+		}
+		if m.DeployMonths != nil {
+			dl[1] = *m.DeployMonths
+		}
+		out[m.Code] = dl
+	}
+	return out
 }
 
-var missionDeadlines = map[string][2]int{ // start, deploy (months; 0: none)
-	"access": {6, 18}, "pathways": {12, 24}, "prevention": {0, 24}, "quality": {0, 0}, "support": {0, 0},
-}
-
-// missionDeadlines2022 are the deadlines of aci-2022's contracts.
-var missionDeadlines2022 = map[string][2]int{
-	"access": {6, 18}, "pathways": {12, 24}, "prevention": {12, 24}, "crisis": {6, 18}, "quality": {0, 0}, "support": {0, 0},
+// illustrativeCrisisAmounts are the crisis amounts of the tiers whose
+// amounts aci-2022 does not publish: the published tier's, times the
+// tier's operating funding over the published tier's (figures for the
+// demo, said so in the amendment's source).
+func illustrativeCrisisAmounts() []struct{ tier, fixed, supplement string } {
+	var known cpts.TierAmounts
+	for _, t := range aci2022Book.Tiers {
+		if a := aci2022Book.Amounts[t.Code]; len(a.Missions["crisis"].Unpublished) == 0 {
+			known = a
+		}
+	}
+	var out []struct{ tier, fixed, supplement string }
+	for _, t := range aci2022Book.Tiers {
+		a := aci2022Book.Amounts[t.Code]
+		if len(a.Missions["crisis"].Unpublished) == 0 {
+			continue
+		}
+		ratio := a.Operating.Div(known.Operating)
+		out = append(out, struct{ tier, fixed, supplement string }{t.Code,
+			known.Missions["crisis"].Fixed.Mul(ratio).Round(2).String(), known.Missions["crisis"].CrisisSupplement.Mul(ratio).Round(2).String()})
+	}
+	return out
 }
 
 func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.Date) generated {
@@ -223,9 +286,10 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 	g.tier = tier.code
 	population := tier.min + rng.IntN(tier.max-tier.min+1)
 	missions := []string{"access", "pathways", "prevention"}
-	deadlines := missionDeadlines
+	book, _ := rules.InForce(signed)
+	deadlines := deadlinesOf(book)
 	if !signed.Before(aci2022) {
-		missions, deadlines = append(missions, "crisis"), missionDeadlines2022
+		missions = append(missions, "crisis")
 	}
 	if rng.Float64() < 0.6 {
 		missions = append(missions, "quality")

@@ -9,12 +9,10 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -120,7 +118,7 @@ func Audit(w io.Writer, views []query.AuditEvent) error {
 
 // Contract prints a contract's terms, status, balance and next
 // deadline.
-func Contract(out io.Writer, d query.ContractDetail, b query.Balance, w query.Window) error {
+func Contract(out io.Writer, d query.ContractDetail, b query.Balance) error {
 	tw := NewTable(out)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
 	row("contract", d.ContractID)
@@ -161,21 +159,14 @@ func Contract(out io.Writer, d query.ContractDetail, b query.Balance, w query.Wi
 	}
 	row("reported years", strings.Join(years, ", "))
 	row("payments", fmt.Sprintf("%d, %s decided (%s regularised, %s to recover)", d.Payments, b.DecidedTotal, b.RegularisedTotal, b.OutstandingRecovery))
-	row("next deadline", nextDeadline(d, w))
+	row("next deadline", nextDeadline(d))
 	return tw.Flush()
 }
 
-// nextDeadline is the earliest deadline not met as of the window's date
-// (today when unset), with its status.
-func nextDeadline(d query.ContractDetail, w query.Window) string {
-	asOf := w.AsOf
-	if asOf.IsZero() {
-		asOf = domain.DateOf(time.Now())
-	}
-	for _, dl := range d.Deadlines {
-		if st := cpts.DeadlineStatus(dl.Deadline, dl.DoneOn, asOf, 60); cpts.AlertOpen(st) {
-			return fmt.Sprintf("%s %s, %d months: %s (%s)", dl.Mission, dl.Kind, dl.Months, dl.Deadline, st)
-		}
+// nextDeadline says the contract's next deadline to be worked, or none.
+func nextDeadline(d query.ContractDetail) string {
+	if dl := d.NextDeadline; dl != nil {
+		return fmt.Sprintf("%s %s, %d months: %s (%s)", dl.Mission, dl.Kind, dl.Months, dl.Deadline, dl.Status)
 	}
 	return "none"
 }
@@ -194,7 +185,7 @@ func Rulebooks(out io.Writer, r query.Rulebooks) error {
 		fmt.Fprintf(tw, "%s\t%s to %s\t%s\n", v.ID, v.InForceFrom, to, v.Title)
 	}
 	for _, v := range r.Versions {
-		fmt.Fprintf(tw, "\nAMOUNTS OF %s\tT1\tT2\tT3\tT4\n", v.ID)
+		fmt.Fprintf(tw, "\nAMOUNTS OF %s\t%s\n", v.ID, strings.Join(r.Tiers, "\t"))
 		byKey := map[string]map[string]string{}
 		var keys []string
 		for _, a := range v.Amounts {
@@ -216,14 +207,14 @@ func Rulebooks(out io.Writer, r query.Rulebooks) error {
 			byKey[k][a.Tier] = s
 		}
 		for _, k := range keys {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k, byKey[k]["T1"], byKey[k]["T2"], byKey[k]["T3"], byKey[k]["T4"])
+			fmt.Fprintf(tw, "%s\t%s\n", k, strings.Join(byTier(r.Tiers, byKey[k]), "\t"))
 		}
 		if len(v.AnnualCaps) > 0 {
 			caps := map[string]string{}
 			for _, c := range v.AnnualCaps {
 				caps[c.Tier] = c.Amount
 			}
-			fmt.Fprintf(tw, "annual cap\t%s\t%s\t%s\t%s\n", caps["T1"], caps["T2"], caps["T3"], caps["T4"])
+			fmt.Fprintf(tw, "annual cap\t%s\n", strings.Join(byTier(r.Tiers, caps), "\t"))
 		}
 	}
 	fmt.Fprintln(tw, "\nAMENDMENT\tAMENDS\tEFFECTIVE\tPUBLISHED\tAMOUNTS\tEVENT")
@@ -251,6 +242,15 @@ func Rulebooks(out io.Writer, r query.Rulebooks) error {
 	return tw.Flush()
 }
 
+// byTier lists the cells of a row in the order of the tiers.
+func byTier(tiers []string, cells map[string]string) []string {
+	out := make([]string, len(tiers))
+	for i, t := range tiers {
+		out[i] = cells[t]
+	}
+	return out
+}
+
 // GroupThousands writes 1234567.89 as "1 234 567.89".
 func GroupThousands(m domain.Money) string {
 	s := m.String()
@@ -259,15 +259,28 @@ func GroupThousands(m domain.Money) string {
 		s = s[1:]
 	}
 	intPart, frac := s[:len(s)-3], s[len(s)-3:]
+	if neg {
+		return "-" + groupDigits(intPart) + frac
+	}
+	return groupDigits(intPart) + frac
+}
+
+// GroupInt writes 175000 as "175 000".
+func GroupInt(n int) string {
+	if n < 0 {
+		return "-" + groupDigits(fmt.Sprint(-n))
+	}
+	return groupDigits(fmt.Sprint(n))
+}
+
+// groupDigits puts a space between each group of three digits.
+func groupDigits(digits string) string {
 	var b []byte
-	for i, ch := range []byte(intPart) {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
+	for i, ch := range []byte(digits) {
+		if i > 0 && (len(digits)-i)%3 == 0 {
 			b = append(b, ' ')
 		}
 		b = append(b, ch)
 	}
-	if neg {
-		return "-" + string(b) + frac
-	}
-	return string(b) + frac
+	return string(b)
 }
