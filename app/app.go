@@ -22,11 +22,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
-	"github.com/google/uuid"
 )
 
 // eventNamespace derives event ids: UUIDv5(namespace, stream/command/index).
@@ -129,8 +130,9 @@ type Ledger struct {
 	// unclaimedStreams: the store said it holds streams created without a
 	// claim, or cannot tell (see appendTo).
 	unclaimedStreams atomic.Bool
-	// reference is the reference streams folded (reference.go).
-	reference referenceCache
+	// references are the reference streams folded, by scheme
+	// (reference.go).
+	references map[string]*referenceCache
 }
 
 func (l *Ledger) lock(stream string) *sync.Mutex {
@@ -165,7 +167,7 @@ func New(store eventstore.Store, opts Options) *Ledger {
 	if opts.Actor == "" {
 		opts.Actor = "ledger"
 	}
-	l := &Ledger{store: store, opts: opts, cache: map[string]*loaded{}, types: map[string]bool{}}
+	l := &Ledger{store: store, opts: opts, cache: map[string]*loaded{}, types: map[string]bool{}, references: map[string]*referenceCache{}}
 	for _, typ := range l.CommandTypes() {
 		l.types[typ] = true
 	}
@@ -191,7 +193,7 @@ func (l *Ledger) SubmitAs(ctx context.Context, actor string, line []byte) (Resul
 		return Rejected(h.CommandID, err), nil
 	}
 	var res Result
-	if isReferenceCommand(h.Type) {
+	if l.isReferenceCommand(h.Type) {
 		res, err = l.submitReference(ctx, actor, line, h)
 	} else {
 		res, err = l.submitHeader(ctx, actor, line, h)
@@ -305,7 +307,6 @@ const maxConflictRetries = 8
 func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Command, print domain.CommandPrint, actor string, backdated error) (Result, error) {
 	meta := cmd.Meta()
 	stream := domain.Stream(scheme.Name(), meta.ContractID)
-	digest := print.Digest()
 	cmd, err := l.withReference(ctx, scheme, cmd)
 	if err != nil {
 		return Result{}, err
@@ -319,75 +320,127 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		st, events, presumed := l.presumeNew(scheme, stream, cmd, attempt)
-		if !presumed {
-			var err error
-			if st, err = l.state(ctx, scheme, meta.ContractID, attempt > 0); err != nil {
-				return Result{}, err
+		d, done, err := l.decideOnce(ctx, scheme, stream, cmd, print, backdated, attempt)
+		if err != nil || done != nil {
+			if done != nil {
+				return *done, nil
 			}
-			if rec, done := st.commands[meta.CommandID]; done {
-				if !print.Same(rec.digest) {
-					return Rejected(meta.CommandID, domain.CommandIDReused(meta.CommandID, rec.types[0])), nil
-				}
-				return accepted(meta.CommandID, rec.types, true), nil
-			}
-		}
-		if err := checkCPAM(ctx, st, cmd); err != nil {
-			return Rejected(meta.CommandID, err), nil
-		}
-		if backdated != nil {
-			return Rejected(meta.CommandID, backdated), nil
-		}
-		expected, opts, err := l.appendTo(ctx, scheme, meta.ContractID, st)
-		var re *domain.RejectedError
-		if errors.As(err, &re) {
-			return Rejected(meta.CommandID, err), nil
-		}
-		if err != nil {
 			return Result{}, err
 		}
-		if !presumed {
-			var err error
-			if events, err = scheme.Decide(st.state, cmd); err != nil {
-				return Rejected(meta.CommandID, err), nil
-			}
-			if len(events) == 0 {
-				return accepted(meta.CommandID, nil, false), nil
-			}
-		}
-		data, err := Envelopes(stream, meta.CommandID, actor, events)
+		data, err := Envelopes(stream, meta.CommandID, actor, d.events)
 		if err != nil {
 			return Result{}, err
 		}
 		for i := range data {
-			data[i].CommandDigest = digest
+			data[i].CommandDigest = print.Digest()
 		}
-		ar, err := l.store.Append(ctx, stream, expected, data, opts...)
-		var wre *eventstore.WrongRevisionError
-		var ce *eventstore.ClaimedError
-		switch {
-		case (errors.As(err, &wre) || presumed && errors.Is(err, eventstore.ErrEventIDConflict)) && attempt < maxConflictRetries:
-			// Someone else wrote, or the contract presumed new was there
-			// (with this command id, on other terms: a conflict): reload
-			// and decide again — a command id already recorded is a
-			// duplicate.
+		ar, err := l.store.Append(ctx, stream, d.expected, data, d.opts...)
+		if retry, res, err := l.appendFailed(stream, meta, d.presumed, err, attempt); retry {
 			continue
-		case errors.Is(err, eventstore.ErrUnclaimedStreams) && attempt < maxConflictRetries:
-			// The store holds streams that claimed nothing (or cannot
-			// tell): read the other schemes' streams from now on. A count
-			// of such streams never falls, so this is for good.
-			l.unclaimedStreams.Store(true)
-			continue
-		case errors.As(err, &ce):
-			l.forget(stream)
-			owner, _, _ := strings.Cut(ce.Owner, "-")
-			return Rejected(meta.CommandID, domain.ContractIDTaken(meta.ContractID, owner)), nil
-		case err != nil:
-			l.forget(stream)
-			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
+		} else if res != nil || err != nil {
+			return derefResult(res), err
 		}
-		return l.stored(stream, st, presumed, events, ar, meta.CommandID, digest), nil
+		return l.stored(stream, d.st, d.presumed, d.events, ar, meta.CommandID, print.Digest()), nil
 	}
+}
+
+// decision is what one attempt decided: the events, the contract's state
+// they were decided on (presumed new, or read), and how to append them.
+type decision struct {
+	st       *loaded
+	events   []domain.Event
+	presumed bool
+	expected eventstore.ExpectedRevision
+	opts     []eventstore.AppendOption
+}
+
+// decideOnce decides the command on the contract's state as it stands:
+// the decision to append, or done, the result of a command that records
+// nothing (a duplicate, a rejection, nothing due).
+func (l *Ledger) decideOnce(ctx context.Context, scheme domain.Scheme, stream string, cmd domain.Command, print domain.CommandPrint, backdated error, attempt int) (decision, *Result, error) {
+	meta := cmd.Meta()
+	reject := func(err error) (decision, *Result, error) {
+		r := Rejected(meta.CommandID, err)
+		return decision{}, &r, nil
+	}
+	var d decision
+	d.st, d.events, d.presumed = l.presumeNew(scheme, stream, cmd, attempt)
+	if !d.presumed {
+		var err error
+		if d.st, err = l.state(ctx, scheme, meta.ContractID, attempt > 0); err != nil {
+			return d, nil, err
+		}
+		if rec, done := d.st.commands[meta.CommandID]; done {
+			if !print.Same(rec.digest) {
+				return reject(domain.CommandIDReused(meta.CommandID, rec.types[0]))
+			}
+			r := accepted(meta.CommandID, rec.types, true)
+			return d, &r, nil
+		}
+	}
+	if err := checkCPAM(ctx, d.st, cmd); err != nil {
+		return reject(err)
+	}
+	if backdated != nil {
+		return reject(backdated)
+	}
+	var err error
+	d.expected, d.opts, err = l.appendTo(ctx, scheme, meta.ContractID, d.st)
+	var re *domain.RejectedError
+	if errors.As(err, &re) {
+		return reject(err)
+	}
+	if err != nil {
+		return d, nil, err
+	}
+	if !d.presumed {
+		if d.events, err = scheme.Decide(d.st.state, cmd); err != nil {
+			return reject(err)
+		}
+		if len(d.events) == 0 {
+			r := accepted(meta.CommandID, nil, false)
+			return d, &r, nil
+		}
+	}
+	return d, nil, nil
+}
+
+// appendFailed classifies the error of an append (nil: none): retry the
+// attempt (another writer came first), or the command's result (the id is
+// another scheme's contract), or an error of the store.
+func (l *Ledger) appendFailed(stream string, meta domain.CommandMeta, presumed bool, err error, attempt int) (retry bool, res *Result, _ error) {
+	var wre *eventstore.WrongRevisionError
+	var ce *eventstore.ClaimedError
+	switch {
+	case err == nil:
+		return false, nil, nil
+	case (errors.As(err, &wre) || presumed && errors.Is(err, eventstore.ErrEventIDConflict)) && attempt < maxConflictRetries:
+		// Someone else wrote, or the contract presumed new was there
+		// (with this command id, on other terms: a conflict): reload
+		// and decide again — a command id already recorded is a
+		// duplicate.
+		return true, nil, nil
+	case errors.Is(err, eventstore.ErrUnclaimedStreams) && attempt < maxConflictRetries:
+		// The store holds streams that claimed nothing (or cannot
+		// tell): read the other schemes' streams from now on. A count
+		// of such streams never falls, so this is for good.
+		l.unclaimedStreams.Store(true)
+		return true, nil, nil
+	case errors.As(err, &ce):
+		l.forget(stream)
+		owner, _, _ := strings.Cut(ce.Owner, "-")
+		r := Rejected(meta.CommandID, domain.ContractIDTaken(meta.ContractID, owner))
+		return false, &r, nil
+	}
+	l.forget(stream)
+	return false, nil, fmt.Errorf("append to %s: %w", stream, err)
+}
+
+func derefResult(r *Result) Result {
+	if r == nil {
+		return Result{}
+	}
+	return *r
 }
 
 // stored is the result of a command whose events the store holds now, and
@@ -586,19 +639,6 @@ func ReadStream(ctx context.Context, store eventstore.Store, scheme domain.Schem
 	})
 }
 
-// Contract folds a CPTS contract's stream, keeping the events keep accepts
-// (nil: all), and returns its state.
-func Contract(ctx context.Context, store eventstore.Store, id uuid.UUID, keep func(eventstore.Envelope) bool) (*cpts.Contract, error) {
-	c := cpts.NewContract(id)
-	err := ReadStream(ctx, store, cpts.Default(), cpts.Stream(id), func(env eventstore.Envelope, e domain.Event) error {
-		if keep != nil && !keep(env) {
-			return nil
-		}
-		return c.Apply(e)
-	})
-	return c, err
-}
-
 // today is the day the ledger records commands on: its own clock.
 func (l *Ledger) today() domain.Date {
 	if l.opts.Today != nil {
@@ -745,13 +785,9 @@ func (l *Ledger) CommandTypes() []string {
 	out := slices.Clone(domain.SharedCommands())
 	for _, s := range l.opts.Schemes {
 		out = append(out, s.Commands()...)
-		if _, ok := s.(rulesOf); ok {
-			out = append(out, cpts.ReferenceCommands()...)
+		if rf, ok := s.(domain.ReferenceFacts); ok {
+			out = append(out, rf.ReferenceCommands()...)
 		}
 	}
 	return out
 }
-
-// ExamplesSchemes are the schemes under the rules the worked examples were
-// computed under (cpts.ExamplesRules): the tests that replay them use these.
-func ExamplesSchemes() []domain.Scheme { return []domain.Scheme{cpts.Examples(), assistant.Default()} }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/app/apptest"
 	"github.com/cptsledger/ledger/domain"
@@ -20,7 +22,7 @@ import (
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
-	"github.com/google/uuid"
+	"github.com/cptsledger/ledger/internal/fixture"
 )
 
 const lifecycles = "../domain/cpts/testdata/aci-lifecycles.jsonl"
@@ -102,7 +104,7 @@ func submitAll(t *testing.T, l *app.Ledger, ls [][]byte) []app.Result {
 // payments; submitting the file again appends nothing.
 func TestSubmitLifecyclesThroughTheStore(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
-	l := app.New(store, app.Options{Schemes: app.ExamplesSchemes(), Actor: "test"})
+	l := app.New(store, app.Options{Schemes: fixture.Schemes(), Actor: "test"})
 	ls := lines(t)
 	for i, r := range submitAll(t, l, ls) {
 		if !r.OK {
@@ -112,7 +114,7 @@ func TestSubmitLifecyclesThroughTheStore(t *testing.T) {
 	head, _ := store.Head(context.Background())
 
 	for id, want := range expectedPayments(t, "../domain/cpts/testdata/aci-expected-payments.json") {
-		c, err := app.Contract(context.Background(), store, uuid.MustParse(id), nil)
+		c, err := contractOf(context.Background(), store, uuid.MustParse(id), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +129,7 @@ func TestSubmitLifecyclesThroughTheStore(t *testing.T) {
 	}
 
 	// A fresh Ledger (as a new process would be) re-submits everything.
-	again := app.New(store, app.Options{Schemes: app.ExamplesSchemes()})
+	again := app.New(store, app.Options{Schemes: fixture.Schemes()})
 	for i, r := range submitAll(t, again, ls) {
 		if !r.OK {
 			t.Fatalf("re-submitted line %d rejected: %+v", i+1, r.Error)
@@ -143,7 +145,7 @@ func TestSubmitLifecyclesThroughTheStore(t *testing.T) {
 
 func TestRejectedCommandWritesNothing(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
-	l := app.New(store, app.Options{Schemes: app.ExamplesSchemes()})
+	l := app.New(store, app.Options{Schemes: fixture.Schemes()})
 	ls := lines(t)
 	submitAll(t, l, ls[:1])
 	head, _ := store.Head(context.Background())
@@ -168,7 +170,7 @@ func TestRejectedCommandWritesNothing(t *testing.T) {
 // concurrency makes one reload and decide again; nothing is lost.
 func TestConcurrentWritersOnOneContract(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
-	a, b := app.New(openStore(t, path), app.Options{Schemes: app.ExamplesSchemes()}), app.New(openStore(t, path), app.Options{Schemes: app.ExamplesSchemes()})
+	a, b := app.New(openStore(t, path), app.Options{Schemes: fixture.Schemes()}), app.New(openStore(t, path), app.Options{Schemes: fixture.Schemes()})
 	id := uuid.New()
 	sign := fmt.Sprintf(`{"type":"SignContract","command_id":"sign","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"ARS Bretagne","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention","quality","support"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"},{"mission":"quality","code":"q","weight":"1","target":"1"},{"mission":"support","code":"s","weight":"1","target":"1"}]}`, id)
 	if r, err := a.Submit(context.Background(), []byte(sign)); err != nil || !r.OK {
@@ -190,7 +192,7 @@ func TestConcurrentWritersOnOneContract(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	c, err := app.Contract(context.Background(), openStore(t, path), id, nil)
+	c, err := contractOf(context.Background(), openStore(t, path), id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +204,7 @@ func TestConcurrentWritersOnOneContract(t *testing.T) {
 // The same command id sent to two contracts gives distinct events.
 func TestSameCommandIDOnTwoContracts(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
-	l := app.New(store, app.Options{Schemes: app.ExamplesSchemes()})
+	l := app.New(store, app.Options{Schemes: fixture.Schemes()})
 	for _, id := range []uuid.UUID{uuid.New(), uuid.New()} {
 		line := fmt.Sprintf(`{"type":"SignContract","command_id":"same","contract_id":%q,"cpts":{"id":"c","name":"C"},"ars":"ARS Bretagne","cpam":"P","population":50000,"signed_on":"2020-01-15","missions":["access","pathways","prevention"],"snp_regulation":false,"indicators":[{"mission":"access","code":"a","weight":"1","target":"1"},{"mission":"pathways","code":"p","weight":"1","target":"1"},{"mission":"prevention","code":"v","weight":"1","target":"1"}]}`, id)
 		if r, err := l.Submit(context.Background(), []byte(line)); err != nil || !r.OK || r.Duplicate {
@@ -294,7 +296,7 @@ func TestCachedContractsAreNotReadAgain(t *testing.T) {
 			}
 		}
 		var out []string
-		for _, res := range submitAll(t, app.New(store, app.Options{Schemes: app.ExamplesSchemes(), CacheContracts: cache}), ls) {
+		for _, res := range submitAll(t, app.New(store, app.Options{Schemes: fixture.Schemes(), CacheContracts: cache}), ls) {
 			out = append(out, fmt.Sprint(res.OK, res.Events, res.Duplicate))
 		}
 		return out, store.reads
@@ -516,11 +518,11 @@ func TestConcurrentAmendments(t *testing.T) {
 			t.Fatalf("%s: %+v, want one recorded and one duplicate_amendment", tier, rs)
 		}
 	}
-	ref, err := app.New(openStore(t, path), app.Options{}).Reference(context.Background())
+	got, err := app.New(openStore(t, path), app.Options{}).Reference(context.Background(), cpts.Scheme)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ref.Amendments) != 3 {
+	if ref := got.(*cpts.Reference); len(ref.Amendments) != 3 {
 		t.Fatalf("%d amendments stored, want 3", len(ref.Amendments))
 	}
 }

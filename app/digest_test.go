@@ -12,10 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
-	"github.com/google/uuid"
 )
 
 var updateDigests = flag.Bool("update-digests", false, "write testdata/command-digests.golden from the current code (only for a new example: a changed digest is a broken promise)")

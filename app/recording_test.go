@@ -10,11 +10,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+	"pgregory.net/rapid"
+
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore/embedded"
-	"github.com/google/uuid"
-	"pgregory.net/rapid"
 )
 
 // clock is the ledger's clock in a test: the day it records commands on,
@@ -204,7 +205,7 @@ func TestTheARSOfACommandIsOneOfTheAgencies(t *testing.T) {
 			t.Fatalf("the decision did not note the crisis of the contract's ARS: %v", r.Events)
 		}
 	}
-	c, err := app.Contract(ctx, s, uuid.MustParse(id), nil)
+	c, err := contractOf(ctx, s, uuid.MustParse(id), nil)
 	if err != nil || c.Terms.ARS != "ARS Centre-Val de Loire" {
 		t.Fatalf("the contract's ARS: %q %v", c.Terms.ARS, err)
 	}

@@ -2,79 +2,100 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
 
-	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/domain/cpts"
-	"github.com/cptsledger/ledger/eventstore"
 	"github.com/google/uuid"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/eventstore"
 )
 
-// The reference streams (cpts: rulebook amendments, crisis recognitions)
-// hold facts that the decisions of many contracts depend on. The command
-// path keeps them folded in memory, reads their tail before each use (a
-// read of a few bytes when nothing is new), and hands a decision the
-// reference as it stood: the decision copies what it takes into account
-// into the contract's stream (domain/cpts/reference.go).
+// The reference streams (domain.ReferenceFacts; cpts: rulebook amendments,
+// crisis recognitions) hold facts that the decisions of many contracts
+// depend on. The command path keeps them folded in memory, reads their
+// tail before each use (a read of a few bytes when nothing is new), and
+// hands a decision the reference as it stood: the decision copies what it
+// takes into account into the contract's stream. Every rule about the
+// facts is the scheme's; this file only reads, locks and appends.
 
-// referenceCache is the folded reference streams, with their revisions and
-// the commands they recorded.
+// referenceCache is a scheme's reference streams folded, with their
+// revisions and the commands they recorded, and the signatures of its
+// contracts (signatures) for the prescription of the facts that take
+// money back.
 type referenceCache struct {
-	mu       sync.Mutex
-	ref      cpts.Reference
-	revision map[string]int64
-	commands map[string]recorded
+	mu         sync.Mutex
+	ref        domain.Reference
+	revision   map[string]int64
+	commands   map[string]recorded
+	signatures signatureIndex
 }
 
-// rulesOf is the scheme that knows its rulebooks (the CPTS scheme).
-type rulesOf interface{ Rules() *cpts.Rules }
-
-// cptsRules returns the rulebooks of the CPTS scheme served, if it is.
-func (l *Ledger) cptsRules() (*cpts.Rules, bool) {
+// referenceScheme returns the scheme whose reference streams a command
+// type writes (typ "": the first scheme with reference facts), and its
+// cache.
+func (l *Ledger) referenceScheme(typ string) (domain.ReferenceFacts, *referenceCache, bool) {
 	for _, s := range l.opts.Schemes {
-		if r, ok := s.(rulesOf); ok && s.Name() == cpts.Scheme {
-			return r.Rules(), true
+		rf, ok := s.(domain.ReferenceFacts)
+		if ok && (typ == "" || slices.Contains(rf.ReferenceCommands(), typ)) {
+			return rf, l.referenceCache(rf), true
 		}
 	}
-	return nil, false
+	return nil, nil, false
 }
 
-// Reference returns the reference streams as they stand in the store.
-func (l *Ledger) Reference(ctx context.Context) (*cpts.Reference, error) {
-	rc := &l.reference
+func (l *Ledger) referenceCache(rf domain.ReferenceFacts) *referenceCache {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rc, ok := l.references[rf.Name()]
+	if !ok {
+		rc = &referenceCache{ref: rf.NewReference(), revision: map[string]int64{}, commands: map[string]recorded{}}
+		for _, stream := range rf.ReferenceStreams() {
+			rc.revision[stream] = -1
+		}
+		l.references[rf.Name()] = rc
+	}
+	return rc
+}
+
+// Reference returns the reference facts of the scheme named as they stand
+// in the store (nil when it has none).
+func (l *Ledger) Reference(ctx context.Context, scheme string) (domain.Reference, error) {
+	for _, s := range l.opts.Schemes {
+		if rf, ok := s.(domain.ReferenceFacts); ok && s.Name() == scheme {
+			return l.referenceOf(ctx, rf)
+		}
+	}
+	return nil, nil
+}
+
+func (l *Ledger) referenceOf(ctx context.Context, rf domain.ReferenceFacts) (domain.Reference, error) {
+	rc := l.referenceCache(rf)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if err := l.refreshReference(ctx); err != nil {
+	if err := l.refreshReference(ctx, rf, rc); err != nil {
 		return nil, err
 	}
 	return rc.ref.Clone(), nil
 }
 
 // refreshReference folds what the reference streams gained since last
-// read. The caller holds l.reference.mu.
-func (l *Ledger) refreshReference(ctx context.Context) error {
-	rc := &l.reference
-	if rc.revision == nil {
-		rc.revision = map[string]int64{cpts.RulebooksStream: -1, cpts.CrisesStream: -1}
-		rc.commands = map[string]recorded{}
-	}
-	for _, stream := range []string{cpts.RulebooksStream, cpts.CrisesStream} {
+// read. The caller holds rc.mu.
+func (l *Ledger) refreshReference(ctx context.Context, rf domain.ReferenceFacts, rc *referenceCache) error {
+	for _, stream := range rf.ReferenceStreams() {
 		for {
-			from := uint64(rc.revision[stream] + 1)
-			envs, err := l.store.ReadStream(ctx, stream, from, 256)
+			envs, err := l.store.ReadStream(ctx, stream, uint64(rc.revision[stream]+1), 256)
 			if err != nil {
 				return fmt.Errorf("read %s: %w", stream, err)
 			}
 			for _, env := range envs {
-				e, err := cpts.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
-				if err != nil {
-					return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
+				e, err := rf.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+				if err == nil {
+					err = rc.ref.Apply(env.EventID, e)
 				}
-				if err := rc.ref.Apply(env.EventID, e); err != nil {
+				if err != nil {
 					return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
 				}
 				rc.revision[stream] = int64(env.Revision)
@@ -93,35 +114,32 @@ func (l *Ledger) refreshReference(ctx context.Context) error {
 	return nil
 }
 
-// withReference gives a CPTS DecideDuePayments the reference as it stands.
+// withReference hands a decision of payments the reference facts of its
+// scheme as they stand; other commands need none.
 func (l *Ledger) withReference(ctx context.Context, scheme domain.Scheme, cmd domain.Command) (domain.Command, error) {
-	d, ok := cmd.(domain.DecideDuePayments)
-	if !ok || scheme.Name() != cpts.Scheme {
+	rf, ok := scheme.(domain.ReferenceFacts)
+	if _, decides := cmd.(domain.DecideDuePayments); !ok || !decides {
 		return cmd, nil
 	}
-	if _, ok := scheme.(rulesOf); !ok {
-		return cmd, nil
-	}
-	ref, err := l.Reference(ctx)
+	ref, err := l.referenceOf(ctx, rf)
 	if err != nil {
 		return nil, err
 	}
-	d.Reference = ref
-	return d, nil
+	return rf.WithReference(cmd, ref), nil
 }
 
 // isReferenceCommand tells the command types of the reference streams.
-func isReferenceCommand(typ string) bool { return slices.Contains(cpts.ReferenceCommands(), typ) }
+func (l *Ledger) isReferenceCommand(typ string) bool {
+	_, _, ok := l.referenceScheme(typ)
+	return ok
+}
 
 // submitReference decodes, decides and appends a command of a reference
 // stream, with the same guarantees as a contract's: idempotent by command
 // id, OK only once durable, optimistic concurrency on the stream.
 func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte, h domain.Header) (Result, error) {
-	rules, ok := l.cptsRules()
-	if !ok {
-		return Rejected(h.CommandID, domain.UnknownCommand(h.Type, "SignContract")), nil
-	}
-	cmd, err := cpts.DecodeReferenceCommand(line, rules.Calendar())
+	rf, rc, _ := l.referenceScheme(h.Type)
+	cmd, err := rf.DecodeReferenceCommand(line)
 	if err != nil {
 		return Rejected(h.CommandID, err), nil
 	}
@@ -133,75 +151,75 @@ func (l *Ledger) submitReference(ctx context.Context, actor string, line []byte,
 	if limit, _ := ctx.Value(cpamKey{}).(string); limit != "" {
 		return Rejected(h.CommandID, domain.Reject(domain.CodeRejected, "type", fmt.Sprintf("%s concerns every CPAM: an identity limited to the contracts of %q may not submit it", h.Type, limit))), nil
 	}
-	if rc, ok := cmd.(cpts.RecogniseCrisis); ok && rc.ContractID != nil {
-		if err := l.checkCrisisContract(ctx, rc.CrisisRecognised); err != nil {
-			var re *domain.RejectedError
-			if errors.As(err, &re) {
-				return Rejected(h.CommandID, err), nil
-			}
-			return Result{}, err
-		}
-	}
-	stream := cpts.ReferenceStream(h.Type)
+	stream := rf.ReferenceStream(h.Type)
 	// A back-dated act is refused unless recorded already (its retry is a
 	// duplicate): decideReference says which, and its prescription is not
 	// checked.
-	if err := l.checkPrescription(ctx, rules, stream, cmd, backdated); err != nil {
-		var re *domain.RejectedError
-		if errors.As(err, &re) {
-			return Rejected(h.CommandID, err), nil
-		}
+	err = l.checkNamed(ctx, rf, cmd)
+	if err == nil && backdated == nil {
+		err = l.checkPrescription(ctx, rf, rc, stream, cmd)
+	}
+	var re *domain.RejectedError
+	if errors.As(err, &re) {
+		return Rejected(h.CommandID, err), nil
+	} else if err != nil {
 		return Result{}, err
 	}
 	mu := l.lock(stream)
 	mu.Lock()
 	defer mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		events, expected, done, err := l.decideReference(ctx, rules, stream, cmd, print, backdated)
+		events, expected, done, err := l.decideReference(ctx, rf, rc, stream, cmd, print, backdated)
 		if err != nil || done != nil {
-			if done != nil {
-				return *done, nil
-			}
-			return Result{}, err
+			return derefResult(done), err
 		}
-		data, err := Envelopes(stream, cmd.Meta().CommandID, actor, events)
-		if err != nil {
-			return Result{}, err
-		}
-		for i := range data {
-			data[i].CommandDigest = print.Digest()
-		}
-		var opts []eventstore.AppendOption
-		if expected == nil {
-			// A new reference stream claims its name, as a contract's its id:
-			// the store's count of unclaimed streams stays what it was.
-			e := eventstore.NoStream()
-			expected, opts = &e, []eventstore.AppendOption{eventstore.Claim("reference/" + stream)}
-		}
-		ar, err := l.store.Append(ctx, stream, *expected, data, opts...)
-		var wre *eventstore.WrongRevisionError
-		switch {
-		case errors.As(err, &wre) && attempt < maxConflictRetries:
+		res, retry, err := l.appendReference(ctx, stream, cmd.Meta().CommandID, actor, print, events, expected)
+		if retry && attempt < maxConflictRetries {
 			continue
-		case err != nil:
-			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
-		types := make([]string, len(events))
-		for i, e := range events {
-			types[i] = e.EventType()
-		}
-		return accepted(cmd.Meta().CommandID, types, ar.Duplicate), nil
+		return res, err
 	}
+}
+
+// appendReference appends a reference command's events to its stream, at
+// expected (nil: the stream is new). retry: another writer came first.
+func (l *Ledger) appendReference(ctx context.Context, stream, commandID, actor string, print domain.CommandPrint, events []domain.Event, expected *eventstore.ExpectedRevision) (res Result, retry bool, err error) {
+	data, err := Envelopes(stream, commandID, actor, events)
+	if err != nil {
+		return Result{}, false, err
+	}
+	for i := range data {
+		data[i].CommandDigest = print.Digest()
+	}
+	var opts []eventstore.AppendOption
+	if expected == nil {
+		// A new reference stream claims its name, as a contract's its id:
+		// the store's count of unclaimed streams stays what it was.
+		e := eventstore.NoStream()
+		expected, opts = &e, []eventstore.AppendOption{eventstore.Claim("reference/" + stream)}
+	}
+	ar, err := l.store.Append(ctx, stream, *expected, data, opts...)
+	var wre *eventstore.WrongRevisionError
+	switch {
+	case errors.As(err, &wre):
+		return Result{}, true, fmt.Errorf("append to %s: %w", stream, err)
+	case err != nil:
+		return Result{}, false, fmt.Errorf("append to %s: %w", stream, err)
+	}
+	types := make([]string, len(events))
+	for i, e := range events {
+		types[i] = e.EventType()
+	}
+	return accepted(commandID, types, ar.Duplicate), false, nil
 }
 
 // decideReference reads the reference up to date and decides the command
 // on it: the events and the revision to append at (nil: the stream is
 // new), or done, the result of a command already recorded or rejected.
-func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command, print domain.CommandPrint, backdated error) (events []domain.Event, expected *eventstore.ExpectedRevision, done *Result, err error) {
-	rc := &l.reference
+func (l *Ledger) decideReference(ctx context.Context, rf domain.ReferenceFacts, rc *referenceCache, stream string, cmd domain.Command, print domain.CommandPrint, backdated error) (events []domain.Event, expected *eventstore.ExpectedRevision, done *Result, err error) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if err := l.refreshReference(ctx); err != nil {
+	if err := l.refreshReference(ctx, rf, rc); err != nil {
 		return nil, nil, nil, err
 	}
 	id := cmd.Meta().CommandID
@@ -216,7 +234,7 @@ func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream 
 		r := Rejected(id, backdated)
 		return nil, nil, &r, nil
 	}
-	events, err = cpts.DecideReference(&rc.ref, rules, cmd)
+	events, err = rf.DecideReference(rc.ref, cmd)
 	if err != nil {
 		r := Rejected(id, err)
 		return nil, nil, &r, nil
@@ -228,58 +246,38 @@ func (l *Ledger) decideReference(ctx context.Context, rules *cpts.Rules, stream 
 	return events, expected, nil, nil
 }
 
-// checkCrisisContract refuses a recognition for one contract that is not a
-// CPTS contract of the ARS that recognises the crisis.
-func (l *Ledger) checkCrisisContract(ctx context.Context, c cpts.CrisisRecognised) error {
-	scheme, _ := l.cptsScheme()
-	mu := l.lock(domain.Stream(cpts.Scheme, *c.ContractID))
-	mu.Lock()
-	st, err := l.state(ctx, scheme, *c.ContractID, false)
-	var signed bool
-	var ars string
-	if contract, ok := st.state.(*cpts.Contract); err == nil && ok {
-		signed, ars = contract.Signed, contract.Terms.ARS
+// checkNamed refuses a reference command about one contract that cannot
+// concern it (the scheme's CheckNamed, on the contract as it stands).
+func (l *Ledger) checkNamed(ctx context.Context, rf domain.ReferenceFacts, cmd domain.Command) error {
+	id, ok := rf.ContractNamed(cmd)
+	if !ok {
+		return nil
 	}
+	mu := l.lock(domain.Stream(rf.Name(), id))
+	mu.Lock()
+	st, err := l.state(ctx, rf, id, false)
 	mu.Unlock()
 	if err != nil {
 		return err
 	}
-	switch {
-	case !signed:
-		return domain.Reject(domain.CodeContractNotFound, "contract_id", fmt.Sprintf("no CPTS contract %s has been signed", *c.ContractID))
-	case !cpts.SameARS(ars, c.ARS):
-		return domain.Reject(domain.CodeWrongContract, "contract_id", fmt.Sprintf("contract %s is followed by %s, not by %s", *c.ContractID, ars, c.ARS))
-	}
-	return nil
+	return rf.CheckNamed(cmd, st.state)
 }
 
 // checkPrescription applies the correction rules' prescription to the
-// reference facts that can take money back — a crisis recognition
-// corrected (ended, shortened, withdrawn) and a retroactive amendment —
-// on every CPTS contract they reach: one whose settled year would be
-// regularised by recovering money decided more than the rulebook's
+// reference facts that can take money back (the scheme's Reaches) on every
+// contract they reach: one whose settled year would be regularised by
+// recovering money decided more than the rulebook's
 // recovery_prescription_years before the fact's date refuses it
-// (prescribed). It reads the log's signatures to find those contracts: a
-// rare command, checked before the stream's lock, and decided again under
-// it (a contract changed meanwhile is judged at its next decision).
-func (l *Ledger) checkPrescription(ctx context.Context, rules *cpts.Rules, stream string, cmd domain.Command, backdated error) error {
-	if backdated != nil {
-		return nil // refused, or a duplicate, under the stream's lock
-	}
-	switch c := cmd.(type) {
-	case cpts.CorrectCrisisRecognition:
-	case cpts.PublishRulebookAmendment:
-		if !c.Retroactive {
-			return nil // it fills amounts not published, or rules lines dated after its publication: nothing to take back
-		}
-	default:
-		return nil
-	}
-	ref, err := l.Reference(ctx)
+// (prescribed). The contracts are found by their signatures, kept in an
+// index that reads only the log's tail since it was last brought up to
+// date. A rare command, checked before the stream's lock and decided again
+// under it (a contract changed meanwhile is judged at its next decision).
+func (l *Ledger) checkPrescription(ctx context.Context, rf domain.ReferenceFacts, rc *referenceCache, stream string, cmd domain.Command) error {
+	ref, err := l.referenceOf(ctx, rf)
 	if err != nil {
 		return err
 	}
-	events, err := cpts.DecideReference(ref, rules, cmd)
+	events, err := rf.DecideReference(ref, cmd)
 	if err != nil {
 		return nil // the decision under the lock names it
 	}
@@ -288,78 +286,78 @@ func (l *Ledger) checkPrescription(ctx context.Context, rules *cpts.Rules, strea
 			return err
 		}
 	}
-	reaches := reachedBy(ref, events[0])
-	var ids []uuid.UUID
-	err = eventstore.EachPage(ctx, l.store, func(page []eventstore.Envelope) error {
-		for _, env := range page {
-			if env.Type != cpts.TypeContractSigned {
-				continue
-			}
-			id, ok := cpts.ContractOfStream(env.Stream)
-			var s cpts.ContractSigned
-			if ok && json.Unmarshal(env.Data, &s) == nil && reaches(s) {
-				ids = append(ids, id)
-			}
-		}
+	reaches := rf.Reaches(ref, events[0])
+	if reaches == nil {
 		return nil
-	})
+	}
+	ids, err := rc.signatures.reached(ctx, l.store, rf, reaches)
 	if err != nil {
 		return err
 	}
-	scheme, _ := l.cptsScheme()
 	for _, id := range ids {
-		if err := l.checkContractPrescription(ctx, scheme, id, ref, events[0].BusinessDate()); err != nil {
+		if err := l.checkContractPrescription(ctx, rf, id, ref, events[0].BusinessDate()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// reachedBy tells the contracts, by their signature, that a reference
-// fact can reach: those of the recognition's ARS (or its one contract), any
-// for an amendment. Contract.CheckReference judges each.
-func reachedBy(ref *cpts.Reference, e domain.Event) func(cpts.ContractSigned) bool {
-	switch e := e.(type) {
-	case cpts.CrisisRecognitionCorrected:
-		i := slices.IndexFunc(ref.Recognitions, func(r cpts.Recognition) bool { return r.ID == e.Corrects })
-		if i < 0 {
-			return func(cpts.ContractSigned) bool { return false }
-		}
-		r := ref.Recognitions[i]
-		return func(s cpts.ContractSigned) bool {
-			return cpts.SameARS(s.ARS, r.ARS) && (r.ContractID == nil || *r.ContractID == s.ContractID)
-		}
-	case cpts.RulebookAmendmentPublished:
-		// Every contract: a correction of its terms may have moved it to
-		// a tier the amendment sets since its signature.
-		return func(cpts.ContractSigned) bool { return true }
-	}
-	return func(cpts.ContractSigned) bool { return false }
-}
-
 // checkContractPrescription is CheckReference on one contract, under its
 // lock.
-func (l *Ledger) checkContractPrescription(ctx context.Context, scheme domain.Scheme, id uuid.UUID, ref *cpts.Reference, on domain.Date) error {
-	mu := l.lock(domain.Stream(cpts.Scheme, id))
+func (l *Ledger) checkContractPrescription(ctx context.Context, rf domain.ReferenceFacts, id uuid.UUID, ref domain.Reference, on domain.Date) error {
+	mu := l.lock(domain.Stream(rf.Name(), id))
 	mu.Lock()
 	defer mu.Unlock()
-	st, err := l.state(ctx, scheme, id, false)
+	st, err := l.state(ctx, rf, id, false)
 	if err != nil {
 		return err
 	}
-	c, ok := st.state.(*cpts.Contract)
-	if !ok {
-		return nil
-	}
-	return c.CheckReference(ref, on)
+	return rf.CheckReference(st.state, ref, on)
 }
 
-// cptsScheme returns the CPTS scheme served.
-func (l *Ledger) cptsScheme() (domain.Scheme, bool) {
-	for _, s := range l.opts.Schemes {
-		if s.Name() == cpts.Scheme {
-			return s, true
+// signatureIndex is the signature event of every contract of a scheme,
+// by contract, folded from the log up to after: what a reference fact that
+// takes money back is matched against. Brought up to date by reading only
+// the events after after.
+type signatureIndex struct {
+	mu     sync.Mutex
+	after  eventstore.Position
+	byID   map[uuid.UUID]domain.Event
+	sorted []uuid.UUID
+}
+
+// reached brings the index up to date and returns, in signature order, the
+// contracts whose signature reaches.
+func (x *signatureIndex) reached(ctx context.Context, store eventstore.Store, rf domain.ReferenceFacts, reaches func(domain.Event) bool) ([]uuid.UUID, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.byID == nil {
+		x.byID = map[uuid.UUID]domain.Event{}
+	}
+	err := eventstore.EachPageAfter(ctx, store, x.after, func(page []eventstore.Envelope) error {
+		for _, env := range page {
+			x.after = env.Position
+			scheme, id, ok := domain.ParseStream(env.Stream)
+			if !ok || scheme != rf.Name() || env.Revision != 0 {
+				continue // a contract's first event is its signature
+			}
+			e, err := rf.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+			if err != nil {
+				return fmt.Errorf("%s revision 0: %w", env.Stream, err)
+			}
+			x.byID[id] = e
+			x.sorted = append(x.sorted, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []uuid.UUID
+	for _, id := range x.sorted {
+		if reaches(x.byID[id]) {
+			out = append(out, id)
 		}
 	}
-	return nil, false
+	return out, nil
 }

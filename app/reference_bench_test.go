@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkReferenceRead(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := l.Reference(ctx); err != nil {
+		if _, err := l.Reference(ctx, cpts.Scheme); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -58,7 +58,7 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	}
 	models := projections.NewSet(dir, nil)
 	t.Cleanup(func() { models.Close(); store.Close() })
-	cmds := app.New(store, app.Options{ReplayHistory: true, Schemes: app.ExamplesSchemes(), Actor: "seed"})
+	cmds := app.New(store, app.Options{ReplayHistory: true, Schemes: fixture.Schemes(), Actor: "seed"})
 	fixture.Submit(t, cmds, "cpts", fixture.Lines(t, "../domain/cpts/testdata/aci-lifecycles.jsonl"))
 	fixture.Submit(t, cmds, "assistant", fixture.Lines(t, "../domain/assistant/testdata/aid-lifecycles.jsonl"))
 	sign := fixture.Lines(t, "../examples/t2-contract.jsonl")[0]

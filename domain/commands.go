@@ -16,7 +16,7 @@ type DecideDuePayments struct {
 	// scheme's decisions may depend on (cpts: rulebook amendments and
 	// crisis recognitions), or nil. It is not part of the command: never
 	// encoded, nor in its digest.
-	Reference any `json:"-"`
+	Reference Reference `json:"-"`
 }
 
 // TerminateContract ends a contract early: the same command in every

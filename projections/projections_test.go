@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
@@ -18,7 +20,6 @@ import (
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/internal/gen"
-	"github.com/google/uuid"
 )
 
 type testLedger struct {
@@ -40,7 +41,7 @@ func newLedger(t *testing.T) *testLedger {
 	set := NewSet(dir, nil)
 	t.Cleanup(func() { set.Close(); store.Close() })
 	return &testLedger{dir: dir, store: store, set: set, cmds: app.New(store, app.Options{ReplayHistory: true, Actor: "test"}),
-		examples: app.New(store, app.Options{ReplayHistory: true, Schemes: app.ExamplesSchemes(), Actor: "test"})}
+		examples: app.New(store, app.Options{ReplayHistory: true, Schemes: fixture.Schemes(), Actor: "test"})}
 }
 
 // submit submits lines, and catches the runner up every `every` lines.

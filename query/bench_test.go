@@ -5,13 +5,14 @@ import (
 	"os"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/internal/benchledger"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 func TestMain(m *testing.M) {

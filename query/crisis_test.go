@@ -5,10 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 // The crisis lines of the T1 of domain/cpts/testdata/crisis-cpts.jsonl as

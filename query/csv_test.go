@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cptsledger/ledger/query"
 	"github.com/google/uuid"
+
+	"github.com/cptsledger/ledger/query"
 )
 
 // No cell of an export starts a formula (CSV injection): a CPTS and a

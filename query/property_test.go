@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/gen"
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 // answers is what a ledger answers to every query on a set of contracts,

@@ -18,10 +18,11 @@ import (
 	"io"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/projections"
-	"github.com/google/uuid"
 )
 
 // Window restricts a query to what is dated on or before AsOf and was
@@ -37,6 +38,8 @@ type Ledger struct {
 	models  *projections.Set
 	schemes []domain.Scheme
 	guard   func() error
+	// schedule is today's schedule's fold of the log (schedule.go).
+	schedule *scheduleCache
 }
 
 // Guarded makes every query first ask guard, and refuse with its error:
@@ -50,7 +53,7 @@ func (l *Ledger) Guarded(guard func() error) *Ledger {
 // New returns the read side over store and models; schemes are the
 // ledger's payment schemes (the same value the command path is given).
 func New(store eventstore.Store, models *projections.Set, schemes []domain.Scheme) *Ledger {
-	return &Ledger{store: store, models: models, schemes: schemes}
+	return &Ledger{store: store, models: models, schemes: schemes, schedule: &scheduleCache{}}
 }
 
 // Store returns the event store.

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
@@ -20,7 +23,6 @@ import (
 	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 type testLedger struct {
@@ -42,7 +44,7 @@ func newLedger(t *testing.T) *testLedger {
 	}
 	set := projections.NewSet(dir, nil)
 	t.Cleanup(func() { set.Close(); store.Close() })
-	return &testLedger{dir: dir, store: store, cmds: app.New(store, app.Options{ReplayHistory: true, Schemes: app.ExamplesSchemes(), Actor: "test"}),
+	return &testLedger{dir: dir, store: store, cmds: app.New(store, app.Options{ReplayHistory: true, Schemes: fixture.Schemes(), Actor: "test"}),
 		embedded: app.New(store, app.Options{ReplayHistory: true, Actor: "test"}), reads: query.New(store, set, app.DefaultSchemes())}
 }
 
@@ -476,5 +478,41 @@ func TestKnownAtBeforeTheCorrections(t *testing.T) {
 	corrected := slices.IndexFunc(now.audit.Events, func(e query.AuditEvent) bool { return len(e.CorrectedBy) > 0 })
 	if corrected < 0 || now.audit.Events[corrected].Type != cpts.TypeMissionStarted || len(now.audit.Events[corrected].CorrectedBy) != 1 {
 		t.Fatalf("no mission start named corrected in the audit trail")
+	}
+}
+
+// Today's schedule folds the log once and then only what was appended:
+// after more commands it equals the schedule of a read side that folds
+// the whole log anew, and it changed with them.
+func TestTodaysScheduleFollowsTheLog(t *testing.T) {
+	l := newLedger(t)
+	ctx := context.Background()
+	lines := fixture.Lines(t, lifecycles)
+	half := len(lines) / 2
+	fixture.Submit(t, l.cmds, "cpts", lines[:half])
+	anew := func() []query.ScheduleItem {
+		items, err := query.New(l.store, projections.NewSet(t.TempDir(), nil), app.DefaultSchemes()).Schedule(ctx, query.Window{}, 3660, query.ScheduleFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+	var before []query.ScheduleItem
+	for round, want := range [][][]byte{lines[half:], nil} {
+		got, err := l.reads.Schedule(ctx, query.Window{}, 3660, query.ScheduleFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := anew(); !reflect.DeepEqual(got, w) {
+			t.Fatalf("round %d: today's schedule (%d items) differs from one folded anew (%d items)", round, len(got), len(w))
+		}
+		if round == 1 && reflect.DeepEqual(got, before) {
+			t.Fatalf("the schedule did not change with %d more commands", len(lines)-half)
+		}
+		before = got
+		fixture.Submit(t, l.cmds, "cpts", want)
+	}
+	if len(before) == 0 {
+		t.Fatal("nothing falls due in the examples")
 	}
 }

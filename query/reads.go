@@ -8,11 +8,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/projections"
-	"github.com/google/uuid"
 )
 
 // Alert is a deadline's state as of a date (domain.md 2.9), with the
@@ -190,128 +191,6 @@ func auditEvent(scheme domain.Scheme, env *eventstore.Envelope) AuditEvent {
 		}
 	}
 	return ev
-}
-
-// ScheduleItem is something that falls due for a contract: a payment not
-// decided yet, with the amount that would be decided, or a report awaited.
-type ScheduleItem struct {
-	ContractID   uuid.UUID     `json:"contract_id"`
-	Scheme       string        `json:"scheme"`
-	CPTSName     string        `json:"cpts_name"` // the CPTS's name, or the doctor's RPPS for the aid
-	CPAM         string        `json:"cpam"`
-	Kind         string        `json:"kind"`
-	ContractYear int           `json:"contract_year"`
-	Mission      string        `json:"mission,omitempty"`
-	DueOn        domain.Date   `json:"due_on"`
-	Amount       *domain.Money `json:"amount,omitempty"`
-	Status       string        `json:"status,omitempty"`
-	Overdue      bool          `json:"overdue"` // due before the as-of date and not yet decided or reported
-}
-
-// ScheduleFilter narrows the schedule; empty fields keep all.
-type ScheduleFilter struct {
-	CPAM string
-}
-
-// Schedule lists, for every contract, what falls due on or before
-// w.AsOf + within days and has not happened as of w.AsOf: from the domain,
-// by a dry run of DecideDuePayments over the window on each contract as
-// the window sees it (facts and decisions dated on or before w.AsOf,
-// recorded by w.KnownAt), nothing written. Items due before w.AsOf are
-// overdue.
-func (l *Ledger) Schedule(ctx context.Context, w Window, within int, f ScheduleFilter) ([]ScheduleItem, error) {
-	if w.AsOf.IsZero() {
-		w.AsOf = today()
-	}
-	type contract struct {
-		scheme domain.Scheme
-		state  domain.State
-		id     uuid.UUID
-		name   string
-		cpam   string
-	}
-	states := map[string]*contract{}
-	var order []string
-	ref := &cpts.Reference{} // what the decisions would note first
-	err := eventstore.EachPage(ctx, l.store, func(page []eventstore.Envelope) error {
-		for i := range page {
-			env := &page[i]
-			if !sees(w, env) {
-				continue
-			}
-			if env.Stream == cpts.RulebooksStream || env.Stream == cpts.CrisesStream {
-				e, err := cpts.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
-				if err != nil {
-					return err
-				}
-				if err := ref.Apply(env.EventID, e); err != nil {
-					return err
-				}
-				continue
-			}
-			name, id, ok := domain.ParseStream(env.Stream)
-			scheme, known := l.scheme(name)
-			if !ok || !known {
-				continue
-			}
-			c := states[env.Stream]
-			if c == nil {
-				c = &contract{scheme: scheme, state: scheme.NewState(id), id: id}
-				states[env.Stream] = c
-				order = append(order, env.Stream)
-			}
-			e, err := scheme.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
-			if err != nil {
-				return err
-			}
-			if err := c.state.Apply(e); err != nil {
-				return err
-			}
-			if c.name == "" {
-				c.name, c.cpam = partyOf(e)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	until := w.AsOf.AddDays(within)
-	out := []ScheduleItem{}
-	for _, key := range order {
-		c := states[key]
-		if f.CPAM != "" && c.cpam != f.CPAM {
-			continue
-		}
-		var dues []domain.Due
-		var err error
-		if f, ok := c.scheme.(interface {
-			ForecastWith(domain.State, domain.Date, any) ([]domain.Due, error)
-		}); ok {
-			dues, err = f.ForecastWith(c.state, until, ref)
-		} else {
-			dues, err = c.scheme.Forecast(c.state, until)
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range dues {
-			out = append(out, ScheduleItem{ContractID: c.id, Scheme: c.scheme.Name(), CPTSName: c.name, CPAM: c.cpam, Kind: d.Kind,
-				ContractYear: d.ContractYear, Mission: d.Mission, DueOn: d.DueOn, Amount: d.Amount, Status: d.Status, Overdue: d.DueOn.Before(w.AsOf)})
-		}
-	}
-	slices.SortStableFunc(out, func(a, b ScheduleItem) int {
-		return cmp.Or(a.DueOn.Compare(b.DueOn), strings.Compare(a.ContractID.String(), b.ContractID.String()), strings.Compare(a.Kind, b.Kind))
-	})
-	return out, nil
-}
-
-// partyOf returns the name and CPAM a signature event names.
-func partyOf(e domain.Event) (name, cpam string) {
-	if p, ok := e.(domain.Signature); ok {
-		return p.Party()
-	}
-	return "", ""
 }
 
 // Total is what was decided in a calendar year for one value of a

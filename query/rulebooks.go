@@ -6,10 +6,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
-	"github.com/google/uuid"
 )
 
 // Rulebooks is what `ledger rulebooks` and GET /api/v1/rulebooks answer:
@@ -105,17 +106,15 @@ type CrisisView struct {
 	Reason      string      `json:"reason"`
 }
 
-// cptsRules returns the CPTS scheme's rulebooks.
-func (l *Ledger) cptsRules() (*cpts.Rules, bool) {
+// cptsRules returns the CPTS scheme's rulebooks, and the scheme.
+func (l *Ledger) cptsRules() (*cpts.Rules, domain.ReferenceFacts, bool) {
 	s, ok := l.scheme(cpts.Scheme)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	r, ok := s.(interface{ Rules() *cpts.Rules })
-	if !ok {
-		return nil, false
-	}
-	return r.Rules(), true
+	rules, ok := cpts.RulesOf(s)
+	rf, facts := s.(domain.ReferenceFacts)
+	return rules, rf, ok && facts
 }
 
 // Rulebooks returns the rulebook versions, the amendments and the crises
@@ -129,13 +128,13 @@ func (l *Ledger) Rulebooks(ctx context.Context, w Window) (Rulebooks, error) {
 			return Rulebooks{}, err
 		}
 	}
-	rules, ok := l.cptsRules()
+	rules, rf, ok := l.cptsRules()
 	if !ok {
 		return Rulebooks{}, fmt.Errorf("the ledger serves no CPTS scheme")
 	}
 	out := Rulebooks{AsOf: w.AsOf, Tiers: rules.TierCodes(), Amendments: []AmendmentView{}, Crises: []CrisisView{}}
 	ref := &cpts.Reference{}
-	err := l.eachReference(ctx, w, func(env eventstore.Envelope, e domain.Event) error {
+	err := l.eachReference(ctx, rf, w, func(env eventstore.Envelope, e domain.Event) error {
 		switch e := e.(type) {
 		case cpts.RulebookAmendmentPublished:
 			out.Amendments = append(out.Amendments, amendmentView(env, e))
@@ -159,17 +158,29 @@ func (l *Ledger) Rulebooks(ctx context.Context, w Window) (Rulebooks, error) {
 	return out, nil
 }
 
-// eachReference reads the reference streams in order, keeping the events
+// referenceAt folds a scheme's reference streams within the window (nil
+// for a scheme without reference facts).
+func (l *Ledger) referenceAt(ctx context.Context, s domain.Scheme, w Window) (domain.Reference, error) {
+	rf, ok := s.(domain.ReferenceFacts)
+	if !ok {
+		return nil, nil
+	}
+	ref := rf.NewReference()
+	err := l.eachReference(ctx, rf, w, func(env eventstore.Envelope, e domain.Event) error { return ref.Apply(env.EventID, e) })
+	return ref, err
+}
+
+// eachReference reads a scheme's reference streams in order, keeping the events
 // of the window: recorded by KnownAt, dated (published, recognised,
 // corrected) on or before AsOf.
-func (l *Ledger) eachReference(ctx context.Context, w Window, fn func(eventstore.Envelope, domain.Event) error) error {
-	for _, stream := range []string{cpts.RulebooksStream, cpts.CrisesStream} {
+func (l *Ledger) eachReference(ctx context.Context, rf domain.ReferenceFacts, w Window, fn func(eventstore.Envelope, domain.Event) error) error {
+	for _, stream := range rf.ReferenceStreams() {
 		err := eventstore.EachInStream(ctx, l.store, stream, func(envs []eventstore.Envelope) error {
 			for _, env := range envs {
 				if w.Knows() && env.RecordedAt.After(w.KnownAt) {
 					return nil
 				}
-				e, err := cpts.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
+				e, err := rf.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
 				if err != nil {
 					return fmt.Errorf("%s revision %d: %w", stream, env.Revision, err)
 				}
@@ -210,25 +221,17 @@ func versionView(rb *cpts.Rulebook, ref *cpts.Reference, asOf domain.Date) Ruleb
 		op := domain.ExactDecimal(rb.Operating(t.Code)).Cents().String()
 		v.Amounts = append(v.Amounts, AmountInForce{Tier: t.Code, Component: "operating", Amount: &op})
 		for _, m := range rb.Missions {
-			a := rb.Amounts[t.Code].Missions[m.Code]
-			by := map[string]*domain.AmendmentRef{}
-			for _, am := range ref.Amendments {
-				if am.Amends != rb.ID || !asOf.IsZero() && am.EffectiveOn.After(asOf) {
-					continue
-				}
-				for _, s := range am.Amounts {
-					if s.Tier == t.Code && s.Mission == m.Code {
-						a = a.With(s.Component, s.Amount)
-						by[s.Component] = &domain.AmendmentRef{EventID: am.EventID, ID: am.AmendmentID}
-					}
-				}
-			}
+			a, set := ref.AmountsInForce(rb, t.Code, m.Code, asOf)
 			for _, c := range cpts.AmountComponents() {
 				amount, published := a.Get(c)
-				if published && amount.IsZero() && by[c] == nil {
+				am, amended := set[c]
+				if published && amount.IsZero() && !amended {
 					continue // a component the mission does not have
 				}
-				row := AmountInForce{Tier: t.Code, Mission: m.Code, Component: c, Amendment: by[c]}
+				row := AmountInForce{Tier: t.Code, Mission: m.Code, Component: c}
+				if amended {
+					row.Amendment = &domain.AmendmentRef{EventID: am.EventID, ID: am.AmendmentID}
+				}
 				if published {
 					s := domain.ExactDecimal(amount).Cents().String()
 					row.Amount = &s

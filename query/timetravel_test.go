@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/query"
-	"github.com/google/uuid"
 )
 
 const t2 = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"

@@ -10,15 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/internal/natstest"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/relay"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"go.yaml.in/yaml/v3"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // compileAsyncAPI loads docs/asyncapi.yaml and compiles the payload and
@@ -73,7 +74,7 @@ func compileAsyncAPI(t *testing.T) (payloads, headers map[string]*jsonschema.Sch
 func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	payloads, headers := compileAsyncAPI(t)
 	e := setup(t)
-	ledger := app.New(e.store, app.Options{ReplayHistory: true, Schemes: app.ExamplesSchemes(), Actor: "asyncapi-test"})
+	ledger := app.New(e.store, app.Options{ReplayHistory: true, Schemes: fixture.Schemes(), Actor: "asyncapi-test"})
 	// Every event type: the worked lifecycles, the worked corrections, and
 	// the corrections they lack (of a termination, of terms, and the aid's).
 	for _, f := range []struct {

@@ -22,84 +22,9 @@ func runToken(e *env, args []string) error {
 	case "-h", "--help":
 		return e.parse(e.flags("token"), args)
 	case "create":
-		fs := e.flags("token create")
-		name := fs.String("name", "", "who the token is for: recorded as the actor of what it submits")
-		role := fs.String("role", "", "auditor, finance, agent or admin")
-		cpam := fs.String("cpam", "", "an agent limited to the contracts of this CPAM (a CPAM the ledger knows, as its contracts name it)")
-		newCPAM := fs.Bool("new-cpam", false, "accept a --cpam no contract of the ledger names yet")
-		expires := fs.String("expires", "8760h", "how long the token is accepted: a duration (720h) or a date YYYY-MM-DD (its end, UTC)")
-		if err := e.parse(fs, args[1:]); err != nil {
-			return err
-		}
-		if err := e.requireLedger(); err != nil {
-			return err
-		}
-		until, err := parseExpiry(*expires)
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		if *cpam != "" && !*newCPAM {
-			if err := e.knownCPAM(*cpam); err != nil {
-				return err
-			}
-		}
-		if v := os.Getenv("LEDGER_TOKEN_MAX_LIFETIME"); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return usageError{fmt.Sprintf("LEDGER_TOKEN_MAX_LIFETIME %q: want a positive duration (8760h)", v)}
-			}
-			tokens.MaxLifetime = d
-		}
-		token, err := tokens.CreateUntil(auth.Identity{Name: *name, Role: auth.Role(*role), CPAM: *cpam}, until)
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		fmt.Fprintf(e.stderr, "token for %s (%s) created, accepted until %s; it is shown once, below — keep it secret\n", *name, *role, until.UTC().Format("2006-01-02T15:04:05Z"))
-		fmt.Fprintln(e.stdout, token)
-		return nil
+		return tokenCreate(e, tokens, args[1:])
 	case "list":
-		if err := e.parse(e.flags("token list"), args[1:]); err != nil {
-			return err
-		}
-		if err := e.requireLedger(); err != nil {
-			return err
-		}
-		ts, err := tokens.List()
-		if err != nil {
-			return err
-		}
-		if e.global.json {
-			type listed struct {
-				auth.Identity
-				CreatedAt string `json:"created_at"`
-				RevokedAt string `json:"revoked_at,omitempty"`
-				ExpiresAt string `json:"expires_at,omitempty"`
-			}
-			out := make([]listed, len(ts))
-			for i, t := range ts {
-				out[i] = listed{Identity: t.Identity, CreatedAt: t.CreatedAt.Format("2006-01-02T15:04:05Z")}
-				if t.ExpiresAt != nil {
-					out[i].ExpiresAt = t.ExpiresAt.Format("2006-01-02T15:04:05Z")
-				}
-				if t.RevokedAt != nil {
-					out[i].RevokedAt = t.RevokedAt.Format("2006-01-02T15:04:05Z")
-				}
-			}
-			return e.printJSON(out)
-		}
-		tw := textout.NewTable(e.stdout)
-		fmt.Fprintln(tw, "NAME\tROLE\tCPAM\tCREATED\tEXPIRES\tREVOKED")
-		for _, t := range ts {
-			revoked, expires := "", "never"
-			if t.RevokedAt != nil {
-				revoked = t.RevokedAt.Format("2006-01-02T15:04:05Z")
-			}
-			if t.ExpiresAt != nil {
-				expires = t.ExpiresAt.Format("2006-01-02T15:04:05Z")
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.CPAM, t.CreatedAt.Format("2006-01-02T15:04:05Z"), expires, revoked)
-		}
-		return tw.Flush()
+		return tokenList(e, tokens, args[1:])
 	case "revoke":
 		fs := e.flags("token revoke")
 		name := fs.String("name", "", "the token to revoke")
@@ -116,6 +41,87 @@ func runToken(e *env, args []string) error {
 		return nil
 	}
 	return usageError{fmt.Sprintf("token %s: want create, list or revoke", args[0])}
+}
+
+// tokenCreate is token create.
+func tokenCreate(e *env, tokens *auth.Store, args []string) error {
+	fs := e.flags("token create")
+	name := fs.String("name", "", "who the token is for: recorded as the actor of what it submits")
+	role := fs.String("role", "", "auditor, finance, agent or admin")
+	cpam := fs.String("cpam", "", "an agent limited to the contracts of this CPAM (a CPAM the ledger knows, as its contracts name it)")
+	newCPAM := fs.Bool("new-cpam", false, "accept a --cpam no contract of the ledger names yet")
+	expires := fs.String("expires", "8760h", "how long the token is accepted: a duration (720h) or a date YYYY-MM-DD (its end, UTC)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := e.requireLedger(); err != nil {
+		return err
+	}
+	until, err := parseExpiry(*expires)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *cpam != "" && !*newCPAM {
+		if err := e.knownCPAM(*cpam); err != nil {
+			return err
+		}
+	}
+	if v := os.Getenv("LEDGER_TOKEN_MAX_LIFETIME"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return usageError{fmt.Sprintf("LEDGER_TOKEN_MAX_LIFETIME %q: want a positive duration (8760h)", v)}
+		}
+		tokens.MaxLifetime = d
+	}
+	token, err := tokens.CreateUntil(auth.Identity{Name: *name, Role: auth.Role(*role), CPAM: *cpam}, until)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	fmt.Fprintf(e.stderr, "token for %s (%s) created, accepted until %s; it is shown once, below — keep it secret\n", *name, *role, until.UTC().Format(timeFormat))
+	fmt.Fprintln(e.stdout, token)
+	return nil
+}
+
+// timeFormat is how token times are shown: RFC 3339, UTC, to the second.
+const timeFormat = "2006-01-02T15:04:05Z"
+
+// tokenList is token list.
+func tokenList(e *env, tokens *auth.Store, args []string) error {
+	if err := e.parse(e.flags("token list"), args); err != nil {
+		return err
+	}
+	if err := e.requireLedger(); err != nil {
+		return err
+	}
+	ts, err := tokens.List()
+	if err != nil {
+		return err
+	}
+	at := func(t *time.Time, none string) string {
+		if t == nil {
+			return none
+		}
+		return t.Format(timeFormat)
+	}
+	if e.global.json {
+		type listed struct {
+			auth.Identity
+			CreatedAt string `json:"created_at"`
+			RevokedAt string `json:"revoked_at,omitempty"`
+			ExpiresAt string `json:"expires_at,omitempty"`
+		}
+		out := make([]listed, len(ts))
+		for i, t := range ts {
+			out[i] = listed{Identity: t.Identity, CreatedAt: t.CreatedAt.Format(timeFormat), ExpiresAt: at(t.ExpiresAt, ""), RevokedAt: at(t.RevokedAt, "")}
+		}
+		return e.printJSON(out)
+	}
+	tw := textout.NewTable(e.stdout)
+	fmt.Fprintln(tw, "NAME\tROLE\tCPAM\tCREATED\tEXPIRES\tREVOKED")
+	for _, t := range ts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.CPAM, t.CreatedAt.Format(timeFormat), at(t.ExpiresAt, "never"), at(t.RevokedAt, ""))
+	}
+	return tw.Flush()
 }
 
 // parseExpiry reads --expires: a duration from now, or a date (its end,

@@ -313,9 +313,11 @@ func (c *Contract) Forecast(until domain.Date) ([]domain.Due, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps := make([]PaymentDecided, len(events))
-	for i, e := range events {
-		ps[i] = e.(PaymentDecided)
+	var ps []PaymentDecided
+	for _, e := range events {
+		if p, ok := e.(PaymentDecided); ok {
+			ps = append(ps, p)
+		}
 	}
 	out := domain.PaymentsDue(ps)
 	for k := 2; k < c.Years.Count && k <= c.LastYear(); k++ {

@@ -295,17 +295,7 @@ func extraComponents(mission string) string {
 // were withheld for it.
 func amendmentChanges(ref *Reference, rb *Rulebook, a RulebookAmendmentPublished) (changes, backdated []string) {
 	for _, s := range a.Amounts {
-		cur := rb.Amounts[s.Tier].Missions[s.Mission]
-		for _, p := range ref.Amendments {
-			if p.Amends != rb.ID || p.EffectiveOn.After(a.EffectiveOn) {
-				continue
-			}
-			for _, q := range p.Amounts {
-				if q.Tier == s.Tier && q.Mission == s.Mission {
-					cur = cur.With(q.Component, q.Amount)
-				}
-			}
-		}
+		cur, _ := ref.AmountsInForce(rb, s.Tier, s.Mission, a.EffectiveOn)
 		v, published := cur.Get(s.Component)
 		if published && v.Equal(s.Amount) {
 			continue

@@ -83,7 +83,7 @@ func (l *lifecycle) decideWith(asOf string, r *reference) []cpts.Event {
 		l.t.Fatal(err)
 	}
 	d := cmd.(domain.DecideDuePayments)
-	d.Reference = r.ref.Clone()
+	d.Reference = r.ref.Copy()
 	events, err := cpts.Decide(l.c, d)
 	if err != nil {
 		l.t.Fatalf("%s: %v", line, err)

@@ -185,14 +185,17 @@ func (r *Reference) Amendment(id string) (PublishedAmendment, bool) {
 	return r.Amendments[i], true
 }
 
-// Clone copies the reference (the command path keeps one and hands
+// Copy copies the reference (the command path keeps one and hands
 // snapshots to decisions).
-func (r *Reference) Clone() *Reference {
+func (r *Reference) Copy() *Reference {
 	if r == nil {
 		return nil
 	}
 	return &Reference{Amendments: slices.Clone(r.Amendments), Recognitions: slices.Clone(r.Recognitions)}
 }
+
+// Clone implements domain.Reference.
+func (r *Reference) Clone() domain.Reference { return r.Copy() }
 
 // notes returns the reference facts a decision as of asOf takes into
 // account for the first time: the amendments published by then that set
@@ -300,27 +303,59 @@ type Cite struct {
 
 // missionAmounts returns the amounts of mission m in force on d for the
 // contract's tier: its rulebook's, then each amendment noted and in effect
-// by d, in the order they were published.
+// by d, in the order they were published (amountsInForce).
 func (c *Contract) missionAmounts(m string, d domain.Date) (MissionAmounts, Cite) {
 	rb := c.bookOf(m)
 	if rb == nil {
 		return MissionAmounts{}, Cite{}
 	}
-	a := rb.Amounts[c.Terms.Tier].Missions[m]
-	cite := Cite{Rulebook: rb.ID}
-	for i := range c.Amendments {
+	a, _, last := amountsInForce(rb, c.Terms.Tier, m, d, len(c.Amendments), func(i int) (string, domain.Date, []AmountSet) {
 		am := &c.Amendments[i]
-		if am.Amends != rb.ID || am.EffectiveOn.After(d) {
+		return am.Amends, am.EffectiveOn, am.Amounts
+	})
+	cite := Cite{Rulebook: rb.ID}
+	if last >= 0 {
+		cite.Amendment = &c.Amendments[last]
+	}
+	return a, cite
+}
+
+// amountsInForce is the one rule of the amounts in force: a tier's amounts
+// of a mission under rulebook rb on d (zero: whatever the date) are the
+// rulebook's, then, for each of the n amendments in the order they were
+// published (amendment(i): what it amends, from when, its rows) that
+// amends rb and is in effect on d, its rows for that tier and mission. by
+// names, per component, the amendment that set it last; last is the last
+// amendment that set any (-1: none).
+func amountsInForce(rb *Rulebook, tier, mission string, d domain.Date, n int, amendment func(i int) (amends string, effective domain.Date, rows []AmountSet)) (a MissionAmounts, by map[string]int, last int) {
+	a, by, last = rb.Amounts[tier].Missions[mission], map[string]int{}, -1
+	for i := range n {
+		amends, effective, rows := amendment(i)
+		if amends != rb.ID || !d.IsZero() && effective.After(d) {
 			continue
 		}
-		for _, s := range am.Amounts {
-			if s.Tier == c.Terms.Tier && s.Mission == m {
-				a = a.With(s.Component, s.Amount)
-				cite.Amendment = am
+		for _, s := range rows {
+			if s.Tier == tier && s.Mission == mission {
+				a, by[s.Component], last = a.With(s.Component, s.Amount), i, i
 			}
 		}
 	}
-	return a, cite
+	return a, by, last
+}
+
+// AmountsInForce is amountsInForce over the amendments published: a tier's
+// amounts of a mission under rb on d (zero: with every amendment), and,
+// per component, the amendment that set it.
+func (r *Reference) AmountsInForce(rb *Rulebook, tier, mission string, d domain.Date) (MissionAmounts, map[string]PublishedAmendment) {
+	a, by, _ := amountsInForce(rb, tier, mission, d, len(r.Amendments), func(i int) (string, domain.Date, []AmountSet) {
+		am := r.Amendments[i]
+		return am.Amends, am.EffectiveOn, am.Amounts
+	})
+	out := make(map[string]PublishedAmendment, len(by))
+	for c, i := range by {
+		out[c] = r.Amendments[i]
+	}
+	return a, out
 }
 
 // CheckReference applies the correction rules' prescription to a reference

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"sync"
 	"testing/fstest"
 
 	"github.com/cptsledger/ledger/domain"
@@ -409,9 +410,11 @@ func (r *Rules) AmendmentsOf(id string) []*Amendment {
 // of 2019; under aci-2022 those would need the crisis mission. The
 // examples stay true of the rules they were written for, and the tests
 // that replay them run under these.
-func ExamplesRules() *Rules { return examplesRules }
+// They are made at the first call (tests only), not when the program
+// starts.
+func ExamplesRules() *Rules { return examplesRules() }
 
-var examplesRules = mustExamplesRules()
+var examplesRules = sync.OnceValue(mustExamplesRules)
 
 func mustExamplesRules() *Rules {
 	fsys := fstest.MapFS{}

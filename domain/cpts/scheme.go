@@ -46,17 +46,6 @@ func (definition) Forecast(state domain.State, until domain.Date) ([]domain.Due,
 	return c.Forecast(until)
 }
 
-// ForecastWith is Forecast with the reference facts (a *Reference) the
-// decisions would note first.
-func (definition) ForecastWith(state domain.State, until domain.Date, ref any) ([]domain.Due, error) {
-	c, ok := state.(*Contract)
-	if !ok {
-		return nil, fmt.Errorf("%T is not this scheme's contract", state)
-	}
-	r, _ := ref.(*Reference)
-	return c.ForecastWith(until, r)
-}
-
 func (d definition) NewState(id uuid.UUID) domain.State { return NewContractWith(id, d.rules) }
 
 func (definition) Decide(state domain.State, cmd domain.Command) ([]domain.Event, error) {

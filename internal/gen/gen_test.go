@@ -73,7 +73,7 @@ func replay(t *testing.T, seed uint64, raw [][]byte) (supplements, published, wi
 			t.Fatalf("seed %d line %d: %v", seed, i+1, err)
 		}
 		if d, ok := cmd.(domain.DecideDuePayments); ok {
-			d.Reference = ref.Clone()
+			d.Reference = ref.Copy()
 			cmd = d
 		}
 		id := cmd.Meta().ContractID
