@@ -300,21 +300,14 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 	if opts.FlushEvery <= 0 {
 		opts.FlushEvery = 1 << 11
 	}
-	c, err := sqlitec.Open("projections", path, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_CREATE,
-		`PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA locking_mode=EXCLUSIVE`)
+	c, err := createBuildFile(path)
 	if err != nil {
 		return Progress{}, err
 	}
 	defer c.Close()
-	if err := c.Exec(schemaSQL(false)); err != nil {
-		return Progress{}, fmt.Errorf("projections: create %s: %w", path, err)
-	}
-	head, err := store.Head(ctx)
+	head, err := buildHead(ctx, store, opts)
 	if err != nil {
 		return Progress{}, err
-	}
-	if opts.UpTo != nil && *opts.UpTo < head {
-		head = *opts.UpTo
 	}
 	start := time.Now()
 	prog := Progress{Head: head}
@@ -344,12 +337,8 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 		if p.err != nil {
 			return fail(p.err)
 		}
-		for i := range p.events {
-			for _, f := range folds {
-				if err := f.Add(&p.events[i]); err != nil {
-					return fail(fmt.Errorf("projections: position %d: %w", p.events[i].Position, err))
-				}
-			}
+		if err := addAll(folds, p.events); err != nil {
+			return fail(err)
 		}
 		held += len(p.events)
 		if held >= opts.FlushEvery {
@@ -379,6 +368,44 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 	}
 	prog.Elapsed = time.Since(start)
 	return prog, nil
+}
+
+// buildHead is the position a build folds the log up to: the store's
+// head, or opts.UpTo before it.
+func buildHead(ctx context.Context, store eventstore.Store, opts BuildOptions) (eventstore.Position, error) {
+	head, err := store.Head(ctx)
+	if err == nil && opts.UpTo != nil && *opts.UpTo < head {
+		head = *opts.UpTo
+	}
+	return head, err
+}
+
+// createBuildFile creates the file of a build, with every projection's
+// tables and its early indexes: no journal, no sync (the file is
+// disposable until it is pointed to).
+func createBuildFile(path string) (*sqlitec.Conn, error) {
+	c, err := sqlitec.Open("projections", path, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_CREATE,
+		`PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; PRAGMA locking_mode=EXCLUSIVE`)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Exec(schemaSQL(false)); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("projections: create %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// addAll folds events into every fold.
+func addAll(folds []Fold, events []Event) error {
+	for i := range events {
+		for _, f := range folds {
+			if err := f.Add(&events[i]); err != nil {
+				return fmt.Errorf("projections: position %d: %w", events[i].Position, err)
+			}
+		}
+	}
+	return nil
 }
 
 func newFolds() []Fold {

@@ -299,7 +299,12 @@ func testSignatureAgain(t *testing.T, open Opener) {
 			t.Fatalf("round %d: the stream holds the commands %v, want the first signature only", round, got)
 		}
 	}
-	// Two ledgers, two commands, one new id, at once.
+	twoSignaturesAtOnce(t, open, s)
+}
+
+// twoSignaturesAtOnce: two ledgers, two commands, one new id, at once —
+// one wins, the other is refused (contract_exists).
+func twoSignaturesAtOnce(t *testing.T, open Opener, s eventstore.Store) {
 	for round := range 10 {
 		id := uuid.New()
 		ledgers := []*app.Ledger{app.New(open(), app.Options{}), app.New(open(), app.Options{})}

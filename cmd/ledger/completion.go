@@ -4,12 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/internal/completion"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -102,65 +100,20 @@ func runCompletion(e *env, args []string) error {
 	if len(args) != 1 {
 		return usageError{"completion for which shell? bash, zsh or fish"}
 	}
-	var names []string
-	flagsOf := map[string][]string{}
+	spec := completion.Spec{Summary: map[string]string{}, Flags: map[string][]string{}, Values: flagValues()}
 	for _, c := range commands {
-		names = append(names, c.name)
-		flagsOf[c.name] = append(subcommands[c.name], e.flagsOf(c)...)
+		spec.Commands = append(spec.Commands, c.name)
+		spec.Summary[c.name] = c.summary
+		spec.Flags[c.name] = append(subcommands[c.name], e.flagsOf(c)...)
 	}
-	slices.Sort(names)
+	slices.Sort(spec.Commands)
 	switch args[0] {
 	case "bash", "zsh":
-		var b strings.Builder
-		if args[0] == "zsh" {
-			b.WriteString("#compdef ledger\nautoload -U +X bashcompinit && bashcompinit\n")
-		}
-		b.WriteString("_ledger() {\n  local cur prev cmd\n  cur=\"${COMP_WORDS[COMP_CWORD]}\"\n  prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n  cmd=\"\"\n")
-		b.WriteString("  for w in \"${COMP_WORDS[@]:1:COMP_CWORD-1}\"; do case \"$w\" in -*) ;; *) cmd=\"$w\"; break;; esac; done\n")
-		// A flag's value: its known values, or (-o default) file names.
-		b.WriteString("  case \"$cmd $prev\" in\n")
-		values := flagValues()
-		for _, k := range slices.Sorted(maps.Keys(values)) {
-			pattern := k
-			if strings.HasPrefix(k, "--") {
-				pattern = "*\" " + k + "\""
-			} else {
-				pattern = strconv.Quote(k)
-			}
-			fmt.Fprintf(&b, "    %s) COMPREPLY=($(compgen -W %q -- \"$cur\")); return;;\n", pattern, strings.Join(values[k], " "))
-		}
-		b.WriteString("  esac\n  case \"$prev\" in --file|--out|--from|--proof|--checkpoint|--verifier-key|--signing-key|--data) return;; esac\n")
-		b.WriteString("  case \"$cmd\" in\n")
-		for _, n := range names {
-			fmt.Fprintf(&b, "    %s) COMPREPLY=($(compgen -W %q -- \"$cur\")); return;;\n", n, strings.Join(flagsOf[n], " "))
-		}
-		fmt.Fprintf(&b, "    *) COMPREPLY=($(compgen -W %q -- \"$cur\"));;\n  esac\n}\ncomplete -o default -F _ledger ledger\n", strings.Join(names, " "))
-		fmt.Fprint(e.stdout, b.String())
+		return completion.Bash(e.stdout, spec, args[0] == "zsh")
 	case "fish":
-		values := flagValues()
-		for _, n := range names {
-			c, _ := lookup(n)
-			fmt.Fprintf(e.stdout, "complete -c ledger -n __fish_use_subcommand -f -a %s -d %q\n", n, c.summary)
-			for _, f := range flagsOf[n] {
-				if strings.HasPrefix(f, "--") {
-					vals, ok := values[n+" "+f]
-					if !ok {
-						vals = values[f]
-					}
-					extra := ""
-					if len(vals) > 0 {
-						extra = fmt.Sprintf(" -xa %q", strings.Join(vals, " "))
-					}
-					fmt.Fprintf(e.stdout, "complete -c ledger -n '__fish_seen_subcommand_from %s' -l %s%s\n", n, strings.TrimPrefix(f, "--"), extra)
-				} else {
-					fmt.Fprintf(e.stdout, "complete -c ledger -n '__fish_seen_subcommand_from %s' -f -a %s\n", n, f)
-				}
-			}
-		}
-	default:
-		return usageError{fmt.Sprintf("completion %q: want bash, zsh or fish", args[0])}
+		return completion.Fish(e.stdout, spec)
 	}
-	return nil
+	return usageError{fmt.Sprintf("completion %q: want bash, zsh or fish", args[0])}
 }
 
 func countFlags(fs *flag.FlagSet) int {

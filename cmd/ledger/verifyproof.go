@@ -11,6 +11,8 @@ import (
 	"github.com/cptsledger/ledger/notary"
 )
 
+// runVerifyProof checks a proof offline, with only the verifier key (and
+// the witnesses' keys), and says what it vouches for.
 func runVerifyProof(e *env, args []string) error {
 	fs := e.flags("verify-proof")
 	proofFile := fs.String("proof", "", "the proof (a line of JSON from ledger prove); - for standard input")
@@ -52,43 +54,33 @@ func runVerifyProof(e *env, args []string) error {
 		cosigners = names
 	}
 	if e.global.json {
-		out := map[string]any{"ok": true, "kind": res.Kind, "origin": res.Origin, "tree_size": res.TreeSize,
-			"event_id": res.EventID, "leaf_index": res.LeafIndex, "old_size": res.OldSize,
-			"root_hash": base64.StdEncoding.EncodeToString(res.Checkpoint.Root[:]), "signed_by": v.Name()}
+		out := proofJSON(res, v.Name())
 		if len(policy.Keys) > 0 {
 			out["cosigned_by"] = cosigners
 		}
-		if ev := res.Event; ev != nil {
-			vouched := map[string]any{"event_id": ev.EventID, "stream": ev.Stream, "revision": ev.Revision, "type": ev.Type,
-				"occurred_on": ev.OccurredOn, "recorded_at": ev.RecordedAt, "actor": ev.Actor, "hash": ev.Hash}
-			if res.Amount != "" {
-				vouched["amount"] = res.Amount
-			}
-			out["event"] = vouched
-		}
 		return e.printJSON(out)
 	}
+	textout.VerifiedProof(e.stdout, res, v.Name())
 	if len(policy.Keys) > 0 {
-		defer fmt.Fprintf(e.stdout, "witnesses: cosigned by %s (%d required of the %d given)\n", strings.Join(cosigners, ", "), policy.Need, len(policy.Keys))
-	}
-	switch res.Kind {
-	case "inclusion":
-		ev := res.Event
-		fmt.Fprintf(e.stdout, "ok: event %s is leaf %d of the tree of %d events signed by %s (origin %s)\n", res.EventID, res.LeafIndex, res.TreeSize, v.Name(), res.Origin)
-		fmt.Fprintf(e.stdout, "checked: the event's hash recomputed from the fields below, the checkpoint's signature, the audit path to its root\n")
-		tw := textout.NewTable(e.stdout)
-		for _, row := range [][2]string{{"event", ev.EventID.String()}, {"stream", ev.Stream}, {"revision", fmt.Sprint(ev.Revision)},
-			{"type", ev.Type}, {"business date", ev.OccurredOn}, {"recorded at", ev.RecordedAt}, {"actor", ev.Actor}, {"amount", res.Amount}, {"data", string(ev.Data)}} {
-			if row[1] != "" {
-				fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
-			}
-		}
-		tw.Flush()
-	default:
-		fmt.Fprintf(e.stdout, "ok: the tree of %d events is a prefix of the tree of %d events, both signed by %s (origin %s)\n", res.OldSize, res.TreeSize, v.Name(), res.Origin)
-		fmt.Fprintf(e.stdout, "checked: both checkpoints' signatures, the consistency path between their roots\n")
+		fmt.Fprintf(e.stdout, "witnesses: cosigned by %s (%d required of the %d given)\n", strings.Join(cosigners, ", "), policy.Need, len(policy.Keys))
 	}
 	return nil
+}
+
+// proofJSON is verify-proof's answer in JSON: what the proof vouches for.
+func proofJSON(res notary.VerifiedProof, signer string) map[string]any {
+	out := map[string]any{"ok": true, "kind": res.Kind, "origin": res.Origin, "tree_size": res.TreeSize,
+		"event_id": res.EventID, "leaf_index": res.LeafIndex, "old_size": res.OldSize,
+		"root_hash": base64.StdEncoding.EncodeToString(res.Checkpoint.Root[:]), "signed_by": signer}
+	if ev := res.Event; ev != nil {
+		vouched := map[string]any{"event_id": ev.EventID, "stream": ev.Stream, "revision": ev.Revision, "type": ev.Type,
+			"occurred_on": ev.OccurredOn, "recorded_at": ev.RecordedAt, "actor": ev.Actor, "hash": ev.Hash}
+		if res.Amount != "" {
+			vouched["amount"] = res.Amount
+		}
+		out["event"] = vouched
+	}
+	return out
 }
 
 // readAllLimited reads r up to limit bytes, and fails past them.

@@ -85,6 +85,45 @@ type wireReport struct {
 	Patientele   domain.NumberOrString `json:"patientele"`
 }
 
+// decodeSign checks and converts a SignAidContract's fields, each fault
+// recorded in d.V.
+func decodeSign(d *domain.CommandDecoder, w wireSign) SignAidContract {
+	vs, f := &d.V, d.Fields()
+	boolField := func(field string, b *bool) bool {
+		if b == nil {
+			vs.Add(domain.CodeMissingField, field, "is required (true or false)")
+			return false
+		}
+		return *b
+	}
+	c := SignAidContract{CommandMeta: d.Meta(w.WireHeader), CPAM: w.CPAM, Option: w.Option, Band: w.Band,
+		SignedOn: f.Date("signed_on", w.SignedOn)}
+	f.Name("cpam", w.CPAM)
+	f.Name("option", w.Option)
+	f.Name("band", w.Band)
+	if w.Doctor == nil {
+		vs.Add(domain.CodeMissingField, "doctor", "is required")
+	} else {
+		doc := w.Doctor
+		c.Doctor = Doctor{RPPS: doc.RPPS, Specialty: doc.Specialty,
+			OPTAM: boolField("doctor.optam", doc.OPTAM), GroupPractice: boolField("doctor.group_practice", doc.GroupPractice),
+			UnderservedZone:     boolField("doctor.underserved_zone", doc.UnderservedZone),
+			CoordinatedPractice: boolField("doctor.coordinated_practice", doc.CoordinatedPractice)}
+		f.Name("doctor.rpps", doc.RPPS)
+		f.Name("doctor.specialty", doc.Specialty)
+		if s, ok := f.Int("doctor.sector", doc.Sector.Number()); ok {
+			c.Doctor.Sector = int(s)
+		}
+	}
+	if b, ok := f.Int("patientele_baseline", w.PatienteleBaseline.Number()); ok {
+		c.PatienteleBaseline = b
+	}
+	if t, ok := f.Int("patientele_target", w.PatienteleTarget.Number()); ok {
+		c.PatienteleTarget = t
+	}
+	return c
+}
+
 // DecodeCommand decodes one command line of this scheme; every field that
 // is missing or does not parse is named in a *domain.RejectedError.
 func DecodeCommand(raw []byte) (domain.Command, error) {
@@ -102,14 +141,7 @@ func decodeCommand(raw []byte, dates domain.Calendar) (domain.Command, error) {
 	if cmd, ok, err := decodeCorrection(d); ok {
 		return cmd, err
 	}
-	vs, f, meta := &d.V, d.Fields(), d.Meta
-	boolField := func(field string, b *bool) bool {
-		if b == nil {
-			vs.Add(domain.CodeMissingField, field, "is required (true or false)")
-			return false
-		}
-		return *b
-	}
+	f, meta := d.Fields(), d.Meta
 	var cmd domain.Command
 	switch d.Header.Type {
 	case CmdSignAidContract:
@@ -117,32 +149,7 @@ func decodeCommand(raw []byte, dates domain.Calendar) (domain.Command, error) {
 		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
-		c := SignAidContract{CommandMeta: meta(w.WireHeader), CPAM: w.CPAM, Option: w.Option, Band: w.Band,
-			SignedOn: f.Date("signed_on", w.SignedOn)}
-		f.Name("cpam", w.CPAM)
-		f.Name("option", w.Option)
-		f.Name("band", w.Band)
-		if w.Doctor == nil {
-			vs.Add(domain.CodeMissingField, "doctor", "is required")
-		} else {
-			d := w.Doctor
-			c.Doctor = Doctor{RPPS: d.RPPS, Specialty: d.Specialty,
-				OPTAM: boolField("doctor.optam", d.OPTAM), GroupPractice: boolField("doctor.group_practice", d.GroupPractice),
-				UnderservedZone:     boolField("doctor.underserved_zone", d.UnderservedZone),
-				CoordinatedPractice: boolField("doctor.coordinated_practice", d.CoordinatedPractice)}
-			f.Name("doctor.rpps", d.RPPS)
-			f.Name("doctor.specialty", d.Specialty)
-			if s, ok := f.Int("doctor.sector", d.Sector.Number()); ok {
-				c.Doctor.Sector = int(s)
-			}
-		}
-		if b, ok := f.Int("patientele_baseline", w.PatienteleBaseline.Number()); ok {
-			c.PatienteleBaseline = b
-		}
-		if t, ok := f.Int("patientele_target", w.PatienteleTarget.Number()); ok {
-			c.PatienteleTarget = t
-		}
-		cmd = c
+		cmd = decodeSign(d, w)
 	case CmdHireAssistant:
 		var w wireHire
 		if err := d.Decode(&w); err != nil {

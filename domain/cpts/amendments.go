@@ -141,26 +141,7 @@ func DecodeReferenceCommand(raw []byte, dates domain.Calendar) (Command, error) 
 		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
-		c := PublishRulebookAmendment{CommandID: commandID(w.CommandID), RulebookAmendmentPublished: RulebookAmendmentPublished{
-			AmendmentID: w.AmendmentID, Amends: w.Amends, EffectiveOn: f.Date("effective_on", w.EffectiveOn),
-			PublishedOn: f.Date("published_on", w.PublishedOn), Retroactive: w.Retroactive, Source: w.Source, Reason: w.Reason}}
-		f.Name("amendment_id", w.AmendmentID)
-		f.Name("amends", w.Amends)
-		f.Reason("source", w.Source)
-		f.Reason("reason", w.Reason)
-		if w.Amounts == nil {
-			d.V.Add(domain.CodeMissingField, "amounts", "is required: [{\"tier\":…,\"mission\":…,\"component\":…,\"amount\":…}]")
-		} else if !f.List("amounts", len(w.Amounts)) {
-			w.Amounts = nil
-		}
-		for i, a := range w.Amounts {
-			field := fmt.Sprintf("amounts[%d]", i)
-			f.Name(field+".tier", a.Tier)
-			f.Name(field+".mission", a.Mission)
-			f.Name(field+".component", a.Component)
-			v, _ := f.Decimal(field+".amount", a.Amount.Number())
-			c.Amounts = append(c.Amounts, AmountSet{Tier: a.Tier, Mission: a.Mission, Component: a.Component, Amount: v})
-		}
+		c := decodeAmendment(d, commandID(w.CommandID), w)
 		return d.Result(c)
 	case CmdRecogniseCrisis:
 		var w wireCrisis
@@ -188,6 +169,33 @@ func DecodeReferenceCommand(raw []byte, dates domain.Calendar) (Command, error) 
 		return d.Result(c)
 	}
 	return nil, domain.UnknownCommand(d.Header.Type, CmdPublishRulebookAmendment)
+}
+
+// decodeAmendment checks and converts a PublishRulebookAmendment's fields,
+// each fault recorded in d.V.
+func decodeAmendment(d *domain.CommandDecoder, commandID string, w wireAmendment) PublishRulebookAmendment {
+	f := d.Fields()
+	c := PublishRulebookAmendment{CommandID: commandID, RulebookAmendmentPublished: RulebookAmendmentPublished{
+		AmendmentID: w.AmendmentID, Amends: w.Amends, EffectiveOn: f.Date("effective_on", w.EffectiveOn),
+		PublishedOn: f.Date("published_on", w.PublishedOn), Retroactive: w.Retroactive, Source: w.Source, Reason: w.Reason}}
+	f.Name("amendment_id", w.AmendmentID)
+	f.Name("amends", w.Amends)
+	f.Reason("source", w.Source)
+	f.Reason("reason", w.Reason)
+	if w.Amounts == nil {
+		d.V.Add(domain.CodeMissingField, "amounts", "is required: [{\"tier\":…,\"mission\":…,\"component\":…,\"amount\":…}]")
+	} else if !f.List("amounts", len(w.Amounts)) {
+		w.Amounts = nil
+	}
+	for i, a := range w.Amounts {
+		field := fmt.Sprintf("amounts[%d]", i)
+		f.Name(field+".tier", a.Tier)
+		f.Name(field+".mission", a.Mission)
+		f.Name(field+".component", a.Component)
+		v, _ := f.Decimal(field+".amount", a.Amount.Number())
+		c.Amounts = append(c.Amounts, AmountSet{Tier: a.Tier, Mission: a.Mission, Component: a.Component, Amount: v})
+	}
+	return c
 }
 
 // DecideReference checks a reference command against the reference as it

@@ -254,23 +254,13 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		if err != nil {
 			return eventstore.AppendResult{}, err
 		}
-		wr, err := s.conn.Append(ctx, s.physical(stream), toExpected(actual), data)
-		switch {
-		case err == nil:
-			return eventstore.AppendResult{Stream: stream, FirstRevision: uint64(actual + 1), LastRevision: uint64(actual) + uint64(len(prepared)),
-				LastPosition: eventstore.Position(wr.CommitPosition)}, nil
-		case errors.Is(err, errWrongVersion):
-			if expected.IsAny() || expected.IsStreamExists() {
-				lastErr = err
-				continue // another writer got in: read again and chain after it
-			}
-			// The client gives the actual revision only as text: read it back.
-			actual, rerr := s.lastRevision(ctx, stream)
-			if rerr != nil {
-				return eventstore.AppendResult{}, rerr
-			}
-			return eventstore.AppendResult{}, &eventstore.WrongRevisionError{Stream: stream, Expected: expected, Actual: actual}
-		case errors.Is(err, errUncertain):
+		res, outcome, err := s.write(ctx, stream, expected, actual, data)
+		switch outcome {
+		case written:
+			return res, err
+		case writeAgain:
+			lastErr = err // another writer got in: read again and chain after it
+		case writeUncertain:
 			// The append may or may not have landed: the next attempt reads
 			// the tail and finds our ids if it did.
 			uncertain, lastErr = true, err
@@ -278,11 +268,41 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			if err := backoff(ctx, attempt); err != nil {
 				return eventstore.AppendResult{}, err
 			}
-		default:
-			return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %s: %w", stream, err)
 		}
 	}
 	return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %s: gave up after %d attempts: %w", stream, s.opts.MaxAttempts, lastErr)
+}
+
+// writeOutcome is what one write of an append came to.
+type writeOutcome int
+
+const (
+	written        writeOutcome = iota // done: the result, or an error that ends the append
+	writeAgain                         // another writer got in first: read the tail again
+	writeUncertain                     // the connection failed: the events may have landed
+)
+
+// write appends sealed events after the revision actual.
+func (s *Store) write(ctx context.Context, stream string, expected eventstore.ExpectedRevision, actual int64, data []esdb.EventData) (eventstore.AppendResult, writeOutcome, error) {
+	wr, err := s.conn.Append(ctx, s.physical(stream), toExpected(actual), data)
+	switch {
+	case err == nil:
+		return eventstore.AppendResult{Stream: stream, FirstRevision: uint64(actual + 1), LastRevision: uint64(actual) + uint64(len(data)),
+			LastPosition: eventstore.Position(wr.CommitPosition)}, written, nil
+	case errors.Is(err, errWrongVersion):
+		if expected.IsAny() || expected.IsStreamExists() {
+			return eventstore.AppendResult{}, writeAgain, err
+		}
+		// The client gives the actual revision only as text: read it back.
+		actual, rerr := s.lastRevision(ctx, stream)
+		if rerr != nil {
+			return eventstore.AppendResult{}, written, rerr
+		}
+		return eventstore.AppendResult{}, written, &eventstore.WrongRevisionError{Stream: stream, Expected: expected, Actual: actual}
+	case errors.Is(err, errUncertain):
+		return eventstore.AppendResult{}, writeUncertain, err
+	}
+	return eventstore.AppendResult{}, written, fmt.Errorf("esdb: append to %s: %w", stream, err)
 }
 
 // lastOf returns the revision and hash of a stream's last event, given its

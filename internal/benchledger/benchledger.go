@@ -86,6 +86,7 @@ func National(b testing.TB) (string, []uuid.UUID) {
 type appendJob struct {
 	stream string
 	events []eventstore.EventData
+	key    byte // the appender: key modulo their number (a contract's first byte)
 }
 
 // generateLedger appends about want events to store (see National)
@@ -96,74 +97,90 @@ func generateLedger(store eventstore.Store, want int) ([]uuid.UUID, error) {
 	for chunk := uint64(1); total < want; chunk++ {
 		lines, _ := gen.National(gen.Options{Seed: chunk, Contracts: min(50_000, (want-total)/21+1),
 			Today: domain.MustDate("2026-11-22"), DecideMonthly: true})
-		const appenders = 16
-		jobs := make([]chan appendJob, appenders)
-		errs := make(chan error, appenders)
-		for i := range jobs {
-			jobs[i] = make(chan appendJob, 64)
-			go func() {
-				var failed error
-				for j := range jobs[i] {
-					if failed == nil {
-						_, failed = store.Append(context.Background(), j.stream, eventstore.Any(), j.events)
-					}
-				}
-				errs <- failed
-			}()
-		}
-		states := map[uuid.UUID]*cpts.Contract{}
-		err := func() error {
-			for _, l := range lines {
-				if total >= want {
-					return nil
-				}
-				// The reference facts (an amendment, crisis recognitions) go
-				// through their own streams, not decided here: the bench
-				// ledger is the contracts' streams.
-				if h, err := domain.PeekHeader(l); err == nil && slices.Contains(cpts.ReferenceCommands(), h.Type) {
-					continue
-				}
-				cmd, err := cpts.DecodeCommand(l)
-				if err != nil {
-					return err
-				}
-				id := cmd.Meta().ContractID
-				c := states[id]
-				if c == nil {
-					c = cpts.NewContract(id)
-					states[id] = c
-					ids = append(ids, id)
-				}
-				events, err := cpts.Decide(c, cmd)
-				if err != nil {
-					return fmt.Errorf("%s: %w", l, err)
-				}
-				if len(events) == 0 {
-					continue
-				}
-				for _, e := range events {
-					c.Apply(e)
-				}
-				data, err := app.Envelopes(cpts.Stream(id), cmd.Meta().CommandID, "bench", events)
-				if err != nil {
-					return err
-				}
-				jobs[int(id[0])%appenders] <- appendJob{cpts.Stream(id), data}
-				total += len(data)
-			}
-			return nil
-		}()
-		for _, ch := range jobs {
-			close(ch)
-		}
-		for range appenders {
-			err = errors.Join(err, <-errs)
-		}
-		if err != nil {
+		send, wait := startAppenders(store, 16)
+		err := decideLines(lines, want, &total, &ids, send)
+		if err = errors.Join(err, wait()); err != nil {
 			return nil, err
 		}
 	}
 	return ids, nil
+}
+
+// startAppenders starts n appenders: send hands one a stream's events
+// (each stream always to the same one, in order); wait ends them and
+// returns their first failures.
+func startAppenders(store eventstore.Store, n int) (send func(appendJob), wait func() error) {
+	jobs := make([]chan appendJob, n)
+	errs := make(chan error, n)
+	for i := range jobs {
+		jobs[i] = make(chan appendJob, 64)
+		go func() {
+			var failed error
+			for j := range jobs[i] {
+				if failed == nil {
+					_, failed = store.Append(context.Background(), j.stream, eventstore.Any(), j.events)
+				}
+			}
+			errs <- failed
+		}()
+	}
+	send = func(j appendJob) { jobs[int(j.key)%n] <- j }
+	wait = func() error {
+		for _, ch := range jobs {
+			close(ch)
+		}
+		var err error
+		for range n {
+			err = errors.Join(err, <-errs)
+		}
+		return err
+	}
+	return send, wait
+}
+
+// decideLines decides the CPTS commands of lines, each contract's state
+// kept in memory, and sends their events, until *total reaches want.
+func decideLines(lines [][]byte, want int, total *int, ids *[]uuid.UUID, send func(appendJob)) error {
+	states := map[uuid.UUID]*cpts.Contract{}
+	for _, l := range lines {
+		if *total >= want {
+			return nil
+		}
+		// The reference facts (an amendment, crisis recognitions) go
+		// through their own streams, not decided here: the bench
+		// ledger is the contracts' streams.
+		if h, err := domain.PeekHeader(l); err == nil && slices.Contains(cpts.ReferenceCommands(), h.Type) {
+			continue
+		}
+		cmd, err := cpts.DecodeCommand(l)
+		if err != nil {
+			return err
+		}
+		id := cmd.Meta().ContractID
+		c := states[id]
+		if c == nil {
+			c = cpts.NewContract(id)
+			states[id] = c
+			*ids = append(*ids, id)
+		}
+		events, err := cpts.Decide(c, cmd)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l, err)
+		}
+		for _, e := range events {
+			c.Apply(e)
+		}
+		if len(events) == 0 {
+			continue
+		}
+		data, err := app.Envelopes(cpts.Stream(id), cmd.Meta().CommandID, "bench", events)
+		if err != nil {
+			return err
+		}
+		send(appendJob{cpts.Stream(id), data, id[0]})
+		*total += len(data)
+	}
+	return nil
 }
 
 // keptIDs returns the contracts of a kept ledger.

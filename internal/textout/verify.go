@@ -55,3 +55,23 @@ func Verified(w io.Writer, rep notary.LogReport, checkpoints int, models *projec
 		fmt.Fprintf(w, "  … and %s more\n", Plural(int(models.More), "row"))
 	}
 }
+
+// VerifiedProof writes what a valid proof vouches for, signed by signer.
+func VerifiedProof(w io.Writer, res notary.VerifiedProof, signer string) {
+	if res.Kind != "inclusion" {
+		fmt.Fprintf(w, "ok: the tree of %d events is a prefix of the tree of %d events, both signed by %s (origin %s)\n", res.OldSize, res.TreeSize, signer, res.Origin)
+		fmt.Fprintf(w, "checked: both checkpoints' signatures, the consistency path between their roots\n")
+		return
+	}
+	ev := res.Event
+	fmt.Fprintf(w, "ok: event %s is leaf %d of the tree of %d events signed by %s (origin %s)\n", res.EventID, res.LeafIndex, res.TreeSize, signer, res.Origin)
+	fmt.Fprintf(w, "checked: the event's hash recomputed from the fields below, the checkpoint's signature, the audit path to its root\n")
+	tw := NewTable(w)
+	for _, row := range [][2]string{{"event", ev.EventID.String()}, {"stream", ev.Stream}, {"revision", fmt.Sprint(ev.Revision)},
+		{"type", ev.Type}, {"business date", ev.OccurredOn}, {"recorded at", ev.RecordedAt}, {"actor", ev.Actor}, {"amount", res.Amount}, {"data", string(ev.Data)}} {
+		if row[1] != "" {
+			fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
+		}
+	}
+	tw.Flush()
+}
