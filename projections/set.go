@@ -346,12 +346,7 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 				return fail(err)
 			}
 		}
-		prog.Applied += uint64(len(p.events))
-		prog.Position = p.events[len(p.events)-1].Position
-		prog.Elapsed = time.Since(start)
-		if opts.OnProgress != nil {
-			opts.OnProgress(prog)
-		}
+		prog.advance(p.events, start, opts.OnProgress)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
@@ -368,6 +363,16 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 	}
 	prog.Elapsed = time.Since(start)
 	return prog, nil
+}
+
+// advance counts a page of events folded, and reports it.
+func (p *Progress) advance(events []Event, start time.Time, report func(Progress)) {
+	p.Applied += uint64(len(events))
+	p.Position = events[len(events)-1].Position
+	p.Elapsed = time.Since(start)
+	if report != nil {
+		report(*p)
+	}
 }
 
 // buildHead is the position a build folds the log up to: the store's
