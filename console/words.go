@@ -59,6 +59,14 @@ var withholdings = map[string][2]string{
 	"late":                   {"{mission:label} : délai de {kind:label} de {months:int} mois échu le {deadline:date}", "{mission:label}: {kind:label} deadline of {months:int} months passed on {deadline:date}"},
 }
 
+// HasWords tells whether the console says in words what an event of the
+// type did (a type without them is shown as its data only): every
+// scheme's event types must have them (domain/schemetest).
+func HasWords(eventType string) bool {
+	_, ok := eventWords[eventType]
+	return ok
+}
+
 // eventWords say what each event did, from its data.
 var eventWords = map[string][2]string{
 	"ContractSigned": {"Signature du contrat de {cpts.name:text} ({tier:text}, {population:int} habitants), missions : {missions:labels}",

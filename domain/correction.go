@@ -209,6 +209,19 @@ func Regularise(rs []YearRegularisation, corrections []CorrectionRecord, payment
 	return out
 }
 
+// PrescriptionAfter is CheckPrescription of what a correction would take
+// back: after is a copy of the contract, the correction's events are
+// applied to it, and the regularisations it would then owe are judged on
+// the correction's date. Both schemes' corrections go through it.
+func PrescriptionAfter[S State](after S, events []Event, regularisations func(S) []YearRegularisation, years int, correctedOn Date) error {
+	for _, e := range events {
+		if err := after.Apply(e); err != nil {
+			return err
+		}
+	}
+	return CheckPrescription(regularisations(after), years, correctedOn)
+}
+
 // CheckPrescription records a violation for each payment a correction
 // dated correctedOn would recover money from (a negative regularisation
 // that lowers it) when it was decided more than years before.

@@ -292,13 +292,7 @@ func (c *Contract) regularise(asOf domain.Date, pending []domain.CorrectionRecor
 // money decided more than the rulebook's recovery_prescription_years before
 // the correction.
 func (c *Contract) checkPrescription(events []domain.Event, correctedOn domain.Date) error {
-	after := c.clone()
-	for _, e := range events {
-		if err := after.Apply(e); err != nil {
-			return err
-		}
-	}
-	return domain.CheckPrescription(after.regularisations(), c.Rulebook.RecoveryPrescriptionYears, correctedOn)
+	return domain.PrescriptionAfter(c.clone(), events, (*Contract).regularisations, c.Rulebook.RecoveryPrescriptionYears, correctedOn)
 }
 
 // Forecast is a dry run of DecideDuePayments(until): what falls due by

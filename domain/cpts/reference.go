@@ -372,13 +372,7 @@ func (c *Contract) CheckReference(ref *Reference, on domain.Date) error {
 	if len(notes) == 0 {
 		return nil
 	}
-	after := c.clone()
-	for _, n := range notes {
-		if err := after.Apply(n); err != nil {
-			return err
-		}
-	}
-	err := domain.CheckPrescription(after.regularisations(), c.Rulebook.RecoveryPrescriptionYears, on)
+	err := domain.PrescriptionAfter(c.clone(), notes, (*Contract).regularisations, c.Rulebook.RecoveryPrescriptionYears, on)
 	var re *domain.RejectedError
 	if errors.As(err, &re) {
 		for i := range re.Violations {
