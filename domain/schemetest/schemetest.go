@@ -52,7 +52,7 @@ func Run(t *testing.T, c Config) {
 type step struct {
 	cmd    domain.Command
 	ref    domain.Reference // the reference facts as the command saw them (nil: a scheme without)
-	prior  []domain.Event // the events the contract's stream held before it
+	prior  []domain.Event   // the events the contract's stream held before it
 	events []domain.Event
 }
 
