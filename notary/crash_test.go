@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +70,7 @@ func TestFollowerKilledMidBatchResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rng := testwait.Rand(t)
 	for round := 0; round < 4; round++ {
 		dir := t.TempDir()
 		s := openStore(t, dir)
@@ -90,7 +90,8 @@ func TestFollowerKilledMidBatchResumes(t *testing.T) {
 				return err == nil
 			})
 		} else {
-			time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
+			// A kill at a random moment (the seed logged above replays it).
+			time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		werr := cmd.Wait()

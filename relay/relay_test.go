@@ -118,13 +118,15 @@ func (e *env) consumeAll(t *testing.T, want int) []*eventstore.Envelope {
 	var out []*eventstore.Envelope
 	seen := map[uuid.UUID]bool{}
 	for len(out) < want {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
-		if errors.Is(err, nats.ErrNoResponders) && ctx.Err() == nil {
-			// Right after a fail-over the ordered consumer's own request may
-			// find no JetStream responder yet: ask again shortly.
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
+		// Right after a fail-over the ordered consumer's own request may
+		// find no JetStream responder yet: it is asked again until one
+		// answers.
+		var batch jetstream.MessageBatch
+		var err error
+		natstest.WaitFor(t, "a JetStream responder to the consumer's fetch", func() bool {
+			batch, err = cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+			return !errors.Is(err, nats.ErrNoResponders) || ctx.Err() != nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,20 +12,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/eventstore/storetest"
 	"github.com/cptsledger/ledger/internal/testwait"
-	"github.com/google/uuid"
 )
 
 const childEnv = "LEDGER_EMBEDDED_CRASH_CHILD"
+
+// childSeedEnv hands the child the seed of its draws (batch sizes,
+// streams, padding): the test's, logged.
+const childSeedEnv = "LEDGER_EMBEDDED_CRASH_SEED"
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childEnv); path != "" {
@@ -61,19 +67,21 @@ func crashChild(path string) {
 	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
 	var wg sync.WaitGroup
+	seed, _ := strconv.ParseUint(os.Getenv(childSeedEnv), 10, 64)
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
+		rng := rand.New(rand.NewPCG(seed, uint64(w)))
 		go func() {
 			defer wg.Done()
 			for i := 0; ; i++ {
-				n := 1 + rand.IntN(5)
+				n := 1 + rng.IntN(5)
 				batch := uuid.NewString()
-				stream := fmt.Sprintf("crash-%d", rand.IntN(10))
+				stream := fmt.Sprintf("crash-%d", rng.IntN(10))
 				evs := make([]eventstore.EventData, n)
 				ids := make([]string, n)
 				for j := range evs {
 					evs[j] = eventstore.EventData{ID: uuid.New(), Type: "Crash", CommandID: batch,
-						Data: json.RawMessage(fmt.Sprintf(`{"batch":%q,"size":%d,"pad":%q}`, batch, n, strings.Repeat("x", rand.IntN(3000))))}
+						Data: json.RawMessage(fmt.Sprintf(`{"batch":%q,"size":%d,"pad":%q}`, batch, n, strings.Repeat("x", rng.IntN(3000))))}
 					ids[j] = evs[j].ID.String()
 				}
 				if _, err := s.Append(context.Background(), stream, eventstore.Any(), evs); err != nil {
@@ -99,11 +107,12 @@ func TestCrashSafety(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "events.db")
 	acked := map[string]string{} // event id → stream
+	rng := testwait.Rand(t)
 	const kills = 20
 	totalAcks := 0
 	for round := 0; round < kills; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"="+path)
+		cmd.Env = append(os.Environ(), childEnv+"="+path, fmt.Sprintf("%s=%d", childSeedEnv, rng.Uint64()))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		stdout, err := cmd.StdoutPipe()
@@ -123,7 +132,9 @@ func TestCrashSafety(t *testing.T) {
 			}
 			lines <- got
 		}()
-		time.Sleep(time.Duration(50+rand.IntN(250)) * time.Millisecond)
+		// A kill at a random moment of the child's writing (the seed above
+		// replays the moments).
+		time.Sleep(time.Duration(50+rng.IntN(250)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -395,17 +406,19 @@ func TestWriterStats(t *testing.T) {
 // there for ever); and a request that reached the queue after the writer's
 // last look waited for an answer that never came. Nothing is written twice.
 func TestAppendsRacingClose(t *testing.T) {
+	rng := testwait.Rand(t)
 	for round := range 60 {
 		s := open(t, filepath.Join(t.TempDir(), "events.db"))
 		var wg sync.WaitGroup
 		for g := range 8 {
 			wg.Add(1)
+			grng := rand.New(rand.NewPCG(rng.Uint64(), uint64(g)))
 			go func() {
 				defer wg.Done()
 				for i := 0; ; i++ {
 					ctx, cancel := context.Background(), context.CancelFunc(func() {})
 					if g%2 == 0 {
-						ctx, cancel = context.WithTimeout(ctx, time.Duration(rand.IntN(400))*time.Microsecond)
+						ctx, cancel = context.WithTimeout(ctx, time.Duration(grng.IntN(400))*time.Microsecond)
 					}
 					_, err := s.Append(ctx, fmt.Sprintf("g%d-%d", g, i), eventstore.NoStream(), []eventstore.EventData{storetest.Event("A", i)})
 					cancel()
@@ -421,7 +434,7 @@ func TestAppendsRacingClose(t *testing.T) {
 		}
 		returned := make(chan struct{})
 		go func() { wg.Wait(); close(returned) }()
-		groups := int64(1 + rand.IntN(40))
+		groups := int64(1 + rng.IntN(40))
 		testwait.Until(t, 30*time.Second, fmt.Sprintf("%d groups committed", groups), func() bool { return s.WriterStats().Groups >= groups })
 		closed := make(chan error, 1)
 		go func() { closed <- s.Close() }()

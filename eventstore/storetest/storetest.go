@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"concurrent_multi_event_appends_to_new_streams", testConcurrentNewStreams},
 		{"cancelled_while_in_flight", testCancelInFlight},
 		{"command_digest_kept_outside_the_hash", testCommandDigest},
+		{"leaves_as_read_all_gives_them", testLeaves},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -862,5 +863,57 @@ func testCommandDigest(t *testing.T, s eventstore.Store) {
 	// A re-append of the same events is a duplicate, digest or not.
 	if res, err := s.Append(ctx, "digest", eventstore.NoStream(), []eventstore.EventData{with, without}); err != nil || !res.Duplicate {
 		t.Fatalf("re-append: %+v %v", res, err)
+	}
+}
+
+// testLeaves: a store that reads leaves itself (the optional
+// eventstore.LeafReader) gives, page by page, exactly the position, id and
+// hash ReadAll gives of every event; a store without it is read through
+// ReadAll (eventstore.ReadLeaves), and the case says it checked nothing of
+// its own.
+func testLeaves(t *testing.T, s eventstore.Store) {
+	ctx := context.Background()
+	lr, ok := s.(eventstore.LeafReader)
+	if !ok {
+		t.Skip("the store does not implement eventstore.LeafReader (optional): leaves are read through ReadAll")
+	}
+	for i := range 3 {
+		batch := make([]eventstore.EventData, 7)
+		for j := range batch {
+			batch[j] = Event("Leaf", i*10+j)
+		}
+		if _, err := s.Append(ctx, fmt.Sprintf("leaves-%d", i), eventstore.NoStream(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.ReadAll(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leaves []eventstore.Leaf
+	for after := eventstore.Position(0); ; {
+		page, err := lr.ReadLeaves(ctx, after, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) > 4 {
+			t.Fatalf("a page of %d leaves, limit 4", len(page))
+		}
+		leaves = append(leaves, page...)
+		after = page[len(page)-1].Position
+	}
+	if len(leaves) != len(all) {
+		t.Fatalf("%d leaves, %d events", len(leaves), len(all))
+	}
+	for i, e := range all {
+		if want := (eventstore.Leaf{Position: e.Position, EventID: e.EventID, Hash: e.Hash}); leaves[i] != want {
+			t.Fatalf("leaf %d: %+v, ReadAll says %+v", i, leaves[i], want)
+		}
+	}
+	if none, err := lr.ReadLeaves(ctx, all[len(all)-1].Position, 10); err != nil || len(none) != 0 {
+		t.Fatalf("after the last event: %v %v", none, err)
 	}
 }

@@ -47,7 +47,12 @@ func StartClusterWithUsers(t testing.TB, n int, users *natsserver.Users, publish
 	// A node's cluster port is chosen free, then let go before the node
 	// binds it: another process of the test run may take it meanwhile, and
 	// the node never gets ready. Then the cluster starts again, on other
-	// ports.
+	// ports. Why not hand each node its listener, as every other test of
+	// the repository does: a NATS server binds its ports itself, and a
+	// clustered JetStream node opens its route port only once JetStream is
+	// up, which waits for the routes — so the nodes' route ports must be
+	// known before any starts (a seed node with a port of its choosing
+	// never gets ready; tried).
 	var c *Cluster
 	var err error
 	for attempt := 1; ; attempt++ {

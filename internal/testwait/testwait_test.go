@@ -43,3 +43,14 @@ func TestUntilFailsAfterTheTimeout(t *testing.T) {
 		t.Fatalf("failed after %s, before the timeout", took)
 	}
 }
+
+// The same seed gives the same draws.
+func TestRandReplaysItsSeed(t *testing.T) {
+	t.Setenv("LEDGER_TEST_SEED", "42")
+	a, b := Rand(t), Rand(t)
+	for range 10 {
+		if a.Uint64() != b.Uint64() {
+			t.Fatal("two sources of the same seed drew differently")
+		}
+	}
+}
