@@ -14,7 +14,6 @@ import (
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
-	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -369,11 +368,11 @@ type deadlineRow struct {
 	Title             string
 }
 
-func newDeadlineCharts(ds []projections.Deadline, signed domain.Date, lang string) deadlineCharts {
+func newDeadlineCharts(ds []query.Deadline, signed domain.Date, lang string) deadlineCharts {
 	return deadlineCharts{drawDeadlines(ds, signed, lang, false), drawDeadlines(ds, signed, lang, true)}
 }
 
-func drawDeadlines(ds []projections.Deadline, signed domain.Date, lang string, narrow bool) deadlineChart {
+func drawDeadlines(ds []query.Deadline, signed domain.Date, lang string, narrow bool) deadlineChart {
 	c := deadlineChart{W: wideFrame.W}
 	if narrow {
 		c.W = narrowFrame.W

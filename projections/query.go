@@ -2,9 +2,7 @@ package projections
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -85,47 +83,28 @@ func (w Window) asOf() string {
 	return w.AsOf.String()
 }
 
-// Payment is one decision with its breakdown.
-type Payment struct {
-	PaymentID    uuid.UUID    `json:"payment_id"`
-	ContractID   uuid.UUID    `json:"-"`
-	Kind         string       `json:"kind"`
-	ContractYear int          `json:"contract_year"`
-	Mission      *string      `json:"mission,omitempty"`
-	DueOn        domain.Date  `json:"due_on"`
-	DecidedOn    domain.Date  `json:"decided_on"`
-	Status       string       `json:"status"`
-	Amount       domain.Money `json:"amount"`
-	Rulebook     string       `json:"rulebook"`
-	Table        string       `json:"table,omitempty"`
-	Rule         string       `json:"rule"`
-	Lines        []Line       `json:"lines"`
-	Scheme       string       `json:"scheme"`
-	Reason       string       `json:"reason,omitempty"`
-	// Withheld is Reason as a code and its facts (domain.Withholding).
-	Withheld *domain.Withholding `json:"withheld,omitempty"`
-	// Corrects, on a regularisation, names the payments it corrects;
-	// CorrectedBy, on a payment, the regularisations that corrected it
-	// (within the query's window).
-	Corrects    []uuid.UUID `json:"corrects,omitempty"`
-	CorrectedBy []uuid.UUID `json:"corrected_by,omitempty"`
-	Position    uint64      `json:"position"`
-	RecordedAt  string      `json:"recorded_at"`
-}
-
-// Line is one breakdown line.
-type Line struct {
-	Mission   *string      `json:"mission"`
-	Component string       `json:"component"`
-	Amount    domain.Money `json:"amount"`
-	Basis     string       `json:"basis,omitempty"`
-	// Formula is Basis as a code and its operands (domain.Formula).
-	Formula *domain.Formula `json:"formula,omitempty"`
-	// Rulebook, Amendment and Withheld: where the line's amount came from
-	// when not the payment's rulebook, and why it is held back (domain.Line).
-	Rulebook  string               `json:"rulebook,omitempty"`
-	Amendment *domain.AmendmentRef `json:"amendment,omitempty"`
-	Withheld  *domain.Withholding  `json:"withheld,omitempty"`
+// PaymentRow is one decision of the payments read model, its breakdown
+// read back from its column (query.Payment is what the read side answers).
+type PaymentRow struct {
+	PaymentID    uuid.UUID
+	ContractID   uuid.UUID
+	Scheme       string
+	Kind         string
+	ContractYear int
+	Mission      string
+	DueOn        domain.Date
+	DecidedOn    domain.Date
+	Status       string
+	Amount       domain.Money
+	Rulebook     string
+	Table        string
+	Rule         string
+	Reason       string
+	Lines        []domain.Line
+	Withheld     *domain.Withholding
+	Corrects     []uuid.UUID
+	Position     uint64
+	RecordedAt   string
 }
 
 // Contract is a CPTS contract's terms as the read model holds them.
@@ -150,29 +129,18 @@ type ErrUnknownContract struct{ ID uuid.UUID }
 
 func (e ErrUnknownContract) Error() string { return fmt.Sprintf("no contract %s in the ledger", e.ID) }
 
-// Contract returns a CPTS contract's terms.
-func (db *DB) Contract(ctx context.Context, id uuid.UUID) (Contract, error) {
-	cs, err := db.contracts(ctx, `WHERE contract_id = ?`, id.String())
-	if err != nil {
-		return Contract{}, err
-	}
-	if len(cs) == 0 {
-		return Contract{}, ErrUnknownContract{id}
-	}
-	return cs[0], nil
-}
-
-// Summary is what every contract has, whatever its scheme.
-type Summary struct {
-	ContractID   uuid.UUID   `json:"contract_id"`
-	Scheme       string      `json:"scheme"`
-	Rulebook     string      `json:"rulebook"`
-	Tier         string      `json:"tier,omitempty"` // CPTS only
-	CPAM         string      `json:"cpam"`
-	ARS          string      `json:"ars,omitempty"` // CPTS only
-	Name         string      `json:"name"`          // the CPTS's name, or the doctor's RPPS number
-	SignedOn     domain.Date `json:"signed_on"`
-	TerminatedOn domain.Date `json:"terminated_on,omitempty"`
+// SummaryRow is what the read models hold of every contract, whatever its
+// scheme (query.Summary is what the read side answers).
+type SummaryRow struct {
+	ContractID   uuid.UUID
+	Scheme       string
+	Rulebook     string
+	Tier         string // CPTS only
+	CPAM         string
+	ARS          string // CPTS only
+	Name         string // the CPTS's name, or the doctor's RPPS number
+	SignedOn     domain.Date
+	TerminatedOn domain.Date
 }
 
 const summarySQL = `SELECT contract_id, scheme, rulebook, tier, cpam, ars, cpts_name AS name, signed_on, COALESCE(terminated_on, '') AS terminated_on,
@@ -203,60 +171,44 @@ const summaryAtSQL = `SELECT contract_id, scheme, rulebook,
 const terminatedAsOfSQL = `COALESCE((SELECT t.terminated_on FROM terminations t WHERE t.contract_id = s.contract_id
 	AND t.business_date <= ?1 AND t.recorded_at <= ?2 ORDER BY t.position DESC LIMIT 1), '')`
 
-// Summary returns a contract of any scheme, as it is now.
-func (db *DB) Summary(ctx context.Context, id uuid.UUID) (Summary, error) {
-	return db.SummaryAt(ctx, id, Window{})
-}
-
 // SummaryAt returns a contract as of the window's date, as known at its
 // time: ErrUnknownContract when it was not signed, or not recorded, by
 // then.
-func (db *DB) SummaryAt(ctx context.Context, id uuid.UUID, w Window) (Summary, error) {
+func (db *DB) SummaryAt(ctx context.Context, id uuid.UUID, w Window) (SummaryRow, error) {
 	ss, err := db.summariesAt(ctx, w, `WHERE contract_id = ?3`, id.String())
 	if err != nil {
-		return Summary{}, err
+		return SummaryRow{}, err
 	}
 	if len(ss) == 0 {
-		return Summary{}, ErrUnknownContract{id}
+		return SummaryRow{}, ErrUnknownContract{id}
 	}
 	return ss[0], nil
 }
 
-// Summaries returns every contract of every scheme, in signature order.
-func (db *DB) Summaries(ctx context.Context) ([]Summary, error) {
-	return db.SummariesAt(ctx, Window{})
-}
-
 // SummariesAt returns every contract the window sees, as it sees them, in
 // signature order.
-func (db *DB) SummariesAt(ctx context.Context, w Window) ([]Summary, error) {
+func (db *DB) SummariesAt(ctx context.Context, w Window) ([]SummaryRow, error) {
 	return db.summariesAt(ctx, w, `ORDER BY signed_on, contract_id`)
 }
 
-func (db *DB) summariesAt(ctx context.Context, w Window, tail string, args ...any) ([]Summary, error) {
+func (db *DB) summariesAt(ctx context.Context, w Window, tail string, args ...any) ([]SummaryRow, error) {
 	return db.scanSummaries(ctx, `SELECT contract_id, scheme, rulebook, tier, cpam, ars, name, signed_on, terminated_on FROM (`+summaryAtSQL+`) `+tail,
 		append([]any{w.asOf(), w.knownAt()}, args...)...)
 }
 
-// SearchSummaries returns the contracts of every scheme that where (over
-// the columns of Summary, named as in its JSON) keeps, in id order.
-func (db *DB) SearchSummaries(ctx context.Context, where string, args ...any) ([]Summary, error) {
-	return db.summaries(ctx, where, args...)
-}
-
-func (db *DB) summaries(ctx context.Context, tail string, args ...any) ([]Summary, error) {
+func (db *DB) summaries(ctx context.Context, tail string, args ...any) ([]SummaryRow, error) {
 	return db.scanSummaries(ctx, `SELECT contract_id, scheme, rulebook, tier, cpam, ars, name, signed_on, terminated_on FROM (`+summarySQL+`) `+tail, args...)
 }
 
-func (db *DB) scanSummaries(ctx context.Context, query string, args ...any) ([]Summary, error) {
+func (db *DB) scanSummaries(ctx context.Context, query string, args ...any) ([]SummaryRow, error) {
 	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Summary{}
+	out := []SummaryRow{}
 	for rows.Next() {
-		var s Summary
+		var s SummaryRow
 		var id, signed, terminated string
 		if err := rows.Scan(&id, &s.Scheme, &s.Rulebook, &s.Tier, &s.CPAM, &s.ARS, &s.Name, &signed, &terminated); err != nil {
 			return nil, err
@@ -306,10 +258,10 @@ func (db *DB) contracts(ctx context.Context, where string, args ...any) ([]Contr
 
 // Payments returns a contract's decisions in the order they were made,
 // within the window: decided on or before its date, recorded by its time.
-func (db *DB) Payments(ctx context.Context, id uuid.UUID, w Window) ([]Payment, error) {
-	out := []Payment{}
+func (db *DB) Payments(ctx context.Context, id uuid.UUID, w Window) ([]PaymentRow, error) {
+	out := []PaymentRow{}
 	err := db.payments(ctx, `WHERE p.contract_id = ? AND p.decided_on <= ? AND p.recorded_at <= ?`, []any{id.String(), w.asOf(), w.knownAt()},
-		func(p Payment) error {
+		func(p PaymentRow) error {
 			out = append(out, p)
 			return nil
 		})
@@ -318,11 +270,11 @@ func (db *DB) Payments(ctx context.Context, id uuid.UUID, w Window) ([]Payment, 
 
 // EachPayment calls fn with every decision of every contract within the
 // window, by contract then decision order.
-func (db *DB) EachPayment(ctx context.Context, w Window, fn func(Payment) error) error {
+func (db *DB) EachPayment(ctx context.Context, w Window, fn func(PaymentRow) error) error {
 	return db.payments(ctx, `WHERE p.decided_on <= ? AND p.recorded_at <= ?`, []any{w.asOf(), w.knownAt()}, fn)
 }
 
-func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Payment) error) error {
+func (db *DB) payments(ctx context.Context, where string, args []any, fn func(PaymentRow) error) error {
 	rows, err := db.r.QueryContext(ctx, `SELECT p.payment_id, p.contract_id, p.kind, p.contract_year, COALESCE(p.mission, ''),
 		p.due_on, p.decided_on, p.status, p.amount, p.rulebook, COALESCE(p.aid_table, ''), p.rule, COALESCE(p.reason, ''),
 		p.position, p.recorded_at, p.lines, COALESCE(p.corrects, ''), p.scheme, COALESCE(p.withheld, '')
@@ -346,18 +298,13 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 		if err != nil {
 			return err
 		}
-		var decoded []domain.Line
-		if err := json.Unmarshal(lines, &decoded); err != nil {
-			return fmt.Errorf("projections: payment %s lines: %w", pid, err)
-		}
 		var rd stored
-		p := Payment{PaymentID: rd.id(pid), ContractID: rd.id(cid), Kind: kind, ContractYear: year,
-			Mission: optional(mission), DueOn: rd.date(due), DecidedOn: rd.date(decided), Status: status,
+		p := PaymentRow{PaymentID: rd.id(pid), ContractID: rd.id(cid), Kind: kind, ContractYear: year,
+			Mission: mission, DueOn: rd.date(due), DecidedOn: rd.date(decided), Status: status,
 			Amount: amt, Rulebook: rulebook, Table: table, Rule: rule, Reason: reason, Position: uint64(pos), RecordedAt: recorded,
-			Lines: make([]Line, len(decoded)), Scheme: scheme}
-		for i, l := range decoded {
-			p.Lines[i] = Line{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis, Formula: l.Formula,
-				Rulebook: l.Rulebook, Amendment: l.Amendment, Withheld: l.Withheld}
+			Scheme: scheme}
+		if err := json.Unmarshal(lines, &p.Lines); err != nil {
+			return fmt.Errorf("projections: payment %s lines: %w", pid, err)
 		}
 		if withheld != "" {
 			p.Withheld = new(domain.Withholding)
@@ -378,13 +325,6 @@ func (db *DB) payments(ctx context.Context, where string, args []any, fn func(Pa
 		}
 	}
 	return rows.Err()
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 // AlertRow is a deadline with the fact that met it and the contract's
@@ -553,7 +493,7 @@ type Cursor struct {
 
 // SearchContracts returns up to f.Limit contracts of any scheme that the
 // filter keeps, after the cursor, by name then id.
-func (db *DB) SearchContracts(ctx context.Context, f ContractFilter) ([]Summary, error) {
+func (db *DB) SearchContracts(ctx context.Context, f ContractFilter) ([]SummaryRow, error) {
 	after := Cursor{}
 	if f.After != nil {
 		after = *f.After
@@ -575,88 +515,6 @@ func (db *DB) SearchContracts(ctx context.Context, f ContractFilter) ([]Summary,
 		return db.summaries(ctx, where, append([]any{"", ""}, args...)...)
 	}
 	return db.summariesAt(ctx, f.Window, where, args...)
-}
-
-// AidContract is a medical-assistant aid contract's terms as the read model
-// holds them.
-type AidContract struct {
-	RPPS               string      `json:"rpps"`
-	Specialty          string      `json:"specialty"`
-	Option             string      `json:"option"`
-	Band               string      `json:"band"`
-	PatienteleBaseline int         `json:"patientele_baseline"`
-	PatienteleTarget   int         `json:"patientele_target"`
-	HiredOn            domain.Date `json:"hired_on,omitzero"`
-}
-
-// AidContract returns an aid contract's terms.
-func (db *DB) AidContract(ctx context.Context, id uuid.UUID) (AidContract, error) {
-	var a AidContract
-	var hired string
-	err := db.r.QueryRowContext(ctx, `SELECT rpps, specialty, option, band, patientele_baseline, patientele_target, COALESCE(hired_on, '')
-		FROM aid_contracts WHERE contract_id = ?`, id.String()).Scan(&a.RPPS, &a.Specialty, &a.Option, &a.Band, &a.PatienteleBaseline, &a.PatienteleTarget, &hired)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrUnknownContract{id}
-	}
-	if err != nil {
-		return a, err
-	}
-	var rd stored
-	a.HiredOn = rd.optDate(hired)
-	return a, rd.check("aid contract " + id.String())
-}
-
-// Deadline is one deadline of a CPTS contract and the date it was met, as
-// the ledger knows it now.
-type Deadline struct {
-	Mission  string      `json:"mission"`
-	Kind     string      `json:"kind"`
-	Months   int         `json:"months"`
-	Deadline domain.Date `json:"deadline"`
-	DoneOn   domain.Date `json:"done_on,omitzero"`
-}
-
-// Deadlines returns a CPTS contract's deadlines, by date.
-func (db *DB) Deadlines(ctx context.Context, id uuid.UUID) ([]Deadline, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT mission, kind, months, deadline, COALESCE(done_on, '') FROM deadlines
-		WHERE contract_id = ? ORDER BY deadline, mission, kind`, id.String())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Deadline{}
-	for rows.Next() {
-		var d Deadline
-		var deadline, done string
-		if err := rows.Scan(&d.Mission, &d.Kind, &d.Months, &deadline, &done); err != nil {
-			return nil, err
-		}
-		var rd stored
-		d.Deadline, d.DoneOn = rd.date(deadline), rd.optDate(done)
-		if err := rd.check("deadline of " + id.String()); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-// ReportedYears returns the contract years a CPTS contract reported.
-func (db *DB) ReportedYears(ctx context.Context, id uuid.UUID) ([]int, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT contract_year FROM reports WHERE contract_id = ? ORDER BY contract_year`, id.String())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []int{}
-	for rows.Next() {
-		var y int
-		if err := rows.Scan(&y); err != nil {
-			return nil, err
-		}
-		out = append(out, y)
-	}
-	return out, rows.Err()
 }
 
 // Parties returns the CPAMs and ARSs of the contracts, each sorted: the

@@ -34,11 +34,12 @@ const (
 
 // ContractSummary is a contract of any scheme in a search, with its status.
 type ContractSummary struct {
-	projections.Summary
+	Summary
 	Status string `json:"status"`
 }
 
-func summaryOf(s projections.Summary) ContractSummary {
+func summaryOf(r projections.SummaryRow) ContractSummary {
+	s := summaryFrom(r)
 	status := StatusLive
 	if !s.TerminatedOn.IsZero() {
 		status = StatusTerminated
@@ -154,8 +155,8 @@ func (l *Ledger) SearchContracts(ctx context.Context, s ContractSearch) (Contrac
 type ContractDetail struct {
 	ContractSummary
 	CPTS      *CPTSTerms               `json:"cpts,omitempty"`
-	Aid       *projections.AidContract `json:"aid,omitempty"`
-	Deadlines []projections.Deadline   `json:"deadlines,omitempty"`
+	Aid       *AidTerms  `json:"aid,omitempty"`
+	Deadlines []Deadline `json:"deadlines,omitempty"`
 	// NextDeadline is a CPTS contract's next deadline still to be worked
 	// as of the window's date (today by default), with its status for the
 	// default due-soon window (cpts.NextAlert); absent when none is open.
@@ -268,18 +269,18 @@ func describe(d *ContractDetail, state domain.State) {
 		// The missions signed, and those taken up since (crisis, under an
 		// earlier rulebook).
 		d.CPTS = &CPTSTerms{CPTSID: t.CPTS.ID, Population: t.Population, SNPRegulation: t.SNPRegulation, Missions: c.Missions()}
-		d.Deadlines = []projections.Deadline{}
+		d.Deadlines = []Deadline{}
 		for _, dl := range c.Deadlines() {
-			d.Deadlines = append(d.Deadlines, projections.Deadline{Mission: dl.Mission, Kind: dl.Kind, Months: dl.Months,
+			d.Deadlines = append(d.Deadlines, Deadline{Mission: dl.Mission, Kind: dl.Kind, Months: dl.Months,
 				Deadline: dl.Deadline, DoneOn: dl.Done})
 		}
-		slices.SortStableFunc(d.Deadlines, func(a, b projections.Deadline) int {
+		slices.SortStableFunc(d.Deadlines, func(a, b Deadline) int {
 			return cmp.Or(a.Deadline.Compare(b.Deadline), cmp.Compare(a.Mission, b.Mission), cmp.Compare(a.Kind, b.Kind))
 		})
 		d.ReportedYears = slices.Sorted(maps.Keys(c.Reports))
 	case *assistant.Contract:
 		t := c.Terms
-		d.Aid = &projections.AidContract{RPPS: t.Doctor.RPPS, Specialty: t.Doctor.Specialty, Option: t.Option, Band: t.Band,
+		d.Aid = &AidTerms{RPPS: t.Doctor.RPPS, Specialty: t.Doctor.Specialty, Option: t.Option, Band: t.Band,
 			PatienteleBaseline: t.PatienteleBaseline, PatienteleTarget: t.PatienteleTarget, HiredOn: c.HiredOn}
 		d.ReportedYears = slices.Sorted(maps.Keys(c.Reports))
 	}

@@ -15,9 +15,6 @@ import (
 	"github.com/cptsledger/ledger/projections"
 )
 
-// Payment is one decision with its breakdown (design section 6).
-type Payment = projections.Payment
-
 // Payments returns a contract's decisions in the order they were made,
 // within the window; each payment a regularisation corrects names it
 // (corrected_by).
@@ -31,7 +28,7 @@ func (l *Ledger) Payments(ctx context.Context, id uuid.UUID, w Window) ([]Paymen
 		if err != nil {
 			return err
 		}
-		out = correctedBy(ps)
+		out = correctedBy(paymentsFrom(ps))
 		return nil
 	})
 	return out, err
@@ -91,13 +88,13 @@ func (l *Ledger) Balance(ctx context.Context, id uuid.UUID, w Window) (Balance, 
 		if err != nil {
 			return err
 		}
-		b = balanceOf(s, ps, w)
+		b = balanceOf(s, paymentsFrom(ps), w)
 		return nil
 	})
 	return b, err
 }
 
-func balanceOf(s projections.Summary, ps []Payment, w Window) Balance {
+func balanceOf(s projections.SummaryRow, ps []Payment, w Window) Balance {
 	b := Balance{ContractID: s.ContractID, Scheme: s.Scheme, Tier: s.Tier, Rulebook: s.Rulebook, ByYear: []YearAmount{}}
 	if !w.AsOf.IsZero() {
 		b.AsOf = &w.AsOf
@@ -157,7 +154,7 @@ func ExportHeader(perPayment bool) []string {
 // pay once earlier recoveries are offset). money formats amounts.
 func (l *Ledger) Export(ctx context.Context, f ExportFilter, w Window, money func(domain.Money) string, fn func([]string) error) error {
 	return l.with(ctx, func(db *projections.DB) error {
-		contracts := map[uuid.UUID]projections.Summary{}
+		contracts := map[uuid.UUID]projections.SummaryRow{}
 		cs, err := db.SummariesAt(ctx, w)
 		if err != nil {
 			return err
@@ -178,10 +175,11 @@ func (l *Ledger) Export(ctx context.Context, f ExportFilter, w Window, money fun
 			defer func() { current = current[:0] }()
 			return exportRows(contracts[current[0].ContractID], current, f.PerPayment, money, fn)
 		}
-		err = db.EachPayment(ctx, w, func(p Payment) error {
-			if f.Contract != uuid.Nil && p.ContractID != f.Contract {
+		err = db.EachPayment(ctx, w, func(r projections.PaymentRow) error {
+			if f.Contract != uuid.Nil && r.ContractID != f.Contract {
 				return nil
 			}
+			p := paymentFrom(r)
 			if len(current) > 0 && current[0].ContractID != p.ContractID {
 				if err := flush(); err != nil {
 					return err
@@ -198,7 +196,7 @@ func (l *Ledger) Export(ctx context.Context, f ExportFilter, w Window, money fun
 }
 
 // exportRows writes one contract's payments.
-func exportRows(c projections.Summary, ps []Payment, perPayment bool, money func(domain.Money) string, fn func([]string) error) error {
+func exportRows(c projections.SummaryRow, ps []Payment, perPayment bool, money func(domain.Money) string, fn func([]string) error) error {
 	decisions := make([]domain.PaymentDecided, len(ps))
 	for i, p := range ps {
 		decisions[i] = domain.PaymentDecided{ContractYear: p.ContractYear, Amount: p.Amount}
@@ -219,7 +217,7 @@ func exportRows(c projections.Summary, ps []Payment, perPayment bool, money func
 		}
 		lines := p.Lines
 		if len(lines) == 0 { // a withheld advance: one row at 0.00
-			lines = []projections.Line{{Component: domain.StatusWithheld, Amount: domain.Zero}}
+			lines = []Line{{Component: domain.StatusWithheld, Amount: domain.Zero}}
 		}
 		for _, ln := range lines {
 			mission := ""

@@ -218,7 +218,7 @@ func oneContract(e *Env, q *query.Ledger, db *projections.DB) error {
 	pick := contracts[0]
 	var payments []query.Payment
 	for _, c := range contracts {
-		ps, err := db.Payments(e.Ctx, c.ContractID, query.Window{})
+		ps, err := q.Payments(e.Ctx, c.ContractID, query.Window{})
 		if err != nil {
 			return err
 		}
