@@ -134,6 +134,14 @@ func (l *Ledger) isReferenceCommand(typ string) bool {
 	return ok
 }
 
+// ConcernsEveryCPAM tells the command types that no identity limited to
+// one CPAM may submit: those of the reference streams (an amendment, a
+// crisis recognition concern the contracts of every CPAM, or of an ARS).
+// The one statement of that rule: the command path refuses each such
+// command (submitReference), and the HTTP API refuses a request holding
+// one before any of its lines runs.
+func (l *Ledger) ConcernsEveryCPAM(typ string) bool { return l.isReferenceCommand(typ) }
+
 // submitReference decodes, decides and appends a command of a reference
 // stream, with the same guarantees as a contract's: idempotent by command
 // id, OK only once durable, optimistic concurrency on the stream.

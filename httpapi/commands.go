@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/cptsledger/ledger/app"
@@ -54,7 +53,7 @@ func (s *Server) postCommands(w http.ResponseWriter, r *http.Request, id auth.Id
 	if err := s.checkCPAM(r, id, lines); err != nil {
 		return err
 	}
-	if err := checkNoAmendment(lines, id); err != nil {
+	if err := checkNoAmendment(lines, id, s.cfg.Commands.ConcernsEveryCPAM); err != nil {
 		return err
 	}
 	if media == "application/json" {
@@ -120,14 +119,14 @@ func (s *Server) checkCPAM(r *http.Request, id auth.Identity, lines []line) erro
 // POST /api/v1/rulebooks/amendments (an agent's token submits commands);
 // and, from an agent limited to one CPAM, a crisis recognition, which
 // concerns every CPAM of an ARS.
-func checkNoAmendment(lines []line, id auth.Identity) error {
+func checkNoAmendment(lines []line, id auth.Identity, everyCPAM func(typ string) bool) error {
 	for _, l := range lines {
 		h, err := domain.PeekHeader(l.text)
 		switch {
 		case err != nil:
 		case h.Type == cpts.CmdPublishRulebookAmendment:
 			return problemf(http.StatusForbidden, CodeForbidden, "line %d publishes a rulebook amendment: an administrator publishes it at POST /api/v1/rulebooks/amendments; nothing was written", l.n)
-		case id.CPAM != "" && slices.Contains(cpts.ReferenceCommands(), h.Type):
+		case id.CPAM != "" && everyCPAM(h.Type):
 			return problemf(http.StatusForbidden, CodeForbidden, "line %d (%s) concerns every CPAM of an ARS; %s writes only the contracts of %q: nothing was written", l.n, h.Type, id.Name, id.CPAM)
 		}
 	}

@@ -154,7 +154,7 @@ func (l *Ledger) SearchContracts(ctx context.Context, s ContractSearch) (Contrac
 // them now.
 type ContractDetail struct {
 	ContractSummary
-	CPTS      *CPTSTerms               `json:"cpts,omitempty"`
+	CPTS      *CPTSTerms `json:"cpts,omitempty"`
 	Aid       *AidTerms  `json:"aid,omitempty"`
 	Deadlines []Deadline `json:"deadlines,omitempty"`
 	// NextDeadline is a CPTS contract's next deadline still to be worked
