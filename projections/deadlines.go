@@ -8,8 +8,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// deadlines: the 6/12/18/24-month start and deployment deadlines of each
-// CPTS contract (written once, at the signature: they count from it); and
+// deadlines: the start and deployment deadlines of each CPTS contract, as
+// its rulebook sets them (cpts.Contract.Deadlines, written at the
+// signature), and those of a mission the contract takes up later (counted
+// from the rulebook that created it: written when the mission starts); and
 // every fact that met one, corrections included, with its business date and
 // recorded time, for alerts as of any date and as known at any time. The
 // view deadlines gives each deadline with the date it was met as the ledger
