@@ -124,3 +124,24 @@ func BenchmarkSearchContracts(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSchedule asks the schedule of the next 60 days: today's, as the
+// finance team's page asks it all day (the log folded once, then only its
+// tail), and as of a past date (the log folded anew each time).
+func BenchmarkSchedule(b *testing.B) {
+	l, _ := benchLedger(b)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		w    query.Window
+	}{{"today", query.Window{}}, {"as_of", query.Window{AsOf: domain.MustDate("2024-06-30")}}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := l.Schedule(ctx, c.w, 60, query.ScheduleFilter{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -78,14 +78,25 @@ type logFold struct {
 	contracts map[string]*contractFold
 	order     []string
 	refs      map[string]domain.Reference // by scheme
+	// refVersion counts the reference events folded: a contract's
+	// forecast made before the last one is made again.
+	refVersion int
 }
 
-// contractFold is one contract's state with the party its signature names.
+// contractFold is one contract's state with the party its signature names,
+// and its last forecast: kept while neither the contract, nor the
+// reference facts, nor the date forecast to change (the schedule asked
+// all day forecasts again only the contracts that moved).
 type contractFold struct {
 	scheme     domain.Scheme
 	state      domain.State
 	id         uuid.UUID
 	name, cpam string
+
+	dues       []domain.Due
+	duesUntil  domain.Date
+	duesRef    int
+	duesStored bool
 }
 
 // catchUp folds the events appended since the fold last read the log.
@@ -120,6 +131,7 @@ func (f *logFold) add(l *Ledger, env *eventstore.Envelope) error {
 			if err != nil {
 				return err
 			}
+			f.refVersion++
 			return f.refs[s.Name()].Apply(env.EventID, e)
 		}
 	}
@@ -141,6 +153,7 @@ func (f *logFold) add(l *Ledger, env *eventstore.Envelope) error {
 	if err := c.state.Apply(e); err != nil {
 		return err
 	}
+	c.duesStored = false
 	if c.name == "" {
 		c.name, c.cpam = partyOf(e)
 	}
@@ -157,13 +170,7 @@ func (f *logFold) forecast(w Window, within int, filter ScheduleFilter) ([]Sched
 		if filter.CPAM != "" && c.cpam != filter.CPAM {
 			continue
 		}
-		var dues []domain.Due
-		var err error
-		if rf, ok := c.scheme.(domain.ReferenceFacts); ok {
-			dues, err = rf.ForecastWith(c.state, until, f.refs[c.scheme.Name()])
-		} else {
-			dues, err = c.scheme.Forecast(c.state, until)
-		}
+		dues, err := f.duesOf(c, until)
 		if err != nil {
 			return nil, err
 		}
@@ -176,6 +183,26 @@ func (f *logFold) forecast(w Window, within int, filter ScheduleFilter) ([]Sched
 		return cmp.Or(a.DueOn.Compare(b.DueOn), strings.Compare(a.ContractID.String(), b.ContractID.String()), strings.Compare(a.Kind, b.Kind))
 	})
 	return out, nil
+}
+
+// duesOf is what falls due on a contract by until: its last forecast when
+// still true, else a new one (kept).
+func (f *logFold) duesOf(c *contractFold, until domain.Date) ([]domain.Due, error) {
+	if c.duesStored && c.duesUntil == until && c.duesRef == f.refVersion {
+		return c.dues, nil
+	}
+	var dues []domain.Due
+	var err error
+	if rf, ok := c.scheme.(domain.ReferenceFacts); ok {
+		dues, err = rf.ForecastWith(c.state, until, f.refs[c.scheme.Name()])
+	} else {
+		dues, err = c.scheme.Forecast(c.state, until)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.dues, c.duesUntil, c.duesRef, c.duesStored = dues, until, f.refVersion, true
+	return dues, nil
 }
 
 // partyOf returns the name and CPAM a signature event names.
