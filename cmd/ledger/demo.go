@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -136,9 +133,6 @@ func (e *env) endProgress() {
 	}
 }
 
-// demoMarker, in a data directory, says that the demo made its ledger.
-const demoMarker = "DEMO"
-
 // The data directory of real use, and the demo's when --data is not given.
 const (
 	defaultData = "./data"
@@ -146,8 +140,7 @@ const (
 )
 
 // claimForDemo refuses a data directory that holds a ledger the demo did
-// not make (real data must never get fake contracts), and marks a new one
-// as the demo's.
+// not make, and marks a new one as the demo's (demo.Claim).
 func (e *env) claimForDemo() error {
 	if e.global.store != "" && e.global.store != "embedded" {
 		return failed{"the demo runs on the embedded store only (it would add fake contracts to the server's ledger)"}
@@ -157,17 +150,10 @@ func (e *env) claimForDemo() error {
 		// use keeps its ledger.
 		e.global.data = demoData
 	}
-	marker := filepath.Join(e.global.data, demoMarker)
-	if e.requireLedger() == nil {
-		if _, err := os.Stat(marker); err != nil {
-			return failed{fmt.Sprintf("%s holds a ledger the demo did not make: the demo adds generated contracts, so it runs only on its own (make demo uses ./demo-data)", e.global.data)}
-		}
-		return nil
+	if err := demo.Claim(e.global.data, e.requireLedger() == nil); err != nil {
+		return failed{err.Error()}
 	}
-	if err := os.MkdirAll(e.global.data, 0o700); err != nil {
-		return err
-	}
-	return os.WriteFile(marker, []byte("a ledger of generated contracts made by ledger demo\n"), 0o600)
+	return nil
 }
 
 // lockDemo takes the serve lock of the demo's directory (./demo-data
@@ -187,31 +173,15 @@ func (e *env) lockDemo() (*dirlock.Lock, error) {
 	return lock, nil
 }
 
-// removeDemo removes the demo's ledger, never one a process holds (the
-// caller holds the directory's serve lock: a running serve would otherwise
-// keep answering on deleted files and write the old log's events into the
-// new read models), and only a directory the demo made (its marker). The
-// lock file itself stays.
+// removeDemo removes the demo's ledger (demo.Remove), the caller holding
+// the directory's lock.
 func (e *env) removeDemo() error {
-	dir := e.global.data
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	removed, err := demo.Remove(e.global.data)
 	if err != nil {
-		return err
+		return failed{err.Error()}
 	}
-	if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil && slices.ContainsFunc(entries, func(en os.DirEntry) bool { return en.Name() != "serve.lock" }) {
-		return failed{fmt.Sprintf("%s holds files the demo did not make (no %s marker): nothing removed", dir, demoMarker)}
+	if removed {
+		fmt.Fprintf(e.stdout, "removed the demo's ledger in %s\n", e.global.data)
 	}
-	for _, en := range entries {
-		if en.Name() == "serve.lock" {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(dir, en.Name())); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(e.stdout, "removed the demo's ledger in %s\n", dir)
 	return nil
 }

@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"sort"
+
+	"github.com/cptsledger/ledger/internal/buildinfo"
 
 	"github.com/cptsledger/ledger/internal/private"
 
@@ -203,7 +203,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	if g.version {
-		fmt.Fprintln(stdout, readBuildInfo())
+		fmt.Fprintln(stdout, buildinfo.Read())
 		return exitOK
 	}
 	if err := g.parseLevel(); err != nil {
@@ -360,59 +360,14 @@ func (e *env) commandHelp(fs *flag.FlagSet) {
 	}
 }
 
-// buildInfo is what version prints.
-type buildInfo struct {
-	Version  string `json:"version"`
-	Revision string `json:"revision,omitempty"`
-	Time     string `json:"time,omitempty"`
-	Modified bool   `json:"modified,omitempty"`
-	Go       string `json:"go"`
-}
-
-// readBuildInfo reads the module version and the VCS revision the binary
-// was built from (runtime/debug.ReadBuildInfo).
-func readBuildInfo() buildInfo {
-	b := buildInfo{Version: "(devel)", Go: runtime.Version()}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return b
-	}
-	if bi.Main.Version != "" {
-		b.Version = bi.Main.Version
-	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			b.Revision = s.Value
-		case "vcs.time":
-			b.Time = s.Value
-		case "vcs.modified":
-			b.Modified = s.Value == "true"
-		}
-	}
-	return b
-}
-
-func (b buildInfo) String() string {
-	s := "ledger " + b.Version
-	if b.Revision != "" {
-		s += " (" + b.Revision[:min(12, len(b.Revision))]
-		if b.Modified {
-			s += ", modified"
-		}
-		s += ", " + b.Time + ")"
-	}
-	return s + " " + b.Go
-}
-
 func runVersion(e *env, args []string) error {
 	if err := e.parse(e.flags("version"), args); err != nil {
 		return err
 	}
 	if e.global.json {
-		return e.printJSON(readBuildInfo())
+		return e.printJSON(buildinfo.Read())
 	}
-	fmt.Fprintln(e.stdout, readBuildInfo())
+	fmt.Fprintln(e.stdout, buildinfo.Read())
 	return nil
 }
 

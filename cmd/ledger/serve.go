@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/cptsledger/ledger/internal/dirlock"
+	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/server"
 )
@@ -36,38 +36,15 @@ func (n *natsFlags) register(fs *flag.FlagSet, defaultURL string) {
 	fs.BoolVar(&n.tlsInsecure, "nats-tls-insecure", false, "do not verify the server's certificate (testing only)")
 }
 
-// options turns the flags into nats.go options; the connection reconnects
-// for ever, waiting up to 2 s between attempts.
+// options turns the flags into nats.go options (natsserver.ClientOptions).
 func (n *natsFlags) options(name string) ([]nats.Option, error) {
-	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-		nats.ReconnectJitter(100*time.Millisecond, time.Second)}
-	switch {
-	case n.user != "" || n.password != "":
-		opts = append(opts, nats.UserInfo(n.user, n.password))
-	case n.token != "":
-		opts = append(opts, nats.Token(n.token))
+	if (n.tlsCert == "") != (n.tlsKey == "") {
+		return nil, usageError{"--nats-tls-cert and --nats-tls-key go together"}
 	}
-	if n.creds != "" {
-		opts = append(opts, nats.UserCredentials(n.creds))
-	}
-	if n.nkey != "" {
-		o, err := nats.NkeyOptionFromSeed(n.nkey)
-		if err != nil {
-			return nil, fmt.Errorf("--nats-nkey: %w", err)
-		}
-		opts = append(opts, o)
-	}
-	if n.tlsCA != "" {
-		opts = append(opts, nats.RootCAs(n.tlsCA))
-	}
-	if n.tlsCert != "" || n.tlsKey != "" {
-		if n.tlsCert == "" || n.tlsKey == "" {
-			return nil, usageError{"--nats-tls-cert and --nats-tls-key go together"}
-		}
-		opts = append(opts, nats.ClientCert(n.tlsCert, n.tlsKey))
-	}
-	if n.tlsInsecure {
-		opts = append(opts, nats.Secure(&tls.Config{InsecureSkipVerify: true}))
+	opts, err := natsserver.ClientOptions(name, natsserver.Client{User: n.user, Password: n.password, Token: n.token, Creds: n.creds,
+		NKeySeedFile: n.nkey, TLSCA: n.tlsCA, TLSCert: n.tlsCert, TLSKey: n.tlsKey, TLSInsecure: n.tlsInsecure})
+	if err != nil {
+		return nil, failed{err.Error()}
 	}
 	return opts, nil
 }
