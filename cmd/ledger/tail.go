@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,35 +63,5 @@ func runTail(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	policy := jetstream.DeliverNewPolicy
-	if *fromStart {
-		policy = jetstream.DeliverAllPolicy
-	}
-	// An ordered consumer: ephemeral, in stream order, recreated by the
-	// library after a disconnect from where it stopped.
-	cons, err := js.OrderedConsumer(e.ctx, relay.StreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{*subject}, DeliverPolicy: policy})
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", relay.StreamName, err)
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return err
-	}
-	defer it.Stop()
-	go func() { <-e.ctx.Done(); it.Stop() }()
-	out := json.NewEncoder(e.stdout)
-	for n := 0; *limit == 0 || n < *limit; n++ {
-		msg, err := it.Next()
-		if err != nil {
-			if e.ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
-			}
-			return err
-		}
-		if err := out.Encode(json.RawMessage(msg.Data())); err != nil {
-			return err
-		}
-	}
-	return nil
+	return relay.Tail(e.ctx, js, relay.TailOptions{Subject: *subject, FromStart: *fromStart, Limit: *limit}, e.stdout)
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/cptsledger/ledger/projections"
 )
 
+// runVerify checks every hash chain, the log against signed checkpoints,
+// and the read models against the log.
 func runVerify(e *env, args []string) error {
 	fs := e.flags("verify")
 	var cpFiles filesFlag
@@ -37,44 +39,29 @@ func runVerify(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"ok": true, "events": rep.Events, "streams": rep.Streams, "head": rep.Head, "checkpoints": rep.Checkpoints}
-	var models *projections.CheckReport
+	res := textout.VerifyResult{Log: rep, Checkpoints: len(cps), WitnessesRequired: policy.Need, WitnessesGiven: len(policy.Keys)}
 	if !*logOnly {
 		m, err := e.models().Check(e.ctx, store, 20)
 		switch {
 		case errors.Is(err, projections.ErrNoReadModels):
-			out["read_models"] = "none"
-			*logOnly = true
+			res.NoReadModels = true
 		case err != nil:
 			return err
 		default:
-			models = &m
-			out["read_models"] = m
-			out["ok"] = len(m.Mismatches) == 0
+			res.Models = &m
 			e.recordModels(m)
 		}
 	}
-	if len(policy.Keys) > 0 {
-		out["witnesses_required"] = policy.Need
-	}
 	if e.global.json {
-		out["scope"] = textout.VerifyScope(len(cps) > 0, models != nil)
-		if err := e.printJSON(out); err != nil {
+		if err := e.printJSON(res.JSON()); err != nil {
 			return err
 		}
 	} else {
-		textout.Verified(e.stdout, rep, len(cps), models)
-		if len(policy.Keys) > 0 && len(cps) > 0 {
-			fmt.Fprintf(e.stdout, "witnesses: each checkpoint cosigned by at least %d of the %d witnesses given\n", policy.Need, len(policy.Keys))
-		}
-		if out["read_models"] == "none" {
-			fmt.Fprintln(e.stdout, "read models: none yet in this directory (no query has built them): nothing served, nothing to compare")
-		}
-		fmt.Fprintln(e.stdout, "scope: "+textout.VerifyScope(len(cps) > 0, models != nil))
+		res.Write(e.stdout)
 	}
-	if models != nil && len(models.Mismatches) > 0 {
+	if m := res.Models; m != nil && len(m.Mismatches) > 0 {
 		return failed{fmt.Sprintf("FAILED: the read models differ from the log in %d rows (first: table %s, contract %s); ledger rebuild makes them again from the log",
-			int64(len(models.Mismatches))+models.More, models.Mismatches[0].Table, models.Mismatches[0].ContractID)}
+			int64(len(m.Mismatches))+m.More, m.Mismatches[0].Table, m.Mismatches[0].ContractID)}
 	}
 	return nil
 }
@@ -96,24 +83,16 @@ func verifyLog(e *env, store eventstore.Store, cps []notary.Named) (notary.LogRe
 	e.recordChain(rep, err)
 	var ce *eventstore.CorruptionError
 	var cpe *notary.CheckpointError
-	switch {
-	case errors.As(err, &ce):
+	if failure, ok := textout.VerifyFailure(err); ok {
 		if e.global.json {
-			e.printJSON(map[string]any{"ok": false, "stream": ce.Stream, "revision": ce.Revision, "position": ce.Position, "event_id": ce.EventID, "reason": ce.Reason})
+			e.printJSON(failure)
 		}
-		return rep, failed{fmt.Sprintf("FAILED: first bad event: stream %s revision %d position %d event %s: %s", ce.Stream, ce.Revision, ce.Position, ce.EventID, ce.Reason)}
-	case errors.As(err, &cpe):
-		if e.global.json {
-			out := map[string]any{"ok": false, "checkpoint": cpe.Name, "tree_size": cpe.Size, "reason": cpe.Reason}
-			if d := cpe.First; d != nil {
-				out["first_different_leaf"] = d.Leaf
-				if d.Now != nil {
-					out["event_id"], out["stream"], out["revision"], out["position"] = d.Now.EventID, d.Now.Stream, d.Now.Revision, d.Now.Position
-				}
-			}
-			e.printJSON(out)
+		if errors.As(err, &ce) {
+			return rep, failed{fmt.Sprintf("FAILED: first bad event: stream %s revision %d position %d event %s: %s", ce.Stream, ce.Revision, ce.Position, ce.EventID, ce.Reason)}
 		}
-		return rep, failed{"FAILED: " + cpe.Error()}
+		if errors.As(err, &cpe) {
+			return rep, failed{"FAILED: " + cpe.Error()}
+		}
 	}
 	return rep, err
 }

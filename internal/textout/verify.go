@@ -1,9 +1,11 @@
 package textout
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
+	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
 )
@@ -74,4 +76,67 @@ func VerifiedProof(w io.Writer, res notary.VerifiedProof, signer string) {
 		}
 	}
 	tw.Flush()
+}
+
+// VerifyResult is what verify found good.
+type VerifyResult struct {
+	Log         notary.LogReport
+	Checkpoints int // signed checkpoints the log was checked against
+	// Models is the comparison of the read models with the log (nil: not
+	// compared); NoReadModels: there were none to compare.
+	Models            *projections.CheckReport
+	NoReadModels      bool
+	WitnessesRequired int
+	WitnessesGiven    int
+}
+
+// JSON is verify --json's answer.
+func (r VerifyResult) JSON() map[string]any {
+	out := map[string]any{"ok": true, "events": r.Log.Events, "streams": r.Log.Streams, "head": r.Log.Head, "checkpoints": r.Log.Checkpoints}
+	switch {
+	case r.NoReadModels:
+		out["read_models"] = "none"
+	case r.Models != nil:
+		out["read_models"] = *r.Models
+		out["ok"] = len(r.Models.Mismatches) == 0
+	}
+	if r.WitnessesGiven > 0 {
+		out["witnesses_required"] = r.WitnessesRequired
+	}
+	out["scope"] = VerifyScope(r.Checkpoints > 0, r.Models != nil)
+	return out
+}
+
+// Write writes verify's answer for a person.
+func (r VerifyResult) Write(w io.Writer) {
+	Verified(w, r.Log, r.Checkpoints, r.Models)
+	if r.WitnessesGiven > 0 && r.Checkpoints > 0 {
+		fmt.Fprintf(w, "witnesses: each checkpoint cosigned by at least %d of the %d witnesses given\n", r.WitnessesRequired, r.WitnessesGiven)
+	}
+	if r.NoReadModels {
+		fmt.Fprintln(w, "read models: none yet in this directory (no query has built them): nothing served, nothing to compare")
+	}
+	fmt.Fprintln(w, "scope: "+VerifyScope(r.Checkpoints > 0, r.Models != nil))
+}
+
+// VerifyFailure is verify --json's answer when the log fails a check: the
+// first bad event, or the checkpoint it does not match (ok false: err is
+// not such a failure).
+func VerifyFailure(err error) (map[string]any, bool) {
+	var ce *eventstore.CorruptionError
+	var cpe *notary.CheckpointError
+	switch {
+	case errors.As(err, &ce):
+		return map[string]any{"ok": false, "stream": ce.Stream, "revision": ce.Revision, "position": ce.Position, "event_id": ce.EventID, "reason": ce.Reason}, true
+	case errors.As(err, &cpe):
+		out := map[string]any{"ok": false, "checkpoint": cpe.Name, "tree_size": cpe.Size, "reason": cpe.Reason}
+		if d := cpe.First; d != nil {
+			out["first_different_leaf"] = d.Leaf
+			if d.Now != nil {
+				out["event_id"], out["stream"], out["revision"], out["position"] = d.Now.EventID, d.Now.Stream, d.Now.Revision, d.Now.Position
+			}
+		}
+		return out, true
+	}
+	return nil, false
 }
