@@ -34,11 +34,6 @@ func runAlerts(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(alerts)
 		}
-		tw := textout.NewTable(e.stdout)
-		fmt.Fprintln(tw, "CONTRACT\tMISSION\tKIND\tMONTHS\tDEADLINE\tSTATUS\t")
-		for _, a := range alerts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", a.ContractID, a.Mission, a.Kind, a.Months, a.Deadline, a.Status)
-		}
-		return tw.Flush()
+		return textout.Alerts(e.stdout, alerts)
 	})
 }

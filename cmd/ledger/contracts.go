@@ -44,20 +44,7 @@ func runContracts(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(page)
 		}
-		tw := textout.NewTable(e.stdout)
-		fmt.Fprintln(tw, "ID\tNAME\tSCHEME\tTIER\tCPAM\tARS\tSIGNED\tSTATUS")
-		for _, c := range page.Contracts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ContractID, c.Name, c.Scheme, c.Tier, c.CPAM, c.ARS, c.SignedOn, c.Status)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "%s found", textout.Plural(len(page.Contracts), "contract"))
-		if page.NextCursor != "" {
-			fmt.Fprintf(e.stderr, "; more with --cursor %s", page.NextCursor)
-		}
-		fmt.Fprintln(e.stderr)
-		return nil
+		return textout.Contracts(e.stdout, e.stderr, page)
 	})
 }
 

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-
-	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
@@ -29,21 +26,6 @@ func runSchedule(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(items)
 		}
-		tw := textout.NewTable(e.stdout)
-		fmt.Fprintln(tw, "DUE\tCONTRACT\tBENEFICIARY\tKIND\tYEAR\tMISSION\tAMOUNT\tOVERDUE\t")
-		for _, it := range items {
-			over, amount := "", ""
-			if it.Overdue {
-				over = "overdue"
-			}
-			if it.Amount != nil {
-				amount = it.Amount.String()
-				if it.Status == domain.StatusWithheld {
-					amount = domain.StatusWithheld
-				}
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%12s\t%s\t\n", it.DueOn, it.ContractID, it.CPTSName, it.Kind, it.ContractYear, it.Mission, amount, over)
-		}
-		return tw.Flush()
+		return textout.Schedule(e.stdout, items)
 	})
 }

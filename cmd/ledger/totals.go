@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
@@ -33,25 +32,6 @@ func runTotals(e *env, args []string) error {
 		if e.global.json {
 			return e.printJSON(totals)
 		}
-		tw := textout.NewTable(e.stdout)
-		head := strings.ToUpper(*by) + "\t"
-		if *by == "year" {
-			head = ""
-		}
-		fmt.Fprintf(tw, "%sSCHEME\tYEAR\tPAYMENTS\tDECIDED\t\n", head)
-		for _, t := range totals {
-			year, key := "", t.Key+"\t"
-			if t.CalendarYear != nil {
-				year = fmt.Sprint(*t.CalendarYear)
-			}
-			if *by == "year" {
-				key = ""
-				if t.CalendarYear == nil {
-					year = "total"
-				}
-			}
-			fmt.Fprintf(tw, "%s%s\t%s\t%d\t%15s\t\n", key, t.Scheme, year, t.Payments, t.Decided)
-		}
-		return tw.Flush()
+		return textout.Totals(e.stdout, *by, totals)
 	})
 }
