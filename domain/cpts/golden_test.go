@@ -151,14 +151,7 @@ func TestGoldenPayments(t *testing.T) {
 // testdata/aci-expected-alerts.json (60-day window).
 func TestGoldenAlerts(t *testing.T) {
 	contracts := replay(t, "testdata/aci-lifecycles.jsonl")
-	raw, err := os.ReadFile("testdata/aci-expected-alerts.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var expected map[string][]cpts.Alert
-	if err := json.Unmarshal(raw, &expected); err != nil {
-		t.Fatal(err)
-	}
+	expected := expectedAlerts(t)
 	for date, want := range expected {
 		asOf := domain.MustDate(date)
 		var got []cpts.Alert
@@ -251,12 +244,9 @@ func TestGoldenRegularisations(t *testing.T) {
 	}
 }
 
-// A contract's next deadline (NextAlert) is, among its alerts of
-// testdata/aci-expected-alerts.json (computed by hand), the earliest still
-// open — by date, then mission and kind — and there is none when none is
-// open.
-func TestGoldenNextAlert(t *testing.T) {
-	contracts := replay(t, "testdata/aci-lifecycles.jsonl")
+// expectedAlerts reads the hand-computed alerts, by as-of date.
+func expectedAlerts(t *testing.T) map[string][]cpts.Alert {
+	t.Helper()
 	raw, err := os.ReadFile("testdata/aci-expected-alerts.json")
 	if err != nil {
 		t.Fatal(err)
@@ -265,6 +255,16 @@ func TestGoldenNextAlert(t *testing.T) {
 	if err := json.Unmarshal(raw, &expected); err != nil {
 		t.Fatal(err)
 	}
+	return expected
+}
+
+// A contract's next deadline (NextAlert) is, among its alerts of
+// testdata/aci-expected-alerts.json (computed by hand), the earliest still
+// open — by date, then mission and kind — and there is none when none is
+// open.
+func TestGoldenNextAlert(t *testing.T) {
+	contracts := replay(t, "testdata/aci-lifecycles.jsonl")
+	expected := expectedAlerts(t)
 	checked := 0
 	for date, want := range expected {
 		asOf := domain.MustDate(date)
