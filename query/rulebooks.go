@@ -158,18 +158,6 @@ func (l *Ledger) Rulebooks(ctx context.Context, w Window) (Rulebooks, error) {
 	return out, nil
 }
 
-// referenceAt folds a scheme's reference streams within the window (nil
-// for a scheme without reference facts).
-func (l *Ledger) referenceAt(ctx context.Context, s domain.Scheme, w Window) (domain.Reference, error) {
-	rf, ok := s.(domain.ReferenceFacts)
-	if !ok {
-		return nil, nil
-	}
-	ref := rf.NewReference()
-	err := l.eachReference(ctx, rf, w, func(env eventstore.Envelope, e domain.Event) error { return ref.Apply(env.EventID, e) })
-	return ref, err
-}
-
 // eachReference reads a scheme's reference streams in order, keeping the events
 // of the window: recorded by KnownAt, dated (published, recognised,
 // corrected) on or before AsOf.

@@ -21,9 +21,7 @@ func lines(t *testing.T, paths ...string) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
-			out = append(out, l)
-		}
+		out = append(out, bytes.Split(bytes.TrimSpace(raw), []byte("\n"))...)
 	}
 	return out
 }
