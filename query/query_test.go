@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -514,5 +515,16 @@ func TestTodaysScheduleFollowsTheLog(t *testing.T) {
 	}
 	if len(before) == 0 {
 		t.Fatal("nothing falls due in the examples")
+	}
+}
+
+// The schedule reads the log itself, and asks the guard first, as every
+// query does: a ledger whose log a check found broken serves no schedule.
+func TestScheduleAsksTheGuard(t *testing.T) {
+	l := golden(t)
+	refused := errors.New("the chain is broken")
+	reads := query.New(l.store, projections.NewSet(t.TempDir(), nil), app.DefaultSchemes()).Guarded(func() error { return refused })
+	if _, err := reads.Schedule(context.Background(), query.Window{}, 60, query.ScheduleFilter{}); !errors.Is(err, refused) {
+		t.Fatalf("schedule behind a refusing guard: %v", err)
 	}
 }

@@ -45,6 +45,13 @@ type ScheduleFilter struct {
 // all day — folds the log once and then only its new events (logFold,
 // kept by the Ledger); any other window folds the log anew.
 func (l *Ledger) Schedule(ctx context.Context, w Window, within int, f ScheduleFilter) ([]ScheduleItem, error) {
+	// Read from the log, not the read models: the guard is asked here,
+	// as every query of the read models asks it (Fresh).
+	if l.guard != nil {
+		if err := l.guard(); err != nil {
+			return nil, err
+		}
+	}
 	if w.AsOf.IsZero() {
 		w.AsOf = today()
 	}
