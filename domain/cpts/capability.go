@@ -73,7 +73,7 @@ func (definition) Reaches(ref domain.Reference, e domain.Event) func(signature d
 		rec := r.Recognitions[i]
 		return func(sig domain.Event) bool {
 			s, ok := sig.(ContractSigned)
-			return ok && SameARS(s.ARS, rec.ARS) && (rec.ContractID == nil || *rec.ContractID == s.ContractID)
+			return ok && rec.Reaches(s.ARS, s.ContractID)
 		}
 	case RulebookAmendmentPublished:
 		if !e.Retroactive {

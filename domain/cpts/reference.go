@@ -147,6 +147,15 @@ type Recognition struct {
 	On        domain.Date // the date of the current version
 }
 
+// Reaches tells whether a crisis recognition concerns a contract followed
+// by the ARS ars: one of its ARS, when it is for every contract of the
+// ARS, or that one contract. The one rule of a crisis's reach: a decision
+// notes the recognitions that reach its contract, and a recognition
+// corrected is judged on the contracts it reaches.
+func (r CrisisRecognised) Reaches(ars string, contract uuid.UUID) bool {
+	return SameARS(r.ARS, ars) && (r.ContractID == nil || *r.ContractID == contract)
+}
+
 // Reference is the state of the reference streams, folded in order: what
 // the decisions of contracts take into account, and what a new amendment
 // or recognition is checked against.
@@ -226,7 +235,7 @@ func (c *Contract) notes(ref *Reference, asOf domain.Date) []Event {
 		if !c.HasMission(MissionCrisis) {
 			break // noted when the contract takes the mission up
 		}
-		if r.On.After(asOf) || c.applied[appliedKey(r.Version, "")] || !SameARS(r.ARS, c.Terms.ARS) || r.ContractID != nil && *r.ContractID != c.ID {
+		if r.On.After(asOf) || c.applied[appliedKey(r.Version, "")] || !r.Reaches(c.Terms.ARS, c.ID) {
 			continue
 		}
 		if _, known := c.Crises[r.ID]; !known && r.Withdrawn {
