@@ -237,7 +237,10 @@ func codeOf(f *domain.Formula) string {
 }
 
 // eventText says what an event did, from its data; an event of a type
-// without words shows its type.
+// without words shows its type. The page calls it only for an event its
+// scheme's decoder read (query.AuditEvent.Decoded): the words' paths are
+// those of the current schema version, and data of another version is
+// shown as stored, never read with the wrong shape.
 func eventText(lang, typ string, data json.RawMessage) template.HTML {
 	tpl, ok := eventWords[typ]
 	if !ok {

@@ -528,3 +528,36 @@ func TestScheduleAsksTheGuard(t *testing.T) {
 		t.Fatalf("schedule behind a refusing guard: %v", err)
 	}
 }
+
+// The audit trail shows every event as stored; only those its scheme's
+// decoder reads (type and schema version known) are marked Decoded — what
+// the console says in words.
+func TestAuditMarksWhatItsSchemeDecodes(t *testing.T) {
+	l := golden(t)
+	ctx := context.Background()
+	id := uuid.MustParse("0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80")
+	l.feed(t, "cpts", "../examples/t2-contract.jsonl")
+	stream := domain.Stream(cpts.Scheme, id)
+	evs, err := l.store.ReadStream(ctx, stream, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.store.Append(ctx, stream, eventstore.Exact(evs[len(evs)-1].Revision), []eventstore.EventData{{
+		ID: uuid.New(), Type: cpts.TypeMissionStarted, SchemaVersion: domain.SchemaVersion + 1, OccurredOn: "2022-05-01",
+		Actor: "test", CommandID: "v2", CorrelationID: "v2", CausationID: "v2", Data: []byte(`{"mission":{"code":"access"}}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	trail, err := l.reads.Audit(ctx, id, query.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := trail.Events[len(trail.Events)-1]
+	if last.Decoded || last.SchemaVersion != domain.SchemaVersion+1 {
+		t.Fatalf("the event of an unknown schema version: %+v", last)
+	}
+	for _, e := range trail.Events[:len(trail.Events)-1] {
+		if !e.Decoded {
+			t.Fatalf("%s (revision %d) not decoded", e.Type, e.Revision)
+		}
+	}
+}

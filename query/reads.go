@@ -117,6 +117,10 @@ type AuditEvent struct {
 	Data          json.RawMessage `json:"data"`
 	Corrects      *uuid.UUID      `json:"corrects,omitempty"`
 	CorrectedBy   []uuid.UUID     `json:"corrected_by,omitempty"`
+	// Decoded: the scheme's decoder read the data (its type and schema
+	// version known): what may be said of it in words. Data is shown as
+	// stored either way.
+	Decoded bool `json:"-"`
 }
 
 // AuditTrail is a contract's events in revision order and the result of
@@ -185,6 +189,7 @@ func auditEvent(scheme domain.Scheme, env *eventstore.Envelope) AuditEvent {
 	// decodes (a broken chain): only the link to what it corrects needs
 	// its data, through the scheme's decoder.
 	if e, err := scheme.DecodeEvent(env.Type, env.SchemaVersion, env.Data); err == nil {
+		ev.Decoded = true
 		if c, ok := e.(domain.CorrectionEvent); ok {
 			id := c.CorrectedEvent()
 			ev.Corrects = &id
