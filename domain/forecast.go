@@ -23,6 +23,20 @@ type Due struct {
 	Status       string // of a payment: decided or withheld
 }
 
+// DuesOf is what falls due by the events of a dry run of
+// DecideDuePayments: its payments (PaymentsDue); the other events it
+// gives (a fact noted) fall due for no one. Both schemes' forecasts begin
+// with it.
+func DuesOf(events []Event) []Due {
+	var ps []PaymentDecided
+	for _, e := range events {
+		if p, ok := e.(PaymentDecided); ok {
+			ps = append(ps, p)
+		}
+	}
+	return PaymentsDue(ps)
+}
+
 // PaymentsDue turns the decisions of a dry run of DecideDuePayments into
 // what falls due.
 func PaymentsDue(ps []PaymentDecided) []Due {

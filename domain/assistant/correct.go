@@ -307,13 +307,7 @@ func (c *Contract) Forecast(until domain.Date) ([]domain.Due, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ps []PaymentDecided
-	for _, e := range events {
-		if p, ok := e.(PaymentDecided); ok {
-			ps = append(ps, p)
-		}
-	}
-	out := domain.PaymentsDue(ps)
+	out := domain.DuesOf(events)
 	for k := 2; k < c.Years.Count && k <= c.LastYear(); k++ {
 		if _, reported := c.Reports[k]; reported {
 			continue

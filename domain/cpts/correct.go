@@ -682,13 +682,7 @@ func (c *Contract) ForecastWith(until domain.Date, ref *Reference) ([]domain.Due
 	if err != nil {
 		return nil, err
 	}
-	var ps []PaymentDecided
-	for _, e := range events {
-		if p, ok := e.(PaymentDecided); ok {
-			ps = append(ps, p)
-		}
-	}
-	out := domain.PaymentsDue(ps)
+	out := domain.DuesOf(events)
 	for k := 1; k <= c.LastYear(); k++ {
 		if _, reported := c.Reports[k]; reported {
 			continue
