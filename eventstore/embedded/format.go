@@ -14,7 +14,7 @@ const (
 	// ApplicationID marks the ledger's event store: "LDGE".
 	ApplicationID = 0x4C444745
 	// FormatVersion is the format this binary writes and the newest it reads.
-	FormatVersion = 4
+	FormatVersion = 5
 )
 
 // migration brings a file from format version-1 to version. Migrations add
@@ -49,6 +49,12 @@ INSERT INTO counts (name, value) VALUES ('` + unclaimedStreams + `',
 	// taken for a retry, as it was.
 	{4, "the digest of the command that produced each event (command_id_reused)", `
 ALTER TABLE events ADD COLUMN command_digest BLOB;`},
+	// Nothing in the file changes: the digests written from now on are of
+	// the command as sent (domain/digest.go, format 2 of the digest), which
+	// a binary of format 4 would not recognise — it would answer the retry
+	// of a command recorded since with command_id_reused. The version makes
+	// such a binary refuse the file instead.
+	{5, "command digests of the command as sent (digest format 2)", `-- no change to the tables`},
 }
 
 // unclaimedStreams names the count of streams created without a claim.
