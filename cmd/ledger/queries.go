@@ -65,8 +65,6 @@ func parseContract(s string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// windowFlags registers --as-of and --known-at, and returns how to read
-// them after parsing.
 // parseContractQuery parses the flags of a query on one contract
 // (payments, balance, audit): --contract and the bitemporal window.
 func (e *env) parseContractQuery(name string, args []string, asOfHelp string) (uuid.UUID, query.Window, error) {
@@ -96,6 +94,8 @@ func (e *env) parseContractQuery(name string, args []string, asOfHelp string) (u
 	return id, w, err
 }
 
+// windowFlags registers --as-of and --known-at, and returns how to read
+// them after parsing.
 func (e *env) windowFlags(fs *flag.FlagSet, asOfHelp string) func() (query.Window, error) {
 	asOf := fs.String("as-of", "", asOfHelp)
 	knownAt := fs.String("known-at", "", "only what the ledger had recorded by then: a date (the end of that day, UTC) or an RFC 3339 time, seconds optional (e.g. 2024-03-01T12:00:00Z); unset: now")
