@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -560,4 +561,35 @@ func TestAuditMarksWhatItsSchemeDecodes(t *testing.T) {
 			t.Fatalf("%s (revision %d) not decoded", e.Type, e.Revision)
 		}
 	}
+}
+
+// Schedules asked at once — today's (one fold, kept) and of other dates
+// (folded anew) — answer as when asked one by one.
+func TestSchedulesAskedAtOnce(t *testing.T) {
+	l := golden(t)
+	ctx := context.Background()
+	windows := []query.Window{{}, {AsOf: domain.MustDate("2022-06-30")}}
+	want := make([][]query.ScheduleItem, len(windows))
+	for i, w := range windows {
+		items, err := query.New(l.store, projections.NewSet(t.TempDir(), nil), app.DefaultSchemes()).Schedule(ctx, w, 365, query.ScheduleFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = items
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			w := windows[g%len(windows)]
+			got, err := l.reads.Schedule(ctx, w, 365, query.ScheduleFilter{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !reflect.DeepEqual(got, want[g%len(windows)]) {
+				t.Errorf("goroutine %d: the schedule as of %s differs from one asked alone", g, w.AsOf)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -55,20 +55,23 @@ func (l *Ledger) Schedule(ctx context.Context, w Window, within int, f ScheduleF
 	if w.AsOf.IsZero() {
 		w.AsOf = today()
 	}
-	fold := &logFold{w: w}
-	if !w.Knows() && w.AsOf == today() {
-		l.schedule.mu.Lock()
-		defer l.schedule.mu.Unlock()
-		if l.schedule.fold == nil || l.schedule.fold.w != w {
-			l.schedule.fold = &logFold{w: w}
+	if w.Knows() || w.AsOf != today() {
+		fold := &logFold{w: w}
+		if err := fold.catchUp(ctx, l); err != nil {
+			return nil, err
 		}
-		fold = l.schedule.fold
+		return fold.forecast(w, within, f)
 	}
-	if err := fold.catchUp(ctx, l); err != nil {
+	l.schedule.mu.Lock()
+	defer l.schedule.mu.Unlock()
+	if l.schedule.fold == nil || l.schedule.fold.w != w {
+		l.schedule.fold = &logFold{w: w}
+	}
+	if err := l.schedule.fold.catchUp(ctx, l); err != nil {
 		l.schedule.fold = nil // folded in part: start again next time
 		return nil, err
 	}
-	return fold.forecast(w, within, f)
+	return l.schedule.fold.forecast(w, within, f)
 }
 
 // scheduleCache is the fold of the log for today's schedule.
