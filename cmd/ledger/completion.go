@@ -79,7 +79,7 @@ func flagValues() map[string][]string {
 		"alerts --status":    query.AlertStatuses,
 		"contracts --status": {query.StatusLive, query.StatusTerminated},
 		"contracts --scheme": {"cpts", "assistant"},
-		"contracts --tier":   cpts.DefaultRules().TierCodes(),
+		"contracts --tier":   cpts.Embedded().TierCodes(),
 		"totals --by":        {"year", "scheme", "cpam", "ars", "tier"},
 		"export --per":       {"line", "payment"},
 		"--store":            {"embedded", "esdb"},

@@ -290,6 +290,11 @@ type Rules struct {
 	amendments []*Amendment
 }
 
+// Embedded returns the rulebooks embedded in the binary, loaded once when
+// the package starts (DefaultRules loads them again, for a caller that
+// must own its copy).
+func Embedded() *Rules { return defaultRules }
+
 // TierCodes are the size tiers' codes of every rulebook, in the order the
 // rulebooks define them (T1 to T4): the one list of them, for whatever
 // shows or checks a tier.

@@ -58,7 +58,7 @@ func tiers(e *Env, db *projections.DB) error {
 	fmt.Fprintln(e.Out, "== Contracts per tier")
 	tw := textout.NewRightTable(e.Out)
 	fmt.Fprintln(tw, "tier\tpopulation\tcontracts\t")
-	rb, _ := cpts.DefaultRules().InForce(domain.DateOf(time.Now()))
+	rb, _ := cpts.Embedded().InForce(domain.DateOf(time.Now()))
 	for _, t := range rb.Tiers {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t\n", t.Code, populationBand(t), count[t.Code])
 	}

@@ -129,7 +129,7 @@ func National(opts Options) ([][]byte, []Contract) {
 // rules are the embedded CPTS rulebooks: the generator takes from them
 // what they define (the tiers, the missions' deadlines, the day aci-2022
 // comes into force, the published amounts), never restating it.
-var rules = cpts.DefaultRules()
+var rules = cpts.Embedded()
 
 // aci2022Book is the rulebook that created the crisis mission.
 var aci2022Book = func() *cpts.Rulebook {
