@@ -6,17 +6,18 @@ import (
 	"strings"
 
 	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
 
-func runAlerts(e *env, args []string) error {
-	fs := e.flags("alerts")
-	window := e.dateWindowFlags(fs, "date of the alerts (default today)", cpts.DueSoonDays, "days ahead in which a deadline is due_soon")
+func runAlerts(e *cli.Env, args []string) error {
+	fs := e.Flags("alerts")
+	window := e.DateWindowFlags(fs, "date of the alerts (default today)", cpts.DueSoonDays, "days ahead in which a deadline is due_soon")
 	status := fs.String("status", "", "only this status: "+strings.Join(query.AlertStatuses, ", ")+" (open: overdue, due_soon and pending)")
 	cpam := fs.String("cpam", "", "only the contracts of this CPAM")
 	ars := fs.String("ars", "", "only the contracts of this ARS")
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	w, within, err := window()
@@ -24,16 +25,16 @@ func runAlerts(e *env, args []string) error {
 		return err
 	}
 	if *status != "" && !slices.Contains(query.AlertStatuses, *status) {
-		return usageError{fmt.Sprintf("--status %q: want one of %s", *status, strings.Join(query.AlertStatuses, ", "))}
+		return cli.Usage(fmt.Sprintf("--status %q: want one of %s", *status, strings.Join(query.AlertStatuses, ", ")))
 	}
-	return e.reads(func(q *query.Ledger) error {
-		alerts, err := q.Alerts(e.ctx, w, within, query.AlertFilter{Status: *status, CPAM: *cpam, ARS: *ars})
+	return e.Reads(func(q *query.Ledger) error {
+		alerts, err := q.Alerts(e.Ctx, w, within, query.AlertFilter{Status: *status, CPAM: *cpam, ARS: *ars})
 		if err != nil {
 			return err
 		}
-		if e.global.json {
-			return e.printJSON(alerts)
+		if e.Global.JSON {
+			return e.PrintJSON(alerts)
 		}
-		return textout.Alerts(e.stdout, alerts)
+		return textout.Alerts(e.Stdout, alerts)
 	})
 }

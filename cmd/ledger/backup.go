@@ -3,68 +3,64 @@ package main
 import (
 	"fmt"
 
-	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/internal/backup"
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 )
 
-func (e *env) printBackup(verb string, r backup.Report) error {
-	if e.global.json {
-		return e.printJSON(r)
+func printBackup(e *cli.Env, verb string, r backup.Report) error {
+	if e.Global.JSON {
+		return e.PrintJSON(r)
 	}
-	fmt.Fprintf(e.stdout, "%s: %s in %s, head position %d, head hash %s, %s (%s)\n", verb, textout.Plural(int(r.Events), "event"), textout.Plural(r.Streams, "stream"),
+	fmt.Fprintf(e.Stdout, "%s: %s in %s, head position %d, head hash %s, %s (%s)\n", verb, textout.Plural(int(r.Events), "event"), textout.Plural(r.Streams, "stream"),
 		r.Head, r.HeadHash, textout.Plural(r.Checkpoints, "signed checkpoint"), r.File)
 	return nil
 }
 
 // runBackup writes a consistent copy of the event store while serve and
 // submit run, checks the copy, and names its last event (backup.Backup).
-func runBackup(e *env, args []string) error {
-	fs := e.flags("backup")
+func runBackup(e *cli.Env, args []string) error {
+	fs := e.Flags("backup")
 	out := fs.String("out", "", "the backup file to write (must not exist)")
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
-		return usageError{"--out is required"}
+		return cli.Usage("--out is required")
 	}
-	store, err := e.openStore()
+	local, err := e.OpenEmbedded("backup copies the embedded store; back up an EventStoreDB/KurrentDB server with its own tools (docs/deploy.md)")
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	local, ok := store.(*embedded.Store)
-	if !ok {
-		return failed{"backup copies the embedded store; back up an EventStoreDB/KurrentDB server with its own tools (docs/deploy.md)"}
-	}
-	r, err := backup.Backup(e.ctx, local, e.global.data, *out, e.log)
+	defer local.Close()
+	r, err := backup.Backup(e.Ctx, local, e.Global.Data, *out, e.Log)
 	if err != nil {
 		return err
 	}
-	return e.printBackup("backup", r)
+	return printBackup(e, "backup", r)
 }
 
 // runRestore fills an empty data directory from a backup (backup.Restore).
-func runRestore(e *env, args []string) error {
-	fs := e.flags("restore")
+func runRestore(e *cli.Env, args []string) error {
+	fs := e.Flags("restore")
 	from := fs.String("from", "", "the backup file (from ledger backup)")
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	if *from == "" {
-		return usageError{"--from is required"}
+		return cli.Usage("--from is required")
 	}
-	if e.global.store != "" && e.global.store != "embedded" {
-		return failed{"restore fills an embedded store"}
+	if e.Global.Store != "" && e.Global.Store != "embedded" {
+		return cli.Fail("restore fills an embedded store")
 	}
-	if e.requireLedger() == nil {
-		return failed{fmt.Sprintf("%s holds a ledger already: restore fills an empty data directory", e.global.data)}
+	if e.RequireLedger() == nil {
+		return cli.Fail(fmt.Sprintf("%s holds a ledger already: restore fills an empty data directory", e.Global.Data))
 	}
-	models := e.models()
+	models := e.Models()
 	defer models.Close()
-	r, err := backup.Restore(e.ctx, e.global.data, *from, models, e.log, func(msg string) { fmt.Fprintln(e.stderr, "ledger: "+msg) })
+	r, err := backup.Restore(e.Ctx, e.Global.Data, *from, models, e.Log, func(msg string) { fmt.Fprintln(e.Stderr, "ledger: "+msg) })
 	if err != nil {
 		return err
 	}
-	return e.printBackup("restored", r)
+	return printBackup(e, "restored", r)
 }

@@ -1,23 +1,24 @@
 package main
 
 import (
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
 
-func runBalance(e *env, args []string) error {
-	id, w, err := e.parseContractQuery("balance", args, "only decisions made on or before this business date (YYYY-MM-DD)")
+func runBalance(e *cli.Env, args []string) error {
+	id, w, err := e.ParseContractQuery("balance", args, "only decisions made on or before this business date (YYYY-MM-DD)")
 	if err != nil {
 		return err
 	}
-	return e.reads(func(q *query.Ledger) error {
-		b, err := q.Balance(e.ctx, id, w)
+	return e.Reads(func(q *query.Ledger) error {
+		b, err := q.Balance(e.Ctx, id, w)
 		if err != nil {
 			return err
 		}
-		if e.global.json {
-			return e.printJSON(b)
+		if e.Global.JSON {
+			return e.PrintJSON(b)
 		}
-		return textout.Balance(e.stdout, b)
+		return textout.Balance(e.Stdout, b)
 	})
 }

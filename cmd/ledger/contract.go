@@ -1,27 +1,28 @@
 package main
 
 import (
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
 
-func runContract(e *env, args []string) error {
-	id, w, err := e.parseContractQuery("contract", args, "the contract as of this business date (YYYY-MM-DD)")
+func runContract(e *cli.Env, args []string) error {
+	id, w, err := e.ParseContractQuery("contract", args, "the contract as of this business date (YYYY-MM-DD)")
 	if err != nil {
 		return err
 	}
-	return e.reads(func(q *query.Ledger) error {
-		d, err := q.ContractAt(e.ctx, id, w)
+	return e.Reads(func(q *query.Ledger) error {
+		d, err := q.ContractAt(e.Ctx, id, w)
 		if err != nil {
 			return err
 		}
-		if e.global.json {
-			return e.printJSON(d)
+		if e.Global.JSON {
+			return e.PrintJSON(d)
 		}
-		b, err := q.Balance(e.ctx, id, w)
+		b, err := q.Balance(e.Ctx, id, w)
 		if err != nil {
 			return err
 		}
-		return textout.Contract(e.stdout, d, b)
+		return textout.Contract(e.Stdout, d, b)
 	})
 }

@@ -5,12 +5,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
 
-func runContracts(e *env, args []string) error {
-	fs := e.flags("contracts")
+func runContracts(e *cli.Env, args []string) error {
+	fs := e.Flags("contracts")
 	s := query.ContractSearch{}
 	fs.StringVar(&s.Q, "q", "", "a part of the name (any case), or the start of the id")
 	fs.StringVar(&s.CPAM, "cpam", "", "only the contracts of this CPAM (as the contracts name it; a wrong name lists the known ones)")
@@ -20,19 +21,19 @@ func runContracts(e *env, args []string) error {
 	fs.StringVar(&s.Status, "status", "", "live or terminated")
 	fs.IntVar(&s.Limit, "limit", query.DefaultPage, fmt.Sprintf("contracts per page (1 to %d)", query.MaxPage))
 	fs.StringVar(&s.Cursor, "cursor", "", "the next_cursor of the previous page")
-	window := e.windowFlags(fs, "the contracts as of this date: signed by then, terminated by then (default: now)")
-	if err := e.parse(fs, args); err != nil {
+	window := e.WindowFlags(fs, "the contracts as of this date: signed by then, terminated by then (default: now)")
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	var err error
 	if s.Window, err = window(); err != nil {
 		return err
 	}
-	return e.reads(func(q *query.Ledger) error {
+	return e.Reads(func(q *query.Ledger) error {
 		if vs := q.Check(s); len(vs) > 0 {
-			return usageError{vs.Err().Error()}
+			return cli.Usage(vs.Err().Error())
 		}
-		page, err := q.SearchContracts(e.ctx, s)
+		page, err := q.SearchContracts(e.Ctx, s)
 		if err != nil {
 			return err
 		}
@@ -41,25 +42,25 @@ func runContracts(e *env, args []string) error {
 				return err
 			}
 		}
-		if e.global.json {
-			return e.printJSON(page)
+		if e.Global.JSON {
+			return e.PrintJSON(page)
 		}
-		return textout.Contracts(e.stdout, e.stderr, page)
+		return textout.Contracts(e.Stdout, e.Stderr, page)
 	})
 }
 
 // knownParty refuses a CPAM or an ARS no contract names, listing the
 // known ones: "Loiret" is not "CPAM du Loiret".
-func knownParty(e *env, q *query.Ledger, s query.ContractSearch) error {
-	cpams, arss, err := q.Parties(e.ctx)
+func knownParty(e *cli.Env, q *query.Ledger, s query.ContractSearch) error {
+	cpams, arss, err := q.Parties(e.Ctx)
 	if err != nil {
 		return err
 	}
 	if s.CPAM != "" && !slices.Contains(cpams, s.CPAM) {
-		return usageError{fmt.Sprintf("--cpam %q: no contract names this CPAM; known: %s", s.CPAM, strings.Join(cpams, ", "))}
+		return cli.Usage(fmt.Sprintf("--cpam %q: no contract names this CPAM; known: %s", s.CPAM, strings.Join(cpams, ", ")))
 	}
 	if s.ARS != "" && !slices.Contains(arss, s.ARS) {
-		return usageError{fmt.Sprintf("--ars %q: no contract names this ARS; known: %s", s.ARS, strings.Join(arss, ", "))}
+		return cli.Usage(fmt.Sprintf("--ars %q: no contract names this ARS; known: %s", s.ARS, strings.Join(arss, ", ")))
 	}
 	return nil
 }

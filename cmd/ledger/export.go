@@ -5,40 +5,41 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/query"
 )
 
-func runExport(e *env, args []string) error {
+func runExport(e *cli.Env, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		args = []string{"payments", "-h"}
 	}
 	if len(args) == 0 || args[0] != "payments" {
-		return usageError{"export what? only 'export payments' exists"}
+		return cli.Usage("export what? only 'export payments' exists")
 	}
-	fs := e.flags("export")
+	fs := e.Flags("export")
 	format := fs.String("format", "csv", "output format: csv")
 	sep := fs.String("sep", ",", "field separator (';' for French spreadsheets, with decimal commas)")
 	per := fs.String("per", "line", "one row per breakdown line (line; sum line_amount) or per payment (payment; sum amount)")
 	contract := fs.String("contract", "", "only this contract (default: every contract)")
 	bom := fs.Bool("bom", false, "start with a UTF-8 byte order mark, which French spreadsheets need to read accents (default: on with --sep ';'; --bom=false leaves it out)")
-	window := e.windowFlags(fs, "only decisions made on or before this business date (YYYY-MM-DD)")
-	if err := e.parse(fs, args[1:]); err != nil {
+	window := e.WindowFlags(fs, "only decisions made on or before this business date (YYYY-MM-DD)")
+	if err := e.Parse(fs, args[1:]); err != nil {
 		return err
 	}
 	bomSet := false
 	fs.Visit(func(f *flag.Flag) { bomSet = bomSet || f.Name == "bom" })
 	if *format != "csv" {
-		return usageError{fmt.Sprintf("--format %q: only csv", *format)}
+		return cli.Usage(fmt.Sprintf("--format %q: only csv", *format))
 	}
 	if len([]rune(*sep)) != 1 {
-		return usageError{"--sep must be one character"}
+		return cli.Usage("--sep must be one character")
 	}
 	if *per != "line" && *per != "payment" {
-		return usageError{fmt.Sprintf("--per %q: want line or payment", *per)}
+		return cli.Usage(fmt.Sprintf("--per %q: want line or payment", *per))
 	}
 	f := query.ExportFilter{PerPayment: *per == "payment"}
 	if *contract != "" {
-		id, err := parseContract(*contract)
+		id, err := cli.ParseContract(*contract)
 		if err != nil {
 			return err
 		}
@@ -51,12 +52,12 @@ func runExport(e *env, args []string) error {
 	if !bomSet {
 		*bom = query.DefaultBOM([]rune(*sep)[0])
 	}
-	return e.reads(func(q *query.Ledger) error {
+	return e.Reads(func(q *query.Ledger) error {
 		if *bom {
-			if _, err := io.WriteString(e.stdout, query.BOM); err != nil {
+			if _, err := io.WriteString(e.Stdout, query.BOM); err != nil {
 				return err
 			}
 		}
-		return query.WriteCSV(e.ctx, q, e.stdout, []rune(*sep)[0], f, w)
+		return query.WriteCSV(e.Ctx, q, e.Stdout, []rune(*sep)[0], f, w)
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/notary"
 )
 
@@ -25,12 +26,12 @@ func signer(path string) (*notary.Signer, error) {
 		if strings.HasPrefix(v, "PRIVATE+KEY+") {
 			s, err := note.NewSigner(strings.TrimSpace(v))
 			if err != nil {
-				return nil, usageError{"LEDGER_SIGNING_KEY holds no valid signer key"}
+				return nil, cli.Usage("LEDGER_SIGNING_KEY holds no valid signer key")
 			}
 			if memory == "" {
 				dir, err := os.UserConfigDir()
 				if err != nil {
-					return nil, usageError{"LEDGER_SIGNER_MEMORY FILE is required with a key in LEDGER_SIGNING_KEY here (no user configuration directory: " + err.Error() + ")"}
+					return nil, cli.Usage("LEDGER_SIGNER_MEMORY FILE is required with a key in LEDGER_SIGNING_KEY here (no user configuration directory: " + err.Error() + ")")
 				}
 				if err := os.MkdirAll(filepath.Join(dir, "cptsledger"), 0o700); err != nil {
 					return nil, err
@@ -42,7 +43,7 @@ func signer(path string) (*notary.Signer, error) {
 		path = v
 	}
 	if path == "" {
-		return nil, usageError{"--signing-key FILE (or LEDGER_SIGNING_KEY) is required: make one with ledger keygen"}
+		return nil, cli.Usage("--signing-key FILE (or LEDGER_SIGNING_KEY) is required: make one with ledger keygen")
 	}
 	s, err := notary.LoadSignerWithMemory(path)
 	if err != nil || memory == "" {
@@ -51,28 +52,28 @@ func signer(path string) (*notary.Signer, error) {
 	return notary.WithMemory(s.Signer, memory), nil
 }
 
-func runKeygen(e *env, args []string) error {
-	fs := e.flags("keygen")
+func runKeygen(e *cli.Env, args []string) error {
+	fs := e.Flags("keygen")
 	name := fs.String("name", "", "the key's name, e.g. cpam-paris-ledger (letters, digits, '.', '-', '_')")
 	out := fs.String("out", "", "file to write the signer key to (mode 0600; never overwritten)")
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	if *name == "" || *out == "" {
-		return usageError{"--name and --out are required"}
+		return cli.Usage("--name and --out are required")
 	}
 	if len(*name) > 100 || strings.ContainsFunc(*name, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_')
 	}) {
-		return usageError{"--name: at most 100 letters, digits, '.', '-' or '_'"}
+		return cli.Usage("--name: at most 100 letters, digits, '.', '-' or '_'")
 	}
 	skey, vkey, err := notary.GenerateKey(*name)
 	if err != nil {
 		return err
 	}
 	if err := notary.WriteSignerKey(*out, skey); err != nil {
-		return failed{err.Error()}
+		return cli.Fail(err.Error())
 	}
-	fmt.Fprintln(e.stdout, vkey)
+	fmt.Fprintln(e.Stdout, vkey)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/natsserver"
 )
 
@@ -11,25 +12,25 @@ import (
 // made if serve has not made it yet: a consumer connects with it
 // (--nats-nkey FILE, nats.NkeyOptionFromSeed). The seed is a secret: it is
 // printed, never logged.
-func runNATSCreds(e *env, args []string) error {
-	fs := e.flags("nats-creds")
+func runNATSCreds(e *cli.Env, args []string) error {
+	fs := e.Flags("nats-creds")
 	role := fs.String("role", natsserver.RoleSubscriber, "subscriber (read the streams) or publisher (serve's own: publish and manage them)")
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	if *role != natsserver.RoleSubscriber && *role != natsserver.RolePublisher {
-		return usageError{fmt.Sprintf("--role %q: want subscriber or publisher", *role)}
+		return cli.Usage(fmt.Sprintf("--role %q: want subscriber or publisher", *role))
 	}
-	if err := e.requireLedger(); err != nil {
+	if err := e.RequireLedger(); err != nil {
 		return err
 	}
-	if _, err := natsserver.EnsureUsers(e.global.data); err != nil {
-		return failed{err.Error()}
+	if _, err := natsserver.EnsureUsers(e.Global.Data); err != nil {
+		return cli.Fail(err.Error())
 	}
-	raw, err := os.ReadFile(natsserver.SeedFile(e.global.data, *role))
+	raw, err := os.ReadFile(natsserver.SeedFile(e.Global.Data, *role))
 	if err != nil {
 		return err
 	}
-	_, err = e.stdout.Write(raw)
+	_, err = e.Stdout.Write(raw)
 	return err
 }

@@ -7,35 +7,36 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/notary"
 )
 
-func runProve(e *env, args []string) error {
-	fs := e.flags("prove")
+func runProve(e *cli.Env, args []string) error {
+	fs := e.Flags("prove")
 	event := fs.String("event", "", "the event to prove (its event_id, as ledger audit shows it)")
 	cpFile := fs.String("checkpoint", "", "the signed checkpoint to prove it against")
 	from := fs.String("from", "", "an older signed checkpoint (consistency proof)")
 	to := fs.String("to", "", "a newer signed checkpoint (consistency proof)")
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	inclusion, consistency := *event != "" || *cpFile != "", *from != "" || *to != ""
 	if inclusion == consistency {
-		return usageError{"give --event ID --checkpoint FILE, or --from OLD --to NEW"}
+		return cli.Usage("give --event ID --checkpoint FILE, or --from OLD --to NEW")
 	}
 	read := func(name, path string) ([]byte, error) {
 		if path == "" {
-			return nil, usageError{name + " is required"}
+			return nil, cli.Usage(name + " is required")
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, failed{err.Error()}
+			return nil, cli.Fail(err.Error())
 		}
 		return b, nil
 	}
 	var proof any
-	err := e.withTree(func(store eventstore.Store, tree *notary.Tree) error {
-		if _, err := tree.CatchUp(e.ctx, store, notary.Hooks{}); err != nil {
+	err := withTree(e, func(store eventstore.Store, tree *notary.Tree) error {
+		if _, err := tree.CatchUp(e.Ctx, store, notary.Hooks{}); err != nil {
 			return err
 		}
 		var err error
@@ -53,23 +54,23 @@ func runProve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.stdout.Write(raw)
+	_, err = e.Stdout.Write(raw)
 	return err
 }
 
 // proveInclusion proves the event is in the log the checkpoint signs.
-func proveInclusion(e *env, store eventstore.Store, tree *notary.Tree, event, cpFile string, read func(name, path string) ([]byte, error)) (any, error) {
+func proveInclusion(e *cli.Env, store eventstore.Store, tree *notary.Tree, event, cpFile string, read func(name, path string) ([]byte, error)) (any, error) {
 	id, err := uuid.Parse(event)
 	if err != nil {
-		return nil, usageError{fmt.Sprintf("--event %q is not an event id (a UUID)", event)}
+		return nil, cli.Usage(fmt.Sprintf("--event %q is not an event id (a UUID)", event))
 	}
 	cp, err := read("--checkpoint", cpFile)
 	if err != nil {
 		return nil, err
 	}
-	proof, err := tree.ProveEvent(e.ctx, store, id, cp)
+	proof, err := tree.ProveEvent(e.Ctx, store, id, cp)
 	if err != nil {
-		return nil, failed{err.Error()}
+		return nil, cli.Fail(err.Error())
 	}
 	return proof, nil
 }
@@ -86,20 +87,20 @@ func proveConsistency(tree *notary.Tree, from, to string, read func(name, path s
 	}
 	proof, err := tree.ProveConsistency(older, newer)
 	if err != nil {
-		return nil, failed{err.Error()}
+		return nil, cli.Fail(err.Error())
 	}
 	return proof, nil
 }
 
 // withTree runs fn on the event store and the notary's tree of the data
 // directory, closing both after.
-func (e *env) withTree(fn func(eventstore.Store, *notary.Tree) error) error {
-	store, err := e.openStore()
+func withTree(e *cli.Env, fn func(eventstore.Store, *notary.Tree) error) error {
+	store, err := e.OpenStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	tree, err := e.openTree()
+	tree, err := e.OpenTree()
 	if err != nil {
 		return err
 	}

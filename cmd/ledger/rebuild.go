@@ -4,38 +4,35 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cptsledger/ledger/projections"
+	"github.com/cptsledger/ledger/internal/cli"
 )
 
 // runRebuild builds the read models again from the whole log into a new
 // file, and switches to it once complete: queries and serve keep reading
 // the old one meanwhile. The notary's tree, when the directory has one, is
 // rebuilt and compared.
-func runRebuild(e *env, args []string) error {
-	if err := e.parse(e.flags("rebuild"), args); err != nil {
+func runRebuild(e *cli.Env, args []string) error {
+	if err := e.Parse(e.Flags("rebuild"), args); err != nil {
 		return err
 	}
-	store, err := e.openStore()
+	store, err := e.OpenStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	models := e.models()
-	defer models.Close()
-	prog, err := models.Rebuild(e.ctx, store, projections.BuildOptions{OnProgress: progressBar(e, "events")})
-	e.endProgress()
+	prog, err := e.RebuildModels(store)
 	if err != nil {
-		return e.chainFailure("rebuild", err)
+		return err
 	}
 	out := map[string]any{"applied": prog.Applied, "position": prog.Position, "seconds": prog.Elapsed.Seconds(), "events_per_second": int(prog.Rate())}
 	var treeFailure error
-	if e.hasTree() {
-		tree, err := e.openTree()
+	if e.HasTree() {
+		tree, err := e.OpenTree()
 		if err != nil {
 			return err
 		}
 		defer tree.Close()
-		rep, err := tree.Rebuild(e.ctx, store)
+		rep, err := tree.Rebuild(e.Ctx, store)
 		if err != nil {
 			return err
 		}
@@ -43,20 +40,20 @@ func runRebuild(e *env, args []string) error {
 		out["tree_replaced"] = rep.FirstDifferent >= 0 && rep.Refused == ""
 		switch {
 		case rep.Refused != "":
-			treeFailure = failed{fmt.Sprintf("the Merkle tree rebuilt from the log differs from the one kept, from leaf %d on, and was NOT put in its place: %s. The kept tree is unchanged; ledger verify --checkpoint with the published checkpoints tells where the log changed", rep.FirstDifferent, rep.Refused)}
+			treeFailure = cli.Fail(fmt.Sprintf("the Merkle tree rebuilt from the log differs from the one kept, from leaf %d on, and was NOT put in its place: %s. The kept tree is unchanged; ledger verify --checkpoint with the published checkpoints tells where the log changed", rep.FirstDifferent, rep.Refused))
 		case rep.FirstDifferent >= 0:
-			treeFailure = failed{fmt.Sprintf("the Merkle tree kept differed from the log from leaf %d on, while the log still has the root of every signed checkpoint: the tree files were damaged; the tree was rebuilt from the log (old files kept in %s)", rep.FirstDifferent, rep.Aside)}
+			treeFailure = cli.Fail(fmt.Sprintf("the Merkle tree kept differed from the log from leaf %d on, while the log still has the root of every signed checkpoint: the tree files were damaged; the tree was rebuilt from the log (old files kept in %s)", rep.FirstDifferent, rep.Aside))
 		}
 	}
-	if e.global.json {
-		if err := e.printJSON(out); err != nil {
+	if e.Global.JSON {
+		if err := e.PrintJSON(out); err != nil {
 			return err
 		}
 		return treeFailure
 	}
-	fmt.Fprintf(e.stdout, "rebuilt: %d events applied up to position %d in %s (%.0f events/s)\n", prog.Applied, prog.Position, prog.Elapsed.Round(time.Millisecond), prog.Rate())
+	fmt.Fprintf(e.Stdout, "rebuilt: %d events applied up to position %d in %s (%.0f events/s)\n", prog.Applied, prog.Position, prog.Elapsed.Round(time.Millisecond), prog.Rate())
 	if leaves, ok := out["tree_leaves"]; ok && treeFailure == nil {
-		fmt.Fprintf(e.stdout, "tree: %d leaves rebuilt from the log; the %d kept before have the same hashes\n", leaves, out["tree_compared"])
+		fmt.Fprintf(e.Stdout, "tree: %d leaves rebuilt from the log; the %d kept before have the same hashes\n", leaves, out["tree_compared"])
 	}
 	return treeFailure
 }

@@ -10,30 +10,31 @@ import (
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
+	"github.com/cptsledger/ledger/internal/cli"
 )
 
 // runRulebook publishes a rulebook amendment from a file holding one
 // PublishRulebookAmendment command (JSON, on one line or several).
-func runRulebook(e *env, args []string) error {
+func runRulebook(e *cli.Env, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		return e.parse(e.flags("rulebook"), args)
+		return e.Parse(e.Flags("rulebook"), args)
 	}
 	if len(args) == 0 || args[0] != "publish" {
-		return usageError{"ledger rulebook publish --file F: the only action is publish"}
+		return cli.Usage("ledger rulebook publish --file F: the only action is publish")
 	}
-	fs := e.flags("rulebook publish")
+	fs := e.Flags("rulebook publish")
 	file := fs.String("file", "", "a JSON file holding one PublishRulebookAmendment command (- for standard input)")
-	actor := fs.String("actor", envOr("LEDGER_ACTOR", envOr("USER", "cli")), "who publishes (recorded on the event; env LEDGER_ACTOR)")
-	if err := e.parse(fs, args[1:]); err != nil {
+	actor := fs.String("actor", cli.EnvOr("LEDGER_ACTOR", cli.EnvOr("USER", "cli")), "who publishes (recorded on the event; env LEDGER_ACTOR)")
+	if err := e.Parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if *file == "" {
-		return usageError{"--file is required"}
+		return cli.Usage("--file is required")
 	}
 	var raw []byte
 	var err error
 	if *file == "-" {
-		raw, err = io.ReadAll(io.LimitReader(e.stdin, domain.MaxCommandBytes+1))
+		raw, err = io.ReadAll(io.LimitReader(e.Stdin, domain.MaxCommandBytes+1))
 	} else {
 		raw, err = readLimited(*file, domain.MaxCommandBytes+1)
 	}
@@ -47,7 +48,7 @@ func runRulebook(e *env, args []string) error {
 	var first json.RawMessage
 	if dec.Decode(&first) == nil {
 		if _, err := dec.Token(); err != io.EOF {
-			return usageError{fmt.Sprintf("%s holds more than one JSON value: ledger rulebook publish takes one amendment", *file)}
+			return cli.Usage(fmt.Sprintf("%s holds more than one JSON value: ledger rulebook publish takes one amendment", *file))
 		}
 		var compact bytes.Buffer
 		if json.Compact(&compact, first) == nil {
@@ -55,23 +56,23 @@ func runRulebook(e *env, args []string) error {
 		}
 	}
 	if h, err := domain.PeekHeader(raw); err == nil && h.Type != cpts.CmdPublishRulebookAmendment {
-		return usageError{fmt.Sprintf("the file holds a %q command: ledger rulebook publish takes a %s", h.Type, cpts.CmdPublishRulebookAmendment)}
+		return cli.Usage(fmt.Sprintf("the file holds a %q command: ledger rulebook publish takes a %s", h.Type, cpts.CmdPublishRulebookAmendment))
 	}
-	store, err := e.openStore()
+	store, err := e.OpenStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.schemes, ReplayHistory: replayHistory})
-	res, err := ledger.SubmitAs(e.ctx, *actor, raw)
+	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.Schemes, ReplayHistory: replayHistory})
+	res, err := ledger.SubmitAs(e.Ctx, *actor, raw)
 	if err != nil {
 		return err
 	}
-	if err := e.printJSON(res); err != nil {
+	if err := e.PrintJSON(res); err != nil {
 		return err
 	}
 	if !res.OK {
-		return failed{"the amendment was rejected"}
+		return cli.Fail("the amendment was rejected")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/dirlock"
 	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/notary"
@@ -24,12 +25,12 @@ type natsFlags struct {
 }
 
 func (n *natsFlags) register(fs *flag.FlagSet, defaultURL string) {
-	fs.StringVar(&n.url, "nats-url", envOr("LEDGER_NATS_URL", defaultURL), "NATS server URL(s), comma-separated (env LEDGER_NATS_URL)")
-	fs.StringVar(&n.user, "nats-user", envOr("LEDGER_NATS_USER", ""), "NATS user (env LEDGER_NATS_USER)")
-	fs.StringVar(&n.password, "nats-password", envOr("LEDGER_NATS_PASSWORD", ""), "NATS password (env LEDGER_NATS_PASSWORD)")
-	fs.StringVar(&n.token, "nats-token", envOr("LEDGER_NATS_TOKEN", ""), "NATS token (env LEDGER_NATS_TOKEN)")
-	fs.StringVar(&n.creds, "nats-creds", envOr("LEDGER_NATS_CREDS", ""), "NATS credentials file (JWT + NKey seed)")
-	fs.StringVar(&n.nkey, "nats-nkey", envOr("LEDGER_NATS_NKEY", ""), "NATS NKey seed file")
+	fs.StringVar(&n.url, "nats-url", cli.EnvOr("LEDGER_NATS_URL", defaultURL), "NATS server URL(s), comma-separated (env LEDGER_NATS_URL)")
+	fs.StringVar(&n.user, "nats-user", cli.EnvOr("LEDGER_NATS_USER", ""), "NATS user (env LEDGER_NATS_USER)")
+	fs.StringVar(&n.password, "nats-password", cli.EnvOr("LEDGER_NATS_PASSWORD", ""), "NATS password (env LEDGER_NATS_PASSWORD)")
+	fs.StringVar(&n.token, "nats-token", cli.EnvOr("LEDGER_NATS_TOKEN", ""), "NATS token (env LEDGER_NATS_TOKEN)")
+	fs.StringVar(&n.creds, "nats-creds", cli.EnvOr("LEDGER_NATS_CREDS", ""), "NATS credentials file (JWT + NKey seed)")
+	fs.StringVar(&n.nkey, "nats-nkey", cli.EnvOr("LEDGER_NATS_NKEY", ""), "NATS NKey seed file")
 	fs.StringVar(&n.tlsCA, "nats-tls-ca", "", "CA certificate file to verify the NATS server")
 	fs.StringVar(&n.tlsCert, "nats-tls-cert", "", "client certificate file (mutual TLS)")
 	fs.StringVar(&n.tlsKey, "nats-tls-key", "", "client key file (mutual TLS)")
@@ -39,12 +40,12 @@ func (n *natsFlags) register(fs *flag.FlagSet, defaultURL string) {
 // options turns the flags into nats.go options (natsserver.ClientOptions).
 func (n *natsFlags) options(name string) ([]nats.Option, error) {
 	if (n.tlsCert == "") != (n.tlsKey == "") {
-		return nil, usageError{"--nats-tls-cert and --nats-tls-key go together"}
+		return nil, cli.Usage("--nats-tls-cert and --nats-tls-key go together")
 	}
 	opts, err := natsserver.ClientOptions(name, natsserver.Client{User: n.user, Password: n.password, Token: n.token, Creds: n.creds,
 		NKeySeedFile: n.nkey, TLSCA: n.tlsCA, TLSCert: n.tlsCert, TLSKey: n.tlsKey, TLSInsecure: n.tlsInsecure})
 	if err != nil {
-		return nil, failed{err.Error()}
+		return nil, cli.Fail(err.Error())
 	}
 	return opts, nil
 }
@@ -62,16 +63,16 @@ type serveFlags struct {
 	verifyEvery     time.Duration
 	maxRelayLag     time.Duration
 	sign            *notary.Signer // from keyFile, nil without one
-	witnesses       filesFlag      // URLs of the witnesses that cosign
+	witnesses       cli.FilesFlag  // URLs of the witnesses that cosign
 }
 
 // parseServe parses and checks serve's flags, and loads the signer key if
 // one is given.
-func parseServe(e *env, args []string) (*serveFlags, error) {
+func parseServe(e *cli.Env, args []string) (*serveFlags, error) {
 	f := &serveFlags{}
-	fs := e.flags("serve")
+	fs := e.Flags("serve")
 	f.nats.register(fs, "")
-	fs.StringVar(&f.listen, "nats-listen", envOr("LEDGER_NATS_LISTEN", "127.0.0.1:4222"), "address of the embedded NATS server, when --nats-url is not given")
+	fs.StringVar(&f.listen, "nats-listen", cli.EnvOr("LEDGER_NATS_LISTEN", "127.0.0.1:4222"), "address of the embedded NATS server, when --nats-url is not given")
 	fs.DurationVar(&f.dupWindow, "dup-window", 10*time.Minute, "JetStream duplicate window of the LEDGER stream")
 	fs.IntVar(&f.replicas, "nats-replicas", 1, "replicas of the LEDGER and LEDGER_CHECKPOINTS streams: 3 on a JetStream cluster (1 for the embedded server)")
 	fs.DurationVar(&f.statsEvery, "log-every", 30*time.Second, "how often to log the relay's lag")
@@ -81,20 +82,20 @@ func parseServe(e *env, args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.maxRelayLag, "max-relay-lag", time.Minute, "how long the NATS relay may have events waiting without advancing before /readyz answers 503")
 	fs.DurationVar(&f.verifyEvery, "verify-every", 24*time.Hour, "how often to check the whole log's hash chains again (it is checked at start, and every event as it is projected)")
 	f.http.register(fs)
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return nil, err
 	}
 	if f.verifyEvery < time.Second {
-		return nil, usageError{"--verify-every must be at least 1s"}
+		return nil, cli.Usage("--verify-every must be at least 1s")
 	}
 	if err := f.http.check(); err != nil {
 		return nil, err
 	}
 	if f.replicas < 1 || f.replicas > 5 {
-		return nil, usageError{"--nats-replicas must be 1 to 5 (JetStream's limit)"}
+		return nil, cli.Usage("--nats-replicas must be 1 to 5 (JetStream's limit)")
 	}
 	if len(f.witnesses) > 0 && f.keyFile == "" && os.Getenv("LEDGER_SIGNING_KEY") == "" {
-		return nil, usageError{"--witness cosigns the checkpoints serve signs: give --signing-key too"}
+		return nil, cli.Usage("--witness cosigns the checkpoints serve signs: give --signing-key too")
 	}
 	if f.keyFile != "" || os.Getenv("LEDGER_SIGNING_KEY") != "" {
 		var err error
@@ -102,7 +103,7 @@ func parseServe(e *env, args []string) (*serveFlags, error) {
 			return nil, err
 		}
 		if f.checkpointEvery < time.Second/10 {
-			return nil, usageError{"--checkpoint-every must be at least 100ms"}
+			return nil, cli.Usage("--checkpoint-every must be at least 100ms")
 		}
 	}
 	return f, nil
@@ -111,18 +112,18 @@ func parseServe(e *env, args []string) (*serveFlags, error) {
 // lockServe takes the data directory's serve lock: one serve per data
 // directory, since two would share the relay's checkpoint and the embedded
 // NATS store, and skip events for ever.
-func lockServe(e *env) (*dirlock.Lock, error) {
-	if err := os.MkdirAll(e.global.data, 0o700); err != nil {
+func lockServe(e *cli.Env) (*dirlock.Lock, error) {
+	if err := os.MkdirAll(e.Global.Data, 0o700); err != nil {
 		return nil, err
 	}
-	lock, err := dirlock.Acquire(filepath.Join(e.global.data, "serve.lock"))
+	lock, err := dirlock.Acquire(filepath.Join(e.Global.Data, "serve.lock"))
 	var held *dirlock.HeldError
 	if errors.As(err, &held) {
 		who := "another ledger serve or demo"
 		if held.PID > 0 {
 			who += fmt.Sprintf(" (pid %d)", held.PID)
 		}
-		return nil, failed{fmt.Sprintf("%s is running on the data directory %s (lock %s): stop it first; one serve per data directory", who, e.global.data, held.Path)}
+		return nil, cli.Fail(fmt.Sprintf("%s is running on the data directory %s (lock %s): stop it first; one serve per data directory", who, e.Global.Data, held.Path))
 	}
 	return lock, err
 }
@@ -130,12 +131,12 @@ func lockServe(e *env) (*dirlock.Lock, error) {
 // runServe runs the projections, the NATS relay, the notary's follower (and
 // checkpoints, with a signer key) and the HTTP API until interrupted
 // (server.Run): here, its flags, the serve lock and the store.
-func runServe(e *env, args []string) error {
+func runServe(e *cli.Env, args []string) error {
 	f, err := parseServe(e, args)
 	if err != nil {
 		return err
 	}
-	if err := e.requireLedger(); err != nil {
+	if err := e.RequireLedger(); err != nil {
 		return err
 	}
 	lock, err := lockServe(e)
@@ -147,13 +148,13 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := e.openStore()
+	store, err := e.OpenStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	return server.Run(e.ctx, server.Config{DataDir: e.global.data, Schemes: e.schemes, ReplayHistory: replayHistory,
-		Log: newInfoLogger(e.stderr), NATSURL: f.nats.url, NATSListen: f.listen, NATSOptions: opts,
+	return server.Run(e.Ctx, server.Config{DataDir: e.Global.Data, Schemes: e.Schemes, ReplayHistory: replayHistory,
+		Log: cli.NewInfoLogger(e.Stderr), NATSURL: f.nats.url, NATSListen: f.listen, NATSOptions: opts,
 		DupWindow: f.dupWindow, Replicas: f.replicas, StatsEvery: f.statsEvery, MaxRelayLag: f.maxRelayLag,
 		Signer: f.sign, Witnesses: f.witnesses, CheckpointEvery: f.checkpointEvery, VerifyEvery: f.verifyEvery,
 		HTTPAddr: f.http.addr, TLSCert: f.http.cert, TLSKey: f.http.key}, store)
@@ -165,14 +166,14 @@ type httpFlags struct {
 }
 
 func (h *httpFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&h.addr, "http", envOr("LEDGER_HTTP", "127.0.0.1:8080"), "address of the HTTP API; '' turns it off (env LEDGER_HTTP)")
+	fs.StringVar(&h.addr, "http", cli.EnvOr("LEDGER_HTTP", "127.0.0.1:8080"), "address of the HTTP API; '' turns it off (env LEDGER_HTTP)")
 	fs.StringVar(&h.cert, "tls-cert", "", "certificate file: serve HTTPS")
 	fs.StringVar(&h.key, "tls-key", "", "key file of --tls-cert")
 }
 
 func (h *httpFlags) check() error {
 	if (h.cert == "") != (h.key == "") {
-		return usageError{"--tls-cert and --tls-key go together"}
+		return cli.Usage("--tls-cert and --tls-key go together")
 	}
 	return nil
 }

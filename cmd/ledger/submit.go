@@ -10,33 +10,34 @@ import (
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/notary"
 )
 
 // runSubmit applies each command line in order and prints one result line
 // per command once its events are durable.
-func runSubmit(e *env, args []string) error {
-	fs := e.flags("submit")
+func runSubmit(e *cli.Env, args []string) error {
+	fs := e.Flags("submit")
 	file := fs.String("file", "", "JSON-lines file of commands; - (or no --file, when standard input is not a terminal) for standard input")
-	actor := fs.String("actor", envOr("LEDGER_ACTOR", envOr("USER", "cli")), "who submits (recorded on each event; env LEDGER_ACTOR)")
-	if err := e.parse(fs, args); err != nil {
+	actor := fs.String("actor", cli.EnvOr("LEDGER_ACTOR", cli.EnvOr("USER", "cli")), "who submits (recorded on each event; env LEDGER_ACTOR)")
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	if *file == "" {
 		// A pipe or a file on standard input is read, as `ledger submit <
 		// commands.jsonl` promises; a terminal is not waited on.
-		if e.stdin == nil || textout.IsTerminal(e.stdin) {
-			return usageError{"--file is required (or commands on standard input: ledger submit < commands.jsonl)"}
+		if e.Stdin == nil || textout.IsTerminal(e.Stdin) {
+			return cli.Usage("--file is required (or commands on standard input: ledger submit < commands.jsonl)")
 		}
 		*file = "-"
-		br := bufio.NewReader(e.stdin)
+		br := bufio.NewReader(e.Stdin)
 		if _, err := br.Peek(1); err != nil {
-			return usageError{"--file is required (standard input held no command: ledger submit < commands.jsonl)"}
+			return cli.Usage("--file is required (standard input held no command: ledger submit < commands.jsonl)")
 		}
-		e.stdin = br
+		e.Stdin = br
 	}
-	var in io.Reader = e.stdin
+	var in io.Reader = e.Stdin
 	if *file != "-" {
 		f, err := os.Open(*file)
 		if err != nil {
@@ -45,34 +46,34 @@ func runSubmit(e *env, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	store, err := e.createStore()
+	store, err := e.CreateStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.schemes, Locate: notary.Locator(e.global.data, store), ReplayHistory: replayHistory})
+	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.Schemes, Locate: notary.Locator(e.Global.Data, store), ReplayHistory: replayHistory})
 	res, err := submitLines(e, ledger, *actor, in)
 	if err != nil {
 		return err
 	}
 	if res.failed > 0 {
-		return failed{fmt.Sprintf("%d of %d commands rejected", res.failed, res.total)}
+		return cli.Fail(fmt.Sprintf("%d of %d commands rejected", res.failed, res.total))
 	}
 	return nil
 }
 
 type submitStats struct{ total, failed, events int }
 
-func submitLines(e *env, ledger *app.Ledger, actor string, in io.Reader) (submitStats, error) {
+func submitLines(e *cli.Env, ledger *app.Ledger, actor string, in io.Reader) (submitStats, error) {
 	var st submitStats
-	out := json.NewEncoder(e.stdout)
+	out := json.NewEncoder(e.Stdout)
 	out.SetEscapeHTML(false)
 	err := app.EachLine(in, domain.MaxCommandBytes, func(n int, line []byte, tooLong int) error {
 		if len(bytes.TrimSpace(line)) == 0 && tooLong == 0 {
 			return nil
 		}
 		st.total++
-		res, err := ledger.SubmitLine(e.ctx, actor, n, line, tooLong)
+		res, err := ledger.SubmitLine(e.Ctx, actor, n, line, tooLong)
 		if err != nil {
 			return err
 		}
@@ -88,23 +89,23 @@ func submitLines(e *env, ledger *app.Ledger, actor string, in io.Reader) (submit
 // runInit starts an empty ledger, so that a server can be started (and
 // tokens made) before the first command: every other command but submit,
 // demo and restore refuses a data directory without one.
-func runInit(e *env, args []string) error {
-	if err := e.parse(e.flags("init"), args); err != nil {
+func runInit(e *cli.Env, args []string) error {
+	if err := e.Parse(e.Flags("init"), args); err != nil {
 		return err
 	}
-	if e.requireLedger() == nil && (e.global.store == "" || e.global.store == "embedded") {
-		return failed{fmt.Sprintf("%s holds a ledger already", e.global.data)}
+	if e.RequireLedger() == nil && (e.Global.Store == "" || e.Global.Store == "embedded") {
+		return cli.Fail(fmt.Sprintf("%s holds a ledger already", e.Global.Data))
 	}
-	if err := os.MkdirAll(e.global.data, 0o700); err != nil {
+	if err := os.MkdirAll(e.Global.Data, 0o700); err != nil {
 		return err
 	}
-	store, err := e.createStore()
+	store, err := e.CreateStore()
 	if err != nil {
 		return err
 	}
 	if err := store.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "a new ledger in %s\n", e.global.data)
+	fmt.Fprintf(e.Stderr, "a new ledger in %s\n", e.Global.Data)
 	return nil
 }

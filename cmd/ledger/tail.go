@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/natsserver"
 	"github.com/cptsledger/ledger/relay"
 	"github.com/cptsledger/ledger/server"
@@ -18,15 +19,15 @@ import (
 // NATS server a serve of the data directory runs (server.NATSAddrFile), else
 // 127.0.0.1:4222; and, for the embedded server, the subscriber's
 // credentials kept in the data directory.
-func tailTarget(e *env, nf *natsFlags) {
+func tailTarget(e *cli.Env, nf *natsFlags) {
 	if nf.url == "" {
 		nf.url = "nats://127.0.0.1:4222"
-		if raw, err := os.ReadFile(filepath.Join(e.global.data, server.NATSAddrFile)); err == nil {
+		if raw, err := os.ReadFile(filepath.Join(e.Global.Data, server.NATSAddrFile)); err == nil {
 			nf.url = strings.TrimSpace(string(raw))
 		}
 	}
 	if nf.user == "" && nf.token == "" && nf.creds == "" && nf.nkey == "" {
-		if seed := natsserver.SeedFile(e.global.data, natsserver.RoleSubscriber); fileExists(seed) {
+		if seed := natsserver.SeedFile(e.Global.Data, natsserver.RoleSubscriber); fileExists(seed) {
 			nf.nkey = seed
 		}
 	}
@@ -39,14 +40,14 @@ func fileExists(path string) bool {
 
 // runTail prints the ledger's events from NATS as JSON lines: the small
 // downstream consumer that downstream teams copy.
-func runTail(e *env, args []string) error {
-	fs := e.flags("tail")
+func runTail(e *cli.Env, args []string) error {
+	fs := e.Flags("tail")
 	var nf natsFlags
 	nf.register(fs, "")
 	subject := fs.String("subject", "ledger.>", "subject filter, e.g. ledger.cpts.*.PaymentDecided")
 	fromStart := fs.Bool("from-start", false, "start from the first event of the stream (default: only new events)")
 	limit := fs.Int("limit", 0, "stop after this many events (0: never)")
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	tailTarget(e, &nf)
@@ -63,5 +64,5 @@ func runTail(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return relay.Tail(e.ctx, js, relay.TailOptions{Subject: *subject, FromStart: *fromStart, Limit: *limit}, e.stdout)
+	return relay.Tail(e.Ctx, js, relay.TailOptions{Subject: *subject, FromStart: *fromStart, Limit: *limit}, e.Stdout)
 }

@@ -5,21 +5,21 @@ import (
 	"fmt"
 
 	"github.com/cptsledger/ledger/eventstore"
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/notary"
-	"github.com/cptsledger/ledger/projections"
 )
 
 // runVerify checks every hash chain, the log against signed checkpoints,
 // and the read models against the log.
-func runVerify(e *env, args []string) error {
-	fs := e.flags("verify")
-	var cpFiles filesFlag
+func runVerify(e *cli.Env, args []string) error {
+	fs := e.Flags("verify")
+	var cpFiles cli.FilesFlag
 	fs.Var(&cpFiles, "checkpoint", "a signed checkpoint the log must match (repeatable)")
 	keyFile := fs.String("verifier-key", "", "the verifier key the checkpoints are signed with")
 	logOnly := fs.Bool("log-only", false, "check the log only, not the read models against it (faster)")
 	witnessKeys, need := policyFlags(fs)
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	policy, err := witnessPolicy(*witnessKeys, *need)
@@ -30,7 +30,7 @@ func runVerify(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := e.openStore()
+	store, err := e.OpenStore()
 	if err != nil {
 		return err
 	}
@@ -41,57 +41,52 @@ func runVerify(e *env, args []string) error {
 	}
 	res := textout.VerifyResult{Log: rep, Checkpoints: len(cps), WitnessesRequired: policy.Need, WitnessesGiven: len(policy.Keys)}
 	if !*logOnly {
-		m, err := e.models().Check(e.ctx, store, 20)
-		switch {
-		case errors.Is(err, projections.ErrNoReadModels):
-			res.NoReadModels = true
-		case err != nil:
+		m, err := e.CheckModels(store, 20)
+		if err != nil {
 			return err
-		default:
-			res.Models = &m
-			e.recordModels(m)
 		}
+		res.Models, res.NoReadModels = m, m == nil
 	}
-	if e.global.json {
-		if err := e.printJSON(res.JSON()); err != nil {
+	if e.Global.JSON {
+		if err := e.PrintJSON(res.JSON()); err != nil {
 			return err
 		}
 	} else {
-		res.Write(e.stdout)
+		res.Write(e.Stdout)
 	}
 	if m := res.Models; m != nil && len(m.Mismatches) > 0 {
-		return failed{fmt.Sprintf("FAILED: the read models differ from the log in %d rows (first: table %s, contract %s); ledger rebuild makes them again from the log",
-			int64(len(m.Mismatches))+m.More, m.Mismatches[0].Table, m.Mismatches[0].ContractID)}
+		return cli.Fail(fmt.Sprintf("FAILED: the read models differ from the log in %d rows (first: table %s, contract %s); ledger rebuild makes them again from the log",
+			int64(len(m.Mismatches))+m.More, m.Mismatches[0].Table, m.Mismatches[0].ContractID))
 	}
 	return nil
 }
 
 // verifyLog checks the log's chains and the checkpoints, and turns a
 // failure into the command's answer.
-func verifyLog(e *env, store eventstore.Store, cps []notary.Named) (notary.LogReport, error) {
+func verifyLog(e *cli.Env, store eventstore.Store, cps []notary.Named) (notary.LogReport, error) {
 	var tree *notary.Tree
-	if len(cps) > 0 && e.hasTree() {
+	if len(cps) > 0 && e.HasTree() {
 		// Read only to name the first event that differs, never trusted.
-		t, err := e.openTree()
+		t, err := e.OpenTree()
 		if err != nil {
 			return notary.LogReport{}, err
 		}
 		defer t.Close()
 		tree = t
 	}
-	rep, err := notary.VerifyLog(e.ctx, store, cps, tree)
-	e.recordChain(rep, err)
+	rep, err := notary.VerifyLog(e.Ctx, store, cps, tree)
+	e.RecordChain(rep, err)
 	var ce *eventstore.CorruptionError
 	var cpe *notary.CheckpointError
 	if failure, ok := textout.VerifyFailure(err); ok {
-		if e.global.json {
-			e.printJSON(failure)
+		if e.Global.JSON {
+			e.PrintJSON(failure)
 		}
 		if errors.As(err, &ce) {
-			return rep, failed{fmt.Sprintf("FAILED: first bad event: stream %s revision %d position %d event %s: %s", ce.Stream, ce.Revision, ce.Position, ce.EventID, ce.Reason)}
+			return rep, cli.Fail(fmt.Sprintf("FAILED: first bad event: stream %s revision %d position %d event %s: %s", ce.Stream, ce.Revision, ce.Position, ce.EventID, ce.Reason))
 		}
 		if errors.As(err, &cpe) {
-			return rep, failed{"FAILED: " + cpe.Error()}
+			return rep, cli.Fail("FAILED: " + cpe.Error())
 		}
 	}
 	return rep, err

@@ -7,22 +7,23 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/notary"
 )
 
 // runVerifyProof checks a proof offline, with only the verifier key (and
 // the witnesses' keys), and says what it vouches for.
-func runVerifyProof(e *env, args []string) error {
-	fs := e.flags("verify-proof")
+func runVerifyProof(e *cli.Env, args []string) error {
+	fs := e.Flags("verify-proof")
 	proofFile := fs.String("proof", "", "the proof (a line of JSON from ledger prove); - for standard input")
 	keyFile := fs.String("verifier-key", "", "the verifier key the checkpoints are signed with")
 	witnessKeys, need := policyFlags(fs)
-	if err := e.parse(fs, args); err != nil {
+	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	if *proofFile == "" || *keyFile == "" {
-		return usageError{"--proof and --verifier-key are required"}
+		return cli.Usage("--proof and --verifier-key are required")
 	}
 	policy, err := witnessPolicy(*witnessKeys, *need)
 	if err != nil {
@@ -30,39 +31,39 @@ func runVerifyProof(e *env, args []string) error {
 	}
 	v, err := notary.LoadVerifier(*keyFile)
 	if err != nil {
-		return failed{err.Error()}
+		return cli.Fail(err.Error())
 	}
 	var raw []byte
 	if *proofFile == "-" {
-		raw, err = readAllLimited(e.stdin, 64<<20)
+		raw, err = readAllLimited(e.Stdin, 64<<20)
 	} else {
 		raw, err = os.ReadFile(*proofFile)
 	}
 	if err != nil {
-		return failed{err.Error()}
+		return cli.Fail(err.Error())
 	}
 	res, err := notary.VerifyProof(raw, v)
 	if err != nil {
-		return failed{"INVALID: " + err.Error()}
+		return cli.Fail("INVALID: " + err.Error())
 	}
 	var cosigners []string
 	for _, n := range res.Notes {
 		names, err := policy.Check(n)
 		if err != nil {
-			return failed{"INVALID: the checkpoint " + err.Error()}
+			return cli.Fail("INVALID: the checkpoint " + err.Error())
 		}
 		cosigners = names
 	}
-	if e.global.json {
+	if e.Global.JSON {
 		out := proofJSON(res, v.Name())
 		if len(policy.Keys) > 0 {
 			out["cosigned_by"] = cosigners
 		}
-		return e.printJSON(out)
+		return e.PrintJSON(out)
 	}
-	textout.VerifiedProof(e.stdout, res, v.Name())
+	textout.VerifiedProof(e.Stdout, res, v.Name())
 	if len(policy.Keys) > 0 {
-		fmt.Fprintf(e.stdout, "witnesses: cosigned by %s (%d required of the %d given)\n", strings.Join(cosigners, ", "), policy.Need, len(policy.Keys))
+		fmt.Fprintf(e.Stdout, "witnesses: cosigned by %s (%d required of the %d given)\n", strings.Join(cosigners, ", "), policy.Need, len(policy.Keys))
 	}
 	return nil
 }

@@ -109,18 +109,36 @@ func TestEventDataIsDecodedInDomain(t *testing.T) {
 	})
 }
 
-// The console and the HTTP API reach the read models through query only.
+// The console and the commands reach the read models through query only
+// (the commands rebuild and check them through internal/cli; the API's
+// admin rebuild holds the Set serve gives it).
 func TestFrontEndsGoThroughQuery(t *testing.T) {
 	sources(t, func(path string, fset *token.FileSet, f *ast.File) {
-		if !strings.HasPrefix(path, "console/") {
+		if !strings.HasPrefix(path, "console/") && !strings.HasPrefix(path, "cmd/") {
 			return
 		}
 		for _, imp := range f.Imports {
 			if p, _ := strconv.Unquote(imp.Path.Value); strings.HasSuffix(p, "/projections") {
-				t.Errorf("%s imports %s: the console reads through query", path, p)
+				t.Errorf("%s imports %s: the front ends read through query", path, p)
 			}
 		}
 	})
+}
+
+// cmd/ledger stays thin: the commands' glue, one file each; the CLI's
+// machinery is internal/cli, the services their own packages.
+func TestCmdIsThin(t *testing.T) {
+	const limit = 2000
+	lines := 0
+	sources(t, func(path string, fset *token.FileSet, f *ast.File) {
+		if strings.HasPrefix(path, "cmd/ledger/") {
+			lines += fset.File(f.Pos()).LineCount()
+		}
+	})
+	t.Logf("cmd/ledger: %d lines outside tests", lines)
+	if lines == 0 || lines >= limit {
+		t.Errorf("cmd/ledger has %d lines outside tests, want 1 to %d", lines, limit-1)
+	}
 }
 
 // The repository's root is where this test expects it (a moved package
