@@ -37,7 +37,13 @@ func mustLedger(t *testing.T, args ...string) string {
 
 func copyDir(t *testing.T, from, to string) {
 	t.Helper()
-	if err := os.MkdirAll(to, 0o755); err != nil {
+	// A data directory is private (internal/private): 0700 and 0600,
+	// whatever the umask of the test process (an in-process run sets 077,
+	// a test run alone keeps the shell's).
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(to, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(from)
@@ -52,7 +58,7 @@ func copyDir(t *testing.T, from, to string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := os.Create(filepath.Join(to, e.Name()))
+		out, err := os.OpenFile(filepath.Join(to, e.Name()), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			t.Fatal(err)
 		}
