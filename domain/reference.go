@@ -55,3 +55,26 @@ type ReferenceFacts interface {
 	// decisions would note them first.
 	ForecastWith(st State, until Date, ref Reference) ([]Due, error)
 }
+
+// RuleCorrections is an optional capability of ReferenceFacts: the
+// corrections of the scheme's own rule data (a figure the embedded
+// rulebooks held and that proved wrong) which a ledger records once, as a
+// reference command of its own, when one of its contracts was decided
+// with the figure corrected. Why a recorded command and not only new
+// data: a ledger that paid under the old figure must show, in its log,
+// the fact that changed the rule, and each regularisation cite it.
+type RuleCorrections interface {
+	RuleCorrections(on Date) []RuleCorrection
+}
+
+// RuleCorrection is one correction of rule data.
+type RuleCorrection struct {
+	// CommandID is fixed: recording it twice is a duplicate.
+	CommandID string
+	// Line is the reference command, published on the day given.
+	Line []byte
+	// Reaches selects, by their signature, the contracts that may have
+	// been decided with the old figure; Needed says whether one was.
+	Reaches func(signature Event) bool
+	Needed  func(st State) bool
+}

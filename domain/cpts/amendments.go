@@ -3,6 +3,7 @@ package cpts
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
@@ -190,7 +191,10 @@ func decodeAmendment(d *domain.CommandDecoder, commandID string, w wireAmendment
 	for i, a := range w.Amounts {
 		field := fmt.Sprintf("amounts[%d]", i)
 		f.Name(field+".tier", a.Tier)
-		f.Name(field+".mission", a.Mission)
+		if a.Mission != "" || !slices.Contains(AgreementComponents(), a.Component) {
+			// A row without a mission sets an amount of the agreement itself.
+			f.Name(field+".mission", a.Mission)
+		}
 		f.Name(field+".component", a.Component)
 		v, _ := f.Decimal(field+".amount", a.Amount.Number())
 		c.Amounts = append(c.Amounts, AmountSet{Tier: a.Tier, Mission: a.Mission, Component: a.Component, Amount: v})
@@ -229,11 +233,11 @@ func decidePublish(ref *Reference, rules *Rules, a RulebookAmendmentPublished) (
 	if a.EffectiveOn.Before(rb.InForce.From) || a.EffectiveOn.After(last) {
 		vs.Add(CodeEffectiveOutsideRulebook, "effective_on", fmt.Sprintf("%s is outside the days %s is in force (%s to %s)", a.EffectiveOn, rb.ID, rb.InForce.From, last))
 	}
-	checkAmountRows(&vs, rb, a.Amounts)
+	checkAmountRows(&vs, rules, rb, a.Amounts)
 	if err := vs.Err(); err != nil {
 		return nil, err
 	}
-	changes, backdated := amendmentChanges(ref, rb, a)
+	changes, backdated := amendmentChanges(ref, rules, rb, a)
 	switch {
 	case len(changes) == 0:
 		vs.Add(CodeDuplicateAmendment, "amounts", fmt.Sprintf("every amount is already in force from %s under %s: the same amendment twice", a.EffectiveOn, rb.ID))
@@ -248,29 +252,67 @@ func decidePublish(ref *Reference, rules *Rules, a RulebookAmendmentPublished) (
 }
 
 // checkAmountRows records the violations of an amendment's rows: each a
-// tier, a mission and a component the rulebook has, set once, to an amount
-// in [0, MaxAnnualAmount] in euros and cents.
-func checkAmountRows(vs *domain.Violations, rb *Rulebook, rows []AmountSet) {
+// tier and either a mission and a component the rulebook has, or no
+// mission and an amount of the agreement the rulebook holds (operating,
+// seed_topup, letter_of_intent), set once, to an amount in
+// [0, MaxAnnualAmount] in euros and cents.
+func checkAmountRows(vs *domain.Violations, rules *Rules, rb *Rulebook, rows []AmountSet) {
 	seen := map[string]bool{}
 	for i, s := range rows {
 		field := fmt.Sprintf("amounts[%d]", i)
 		if _, ok := rb.Amounts[s.Tier]; !ok {
 			vs.Add(CodeUnknownTier, field+".tier", fmt.Sprintf("%q is not a tier of %s", s.Tier, rb.ID))
 		}
-		if _, ok := rb.Mission(s.Mission); !ok {
-			vs.Add(CodeUnknownMission, field+".mission", fmt.Sprintf("%q is not a mission of %s (%s)", s.Mission, rb.ID, missionCodes(rb)))
-		} else if !componentOf(s.Mission, s.Component) {
-			vs.Add(CodeUnknownComponent, field+".component", fmt.Sprintf("%q is not an amount of mission %q (fixed, variable%s)", s.Component, s.Mission, extraComponents(s.Mission)))
-		}
+		checkRowTarget(vs, rules, rb, field, s)
 		if s.Amount.IsNegative() || s.Amount.GreaterThan(MaxAnnualAmount) || !s.Amount.Equal(s.Amount.Round(2)) {
 			vs.Add(CodeAmountOutOfRange, field+".amount", fmt.Sprintf("must be 0 to %s euros, in cents at most, got %s", MaxAnnualAmount, s.Amount))
 		}
 		key := s.Tier + "/" + s.Mission + "/" + s.Component
 		if seen[key] {
-			vs.Add(CodeDuplicateAmount, field, fmt.Sprintf("%s of %s for %s is set twice", s.Component, s.Mission, s.Tier))
+			vs.Add(CodeDuplicateAmount, field, fmt.Sprintf("%s of %s for %s is set twice", s.Component, missionText(s.Mission), s.Tier))
 		}
 		seen[key] = true
 	}
+}
+
+// checkRowTarget records a row whose mission or component the rulebook
+// does not have.
+func checkRowTarget(vs *domain.Violations, rules *Rules, rb *Rulebook, field string, s AmountSet) {
+	if s.Mission == "" {
+		if _, ok := rules.agreementBase(rb, s.Tier, s.Component); !ok && slices.Contains(AgreementComponents(), s.Component) {
+			vs.Add(CodeUnknownComponent, field+".component", fmt.Sprintf("%s holds no %s amount for %s (%s)", rb.ID, s.Component, s.Tier, agreementComponentsOf(rules, rb)))
+		} else if !ok {
+			vs.Add(CodeUnknownComponent, field+".component", fmt.Sprintf("%q is not an amount of the agreement (%s); a mission's amount names its mission", s.Component, agreementComponentsOf(rules, rb)))
+		}
+		return
+	}
+	if _, ok := rb.Mission(s.Mission); !ok {
+		vs.Add(CodeUnknownMission, field+".mission", fmt.Sprintf("%q is not a mission of %s (%s)", s.Mission, rb.ID, missionCodes(rb)))
+	} else if !componentOf(s.Mission, s.Component) {
+		vs.Add(CodeUnknownComponent, field+".component", fmt.Sprintf("%q is not an amount of mission %q (fixed, variable%s)", s.Component, s.Mission, extraComponents(s.Mission)))
+	}
+}
+
+// agreementComponentsOf lists the amounts of the agreement rb holds.
+func agreementComponentsOf(rules *Rules, rb *Rulebook) string {
+	var out []string
+	for _, c := range AgreementComponents() {
+		for _, t := range rb.Tiers {
+			if _, ok := rules.agreementBase(rb, t.Code, c); ok {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// missionText names a row's mission, or the agreement for a row without.
+func missionText(m string) string {
+	if m == "" {
+		return "the agreement"
+	}
+	return m
 }
 
 func componentOf(mission, component string) bool {
@@ -301,14 +343,27 @@ func extraComponents(mission string) string {
 // before the publication: a retroactive change. Publishing an amount the
 // rulebook did not know is never retroactive: the lines that needed it
 // were withheld for it.
-func amendmentChanges(ref *Reference, rb *Rulebook, a RulebookAmendmentPublished) (changes, backdated []string) {
+func amendmentChanges(ref *Reference, rules *Rules, rb *Rulebook, a RulebookAmendmentPublished) (changes, backdated []string) {
 	for _, s := range a.Amounts {
-		cur, _ := ref.AmountsInForce(rb, s.Tier, s.Mission, a.EffectiveOn)
-		v, published := cur.Get(s.Component)
+		var v decimal.Decimal
+		var published bool
+		if s.Mission == "" {
+			var by *PublishedAmendment
+			v, by, published = ref.AgreementInForce(rules, rb, s.Tier, s.Component, a.EffectiveOn)
+			if old, ok := rules.supersededTopup(rb, s.Tier); ok && by == nil && s.Component == ComponentSeedTopup {
+				// The ledger's record of the top-up starts at the figure its
+				// rulebook held: the signed one is a change to record
+				// (SignedFiguresAmendmentID), not the same amount again.
+				v = old
+			}
+		} else {
+			cur, _ := ref.AmountsInForce(rb, s.Tier, s.Mission, a.EffectiveOn)
+			v, published = cur.Get(s.Component)
+		}
 		if published && v.Equal(s.Amount) {
 			continue
 		}
-		row := fmt.Sprintf("%s of %s for %s: %s → %s", s.Component, s.Mission, s.Tier, v, s.Amount)
+		row := fmt.Sprintf("%s of %s for %s: %s → %s", s.Component, missionText(s.Mission), s.Tier, v, s.Amount)
 		changes = append(changes, row)
 		if published && a.EffectiveOn.Before(a.PublishedOn) {
 			backdated = append(backdated, row)

@@ -198,7 +198,7 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 	}
 	switch cand.kind {
 	case KindSignature:
-		p.Lines = []Line{c.operatingLine(domain.ExactInt(1), domain.FormulaSignatureOperating)}
+		p.Lines = []Line{c.operatingLine(c.Terms.SignedOn, domain.ExactInt(1), domain.FormulaSignatureOperating)}
 	case KindMissionStartAdvance:
 		line := c.startAdvanceLine(cand)
 		p.Lines = []Line{line}
@@ -216,11 +216,8 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 	case KindAnnualBalance:
 		p.Lines = c.balanceLines(cand.year)
 	case KindAmorcageTopup:
-		a := c.amendmentOn(cand.dueOn)
-		sf := a.SeedFunding[c.Terms.Tier]
-		amount := domain.ExactDecimal(sf.After.Sub(sf.Before)).Cents()
-		p.Rulebook = a.ID
-		p.Lines = []Line{domain.NewLine("", "operating", amount, domain.FormulaSeedTopup, "tier", c.Terms.Tier, "after", sf.After, "before", sf.Before)}
+		p.Rulebook = c.amendmentOn(cand.dueOn).ID
+		p.Lines = []Line{c.topupLine(cand.dueOn)}
 	case KindRecovery:
 		line, ok := c.recoveryLine(cand.year)
 		if !ok {
@@ -243,11 +240,20 @@ func (c *Contract) amendmentOn(d domain.Date) *Amendment {
 	panic("cpts: top-up without its amendment")
 }
 
-// operatingLine is factor × the tier's operating amount; args are the
-// formula's operands other than the operating amount.
-func (c *Contract) operatingLine(factor domain.Exact, formula string, args ...any) Line {
-	op := c.Rulebook.Operating(c.Terms.Tier)
-	return domain.NewLine("", "operating", domain.ExactDecimal(op).Mul(factor).Cents(), formula, append(args, "operating", op)...)
+// operatingLine is factor × the tier's operating amount in force on d;
+// args are the formula's operands other than the operating amount.
+func (c *Contract) operatingLine(d domain.Date, factor domain.Exact, formula string, args ...any) Line {
+	op, cite := c.agreementAmount(ComponentOperating, d)
+	return c.cited(domain.NewLine("", "operating", domain.ExactDecimal(op).Mul(factor).Cents(), formula, append(args, "operating", op)...), cite)
+}
+
+// topupLine is amendment 2's top-up of the seed funding in force on d (the
+// signed figure, or an amendment's): the seed funding after, less before.
+func (c *Contract) topupLine(d domain.Date) Line {
+	topup, cite := c.agreementAmount(ComponentSeedTopup, d)
+	before := c.Rulebook.Operating(c.Terms.Tier)
+	return c.cited(domain.NewLine("", "operating", domain.ExactDecimal(topup).Cents(), domain.FormulaSeedTopup,
+		"tier", c.Terms.Tier, "after", before.Add(topup), "before", before), cite)
 }
 
 // fixedOn returns mission m's annual fixed amount for the contract in force
@@ -340,7 +346,7 @@ func (c *Contract) takenUpAfter(m string, d domain.Date) bool {
 
 func (c *Contract) annualAdvanceLines(d domain.Date) []Line {
 	rate := c.Rulebook.AdvanceRate
-	lines := []Line{c.operatingLine(c.advanceRate(), domain.FormulaOperatingAdvance, "rate", rate)}
+	lines := []Line{c.operatingLine(d, c.advanceRate(), domain.FormulaOperatingAdvance, "rate", rate)}
 	for _, m := range c.Missions() {
 		if s, ok := c.Starts[m]; ok && !s.After(d) {
 			lines = append(lines, c.fixedLine(m, d, c.advanceRate(), domain.FormulaFixedAdvance, "rate", rate))
@@ -398,7 +404,7 @@ func (c *Contract) balanceLines(k int) []Line {
 	var lines []Line
 	if k >= 2 {
 		days := c.Years.Start(k).DaysUntil(c.PeriodEnd(k))
-		lines = append(lines, c.operatingLine(domain.Ratio(int64(days), int64(yearDays)), domain.FormulaOperatingProrata, "days", days, "year_days", yearDays))
+		lines = append(lines, c.operatingLine(c.Years.Start(k), domain.Ratio(int64(days), int64(yearDays)), domain.FormulaOperatingProrata, "days", days, "year_days", yearDays))
 	}
 	for _, m := range c.ActiveMissions(k) {
 		days := c.ActiveDays(k, m)
@@ -494,7 +500,8 @@ func (c *Contract) recoveryLine(k int) (Line, bool) {
 	var accrued domain.Exact
 	if k >= 2 {
 		days := c.Years.Start(k).DaysUntil(c.PeriodEnd(k))
-		accrued = domain.ExactDecimal(c.Rulebook.Operating(c.Terms.Tier)).Mul(domain.Ratio(int64(days), yearDays))
+		op, _ := c.agreementAmount(ComponentOperating, c.Years.Start(k))
+		accrued = domain.ExactDecimal(op).Mul(domain.Ratio(int64(days), yearDays))
 	}
 	for _, m := range c.ActiveMissions(k) {
 		fixed, _, _ := c.fixedOn(m, domain.MaxDate(c.Years.Start(k), c.Starts[m]))

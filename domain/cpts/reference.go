@@ -221,7 +221,7 @@ func (c *Contract) notes(ref *Reference, asOf domain.Date) []Event {
 		}
 		var rows []AmountSet
 		for _, s := range a.Amounts {
-			if s.Tier == c.Terms.Tier && c.HasMission(s.Mission) {
+			if s.Tier == c.Terms.Tier && (c.HasMission(s.Mission) || s.Mission == "" && c.ruledBy(a.Amends, s.Component)) {
 				rows = append(rows, s)
 			}
 		}
@@ -269,6 +269,27 @@ func (c *Contract) applyReference(e Event) bool {
 	}
 	c.Corrections = append(c.Corrections, domain.CorrectionRecord{CorrectedOn: on, Reason: reason})
 	return true
+}
+
+// ruledBy reports whether an amount of the agreement under rulebook id
+// rules this contract: the operating amount of its own rulebook, the
+// top-up when it is eligible for it (a letter-of-intent aid is the
+// letter's, not the contract's).
+func (c *Contract) ruledBy(id, component string) bool {
+	if id != c.Rulebook.ID {
+		return false
+	}
+	switch component {
+	case ComponentOperating:
+		return true
+	case ComponentSeedTopup:
+		for _, a := range c.rules.AmendmentsOf(id) {
+			if !c.Terms.SignedOn.After(a.SignedOnOrBefore) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // appliedKey names a reference fact noted: an amendment's rows of a tier
@@ -350,6 +371,95 @@ func amountsInForce(rb *Rulebook, tier, mission string, d domain.Date, n int, am
 		}
 	}
 	return a, by, last
+}
+
+// The amounts of the agreement itself an amendment may set: a row without
+// a mission.
+const (
+	ComponentOperating      = "operating"        // the operating amount of every year
+	ComponentSeedTopup      = "seed_topup"       // amendment 2's top-up of the seed funding
+	ComponentLetterOfIntent = "letter_of_intent" // the aid once the ARS validates a letter of intent
+)
+
+// AgreementComponents lists the components of a row without a mission.
+func AgreementComponents() []string {
+	return []string{ComponentOperating, ComponentSeedTopup, ComponentLetterOfIntent}
+}
+
+// agreementBase returns rb's own amount of an agreement component for a
+// tier; ok is false when rb holds no such amount (a version without a
+// top-up or a letter-of-intent aid).
+func (r *Rules) agreementBase(rb *Rulebook, tier, component string) (decimal.Decimal, bool) {
+	switch component {
+	case ComponentOperating:
+		a, ok := rb.Amounts[tier]
+		return a.Operating, ok
+	case ComponentSeedTopup:
+		for _, a := range r.AmendmentsOf(rb.ID) {
+			if sf, ok := a.SeedFunding[tier]; ok {
+				return sf.Topup(), true
+			}
+		}
+	case ComponentLetterOfIntent:
+		v, ok := rb.LetterOfIntent[tier]
+		return v, ok
+	}
+	return decimal.Decimal{}, false
+}
+
+// agreementInForce is the rule of the amounts in force for an amount of
+// the agreement itself: rb's (base), then, for each of the n amendments in
+// the order they were published that amends rb and is in effect on d
+// (zero: whatever the date), its row without a mission for that tier and
+// component. last is the amendment that set it last (-1: none).
+func agreementInForce(base decimal.Decimal, rb *Rulebook, tier, component string, d domain.Date, n int, amendment func(i int) (amends string, effective domain.Date, rows []AmountSet)) (v decimal.Decimal, last int) {
+	v, last = base, -1
+	for i := range n {
+		amends, effective, rows := amendment(i)
+		if amends != rb.ID || !d.IsZero() && effective.After(d) {
+			continue
+		}
+		for _, s := range rows {
+			if s.Tier == tier && s.Mission == "" && s.Component == component {
+				v, last = s.Amount, i
+			}
+		}
+	}
+	return v, last
+}
+
+// agreementAmount returns an amount of the agreement in force on d for the
+// contract's tier under its rulebook, with where it comes from.
+func (c *Contract) agreementAmount(component string, d domain.Date) (decimal.Decimal, Cite) {
+	base, _ := c.rules.agreementBase(c.Rulebook, c.Terms.Tier, component)
+	v, last := agreementInForce(base, c.Rulebook, c.Terms.Tier, component, d, len(c.Amendments), func(i int) (string, domain.Date, []AmountSet) {
+		am := &c.Amendments[i]
+		return am.Amends, am.EffectiveOn, am.Amounts
+	})
+	cite := Cite{Rulebook: c.Rulebook.ID}
+	if last >= 0 {
+		cite.Amendment = &c.Amendments[last]
+	}
+	return v, cite
+}
+
+// AgreementInForce is agreementInForce over the amendments published: an
+// amount of the agreement of a tier under rb on d (zero: with every
+// amendment); ok is false when rb holds no such amount; by is the
+// amendment that set it, if one did.
+func (r *Reference) AgreementInForce(rules *Rules, rb *Rulebook, tier, component string, d domain.Date) (v decimal.Decimal, by *PublishedAmendment, ok bool) {
+	base, ok := rules.agreementBase(rb, tier, component)
+	if !ok {
+		return decimal.Decimal{}, nil, false
+	}
+	v, last := agreementInForce(base, rb, tier, component, d, len(r.Amendments), func(i int) (string, domain.Date, []AmountSet) {
+		am := r.Amendments[i]
+		return am.Amends, am.EffectiveOn, am.Amounts
+	})
+	if last >= 0 {
+		by = &r.Amendments[last]
+	}
+	return v, by, true
 }
 
 // AmountsInForce is amountsInForce over the amendments published: a tier's

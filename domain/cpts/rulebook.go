@@ -33,7 +33,12 @@ type Rulebook struct {
 	// everything included (domain.md §2.10); a tier without one has none.
 	AnnualCap       map[string]decimal.Decimal `json:"annual_cap,omitempty"`
 	AnnualCapSource string                     `json:"annual_cap_source,omitempty"`
-	Interpretations []string                   `json:"interpretations"`
+	// LetterOfIntent is, by tier, the aid paid once the ARS validates a
+	// CPTS's letter of intent, before any contract (avenant 2); a version
+	// without it has no such aid.
+	LetterOfIntent       map[string]decimal.Decimal `json:"letter_of_intent,omitempty"`
+	LetterOfIntentSource string                     `json:"letter_of_intent_source,omitempty"`
+	Interpretations      []string                   `json:"interpretations"`
 }
 
 // Info implements domain.Rulebook.
@@ -145,13 +150,38 @@ type Amendment struct {
 	EffectiveOn      domain.Date            `json:"effective_on"`
 	SignedOnOrBefore domain.Date            `json:"signed_on_or_before"`
 	SeedFunding      map[string]SeedFunding `json:"seed_funding"`
-	Interpretations  []string               `json:"interpretations"`
+	// Superseded are the figures the ledger held before the signed
+	// text's: the history of the rule, and what the upgrade's correction
+	// regularises (SignedFiguresCorrection).
+	Superseded      *SupersededFigures `json:"superseded,omitempty"`
+	Interpretations []string           `json:"interpretations"`
 }
+
+// SupersededFigures are seed funding figures an amendment's data held
+// before they were corrected, with their source.
+type SupersededFigures struct {
+	SeedFundingAfter map[string]decimal.Decimal `json:"seed_funding_after"`
+	Source           string                     `json:"source"`
+	Note             string                     `json:"note"`
+}
+
+// Topup returns the top-up of a tier: the seed funding after, less before.
+func (s SeedFunding) Topup() decimal.Decimal { return s.After.Sub(s.Before) }
 
 // SeedFunding is the seed funding of a tier before and after an amendment.
 type SeedFunding struct {
 	Before decimal.Decimal `json:"before"`
 	After  decimal.Decimal `json:"after"`
+}
+
+// supersededAfter returns the seed funding after the amendment that the
+// ledger held before the signed figure, if the data keeps one.
+func (a *Amendment) supersededAfter(tier string) (decimal.Decimal, bool) {
+	if a.Superseded == nil {
+		return decimal.Decimal{}, false
+	}
+	v, ok := a.Superseded.SeedFundingAfter[tier]
+	return v, ok
 }
 
 // TierFor returns the tier of a population.
@@ -368,6 +398,9 @@ func LoadRules(fsys fs.FS) (*Rules, error) {
 			sf, ok := a.SeedFunding[t.Code]
 			if !ok || !sf.Before.Equal(base.Operating(t.Code)) || !sf.After.GreaterThan(sf.Before) {
 				return nil, fmt.Errorf("amendment %s: tier %s seed funding must start from the base operating amount and rise", a.ID, t.Code)
+			}
+			if old, ok := a.supersededAfter(t.Code); ok && !old.GreaterThan(sf.Before) {
+				return nil, fmt.Errorf("amendment %s: tier %s superseded seed funding must rise from the base operating amount", a.ID, t.Code)
 			}
 		}
 	}

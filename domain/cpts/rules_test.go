@@ -46,17 +46,27 @@ func TestRulebookTotalsMatchPublishedMaximums(t *testing.T) {
 	}
 }
 
-func TestAmendment2TopUpsMatchSeed(t *testing.T) {
+// Amendment 2 as signed (docs/domain.md §2.6): seed funding 87 500 /
+// 105 000 / 131 250 / 157 500, top-ups 37 500 / 45 000 / 56 250 / 67 500;
+// the October 2020 proposal's +50 % (75 000 / 90 000 / 112 500 / 135 000)
+// kept as the superseded figures.
+func TestAmendment2TopUpsAreTheSignedText(t *testing.T) {
 	rules := cpts.DefaultRules()
 	am := rules.AmendmentsOf("aci-cpts-2019")
 	if len(am) != 1 {
 		t.Fatalf("%d amendments, want 1", len(am))
 	}
-	for tier, want := range map[string]int64{"T1": 25_000, "T2": 30_000, "T3": 37_500, "T4": 45_000} {
+	for tier, want := range map[string][3]int64{"T1": {87_500, 37_500, 75_000}, "T2": {105_000, 45_000, 90_000}, "T3": {131_250, 56_250, 112_500}, "T4": {157_500, 67_500, 135_000}} {
 		sf := am[0].SeedFunding[tier]
-		if !sf.After.Sub(sf.Before).Equal(decimal.NewFromInt(want)) || !sf.After.Equal(sf.Before.Mul(decimal.RequireFromString("1.5"))) {
-			t.Errorf("%s: %s → %s, want +50 %% = +%d", tier, sf.Before, sf.After, want)
+		if !sf.After.Equal(decimal.NewFromInt(want[0])) || !sf.Topup().Equal(decimal.NewFromInt(want[1])) || !sf.After.Equal(sf.Before.Mul(decimal.RequireFromString("1.75"))) {
+			t.Errorf("%s: %s → %s, want +75 %% = %d (+%d)", tier, sf.Before, sf.After, want[0], want[1])
 		}
+		if old := am[0].Superseded.SeedFundingAfter[tier]; !old.Equal(decimal.NewFromInt(want[2])) {
+			t.Errorf("%s: superseded %s, want the proposal's %d", tier, old, want[2])
+		}
+	}
+	if am[0].Superseded.Source == "" {
+		t.Error("the superseded figures have no source")
 	}
 }
 
@@ -161,10 +171,10 @@ func TestFullFiveYearT2Contract(t *testing.T) {
 	// Year 2 balance: 60 000 + 29 500 + 17 500 + 35 000 + 35 000 × 0.6
 	// + 15 000 + 15 000 = 193 000; − 104 625 = 88 375.00
 	wantAmount(t, l.payment(cpts.KindAnnualBalance, 2, ""), "decided", "88375.00")
-	// Amendment 2 (signed before 2021-12-31): T2 seed 60 000 → 90 000,
-	// top-up 30 000.00 due 2022-03-31, in year 3.
+	// Amendment 2 (signed before 2021-12-31): T2 seed 60 000 → 105 000,
+	// top-up 45 000.00 due 2022-03-31, in year 3.
 	top := l.payment(cpts.KindAmorcageTopup, 3, "")
-	wantAmount(t, top, "decided", "30000.00")
+	wantAmount(t, top, "decided", "45000.00")
 	if top.Rulebook != "aci-cpts-2019-av2" || top.DueOn.String() != "2022-03-31" {
 		t.Fatalf("top-up under %s due %s", top.Rulebook, top.DueOn)
 	}
@@ -226,7 +236,7 @@ func TestTopUpForSignatureOn20211231AndNoneOn20220101(t *testing.T) {
 				t.Fatalf("top-up decided: %v, want %v", ok, tc.topup)
 			}
 			if ok {
-				wantAmount(t, p, "decided", "37500.00") // T3: 112 500 − 75 000
+				wantAmount(t, p, "decided", "56250.00") // T3: 131 250 − 75 000
 			}
 		})
 	}
