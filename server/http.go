@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -63,8 +64,13 @@ func serveHTTP(ctx context.Context, cfg Config, store eventstore.Store, models *
 		l.Close()
 		return nil, err
 	}
+	commands := app.New(store, app.Options{Schemes: cfg.Schemes, Locate: notary.Locator(cfg.DataDir, store), ReplayHistory: cfg.ReplayHistory})
+	if err := recordRuleCorrections(ctx, commands, log); err != nil {
+		l.Close()
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Config{
-		Store: store, Commands: app.New(store, app.Options{Schemes: cfg.Schemes, Locate: notary.Locator(cfg.DataDir, store), ReplayHistory: cfg.ReplayHistory}), Reads: reads, Models: models,
+		Store: store, Commands: commands, Reads: reads, Models: models,
 		Tokens: tokens, Logger: log, Console: web.Handler(),
 		ProjectionLag: func(ctx context.Context) (int64, error) { return projectionLag(ctx, store, models) },
 		RelayLag: func(ctx context.Context) (int64, error) {
@@ -141,4 +147,19 @@ func proveEvent(ctx context.Context, dir string, store eventstore.Store, id uuid
 	}
 	defer tree.Close()
 	return tree.ProveInLatest(ctx, store, id)
+}
+
+// recordRuleCorrections records the corrections of rule data a ledger
+// upgraded from an older release needs (app.RecordRuleCorrections), before
+// the API takes commands: the next decision of each contract concerned
+// then regularises.
+func recordRuleCorrections(ctx context.Context, commands *app.Ledger, log *slog.Logger) error {
+	recorded, err := commands.RecordRuleCorrections(ctx)
+	for _, r := range recorded {
+		log.Info("rule data corrected: recorded", "command_id", r.CommandID, "events", r.Events, "contracts_to_regularise", r.Contracts)
+	}
+	if err != nil {
+		return fmt.Errorf("record the corrections of rule data: %w", err)
+	}
+	return nil
 }

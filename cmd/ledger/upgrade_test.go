@@ -3,11 +3,14 @@ package main
 import (
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // storedHashes reads every event's position and hash straight from an
@@ -93,7 +96,84 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 	if !strings.Contains(string(out), `"contract_id_taken"`) {
 		t.Fatalf("an aid signature with the id of the old t2 contract: %s", out)
 	}
-	if got := storedHashes(t, filepath.Join(data, "events.db")); len(got) != len(before) {
-		t.Fatalf("the refused signature wrote: %d events, want %d", len(got), len(before))
+	// The submit recorded amendment 2's signed figures (the old release
+	// decided top-ups at +50 %: TestUpgradeRegularisesTheTopups), and the
+	// refused signature nothing.
+	if got := storedHashes(t, filepath.Join(data, "events.db")); len(got) != len(before)+1 {
+		t.Fatalf("the refused signature wrote: %d events, want %d (the old ones and the correction)", len(got), len(before)+1)
+	}
+}
+
+// The previous release decided amendment 2's top-ups at +50 % (its
+// rulebook held the proposal's figures). Upgraded, the ledger records the
+// signed figures' correction once, at its first write, and each contract's
+// next decision pays the difference as a regularisation citing it, on the
+// day recorded: +12 500 for T1, +15 000 for T2, +18 750 for T3, +22 500
+// for T4 — for every contract whose year holding 2022-03-31 is settled;
+// the one whose year 3 has no report yet gets it with its balance.
+func TestUpgradeRegularisesTheTopups(t *testing.T) {
+	bin := ledgerBinary(t)
+	data := filepath.Join(t.TempDir(), "data")
+	copyDir(t, "testdata/release-7df0286", data)
+	today := time.Now().UTC().Format(time.DateOnly)
+	want := map[string]string{ // contract → regularisation (tier)
+		"1f993bf4-0b08-56f3-b958-f56fe1e6e36c": "12500.00", "3c01f6cd-d4f0-54c8-ab7c-2c2102ba751e": "12500.00", // T1
+		"79ac656b-9c72-5152-8d7e-8f80e575275c": "15000.00",                                                                                                         // T2
+		"72a8fb5a-4c33-596e-bd75-89c90d897954": "18750.00", "7c4d24d1-9ebc-5076-929d-4039dcb6b7e5": "18750.00", "9c387068-0d5d-516c-85db-de42bd070e48": "18750.00", // T3
+		"65b44117-e42b-5595-8bc2-6deb4a6e6c7f": "22500.00", "b1403d63-9020-5a52-918d-759a87fdc616": "22500.00", // T4
+		"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80": "", // T2, year 3 not settled
+	}
+	var lines []string
+	for id := range want {
+		lines = append(lines, fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"after-upgrade-%s","contract_id":%q,"as_of":%q}`, id, id, today))
+	}
+	file := filepath.Join(t.TempDir(), "decide.jsonl")
+	os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	for round := range 2 {
+		cmd := exec.Command(bin, "--data", data, "submit", "--file", file)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if out, err := cmd.Output(); err != nil {
+			t.Fatalf("submit: %v\n%s%s", err, out, stderr.String())
+		}
+		said := strings.Contains(stderr.String(), "rule data corrected: recorded aci-cpts-2019-av2-signed (9 contracts")
+		if said != (round == 0) {
+			t.Fatalf("round %d: the correction said %v: %q", round, said, stderr.String())
+		}
+	}
+	for id, amount := range want {
+		var got []struct {
+			Kind   string `json:"kind"`
+			DueOn  string `json:"due_on"`
+			Amount string `json:"amount"`
+			Reason string `json:"reason"`
+			Lines  []struct {
+				Amendment *struct {
+					ID string `json:"id"`
+				} `json:"amendment"`
+			} `json:"lines"`
+		}
+		if err := json.Unmarshal([]byte(ledger(t, bin, "--data", data, "--json", "payments", "--contract", id)), &got); err != nil {
+			t.Fatal(err)
+		}
+		var regs []string
+		for _, p := range got {
+			if p.Kind != "regularisation" {
+				continue
+			}
+			if p.DueOn != today || len(p.Lines) != 1 || p.Lines[0].Amendment == nil || p.Lines[0].Amendment.ID != "aci-cpts-2019-av2-signed" ||
+				!strings.Contains(p.Reason, "as signed: seed funding +75 %") {
+				t.Errorf("%s: regularisation %+v does not cite the correction on %s", id, p, today)
+			}
+			regs = append(regs, p.Amount)
+		}
+		if amount == "" && len(regs) != 0 || amount != "" && (len(regs) != 1 || regs[0] != amount) {
+			t.Errorf("%s: regularisations %v, want %q", id, regs, amount)
+		}
+	}
+	// The correction is an event of the rulebooks stream, listed with the
+	// amendments.
+	if out := ledger(t, bin, "--data", data, "--json", "rulebooks"); !strings.Contains(out, `"aci-cpts-2019-av2-signed"`) {
+		t.Fatalf("rulebooks does not list the correction: %s", out)
 	}
 }
