@@ -302,6 +302,16 @@ func (r *Rulebook) check() error {
 			return fmt.Errorf("annual_cap: %s must be a tier with a positive cap", tier)
 		}
 	}
+	if len(r.LetterOfIntent) > 0 {
+		for _, t := range r.Tiers {
+			if v := r.LetterOfIntent[t.Code]; !v.IsPositive() {
+				return fmt.Errorf("letter_of_intent: tier %s needs a positive aid", t.Code)
+			}
+		}
+		if len(r.LetterOfIntent) != len(r.Tiers) || r.LetterOfIntentSource == "" {
+			return fmt.Errorf("letter_of_intent: one aid per tier, and its source")
+		}
+	}
 	for _, m := range r.Missions {
 		if m.Kind != "core" && m.Kind != "optional" {
 			return fmt.Errorf("mission %s: kind %q is neither core nor optional", m.Code, m.Kind)
