@@ -143,6 +143,8 @@ var messages = map[string][2]string{
 	"cap":                   {"plafond annuel", "annual cap"},
 	"snp_supplement":        {"complément SNP", "SNP supplement"},
 	"snp_regulation":        {"régulation SNP", "SNP regulation"},
+	"seed_topup":            {"complément d'amorçage (avenant 2)", "seed funding top-up (amendment 2)"},
+	"letter_of_intent":      {"aide à la lettre d'intention", "letter-of-intent aid"},
 	"within":                {"Fenêtre (jours)", "Window (days)"},
 	"overdue":               {"en retard", "overdue"},
 	"due_soon":              {"bientôt dû", "due soon"},

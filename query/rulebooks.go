@@ -153,7 +153,7 @@ func (l *Ledger) Rulebooks(ctx context.Context, w Window) (Rulebooks, error) {
 		return Rulebooks{}, err
 	}
 	for _, rb := range rules.Rulebooks() {
-		out.Versions = append(out.Versions, versionView(rb, ref, w.AsOf))
+		out.Versions = append(out.Versions, versionView(rules, rb, ref, w.AsOf))
 	}
 	return out, nil
 }
@@ -197,17 +197,36 @@ func amendmentView(env eventstore.Envelope, e cpts.RulebookAmendmentPublished) A
 		Effective: e.EffectiveOn, Published: e.PublishedOn, Amounts: rows, Retro: e.Retroactive, Source: e.Source, Reason: e.Reason}
 }
 
+// agreementRows are a tier's amounts of the agreement itself under rb in
+// force on asOf (operating, and the top-up and letter-of-intent aid where
+// rb holds them), each with the amendment that set it, if one did.
+func agreementRows(rules *cpts.Rules, rb *cpts.Rulebook, ref *cpts.Reference, tier string, asOf domain.Date) []AmountInForce {
+	var out []AmountInForce
+	for _, c := range cpts.AgreementComponents() {
+		amount, by, ok := ref.AgreementInForce(rules, rb, tier, c, asOf)
+		if !ok {
+			continue
+		}
+		s := domain.ExactDecimal(amount).Cents().String()
+		row := AmountInForce{Tier: tier, Component: c, Amount: &s}
+		if by != nil {
+			row.Amendment = &domain.AmendmentRef{EventID: by.EventID, ID: by.AmendmentID}
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
 // versionView describes a rulebook with its amounts in force on asOf (the
 // amendments in effect by then; every amendment when asOf is zero).
-func versionView(rb *cpts.Rulebook, ref *cpts.Reference, asOf domain.Date) RulebookVersion {
+func versionView(rules *cpts.Rules, rb *cpts.Rulebook, ref *cpts.Reference, asOf domain.Date) RulebookVersion {
 	v := RulebookVersion{ID: rb.ID, Title: rb.Title, Source: rb.Source, InForceFrom: rb.InForce.From, InForceTo: rb.InForce.To,
 		Interpretations: rb.Interpretations, Amounts: []AmountInForce{}, AnnualCaps: []AnnualCap{}}
 	for _, m := range rb.Missions {
 		v.Missions = append(v.Missions, MissionView{Code: m.Code, Kind: m.Kind, StartMonths: m.StartMonths, DeployMonths: m.DeployMonths, DeadlinesFrom: m.DeadlinesFrom})
 	}
 	for _, t := range rb.Tiers {
-		op := domain.ExactDecimal(rb.Operating(t.Code)).Cents().String()
-		v.Amounts = append(v.Amounts, AmountInForce{Tier: t.Code, Component: "operating", Amount: &op})
+		v.Amounts = append(v.Amounts, agreementRows(rules, rb, ref, t.Code, asOf)...)
 		for _, m := range rb.Missions {
 			a, set := ref.AmountsInForce(rb, t.Code, m.Code, asOf)
 			for _, c := range cpts.AmountComponents() {

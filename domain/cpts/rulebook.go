@@ -302,15 +302,8 @@ func (r *Rulebook) check() error {
 			return fmt.Errorf("annual_cap: %s must be a tier with a positive cap", tier)
 		}
 	}
-	if len(r.LetterOfIntent) > 0 {
-		for _, t := range r.Tiers {
-			if v := r.LetterOfIntent[t.Code]; !v.IsPositive() {
-				return fmt.Errorf("letter_of_intent: tier %s needs a positive aid", t.Code)
-			}
-		}
-		if len(r.LetterOfIntent) != len(r.Tiers) || r.LetterOfIntentSource == "" {
-			return fmt.Errorf("letter_of_intent: one aid per tier, and its source")
-		}
+	if err := r.checkLetterOfIntent(); err != nil {
+		return err
 	}
 	for _, m := range r.Missions {
 		if m.Kind != "core" && m.Kind != "optional" {
@@ -320,6 +313,23 @@ func (r *Rulebook) check() error {
 	one := decimal.NewFromInt(1)
 	if !r.AdvanceRate.IsPositive() || r.AdvanceRate.GreaterThan(one) || !r.RecoveryKeepRate.IsPositive() || r.RecoveryKeepRate.GreaterThan(one) {
 		return fmt.Errorf("advance_rate and recovery_keep_rate must be in (0, 1]")
+	}
+	return nil
+}
+
+// checkLetterOfIntent: a version with a letter-of-intent aid has one,
+// positive, per tier, and its source.
+func (r *Rulebook) checkLetterOfIntent() error {
+	if len(r.LetterOfIntent) == 0 {
+		return nil
+	}
+	for _, t := range r.Tiers {
+		if v := r.LetterOfIntent[t.Code]; !v.IsPositive() {
+			return fmt.Errorf("letter_of_intent: tier %s needs a positive aid", t.Code)
+		}
+	}
+	if len(r.LetterOfIntent) != len(r.Tiers) || r.LetterOfIntentSource == "" {
+		return fmt.Errorf("letter_of_intent: one aid per tier, and its source")
 	}
 	return nil
 }
