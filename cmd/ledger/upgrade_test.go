@@ -172,8 +172,28 @@ func TestUpgradeRegularisesTheTopups(t *testing.T) {
 		}
 	}
 	// The correction is an event of the rulebooks stream, listed with the
-	// amendments.
-	if out := ledger(t, bin, "--data", data, "--json", "rulebooks"); !strings.Contains(out, `"aci-cpts-2019-av2-signed"`) {
-		t.Fatalf("rulebooks does not list the correction: %s", out)
+	// amendments, recorded by the upgrade, and proved from a signed
+	// checkpoint with the verifier key alone.
+	var books struct {
+		Amendments []struct {
+			EventID string `json:"event_id"`
+			ID      string `json:"amendment_id"`
+			Actor   string `json:"actor"`
+		} `json:"amendments"`
+	}
+	if err := json.Unmarshal([]byte(ledger(t, bin, "--data", data, "--json", "rulebooks")), &books); err != nil {
+		t.Fatal(err)
+	}
+	if len(books.Amendments) != 1 || books.Amendments[0].ID != "aci-cpts-2019-av2-signed" || books.Amendments[0].Actor != "ledger-upgrade" {
+		t.Fatalf("amendments after the upgrade: %+v", books.Amendments)
+	}
+	dir := t.TempDir()
+	key, pub, cp, proof := filepath.Join(dir, "signer.key"), filepath.Join(dir, "verifier.pub"), filepath.Join(dir, "cp"), filepath.Join(dir, "proof.json")
+	os.WriteFile(pub, []byte(ledger(t, bin, "keygen", "--name", "upgrade-test", "--out", key)), 0o600)
+	os.WriteFile(cp, []byte(ledger(t, bin, "--data", data, "checkpoint", "--signing-key", key)), 0o600)
+	os.WriteFile(proof, []byte(ledger(t, bin, "--data", data, "prove", "--event", books.Amendments[0].EventID, "--checkpoint", cp)), 0o600)
+	if out := ledger(t, bin, "verify-proof", "--proof", proof, "--verifier-key", pub); !strings.Contains(out, "ok: event "+books.Amendments[0].EventID) ||
+		!strings.Contains(out, "rulebooks-cpts") {
+		t.Fatalf("verify-proof of the correction: %s", out)
 	}
 }
