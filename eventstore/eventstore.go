@@ -126,8 +126,9 @@ type AppendOption func(*AppendOptions)
 // AppendOptions is what the options of one Append ask for; backends read
 // them with OptionsOf.
 type AppendOptions struct {
-	// Claim is a key the stream takes for ever (see Claim), or "".
-	Claim string
+	// Claims are the keys the stream takes for ever (see Claim), in the
+	// order given; none: it claims nothing.
+	Claims []string
 	// EveryStreamClaimed: see OnlyIfEveryStreamClaimed.
 	EveryStreamClaimed bool
 }
@@ -144,7 +145,16 @@ type AppendOptions struct {
 // EventStoreDB, which has no transaction over two streams, the claim is a
 // stream of its own written just before the events, so an append that
 // fails after it leaves the key held by its stream (never by two).
-func Claim(key string) AppendOption { return func(o *AppendOptions) { o.Claim = key } }
+//
+// Claim may be given more than once: the append takes every key or, when
+// one belongs to another stream, none and nothing is written (a CPTS
+// contract claims its id and the letter of intent it follows). On
+// EventStoreDB the keys are claimed one after the other: a refusal of a
+// later key leaves the earlier ones held by the stream, which is then
+// never written — as a claim whose append failed.
+func Claim(key string) AppendOption {
+	return func(o *AppendOptions) { o.Claims = append(o.Claims, key) }
+}
 
 // OnlyIfEveryStreamClaimed makes the append fail with ErrUnclaimedStreams,
 // writing nothing, unless every stream of the store claimed a key when it
@@ -175,10 +185,15 @@ func OptionsOf(opts []AppendOption) AppendOptions {
 // CheckOptions validates an Append's options; backends call it with
 // Prepare.
 func CheckOptions(o AppendOptions) error {
-	if len(o.Claim) > 512 {
-		return &InvalidEventError{Index: -1, Field: "claim", Rule: "must be at most 512 bytes"}
+	for _, key := range o.Claims {
+		if key == "" || len(key) > 512 {
+			return &InvalidEventError{Index: -1, Field: "claim", Rule: "must be 1 to 512 bytes"}
+		}
 	}
-	if o.EveryStreamClaimed && o.Claim == "" {
+	if len(o.Claims) > 8 {
+		return &InvalidEventError{Index: -1, Field: "claim", Rule: "at most 8 keys per append"}
+	}
+	if o.EveryStreamClaimed && len(o.Claims) == 0 {
 		return &InvalidEventError{Index: -1, Field: "claim", Rule: "is required with OnlyIfEveryStreamClaimed"}
 	}
 	return nil

@@ -93,7 +93,7 @@ type appendReq struct {
 	stream   string
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
-	claim    string // the key the append claims for its stream, or ""
+	claims   []string // the keys the append claims for its stream
 	// everyStreamClaimed: refuse the append if a stream claimed nothing.
 	everyStreamClaimed bool
 	reply              chan appendReply
@@ -234,7 +234,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, claim: o.Claim, everyStreamClaimed: o.EveryStreamClaimed,
+	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, claims: o.Claims, everyStreamClaimed: o.EveryStreamClaimed,
 		reply: make(chan appendReply, 1)}
 	select {
 	case <-s.done:

@@ -402,14 +402,14 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 	// the (stream, event_id) index refuse its row, and the batch's
 	// savepoint (or, for one event without a claim, the statement) undoes
 	// what it wrote.
-	multi := len(r.events) > 1 || r.claim != ""
+	multi := len(r.events) > 1 || len(r.claims) > 0
 	if multi {
 		if err := g.w.Run(g.w.savepoint, "savepoint"); err != nil {
 			return groupResult{wrote: true}, err
 		}
 	}
-	if r.claim != "" {
-		if err := g.claim(r); err != nil {
+	for _, key := range r.claims {
+		if err := g.claim(r.stream, key); err != nil {
 			return g.undo(r, err)
 		}
 	}
@@ -424,7 +424,7 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 		res.LastRevision = env.Revision
 		res.LastPosition = env.Position
 	}
-	if t.rev == eventstore.NoRevision && r.claim == "" {
+	if t.rev == eventstore.NoRevision && len(r.claims) == 0 {
 		if err := g.w.Run(g.w.unclaimedAdd, "count a stream created without a claim"); err != nil {
 			return groupResult{wrote: true}, err
 		}
@@ -442,32 +442,32 @@ func (g *group) appendOne(r *appendReq) (groupResult, error) {
 	return res, nil
 }
 
-// claim records that r's stream owns r's claim, or returns a *ClaimedError
-// when another stream does. It runs inside r's savepoint.
-func (g *group) claim(r *appendReq) error {
+// claim records that stream owns key, or returns a *ClaimedError when
+// another stream does. It runs inside the append's savepoint.
+func (g *group) claim(stream, key string) error {
 	w := g.w
-	if err := w.StartBind(len(r.claim)); err != nil {
+	if err := w.StartBind(len(key)); err != nil {
 		return err
 	}
-	if rc := w.BindText(w.claimOwner, 1, r.claim); rc != sqlite3.SQLITE_OK {
+	if rc := w.BindText(w.claimOwner, 1, key); rc != sqlite3.SQLITE_OK {
 		return w.Errorf(rc, "bind claim")
 	}
-	owner, found, err := w.ReadText(w.claimOwner, "read the owner of claim "+r.claim)
+	owner, found, err := w.ReadText(w.claimOwner, "read the owner of claim "+key)
 	switch {
 	case err != nil:
 		return err
-	case found && owner != r.stream:
-		return &eventstore.ClaimedError{Key: r.claim, Stream: r.stream, Owner: owner}
+	case found && owner != stream:
+		return &eventstore.ClaimedError{Key: key, Stream: stream, Owner: owner}
 	case found:
 		return nil
 	}
-	if err := w.StartBind(len(r.claim) + len(r.stream)); err != nil {
+	if err := w.StartBind(len(key) + len(stream)); err != nil {
 		return err
 	}
-	if rc := w.BindText(w.claimInsert, 1, r.claim); rc != sqlite3.SQLITE_OK {
+	if rc := w.BindText(w.claimInsert, 1, key); rc != sqlite3.SQLITE_OK {
 		return w.Errorf(rc, "bind claim")
 	}
-	if rc := w.BindText(w.claimInsert, 2, r.stream); rc != sqlite3.SQLITE_OK {
+	if rc := w.BindText(w.claimInsert, 2, stream); rc != sqlite3.SQLITE_OK {
 		return w.Errorf(rc, "bind claim")
 	}
 	return w.Run(w.claimInsert, "insert claim")
@@ -496,7 +496,7 @@ func (g *group) refused(r *appendReq, i int, err error) (groupResult, error) {
 	if !sqlitec.IsConstraint(err) {
 		return groupResult{wrote: true}, fmt.Errorf("embedded: insert into %s: %w", r.stream, err)
 	}
-	if len(r.events) > 1 || r.claim != "" {
+	if len(r.events) > 1 || len(r.claims) > 0 {
 		if rbErr := g.w.Run(g.w.rollbackTo, "rollback to savepoint"); rbErr != nil {
 			return groupResult{wrote: true}, fmt.Errorf("%w (after %v)", rbErr, err)
 		}

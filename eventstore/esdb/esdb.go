@@ -213,7 +213,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	uncertain, claimed := false, o.Claim == ""
+	uncertain, claimed := false, len(o.Claims) == 0
 	var lastErr error
 	for attempt := 0; attempt < s.opts.MaxAttempts; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -245,8 +245,10 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		if !claimed {
 			// Claimed once the append is known to be one (not a retry, not
 			// refused for its revision), just before writing it.
-			if err := s.claim(ctx, o.Claim, stream); err != nil {
-				return eventstore.AppendResult{}, err
+			for _, key := range o.Claims {
+				if err := s.claim(ctx, key, stream); err != nil {
+					return eventstore.AppendResult{}, err
+				}
 			}
 			claimed = true
 		}
