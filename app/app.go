@@ -335,7 +335,7 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 			data[i].CommandDigest = print.Digest()
 		}
 		ar, err := l.store.Append(ctx, stream, d.expected, data, d.opts...)
-		if retry, res, err := l.appendFailed(stream, meta, d.presumed, err, attempt); retry {
+		if retry, res, err := l.appendFailed(stream, meta, d, err, attempt); retry {
 			continue
 		} else if res != nil || err != nil {
 			return derefResult(res), err
@@ -352,6 +352,7 @@ type decision struct {
 	presumed bool
 	expected eventstore.ExpectedRevision
 	opts     []eventstore.AppendOption
+	follow   following
 }
 
 // decideOnce decides the command on the contract's state as it stands:
@@ -402,13 +403,27 @@ func (l *Ledger) decideOnce(ctx context.Context, scheme domain.Scheme, stream st
 			return d, &r, nil
 		}
 	}
+	if d.st.revision == eventstore.NoRevision {
+		// A new aggregate that follows another (a contract its letter
+		// of intent): judged against it, claiming it with the stream.
+		d.follow, err = l.follows(ctx, scheme, cmd, attempt)
+		if errors.As(err, &re) {
+			return reject(err)
+		} else if err != nil {
+			return d, nil, err
+		}
+		if d.follow.claim != "" {
+			d.opts = append(d.opts, eventstore.Claim(d.follow.claim))
+		}
+	}
 	return d, nil, nil
 }
 
 // appendFailed classifies the error of an append (nil: none): retry the
 // attempt (another writer came first), or the command's result (the id is
 // another scheme's contract), or an error of the store.
-func (l *Ledger) appendFailed(stream string, meta domain.CommandMeta, presumed bool, err error, attempt int) (retry bool, res *Result, _ error) {
+func (l *Ledger) appendFailed(stream string, meta domain.CommandMeta, d decision, err error, attempt int) (retry bool, res *Result, _ error) {
+	presumed := d.presumed
 	var wre *eventstore.WrongRevisionError
 	var ce *eventstore.ClaimedError
 	switch {
@@ -426,6 +441,10 @@ func (l *Ledger) appendFailed(stream string, meta domain.CommandMeta, presumed b
 		// of such streams never falls, so this is for good.
 		l.unclaimedStreams.Store(true)
 		return true, nil, nil
+	case errors.As(err, &ce) && d.follow.claim != "" && ce.Key == d.follow.claim:
+		l.forget(stream)
+		r := Rejected(meta.CommandID, d.follow.taken(ce.Owner))
+		return false, &r, nil
 	case errors.As(err, &ce):
 		l.forget(stream)
 		owner, _, _ := strings.Cut(ce.Owner, "-")
@@ -434,6 +453,36 @@ func (l *Ledger) appendFailed(stream string, meta domain.CommandMeta, presumed b
 	}
 	l.forget(stream)
 	return false, nil, fmt.Errorf("append to %s: %w", stream, err)
+}
+
+// following is what a new aggregate follows (domain.Follower): the key it
+// claims for it, and the rejection when another claimed it first.
+type following struct {
+	claim string
+	taken func(owner string) error
+}
+
+// follows judges a command that creates an aggregate following another
+// (a contract naming its letter of intent) against that aggregate's state,
+// and returns the key to claim with the new stream. A rejection is a
+// *domain.RejectedError.
+func (l *Ledger) follows(ctx context.Context, scheme domain.Scheme, cmd domain.Command, attempt int) (following, error) {
+	f, ok := scheme.(domain.Follower)
+	if !ok {
+		return following{}, nil
+	}
+	id, claim, ok := f.Follows(cmd)
+	if !ok {
+		return following{}, nil
+	}
+	st, err := l.state(ctx, scheme, id, attempt > 0)
+	if err != nil {
+		return following{}, err
+	}
+	if err := f.CheckFollows(cmd, st.state); err != nil {
+		return following{}, err
+	}
+	return following{claim: claim, taken: func(owner string) error { return f.Followed(id, owner) }}, nil
 }
 
 func derefResult(r *Result) Result {

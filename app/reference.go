@@ -118,7 +118,9 @@ func (l *Ledger) refreshReference(ctx context.Context, rf domain.ReferenceFacts,
 // scheme as they stand; other commands need none.
 func (l *Ledger) withReference(ctx context.Context, scheme domain.Scheme, cmd domain.Command) (domain.Command, error) {
 	rf, ok := scheme.(domain.ReferenceFacts)
-	if _, decides := cmd.(domain.DecideDuePayments); !ok || !decides {
+	_, decides := cmd.(domain.DecideDuePayments)
+	_, takes := cmd.(domain.ReferenceTaker)
+	if !ok || !decides && !takes {
 		return cmd, nil
 	}
 	ref, err := l.referenceOf(ctx, rf)

@@ -34,6 +34,7 @@ var formulas = map[string][2]string{
 	domain.FormulaAdvancesDecided: {"avances décidées pour l'année {year:year}", "advances decided for year {year:year}"},
 	domain.FormulaRecovery:        {"{keep_rate:pct} × acquis {accrued:money} − avances {advances:money}", "{keep_rate:pct} × accrued {accrued:money} − advances {advances:money}"},
 	domain.FormulaSeedTopup:       {"financement d'amorçage {tier:text} : {after:money} − {before:money}", "{tier:text} seed funding {after:money} − {before:money}"},
+	domain.FormulaLetterOfIntent:  {"aide à la lettre d'intention {tier:text} : {aid:money}", "{tier:text} letter-of-intent aid {aid:money}"},
 	domain.FormulaRegularisation:  {"dû selon les faits corrigés {now:money} − décidé {was:money}", "due under the corrected facts {now:money} − decided {was:money}"},
 	domain.FormulaNotPublished: {"{component:label} de la mission {mission:label} non publié pour la taille {tier:text} ({rulebook:text}) : 0,00 € jusqu'à sa publication",
 		"{component:label} of mission {mission:label} not published for {tier:text} ({rulebook:text}): 0.00 until it is"},
@@ -71,6 +72,8 @@ func HasWords(eventType string) bool {
 var eventWords = map[string][2]string{
 	"ContractSigned": {"Signature du contrat de {cpts.name:text} ({tier:text}, {population:int} habitants), missions : {missions:labels}",
 		"Contract signed by {cpts.name:text} ({tier:text}, population {population:int}), missions: {missions:labels}"},
+	"LetterOfIntentValidated": {"Lettre d'intention de {cpts.name:text} validée par {ars:typed} le {validated_on:date} ({tier:text}, {population:int} habitants)",
+		"Letter of intent of {cpts.name:text} validated by {ars:typed} on {validated_on:date} ({tier:text}, population {population:int})"},
 	"MissionStarted":     {"Démarrage de la mission {mission:label} le {started_on:date}", "Mission {mission:label} started on {started_on:date}"},
 	"MissionDeployed":    {"Déploiement de la mission {mission:label} le {deployed_on:date}", "Mission {mission:label} deployed on {deployed_on:date}"},
 	"IndicatorsReported": {"Indicateurs de l'année {contract_year:year} déclarés le {reported_on:date}", "Indicators of year {contract_year:year} reported on {reported_on:date}"},

@@ -84,11 +84,17 @@ func (d *CommandDecoder) Decode(v any) error { return DecodeStrict(d.Raw, v) }
 
 // Meta checks and converts the command id and contract id.
 func (d *CommandDecoder) Meta(w WireHeader) CommandMeta {
+	return d.MetaOf(w.CommandID, "contract_id", w.ContractID)
+}
+
+// MetaOf checks a command id and the id of the aggregate the command is
+// about, under its field's name (a letter of intent: letter_id).
+func (d *CommandDecoder) MetaOf(commandID, idField, id string) CommandMeta {
 	f := d.Fields()
-	if f.Required("command_id", w.CommandID) {
-		f.checkText("command_id", w.CommandID, MaxCommandIDLength, textName)
+	if f.Required("command_id", commandID) {
+		f.checkText("command_id", commandID, MaxCommandIDLength, textName)
 	}
-	return CommandMeta{CommandID: w.CommandID, ContractID: f.UUID("contract_id", w.ContractID)}
+	return CommandMeta{CommandID: commandID, ContractID: f.UUID(idField, id)}
 }
 
 // Result returns cmd, or the violations found.

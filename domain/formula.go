@@ -28,6 +28,7 @@ const (
 	FormulaAdvancesDecided     = "advances_decided"      // year
 	FormulaRecovery            = "recovery"              // keep_rate, accrued, advances
 	FormulaSeedTopup           = "seed_topup"            // tier, after, before
+	FormulaLetterOfIntent      = "letter_of_intent"      // tier, aid
 	FormulaRegularisation      = "regularisation"        // now, was
 	FormulaAidYear1Share       = "aid_year1_share"       // rate, aid, table, option, band
 	FormulaAidYear             = "aid_year"              // year, aid, table, option, band
@@ -50,6 +51,7 @@ var formulaEnglish = map[string]string{
 	FormulaAdvancesDecided:     "advances decided for year {year}",
 	FormulaRecovery:            "{keep_rate} × accrued {accrued} − advances {advances}",
 	FormulaSeedTopup:           "{tier} seed funding {after} − {before}",
+	FormulaLetterOfIntent:      "{tier} letter-of-intent aid {aid}",
 	FormulaRegularisation:      "due under the corrected facts {now} − decided {was}",
 	FormulaAidYear1Share:       "{rate} × year-1 aid {aid} (table {table}, option {option}, {band})",
 	FormulaAidYear:             "year-{year} aid {aid} (table {table}, option {option}, {band})",

@@ -78,3 +78,11 @@ type RuleCorrection struct {
 	Reaches func(signature Event) bool
 	Needed  func(st State) bool
 }
+
+// ReferenceTaker marks a command, other than DecideDuePayments, whose
+// decision depends on the reference facts (a letter of intent's aid, which
+// an amendment may set): the command path hands it them (WithReference).
+type ReferenceTaker interface {
+	Command
+	TakesReference()
+}

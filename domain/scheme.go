@@ -305,3 +305,17 @@ func DecideCorrectTermination(cmd *CorrectTermination, contract uuid.UUID, years
 	return []Event{TerminationCorrected{ContractID: contract, Corrects: cmd.Corrects, OldTerminatedOn: terminatedOn,
 		TerminatedOn: cmd.TerminatedOn, CorrectedOn: cmd.CorrectedOn, Reason: cmd.Reason}}, nil
 }
+
+// Follower is an optional capability of a Scheme: a command that creates
+// an aggregate following another of the scheme (a CPTS contract following
+// its letter of intent). The command path loads the followed aggregate,
+// has CheckFollows judge the command against it (its empty state when its
+// stream has no event), and claims the key with the new stream, so that
+// an aggregate is followed once (eventstore.Claim).
+type Follower interface {
+	Follows(cmd Command) (followed uuid.UUID, claim string, ok bool)
+	CheckFollows(cmd Command, followed State) error
+	// Followed is the rejection when the stream owner claimed the key
+	// first (another aggregate follows it).
+	Followed(followed uuid.UUID, owner string) error
+}

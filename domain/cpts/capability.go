@@ -98,9 +98,13 @@ func (definition) CheckReference(st domain.State, ref domain.Reference, on domai
 
 // WithReference hands a DecideDuePayments the facts as they stand.
 func (definition) WithReference(cmd domain.Command, ref domain.Reference) domain.Command {
-	if d, ok := cmd.(domain.DecideDuePayments); ok {
-		d.Reference = ref
-		return d
+	switch c := cmd.(type) {
+	case domain.DecideDuePayments:
+		c.Reference = ref
+		return c
+	case ValidateLetterOfIntent:
+		c.Reference, _ = ref.(*Reference)
+		return c
 	}
 	return cmd
 }

@@ -70,4 +70,16 @@ const (
 	CodeUnknownARS = "unknown_ars"
 	// CodeIndicatorsReported: a terms correction that changes the codes of indicators a report gives values for.
 	CodeIndicatorsReported = "indicators_reported"
+	// CodeNoLetterOfIntentAid: a letter of intent validated before avenant 2 created its aid (2022-04-01).
+	CodeNoLetterOfIntentAid = "no_letter_of_intent_aid"
+	// CodeLetterValidated: a letter of intent validated a second time (one letter, one aid).
+	CodeLetterValidated = "letter_validated"
+	// CodeUnknownLetter: a signature naming a letter of intent never validated.
+	CodeUnknownLetter = "unknown_letter"
+	// CodeLetterOtherCPTS: a signature naming another CPTS's letter of intent.
+	CodeLetterOtherCPTS = "letter_other_cpts"
+	// CodeSignedBeforeLetter: a signature dated before the validation of the letter it names.
+	CodeSignedBeforeLetter = "signed_before_letter"
+	// CodeLetterFollowed: a signature naming a letter another contract follows (one letter, one contract).
+	CodeLetterFollowed = "letter_followed"
 )

@@ -3,6 +3,8 @@ package cpts
 import (
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 )
 
@@ -34,6 +36,10 @@ type SignContract struct {
 	Missions      []string
 	SNPRegulation bool
 	Indicators    []Indicator
+	// LetterID is the letter of intent the contract follows, if any.
+	// Omitted when nil: the format-1 digest of a signature (json.Marshal
+	// of this struct, domain/digest.go) stays what it was.
+	LetterID *uuid.UUID `json:",omitempty"`
 }
 
 // Party returns who the contract is with and its CPAM (domain.Signature).
@@ -86,6 +92,7 @@ type wireSign struct {
 	SignedOn      string                `json:"signed_on"`
 	Missions      []string              `json:"missions"`
 	SNPRegulation *bool                 `json:"snp_regulation"`
+	LetterID      string                `json:"letter_id"`
 	Indicators    []struct {
 		Mission string                `json:"mission"`
 		Code    string                `json:"code"`
@@ -162,6 +169,12 @@ func decodeCommand(raw []byte, dates domain.Calendar) (Command, error) {
 			return nil, err
 		}
 		cmd = c
+	case CmdValidateLetterOfIntent:
+		c, err := decodeLetter(d)
+		if err != nil {
+			return nil, err
+		}
+		cmd = c
 	default:
 		return nil, domain.UnknownCommand(d.Header.Type, CmdSignContract)
 	}
@@ -188,6 +201,10 @@ func decodeSign(d *domain.CommandDecoder) (SignContract, error) {
 	f.Name("cpam", w.CPAM)
 	if p, ok := f.Int("population", w.Population.Number()); ok {
 		c.Population = p
+	}
+	if w.LetterID != "" {
+		id := f.UUID("letter_id", w.LetterID)
+		c.LetterID = &id
 	}
 	if w.Missions == nil {
 		vs.Add(domain.CodeMissingField, "missions", "is required")

@@ -40,6 +40,10 @@ type Contract struct {
 	// applied holds the reference facts noted (appliedKey).
 	applied map[string]bool
 
+	// Letter is set on a letter of intent's stream: its validation (a
+	// letter is not a contract: Signed stays false).
+	Letter *LetterOfIntentValidated
+
 	// history is every event applied, in order: what a decision as of a
 	// date replays without the corrections dated after it (asOf).
 	history []Event
@@ -95,6 +99,8 @@ func (c *Contract) apply(e Event) error {
 		c.Terms = e
 		c.Rulebook = rb
 		c.Years = domain.ContractYears{Signed: e.SignedOn, Count: rb.ContractYears}
+	case LetterOfIntentValidated:
+		c.Letter = &e
 	case MissionStarted:
 		c.Starts[e.Mission] = e.StartedOn
 	case MissionDeployed:

@@ -15,12 +15,18 @@ import (
 // them. Deciding is a pure function of state and command.
 func Decide(c *Contract, cmd Command) ([]Event, error) {
 	_, signs := cmd.(SignContract)
-	if err := domain.CheckTarget(c.ID, c.Signed, cmd, signs); err != nil {
+	_, validates := cmd.(ValidateLetterOfIntent)
+	if err := notALetter(c, cmd); err != nil {
+		return nil, err
+	}
+	if err := domain.CheckTarget(c.ID, c.Signed, cmd, signs || validates); err != nil {
 		return nil, err
 	}
 	switch cmd := cmd.(type) {
 	case SignContract:
 		return decideSign(c, cmd)
+	case ValidateLetterOfIntent:
+		return decideLetter(c, cmd)
 	case StartMission:
 		return decideStart(c, cmd)
 	case DeployMission:
@@ -85,7 +91,7 @@ func decideSign(c *Contract, cmd SignContract) ([]Event, error) {
 	return []Event{ContractSigned{
 		ContractID: c.ID, CPTS: cmd.CPTS, ARS: cmd.ARS, CPAM: cmd.CPAM, Population: int(cmd.Population),
 		Tier: tier.Code, SignedOn: cmd.SignedOn, Missions: missions, SNPRegulation: cmd.SNPRegulation,
-		Indicators: cmd.Indicators, Rulebook: rb.ID,
+		Indicators: cmd.Indicators, Rulebook: rb.ID, LetterID: cmd.LetterID,
 	}}, nil
 }
 

@@ -52,6 +52,9 @@ type ContractSigned struct {
 	SNPRegulation bool        `json:"snp_regulation"`
 	Indicators    []Indicator `json:"indicators"`
 	Rulebook      string      `json:"rulebook"`
+	// LetterID is the letter of intent the contract follows (avenant 2),
+	// if it names one.
+	LetterID *uuid.UUID `json:"letter_id,omitempty"`
 }
 
 // MissionStarted: a mission begins.
@@ -127,6 +130,7 @@ const SchemaVersion = domain.SchemaVersion
 
 var decoders = domain.EventDecoders{
 	TypeContractSigned:             domain.DecodeAs[ContractSigned],
+	TypeLetterOfIntentValidated:    domain.DecodeAs[LetterOfIntentValidated],
 	TypeMissionStarted:             domain.DecodeAs[MissionStarted],
 	TypeMissionDeployed:            domain.DecodeAs[MissionDeployed],
 	TypeIndicatorsReported:         domain.DecodeAs[IndicatorsReported],
@@ -150,7 +154,8 @@ const MissionCrisis = "crisis"
 func EventTypes() []string {
 	return []string{TypeContractSigned, TypeMissionStarted, TypeMissionDeployed, TypeIndicatorsReported,
 		TypePaymentDecided, TypeContractTerminated, TypeReportCorrected, TypeMissionDateCorrected,
-		TypeContractTermsCorrected, TypeTerminationCorrected, TypeRulebookAmendmentApplied, TypeCrisisNoted}
+		TypeContractTermsCorrected, TypeTerminationCorrected, TypeRulebookAmendmentApplied, TypeCrisisNoted,
+		TypeLetterOfIntentValidated}
 }
 
 // DecodeEvent turns a stored event's type and data back into an Event.

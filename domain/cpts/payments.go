@@ -28,6 +28,7 @@ var ruleText = map[string]string{
 	KindAnnualBalance:         "ACI art. 9 / docs/domain.md §2.4, §2.5: the year's dues (operating, fixed, variable by achievement) less its advances, on the report",
 	KindAmorcageTopup:         "Avenant 2 / docs/domain.md §2.6: seed funding raised for contracts signed on or before the eligibility date",
 	KindRecovery:              "docs/domain.md §2.7: on termination, the advances beyond 75 % of what accrued are recovered",
+	KindLetterOfIntent:        "Avenant 2 / docs/domain.md §2.6: the letter-of-intent aid by tier, paid once the ARS validates the letter, before any contract",
 	domain.KindRegularisation: "docs/domain.md §4: what a settled year's dues are under the corrected facts, minus what was decided for it",
 }
 

@@ -40,7 +40,7 @@ const (
 // mission's component.
 type AmountSet struct {
 	Tier      string          `json:"tier"`
-	Mission   string          `json:"mission"`
+	Mission   string          `json:"mission,omitempty"` // none: an amount of the agreement itself
 	Component string          `json:"component"`
 	Amount    decimal.Decimal `json:"amount"`
 }

@@ -29,7 +29,7 @@ func (d definition) Rules() *Rules { return d.rules }
 
 func (definition) Commands() []string {
 	return []string{CmdSignContract, CmdStartMission, CmdDeployMission, CmdReportIndicators,
-		CmdCorrectReport, CmdCorrectMissionDate, CmdCorrectContractTerms}
+		CmdCorrectReport, CmdCorrectMissionDate, CmdCorrectContractTerms, CmdValidateLetterOfIntent}
 }
 
 func (d definition) DecodeCommand(raw []byte) (domain.Command, error) {
