@@ -77,7 +77,7 @@ func TestALetterThenAContract(t *testing.T) {
 // Two processes sign, at the same moment, two contracts naming one letter:
 // exactly one follows it, the other is refused (letter_followed), whatever
 // the order — the claim of the letter is taken with the stream, in the
-// store's transaction. Rounds with fresh letters; the seed is the order.
+// store's transaction. Twenty rounds, a fresh letter each.
 func TestTwoContractsRaceForOneLetter(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.db")
