@@ -393,11 +393,11 @@ type TotalRow struct {
 var dimensions = map[string]string{
 	"year":   `''`,
 	"scheme": `p.scheme`,
-	"cpam":   `COALESCE(c.cpam, a.cpam, '')`,
-	"ars":    `COALESCE(c.ars, '')`, // the aid has no ARS
+	"cpam":   `COALESCE(c.cpam, a.cpam, l.cpam, '')`,
+	"ars":    `COALESCE(c.ars, l.ars, '')`, // the aid has no ARS
 	// The tier as of the window, as known at it (summaryAtSQL).
 	"tier": `COALESCE((SELECT h.tier FROM tier_history h WHERE h.contract_id = p.contract_id AND h.business_date <= ?1 AND h.recorded_at <= ?2
-		ORDER BY h.position DESC LIMIT 1), c.tier, '')`,
+		ORDER BY h.position DESC LIMIT 1), c.tier, l.tier, '')`,
 }
 
 // IsDimension tells whether totals can be grouped by name.
@@ -413,6 +413,7 @@ func (db *DB) TotalRows(ctx context.Context, by string, w Window) ([]TotalRow, e
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT `+key+`, p.scheme, CAST(substr(p.decided_on, 1, 4) AS INTEGER), COUNT(*), SUM(p.amount_cents)
 		FROM payments p LEFT JOIN contracts c USING (contract_id) LEFT JOIN aid_contracts a USING (contract_id)
+			LEFT JOIN letters l ON l.letter_id = p.contract_id
 		WHERE p.decided_on <= ?1 AND p.recorded_at <= ?2
 		GROUP BY 1, 2, 3 ORDER BY 1, 3, 2`, w.asOf(), w.knownAt())
 	if err != nil {

@@ -164,6 +164,10 @@ type ContractDetail struct {
 	ReportedYears []int        `json:"reported_years"`
 	Payments      int          `json:"payments"`
 	DecidedTotal  domain.Money `json:"decided_total"`
+	// LetterOfIntent is the letter the contract follows, with its aid
+	// (decided before the contract, in the letter's stream: not counted
+	// in Payments and DecidedTotal).
+	LetterOfIntent *LetterOfIntent `json:"letter_of_intent,omitempty"`
 }
 
 // CPTSTerms are a CPTS contract's terms.
@@ -172,6 +176,21 @@ type CPTSTerms struct {
 	Population    int      `json:"population"`
 	SNPRegulation bool     `json:"snp_regulation"`
 	Missions      []string `json:"missions"`
+}
+
+// letterOf returns the letter the contract follows with its aid, as the
+// window sees them, or nil.
+func letterOf(ctx context.Context, db *projections.DB, contract uuid.UUID, w Window) (*LetterOfIntent, error) {
+	r, ok, err := db.LetterOf(ctx, contract, w)
+	if err != nil || !ok {
+		return nil, err
+	}
+	aid, err := db.Payments(ctx, r.LetterID, w)
+	if err != nil {
+		return nil, err
+	}
+	l := letterFrom(r, aid)
+	return &l, nil
 }
 
 // Contract returns a contract's terms and state as they are now.
@@ -200,7 +219,8 @@ func (l *Ledger) ContractAt(ctx context.Context, id uuid.UUID, w Window) (Contra
 			d.DecidedTotal = d.DecidedTotal.Add(p.Amount)
 		}
 		d.Payments = len(ps)
-		return nil
+		d.LetterOfIntent, err = letterOf(ctx, db, id, w)
+		return err
 	})
 	if err != nil {
 		return d, err

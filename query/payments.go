@@ -22,7 +22,10 @@ func (l *Ledger) Payments(ctx context.Context, id uuid.UUID, w Window) ([]Paymen
 	var out []Payment
 	err := l.with(ctx, func(db *projections.DB) error {
 		if _, err := db.SummaryAt(ctx, id, w); err != nil {
-			return err
+			// A letter of intent has its payment (its aid) too.
+			if _, letter, lerr := db.LetterAt(ctx, id, w); lerr != nil || !letter {
+				return err
+			}
 		}
 		ps, err := db.Payments(ctx, id, w)
 		if err != nil {
@@ -154,13 +157,9 @@ func ExportHeader(perPayment bool) []string {
 // pay once earlier recoveries are offset). money formats amounts.
 func (l *Ledger) Export(ctx context.Context, f ExportFilter, w Window, money func(domain.Money) string, fn func([]string) error) error {
 	return l.with(ctx, func(db *projections.DB) error {
-		contracts := map[uuid.UUID]projections.SummaryRow{}
-		cs, err := db.SummariesAt(ctx, w)
+		contracts, letterOf, err := exportParties(ctx, db, w)
 		if err != nil {
 			return err
-		}
-		for _, c := range cs {
-			contracts[c.ContractID] = c
 		}
 		if f.Contract != uuid.Nil {
 			if _, ok := contracts[f.Contract]; !ok {
@@ -174,6 +173,18 @@ func (l *Ledger) Export(ctx context.Context, f ExportFilter, w Window, money fun
 			}
 			defer func() { current = current[:0] }()
 			return exportRows(contracts[current[0].ContractID], current, f.PerPayment, money, fn)
+		}
+		// One contract's export shows the aid of the letter it follows
+		// first, beside it.
+		if letter, ok := letterOf[f.Contract]; ok && f.Contract != uuid.Nil {
+			ps, err := db.Payments(ctx, letter, w)
+			if err != nil {
+				return err
+			}
+			current = paymentsFrom(ps)
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 		err = db.EachPayment(ctx, w, func(r projections.PaymentRow) error {
 			if f.Contract != uuid.Nil && r.ContractID != f.Contract {
@@ -193,6 +204,31 @@ func (l *Ledger) Export(ctx context.Context, f ExportFilter, w Window, money fun
 		}
 		return flush()
 	})
+}
+
+// exportParties returns who each row of an export is about, by the id of
+// its stream: the contracts and the letters of intent the window sees;
+// and, by contract, the letter it follows.
+func exportParties(ctx context.Context, db *projections.DB, w Window) (map[uuid.UUID]projections.SummaryRow, map[uuid.UUID]uuid.UUID, error) {
+	contracts, letterOf := map[uuid.UUID]projections.SummaryRow{}, map[uuid.UUID]uuid.UUID{}
+	cs, err := db.SummariesAt(ctx, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range cs {
+		contracts[c.ContractID] = c
+	}
+	ls, err := db.LettersAt(ctx, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range ls {
+		contracts[r.LetterID] = letterSummary(r)
+		if r.ContractID != uuid.Nil {
+			letterOf[r.ContractID] = r.LetterID
+		}
+	}
+	return contracts, letterOf, nil
 }
 
 // exportRows writes one contract's payments.

@@ -117,6 +117,9 @@ type AuditEvent struct {
 	Data          json.RawMessage `json:"data"`
 	Corrects      *uuid.UUID      `json:"corrects,omitempty"`
 	CorrectedBy   []uuid.UUID     `json:"corrected_by,omitempty"`
+	// Stream is set on the events of another stream shown with the
+	// contract's: those of the letter of intent it follows.
+	Stream string `json:"stream,omitempty"`
 	// Decoded: the scheme's decoder read the data (its type and schema
 	// version known): what may be said of it in words. Data is shown as
 	// stored either way.
@@ -137,17 +140,50 @@ type AuditTrail struct {
 
 // Audit returns a contract's audit trail: every event of its stream, read
 // from the event store, within the window, and the result of checking the
-// hash chain of the whole stream (eventstore.Chains).
+// hash chain of the whole stream (eventstore.Chains). A contract that
+// follows a letter of intent shows the letter's events first (their
+// stream named), its chain checked too: the aid beside the contract.
 func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail, error) {
 	scheme, stream, err := l.streamOf(ctx, id)
 	if err != nil {
 		return AuditTrail{}, err
 	}
 	trail := AuditTrail{Scheme: scheme.Name(), Events: []AuditEvent{}, ChainOK: true}
-	signed := false // the window sees the contract's first event, its signature
+	signed, err := auditStream(ctx, l.store, scheme, stream, w, &trail)
+	if err == nil && !signed {
+		// Not signed as of the window's date, or not recorded by its time:
+		// as a ledger of then would answer, no such contract.
+		return AuditTrail{}, ErrUnknownContract{ID: id}
+	}
+	if err != nil {
+		return trail, err
+	}
+	letter, ok := followed(scheme, trail.Events[0])
+	if !ok {
+		return trail, nil
+	}
+	lt := AuditTrail{Events: []AuditEvent{}, ChainOK: true}
+	letterStream := domain.Stream(scheme.Name(), letter)
+	if _, err := auditStream(ctx, l.store, scheme, letterStream, w, &lt); err != nil {
+		return trail, err
+	}
+	for i := range lt.Events {
+		lt.Events[i].Stream = letterStream
+	}
+	trail.Events = append(lt.Events, trail.Events...)
+	if !lt.ChainOK && trail.ChainOK {
+		trail.ChainOK, trail.FirstBad, trail.Problem = false, lt.FirstBad, lt.Problem
+	}
+	return trail, nil
+}
+
+// auditStream adds to trail the events of a stream the window sees, and
+// checks the hash chain of the whole stream; first tells whether the
+// window sees its first event.
+func auditStream(ctx context.Context, store eventstore.Store, scheme domain.Scheme, stream string, w Window, trail *AuditTrail) (first bool, err error) {
 	chains := eventstore.NewChains()
 	byID := map[uuid.UUID]int{}
-	err = eventstore.EachInStream(ctx, l.store, stream, func(page []eventstore.Envelope) error {
+	err = eventstore.EachInStream(ctx, store, stream, func(page []eventstore.Envelope) error {
 		for i := range page {
 			env := &page[i]
 			if _, err := chains.Check(env); err != nil && trail.ChainOK {
@@ -160,7 +196,7 @@ func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail,
 			if !sees(w, env) {
 				continue
 			}
-			signed = signed || env.Revision == 0
+			first = first || env.Revision == 0
 			ev := auditEvent(scheme, env)
 			if ev.Corrects != nil {
 				if j, ok := byID[*ev.Corrects]; ok {
@@ -172,12 +208,21 @@ func (l *Ledger) Audit(ctx context.Context, id uuid.UUID, w Window) (AuditTrail,
 		}
 		return nil
 	})
-	if err == nil && !signed {
-		// Not signed as of the window's date, or not recorded by its time:
-		// as a ledger of then would answer, no such contract.
-		return AuditTrail{}, ErrUnknownContract{ID: id}
+	return first, err
+}
+
+// followed returns the aggregate a stream's first event says it follows
+// (a CPTS contract's letter of intent), if it names one.
+func followed(scheme domain.Scheme, first AuditEvent) (uuid.UUID, bool) {
+	e, err := scheme.DecodeEvent(first.Type, first.SchemaVersion, first.Data)
+	if err != nil {
+		return uuid.Nil, false
 	}
-	return trail, err
+	f, ok := e.(interface{ Follows() (uuid.UUID, bool) })
+	if !ok {
+		return uuid.Nil, false
+	}
+	return f.Follows()
 }
 
 func auditEvent(scheme domain.Scheme, env *eventstore.Envelope) AuditEvent {

@@ -118,3 +118,45 @@ type AidTerms struct {
 	PatienteleTarget   int         `json:"patientele_target"`
 	HiredOn            domain.Date `json:"hired_on,omitzero"`
 }
+
+// LetterOfIntent is a letter of intent the ARS validated (avenant 2) and
+// its aid, as a window sees them: on the page of the contract that follows
+// it, and in the exports beside it.
+type LetterOfIntent struct {
+	LetterID    uuid.UUID   `json:"letter_id"`
+	CPTSID      string      `json:"cpts_id"`
+	Name        string      `json:"name"`
+	ARS         string      `json:"ars"`
+	CPAM        string      `json:"cpam"`
+	Population  int         `json:"population"`
+	Tier        string      `json:"tier"`
+	Rulebook    string      `json:"rulebook"`
+	ValidatedOn domain.Date `json:"validated_on"`
+	// Aid is the aid decided with the validation (absent when the window
+	// does not see it).
+	Aid *Payment `json:"aid,omitempty"`
+	// ContractID is the contract that follows the letter, when the window
+	// sees its signature.
+	ContractID *uuid.UUID `json:"contract_id,omitempty"`
+}
+
+func letterFrom(r projections.LetterRow, aid []projections.PaymentRow) LetterOfIntent {
+	l := LetterOfIntent{LetterID: r.LetterID, CPTSID: r.CPTSID, Name: r.CPTSName, ARS: r.ARS, CPAM: r.CPAM, Population: r.Population,
+		Tier: r.Tier, Rulebook: r.Rulebook, ValidatedOn: r.ValidatedOn}
+	if len(aid) > 0 {
+		p := paymentFrom(aid[0])
+		l.Aid = &p
+	}
+	if r.ContractID != uuid.Nil {
+		id := r.ContractID
+		l.ContractID = &id
+	}
+	return l
+}
+
+// letterSummary is a letter as a row of the exports and totals: its CPTS,
+// CPAM, ARS and tier, "signed" on its validation.
+func letterSummary(r projections.LetterRow) projections.SummaryRow {
+	return projections.SummaryRow{ContractID: r.LetterID, Scheme: "cpts", Rulebook: r.Rulebook, Tier: r.Tier, CPAM: r.CPAM, ARS: r.ARS,
+		Name: r.CPTSName, SignedOn: r.ValidatedOn}
+}

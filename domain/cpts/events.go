@@ -119,7 +119,17 @@ func (IndicatorsReported) EventType() string { return TypeIndicatorsReported }
 func (e ContractSigned) BusinessDate() domain.Date { return e.SignedOn }
 
 // Party returns the contract's beneficiary (the CPTS's name) and its CPAM.
-func (e ContractSigned) Party() (name, cpam string)    { return e.CPTS.Name, e.CPAM }
+func (e ContractSigned) Party() (name, cpam string) { return e.CPTS.Name, e.CPAM }
+
+// Follows returns the letter of intent the contract follows, if it names
+// one.
+func (e ContractSigned) Follows() (uuid.UUID, bool) {
+	if e.LetterID == nil {
+		return uuid.Nil, false
+	}
+	return *e.LetterID, true
+}
+
 func (e MissionStarted) BusinessDate() domain.Date     { return e.StartedOn }
 func (e MissionDeployed) BusinessDate() domain.Date    { return e.DeployedOn }
 func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
