@@ -106,7 +106,7 @@ func (s *Server) checkCPAM(r *http.Request, id auth.Identity, lines []line) erro
 		}
 		if cpam, signs := s.cfg.Commands.SignedCPAM(l.text); signs {
 			if !id.Sees(cpam) {
-				return problemf(http.StatusForbidden, CodeForbidden, "line %d signs a contract of %q; %s writes only the contracts of %q: nothing was written",
+				return problemf(http.StatusForbidden, CodeForbidden, "line %d signs a contract (or validates a letter of intent) of %q; %s writes only the contracts of %q: nothing was written",
 					l.n, cpam, id.Name, id.CPAM)
 			}
 		}

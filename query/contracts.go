@@ -297,12 +297,14 @@ func describe(d *ContractDetail, state domain.State) {
 		slices.SortStableFunc(d.Deadlines, func(a, b Deadline) int {
 			return cmp.Or(a.Deadline.Compare(b.Deadline), cmp.Compare(a.Mission, b.Mission), cmp.Compare(a.Kind, b.Kind))
 		})
-		d.ReportedYears = slices.Sorted(maps.Keys(c.Reports))
+		d.ReportedYears = append(d.ReportedYears, slices.Sorted(maps.Keys(c.Reports))...)
 	case *assistant.Contract:
 		t := c.Terms
 		d.Aid = &AidTerms{RPPS: t.Doctor.RPPS, Specialty: t.Doctor.Specialty, Option: t.Option, Band: t.Band,
 			PatienteleBaseline: t.PatienteleBaseline, PatienteleTarget: t.PatienteleTarget, HiredOn: c.HiredOn}
-		d.ReportedYears = slices.Sorted(maps.Keys(c.Reports))
+		// Appended to the empty list: slices.Sorted of no key is nil, which
+		// the JSON would show as null where the API promises an array.
+		d.ReportedYears = append(d.ReportedYears, slices.Sorted(maps.Keys(c.Reports))...)
 	}
 }
 
