@@ -33,6 +33,7 @@ const (
 	t4 = "b1403d63-9020-5a52-918d-759a87fdc616" // a T4 of the worked lifecycles, CPAM Test
 	// crisisContract is the T1 of aci-2022 of domain/cpts/testdata/crisis-cpts.jsonl.
 	crisisContract = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e81"
+	letterContract = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e71" // follows the letter of examples/letter-of-intent.jsonl
 	hostile        = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7eff" // a CPTS named <script>alert(1)</script>, CPAM du Loiret
 )
 
@@ -68,6 +69,7 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	// crisis recognition, under the embedded rulebooks.
 	embeddedRules := app.New(store, app.Options{ReplayHistory: true, Actor: "seed"})
 	fixture.Submit(t, embeddedRules, "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
+	fixture.Submit(t, embeddedRules, "cpts", fixture.Lines(t, "../examples/letter-of-intent.jsonl"))
 	for _, lines := range national { // generated histories: under the embedded rulebooks
 		fixture.Submit(t, embeddedRules, "cpts", lines)
 	}
@@ -425,7 +427,7 @@ func TestFrenchPagesSpeakFrench(t *testing.T) {
 		contracts[m[1]] = true
 	}
 	pages := []string{"/", "/contracts", "/alerts", "/alerts?status=", "/alerts?status=met", "/schedule?within=3660&as_of=2020-01-01", "/rulebooks",
-		"/rulebooks?as_of=2023-07-01", "/contracts/" + crisisContract,
+		"/rulebooks?as_of=2023-07-01", "/contracts/" + crisisContract, "/contracts/" + letterContract,
 		"/contracts/" + t4 + "?as_of=2021-06-30", "/nowhere", "/alerts?page=999"}
 	for id := range contracts {
 		pages = append(pages, "/contracts/"+id)
@@ -454,6 +456,22 @@ func TestFrenchPagesSpeakFrench(t *testing.T) {
 		}
 		if found != nil {
 			t.Errorf("GET %s: English words %v", path, found)
+		}
+	}
+}
+
+// The contract that follows a letter of intent shows the letter and its
+// aid, in French, to every role that sees the contract.
+func TestContractPageShowsItsLetter(t *testing.T) {
+	s := newSite(t, false)
+	for _, who := range []string{"audrey", "fanny", "agnes"} {
+		b := s.browser("fr")
+		b.signIn(who)
+		p := b.do("GET", "/contracts/"+letterContract, nil)
+		if p.status != 200 || !strings.Contains(p.body, `<h2 id="letter-h">Lettre d&#39;intention</h2>`) ||
+			!strings.Contains(p.body, `<dd id="letter-id">0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70</dd>`) ||
+			!strings.Contains(p.body, "<dd id=\"letter-aid\"><span class=\"amount\">17\u202f500,00\u00a0€</span> · <span class=\"badge decided\">décidé</span>") {
+			t.Fatalf("%s: the contract's page: %d %.3000s", who, p.status, p.body)
 		}
 	}
 }

@@ -160,7 +160,19 @@ func Contract(out io.Writer, d query.ContractDetail, b query.Balance) error {
 	row("reported years", strings.Join(years, ", "))
 	row("payments", fmt.Sprintf("%d, %s decided (%s regularised, %s to recover)", d.Payments, b.DecidedTotal, b.RegularisedTotal, b.OutstandingRecovery))
 	row("next deadline", nextDeadline(d))
+	if l := d.LetterOfIntent; l != nil {
+		row("letter of intent", letterText(l))
+	}
 	return tw.Flush()
+}
+
+// letterText says the letter of intent a contract follows and its aid.
+func letterText(l *query.LetterOfIntent) string {
+	aid := "no aid seen"
+	if p := l.Aid; p != nil {
+		aid = fmt.Sprintf("aid %s %s on %s", p.Amount, p.Status, p.DecidedOn)
+	}
+	return fmt.Sprintf("%s, validated by %s on %s (%s): %s", l.LetterID, l.ARS, l.ValidatedOn, l.Tier, aid)
 }
 
 // nextDeadline says the contract's next deadline to be worked, or none.
