@@ -4,7 +4,9 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -34,6 +36,9 @@ func reports(e *Env, q *query.Ledger, db *projections.DB, today domain.Date) err
 		return err
 	}
 	if err := years(e, q); err != nil {
+		return err
+	}
+	if err := amendment2(e, q, db); err != nil {
 		return err
 	}
 	if err := alerts(e, q, today); err != nil {
@@ -252,6 +257,45 @@ func oneContract(e *Env, q *query.Ledger, db *projections.DB) error {
 // the reference streams (an amendment, a crisis recognition) concerns
 // every contract: the lines before it are all submitted first, then it
 // alone, so that every decision sees it exactly when it would one by one.
+// lanes say which worker's lane a command goes to: its contract's, so that
+// a contract's commands stay in order; a letter of intent goes to the lane
+// of the contract that follows it (its signature names the letter), so
+// that it is validated before that signature.
+type lanes map[string]string // letter id → the contract that follows it
+
+func lanesOf(lines [][]byte) lanes {
+	out := lanes{}
+	for _, line := range lines {
+		if !bytes.Contains(line, []byte(`"letter_id"`)) {
+			continue
+		}
+		var c struct {
+			Type       string `json:"type"`
+			ContractID string `json:"contract_id"`
+			LetterID   string `json:"letter_id"`
+		}
+		if json.Unmarshal(line, &c) == nil && c.Type == cpts.CmdSignContract {
+			out[c.LetterID] = c.ContractID
+		}
+	}
+	return out
+}
+
+func (l lanes) of(line []byte) string {
+	h, _ := domain.PeekHeader(line)
+	if h.Type != cpts.CmdValidateLetterOfIntent {
+		return h.ContractID
+	}
+	var c struct {
+		LetterID string `json:"letter_id"`
+	}
+	json.Unmarshal(line, &c)
+	if contract, ok := l[c.LetterID]; ok {
+		return contract
+	}
+	return c.LetterID
+}
+
 func submitParallel(e *Env, ledger *app.Ledger, lines [][]byte, workers int) (events, rejected int, err error) {
 	var done, nEvents, nRejected atomic.Int64
 	var firstErr error
@@ -272,12 +316,12 @@ func submitParallel(e *Env, ledger *app.Ledger, lines [][]byte, workers int) (ev
 			done.Add(1)
 		}
 	}
+	lanes := lanesOf(lines)
 	segment := func(seg [][]byte) {
 		parts := make([][][]byte, workers)
 		for _, line := range seg {
-			h, _ := domain.PeekHeader(line)
 			f := fnv.New32a()
-			f.Write([]byte(h.ContractID))
+			f.Write([]byte(lanes.of(line)))
 			w := int(f.Sum32() % uint32(workers))
 			parts[w] = append(parts[w], line)
 		}

@@ -4,14 +4,16 @@
 package gen
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
-	"github.com/google/uuid"
 )
 
 // Options shape a generated history.
@@ -119,7 +121,7 @@ func National(opts Options) ([][]byte, []Contract) {
 				"contract_id": id, "as_of": d.String()})
 		}
 	}
-	for _, cmd := range referenceCommands(opts.Today) {
+	for _, cmd := range append(referenceCommands(opts.Today), lettersAlone(opts.Seed, opts.Contracts, opts.Today)...) {
 		emit(cmd.on, cmd.order, cmd.body)
 	}
 	lines := sortedLines(out)
@@ -299,9 +301,14 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 	}
 	indicators, indJSON := drawIndicators(rng, missions)
 	region := regions[rng.IntN(len(regions))]
-	add(signed, 0, map[string]any{"type": "SignContract", "cpts": map[string]string{"id": fmt.Sprintf("cpts-%04d", n+1),
-		"name": fmt.Sprintf("CPTS %04d", n+1)}, "ars": region.ars, "cpam": region.cpam, "population": population,
-		"signed_on": signed.String(), "missions": missions, "snp_regulation": rng.Float64() < 0.3, "indicators": indJSON})
+	party := map[string]string{"id": fmt.Sprintf("cpts-%04d", n+1), "name": fmt.Sprintf("CPTS %04d", n+1)}
+	sign := map[string]any{"type": "SignContract", "cpts": party, "ars": region.ars, "cpam": region.cpam, "population": population,
+		"signed_on": signed.String(), "missions": missions, "snp_regulation": rng.Float64() < 0.3, "indicators": indJSON}
+	if letter, ok := letterBefore(id, signed, today, party, region.ars, region.cpam, population); ok {
+		g.commands = append(g.commands, letter)
+		sign["letter_id"] = letter.body["letter_id"]
+	}
+	add(signed, 0, sign)
 
 	years := domain.ContractYears{Signed: signed, Count: 5}
 	end := years.End(5)
@@ -333,6 +340,48 @@ func contractCommands(rng *rand.Rand, id uuid.UUID, n int, signed, today domain.
 	}
 	reportIndicators(rng, years, last, terminated, indicators, starts, add)
 	return g
+}
+
+// letterBefore is the letter of intent the ARS validated before a contract
+// signed under aci-2022 (avenant 2): for four CPTS in five, 60 to 300 days
+// before the signature, not before 2022-04-01. It draws from a generator
+// of its own, seeded by the contract: the other draws, and so the
+// histories generated before letters existed, are unchanged.
+func letterBefore(contract uuid.UUID, signed, today domain.Date, party map[string]string, ars, cpam string, population int) (command, bool) {
+	if signed.Before(aci2022) {
+		return command{}, false
+	}
+	seed := binary.BigEndian.Uint64(contract[:8])
+	rng := rand.New(rand.NewPCG(seed, seed^0x1e77e5))
+	if rng.Float64() >= 0.8 {
+		return command{}, false
+	}
+	on := domain.MaxDate(aci2022, signed.AddDays(-(60 + rng.IntN(241))))
+	letter := uuid.NewSHA1(namespace, fmt.Appendf(nil, "letter/%s", contract))
+	return command{on, 0, map[string]any{"type": "ValidateLetterOfIntent", "command_id": fmt.Sprintf("%s-letter", letter),
+		"letter_id": letter, "cpts": party, "ars": ars, "cpam": cpam, "population": population, "validated_on": on.String()}}, !on.After(today)
+}
+
+// lettersAlone are letters of intent no contract followed (yet): one for
+// every twenty CPTS, validated between 2022-04-01 and today, each keeping
+// its aid.
+func lettersAlone(seed uint64, contracts int, today domain.Date) []command {
+	rng := rand.New(rand.NewPCG(seed, seed^0xa10e))
+	days := aci2022.DaysUntil(today)
+	var out []command
+	for i := range contracts / 20 {
+		if days <= 0 {
+			break
+		}
+		on := aci2022.AddDays(rng.IntN(days + 1))
+		tier := drawTier(rng)
+		region := regions[rng.IntN(len(regions))]
+		letter := uuid.NewSHA1(namespace, fmt.Appendf(nil, "%d/letter-alone/%d", seed, i))
+		out = append(out, command{on, 0, map[string]any{"type": "ValidateLetterOfIntent", "command_id": fmt.Sprintf("%s-letter", letter),
+			"letter_id": letter, "cpts": map[string]string{"id": fmt.Sprintf("cpts-l%03d", i+1), "name": fmt.Sprintf("CPTS en projet %03d", i+1)},
+			"ars": region.ars, "cpam": region.cpam, "population": tier.min + rng.IntN(tier.max-tier.min+1), "validated_on": on.String()}})
+	}
+	return out
 }
 
 // drawTier draws a size tier in the national proportions.
