@@ -141,6 +141,50 @@ func TestUpgradeRegularisesTheTopups(t *testing.T) {
 			t.Fatalf("round %d: the correction said %v: %q", round, said, stderr.String())
 		}
 	}
+	checkRegularisations(t, bin, data, today, want)
+	// The contract whose year 3 had no report gets the difference when its
+	// report settles the year: the balance, then +15 000 citing the
+	// correction (a regularisation before the balance would be deducted
+	// by it as an advance).
+	report := fmt.Sprintf(`{"type":"ReportIndicators","command_id":"t2-report-3","contract_id":"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80","contract_year":3,"reported_on":"2022-12-01","values":[{"mission":"access","code":"mt-found","value":"90"},{"mission":"access","code":"snp-24h","value":"70"},{"mission":"pathways","code":"pathways-run","value":"4"},{"mission":"prevention","code":"actions","value":"6"},{"mission":"quality","code":"reviews","value":"8"}]}
+{"type":"DecideDuePayments","command_id":"after-report-3","contract_id":"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80","as_of":%q}
+`, today)
+	os.WriteFile(file, []byte(report), 0o644)
+	ledger(t, bin, "--data", data, "submit", "--file", file)
+	want = map[string]string{"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80": "15000.00"}
+	checkRegularisations(t, bin, data, today, want)
+	// The correction is an event of the rulebooks stream, listed with the
+	// amendments, recorded by the upgrade, and proved from a signed
+	// checkpoint with the verifier key alone.
+	var books struct {
+		Amendments []struct {
+			EventID string `json:"event_id"`
+			ID      string `json:"amendment_id"`
+			Actor   string `json:"actor"`
+		} `json:"amendments"`
+	}
+	if err := json.Unmarshal([]byte(ledger(t, bin, "--data", data, "--json", "rulebooks")), &books); err != nil {
+		t.Fatal(err)
+	}
+	if len(books.Amendments) != 1 || books.Amendments[0].ID != "aci-cpts-2019-av2-signed" || books.Amendments[0].Actor != "ledger-upgrade" {
+		t.Fatalf("amendments after the upgrade: %+v", books.Amendments)
+	}
+	dir := t.TempDir()
+	key, pub, cp, proof := filepath.Join(dir, "signer.key"), filepath.Join(dir, "verifier.pub"), filepath.Join(dir, "cp"), filepath.Join(dir, "proof.json")
+	os.WriteFile(pub, []byte(ledger(t, bin, "keygen", "--name", "upgrade-test", "--out", key)), 0o600)
+	os.WriteFile(cp, []byte(ledger(t, bin, "--data", data, "checkpoint", "--signing-key", key)), 0o600)
+	os.WriteFile(proof, []byte(ledger(t, bin, "--data", data, "prove", "--event", books.Amendments[0].EventID, "--checkpoint", cp)), 0o600)
+	if out := ledger(t, bin, "verify-proof", "--proof", proof, "--verifier-key", pub); !strings.Contains(out, "ok: event "+books.Amendments[0].EventID) ||
+		!strings.Contains(out, "rulebooks-cpts") {
+		t.Fatalf("verify-proof of the correction: %s", out)
+	}
+}
+
+// checkRegularisations checks, for each contract, its regularisations:
+// one of the amount wanted ("": none), due today, its one line citing the
+// signed figures' correction.
+func checkRegularisations(t *testing.T, bin, data, today string, want map[string]string) {
+	t.Helper()
 	for id, amount := range want {
 		var got []struct {
 			Kind   string `json:"kind"`
@@ -170,30 +214,5 @@ func TestUpgradeRegularisesTheTopups(t *testing.T) {
 		if amount == "" && len(regs) != 0 || amount != "" && (len(regs) != 1 || regs[0] != amount) {
 			t.Errorf("%s: regularisations %v, want %q", id, regs, amount)
 		}
-	}
-	// The correction is an event of the rulebooks stream, listed with the
-	// amendments, recorded by the upgrade, and proved from a signed
-	// checkpoint with the verifier key alone.
-	var books struct {
-		Amendments []struct {
-			EventID string `json:"event_id"`
-			ID      string `json:"amendment_id"`
-			Actor   string `json:"actor"`
-		} `json:"amendments"`
-	}
-	if err := json.Unmarshal([]byte(ledger(t, bin, "--data", data, "--json", "rulebooks")), &books); err != nil {
-		t.Fatal(err)
-	}
-	if len(books.Amendments) != 1 || books.Amendments[0].ID != "aci-cpts-2019-av2-signed" || books.Amendments[0].Actor != "ledger-upgrade" {
-		t.Fatalf("amendments after the upgrade: %+v", books.Amendments)
-	}
-	dir := t.TempDir()
-	key, pub, cp, proof := filepath.Join(dir, "signer.key"), filepath.Join(dir, "verifier.pub"), filepath.Join(dir, "cp"), filepath.Join(dir, "proof.json")
-	os.WriteFile(pub, []byte(ledger(t, bin, "keygen", "--name", "upgrade-test", "--out", key)), 0o600)
-	os.WriteFile(cp, []byte(ledger(t, bin, "--data", data, "checkpoint", "--signing-key", key)), 0o600)
-	os.WriteFile(proof, []byte(ledger(t, bin, "--data", data, "prove", "--event", books.Amendments[0].EventID, "--checkpoint", cp)), 0o600)
-	if out := ledger(t, bin, "verify-proof", "--proof", proof, "--verifier-key", pub); !strings.Contains(out, "ok: event "+books.Amendments[0].EventID) ||
-		!strings.Contains(out, "rulebooks-cpts") {
-		t.Fatalf("verify-proof of the correction: %s", out)
 	}
 }
