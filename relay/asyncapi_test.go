@@ -93,7 +93,13 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	}
 	// The crisis mission, an amendment and a crisis recognition, under the
 	// embedded rulebooks (aci-2022).
-	fixture.Submit(t, app.New(e.store, app.Options{ReplayHistory: true, Actor: "asyncapi-test"}), "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
+	embedded := app.New(e.store, app.Options{ReplayHistory: true, Actor: "asyncapi-test"})
+	fixture.Submit(t, embedded, "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
+	// A letter of intent and the contract that follows it (its aid: a
+	// payment of contract year 0), and an amendment of an amount of the
+	// agreement itself (a row without a mission).
+	fixture.Submit(t, embedded, "cpts", append(fixture.Lines(t, "../examples/letter-of-intent.jsonl"),
+		[]byte(`{"type":"PublishRulebookAmendment","command_id":"am-loi","amendment_id":"aci-2022-loi-t1","amends":"aci-2022","effective_on":"2024-01-01","published_on":"2023-12-01","amounts":[{"tier":"T1","component":"letter_of_intent","amount":"16000"}],"source":"test","reason":"letter-of-intent aid"}`)))
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)
