@@ -456,9 +456,10 @@ func TestCommandsAreNotDatedFarAhead(t *testing.T) {
 	}
 	head, _ := s.Head(ctx)
 	for line, field := range map[string]string{
-		fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"far","contract_id":%q,"as_of":"2099-12-01"}`, id):                     "as_of",
-		fmt.Sprintf(`{"type":"StartMission","command_id":"far2","contract_id":%q,"mission":"access","started_on":"2027-12-07"}`, id): "started_on",
-		fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"far3","contract_id":%q,"as_of":"\u0032099-12-01"}`, id):               "as_of",
+		fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"far","contract_id":%q,"as_of":"2099-12-01"}`, id):                                                                                                    "as_of",
+		fmt.Sprintf(`{"type":"StartMission","command_id":"far2","contract_id":%q,"mission":"access","started_on":"2027-12-07"}`, id):                                                                                "started_on",
+		fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"far3","contract_id":%q,"as_of":"\u0032099-12-01"}`, id):                                                                                              "as_of",
+		fmt.Sprintf(`{"type":"ValidateLetterOfIntent","command_id":"far4","letter_id":%q,"cpts":{"id":"c","name":"C"},"ars":"ARS Bretagne","cpam":"P","population":50000,"validated_on":"2028-01-01"}`, uuid.New()): "validated_on",
 	} {
 		res, err := l.Submit(ctx, []byte(line))
 		if err != nil || res.OK || res.Error.Code != domain.CodeDateOutOfRange || len(res.Error.Violations) != 1 || res.Error.Violations[0].Field != field {

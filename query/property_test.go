@@ -130,7 +130,7 @@ func lineDate(t *testing.T, line []byte) domain.Date {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"signed_on", "started_on", "deployed_on", "reported_on", "as_of", "terminated_on", "hired_on", "corrected_on",
-		"published_on", "recognised_on"} {
+		"published_on", "recognised_on", "validated_on"} {
 		if s, ok := m[k].(string); ok {
 			return domain.MustDate(s)
 		}
