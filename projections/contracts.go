@@ -4,11 +4,13 @@ import (
 	"context"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
-	"github.com/google/uuid"
+	"github.com/cptsledger/ledger/internal/textfold"
 )
 
 // contracts: one row per CPTS contract, its terms as corrected and its
@@ -16,7 +18,7 @@ import (
 type contractsProjection struct{}
 
 func (contractsProjection) Name() string { return "contracts" }
-func (contractsProjection) Version() int { return 3 }
+func (contractsProjection) Version() int { return 4 } // 4: name_folded
 
 func (contractsProjection) Schema() string {
 	return `
@@ -25,6 +27,7 @@ CREATE TABLE IF NOT EXISTS contracts (
 	scheme             TEXT NOT NULL,
 	cpts_id            TEXT NOT NULL,
 	cpts_name          TEXT NOT NULL,
+	name_folded        TEXT NOT NULL,  -- cpts_name folded for search (internal/textfold)
 	ars                TEXT NOT NULL,
 	cpam               TEXT NOT NULL,
 	population         INTEGER NOT NULL,
@@ -135,9 +138,9 @@ func (f *contractsFold) Flush(ctx context.Context, w *Writer) error {
 			if d.reason != nil {
 				reason = *d.reason
 			}
-			return w.Exec(ctx, `INSERT OR REPLACE INTO contracts (contract_id, scheme, cpts_id, cpts_name, ars, cpam, population, tier,
+			return w.Exec(ctx, `INSERT OR REPLACE INTO contracts (contract_id, scheme, cpts_id, cpts_name, name_folded, ars, cpam, population, tier,
 				rulebook, signed_on, signed_recorded_at, snp_regulation, missions, terminated_on, termination_reason, terminated_recorded_at)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), cpts.Scheme, r.CPTS.ID, r.CPTS.Name, r.ARS, r.CPAM, r.Population,
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), cpts.Scheme, r.CPTS.ID, r.CPTS.Name, textfold.Fold(r.CPTS.Name), r.ARS, r.CPAM, r.Population,
 				r.Tier, r.Rulebook, r.SignedOn.String(), d.recorded, r.SNPRegulation, strings.Join(r.Missions, ","),
 				nullable(d.terminated.String()), reason, nullable(d.termRec))
 		}

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
-	"github.com/google/uuid"
+	"github.com/cptsledger/ledger/internal/textfold"
 )
 
 // The read side's SQL: rows of the read models as plain values. The query
@@ -143,10 +145,10 @@ type SummaryRow struct {
 	TerminatedOn domain.Date
 }
 
-const summarySQL = `SELECT contract_id, scheme, rulebook, tier, cpam, ars, cpts_name AS name, signed_on, COALESCE(terminated_on, '') AS terminated_on,
+const summarySQL = `SELECT contract_id, scheme, rulebook, tier, cpam, ars, cpts_name AS name, name_folded, signed_on, COALESCE(terminated_on, '') AS terminated_on,
 	signed_recorded_at, COALESCE(terminated_recorded_at, '') AS terminated_recorded_at
 	FROM contracts
-	UNION ALL SELECT contract_id, 'assistant', rulebook, '', cpam, '', 'RPPS ' || rpps, signed_on, COALESCE(terminated_on, ''),
+	UNION ALL SELECT contract_id, 'assistant', rulebook, '', cpam, '', 'RPPS ' || rpps, 'rpps ' || rpps, signed_on, COALESCE(terminated_on, ''),
 	signed_recorded_at, COALESCE(terminated_recorded_at, '') FROM aid_contracts`
 
 // summaryAtSQL is the one definition of a contract as of a date (?1), as
@@ -157,7 +159,7 @@ const summarySQL = `SELECT contract_id, scheme, rulebook, tier, cpam, ars, cpts_
 const summaryAtSQL = `SELECT contract_id, scheme, rulebook,
 	COALESCE((SELECT h.tier FROM tier_history h WHERE h.contract_id = k.contract_id AND h.business_date <= ?1 AND h.recorded_at <= ?2
 		ORDER BY h.position DESC LIMIT 1), k.tier) AS tier,
-	cpam, ars, name, signed_on,
+	cpam, ars, name, name_folded, signed_on,
 	CASE WHEN k.seen_termination <> '' AND k.seen_termination <= ?1 THEN k.seen_termination ELSE '' END AS terminated_on
 	FROM (SELECT s.*, ` + terminatedAsOfSQL + ` AS seen_termination FROM (` + summarySQL + `) s) k
 	WHERE k.signed_on <= ?1 AND k.signed_recorded_at <= ?2`
@@ -481,7 +483,7 @@ type ContractFilter struct {
 	Window                  Window
 	Scheme, CPAM, ARS, Tier string
 	Terminated              *bool  // nil: both
-	Q                       string // a part of the name (case-insensitive) or the start of the id
+	Q                       string // a part of the name (case, accents and punctuation aside) or the start of the id
 	After                   *Cursor
 	Limit                   int
 }
@@ -505,10 +507,13 @@ func (db *DB) SearchContracts(ctx context.Context, f ContractFilter) ([]SummaryR
 	}
 	where := `WHERE (?3 = '' OR scheme = ?3) AND (?4 = '' OR cpam = ?4) AND (?5 = '' OR ars = ?5) AND (?6 = '' OR tier = ?6)
 		AND (?7 < 0 OR (terminated_on != '') = (?7 = 1))
-		AND (?8 = '' OR instr(lower(name), lower(?8)) > 0 OR contract_id LIKE replace(replace(lower(?8), '%', ''), '_', '') || '%')
+		AND (?8 = '' OR instr(name_folded, ?12) > 0 OR contract_id LIKE replace(replace(lower(?8), '%', ''), '_', '') || '%')
 		AND (name, contract_id) > (?9, ?10)
 		ORDER BY name, contract_id LIMIT ?11`
-	args := []any{f.Scheme, f.CPAM, f.ARS, f.Tier, terminated, f.Q, after.Name, after.ID.String(), f.Limit}
+	// The name is matched folded the French way (case, accents, hyphens
+	// and apostrophes: internal/textfold), against the column folded when
+	// the row was written; the id by its start.
+	args := []any{f.Scheme, f.CPAM, f.ARS, f.Tier, terminated, f.Q, after.Name, after.ID.String(), f.Limit, textfold.Fold(f.Q)}
 	if f.Window == (Window{}) {
 		// Now: the current columns are what a window ending now sees (the
 		// last tier, the last termination), without reading their history

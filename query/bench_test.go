@@ -112,12 +112,17 @@ func BenchmarkSearchContracts(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		w    query.Window
-	}{{"now", query.Window{}}, {"as_of", query.Window{AsOf: domain.MustDate("2023-06-30")}}} {
+		q    string
+		want int
+	}{{"now", query.Window{}, "", 50}, {"as_of", query.Window{AsOf: domain.MustDate("2023-06-30")}, "", 50},
+		// A name typed as a person types it: matched against the folded
+		// column (case, accents, punctuation), every contract considered.
+		{"name_now", query.Window{}, "CPTS 01", 50}, {"name_rare", query.Window{}, "Évreux", 0}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				page, err := l.SearchContracts(context.Background(), query.ContractSearch{Window: tc.w, Limit: 50})
-				if err != nil || len(page.Contracts) != 50 {
+				page, err := l.SearchContracts(context.Background(), query.ContractSearch{Window: tc.w, Limit: 50, Q: tc.q})
+				if err != nil || len(page.Contracts) != tc.want {
 					b.Fatalf("%d contracts %v", len(page.Contracts), err)
 				}
 			}

@@ -1,0 +1,25 @@
+package textfold
+
+import "testing"
+
+func TestFoldTheFrenchWay(t *testing.T) {
+	for in, want := range map[string]string{
+		"CPTS Étang":                    "cpts etang",
+		"ÉTANG":                         "etang",
+		"étang":                         "etang",
+		"Île-de-France":                 "ile de france",
+		"L’Orée du Bois":                "l oree du bois",
+		"l'oree":                        "l oree",
+		"BÉRRE":                         "berre",
+		"Cœur de Loire":                 "coeur de loire",
+		"Évreux  —  Normandie":          "evreux normandie",
+		"Straße":                        "strasse",
+		"  CPTS du Val de Loire  ":      "cpts du val de loire",
+		"0190a0e2-7c4e-7b1a-9f3e-2d1c5": "0190a0e2 7c4e 7b1a 9f3e 2d1c5",
+		"":                              "",
+	} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
