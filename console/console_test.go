@@ -512,3 +512,26 @@ func TestRulebooksPageAndCrisisLines(t *testing.T) {
 		}
 	}
 }
+
+// The Échéancier chooses its CPAM from a list; a CPAM typed in the address
+// that names nothing is refused with a message, not "nothing falls due";
+// the same for the alerts' and the search's filters.
+func TestFiltersNameWhatExists(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("fr")
+	b.signIn("fanny")
+	p := b.do("GET", "/schedule?within=30", nil)
+	if p.status != 200 || !strings.Contains(p.body, `<select id="cpam" name="cpam">`) || !strings.Contains(p.body, "<option>CPAM du Loiret</option>") {
+		t.Fatalf("the schedule's CPAM list: %d %.2000s", p.status, p.body)
+	}
+	for _, path := range []string{"/schedule?cpam=Loiret", "/alerts?cpam=Loiret", "/alerts?ars=ARS%20Bretgne", "/contracts?tier=t2"} {
+		p := b.do("GET", path, nil)
+		if p.status != 400 || !strings.Contains(p.body, "Ce filtre ne nomme rien que le registre connaisse") {
+			t.Errorf("GET %s: %d %.600s", path, p.status, p.body)
+		}
+	}
+	p = b.do("GET", "/contracts", nil)
+	if !strings.Contains(p.body, "<option>T1</option><option>T2</option><option>T3</option><option>T4</option>") {
+		t.Errorf("the tiers of the search: %.3000s", p.body)
+	}
+}

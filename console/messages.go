@@ -195,6 +195,7 @@ var messages = map[string][2]string{
 	"regularisation":        {"régularisation", "regularisation"},
 
 	"bad_search":         {"Filtre de recherche invalide.", "Not a valid search filter."},
+	"unknown_filter":     {"Ce filtre ne nomme rien que le registre connaisse (une CPAM, une ARS ou une taille) : choisissez une valeur dans la liste.", "This filter names nothing the ledger knows (a CPAM, an ARS or a tier): choose a value from the list."},
 	"bad_page":           {"Page inexistante.", "No such page."},
 	"partial_year":       {"année en cours, partielle", "current year, partial"},
 	"cpts_published":     {"CPTS, montant national publié", "CPTS, national amount published"},

@@ -96,6 +96,7 @@ type contractsView struct {
 	Search      query.ContractSearch
 	Page        query.ContractPage
 	CPAMs, ARSs []string // the filters' values
+	Tiers       []string
 }
 
 // contractSearch reads a search from the query string; an agent limited to
@@ -113,7 +114,22 @@ func (c *Console) contractSearch(r *http.Request, v *view) (query.ContractSearch
 	if vs := c.cfg.Reads.Check(s); len(vs) > 0 {
 		return s, badRequest("bad_search")
 	}
-	return s, nil
+	return s, c.checkParties(r, query.PartyFilter{CPAM: q.Get("cpam"), ARS: s.ARS, Tier: s.Tier})
+}
+
+// checkParties refuses a filter value that names nothing the ledger has
+// (query.CheckParties): a typed or edited address never answers "nothing"
+// to a typo. Only what the request names is checked (an agent's own CPAM,
+// set by the console, may have no contract yet).
+func (c *Console) checkParties(r *http.Request, f query.PartyFilter) error {
+	vs, err := c.cfg.Reads.CheckParties(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if len(vs) > 0 {
+		return badRequest("unknown_filter")
+	}
+	return nil
 }
 
 // pageSize is the rows of a page of contracts or alerts.
@@ -131,6 +147,7 @@ func (c *Console) contracts(w http.ResponseWriter, r *http.Request, v *view) err
 	if cv.CPAMs, cv.ARSs, err = c.cfg.Reads.Parties(r.Context()); err != nil {
 		return err
 	}
+	cv.Tiers = c.cfg.Reads.Tiers()
 	v.Title, v.Data = "contracts", cv
 	c.render(w, r, http.StatusOK, "contracts", *v)
 	return nil
@@ -378,6 +395,9 @@ func (c *Console) alertFilters(r *http.Request, v *view) (alertsView, query.Wind
 	if av.Status != "" && !slices.Contains(av.Statuses, av.Status) {
 		return av, query.Window{}, badRequest("bad_status")
 	}
+	if err := c.checkParties(r, query.PartyFilter{CPAM: q.Get("cpam"), ARS: av.ARS}); err != nil {
+		return av, query.Window{}, err
+	}
 	win, err := c.window(av.AsOf, "")
 	return av, win, err
 }
@@ -426,6 +446,7 @@ type scheduleView struct {
 	AsOf   string
 	Within int
 	CPAM   string
+	CPAMs  []string // the filter's values
 	Months []month
 	Chart  barCharts
 	Total  domain.Money
@@ -449,6 +470,12 @@ func (c *Console) scheduleItems(r *http.Request) (scheduleView, []query.Schedule
 	}
 	win, err := c.window(sv.AsOf, "")
 	if err != nil {
+		return sv, nil, err
+	}
+	if err := c.checkParties(r, query.PartyFilter{CPAM: sv.CPAM}); err != nil {
+		return sv, nil, err
+	}
+	if sv.CPAMs, _, err = c.cfg.Reads.Parties(r.Context()); err != nil {
 		return sv, nil, err
 	}
 	items, err := c.cfg.Reads.Schedule(r.Context(), win, sv.Within, query.ScheduleFilter{CPAM: sv.CPAM})

@@ -113,6 +113,21 @@ func (s *Server) mayRead(r *http.Request, id auth.Identity, contract uuid.UUID) 
 	return nil
 }
 
+// checkParties adds to p's violations the filter values that name nothing
+// the ledger has (query.CheckParties), and answers them all: a typo is a
+// 400 naming what it may have meant, never an empty list.
+func (s *Server) checkParties(r *http.Request, p *params, f query.PartyFilter) error {
+	if err := p.err(); err != nil {
+		return err // the values are malformed: no need to look them up
+	}
+	vs, err := s.cfg.Reads.CheckParties(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	p.vs = append(p.vs, vs...)
+	return p.err()
+}
+
 func (s *Server) getContracts(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
 	p := &params{r: r}
 	search := query.ContractSearch{Scheme: p.text("scheme"), CPAM: p.text("cpam"), ARS: p.text("ars"), Tier: p.text("tier"),
@@ -125,7 +140,7 @@ func (s *Server) getContracts(w http.ResponseWriter, r *http.Request, id auth.Id
 		search.Limit = n
 	}
 	p.vs = append(p.vs, s.cfg.Reads.Check(search)...)
-	if err := p.err(); err != nil {
+	if err := s.checkParties(r, p, query.PartyFilter{CPAM: search.CPAM, ARS: search.ARS, Tier: search.Tier}); err != nil {
 		return err
 	}
 	if id.CPAM != "" {
@@ -233,7 +248,7 @@ func (s *Server) getAlerts(w http.ResponseWriter, r *http.Request, _ auth.Identi
 	if f.Status != "" && !slices.Contains(query.AlertStatuses, f.Status) {
 		p.bad(domain.CodeInvalidValue, "status", "want one of "+strings.Join(query.AlertStatuses, ", "))
 	}
-	if err := p.err(); err != nil {
+	if err := s.checkParties(r, p, query.PartyFilter{CPAM: f.CPAM, ARS: f.ARS}); err != nil {
 		return err
 	}
 	alerts, err := s.cfg.Reads.Alerts(r.Context(), win, within, f)
@@ -248,7 +263,7 @@ func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request, _ auth.Iden
 	win := p.window(s.cfg.Reads)
 	within := p.within(90)
 	f := query.ScheduleFilter{CPAM: p.text("cpam")}
-	if err := p.err(); err != nil {
+	if err := s.checkParties(r, p, query.PartyFilter{CPAM: f.CPAM}); err != nil {
 		return err
 	}
 	items, err := s.cfg.Reads.Schedule(r.Context(), win, within, f)

@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
@@ -29,18 +29,16 @@ func runContracts(e *cli.Env, args []string) error {
 	if s.Window, err = window(); err != nil {
 		return err
 	}
+	if s.Limit < 1 {
+		return cli.Usage(fmt.Sprintf("--limit must be 1 to %d, got %d", query.MaxPage, s.Limit))
+	}
 	return e.Reads(func(q *query.Ledger) error {
-		if vs := q.Check(s); len(vs) > 0 {
-			return cli.Usage(vs.Err().Error())
+		if err := checkFilters(e, q, q.Check(s), query.PartyFilter{CPAM: s.CPAM, ARS: s.ARS, Tier: s.Tier}); err != nil {
+			return err
 		}
 		page, err := q.SearchContracts(e.Ctx, s)
 		if err != nil {
 			return err
-		}
-		if len(page.Contracts) == 0 && (s.CPAM != "" || s.ARS != "") {
-			if err := knownParty(e, q, s); err != nil {
-				return err
-			}
 		}
 		if e.Global.JSON {
 			return e.PrintJSON(page)
@@ -49,18 +47,20 @@ func runContracts(e *cli.Env, args []string) error {
 	})
 }
 
-// knownParty refuses a CPAM or an ARS no contract names, listing the
-// known ones: "Loiret" is not "CPAM du Loiret".
-func knownParty(e *cli.Env, q *query.Ledger, s query.ContractSearch) error {
-	cpams, arss, err := q.Parties(e.Ctx)
+// checkFilters refuses, as bad usage, the filters that break their rule
+// (vs) or name nothing the ledger has (query.CheckParties): "Loiret" is
+// not "CPAM du Loiret", and "t2" is not "T2".
+func checkFilters(e *cli.Env, q *query.Ledger, vs domain.Violations, f query.PartyFilter) error {
+	more, err := q.CheckParties(e.Ctx, f)
 	if err != nil {
 		return err
 	}
-	if s.CPAM != "" && !slices.Contains(cpams, s.CPAM) {
-		return cli.Usage(fmt.Sprintf("--cpam %q: no contract names this CPAM; known: %s", s.CPAM, strings.Join(cpams, ", ")))
-	}
-	if s.ARS != "" && !slices.Contains(arss, s.ARS) {
-		return cli.Usage(fmt.Sprintf("--ars %q: no contract names this ARS; known: %s", s.ARS, strings.Join(arss, ", ")))
+	if vs = append(vs, more...); len(vs) > 0 {
+		var msgs []string
+		for _, v := range vs {
+			msgs = append(msgs, "--"+v.Field+" "+v.Rule)
+		}
+		return cli.Usage(strings.Join(msgs, "; "))
 	}
 	return nil
 }

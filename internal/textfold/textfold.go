@@ -44,3 +44,56 @@ func Fold(s string) string {
 	}
 	return b.String()
 }
+
+// Suggest returns what s may have meant among candidates: those equal to
+// it folded, else those whose folded form contains it ("Loiret" → "CPAM du
+// Loiret"), else the nearest by edit distance over the folded forms; at
+// most three, in the candidates' order.
+func Suggest(s string, candidates []string) []string {
+	key := Fold(s)
+	var equal, containing []string
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		fc := Fold(c)
+		switch {
+		case fc == key:
+			equal = append(equal, c)
+		case key != "" && strings.Contains(fc, key):
+			containing = append(containing, c)
+		}
+		if d := distance(key, fc); bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	switch {
+	case len(equal) > 0:
+		return equal[:min(3, len(equal))]
+	case len(containing) > 0:
+		return containing[:min(3, len(containing))]
+	case best != "":
+		return []string{best}
+	}
+	return nil
+}
+
+// distance is the Levenshtein distance between a and b, in runes.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}

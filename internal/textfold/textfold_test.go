@@ -23,3 +23,28 @@ func TestFoldTheFrenchWay(t *testing.T) {
 		}
 	}
 }
+
+func TestSuggest(t *testing.T) {
+	cpams := []string{"CPAM de Paris", "CPAM du Loiret", "CPAM du Loir-et-Cher", "CPAM de l'Eure"}
+	for in, want := range map[string][]string{
+		"cpam du loiret": {"CPAM du Loiret"},
+		"Loiret":         {"CPAM du Loiret"},
+		"Loir":           {"CPAM du Loiret", "CPAM du Loir-et-Cher"},
+		"CPAM de Pari":   {"CPAM de Paris"},
+		"eure":           {"CPAM de l'Eure"},
+	} {
+		got := Suggest(in, cpams)
+		if len(got) != len(want) {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+			continue
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+			}
+		}
+	}
+	if Suggest("x", nil) != nil {
+		t.Error("a suggestion among nothing")
+	}
+}

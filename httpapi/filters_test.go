@@ -1,0 +1,37 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// A typo in a filter is a 400 naming the field and what it may have meant,
+// never an empty list: "Loiret" is not "CPAM du Loiret", "t2" not "T2".
+func TestFiltersRefuseWhatNamesNothing(t *testing.T) {
+	a := newAPI(t)
+	a.submit("agnes", example(t, "t2-contract.jsonl"))
+	for path, want := range map[string][2]string{
+		"/api/v1/alerts?cpam=Loiret":                    {"cpam", `did you mean "CPAM du Loiret"?`},
+		"/api/v1/schedule?cpam=cpam%20du%20loiret":      {"cpam", `did you mean "CPAM du Loiret"?`},
+		"/api/v1/contracts?tier=t2":                     {"tier", `did you mean "T2"?`},
+		"/api/v1/contracts?tier=T5":                     {"tier", `is not a tier of the rulebooks`},
+		"/api/v1/alerts?ars=ARS%20Bretagne":             {"ars", `no contract names this ARS; known: ARS Centre-Val de Loire`},
+		"/api/v1/contracts?cpam=CPAM%20du%20Rh%C3%B4ne": {"cpam", `no contract names this CPAM`},
+	} {
+		r := a.do("audrey", http.MethodGet, path, "", nil)
+		if r.status != http.StatusBadRequest {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+		p := r.problem(t)
+		if len(p.Violations) != 1 || p.Violations[0].Field != want[0] || !strings.Contains(p.Violations[0].Rule, want[1]) {
+			t.Errorf("%s: %+v", path, p.Violations)
+		}
+	}
+	// The values that exist answer.
+	for _, path := range []string{"/api/v1/alerts?cpam=CPAM%20du%20Loiret", "/api/v1/contracts?tier=T2", "/api/v1/schedule?cpam=CPAM%20du%20Loiret"} {
+		if r := a.do("audrey", http.MethodGet, path, "", nil); r.status != http.StatusOK {
+			t.Errorf("%s: %d %s", path, r.status, r.body)
+		}
+	}
+}
