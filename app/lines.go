@@ -10,15 +10,23 @@ import (
 	"github.com/cptsledger/ledger/domain"
 )
 
+// utf8BOM is the byte order mark some editors write first.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // The command path of the front ends that take JSON lines (ledger submit,
 // POST /api/v1/commands): lines read with a bound, and one result a line.
 
 // EachLine calls fn with each line of r (without its newline) and its
 // number, from 1. A line longer than max bytes is not held in memory: fn
 // gets it as nil with tooLong set to the bytes read of it (more than max),
-// and the next line follows. A read error stops it.
+// and the next line follows. A read error stops it. A UTF-8 byte order
+// mark at the very start (what a spreadsheet or a Windows editor saves a
+// file with) is not part of the first line.
 func EachLine(r io.Reader, max int, fn func(n int, line []byte, tooLong int) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
+	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+		br.Discard(len(utf8BOM))
+	}
 	var buf []byte
 	for n := 1; ; n++ {
 		buf = buf[:0]

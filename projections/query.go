@@ -497,6 +497,55 @@ type Cursor struct {
 // SearchContracts returns up to f.Limit contracts of any scheme that the
 // filter keeps, after the cursor, by name then id.
 func (db *DB) SearchContracts(ctx context.Context, f ContractFilter) ([]SummaryRow, error) {
+	where, args := searchWhere(f)
+	return db.searchSummaries(ctx, f.Window, where+` AND (name, contract_id) > (?9, ?10) ORDER BY name, contract_id LIMIT ?11`, args)
+}
+
+// CountContracts returns how many contracts the filter keeps, and how
+// many of them come before its cursor (the page's first is before+1).
+func (db *DB) CountContracts(ctx context.Context, f ContractFilter) (total, before int, err error) {
+	where, args := searchWhere(f)
+	from, window := summarySQL, []any{"", ""}
+	if f.Window != (Window{}) {
+		from, window = summaryAtSQL, []any{f.Window.asOf(), f.Window.knownAt()}
+	}
+	count := func(tail string) (n int, err error) {
+		err = db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT contract_id FROM (`+from+`) `+where+tail+`)`, append(window, args...)...).Scan(&n)
+		return n, err
+	}
+	if total, err = count(""); err != nil || f.After == nil {
+		return total, 0, err
+	}
+	before, err = count(` AND (name, contract_id) <= (?9, ?10)`)
+	return total, before, err
+}
+
+// CursorAt returns the cursor after which the contract at index i (from
+// 0, in the search's order) comes: the start of a page; ok is false for
+// i ≤ 0 (the first page needs none).
+func (db *DB) CursorAt(ctx context.Context, f ContractFilter, i int) (c Cursor, ok bool, err error) {
+	if i <= 0 {
+		return Cursor{}, false, nil
+	}
+	where, args := searchWhere(f)
+	from, window := summarySQL, []any{"", ""}
+	if f.Window != (Window{}) {
+		from, window = summaryAtSQL, []any{f.Window.asOf(), f.Window.knownAt()}
+	}
+	var name, id string
+	err = db.r.QueryRowContext(ctx, `SELECT name, contract_id FROM (`+from+`) `+where+` ORDER BY name, contract_id LIMIT 1 OFFSET ?13`,
+		append(append(window, args...), i-1)...).Scan(&name, &id)
+	if err != nil {
+		return Cursor{}, false, err
+	}
+	var rd stored
+	c = Cursor{Name: name, ID: rd.id(id)}
+	return c, true, rd.check("contract " + id)
+}
+
+// searchWhere is the one statement of what a search keeps, and its
+// arguments (?3 to ?12; ?1 and ?2 are the window's).
+func searchWhere(f ContractFilter) (string, []any) {
 	after := Cursor{}
 	if f.After != nil {
 		after = *f.After
@@ -507,20 +556,21 @@ func (db *DB) SearchContracts(ctx context.Context, f ContractFilter) ([]SummaryR
 	}
 	where := `WHERE (?3 = '' OR scheme = ?3) AND (?4 = '' OR cpam = ?4) AND (?5 = '' OR ars = ?5) AND (?6 = '' OR tier = ?6)
 		AND (?7 < 0 OR (terminated_on != '') = (?7 = 1))
-		AND (?8 = '' OR instr(name_folded, ?12) > 0 OR contract_id LIKE replace(replace(lower(?8), '%', ''), '_', '') || '%')
-		AND (name, contract_id) > (?9, ?10)
-		ORDER BY name, contract_id LIMIT ?11`
+		AND (?8 = '' OR instr(name_folded, ?12) > 0 OR contract_id LIKE replace(replace(lower(?8), '%', ''), '_', '') || '%')`
 	// The name is matched folded the French way (case, accents, hyphens
 	// and apostrophes: internal/textfold), against the column folded when
 	// the row was written; the id by its start.
-	args := []any{f.Scheme, f.CPAM, f.ARS, f.Tier, terminated, f.Q, after.Name, after.ID.String(), f.Limit, textfold.Fold(f.Q)}
-	if f.Window == (Window{}) {
+	return where, []any{f.Scheme, f.CPAM, f.ARS, f.Tier, terminated, f.Q, after.Name, after.ID.String(), f.Limit, textfold.Fold(f.Q)}
+}
+
+func (db *DB) searchSummaries(ctx context.Context, w Window, where string, args []any) ([]SummaryRow, error) {
+	if w == (Window{}) {
 		// Now: the current columns are what a window ending now sees (the
 		// last tier, the last termination), without reading their history
 		// for every contract (?1 and ?2 unused).
 		return db.summaries(ctx, where, append([]any{"", ""}, args...)...)
 	}
-	return db.summariesAt(ctx, f.Window, where, args...)
+	return db.summariesAt(ctx, w, where, args...)
 }
 
 // Parties returns the CPAMs and ARSs of the contracts, each sorted: the

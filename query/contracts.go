@@ -63,6 +63,14 @@ type ContractSearch struct {
 type ContractPage struct {
 	Contracts  []ContractSummary `json:"contracts"`
 	NextCursor string            `json:"next_cursor,omitempty"`
+	// Total is how many contracts the search keeps; From is the place of
+	// the page's first among them (from 1; 0 when none).
+	Total int `json:"total"`
+	From  int `json:"from"`
+	// HasPrevious: a page comes before this one; PrevCursor asks for it
+	// ("" for the first page).
+	HasPrevious bool   `json:"has_previous"`
+	PrevCursor  string `json:"prev_cursor,omitempty"`
 }
 
 // Check names every filter that breaks its rule.
@@ -145,9 +153,32 @@ func (l *Ledger) SearchContracts(ctx context.Context, s ContractSearch) (Contrac
 		for _, c := range found {
 			page.Contracts = append(page.Contracts, summaryOf(c))
 		}
-		return nil
+		return l.placePage(ctx, db, f, limit, &page)
 	})
 	return page, err
+}
+
+// placePage says where a page stands among the contracts a search keeps:
+// how many there are, the place of its first, and the cursor of the page
+// before it.
+func (l *Ledger) placePage(ctx context.Context, db *projections.DB, f projections.ContractFilter, limit int, page *ContractPage) error {
+	total, before, err := db.CountContracts(ctx, f)
+	if err != nil {
+		return err
+	}
+	page.Total = total
+	if len(page.Contracts) > 0 {
+		page.From = before + 1
+	}
+	if before == 0 {
+		return nil
+	}
+	page.HasPrevious = true
+	prev, ok, err := db.CursorAt(ctx, f, before-limit)
+	if ok {
+		page.PrevCursor = encodeCursor(prev)
+	}
+	return err
 }
 
 // ContractDetail is a contract's terms and state as the read models hold

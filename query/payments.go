@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -284,6 +285,23 @@ func WriteCSV(ctx context.Context, q *Ledger, out io.Writer, sep rune, f ExportF
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// WriteJSONLines writes the payments export as JSON lines: one object a
+// row, its keys the CSV's header, its values the CSV's cells (amounts as
+// decimal text with a point) — for a program, where the CSV is for a
+// spreadsheet.
+func WriteJSONLines(ctx context.Context, q *Ledger, out io.Writer, f ExportFilter, w Window) error {
+	header := ExportHeader(f.PerPayment)
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	return q.Export(ctx, f, w, domain.Money.String, func(row []string) error {
+		obj := make(map[string]string, len(header))
+		for i, h := range header {
+			obj[h] = row[i]
+		}
+		return enc.Encode(obj)
+	})
 }
 
 // safeCSV is a CSV writer whose cells a spreadsheet cannot take for

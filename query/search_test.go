@@ -65,3 +65,37 @@ func TestSearchFoldsTheFrenchWay(t *testing.T) {
 		t.Errorf("an id's start: %d found", len(page.Contracts))
 	}
 }
+
+// A page says how many contracts the search keeps, where it stands among
+// them, and how to go back: seven contracts, three a page.
+func TestSearchPagesCountAndGoBack(t *testing.T) {
+	l := newLedger(t)
+	for _, n := range []string{"A", "B", "C", "D", "E", "F", "G"} {
+		signNamed(t, l, "CPTS "+n)
+	}
+	ctx := context.Background()
+	search := query.ContractSearch{Limit: 3}
+	p1, err := l.reads.SearchContracts(ctx, search)
+	if err != nil || p1.Total != 7 || p1.From != 1 || p1.HasPrevious || p1.NextCursor == "" {
+		t.Fatalf("page 1: %+v %v", p1, err)
+	}
+	search.Cursor = p1.NextCursor
+	p2, _ := l.reads.SearchContracts(ctx, search)
+	if p2.Total != 7 || p2.From != 4 || !p2.HasPrevious || p2.PrevCursor != "" || p2.Contracts[0].Name != "CPTS D" {
+		t.Fatalf("page 2: %+v", p2)
+	}
+	search.Cursor = p2.NextCursor
+	p3, _ := l.reads.SearchContracts(ctx, search)
+	if p3.From != 7 || len(p3.Contracts) != 1 || !p3.HasPrevious || p3.PrevCursor == "" || p3.NextCursor != "" {
+		t.Fatalf("page 3: %+v", p3)
+	}
+	search.Cursor = p3.PrevCursor
+	back, _ := l.reads.SearchContracts(ctx, search)
+	if back.From != 4 || back.Contracts[0].Name != "CPTS D" {
+		t.Fatalf("back from page 3: %+v", back)
+	}
+	none, _ := l.reads.SearchContracts(ctx, query.ContractSearch{Q: "zzz", Limit: 3})
+	if none.Total != 0 || none.From != 0 || none.HasPrevious {
+		t.Fatalf("nothing found: %+v", none)
+	}
+}

@@ -17,7 +17,7 @@ func runExport(e *cli.Env, args []string) error {
 		return cli.Usage("export what? only 'export payments' exists")
 	}
 	fs := e.Flags("export")
-	format := fs.String("format", "csv", "output format: csv")
+	format := fs.String("format", "csv", "output format: csv, or jsonl (one JSON object a row, the CSV's header as keys; also --json)")
 	sep := fs.String("sep", ",", "field separator (';' for French spreadsheets, with decimal commas)")
 	per := fs.String("per", "line", "one row per breakdown line (line; sum line_amount) or per payment (payment; sum amount)")
 	contract := fs.String("contract", "", "only this contract (default: every contract)")
@@ -26,10 +26,16 @@ func runExport(e *cli.Env, args []string) error {
 	if err := e.Parse(fs, args[1:]); err != nil {
 		return err
 	}
-	bomSet := false
-	fs.Visit(func(f *flag.Flag) { bomSet = bomSet || f.Name == "bom" })
-	if *format != "csv" {
-		return cli.Usage(fmt.Sprintf("--format %q: only csv", *format))
+	bomSet, formatSet := false, false
+	fs.Visit(func(f *flag.Flag) { bomSet, formatSet = bomSet || f.Name == "bom", formatSet || f.Name == "format" })
+	if e.Global.JSON {
+		if formatSet && *format != "jsonl" {
+			return cli.Usage(fmt.Sprintf("--json and --format %s: choose one (--json is --format jsonl)", *format))
+		}
+		*format = "jsonl"
+	}
+	if *format != "csv" && *format != "jsonl" {
+		return cli.Usage(fmt.Sprintf("--format %q: want csv or jsonl", *format))
 	}
 	if len([]rune(*sep)) != 1 {
 		return cli.Usage("--sep must be one character")
@@ -51,6 +57,9 @@ func runExport(e *cli.Env, args []string) error {
 	}
 	if !bomSet {
 		*bom = query.DefaultBOM([]rune(*sep)[0])
+	}
+	if *format == "jsonl" {
+		return e.Reads(func(q *query.Ledger) error { return query.WriteJSONLines(e.Ctx, q, e.Stdout, f, w) })
 	}
 	return e.Reads(func(q *query.Ledger) error {
 		if *bom {

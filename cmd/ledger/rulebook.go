@@ -68,7 +68,10 @@ func runRulebook(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := e.PrintJSON(res); err != nil {
+	// One line, as submit prints each command's result.
+	out := json.NewEncoder(e.Stdout)
+	out.SetEscapeHTML(false)
+	if err := out.Encode(res); err != nil {
 		return err
 	}
 	if !res.OK {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,6 +57,9 @@ func runTail(e *cli.Env, args []string) error {
 		return err
 	}
 	nc, err := nats.Connect(nf.url, opts...)
+	if errors.Is(err, nats.ErrNoServers) {
+		return cli.Fail(fmt.Sprintf("no NATS server answers at %s: the ledger's events are on the NATS server that ledger serve runs — start it (ledger --data %s serve) and run tail again, or name another server with --nats-url", nf.url, e.Global.Data))
+	}
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", nf.url, err)
 	}

@@ -289,7 +289,7 @@ func checkRowTarget(vs *domain.Violations, rules *Rules, rb *Rulebook, field str
 	if _, ok := rb.Mission(s.Mission); !ok {
 		vs.Add(CodeUnknownMission, field+".mission", fmt.Sprintf("%q is not a mission of %s (%s)", s.Mission, rb.ID, missionCodes(rb)))
 	} else if !componentOf(s.Mission, s.Component) {
-		vs.Add(CodeUnknownComponent, field+".component", fmt.Sprintf("%q is not an amount of mission %q (fixed, variable%s)", s.Component, s.Mission, extraComponents(s.Mission)))
+		vs.Add(CodeUnknownComponent, field+".component", fmt.Sprintf("%q is not an amount of mission %q (%s)", s.Component, s.Mission, strings.Join(componentsOf(s.Mission), ", ")))
 	}
 }
 
@@ -316,25 +316,20 @@ func missionText(m string) string {
 }
 
 func componentOf(mission, component string) bool {
-	switch component {
-	case ComponentFixed, ComponentVariable:
-		return true
-	case ComponentSNPSupplement, ComponentSNPRegulation:
-		return mission == "access"
-	case ComponentCrisisSupplement:
-		return mission == MissionCrisis
-	}
-	return false
+	return slices.Contains(componentsOf(mission), component)
 }
 
-func extraComponents(mission string) string {
+// componentsOf lists the amounts a mission has: access its SNP supplement
+// and regulation besides its fixed and variable parts; crisis a fixed part
+// (its plan) and its supplement, no variable part.
+func componentsOf(mission string) []string {
 	switch mission {
 	case "access":
-		return ", snp_supplement, snp_regulation"
+		return []string{ComponentFixed, ComponentVariable, ComponentSNPSupplement, ComponentSNPRegulation}
 	case MissionCrisis:
-		return ", crisis_supplement"
+		return []string{ComponentFixed, ComponentCrisisSupplement}
 	}
-	return ""
+	return []string{ComponentFixed, ComponentVariable}
 }
 
 // amendmentChanges returns the rows that change what is in force on the
@@ -377,7 +372,7 @@ func rulebookIDs(rules *Rules) string {
 	for _, rb := range rules.Rulebooks() {
 		ids = append(ids, rb.ID)
 	}
-	return fmt.Sprint(ids)
+	return strings.Join(ids, ", ")
 }
 
 func decideRecognise(ref *Reference, rules *Rules, c CrisisRecognised) ([]Event, error) {

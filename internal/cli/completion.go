@@ -46,6 +46,19 @@ func (e *Env) flagsOf(c Command) []string {
 	return out
 }
 
+// countOwn counts the flags of a flag set that are not global ones.
+func countOwn(fs *flag.FlagSet) int {
+	global := flag.NewFlagSet("", flag.ContinueOnError)
+	(&Globals{}).register(global)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if global.Lookup(f.Name) == nil {
+			n++
+		}
+	})
+	return n
+}
+
 // ownFlags prints the flags of a flag set that are not global ones.
 func ownFlags(out io.Writer, fs *flag.FlagSet) {
 	global := flag.NewFlagSet("", flag.ContinueOnError)

@@ -208,22 +208,29 @@ func EnvOr(key, def string) string {
 	return def
 }
 
-// commandHelp prints the help of the command being run.
+// commandHelp prints the help of the command being run: its synopsis, its
+// own flags with their defaults (each once; the global ones named, ledger
+// help describes them), the flags of each of its subcommands when it has
+// several, and an example.
 func (e *Env) commandHelp(fs *flag.FlagSet) {
 	c, name := e.command, e.program.Name
-	fmt.Fprintf(e.Stdout, "%s %s — %s\n\nusage: %s [global flags] %s\n\nflags:\n", name, c.Name, c.Summary, name, c.Usage)
-	fs.SetOutput(e.Stdout)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-	// A command with subcommands (token create|list|revoke): the flags of
-	// each, every one of them.
-	if subs, ok := e.program.Subcommands[c.Name]; ok && c.Name != "completion" && fs.Name() == name+" "+c.Name {
+	fmt.Fprintf(e.Stdout, "%s %s — %s\n\nusage: %s [global flags] %s\n", name, c.Name, c.Summary, name, c.Usage)
+	subs := e.program.Subcommands[c.Name]
+	several := len(subs) > 1 && c.Name != "completion" && fs.Name() == name+" "+c.Name
+	if !several || countOwn(fs) > 0 {
+		fmt.Fprintln(e.Stdout, "\nflags:")
+		ownFlags(e.Stdout, fs)
+	}
+	if several {
+		// A command with subcommands (token create|list|revoke): the
+		// flags of each, every one of them.
 		sets := e.flagSets(c)
 		for _, sub := range subs {
 			fmt.Fprintf(e.Stdout, "\nflags of %s %s:\n", c.Name, sub)
 			ownFlags(e.Stdout, sets[sub])
 		}
 	}
+	fmt.Fprintf(e.Stdout, "\nglobal flags, before or after the command: --data, --store, --esdb-url, --json, --log-level, --version (%s help)\n", name)
 	if c.Example != "" {
 		fmt.Fprintf(e.Stdout, "\nexample:\n  %s\n", c.Example)
 	}

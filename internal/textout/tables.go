@@ -92,9 +92,22 @@ func Contracts(w, info io.Writer, page query.ContractPage) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(info, "%s found", Plural(len(page.Contracts), "contract"))
+	verb := "match"
+	if page.Total == 1 {
+		verb = "matches"
+	}
+	fmt.Fprintf(info, "%s %s", Plural(page.Total, "contract"), verb)
+	if n := len(page.Contracts); n > 0 && n < page.Total {
+		fmt.Fprintf(info, ", showing %d–%d", page.From, page.From+n-1)
+	}
 	if page.NextCursor != "" {
-		fmt.Fprintf(info, "; more with --cursor %s", page.NextCursor)
+		fmt.Fprintf(info, "; next page: --cursor %s", page.NextCursor)
+	}
+	switch {
+	case page.PrevCursor != "":
+		fmt.Fprintf(info, "; previous: --cursor %s", page.PrevCursor)
+	case page.HasPrevious:
+		fmt.Fprint(info, "; previous: without --cursor")
 	}
 	fmt.Fprintln(info)
 	return nil

@@ -33,7 +33,11 @@ func Verified(w io.Writer, rep notary.LogReport, checkpoints int, models *projec
 	}
 	fmt.Fprintf(w, "%s%s in %s verified, head position %d", first, Plural(int(rep.Events), "event"), Plural(rep.Streams, "stream"), rep.Head)
 	if checkpoints > 0 {
-		fmt.Fprintf(w, "; %s match the log as stored", Plural(rep.Checkpoints, "signed checkpoint"))
+		verb := "match"
+		if rep.Checkpoints == 1 {
+			verb = "matches"
+		}
+		fmt.Fprintf(w, "; %s %s the log as stored", Plural(rep.Checkpoints, "signed checkpoint"), verb)
 	}
 	fmt.Fprintln(w)
 	if models == nil {
