@@ -28,7 +28,7 @@ func runAlerts(e *cli.Env, args []string) error {
 		return cli.Usage(fmt.Sprintf("--status %q: want one of %s", *status, strings.Join(query.AlertStatuses, ", ")))
 	}
 	return e.Reads(func(q *query.Ledger) error {
-		if err := checkFilters(e, q, nil, query.PartyFilter{CPAM: *cpam, ARS: *ars}); err != nil {
+		if err := e.CheckFilters(q, nil, query.PartyFilter{CPAM: *cpam, ARS: *ars}); err != nil {
 			return err
 		}
 		alerts, err := q.Alerts(e.Ctx, w, within, query.AlertFilter{Status: *status, CPAM: *cpam, ARS: *ars})

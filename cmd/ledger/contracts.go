@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
-	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
@@ -33,7 +31,7 @@ func runContracts(e *cli.Env, args []string) error {
 		return cli.Usage(fmt.Sprintf("--limit must be 1 to %d, got %d", query.MaxPage, s.Limit))
 	}
 	return e.Reads(func(q *query.Ledger) error {
-		if err := checkFilters(e, q, q.Check(s), query.PartyFilter{CPAM: s.CPAM, ARS: s.ARS, Tier: s.Tier}); err != nil {
+		if err := e.CheckFilters(q, q.Check(s), query.PartyFilter{CPAM: s.CPAM, ARS: s.ARS, Tier: s.Tier}); err != nil {
 			return err
 		}
 		page, err := q.SearchContracts(e.Ctx, s)
@@ -45,22 +43,4 @@ func runContracts(e *cli.Env, args []string) error {
 		}
 		return textout.Contracts(e.Stdout, e.Stderr, page)
 	})
-}
-
-// checkFilters refuses, as bad usage, the filters that break their rule
-// (vs) or name nothing the ledger has (query.CheckParties): "Loiret" is
-// not "CPAM du Loiret", and "t2" is not "T2".
-func checkFilters(e *cli.Env, q *query.Ledger, vs domain.Violations, f query.PartyFilter) error {
-	more, err := q.CheckParties(e.Ctx, f)
-	if err != nil {
-		return err
-	}
-	if vs = append(vs, more...); len(vs) > 0 {
-		var msgs []string
-		for _, v := range vs {
-			msgs = append(msgs, "--"+v.Field+" "+v.Rule)
-		}
-		return cli.Usage(strings.Join(msgs, "; "))
-	}
-	return nil
 }

@@ -64,6 +64,9 @@ func runRulebook(e *cli.Env, args []string) error {
 	}
 	defer store.Close()
 	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.Schemes, ReplayHistory: replayHistory})
+	if err := e.RecordRuleCorrections(ledger); err != nil {
+		return err
+	}
 	res, err := ledger.SubmitAs(e.Ctx, *actor, raw)
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ func runSchedule(e *cli.Env, args []string) error {
 		return err
 	}
 	return e.Reads(func(q *query.Ledger) error {
-		if err := checkFilters(e, q, nil, query.PartyFilter{CPAM: *cpam}); err != nil {
+		if err := e.CheckFilters(q, nil, query.PartyFilter{CPAM: *cpam}); err != nil {
 			return err
 		}
 		items, err := q.Schedule(e.Ctx, w, within, query.ScheduleFilter{CPAM: *cpam})

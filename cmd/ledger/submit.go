@@ -52,11 +52,7 @@ func runSubmit(e *cli.Env, args []string) error {
 	}
 	defer store.Close()
 	ledger := app.New(store, app.Options{Actor: *actor, Schemes: e.Schemes, Locate: notary.Locator(e.Global.Data, store), ReplayHistory: replayHistory})
-	recorded, err := ledger.RecordRuleCorrections(e.Ctx)
-	for _, r := range recorded {
-		fmt.Fprintf(e.Stderr, "ledger: rule data corrected: recorded %s (%d contracts decided with the figures it corrects: their next decision regularises)\n", r.CommandID, r.Contracts)
-	}
-	if err != nil {
+	if err := e.RecordRuleCorrections(ledger); err != nil {
 		return err
 	}
 	res, err := submitLines(e, ledger, *actor, in)

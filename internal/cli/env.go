@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
@@ -174,4 +175,15 @@ func (e *Env) OpenEmbedded(why string) (*embedded.Store, error) {
 		return nil, err
 	}
 	return embedded.Open(e.Ctx, filepath.Join(e.Global.Data, "events.db"), embedded.Options{Logger: e.Log})
+}
+
+// RecordRuleCorrections records, at a command's first write, the
+// corrections of rule data a ledger written by an older release needs
+// (app.Ledger.RecordRuleCorrections), and says so on standard error.
+func (e *Env) RecordRuleCorrections(ledger *app.Ledger) error {
+	recorded, err := ledger.RecordRuleCorrections(e.Ctx)
+	for _, r := range recorded {
+		fmt.Fprintf(e.Stderr, "ledger: rule data corrected: recorded %s (%d contracts decided with the figures it corrects: their next decision regularises)\n", r.CommandID, r.Contracts)
+	}
+	return err
 }

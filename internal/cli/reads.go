@@ -297,3 +297,21 @@ func (e *Env) EndProgress() {
 		e.progressShown = false
 	}
 }
+
+// CheckFilters refuses, as bad usage, the filters that break their rule
+// (vs) or name nothing the ledger has (query.CheckParties): "Loiret" is
+// not "CPAM du Loiret", and "t2" is not "T2".
+func (e *Env) CheckFilters(q *query.Ledger, vs domain.Violations, f query.PartyFilter) error {
+	more, err := q.CheckParties(e.Ctx, f)
+	if err != nil {
+		return err
+	}
+	if vs = append(vs, more...); len(vs) > 0 {
+		var msgs []string
+		for _, v := range vs {
+			msgs = append(msgs, "--"+v.Field+" "+v.Rule)
+		}
+		return Usage(strings.Join(msgs, "; "))
+	}
+	return nil
+}
