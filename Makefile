@@ -23,6 +23,8 @@ demo: build
 # vet, then every test with the race detector (what CI runs).
 test:
 	$(GO) vet ./...
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$LEDGER_CHROMIUM" ] || \
+		echo "note: no Chromium here: the console's browser test (console/browser_test.go) will be SKIPPED (apt-get install chromium, or LEDGER_CHROMIUM=/path)"
 	$(GO) test -race -count=1 ./...
 
 # The same without the race detector and the crash test: quick feedback.
