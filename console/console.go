@@ -281,10 +281,22 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 	c.setCookie(w, r, cookieName, sid, int(SessionMax/time.Second))
 	c.setCookie(w, r, loginCookie, "", -1)
 	c.log.Info("console sign-in", "name", id.Name, "role", id.Role)
-	if next == "/" && !id.Role.Can(auth.ReadFinance) {
-		next = "/contracts"
+	if next == "/" {
+		next = landing(id.Role)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// landing is the first page a role may see: the dashboard, the contracts,
+// or (an administrator, who reads no contract) the rulebooks.
+func landing(role auth.Role) string {
+	switch {
+	case role.Can(auth.ReadFinance):
+		return "/"
+	case role.Can(auth.ReadContracts):
+		return "/contracts"
+	}
+	return "/rulebooks"
 }
 
 // postLogout ends the session; the form's CSRF token must be the session's.

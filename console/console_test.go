@@ -535,3 +535,31 @@ func TestFiltersNameWhatExists(t *testing.T) {
 		t.Errorf("the tiers of the search: %.3000s", p.body)
 	}
 }
+
+// Each role lands, after signing in, on a page it may see: an
+// administrator (who reads no contract) on the rulebooks, not a 403. The
+// deadlines' statuses agree with "échéance" (feminine).
+func TestEachRoleLandsOnAPageItSees(t *testing.T) {
+	s := newSite(t, false)
+	for who, want := range map[string]string{"audrey": "/", "fanny": "/", "agnes": "/contracts", "ada": "/rulebooks"} {
+		b := s.browser("fr")
+		res := b.signIn(who)
+		if got := res.header.Get("Location"); got != want {
+			t.Errorf("%s lands on %q, want %q", who, got, want)
+		}
+		if p := b.do("GET", want, nil); p.status != 200 {
+			t.Errorf("%s on %s: %d", who, want, p.status)
+		}
+	}
+	b := s.browser("fr")
+	b.signIn("fanny")
+	p := b.do("GET", "/alerts?status=", nil)
+	for _, w := range []string{"bientôt dû<", "respecté<", "respecté en retard"} {
+		if strings.Contains(p.body, w) {
+			t.Errorf("the alerts say %q: an échéance is feminine", w)
+		}
+	}
+	if !strings.Contains(p.body, "respectée") {
+		t.Errorf("no met deadline shown as respectée")
+	}
+}

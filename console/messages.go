@@ -153,10 +153,10 @@ var messages = map[string][2]string{
 	"letter_of_intent":      {"aide à la lettre d'intention", "letter-of-intent aid"},
 	"within":                {"Fenêtre (jours)", "Window (days)"},
 	"overdue":               {"en retard", "overdue"},
-	"due_soon":              {"bientôt dû", "due soon"},
+	"due_soon":              {"bientôt due", "due soon"}, // une échéance: feminine
 	"pending":               {"à venir", "pending"},
-	"met":                   {"respecté", "met"},
-	"met_late":              {"respecté en retard", "met late"},
+	"met":                   {"respectée", "met"},
+	"met_late":              {"respectée en retard", "met late"},
 	"late":                  {"en retard", "late"},
 	"no_alerts":             {"Aucune échéance.", "No deadline."},
 	"nothing_due":           {"Rien n'arrive à échéance dans la fenêtre.", "Nothing falls due in the window."},
