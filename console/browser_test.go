@@ -249,7 +249,12 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("the French CSV has no UTF-8 BOM: %q", csv[:min(20, len(csv))])
 	}
 	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(csv), "\ufeff")), "\n")
-	if !strings.HasPrefix(lines[0], "contract_id;scheme;") || len(lines) < 2 || !slices.ContainsFunc(lines[1:], func(l string) bool { return strings.HasPrefix(l, t4+";cpts;") }) {
+	// In French: the headers and the codes in words, dates JJ/MM/AAAA,
+	// decimal commas.
+	if !strings.HasPrefix(lines[0], "Contrat;Dispositif;Bénéficiaire;") || len(lines) < 2 ||
+		!slices.ContainsFunc(lines[1:], func(l string) bool {
+			return strings.HasPrefix(l, t4+";CPTS;") && strings.Contains(l, ";versement à la signature;1;31/08/2019;01/10/2019;décidé;") && strings.HasSuffix(l, ";90000,00;90000,00")
+		}) {
 		t.Fatalf("downloaded CSV:\n%s", csv)
 	}
 

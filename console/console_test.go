@@ -563,3 +563,28 @@ func TestEachRoleLandsOnAPageItSees(t *testing.T) {
 		t.Errorf("no met deadline shown as respectée")
 	}
 }
+
+// The downloads of the French console are in French — headers, codes as
+// words, JJ/MM/AAAA dates, decimal commas, a byte order mark — while the
+// English console keeps the stable machine columns.
+func TestFrenchDownloadsSpeakFrench(t *testing.T) {
+	s := newSite(t, false)
+	fr := s.browser("fr")
+	fr.signIn("fanny")
+	p := fr.do("GET", "/alerts.csv?status=", nil)
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(p.body, "\ufeff")), "\n")
+	if !strings.HasPrefix(p.body, "\ufeff") || lines[0] != "Échéance;Statut;Contrat;Nom;CPAM;ARS;Mission;Nature;Délai (mois)" ||
+		!regexp.MustCompile(`^\d{2}/\d{2}/\d{4};(en retard|bientôt due|à venir|respectée|respectée en retard);`).MatchString(lines[1]) {
+		t.Fatalf("the French alerts CSV:\n%.600s", p.body)
+	}
+	p = fr.do("GET", "/schedule.csv?within=3660&as_of=2020-01-01", nil)
+	if lines := strings.Split(strings.TrimPrefix(p.body, "\ufeff"), "\n"); !strings.HasPrefix(lines[0], "Échéance;Contrat;Dispositif;Nom;CPAM;Nature;Année du contrat;Mission;Montant (€);Statut;En retard") ||
+		!regexp.MustCompile(`;\d+,\d{2};[^;]*;(oui|non)\r?$`).MatchString(lines[1]) {
+		t.Fatalf("the French schedule CSV:\n%.600s", p.body)
+	}
+	en := s.browser("en")
+	en.signIn("fanny")
+	if p := en.do("GET", "/alerts.csv?status=", nil); !strings.HasPrefix(p.body, "deadline,status,contract_id,") {
+		t.Fatalf("the English alerts CSV:\n%.300s", p.body)
+	}
+}

@@ -162,21 +162,7 @@ func (c *Console) contractsCSV(w http.ResponseWriter, r *http.Request, v *view) 
 	if err := c.cfg.Reads.EachContract(r.Context(), s, func(cs query.ContractSummary) error { found = append(found, cs); return nil }); err != nil {
 		return err
 	}
-	return writeCSV(w, v.Lang, "contracts.csv", func(out io.Writer, sep rune) error { return query.WriteContractsCSV(out, sep, found) })
-}
-
-// writeCSV sends a CSV download: in French, ';' between fields, decimal
-// commas and a byte order mark (what French spreadsheets read).
-func writeCSV(w http.ResponseWriter, lang, name string, write func(io.Writer, rune) error) error {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	if lang == "en" {
-		return write(w, ',')
-	}
-	if _, err := io.WriteString(w, query.BOM); err != nil {
-		return err
-	}
-	return write(w, ';')
+	return writeCSV(w, v.Lang, "contracts.csv", func(out io.Writer, style query.CSVStyle) error { return query.WriteContractsCSV(out, style, found) })
 }
 
 // contractView is a contract's page, every part of it as of the window.
@@ -324,8 +310,8 @@ func (c *Console) contractCSV(w http.ResponseWriter, r *http.Request, v *view) e
 	if err != nil {
 		return err
 	}
-	return writeCSV(w, v.Lang, "payments-"+id.String()+".csv", func(out io.Writer, sep rune) error {
-		return query.WriteCSV(r.Context(), c.cfg.Reads, out, sep, query.ExportFilter{Contract: id, PerPayment: true}, win)
+	return writeCSV(w, v.Lang, "payments-"+id.String()+".csv", func(out io.Writer, style query.CSVStyle) error {
+		return query.WriteCSV(r.Context(), c.cfg.Reads, out, style, query.ExportFilter{Contract: id, PerPayment: true}, win)
 	})
 }
 
@@ -438,7 +424,7 @@ func (c *Console) alertsCSV(w http.ResponseWriter, r *http.Request, v *view) err
 	if err != nil {
 		return err
 	}
-	return writeCSV(w, v.Lang, "alerts.csv", func(out io.Writer, sep rune) error { return query.WriteAlertsCSV(out, sep, all) })
+	return writeCSV(w, v.Lang, "alerts.csv", func(out io.Writer, style query.CSVStyle) error { return query.WriteAlertsCSV(out, style, all) })
 }
 
 // scheduleView is what falls due, by month.
@@ -510,5 +496,5 @@ func (c *Console) scheduleCSV(w http.ResponseWriter, r *http.Request, v *view) e
 	if err != nil {
 		return err
 	}
-	return writeCSV(w, v.Lang, "schedule.csv", func(out io.Writer, sep rune) error { return query.WriteScheduleCSV(out, sep, items) })
+	return writeCSV(w, v.Lang, "schedule.csv", func(out io.Writer, style query.CSVStyle) error { return query.WriteScheduleCSV(out, style, items) })
 }

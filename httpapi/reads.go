@@ -339,7 +339,7 @@ func (s *Server) getExport(w http.ResponseWriter, r *http.Request, _ auth.Identi
 		}
 	}
 	cw := &countingWriter{w: w}
-	err := query.WriteCSV(r.Context(), s.cfg.Reads, cw, sep, f, win)
+	err := query.WriteCSV(r.Context(), s.cfg.Reads, cw, query.CSVStyle{Sep: sep}, f, win)
 	if err != nil && cw.n > 0 {
 		s.log.Error("export interrupted", "err", err)
 		return nil // the body is cut short: the client sees a truncated CSV

@@ -28,7 +28,7 @@ func TestExportCellsAreNotFormulas(t *testing.T) {
 		fmt.Sprintf(`{"type":"DecideDuePayments","command_id":"d","contract_id":%q,"as_of":"2020-02-01"}`, id))
 	for _, sep := range []rune{',', ';'} {
 		var b bytes.Buffer
-		if err := query.WriteCSV(context.Background(), l.reads, &b, sep, query.ExportFilter{PerPayment: true}, query.Window{}); err != nil {
+		if err := query.WriteCSV(context.Background(), l.reads, &b, query.CSVStyle{Sep: sep}, query.ExportFilter{PerPayment: true}, query.Window{}); err != nil {
 			t.Fatal(err)
 		}
 		r := csv.NewReader(&b)

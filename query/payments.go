@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -274,9 +275,9 @@ func exportRows(c projections.SummaryRow, ps []Payment, perPayment bool, money f
 // spreadsheets) amounts have a decimal comma. The header is written first
 // but stays buffered until rows follow, so that a failure before the first
 // row (an unknown contract) leaves out untouched.
-func WriteCSV(ctx context.Context, q *Ledger, out io.Writer, sep rune, f ExportFilter, w Window) error {
-	cw := newCSV(out, sep)
-	money := moneyFor(sep)
+func WriteCSV(ctx context.Context, q *Ledger, out io.Writer, style CSVStyle, f ExportFilter, w Window) error {
+	cw := newCSV(out, style)
+	money := moneyFor(style.Sep)
 	if err := cw.Write(ExportHeader(f.PerPayment)); err != nil {
 		return err
 	}
@@ -309,20 +310,46 @@ func WriteJSONLines(ctx context.Context, q *Ledger, out io.Writer, f ExportFilte
 // @, a tab or a carriage return, and is not a number, gets a leading '
 // (a CPTS named =HYPERLINK(…) shows as text); amounts, negative ones
 // included, stay numbers.
-type safeCSV struct{ *csv.Writer }
+type safeCSV struct {
+	*csv.Writer
+	cells  CSVCells
+	header []string
+}
 
-func newCSV(out io.Writer, sep rune) safeCSV {
+// CSVStyle is how a CSV is written for its reader: its separator, and
+// the words of its cells. Without Cells, the columns are the stable
+// machine ones (codes, ISO dates): what ledger export and the API give.
+type CSVStyle struct {
+	Sep   rune
+	Cells CSVCells
+}
+
+// CSVCells rewrites a cell for a reader: the header's (column is the
+// cell), or a row's cell of the column named. A person's spreadsheet gets
+// its language's words and dates; amounts keep the separator's decimal
+// mark (moneyFor).
+type CSVCells func(column, cell string, header bool) string
+
+func newCSV(out io.Writer, style CSVStyle) *safeCSV {
 	cw := csv.NewWriter(out)
-	cw.Comma = sep
-	return safeCSV{cw}
+	cw.Comma = style.Sep
+	return &safeCSV{Writer: cw, cells: style.Cells}
 }
 
 var csvNumber = regexp.MustCompile(`^[+-]?[0-9]+([.,][0-9]+)?$`)
 
-// Write writes a row, each cell made safe.
-func (w safeCSV) Write(row []string) error {
+// Write writes a row — the first is the header — each cell in the
+// style's words, then made safe.
+func (w *safeCSV) Write(row []string) error {
 	out := make([]string, len(row))
+	header := w.header == nil
+	if header {
+		w.header = slices.Clone(row)
+	}
 	for i, cell := range row {
+		if w.cells != nil && i < len(w.header) {
+			cell = w.cells(w.header[i], cell, header)
+		}
 		out[i] = SafeCell(cell)
 	}
 	return w.Writer.Write(out)
@@ -350,9 +377,9 @@ func moneyFor(sep rune) func(domain.Money) string {
 
 // WriteScheduleCSV writes schedule items as CSV: the console's download of
 // what falls due.
-func WriteScheduleCSV(out io.Writer, sep rune, items []ScheduleItem) error {
-	cw := newCSV(out, sep)
-	money := moneyFor(sep)
+func WriteScheduleCSV(out io.Writer, style CSVStyle, items []ScheduleItem) error {
+	cw := newCSV(out, style)
+	money := moneyFor(style.Sep)
 	if err := cw.Write([]string{"due_on", "contract_id", "scheme", "name", "cpam", "kind", "contract_year", "mission", "amount", "status", "overdue"}); err != nil {
 		return err
 	}
@@ -380,8 +407,8 @@ const BOM = "\ufeff"
 func DefaultBOM(sep rune) bool { return sep == ';' }
 
 // WriteAlertsCSV writes deadline alerts as CSV, in the order given.
-func WriteAlertsCSV(out io.Writer, sep rune, alerts []Alert) error {
-	cw := newCSV(out, sep)
+func WriteAlertsCSV(out io.Writer, style CSVStyle, alerts []Alert) error {
+	cw := newCSV(out, style)
 	if err := cw.Write([]string{"deadline", "status", "contract_id", "name", "cpam", "ars", "mission", "kind", "months"}); err != nil {
 		return err
 	}
@@ -396,8 +423,8 @@ func WriteAlertsCSV(out io.Writer, sep rune, alerts []Alert) error {
 }
 
 // WriteContractsCSV writes contracts found by a search as CSV.
-func WriteContractsCSV(out io.Writer, sep rune, contracts []ContractSummary) error {
-	cw := newCSV(out, sep)
+func WriteContractsCSV(out io.Writer, style CSVStyle, contracts []ContractSummary) error {
+	cw := newCSV(out, style)
 	if err := cw.Write([]string{"contract_id", "scheme", "name", "tier", "cpam", "ars", "rulebook", "signed_on", "status", "terminated_on"}); err != nil {
 		return err
 	}

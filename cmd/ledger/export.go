@@ -67,6 +67,6 @@ func runExport(e *cli.Env, args []string) error {
 				return err
 			}
 		}
-		return query.WriteCSV(e.Ctx, q, e.Stdout, []rune(*sep)[0], f, w)
+		return query.WriteCSV(e.Ctx, q, e.Stdout, query.CSVStyle{Sep: []rune(*sep)[0]}, f, w)
 	})
 }
