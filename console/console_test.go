@@ -21,9 +21,11 @@ import (
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/console"
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/httpapi"
 	"github.com/cptsledger/ledger/internal/fixture"
+	"github.com/cptsledger/ledger/internal/gen"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
@@ -426,7 +428,7 @@ func TestFrenchPagesSpeakFrench(t *testing.T) {
 	for _, m := range regexp.MustCompile(`href="/contracts/([0-9a-f-]{36})"`).FindAllStringSubmatch(list.body, -1) {
 		contracts[m[1]] = true
 	}
-	pages := []string{"/", "/contracts", "/alerts", "/alerts?status=", "/alerts?status=met", "/schedule?within=3660&as_of=2020-01-01", "/rulebooks",
+	pages := []string{"/", "/contracts", "/alerts", "/alerts?status=", "/alerts?status=met", "/schedule?within=3660&as_of=2024-06-30", "/rulebooks",
 		"/rulebooks?as_of=2023-07-01", "/contracts/" + crisisContract, "/contracts/" + letterContract,
 		"/contracts/" + t4 + "?as_of=2021-06-30", "/nowhere", "/alerts?page=999"}
 	for id := range contracts {
@@ -586,5 +588,29 @@ func TestFrenchDownloadsSpeakFrench(t *testing.T) {
 	en.signIn("fanny")
 	if p := en.do("GET", "/alerts.csv?status=", nil); !strings.HasPrefix(p.body, "deadline,status,contract_id,") {
 		t.Fatalf("the English alerts CSV:\n%.300s", p.body)
+	}
+}
+
+// The Échéancier comes in pages of 50 items, with their count and the
+// previous and next pages; its total and chart are every page's.
+func TestScheduleInPages(t *testing.T) {
+	lines, _ := gen.National(gen.Options{Seed: 7, Contracts: 80, Today: domain.MustDate("2024-06-30")})
+	s := newSite(t, false, lines)
+	b := s.browser("fr")
+	b.signIn("fanny")
+	first := b.do("GET", "/schedule?within=3660&as_of=2024-06-30", nil)
+	rows := strings.Count(first.body, `<a href="/contracts/`)
+	m := regexp.MustCompile(`(\d+) échéances, page 1 sur (\d+)\.`).FindStringSubmatch(first.body)
+	if first.status != 200 || m == nil || rows > 50 || !strings.Contains(first.body, `id="next"`) || strings.Contains(first.body, `id="prev"`) {
+		t.Fatalf("page 1: %d, %d rows, count %v", first.status, rows, m)
+	}
+	total := regexp.MustCompile(`<p class="kpi">Total : <strong>([^<]+)</strong>`).FindStringSubmatch(first.body)
+	second := b.do("GET", "/schedule?within=3660&as_of=2024-06-30&page=2", nil)
+	if second.status != 200 || !strings.Contains(second.body, `id="prev"`) || !strings.Contains(second.body, "page 2 sur "+m[2]) ||
+		total == nil || !strings.Contains(second.body, "<strong>"+total[1]+"</strong>") {
+		t.Fatalf("page 2: %d %.400s", second.status, second.body)
+	}
+	if p := b.do("GET", "/schedule?within=3660&as_of=2024-06-30&page=999", nil); p.status != 400 {
+		t.Fatalf("a page past the last: %d", p.status)
 	}
 }

@@ -79,6 +79,7 @@ var messages = map[string][2]string{
 	"signed_on":             {"Signé le", "Signed on"},
 	"terminated_on":         {"Résilié le", "Terminated on"},
 	"next_page":             {"Page suivante", "Next page"},
+	"items_count":           {"{count} échéances, page {page} sur {pages}.", "{count} items, page {page} of {pages}."},
 	"page_count":            {"{total} contrats correspondent, {from} à {to} affichés.", "{total} contracts match, {from} to {to} shown."},
 	"none":                  {"Aucun résultat.", "Nothing found."},
 	"terms":                 {"Termes du contrat", "Terms"},

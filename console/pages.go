@@ -433,6 +433,9 @@ type scheduleView struct {
 	Within int
 	CPAM   string
 	CPAMs  []string // the filter's values
+	// Count is the items on every page; Page and Pages from 1; Months
+	// hold this page's items (the chart and Total: every page's).
+	Count, Page, Pages int
 	Months []month
 	Chart  barCharts
 	Total  domain.Money
@@ -473,22 +476,47 @@ func (c *Console) schedule(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
-		key := it.DueOn.String()[:7]
-		if len(sv.Months) == 0 || sv.Months[len(sv.Months)-1].Key != key {
-			sv.Months = append(sv.Months, month{Key: key})
+	sv.Page = 1
+	if s := r.URL.Query().Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return badRequest("bad_page")
 		}
-		m := &sv.Months[len(sv.Months)-1]
-		m.Items = append(m.Items, it)
-		if it.Amount != nil {
-			m.Total = m.Total.Add(*it.Amount)
-			sv.Total = sv.Total.Add(*it.Amount)
-		}
+		sv.Page = n
 	}
-	sv.Chart = monthsChart(sv.Months, v.Lang)
+	sv.Count, sv.Pages = len(items), max(1, (len(items)+pageSize-1)/pageSize)
+	if sv.Page > sv.Pages {
+		return badRequest("bad_page")
+	}
+	// The chart and the total: every month of the selection; the tables:
+	// this page's items, by month.
+	all := byMonth(items)
+	for _, m := range all {
+		sv.Total = sv.Total.Add(m.Total)
+	}
+	sv.Chart = monthsChart(all, v.Lang)
+	sv.Months = byMonth(items[(sv.Page-1)*pageSize : min(len(items), sv.Page*pageSize)])
 	v.Title, v.Data = "schedule", sv
 	c.render(w, r, http.StatusOK, "schedule", *v)
 	return nil
+}
+
+// byMonth groups schedule items, in date order, by month, with each
+// month's total.
+func byMonth(items []query.ScheduleItem) []month {
+	var out []month
+	for _, it := range items {
+		key := it.DueOn.String()[:7]
+		if len(out) == 0 || out[len(out)-1].Key != key {
+			out = append(out, month{Key: key})
+		}
+		m := &out[len(out)-1]
+		m.Items = append(m.Items, it)
+		if it.Amount != nil {
+			m.Total = m.Total.Add(*it.Amount)
+		}
+	}
+	return out
 }
 
 func (c *Console) scheduleCSV(w http.ResponseWriter, r *http.Request, v *view) error {
