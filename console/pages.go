@@ -436,9 +436,9 @@ type scheduleView struct {
 	// Count is the items on every page; Page and Pages from 1; Months
 	// hold this page's items (the chart and Total: every page's).
 	Count, Page, Pages int
-	Months []month
-	Chart  barCharts
-	Total  domain.Money
+	Months             []month
+	Chart              barCharts
+	Total              domain.Money
 }
 
 type month struct {
