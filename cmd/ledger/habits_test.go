@@ -53,4 +53,18 @@ func TestCLIHabits(t *testing.T) {
 	if _, out, _ := ledgerRun(t, "--data", data, "rulebook", "publish", "--file", amendment); !strings.Contains(out, `is not an amount of mission \"crisis\" (fixed, crisis_supplement)`) {
 		t.Fatalf("the crisis mission's components: %s", out)
 	}
+	// prove takes the checkpoints' numbers, as ledger checkpoints lists them.
+	key, pub := filepath.Join(dir, "signer.key"), filepath.Join(dir, "verifier.pub")
+	os.WriteFile(pub, []byte(mustLedger(t, "keygen", "--name", "habits", "--out", key)), 0o600)
+	mustLedger(t, "--data", data, "checkpoint", "--signing-key", key)
+	mustLedger(t, "--data", data, "submit", "--file", "../../examples/letter-of-intent.jsonl")
+	mustLedger(t, "--data", data, "checkpoint", "--signing-key", key)
+	proof := filepath.Join(dir, "proof.json")
+	os.WriteFile(proof, []byte(mustLedger(t, "--data", data, "prove", "--from", "1", "--to", "2")), 0o600)
+	if out := mustLedger(t, "verify-proof", "--proof", proof, "--verifier-key", pub); !strings.HasPrefix(out, "ok: ") {
+		t.Fatalf("a consistency proof between checkpoints 1 and 2: %s", out)
+	}
+	if code, _, errb := ledgerRun(t, "--data", data, "prove", "--from", "1", "--to", "9"); code != 1 || !strings.Contains(errb, "--to 9: no checkpoint of that number (ledger checkpoints lists 2)") {
+		t.Fatalf("a checkpoint number that does not exist: %d %s", code, errb)
+	}
 }

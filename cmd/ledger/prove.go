@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/google/uuid"
 
@@ -14,9 +13,9 @@ import (
 func runProve(e *cli.Env, args []string) error {
 	fs := e.Flags("prove")
 	event := fs.String("event", "", "the event to prove (its event_id, as ledger audit shows it)")
-	cpFile := fs.String("checkpoint", "", "the signed checkpoint to prove it against")
-	from := fs.String("from", "", "an older signed checkpoint (consistency proof)")
-	to := fs.String("to", "", "a newer signed checkpoint (consistency proof)")
+	cpFile := fs.String("checkpoint", "", "the signed checkpoint to prove it against: a file, or its number in ledger checkpoints")
+	from := fs.String("from", "", "an older signed checkpoint, a file or a number (consistency proof)")
+	to := fs.String("to", "", "a newer signed checkpoint, a file or a number (consistency proof)")
 	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
@@ -24,18 +23,9 @@ func runProve(e *cli.Env, args []string) error {
 	if inclusion == consistency {
 		return cli.Usage("give --event ID --checkpoint FILE, or --from OLD --to NEW")
 	}
-	read := func(name, path string) ([]byte, error) {
-		if path == "" {
-			return nil, cli.Usage(name + " is required")
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, cli.Fail(err.Error())
-		}
-		return b, nil
-	}
 	var proof any
 	err := withTree(e, func(store eventstore.Store, tree *notary.Tree) error {
+		read := e.CheckpointReader(tree)
 		if _, err := tree.CatchUp(e.Ctx, store, notary.Hooks{}); err != nil {
 			return err
 		}

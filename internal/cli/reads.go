@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -314,4 +316,32 @@ func (e *Env) CheckFilters(q *query.Ledger, vs domain.Violations, f query.PartyF
 		return Usage(strings.Join(msgs, "; "))
 	}
 	return nil
+}
+
+// CheckpointReader reads a checkpoint named on the command line: a file,
+// or, when no such file exists, its number in ledger checkpoints.
+func (e *Env) CheckpointReader(tree *notary.Tree) func(name, arg string) ([]byte, error) {
+	return func(name, arg string) ([]byte, error) {
+		if arg == "" {
+			return nil, Usage(name + " is required")
+		}
+		b, err := os.ReadFile(arg)
+		if err == nil || !errors.Is(err, os.ErrNotExist) {
+			return b, err
+		}
+		id, perr := strconv.ParseInt(arg, 10, 64)
+		if perr != nil {
+			return nil, Fail(fmt.Sprintf("%s %s: no such file, nor a checkpoint number (ledger checkpoints lists them)", name, arg))
+		}
+		all, err := tree.Checkpoints(e.Ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range all {
+			if c.ID == id {
+				return []byte(c.Note), nil
+			}
+		}
+		return nil, Fail(fmt.Sprintf("%s %d: no checkpoint of that number (ledger checkpoints lists %d)", name, id, len(all)))
+	}
 }
