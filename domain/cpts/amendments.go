@@ -163,8 +163,13 @@ func DecodeReferenceCommand(raw []byte, dates domain.Calendar) (Command, error) 
 		if err := d.Decode(&w); err != nil {
 			return nil, err
 		}
+		// A withdrawal names no period: it keeps the recognition's.
+		from := optionalDate("from", w.From)
+		if !w.Withdrawn || w.From != "" {
+			from = f.Date("from", w.From)
+		}
 		c := CorrectCrisisRecognition{CommandID: commandID(w.CommandID), CrisisRecognitionCorrected: CrisisRecognitionCorrected{
-			Corrects: f.UUID("corrects", w.Corrects), From: f.Date("from", w.From), To: optionalDate("to", w.To),
+			Corrects: f.UUID("corrects", w.Corrects), From: from, To: optionalDate("to", w.To),
 			Withdrawn: w.Withdrawn, CorrectedOn: f.Date("corrected_on", w.CorrectedOn), Reason: w.Reason}}
 		f.Reason("reason", w.Reason)
 		return d.Result(c)
@@ -406,6 +411,9 @@ func decideCorrectCrisis(ref *Reference, c CrisisRecognitionCorrected) ([]Event,
 		return nil, vs.Err()
 	}
 	r := ref.Recognitions[i]
+	if c.Withdrawn && c.From.IsZero() {
+		c.From, c.To = r.From, r.To // a withdrawal that names no period
+	}
 	if c.CorrectedOn.Before(r.On) {
 		vs.Add(domain.CodeCorrectedBeforeEvent, "corrected_on", fmt.Sprintf("%s is before the recognition's last date %s", c.CorrectedOn, r.On))
 	}

@@ -154,9 +154,10 @@ func TestCrisisGoldenT3(t *testing.T) {
 		"prevention/fixed=17500.00", "prevention/variable=17500.00", "crisis/fixed=22500.00", "crisis/crisis_supplement=67500.00", "/advances=-93750.00")
 	wantAmount(t, bal, cpts.StatusDecided, "186250.00")
 
-	// The ARS withdraws the recognition: the settled year gives the
+	// The ARS withdraws the recognition (naming no period: a withdrawal keeps
+	// the recognition's): the settled year gives the
 	// supplement back, by a regularisation citing the withdrawal.
-	r.must(fmt.Sprintf(`{"type":"CorrectCrisisRecognition","command_id":"cr1-w","corrects":%q,"from":"2022-10-01","to":"2023-03-31","withdrawn":true,"corrected_on":"2023-09-01","reason":"recognised by mistake"}`, rec))
+	r.must(fmt.Sprintf(`{"type":"CorrectCrisisRecognition","command_id":"cr1-w","corrects":%q,"withdrawn":true,"corrected_on":"2023-09-01","reason":"recognised by mistake"}`, rec))
 	regs := payments(l.decideWith("2023-10-01", r))
 	if len(regs) != 1 || regs[0].Kind != domain.KindRegularisation || regs[0].ContractYear != 1 || regs[0].Amount.String() != "-67500.00" || regs[0].Reason != "recognised by mistake" {
 		t.Fatalf("after the withdrawal: %s", summary(regs))
