@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -38,6 +39,9 @@ func (s *Server) getTokens(w http.ResponseWriter, _ *http.Request, _ auth.Identi
 // postToken creates a token from {"name","role","cpam"}; the answer (201)
 // holds the token, shown this once.
 func (s *Server) postToken(w http.ResponseWriter, r *http.Request, admin auth.Identity) error {
+	if err := requireJSON(r, "the identity"); err != nil {
+		return err
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	var id auth.Identity
 	if err := decodeStrict(r, &id); err != nil {
@@ -74,6 +78,10 @@ type RebuildResult struct {
 // postRebuild rebuilds the read models into a new file and switches to it;
 // queries keep answering from the old one meanwhile.
 func (s *Server) postRebuild(w http.ResponseWriter, r *http.Request, admin auth.Identity) error {
+	// The rebuild takes nothing: a body is a mistake of the caller.
+	if n, _ := io.ReadFull(http.MaxBytesReader(w, r.Body, 1), make([]byte, 1)); n > 0 || r.ContentLength > 0 {
+		return problemf(http.StatusBadRequest, CodeInvalidParameter, "POST /api/v1/rebuild takes no body")
+	}
 	p, err := s.cfg.Models.Rebuild(context.WithoutCancel(r.Context()), s.cfg.Store, projections.BuildOptions{})
 	if err != nil {
 		return err

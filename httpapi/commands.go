@@ -138,9 +138,8 @@ func checkNoAmendment(lines []line, id auth.Identity, everyCPAM func(typ string)
 // command's result once its event is durable; a rejection is a 422 with
 // every violation.
 func (s *Server) postAmendment(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
-	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || media != "application/json" {
-		return problemf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "send the amendment as application/json (got %q)", r.Header.Get("Content-Type"))
+	if err := requireJSON(r, "the amendment"); err != nil {
+		return err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, domain.MaxCommandBytes))
 	var mbe *http.MaxBytesError

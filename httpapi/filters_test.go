@@ -35,3 +35,38 @@ func TestFiltersRefuseWhatNamesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A query parameter given twice is refused, naming it; a route without
+// parameters says it takes none.
+func TestRepeatedAndUnknownParameters(t *testing.T) {
+	a := newAPI(t)
+	r := a.do("audrey", http.MethodGet, "/api/v1/contracts?limit=5&limit=6", "", nil)
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("limit twice: %d %s", r.status, r.body)
+	}
+	if p := r.problem(t); len(p.Violations) != 1 || p.Violations[0].Field != "limit" || !strings.Contains(p.Violations[0].Rule, "given 2 times") {
+		t.Fatalf("limit twice: %+v", p)
+	}
+	r = a.do("ada", http.MethodGet, "/api/v1/tokens?x=1", "", nil)
+	if p := r.problem(t); r.status != http.StatusBadRequest || !strings.HasSuffix(p.Detail, "this route takes: none") {
+		t.Fatalf("a parameter of a route that takes none: %d %+v", r.status, p)
+	}
+}
+
+// A route that takes JSON answers 415 to anything else; the rebuild,
+// which takes nothing, refuses a body.
+func TestBodiesOfTheirType(t *testing.T) {
+	a := newAPI(t)
+	for _, ct := range []string{"", "text/plain", "application/xml"} {
+		r := a.do("ada", http.MethodPost, "/api/v1/tokens", ct, []byte(`{"name":"x","role":"auditor"}`))
+		if r.status != http.StatusUnsupportedMediaType {
+			t.Errorf("a token as %q: %d %s", ct, r.status, r.body)
+		}
+	}
+	if r := a.do("ada", http.MethodPost, "/api/v1/rebuild", "application/json", []byte(`{"all":true}`)); r.status != http.StatusBadRequest {
+		t.Errorf("a rebuild with a body: %d %s", r.status, r.body)
+	}
+	if r := a.do("ada", http.MethodPost, "/api/v1/rebuild", "", nil); r.status != http.StatusOK {
+		t.Errorf("a rebuild: %d %s", r.status, r.body)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 
 	"github.com/cptsledger/ledger/domain"
@@ -144,6 +145,16 @@ func decodeStrict(r *http.Request, v any) error {
 	}
 	if dec.More() {
 		return problemf(http.StatusBadRequest, domain.CodeMalformedJSON, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// requireJSON refuses a body that is not sent as application/json with a
+// 415, naming what the route takes.
+func requireJSON(r *http.Request, what string) error {
+	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || media != "application/json" {
+		return problemf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "send %s as application/json (got %q)", what, r.Header.Get("Content-Type"))
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -200,19 +201,32 @@ func authorize(rt route, id auth.Identity, r *http.Request) error {
 		return problemf(http.StatusForbidden, CodeForbidden, "the role %s may not %s", id.Role, rt.right)
 	}
 	var vs []string
-	for name := range r.URL.Query() {
-		known := false
-		for _, p := range rt.params {
-			known = known || p == name
-		}
-		if !known {
+	var repeated []string
+	for name, values := range r.URL.Query() {
+		if !slices.Contains(rt.params, name) {
 			vs = append(vs, name)
+		} else if len(values) > 1 {
+			repeated = append(repeated, name)
 		}
 	}
+	slices.Sort(vs)
+	slices.Sort(repeated)
 	if len(vs) > 0 {
-		p := problemf(http.StatusBadRequest, CodeInvalidParameter, "unknown query parameter(s); this route takes: %s", strings.Join(rt.params, ", "))
+		takes := "none"
+		if len(rt.params) > 0 {
+			takes = strings.Join(rt.params, ", ")
+		}
+		p := problemf(http.StatusBadRequest, CodeInvalidParameter, "unknown query parameter(s); this route takes: %s", takes)
 		for _, name := range vs {
 			p.Violations = append(p.Violations, violation(CodeUnknownParameter, name, "not a parameter of this route"))
+		}
+		return p
+	}
+	if len(repeated) > 0 {
+		// limit=5&limit=6: which one was meant is not for the server to guess.
+		p := problemf(http.StatusBadRequest, CodeInvalidParameter, "query parameter(s) given more than once: %s", strings.Join(repeated, ", "))
+		for _, name := range repeated {
+			p.Violations = append(p.Violations, violation(CodeInvalidParameter, name, fmt.Sprintf("given %d times; give it once", len(r.URL.Query()[name]))))
 		}
 		return p
 	}
