@@ -69,6 +69,15 @@ type line struct {
 	tooLong int
 }
 
+// name says which command of the request a message is about: its line in
+// JSON lines, or "the command" for one sent alone (n is 0).
+func (l line) name() string {
+	if l.n == 0 {
+		return "the command"
+	}
+	return fmt.Sprintf("line %d", l.n)
+}
+
 // splitLines cuts the body into its non-empty lines (one, the whole body,
 // when single).
 func splitLines(body []byte, single bool) ([]line, error) {
@@ -106,8 +115,8 @@ func (s *Server) checkCPAM(r *http.Request, id auth.Identity, lines []line) erro
 		}
 		if cpam, signs := s.cfg.Commands.SignedCPAM(l.text); signs {
 			if !id.Sees(cpam) {
-				return problemf(http.StatusForbidden, CodeForbidden, "line %d signs a contract (or validates a letter of intent) of %q; %s writes only the contracts of %q: nothing was written",
-					l.n, cpam, id.Name, id.CPAM)
+				return problemf(http.StatusForbidden, CodeForbidden, "%s signs a contract (or validates a letter of intent) of %q; %s writes only the contracts of %q: nothing was written",
+					l.name(), cpam, id.Name, id.CPAM)
 			}
 		}
 	}
@@ -125,9 +134,9 @@ func checkNoAmendment(lines []line, id auth.Identity, everyCPAM func(typ string)
 		switch {
 		case err != nil:
 		case h.Type == cpts.CmdPublishRulebookAmendment:
-			return problemf(http.StatusForbidden, CodeForbidden, "line %d publishes a rulebook amendment: an administrator publishes it at POST /api/v1/rulebooks/amendments; nothing was written", l.n)
+			return problemf(http.StatusForbidden, CodeForbidden, "%s publishes a rulebook amendment: an administrator publishes it at POST /api/v1/rulebooks/amendments; nothing was written", l.name())
 		case id.CPAM != "" && everyCPAM(h.Type):
-			return problemf(http.StatusForbidden, CodeForbidden, "line %d (%s) concerns every CPAM of an ARS; %s writes only the contracts of %q: nothing was written", l.n, h.Type, id.Name, id.CPAM)
+			return problemf(http.StatusForbidden, CodeForbidden, "%s (%s) concerns every CPAM of an ARS; %s writes only the contracts of %q: nothing was written", l.name(), h.Type, id.Name, id.CPAM)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -68,5 +69,16 @@ func TestBodiesOfTheirType(t *testing.T) {
 	}
 	if r := a.do("ada", http.MethodPost, "/api/v1/rebuild", "", nil); r.status != http.StatusOK {
 		t.Errorf("a rebuild: %d %s", r.status, r.body)
+	}
+}
+
+// A single command refused to a limited agent is named as "the command",
+// not "line 0".
+func TestASingleCommandIsNamedSo(t *testing.T) {
+	a := newAPI(t)
+	sign := bytes.Split(otherCPAM(t), []byte("\n"))[0]
+	r := a.do("loic", http.MethodPost, "/api/v1/commands", "application/json", sign)
+	if r.status != http.StatusForbidden || !strings.Contains(string(r.body), "the command signs a contract") || strings.Contains(string(r.body), "line 0") {
+		t.Fatalf("%d %s", r.status, r.body)
 	}
 }
