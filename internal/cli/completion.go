@@ -98,8 +98,23 @@ func Completion(e *Env, args []string) error {
 		spec.Commands = append(spec.Commands, c.Name)
 		spec.Summary[c.Name] = c.Summary
 		spec.Flags[c.Name] = slices.Concat(p.Subcommands[c.Name], e.flagsOf(c))
+		for _, fs := range e.flagSets(c) {
+			fs.VisitAll(func(f *flag.Flag) {
+				if b, ok := f.Value.(interface{ IsBoolFlag() bool }); (!ok || !b.IsBoolFlag()) && !slices.Contains(spec.Valued, "--"+f.Name) {
+					spec.Valued = append(spec.Valued, "--"+f.Name)
+				}
+			})
+		}
 	}
+	global := flag.NewFlagSet("", flag.ContinueOnError)
+	(&Globals{}).register(global)
+	global.VisitAll(func(f *flag.Flag) {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+			spec.Global = append(spec.Global, "--"+f.Name)
+		}
+	})
 	slices.Sort(spec.Commands)
+	slices.Sort(spec.Valued)
 	switch args[0] {
 	case "bash", "zsh":
 		return completion.Bash(e.Stdout, spec, args[0] == "zsh")

@@ -22,6 +22,10 @@ type Spec struct {
 	// Values are the values a flag takes, by "command --flag", or by
 	// "--flag" for every command.
 	Values map[string][]string
+	// Valued are the flags that take a value (not the booleans): after
+	// one, a flag name is never offered. Global are those of them
+	// accepted before the command (their value is not the command).
+	Valued, Global []string
 }
 
 // Bash writes a bash completion script (zsh: through bashcompinit).
@@ -31,7 +35,10 @@ func Bash(w io.Writer, s Spec, zsh bool) error {
 		b.WriteString("#compdef ledger\nautoload -U +X bashcompinit && bashcompinit\n")
 	}
 	b.WriteString("_ledger() {\n  local cur prev cmd\n  cur=\"${COMP_WORDS[COMP_CWORD]}\"\n  prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n  cmd=\"\"\n")
-	b.WriteString("  for w in \"${COMP_WORDS[@]:1:COMP_CWORD-1}\"; do case \"$w\" in -*) ;; *) cmd=\"$w\"; break;; esac; done\n")
+	// The command is the first word that is neither a flag nor the value
+	// of a global flag before it (ledger --data /x contracts).
+	fmt.Fprintf(&b, "  local skip=0\n  for w in \"${COMP_WORDS[@]:1:COMP_CWORD-1}\"; do\n    if [ $skip = 1 ]; then skip=0; continue; fi\n    case \"$w\" in %s) skip=1;; -*) ;; *) cmd=\"$w\"; break;; esac\n  done\n",
+		strings.Join(s.Global, "|"))
 	// A flag's value: its known values, or (-o default) file names.
 	b.WriteString("  case \"$cmd $prev\" in\n")
 	for _, k := range slices.Sorted(maps.Keys(s.Values)) {
@@ -41,7 +48,8 @@ func Bash(w io.Writer, s Spec, zsh bool) error {
 		}
 		fmt.Fprintf(&b, "    %s) COMPREPLY=($(compgen -W %q -- \"$cur\")); return;;\n", pattern, strings.Join(s.Values[k], " "))
 	}
-	b.WriteString("  esac\n  case \"$prev\" in --file|--out|--from|--proof|--checkpoint|--verifier-key|--signing-key|--data) return;; esac\n")
+	// Any other flag's value: file names (-o default), never flag names.
+	fmt.Fprintf(&b, "  esac\n  case \"$prev\" in %s) return;; esac\n", strings.Join(s.Valued, "|"))
 	b.WriteString("  case \"$cmd\" in\n")
 	for _, n := range s.Commands {
 		fmt.Fprintf(&b, "    %s) COMPREPLY=($(compgen -W %q -- \"$cur\")); return;;\n", n, strings.Join(s.Flags[n], " "))
