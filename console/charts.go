@@ -381,10 +381,15 @@ func drawDeadlines(ds []query.Deadline, signed domain.Date, lang string, narrow 
 		c.Empty = true
 		return c
 	}
+	// The axis covers every deadline and every date a deadline was met: a
+	// mission taken up later (crisis, from 2022-04-01, by a contract of
+	// 2019) has its deadline years after the signature.
 	start, end := signed, signed.AddMonths(30)
 	for _, d := range ds {
-		if !d.DoneOn.IsZero() && d.DoneOn.After(end) {
-			end = d.DoneOn.AddDays(30)
+		for _, on := range []domain.Date{d.Deadline, d.DoneOn} {
+			if !on.IsZero() && !on.Before(end) {
+				end = on.AddDays(30)
+			}
 		}
 	}
 	labels := make([]string, len(ds))
