@@ -1,6 +1,7 @@
 package console
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/cptsledger/ledger/domain"
@@ -28,5 +29,17 @@ func TestEveryDeadlineInsideItsChart(t *testing.T) {
 				t.Errorf("narrow %v: tick %s at %.0f in a chart %.0f wide", narrow, tk.Label, tk.X, c.W)
 			}
 		}
+	}
+}
+
+// A timeline entry begins with a capital, even when it begins with a
+// label (a payment's kind).
+func TestTimelineEntriesBeginWithACapital(t *testing.T) {
+	got := string(eventText("fr", "PaymentDecided", []byte(`{"kind":"signature","contract_year":1,"amount":"60000.00","status":"decided","decided_on":"2020-10-01"}`)))
+	if !strings.HasPrefix(got, "Versement à la signature de l&#39;année 1 : ") {
+		t.Fatalf("a payment's entry: %q", got)
+	}
+	if got := string(capitalized("<span class=\"x\">été</span>")); got != "<span class=\"x\">Été</span>" {
+		t.Fatalf("after a tag: %q", got)
 	}
 }

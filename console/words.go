@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -255,7 +257,27 @@ func eventText(lang, typ string, data json.RawMessage) template.HTML {
 	if err := d.Decode(&m); err != nil {
 		return template.HTML(template.HTMLEscapeString(typ))
 	}
-	return say(lang, pick(lang, tpl), func(path string) (any, bool) { return lookup(m, path) })
+	return capitalized(say(lang, pick(lang, tpl), func(path string) (any, bool) { return lookup(m, path) }))
+}
+
+// capitalized begins a sentence with a capital: a payment's entry starts
+// with its kind, a label written in lower case ("versement à la
+// signature…"). Tags before the first letter are skipped.
+func capitalized(h template.HTML) template.HTML {
+	s := string(h)
+	i := 0
+	for i < len(s) && s[i] == '<' {
+		end := strings.IndexByte(s[i:], '>')
+		if end < 0 {
+			return h
+		}
+		i += end + 1
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	if !unicode.IsLower(r) {
+		return h
+	}
+	return template.HTML(s[:i] + string(unicode.ToUpper(r)) + s[i+size:])
 }
 
 // lookup follows a dotted path in decoded JSON.
