@@ -66,7 +66,7 @@ func TestEventWords(t *testing.T) {
 	data, _ := json.Marshal(map[string]any{"kind": "annual_advance", "contract_year": 2, "mission": "", "amount": "45000.00",
 		"status": "withheld", "decided_on": "2021-02-08"})
 	got := string(eventText("fr", "PaymentDecided", data))
-	if want := "avance annuelle de l&#39;année 2 : 45\u202f000,00\u00a0€, suspendu le 08/02/2021"; got != want {
+	if want := "Avance annuelle de l&#39;année 2 : 45\u202f000,00\u00a0€, suspendu le 08/02/2021"; got != want {
 		t.Fatalf("%q\nwant %q", got, want)
 	}
 	if got := eventText("fr", "Unknown", data); got != "Unknown" {
