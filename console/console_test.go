@@ -614,3 +614,15 @@ func TestScheduleInPages(t *testing.T) {
 		t.Fatalf("a page past the last: %d", p.status)
 	}
 }
+
+// The rulebooks page shows each version's source without the project's
+// own references to the documents it was given ("(seed 004)").
+func TestRulebookSourcesWithoutSeedReferences(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("fr")
+	b.signIn("audrey")
+	p := b.do("GET", "/rulebooks", nil)
+	if p.status != 200 || strings.Contains(p.body, "(seed 0") || !strings.Contains(p.body, "bilan de la négociation; communiqué Uncam") {
+		t.Fatalf("the rulebooks page: %d %.3000s", p.status, p.body)
+	}
+}

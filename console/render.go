@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -131,6 +132,7 @@ var funcs = template.FuncMap{
 	"num":      formatInt,
 	"int64":    func(n int64) int { return int(n) },
 	"list":     func(s ...string) []string { return s },
+	"public":   publicSource,
 	"chart":    func(lang, caption string, c barCharts) chartArgs { return chartArgs{lang, caption, c} },
 	"dchart": func(lang string, c deadlineCharts) struct {
 		Lang  string
@@ -338,3 +340,11 @@ func fillMessage(lang, key string, pairs ...any) template.HTML {
 	msg := template.HTMLEscapeString(translate(lang, key))
 	return template.HTML(domain.Fill(msg, func(name string) string { return values[name] }))
 }
+
+// seedRef is the project's own reference to a source document it was
+// given ("(seed 004)"): meaningful in docs/domain.md, not to a reader of
+// the console, who sees the document's own description beside it.
+var seedRef = regexp.MustCompile(`\s*\(seed \d{3}\)`)
+
+// publicSource is a rulebook's source as the console shows it.
+func publicSource(s string) string { return seedRef.ReplaceAllString(s, "") }
