@@ -82,3 +82,28 @@ func TestASingleCommandIsNamedSo(t *testing.T) {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 }
+
+// Every operation and every tag of the description says what it does, and
+// every tag an operation names is declared.
+func TestTheDescriptionDescribes(t *testing.T) {
+	_, doc := openAPIRouter(t)
+	declared := map[string]bool{}
+	for _, tag := range doc.Tags {
+		declared[tag.Name] = true
+		if tag.Description == "" {
+			t.Errorf("tag %s has no description", tag.Name)
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Description == "" || op.Summary == "" {
+				t.Errorf("%s %s has no description", method, path)
+			}
+			for _, tag := range op.Tags {
+				if !declared[tag] {
+					t.Errorf("%s %s: tag %s is not declared", method, path, tag)
+				}
+			}
+		}
+	}
+}
