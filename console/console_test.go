@@ -430,6 +430,7 @@ func TestFrenchPagesSpeakFrench(t *testing.T) {
 	}
 	pages := []string{"/", "/contracts", "/alerts", "/alerts?status=", "/alerts?status=met", "/schedule?within=3660&as_of=2024-06-30", "/rulebooks",
 		"/rulebooks?as_of=2023-07-01", "/contracts/" + crisisContract, "/contracts/" + letterContract,
+		"/contracts/0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70",
 		"/contracts/" + t4 + "?as_of=2021-06-30", "/nowhere", "/alerts?page=999"}
 	for id := range contracts {
 		pages = append(pages, "/contracts/"+id)
@@ -471,9 +472,15 @@ func TestContractPageShowsItsLetter(t *testing.T) {
 		b.signIn(who)
 		p := b.do("GET", "/contracts/"+letterContract, nil)
 		if p.status != 200 || !strings.Contains(p.body, `<h2 id="letter-h">Lettre d&#39;intention</h2>`) ||
-			!strings.Contains(p.body, `<dd id="letter-id">0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70</dd>`) ||
+			!strings.Contains(p.body, `<dd id="letter-id"><a href="/contracts/0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70">`) ||
 			!strings.Contains(p.body, "<dd id=\"letter-aid\"><span class=\"amount\">17\u202f500,00\u00a0€</span> · <span class=\"badge decided\">décidé</span>") {
 			t.Fatalf("%s: the contract's page: %d %.3000s", who, p.status, p.body)
+		}
+		// The letter's own page, linked from the contract's.
+		p = b.do("GET", "/contracts/0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70", nil)
+		if p.status != 200 || !strings.Contains(p.body, `<h1>Lettre d&#39;intention <span id="letter-name">CPTS du Giennois</span></h1>`) ||
+			!strings.Contains(p.body, `<dd id="followed-by"><a href="/contracts/`+letterContract+`">`) {
+			t.Fatalf("%s: the letter's page: %d %.3000s", who, p.status, p.body)
 		}
 	}
 }

@@ -88,6 +88,8 @@ var messages = map[string][2]string{
 	"validated_on":          {"Validée le", "Validated on"},
 	"letter_aid":            {"Aide à la lettre d'intention", "Letter-of-intent aid"},
 	"letter_id":             {"Lettre", "Letter"},
+	"followed_by":           {"Contrat qui la suit", "Followed by the contract"},
+	"no_contract_yet":       {"aucun contrat ne la suit", "no contract follows it"},
 	"population":            {"Population", "Population"},
 	"missions":              {"Missions", "Missions"},
 	"snp":                   {"Régulation SNP", "SNP regulation"},

@@ -199,6 +199,12 @@ func (c *Console) contract(w http.ResponseWriter, r *http.Request, v *view) erro
 		return err
 	}
 	if cv.Detail, err = c.cfg.Reads.ContractAt(ctx, id, cv.Window); err != nil {
+		if l, lerr := c.cfg.Reads.Letter(ctx, id, cv.Window); lerr == nil && query.IsUnknown(err) {
+			// A letter of intent: its own page, even one no contract followed.
+			v.Title, v.Data = "letter_h", l
+			c.render(w, r, http.StatusOK, "letter", *v)
+			return nil
+		}
 		return err
 	}
 	if v.Can("read_audit") {

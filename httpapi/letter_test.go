@@ -50,6 +50,13 @@ func TestLetterOfIntentOverHTTP(t *testing.T) {
 	if l := detail.LetterOfIntent; l.LetterID != letterExample || l.Tier != "T2" || l.Aid.Kind != "letter_of_intent" || l.Aid.Amount != "17500.00" || l.ContractID != followsExample {
 		t.Fatalf("the contract's letter: %+v", l)
 	}
+	r = a.do("audrey", http.MethodGet, "/api/v1/letters/"+letterExample, "", nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"contract_id": "`+followsExample+`"`) || !strings.Contains(string(r.body), `"amount": "17500.00"`) {
+		t.Fatalf("the letter: %d %s", r.status, r.body)
+	}
+	if r := a.do("audrey", http.MethodGet, "/api/v1/letters/"+followsExample, "", nil); r.status != http.StatusNotFound {
+		t.Fatalf("a contract's id as a letter: %d %s", r.status, r.body)
+	}
 	r = a.do("audrey", http.MethodGet, "/api/v1/contracts/"+letterExample+"/payments", "", nil)
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"kind": "letter_of_intent"`) {
 		t.Fatalf("the letter's payments: %d %s", r.status, r.body)

@@ -171,6 +171,22 @@ func (s *Server) getContract(w http.ResponseWriter, r *http.Request, id auth.Ide
 	return writeJSON(w, d)
 }
 
+// getLetter answers a letter of intent and its aid (avenant 2).
+func (s *Server) getLetter(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	letter, win, err := s.contractWindow(r)
+	if err != nil {
+		return err
+	}
+	if err := s.mayRead(r, id, letter); err != nil {
+		return err
+	}
+	l, err := s.cfg.Reads.Letter(r.Context(), letter, win)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, l)
+}
+
 // getRulebooks answers the rulebook versions, the amendments and the
 // crises, as `ledger --json rulebooks` prints them.
 func (s *Server) getRulebooks(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {

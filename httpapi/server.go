@@ -111,6 +111,7 @@ func (s *Server) routes() {
 		{"POST /api/v1/commands", auth.Submit, nil, s.postCommands},
 		{"GET /api/v1/contracts", auth.ReadContracts, []string{"scheme", "cpam", "ars", "tier", "status", "q", "limit", "cursor"}, s.getContracts},
 		{"GET /api/v1/contracts/{id}", auth.ReadContracts, []string{"as_of", "known_at"}, s.getContract},
+		{"GET /api/v1/letters/{id}", auth.ReadContracts, []string{"as_of", "known_at"}, s.getLetter},
 		{"GET /api/v1/contracts/{id}/payments", auth.ReadFinance, []string{"as_of", "known_at"}, s.getPayments},
 		{"GET /api/v1/contracts/{id}/balance", auth.ReadFinance, []string{"as_of", "known_at"}, s.getBalance},
 		{"GET /api/v1/contracts/{id}/audit", auth.ReadAudit, []string{"as_of", "known_at"}, s.getAudit},

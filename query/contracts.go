@@ -209,6 +209,29 @@ type CPTSTerms struct {
 	Missions      []string `json:"missions"`
 }
 
+// Letter returns a letter of intent with its aid, as the window sees them:
+// ErrUnknownContract when it sees none (a letter is not a contract, but an
+// id names one or the other).
+func (l *Ledger) Letter(ctx context.Context, id uuid.UUID, w Window) (LetterOfIntent, error) {
+	var out LetterOfIntent
+	err := l.with(ctx, func(db *projections.DB) error {
+		r, ok, err := db.LetterAt(ctx, id, w)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrUnknownContract{ID: id}
+		}
+		aid, err := db.Payments(ctx, id, w)
+		if err != nil {
+			return err
+		}
+		out = letterFrom(r, aid)
+		return nil
+	})
+	return out, err
+}
+
 // letterOf returns the letter the contract follows with its aid, as the
 // window sees them, or nil.
 func letterOf(ctx context.Context, db *projections.DB, contract uuid.UUID, w Window) (*LetterOfIntent, error) {

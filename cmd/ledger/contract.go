@@ -13,6 +13,12 @@ func runContract(e *cli.Env, args []string) error {
 	}
 	return e.Reads(func(q *query.Ledger) error {
 		d, err := q.ContractAt(e.Ctx, id, w)
+		if l, lerr := q.Letter(e.Ctx, id, w); query.IsUnknown(err) && lerr == nil {
+			if e.Global.JSON {
+				return e.PrintJSON(l) // a letter of intent's id
+			}
+			return textout.Letter(e.Stdout, l)
+		}
 		if err != nil {
 			return err
 		}

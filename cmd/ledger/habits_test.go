@@ -68,3 +68,24 @@ func TestCLIHabits(t *testing.T) {
 		t.Fatalf("a checkpoint number that does not exist: %d %s", code, errb)
 	}
 }
+
+// ledger contract on a letter of intent's id prints the letter and its aid.
+func TestContractOfALetter(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	mustLedger(t, "--data", data, "submit", "--file", "../../examples/letter-of-intent.jsonl")
+	out := mustLedger(t, "--data", data, "contract", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70")
+	for _, want := range []string{"letter of intent  0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70", "aid               17500.00 decided on 2022-05-02",
+		"followed by       0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e71"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("%q not in\n%s", want, out)
+		}
+	}
+	var l struct {
+		Aid struct {
+			Amount string `json:"amount"`
+		} `json:"aid"`
+	}
+	if err := json.Unmarshal([]byte(mustLedger(t, "--data", data, "--json", "contract", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70")), &l); err != nil || l.Aid.Amount != "17500.00" {
+		t.Fatalf("--json: %+v %v", l, err)
+	}
+}

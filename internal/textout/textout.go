@@ -166,6 +166,29 @@ func Contract(out io.Writer, d query.ContractDetail, b query.Balance) error {
 	return tw.Flush()
 }
 
+// Letter prints a letter of intent and its aid.
+func Letter(out io.Writer, l query.LetterOfIntent) error {
+	tw := NewTable(out)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row("letter of intent", l.LetterID)
+	row("name", l.Name)
+	row("cpam", l.CPAM)
+	row("ars", l.ARS)
+	row("validated on", l.ValidatedOn)
+	row("tier", fmt.Sprintf("%s (population %d, %s)", l.Tier, l.Population, l.Rulebook))
+	aid := "not seen"
+	if p := l.Aid; p != nil {
+		aid = fmt.Sprintf("%s %s on %s", p.Amount, p.Status, p.DecidedOn)
+	}
+	row("aid", aid)
+	follows := "none yet"
+	if l.ContractID != nil {
+		follows = l.ContractID.String()
+	}
+	row("followed by", follows)
+	return tw.Flush()
+}
+
 // letterText says the letter of intent a contract follows and its aid.
 func letterText(l *query.LetterOfIntent) string {
 	aid := "no aid seen"
