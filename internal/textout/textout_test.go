@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/notary"
+	"github.com/cptsledger/ledger/query"
 )
 
 func TestGrouping(t *testing.T) {
@@ -28,5 +30,21 @@ func TestTableTrimsTrailingSpaces(t *testing.T) {
 	tw.Flush()
 	if got, want := b.String(), "A    BB\nCCC  D\n"; got != want {
 		t.Fatalf("%q, want %q", got, want)
+	}
+}
+
+// "1 signed checkpoint matches", "2 signed checkpoints match".
+func TestVerifiedAgrees(t *testing.T) {
+	for n, want := range map[int]string{1: "1 signed checkpoint matches the log", 2: "2 signed checkpoints match the log"} {
+		var b strings.Builder
+		Verified(&b, notary.LogReport{Events: 3, Streams: 1, Head: 3, Checkpoints: n}, n, nil)
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("%d checkpoints: %q", n, b.String())
+		}
+	}
+	var b strings.Builder
+	Contracts(&b, &b, query.ContractPage{Total: 1, From: 1, Contracts: []query.ContractSummary{{}}})
+	if !strings.Contains(b.String(), "1 contract matches\n") {
+		t.Errorf("one contract: %q", b.String())
 	}
 }
