@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/query"
 )
@@ -37,7 +38,7 @@ func TestTableTrimsTrailingSpaces(t *testing.T) {
 func TestVerifiedAgrees(t *testing.T) {
 	for n, want := range map[int]string{1: "1 signed checkpoint matches the log", 2: "2 signed checkpoints match the log"} {
 		var b strings.Builder
-		Verified(&b, notary.LogReport{Events: 3, Streams: 1, Head: 3, Checkpoints: n}, n, nil)
+		Verified(&b, notary.LogReport{VerifyReport: eventstore.VerifyReport{Events: 3, Streams: 1, Head: 3}, Checkpoints: n}, n, nil)
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("%d checkpoints: %q", n, b.String())
 		}
