@@ -117,6 +117,21 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	unclipped("dashboard", 9)
 	shot("dashboard.png")
+	// Labels of 9 px or more, whole, at every width in between (the frame
+	// a chart is drawn in changes with the width).
+	atWidths := func(page, ready string) {
+		t.Helper()
+		for _, w := range []int64{800, 1000, 1400} {
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 1000), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID(ready))); err != nil {
+				t.Fatal(err)
+			}
+			unclipped(fmt.Sprintf("%s at %d px", page, w), 9)
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 1000), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID(ready))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	atWidths("dashboard", "total-decided")
 
 	// The alerts to work, by urgency, 50 a page, names linked.
 	navigate := func(what string, click chromedp.Action[struct{}]) {
@@ -178,6 +193,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	unclipped("contract", 9)
 	shot("contract.png")
+	atWidths("contract", "payments")
 
 	// At 400 px: the narrow charts, legible (labels of 10 px or more) and
 	// whole; the page does not scroll sideways (its tables do, inside
