@@ -81,6 +81,7 @@ type bar struct {
 type mark struct {
 	X, Y  float64
 	Label string
+	Over  bool // above the plot: drawn at its top edge
 }
 
 // tick is an axis label.
@@ -101,6 +102,10 @@ type barChart struct {
 	Legend        []legend
 	Empty         bool
 	Summary       string // the data in words, for screen readers
+	// OffScale: reference marks dwarf the bars (a small ledger beside the
+	// national figures); the plot is the bars' scale, the marks above it
+	// are drawn at its top edge.
+	OffScale bool
 }
 
 // barCharts is a chart in both frames.
@@ -161,14 +166,21 @@ func draw(f frame, ss []series, gs []group, yLabel func(decimal.Decimal) string,
 		c.Empty = true
 		return c
 	}
-	var max decimal.Decimal
+	var maxBar, maxMark decimal.Decimal
 	for _, g := range gs {
 		for _, v := range g.Values {
-			max = decimal.Max(max, v)
+			maxBar = decimal.Max(maxBar, v)
 		}
 		for _, m := range g.Marks {
-			max = decimal.Max(max, m.Value)
+			maxMark = decimal.Max(maxMark, m.Value)
 		}
+	}
+	// A ledger's own bars are drawn at their own scale: reference marks
+	// more than four times the tallest bar (the national figures beside a
+	// small ledger) would flatten them; those marks go to the top edge.
+	max := decimal.Max(maxBar, maxMark)
+	if maxBar.Sign() > 0 && maxMark.GreaterThan(maxBar.Mul(decimal.NewFromInt(4))) {
+		max, c.OffScale = maxBar, true
 	}
 	sc := newScale(max, f.PlotH)
 	var yTicks []string
@@ -205,7 +217,11 @@ func draw(f frame, ss []series, gs []group, yLabel func(decimal.Decimal) string,
 			c.Summary += g.Titles[j] + "; "
 		}
 		for _, m := range g.Marks {
-			c.Marks = append(c.Marks, mark{X: plotX + float64(i)*slot + slot*m.At, Y: base - sc.height(m.Value), Label: m.Title})
+			h, over := sc.height(m.Value), false
+			if h > f.PlotH {
+				h, over = f.PlotH, true
+			}
+			c.Marks = append(c.Marks, mark{X: plotX + float64(i)*slot + slot*m.At, Y: base - h, Label: m.Title, Over: over})
 			c.Summary += m.Title + "; "
 		}
 		if i%every == 0 {

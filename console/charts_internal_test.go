@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/query"
 )
@@ -41,5 +43,24 @@ func TestTimelineEntriesBeginWithACapital(t *testing.T) {
 	}
 	if got := string(capitalized("<span class=\"x\">été</span>")); got != "<span class=\"x\">Été</span>" {
 		t.Fatalf("after a tag: %q", got)
+	}
+}
+
+// A small ledger's bars are drawn at their own scale: a national figure
+// more than four times the tallest bar sits at the top edge, marked; one
+// within reach sets the scale as before.
+func TestSmallLedgersAtTheirOwnScale(t *testing.T) {
+	ss := []series{{Class: "s-cpts", Label: "CPTS"}}
+	slot := func(v, mark int64) group {
+		return group{Label: "2023", Values: []decimal.Decimal{decimal.NewFromInt(v)}, Titles: []string{"v"},
+			Marks: []groupMark{{At: 0.3, Value: decimal.NewFromInt(mark), Title: "national"}}}
+	}
+	c := draw(wideFrame, ss, []group{slot(200_000, 121_000_000)}, func(d decimal.Decimal) string { return d.String() }, "")
+	if !c.OffScale || len(c.Marks) != 1 || !c.Marks[0].Over || c.Marks[0].Y != wideFrame.Top || c.Bars[0].H < wideFrame.PlotH/2 {
+		t.Fatalf("a small ledger: off-scale %v, marks %+v, bar %.0f of %.0f", c.OffScale, c.Marks, c.Bars[0].H, wideFrame.PlotH)
+	}
+	c = draw(wideFrame, ss, []group{slot(100_000_000, 121_000_000)}, func(d decimal.Decimal) string { return d.String() }, "")
+	if c.OffScale || c.Marks[0].Over {
+		t.Fatalf("a national ledger: off-scale %v, marks %+v", c.OffScale, c.Marks)
 	}
 }

@@ -83,6 +83,7 @@ var messages = map[string][2]string{
 	"page_count":            {"{total} contrats correspondent, {from} à {to} affichés.", "{total} contracts match, {from} to {to} shown."},
 	"none":                  {"Aucun résultat.", "Nothing found."},
 	"terms":                 {"Termes du contrat", "Terms"},
+	"marks_off_scale":       {"Les repères nationaux dépassent l'échelle de ce registre : ils sont posés en haut du graphique, leur valeur au survol.", "The national references exceed this ledger's scale: they sit at the top of the chart, their value on hover."},
 	"letter_h":              {"Lettre d'intention", "Letter of intent"},
 	"letter_note":           {"Validée par l'ARS avant le contrat ; son aide est décidée avec elle, dans son propre flux, et n'entre pas dans les paiements du contrat.", "Validated by the ARS before the contract; its aid is decided with it, in its own stream, and is not among the contract's payments."},
 	"validated_on":          {"Validée le", "Validated on"},
