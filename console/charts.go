@@ -159,13 +159,11 @@ func (s scale) height(v decimal.Decimal) float64 {
 	return f
 }
 
-// draw lays groups out in a frame.
-func draw(f frame, ss []series, gs []group, yLabel func(decimal.Decimal) string, partialLabel string) barChart {
-	c := barChart{W: f.W, H: f.H}
-	if len(gs) == 0 {
-		c.Empty = true
-		return c
-	}
+// chartScale is the scale of a chart's groups: their bars and marks. A
+// ledger's own bars are drawn at their own scale: reference marks more
+// than four times the tallest bar (the national figures beside a small
+// ledger) would flatten them; offScale, those marks go to the top edge.
+func chartScale(gs []group, plotH float64) (sc scale, offScale bool) {
 	var maxBar, maxMark decimal.Decimal
 	for _, g := range gs {
 		for _, v := range g.Values {
@@ -175,14 +173,22 @@ func draw(f frame, ss []series, gs []group, yLabel func(decimal.Decimal) string,
 			maxMark = decimal.Max(maxMark, m.Value)
 		}
 	}
-	// A ledger's own bars are drawn at their own scale: reference marks
-	// more than four times the tallest bar (the national figures beside a
-	// small ledger) would flatten them; those marks go to the top edge.
 	max := decimal.Max(maxBar, maxMark)
 	if maxBar.Sign() > 0 && maxMark.GreaterThan(maxBar.Mul(decimal.NewFromInt(4))) {
-		max, c.OffScale = maxBar, true
+		max, offScale = maxBar, true
 	}
-	sc := newScale(max, f.PlotH)
+	return newScale(max, plotH), offScale
+}
+
+// draw lays groups out in a frame.
+func draw(f frame, ss []series, gs []group, yLabel func(decimal.Decimal) string, partialLabel string) barChart {
+	c := barChart{W: f.W, H: f.H}
+	if len(gs) == 0 {
+		c.Empty = true
+		return c
+	}
+	var sc scale
+	sc, c.OffScale = chartScale(gs, f.PlotH)
 	var yTicks []string
 	left := 0.0
 	for i := 0; i <= 4; i++ {
