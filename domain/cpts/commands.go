@@ -80,19 +80,45 @@ func (DeployMission) CommandType() string    { return CmdDeployMission }
 func (ReportIndicators) CommandType() string { return CmdReportIndicators }
 
 // The wire forms: what a command line holds, before any conversion.
-type wireSign struct {
-	domain.WireHeader
+
+// wireParty is who a signature or a letter of intent is with: the CPTS,
+// its ARS and CPAM, and the population it serves.
+type wireParty struct {
 	CPTS *struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	} `json:"cpts"`
-	ARS           string                `json:"ars"`
-	CPAM          string                `json:"cpam"`
-	Population    domain.NumberOrString `json:"population"`
-	SignedOn      string                `json:"signed_on"`
-	Missions      []string              `json:"missions"`
-	SNPRegulation *bool                 `json:"snp_regulation"`
-	LetterID      string                `json:"letter_id"`
+	ARS        string                `json:"ars"`
+	CPAM       string                `json:"cpam"`
+	Population domain.NumberOrString `json:"population"`
+}
+
+// decode checks and converts the party's fields, each fault recorded in
+// d's violations; ars is the agency's official spelling.
+func (w wireParty) decode(d *domain.CommandDecoder) (cpts Party, ars, cpam string, population int64) {
+	f := d.Fields()
+	if w.CPTS == nil {
+		d.V.Add(domain.CodeMissingField, "cpts", "is required: {\"id\":…,\"name\":…}")
+	} else {
+		cpts = Party{ID: w.CPTS.ID, Name: w.CPTS.Name}
+		f.Name("cpts.id", w.CPTS.ID)
+		f.Name("cpts.name", w.CPTS.Name)
+	}
+	ars = checkARS(f, "ars", w.ARS)
+	f.Name("cpam", w.CPAM)
+	if p, ok := f.Int("population", w.Population.Number()); ok {
+		population = p
+	}
+	return cpts, ars, w.CPAM, population
+}
+
+type wireSign struct {
+	domain.WireHeader
+	wireParty
+	SignedOn      string   `json:"signed_on"`
+	Missions      []string `json:"missions"`
+	SNPRegulation *bool    `json:"snp_regulation"`
+	LetterID      string   `json:"letter_id"`
 	Indicators    []struct {
 		Mission string                `json:"mission"`
 		Code    string                `json:"code"`
@@ -189,19 +215,8 @@ func decodeSign(d *domain.CommandDecoder) (SignContract, error) {
 	if err := d.Decode(&w); err != nil {
 		return SignContract{}, err
 	}
-	c := SignContract{CommandMeta: d.Meta(w.WireHeader), ARS: w.ARS, CPAM: w.CPAM, SignedOn: f.Date("signed_on", w.SignedOn), Missions: w.Missions}
-	if w.CPTS == nil {
-		vs.Add(domain.CodeMissingField, "cpts", "is required: {\"id\":…,\"name\":…}")
-	} else {
-		c.CPTS = Party{ID: w.CPTS.ID, Name: w.CPTS.Name}
-		f.Name("cpts.id", w.CPTS.ID)
-		f.Name("cpts.name", w.CPTS.Name)
-	}
-	c.ARS = checkARS(f, "ars", w.ARS)
-	f.Name("cpam", w.CPAM)
-	if p, ok := f.Int("population", w.Population.Number()); ok {
-		c.Population = p
-	}
+	c := SignContract{CommandMeta: d.Meta(w.WireHeader), SignedOn: f.Date("signed_on", w.SignedOn), Missions: w.Missions}
+	c.CPTS, c.ARS, c.CPAM, c.Population = w.wireParty.decode(d)
 	if w.LetterID != "" {
 		id := f.UUID("letter_id", w.LetterID)
 		c.LetterID = &id

@@ -70,37 +70,19 @@ type wireLetter struct {
 	Type      string `json:"type"`
 	CommandID string `json:"command_id"`
 	LetterID  string `json:"letter_id"`
-	CPTS      *struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"cpts"`
-	ARS         string                `json:"ars"`
-	CPAM        string                `json:"cpam"`
-	Population  domain.NumberOrString `json:"population"`
-	ValidatedOn string                `json:"validated_on"`
+	wireParty
+	ValidatedOn string `json:"validated_on"`
 }
 
 // decodeLetter decodes a ValidateLetterOfIntent, adding every field at
 // fault to d's violations.
 func decodeLetter(d *domain.CommandDecoder) (ValidateLetterOfIntent, error) {
-	vs, f := &d.V, d.Fields()
 	var w wireLetter
 	if err := d.Decode(&w); err != nil {
 		return ValidateLetterOfIntent{}, err
 	}
-	c := ValidateLetterOfIntent{CommandMeta: d.MetaOf(w.CommandID, "letter_id", w.LetterID), CPAM: w.CPAM, ValidatedOn: f.Date("validated_on", w.ValidatedOn)}
-	if w.CPTS == nil {
-		vs.Add(domain.CodeMissingField, "cpts", "is required: {\"id\":…,\"name\":…}")
-	} else {
-		c.CPTS = Party{ID: w.CPTS.ID, Name: w.CPTS.Name}
-		f.Name("cpts.id", w.CPTS.ID)
-		f.Name("cpts.name", w.CPTS.Name)
-	}
-	c.ARS = checkARS(f, "ars", w.ARS)
-	f.Name("cpam", w.CPAM)
-	if p, ok := f.Int("population", w.Population.Number()); ok {
-		c.Population = p
-	}
+	c := ValidateLetterOfIntent{CommandMeta: d.MetaOf(w.CommandID, "letter_id", w.LetterID), ValidatedOn: d.Fields().Date("validated_on", w.ValidatedOn)}
+	c.CPTS, c.ARS, c.CPAM, c.Population = w.wireParty.decode(d)
 	return c, nil
 }
 
