@@ -196,8 +196,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	atWidths("contract", "payments")
 
 	// At 400 px: the narrow charts, legible (labels of 10 px or more) and
-	// whole; the page does not scroll sideways (its tables do, inside
-	// their box), and the amount is the second column of the payments.
+	// whole; the page does not scroll sideways (its tables stack), and
+	// the first payment's amount is on screen.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(400, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("payments"))); err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// The rulebooks page, reached from the menu: T1's crisis plan published
 	// by the amendment, T2's not; at 400 px the menu wraps and the page
-	// does not scroll sideways (its tables do, inside their box).
+	// does not scroll sideways (its tables stack).
 	if err := chromedp.Do(ctx, chromedp.Click(`a[href="/rulebooks"]`), chromedp.WaitVisible(chromedp.ID("amendments"))); err != nil {
 		t.Fatalf("the rulebooks page: %v", err)
 	}
@@ -293,6 +293,20 @@ func TestConsoleInABrowser(t *testing.T) {
 	if overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`)); err != nil || overflow {
 		t.Errorf("the rulebooks page scrolls sideways at 400 px (%v)", err)
 	}
+	// At 400 px every table stacks: no number is cut at an edge or hidden
+	// behind a sideways scroll, on any page with a table.
+	for _, page := range []string{"/rulebooks", "/contracts/" + t4, "/contracts", "/alerts", "/schedule"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.srv.URL+page), chromedp.WaitReady("main")); err != nil {
+			t.Fatal(err)
+		}
+		cut, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](numberCheck))
+		if err != nil {
+			t.Fatalf("%s at 400 px: %v", page, err)
+		}
+		if len(cut) > 0 {
+			t.Errorf("%s at 400 px cuts or hides numbers:\n%s", page, strings.Join(cut, "\n"))
+		}
+	}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 1000), chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
@@ -307,6 +321,25 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("sign out: %v", err)
 	}
 }
+
+// numberCheck lists every table box that scrolls sideways and every
+// number cell that leaves the window or is wider than its own box (its
+// digits cut), with the number's text.
+const numberCheck = `(() => {
+	const bad = [], width = document.documentElement.clientWidth;
+	for (const s of document.querySelectorAll('.scroll')) {
+		if (s.scrollWidth > s.clientWidth + 1) bad.push('a table scrolls sideways: ' + (s.querySelector('table').id || 'table') + ' ' + s.scrollWidth + ' > ' + s.clientWidth);
+	}
+	for (const c of document.querySelectorAll('td.num, th.num')) {
+		const r = c.getBoundingClientRect();
+		if (r.width === 0) continue; // not shown
+		const head = c.closest('thead');
+		if (head && head.getBoundingClientRect().width <= 1) continue; // stacked: the headers are for screen readers
+		if (r.left < -0.5 || r.right > width + 0.5) bad.push('off-screen: ' + c.textContent.trim() + ' ' + JSON.stringify([r.left, r.right]));
+		if (c.scrollWidth > c.clientWidth + 1) bad.push('cut: ' + c.textContent.trim() + ' ' + c.scrollWidth + ' > ' + c.clientWidth);
+	}
+	return bad;
+})()`
 
 // clipCheck lists the text of every chart shown whose box leaves its
 // SVG's viewBox, or whose drawn size is under %v px.

@@ -33,9 +33,20 @@ type amountRow struct {
 
 // amountCell is one amount: nil when not published; Amendment names the
 // amendment that set it.
+// Tier labels the cell where a narrow screen stacks the table.
 type amountCell struct {
+	Tier      string
 	Amount    *domain.Money
 	Amendment string
+}
+
+// cellsFor is one empty cell per tier, each knowing its tier.
+func cellsFor(tiers []string) []amountCell {
+	cells := make([]amountCell, len(tiers))
+	for i, t := range tiers {
+		cells[i].Tier = t
+	}
+	return cells
 }
 
 func (c *Console) rulebooks(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -69,13 +80,13 @@ func versionOf(ver query.RulebookVersion, tiers []string) versionView {
 		if !ok {
 			i = len(vv.Rows)
 			index[key] = i
-			vv.Rows = append(vv.Rows, amountRow{Mission: a.Mission, Component: a.Component, Cells: make([]amountCell, len(tiers))})
+			vv.Rows = append(vv.Rows, amountRow{Mission: a.Mission, Component: a.Component, Cells: cellsFor(tiers)})
 		}
 		t := slices.Index(tiers, a.Tier)
 		if t < 0 {
 			continue
 		}
-		cell := amountCell{}
+		cell := amountCell{Tier: a.Tier}
 		if a.Amount != nil {
 			if m, err := domain.ParseMoney(*a.Amount); err == nil {
 				cell.Amount = &m
@@ -87,11 +98,11 @@ func versionOf(ver query.RulebookVersion, tiers []string) versionView {
 		vv.Rows[i].Cells[t] = cell
 	}
 	if len(ver.AnnualCaps) > 0 {
-		vv.Caps = make([]amountCell, len(tiers))
+		vv.Caps = cellsFor(tiers)
 		for _, cp := range ver.AnnualCaps {
 			if t := slices.Index(tiers, cp.Tier); t >= 0 {
 				if m, err := domain.ParseMoney(cp.Amount); err == nil {
-					vv.Caps[t] = amountCell{Amount: &m}
+					vv.Caps[t] = amountCell{Tier: cp.Tier, Amount: &m}
 				}
 			}
 		}
