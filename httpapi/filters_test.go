@@ -2,9 +2,15 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/cptsledger/ledger/auth"
 )
 
 // A typo in a filter is a 400 naming the field and what it may have meant,
@@ -104,6 +110,61 @@ func TestTheDescriptionDescribes(t *testing.T) {
 					t.Errorf("%s %s: tag %s is not declared", method, path, tag)
 				}
 			}
+		}
+	}
+}
+
+// A described path asked with another method is a 405 problem with the
+// Allow header — under /api/ and outside it (/healthz, /metrics), where
+// the console would otherwise answer with an HTML page — and the methods
+// it takes still answer.
+func TestMethodsNotAllowedAreProblems(t *testing.T) {
+	a := newAPI(t)
+	html := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<!doctype html><p>page</p>"))
+	})
+	s := New(Config{Store: a.store, Tokens: auth.Open(t.TempDir()), Console: html,
+		ProjectionLag: func(context.Context) (int64, error) { return 0, nil }})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for _, c := range []struct{ method, path, allow string }{
+		{http.MethodPost, "/healthz", "GET, HEAD"},
+		{http.MethodDelete, "/readyz", "GET, HEAD"},
+		{http.MethodPut, "/metrics", "GET, HEAD"},
+		{http.MethodPost, "/api/openapi.yaml", "GET, HEAD"},
+		{http.MethodPut, "/api/v1/contracts", "GET, HEAD"},
+		{http.MethodPatch, "/api/v1/tokens", "GET, HEAD, POST"},
+		{http.MethodGet, "/api/v1/tokens/someone", "DELETE"},
+		{http.MethodGet, "/api/v1/commands", "POST"},
+	} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var p Problem
+		if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Content-Type") != "application/problem+json" ||
+			json.Unmarshal(body, &p) != nil || p.Code != CodeMethodNotAllowed {
+			t.Errorf("%s %s: %d %s %s", c.method, c.path, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+		if got := res.Header.Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
+		}
+	}
+	// The methods described still answer; a path outside the API is the
+	// console's.
+	for path, want := range map[string]int{"/healthz": 200, "/api/openapi.yaml": 200, "/api/v1/contracts": 401, "/elsewhere": 404} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, res.StatusCode, want)
 		}
 	}
 }

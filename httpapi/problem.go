@@ -30,6 +30,9 @@ const (
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	// CodeInvalidParameter: a query parameter that is unknown or breaks its rule.
 	CodeInvalidParameter = "invalid_parameter"
+	// CodeMethodNotAllowed: a path the API describes, with a method it
+	// does not take (the Allow header lists those it does).
+	CodeMethodNotAllowed = "method_not_allowed"
 	// CodeUnknownParameter: a query parameter the route does not take (a violation of invalid_parameter).
 	CodeUnknownParameter = "unknown_parameter"
 	// CodeUnavailable: the store failed; nothing after the last result was applied, and submitting again is safe.

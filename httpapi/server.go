@@ -81,6 +81,8 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
+	// patterns are the routes registered with a method, for the 405s.
+	patterns []string
 }
 
 // New returns the API over cfg.
@@ -126,19 +128,57 @@ func (s *Server) routes() {
 		{"GET /api/v1/rulebooks", "", []string{"as_of", "known_at"}, s.getRulebooks},
 		{"POST /api/v1/rulebooks/amendments", auth.PublishRules, nil, s.postAmendment},
 	} {
-		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.api(rt)))
+		s.handle(rt.pattern, s.api(rt))
 	}
 	s.mux.Handle("/api/", s.instrument("/api/", s.api(route{handle: func(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
 		return problemf(http.StatusNotFound, CodeNotFound, "no route %s %s (see /api/openapi.yaml)", r.Method, r.URL.Path)
 	}})))
 	// The API's description is public, like /healthz: a client reads it
 	// before it has a token.
-	s.mux.Handle("GET /api/openapi.yaml", s.instrument("GET /api/openapi.yaml", http.HandlerFunc(s.getOpenAPI)))
-	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.healthz)))
-	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", http.HandlerFunc(s.readyz)))
-	s.mux.Handle("GET /metrics", s.instrument("GET /metrics", s.metrics.handler()))
+	s.handle("GET /api/openapi.yaml", http.HandlerFunc(s.getOpenAPI))
+	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
+	s.handle("GET /readyz", http.HandlerFunc(s.readyz))
+	s.handle("GET /metrics", s.metrics.handler())
+	s.methodsNotAllowed()
 	if s.cfg.Console != nil {
 		s.mux.Handle("/", s.instrument("console", s.cfg.Console))
+	} else {
+		s.mux.Handle("/", s.instrument("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeProblem(w, problemf(http.StatusNotFound, CodeNotFound, "no route %s %s (see /api/openapi.yaml)", r.Method, r.URL.Path))
+		})))
+	}
+}
+
+// handle registers a route with a method, instrumented.
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, s.instrument(pattern, h))
+	s.patterns = append(s.patterns, pattern)
+}
+
+// methodsNotAllowed answers a described path asked with another method —
+// POST /healthz, PUT /api/v1/contracts — with a 405 problem and the Allow
+// header, rather than leaving it to the console (an HTML page) or to the
+// API's catch-all (a 404 that says the path does not exist). The mux
+// prefers a pattern with a method, so the routes above still answer theirs.
+func (s *Server) methodsNotAllowed() {
+	allowed := map[string][]string{}
+	var paths []string
+	for _, pattern := range s.patterns {
+		method, path, _ := strings.Cut(pattern, " ")
+		if allowed[path] == nil {
+			paths = append(paths, path)
+		}
+		allowed[path] = append(allowed[path], method)
+		if method == http.MethodGet {
+			allowed[path] = append(allowed[path], http.MethodHead)
+		}
+	}
+	for _, path := range paths {
+		allow := strings.Join(allowed[path], ", ")
+		s.mux.Handle(path, s.instrument(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeProblem(w, problemf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s takes %s, not %s", r.URL.Path, allow, r.Method))
+		})))
 	}
 }
 
