@@ -30,15 +30,9 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 )
 
-// eventNamespace derives event ids: UUIDv5(namespace, stream/command/index).
-var eventNamespace = uuid.MustParse("3b0e6f7c-1d2a-5e4b-8c9d-0a1b2c3d4e5f")
-
 // EventID returns the id of the i-th event produced by a command on a
-// stream. Including the stream makes ids unique across streams even when
-// two contracts receive the same command id.
-func EventID(stream, commandID string, i int) uuid.UUID {
-	return uuid.NewSHA1(eventNamespace, fmt.Appendf(nil, "%s/%s/%d", stream, commandID, i))
-}
+// stream (domain.EventID).
+func EventID(stream, commandID string, i int) uuid.UUID { return domain.EventID(stream, commandID, i) }
 
 // Result is the outcome of one command, as `ledger submit` prints it.
 type Result struct {
@@ -225,6 +219,11 @@ func (l *Ledger) submitHeader(ctx context.Context, actor string, line []byte, h 
 	// A back-dated act is refused after the command id is looked up: the
 	// retry, a day later, of a command recorded is a duplicate.
 	cmd, backdated := l.stampRecordingDay(cmd)
+	if a, ok := cmd.(domain.Attributed); ok {
+		// Four eyes: who records an account and who confirms it are
+		// decided on, and come from the token or --actor, never the line.
+		cmd = a.Attribute(actor)
+	}
 	return l.apply(ctx, scheme, cmd, print, actor, backdated)
 }
 

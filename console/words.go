@@ -95,6 +95,11 @@ var eventWords = map[string][2]string{
 		"Amendment {amendment_id:typed} of {amends:text} taken into account (published on {published_on:date}, in force on {effective_on:date}): {reason:typed}"},
 	"CrisisNoted": {"Crise reconnue par {ars:typed} à partir du {from:date}, prise en compte au {noted_on:date} : {reason:typed}",
 		"Crisis recognised by {ars:typed} from {from:date}, taken into account on {noted_on:date}: {reason:typed}"},
+	"BankAccountRecorded": {"Compte bancaire {iban:iban} au nom de {holder:typed}, à partir du {effective_on:date}, saisi par {recorded_by:typed} (à confirmer par une autre personne)",
+		"Bank account {iban:iban} in the name of {holder:typed}, from {effective_on:date}, recorded by {recorded_by:typed} (to be confirmed by another person)"},
+	"BankAccountConfirmed": {"Compte bancaire confirmé par {confirmed_by:typed}", "Bank account confirmed by {confirmed_by:typed}"},
+	"PaymentOrdered": {"{kind:label} de l'année {contract_year:year} : {amount:money} mis en paiement (lot {run_id:typed}, exécution le {execution_date:date}) sur le compte {iban:iban}",
+		"{kind:label} of year {contract_year:year}: {amount:money} ordered (run {run_id:typed}, executed on {execution_date:date}) to account {iban:iban}"},
 	"HiringCorrected": {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
 }
 
@@ -161,6 +166,8 @@ func formatValue(lang, kind string, v any) string {
 		if d, err := domain.ParseDate(s); err == nil {
 			return formatDate(lang, d)
 		}
+	case "iban": // masked: a page is not where an account number is copied from
+		return domain.MaskIBAN(s)
 	case "label":
 		return translate(lang, s)
 	case "suffix": // an optional label after a separator

@@ -80,6 +80,18 @@ const (
 	CodeBackdated = "backdated"
 	// CodeInvalidValue: a query parameter outside the values it takes (a status, a scheme, a limit, a cursor).
 	CodeInvalidValue = "invalid_value"
+	// CodeInvalidIBAN: an IBAN that is not one of a SEPA country (its length, its characters, its check digits).
+	CodeInvalidIBAN = "invalid_iban"
+	// CodeInvalidBIC: a BIC that is not 8 or 11 letters and digits as ISO 9362 lays them out.
+	CodeInvalidBIC = "invalid_bic"
+	// CodeSameActor: a bank account confirmed by the person who recorded it (a change of account takes two people).
+	CodeSameActor = "same_actor"
+	// CodeUnknownAccount: a confirmation naming no bank account recorded on the contract.
+	CodeUnknownAccount = "unknown_account"
+	// CodeAlreadyConfirmed: a bank account confirmed twice.
+	CodeAlreadyConfirmed = "already_confirmed"
+	// CodeNothingToOrder: a payment order for a contract with nothing payable (every payment ordered already, or blocked).
+	CodeNothingToOrder = "nothing_to_order"
 	// CodeRejected: a rejection without a more precise code.
 	CodeRejected = "rejected"
 )

@@ -144,7 +144,7 @@ func (d *CommandDecoder) DecodeShared() (cmd Command, ok bool, err error) {
 			TerminatedOn: f.Date("terminated_on", w.TerminatedOn)})
 		return cmd, true, err
 	}
-	return nil, false, nil
+	return d.decodeTreasury()
 }
 
 // UnknownCommand is the rejection of a line whose type no scheme has.

@@ -89,7 +89,7 @@ const (
 // SharedCommands lists the command types every scheme has: the command path
 // sends them to the scheme whose stream holds the contract.
 func SharedCommands() []string {
-	return []string{CmdDecideDuePayments, CmdTerminateContract, CmdCorrectTermination}
+	return append([]string{CmdDecideDuePayments, CmdTerminateContract, CmdCorrectTermination}, TreasuryCommands()...)
 }
 
 // Stream returns the stream of a contract of a scheme: <scheme>-<id>.

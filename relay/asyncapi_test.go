@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/internal/natstest"
 	"github.com/cptsledger/ledger/notary"
@@ -100,6 +101,15 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	// agreement itself (a row without a mission).
 	fixture.Submit(t, embedded, "cpts", append(fixture.Lines(t, "../examples/letter-of-intent.jsonl"),
 		[]byte(`{"type":"PublishRulebookAmendment","command_id":"am-loi","amendment_id":"aci-2022-loi-t1","amends":"aci-2022","effective_on":"2024-01-01","published_on":"2023-12-01","amounts":[{"tier":"T1","component":"letter_of_intent","amount":"16000"}],"source":"test","reason":"letter-of-intent aid"}`)))
+	// The treasury: an account recorded for the letter of intent's
+	// beneficiary, confirmed by another person, and its aid ordered.
+	const letter = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70"
+	fixture.Submit(t, embedded, "cpts", [][]byte{[]byte(`{"type":"RecordBankAccount","command_id":"acct","contract_id":"` + letter + `","iban":"FR7630006000011234567890189","bic":"AGRIFRPP","holder":"CPTS du Giennois","effective_on":"2022-06-01"}`)})
+	other := app.New(e.store, app.Options{ReplayHistory: true, Actor: "asyncapi-second-person"})
+	fixture.Submit(t, other, "cpts", [][]byte{
+		[]byte(`{"type":"ConfirmBankAccount","command_id":"confirm","contract_id":"` + letter + `","account":"` + domain.EventID("cpts-"+letter, "acct", 0).String() + `"}`),
+		[]byte(`{"type":"OrderPayments","command_id":"order","contract_id":"` + letter + `","run_id":"run-1","through":"2022-12-31","execution_date":"2023-01-05"}`),
+	})
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)

@@ -26,6 +26,10 @@ type Contract struct {
 	TerminatedOn      domain.Date
 	TerminationReason string
 
+	// Treasury holds the beneficiary's bank accounts and the orders to
+	// pay it.
+	Treasury domain.Treasury
+
 	// Corrections are the corrections not yet taken into account by a
 	// regularisation.
 	Corrections []domain.CorrectionRecord
@@ -65,7 +69,16 @@ func (c *Contract) Apply(e domain.Event) error {
 	return nil
 }
 
+// payee is the contract as the treasury reads it.
+func (c *Contract) payee() domain.Payee {
+	return domain.Payee{ContractID: c.ID, Stream: domain.Stream(Scheme, c.ID), Signed: c.Signed,
+		TerminatedOn: c.TerminatedOn, Payments: c.Payments, Treasury: &c.Treasury}
+}
+
 func (c *Contract) apply(e domain.Event) error {
+	if ok, err := c.Treasury.Apply(e); ok {
+		return err
+	}
 	switch e := e.(type) {
 	case AidContractSigned:
 		rb, ok := c.rules.ByID(e.Rulebook)

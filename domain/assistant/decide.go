@@ -13,6 +13,9 @@ import (
 // events it produces, or a *domain.RejectedError listing every rule it
 // breaks. It does not change c.
 func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
+	if events, ok, err := domain.DecideTreasury(c.payee(), cmd); ok {
+		return events, err
+	}
 	_, signs := cmd.(SignAidContract)
 	if err := domain.CheckTarget(c.ID, c.Signed, cmd, signs); err != nil {
 		return nil, err

@@ -88,20 +88,24 @@ func (e PatienteleReported) BusinessDate() domain.Date { return e.ReportedOn }
 const SchemaVersion = domain.SchemaVersion
 
 var decoders = domain.EventDecoders{
-	TypeAidContractSigned:    domain.DecodeAs[AidContractSigned],
-	TypeAssistantHired:       domain.DecodeAs[AssistantHired],
-	TypePatienteleReported:   domain.DecodeAs[PatienteleReported],
-	TypePaymentDecided:       domain.DecodeAs[PaymentDecided],
-	TypeContractTerminated:   domain.DecodeAs[ContractTerminated],
-	TypePatienteleCorrected:  domain.DecodeAs[PatienteleCorrected],
-	TypeHiringCorrected:      domain.DecodeAs[HiringCorrected],
-	TypeTerminationCorrected: domain.DecodeAs[domain.TerminationCorrected],
+	TypeAidContractSigned:           domain.DecodeAs[AidContractSigned],
+	TypeAssistantHired:              domain.DecodeAs[AssistantHired],
+	TypePatienteleReported:          domain.DecodeAs[PatienteleReported],
+	TypePaymentDecided:              domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated:          domain.DecodeAs[ContractTerminated],
+	TypePatienteleCorrected:         domain.DecodeAs[PatienteleCorrected],
+	TypeHiringCorrected:             domain.DecodeAs[HiringCorrected],
+	TypeTerminationCorrected:        domain.DecodeAs[domain.TerminationCorrected],
+	domain.TypeBankAccountRecorded:  domain.TreasuryEventDecoders[domain.TypeBankAccountRecorded],
+	domain.TypeBankAccountConfirmed: domain.TreasuryEventDecoders[domain.TypeBankAccountConfirmed],
+	domain.TypePaymentOrdered:       domain.TreasuryEventDecoders[domain.TypePaymentOrdered],
 }
 
 // EventTypes lists the event types of the scheme.
 func EventTypes() []string {
 	return []string{TypeAidContractSigned, TypeAssistantHired, TypePatienteleReported, TypePaymentDecided, TypeContractTerminated,
-		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected}
+		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected,
+		domain.TypeBankAccountRecorded, domain.TypeBankAccountConfirmed, domain.TypePaymentOrdered}
 }
 
 // DecodeEvent turns a stored event's type and data back into an event.

@@ -43,6 +43,9 @@ type Contract struct {
 	// Letter is set on a letter of intent's stream: its validation (a
 	// letter is not a contract: Signed stays false).
 	Letter *LetterOfIntentValidated
+	// Treasury holds the beneficiary's bank accounts and the orders to
+	// pay it.
+	Treasury domain.Treasury
 
 	// history is every event applied, in order: what a decision as of a
 	// date replays without the corrections dated after it (asOf).
@@ -88,7 +91,17 @@ func (c *Contract) Apply(e Event) error {
 	return nil
 }
 
+// payee is the contract as the treasury reads it; a letter of intent is
+// paid as a signed contract is.
+func (c *Contract) payee() domain.Payee {
+	return domain.Payee{ContractID: c.ID, Stream: domain.Stream(Scheme, c.ID), Signed: c.Signed || c.Letter != nil,
+		TerminatedOn: c.TerminatedOn, Payments: c.Payments, Treasury: &c.Treasury}
+}
+
 func (c *Contract) apply(e Event) error {
+	if ok, err := c.Treasury.Apply(e); ok {
+		return err
+	}
 	switch e := e.(type) {
 	case ContractSigned:
 		rb, ok := c.rules.ByID(e.Rulebook)

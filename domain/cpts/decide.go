@@ -14,6 +14,11 @@ import (
 // breaks. It does not change c: the caller appends the events and applies
 // them. Deciding is a pure function of state and command.
 func Decide(c *Contract, cmd Command) ([]Event, error) {
+	// A letter of intent's aid is paid like a contract's: the treasury's
+	// commands reach it.
+	if events, ok, err := domain.DecideTreasury(c.payee(), cmd); ok {
+		return events, err
+	}
 	_, signs := cmd.(SignContract)
 	_, validates := cmd.(ValidateLetterOfIntent)
 	if err := notALetter(c, cmd); err != nil {

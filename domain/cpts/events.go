@@ -139,22 +139,25 @@ func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
 const SchemaVersion = domain.SchemaVersion
 
 var decoders = domain.EventDecoders{
-	TypeContractSigned:             domain.DecodeAs[ContractSigned],
-	TypeLetterOfIntentValidated:    domain.DecodeAs[LetterOfIntentValidated],
-	TypeMissionStarted:             domain.DecodeAs[MissionStarted],
-	TypeMissionDeployed:            domain.DecodeAs[MissionDeployed],
-	TypeIndicatorsReported:         domain.DecodeAs[IndicatorsReported],
-	TypePaymentDecided:             domain.DecodeAs[PaymentDecided],
-	TypeContractTerminated:         domain.DecodeAs[ContractTerminated],
-	TypeReportCorrected:            domain.DecodeAs[ReportCorrected],
-	TypeMissionDateCorrected:       domain.DecodeAs[MissionDateCorrected],
-	TypeContractTermsCorrected:     domain.DecodeAs[ContractTermsCorrected],
-	TypeTerminationCorrected:       domain.DecodeAs[TerminationCorrected],
-	TypeRulebookAmendmentApplied:   domain.DecodeAs[RulebookAmendmentApplied],
-	TypeCrisisNoted:                domain.DecodeAs[CrisisNoted],
-	TypeRulebookAmendmentPublished: domain.DecodeAs[RulebookAmendmentPublished],
-	TypeCrisisRecognised:           domain.DecodeAs[CrisisRecognised],
-	TypeCrisisRecognitionCorrected: domain.DecodeAs[CrisisRecognitionCorrected],
+	TypeContractSigned:              domain.DecodeAs[ContractSigned],
+	TypeLetterOfIntentValidated:     domain.DecodeAs[LetterOfIntentValidated],
+	TypeMissionStarted:              domain.DecodeAs[MissionStarted],
+	TypeMissionDeployed:             domain.DecodeAs[MissionDeployed],
+	TypeIndicatorsReported:          domain.DecodeAs[IndicatorsReported],
+	TypePaymentDecided:              domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated:          domain.DecodeAs[ContractTerminated],
+	TypeReportCorrected:             domain.DecodeAs[ReportCorrected],
+	TypeMissionDateCorrected:        domain.DecodeAs[MissionDateCorrected],
+	TypeContractTermsCorrected:      domain.DecodeAs[ContractTermsCorrected],
+	TypeTerminationCorrected:        domain.DecodeAs[TerminationCorrected],
+	TypeRulebookAmendmentApplied:    domain.DecodeAs[RulebookAmendmentApplied],
+	TypeCrisisNoted:                 domain.DecodeAs[CrisisNoted],
+	TypeRulebookAmendmentPublished:  domain.DecodeAs[RulebookAmendmentPublished],
+	TypeCrisisRecognised:            domain.DecodeAs[CrisisRecognised],
+	TypeCrisisRecognitionCorrected:  domain.DecodeAs[CrisisRecognitionCorrected],
+	domain.TypeBankAccountRecorded:  domain.TreasuryEventDecoders[domain.TypeBankAccountRecorded],
+	domain.TypeBankAccountConfirmed: domain.TreasuryEventDecoders[domain.TypeBankAccountConfirmed],
+	domain.TypePaymentOrdered:       domain.TreasuryEventDecoders[domain.TypePaymentOrdered],
 }
 
 // MissionCrisis is the mission created by amendment 2 (domain.md §2.10).
@@ -165,7 +168,7 @@ func EventTypes() []string {
 	return []string{TypeContractSigned, TypeMissionStarted, TypeMissionDeployed, TypeIndicatorsReported,
 		TypePaymentDecided, TypeContractTerminated, TypeReportCorrected, TypeMissionDateCorrected,
 		TypeContractTermsCorrected, TypeTerminationCorrected, TypeRulebookAmendmentApplied, TypeCrisisNoted,
-		TypeLetterOfIntentValidated}
+		TypeLetterOfIntentValidated, domain.TypeBankAccountRecorded, domain.TypeBankAccountConfirmed, domain.TypePaymentOrdered}
 }
 
 // DecodeEvent turns a stored event's type and data back into an Event.

@@ -1,0 +1,114 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/cpts"
+)
+
+const t2 = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80"
+
+// A bank account recorded by one person is paid only once another has
+// confirmed it; the person who recorded it cannot; a bad check digit is
+// refused naming the field; an order run twice orders nothing twice, and
+// a payment is ordered to the account in force on the execution date.
+func TestFourEyesThenOrders(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	as := func(actor string) *app.Ledger { return app.New(store, app.Options{Actor: actor, ReplayHistory: true}) }
+	submit := func(l *app.Ledger, line string) app.Result {
+		t.Helper()
+		r, err := l.Submit(ctx, []byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	example, err := os.ReadFile("../examples/t2-contract.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range splitLines(example) {
+		if r := submit(as("agnes"), line); !r.OK {
+			t.Fatalf("%s: %+v", line, r.Error)
+		}
+	}
+	order := func(id, through string) string {
+		return fmt.Sprintf(`{"type":"OrderPayments","command_id":%q,"contract_id":%q,"run_id":%q,"through":%q,"execution_date":"2022-05-02"}`, id, t2, id, through)
+	}
+	// No confirmed account: nothing is ordered, and the rejection says why.
+	r := submit(as("fanny"), order("run-1", "2022-04-30"))
+	if r.OK || r.Error.Code != domain.CodeNothingToOrder || len(r.Error.Violations) < 2 || r.Error.Violations[1].Code != domain.BlockedNoAccount {
+		t.Fatalf("a run without an account: %+v", r)
+	}
+	bad := fmt.Sprintf(`{"type":"RecordBankAccount","command_id":"acct-bad","contract_id":%q,"iban":"FR76 3000 6000 0112 3456 7890 188","holder":"CPTS du Val de Loire","effective_on":"2019-11-15"}`, t2)
+	if r := submit(as("agnes"), bad); r.OK || r.Error.Code != domain.CodeInvalidIBAN || r.Error.Violations[0].Field != "iban" {
+		t.Fatalf("a bad check digit: %+v", r)
+	}
+	rec := fmt.Sprintf(`{"type":"RecordBankAccount","command_id":"acct-1","contract_id":%q,"iban":"FR76 3000 6000 0112 3456 7890 189","bic":"agrifrpp","holder":"CPTS du Val de Loire","effective_on":"2019-11-15"}`, t2)
+	if r := submit(as("agnes"), rec); !r.OK {
+		t.Fatalf("record: %+v", r.Error)
+	}
+	account := app.EventID(cpts.Stream(uuidOf(t2)), "acct-1", 0)
+	confirm := func(id string) string {
+		return fmt.Sprintf(`{"type":"ConfirmBankAccount","command_id":%q,"contract_id":%q,"account":%q}`, id, t2, account)
+	}
+	if r := submit(as("AGNES"), confirm("conf-self")); r.OK || r.Error.Code != domain.CodeSameActor {
+		t.Fatalf("confirmed by who recorded it: %+v", r)
+	}
+	if r := submit(as("fanny"), order("run-2", "2022-04-30")); r.OK {
+		t.Fatalf("ordered to an unconfirmed account: %+v", r)
+	}
+	if r := submit(as("carole"), confirm("conf-1")); !r.OK {
+		t.Fatalf("confirmed by another: %+v", r.Error)
+	}
+	if r := submit(as("carole"), confirm("conf-2")); r.OK || r.Error.Code != domain.CodeAlreadyConfirmed {
+		t.Fatalf("confirmed twice: %+v", r)
+	}
+	r = submit(as("fanny"), order("run-3", "2022-04-30"))
+	if !r.OK || len(r.Events) != 9 {
+		t.Fatalf("the run: %+v", r)
+	}
+	if r := submit(as("fanny"), order("run-4", "2022-04-30")); r.OK || r.Error.Code != domain.CodeNothingToOrder {
+		t.Fatalf("a second run ordered again: %+v", r)
+	}
+	c, err := contractOf(ctx, store, uuidOf(t2), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := domain.Zero
+	for _, o := range c.Treasury.Orders {
+		if o.IBAN != "FR7630006000011234567890189" || o.BIC != "AGRIFRPP" || o.AccountID != account || o.RunID != "run-3" {
+			t.Fatalf("order %+v", o)
+		}
+		total = total.Add(o.Amount)
+	}
+	decided := domain.Zero
+	for _, p := range c.Payments {
+		decided = decided.Add(p.Amount)
+	}
+	if !total.Equal(decided) {
+		t.Fatalf("ordered %s, decided %s", total, decided)
+	}
+}
+
+func splitLines(b []byte) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func uuidOf(s string) uuid.UUID { return uuid.MustParse(s) }

@@ -1,0 +1,227 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+)
+
+// The treasury: from a decided payment to money ordered to a bank account.
+// A beneficiary's bank accounts and the orders to pay it are facts of the
+// contract's own stream, like its payments: the stream is the consistency
+// boundary, so two payment runs racing cannot order one payment twice (the
+// second append fails its expected revision and decides again), and a
+// change of account is judged against the same history it changes.
+//
+// A change of bank account is the classic fraud on payment systems ("fraude
+// au changement de RIB"): an account recorded by one person is paid only
+// once another person has confirmed it (four eyes).
+
+// Command and event types of the treasury: shared by every scheme.
+const (
+	CmdRecordBankAccount  = "RecordBankAccount"
+	CmdConfirmBankAccount = "ConfirmBankAccount"
+	CmdOrderPayments      = "OrderPayments"
+
+	TypeBankAccountRecorded  = "BankAccountRecorded"
+	TypeBankAccountConfirmed = "BankAccountConfirmed"
+	TypePaymentOrdered       = "PaymentOrdered"
+)
+
+// MaxHolderLength bounds an account holder's name: the 70 characters a SEPA
+// credit transfer carries for the creditor's name (EPC implementation
+// guidelines, Cdtr/Nm).
+const MaxHolderLength = 70
+
+// RecordBankAccount records the account a contract's beneficiary is paid
+// to, from EffectiveOn; it is not paid before another person confirms it.
+type RecordBankAccount struct {
+	CommandMeta
+	IBAN, BIC, Holder string
+	EffectiveOn       Date
+	// RecordedBy is the identity submitting the command, set by the
+	// command path: never encoded, nor in its digest.
+	RecordedBy string `json:"-"`
+}
+
+// ConfirmBankAccount confirms a recorded account (Account: its event id).
+type ConfirmBankAccount struct {
+	CommandMeta
+	Account uuid.UUID
+	// ConfirmedBy is the identity submitting the command, set by the
+	// command path: never encoded, nor in its digest.
+	ConfirmedBy string `json:"-"`
+}
+
+// OrderPayments orders, in payment run RunID, every payment of the contract
+// due on or before Through that is not ordered yet, to be executed on
+// ExecutionDate, to the account in force then.
+type OrderPayments struct {
+	CommandMeta
+	RunID         string
+	Through       Date
+	ExecutionDate Date
+}
+
+func (RecordBankAccount) CommandType() string  { return CmdRecordBankAccount }
+func (ConfirmBankAccount) CommandType() string { return CmdConfirmBankAccount }
+func (OrderPayments) CommandType() string      { return CmdOrderPayments }
+
+// Attributed is a command whose decision depends on who submits it: the
+// command path hands it the submitting identity before deciding.
+type Attributed interface {
+	Command
+	Attribute(actor string) Command
+}
+
+func (c RecordBankAccount) Attribute(actor string) Command  { c.RecordedBy = actor; return c }
+func (c ConfirmBankAccount) Attribute(actor string) Command { c.ConfirmedBy = actor; return c }
+
+// BankAccountRecorded: an account recorded for the contract's beneficiary.
+// AccountID is the event's own id.
+type BankAccountRecorded struct {
+	ContractID  uuid.UUID `json:"contract_id"`
+	AccountID   uuid.UUID `json:"account_id"`
+	IBAN        string    `json:"iban"`
+	BIC         string    `json:"bic,omitempty"`
+	Holder      string    `json:"holder"`
+	EffectiveOn Date      `json:"effective_on"`
+	RecordedBy  string    `json:"recorded_by"`
+}
+
+// BankAccountConfirmed: another person confirmed the account.
+type BankAccountConfirmed struct {
+	ContractID  uuid.UUID `json:"contract_id"`
+	AccountID   uuid.UUID `json:"account_id"`
+	EffectiveOn Date      `json:"effective_on"`
+	ConfirmedBy string    `json:"confirmed_by"`
+}
+
+// PaymentOrdered: a decided payment ordered to a confirmed account in a
+// payment run. OrderID, written without dashes, is the transfer's
+// end-to-end id (at most 35 characters in SEPA): the bank's statement
+// names the order by it.
+type PaymentOrdered struct {
+	ContractID    uuid.UUID `json:"contract_id"`
+	OrderID       uuid.UUID `json:"order_id"`
+	RunID         string    `json:"run_id"`
+	PaymentID     uuid.UUID `json:"payment_id"`
+	Kind          string    `json:"kind"`
+	ContractYear  int       `json:"contract_year"`
+	Mission       string    `json:"mission,omitempty"`
+	Rulebook      string    `json:"rulebook"`
+	DueOn         Date      `json:"due_on"`
+	Amount        Money     `json:"amount"`
+	ExecutionDate Date      `json:"execution_date"`
+	AccountID     uuid.UUID `json:"account_id"`
+	IBAN          string    `json:"iban"`
+	BIC           string    `json:"bic,omitempty"`
+	Holder        string    `json:"holder"`
+}
+
+func (BankAccountRecorded) EventType() string      { return TypeBankAccountRecorded }
+func (e BankAccountRecorded) BusinessDate() Date   { return e.EffectiveOn }
+func (BankAccountConfirmed) EventType() string     { return TypeBankAccountConfirmed }
+func (e BankAccountConfirmed) BusinessDate() Date  { return e.EffectiveOn }
+func (PaymentOrdered) EventType() string           { return TypePaymentOrdered }
+func (e PaymentOrdered) BusinessDate() Date        { return e.ExecutionDate }
+func (e PaymentOrdered) EndToEndID() string        { return EndToEndID(e.OrderID) }
+func (e BankAccountRecorded) Account() BankAccount { return BankAccount{BankAccountRecorded: e} }
+
+// EndToEndID is an order id as a transfer carries it: 32 hexadecimal
+// digits, within SEPA's 35 characters.
+func EndToEndID(order uuid.UUID) string {
+	b := make([]byte, 0, 32)
+	for _, c := range order.String() {
+		if c != '-' {
+			b = append(b, byte(c))
+		}
+	}
+	return string(b)
+}
+
+// TreasuryEventDecoders are the treasury's events, which every scheme
+// decodes.
+var TreasuryEventDecoders = EventDecoders{
+	TypeBankAccountRecorded:  DecodeAs[BankAccountRecorded],
+	TypeBankAccountConfirmed: DecodeAs[BankAccountConfirmed],
+	TypePaymentOrdered:       DecodeAs[PaymentOrdered],
+}
+
+// TreasuryEventTypes lists the treasury's event types.
+func TreasuryEventTypes() []string {
+	return []string{TypeBankAccountRecorded, TypeBankAccountConfirmed, TypePaymentOrdered}
+}
+
+// TreasuryCommands lists the treasury's command types.
+func TreasuryCommands() []string {
+	return []string{CmdRecordBankAccount, CmdConfirmBankAccount, CmdOrderPayments}
+}
+
+// BankAccount is an account as the contract knows it.
+type BankAccount struct {
+	BankAccountRecorded
+	Confirmed   bool
+	ConfirmedBy string
+}
+
+// Treasury is what a contract's stream holds of paying it: its accounts in
+// the order recorded, and every order.
+type Treasury struct {
+	Accounts []BankAccount
+	Orders   []PaymentOrdered
+}
+
+// Apply folds a treasury event; ok is false for any other event.
+func (t *Treasury) Apply(e Event) (ok bool, err error) {
+	switch e := e.(type) {
+	case BankAccountRecorded:
+		t.Accounts = append(t.Accounts, e.Account())
+	case BankAccountConfirmed:
+		i := t.account(e.AccountID)
+		if i < 0 {
+			return true, fmt.Errorf("treasury: confirmation of unknown account %s", e.AccountID)
+		}
+		t.Accounts[i].Confirmed, t.Accounts[i].ConfirmedBy = true, e.ConfirmedBy
+	case PaymentOrdered:
+		t.Orders = append(t.Orders, e)
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+func (t *Treasury) account(id uuid.UUID) int {
+	return slices.IndexFunc(t.Accounts, func(a BankAccount) bool { return a.AccountID == id })
+}
+
+// InForce returns the confirmed account paid on day d: of those confirmed
+// and effective by then, the one effective last (recorded last on a tie).
+func (t *Treasury) InForce(d Date) (BankAccount, bool) {
+	var best BankAccount
+	found := false
+	for _, a := range t.Accounts {
+		if a.Confirmed && !a.EffectiveOn.After(d) && (!found || !a.EffectiveOn.Before(best.EffectiveOn)) {
+			best, found = a, true
+		}
+	}
+	return best, found
+}
+
+// Pending returns the accounts recorded and not confirmed yet: a change
+// waiting for its second person.
+func (t *Treasury) Pending() []BankAccount {
+	var out []BankAccount
+	for _, a := range t.Accounts {
+		if !a.Confirmed {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Ordered tells whether a payment has been ordered.
+func (t *Treasury) Ordered(payment uuid.UUID) bool {
+	return slices.ContainsFunc(t.Orders, func(o PaymentOrdered) bool { return o.PaymentID == payment })
+}

@@ -1,0 +1,225 @@
+package domain
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// eventNamespace derives event ids: UUIDv5(namespace, stream/command/index).
+var eventNamespace = uuid.MustParse("3b0e6f7c-1d2a-5e4b-8c9d-0a1b2c3d4e5f")
+
+// EventID returns the id of the i-th event produced by a command on a
+// stream. Including the stream makes ids unique across streams even when
+// two contracts receive the same command id. A recorded bank account is
+// named by its event's id, which the decision computes here.
+func EventID(stream, commandID string, i int) uuid.UUID {
+	return uuid.NewSHA1(eventNamespace, fmt.Appendf(nil, "%s/%s/%d", stream, commandID, i))
+}
+
+// orderNamespace derives order ids from the run and the payment: the same
+// run ordering the same payment is the same order, whoever computes it.
+var orderNamespace = uuid.MustParse("8f3a1c52-6b7d-5e90-a1b2-c3d4e5f60718")
+
+// Why a payment due is not ordered.
+const (
+	BlockedNoAccount  = "no_confirmed_account"
+	BlockedTerminated = "contract_terminated"
+	BlockedWithheld   = "withheld"
+)
+
+// Blocked is a payment due that a run does not order, and why.
+type Blocked struct {
+	Payment PaymentDecided
+	Code    string
+	Reason  string
+}
+
+// Payee is a contract's state as the treasury reads it.
+type Payee struct {
+	ContractID   uuid.UUID
+	Stream       string
+	Signed       bool
+	TerminatedOn Date
+	Payments     []PaymentDecided
+	Treasury     *Treasury
+}
+
+// Plan returns what a run through the day through, executed on exec,
+// would order — every decided payment of a positive amount due by then and
+// not ordered yet, to the account in force on exec — and what it could
+// not, with the reason. Negative amounts (a recovery, a regularisation
+// that takes back) are not orders: they are owed to the fund.
+func (p Payee) Plan(through, exec Date) (due []PaymentDecided, blocked []Blocked, account BankAccount) {
+	account, hasAccount := p.Treasury.InForce(exec)
+	for _, pay := range p.Payments {
+		if pay.Amount.Sign() <= 0 || pay.DueOn.After(through) || p.Treasury.Ordered(pay.PaymentID) {
+			continue
+		}
+		switch {
+		case pay.Status != StatusDecided:
+			blocked = append(blocked, Blocked{pay, BlockedWithheld, fmt.Sprintf("the payment is %s: %s", pay.Status, pay.Reason)})
+		case !p.TerminatedOn.IsZero():
+			blocked = append(blocked, Blocked{pay, BlockedTerminated, fmt.Sprintf("the contract was terminated on %s: its payments are ordered by hand, after review", p.TerminatedOn)})
+		case !hasAccount:
+			blocked = append(blocked, Blocked{pay, BlockedNoAccount, p.noAccountReason(exec)})
+		default:
+			due = append(due, pay)
+		}
+	}
+	return due, blocked, account
+}
+
+func (p Payee) noAccountReason(exec Date) string {
+	if pending := p.Treasury.Pending(); len(pending) > 0 {
+		a := pending[len(pending)-1]
+		return fmt.Sprintf("no confirmed bank account in force on %s; %s, recorded by %s, awaits confirmation by another person", exec, MaskIBAN(a.IBAN), a.RecordedBy)
+	}
+	return fmt.Sprintf("no confirmed bank account in force on %s (RecordBankAccount, then ConfirmBankAccount by another person)", exec)
+}
+
+// DecideTreasury decides a treasury command on a contract; handled is
+// false for any other command.
+func DecideTreasury(p Payee, cmd Command) (events []Event, handled bool, err error) {
+	switch cmd := cmd.(type) {
+	case RecordBankAccount:
+		events, err = p.record(cmd)
+	case ConfirmBankAccount:
+		events, err = p.confirm(cmd)
+	case OrderPayments:
+		events, err = p.order(cmd)
+	default:
+		return nil, false, nil
+	}
+	return events, true, err
+}
+
+func (p Payee) record(cmd RecordBankAccount) ([]Event, error) {
+	if err := CheckTarget(p.ContractID, p.Signed, cmd, false); err != nil {
+		return nil, err
+	}
+	if !p.TerminatedOn.IsZero() {
+		return nil, Reject(CodeContractTerminated, "contract_id", fmt.Sprintf("the contract was terminated on %s: no new account", p.TerminatedOn))
+	}
+	return []Event{BankAccountRecorded{ContractID: p.ContractID, AccountID: EventID(p.Stream, cmd.CommandID, 0),
+		IBAN: cmd.IBAN, BIC: cmd.BIC, Holder: cmd.Holder, EffectiveOn: cmd.EffectiveOn, RecordedBy: cmd.RecordedBy}}, nil
+}
+
+func (p Payee) confirm(cmd ConfirmBankAccount) ([]Event, error) {
+	if err := CheckTarget(p.ContractID, p.Signed, cmd, false); err != nil {
+		return nil, err
+	}
+	i := p.Treasury.account(cmd.Account)
+	if i < 0 {
+		return nil, Reject(CodeUnknownAccount, "account", fmt.Sprintf("no bank account %s is recorded on this contract (the event id of its BankAccountRecorded)", cmd.Account))
+	}
+	a := p.Treasury.Accounts[i]
+	if a.Confirmed {
+		return nil, Reject(CodeAlreadyConfirmed, "account", fmt.Sprintf("the account %s was confirmed by %s", MaskIBAN(a.IBAN), a.ConfirmedBy))
+	}
+	if cmd.ConfirmedBy == "" || strings.EqualFold(cmd.ConfirmedBy, a.RecordedBy) {
+		return nil, Reject(CodeSameActor, "account", fmt.Sprintf("%s recorded this account: another person must confirm it (four eyes)", a.RecordedBy))
+	}
+	return []Event{BankAccountConfirmed{ContractID: p.ContractID, AccountID: a.AccountID, EffectiveOn: a.EffectiveOn, ConfirmedBy: cmd.ConfirmedBy}}, nil
+}
+
+func (p Payee) order(cmd OrderPayments) ([]Event, error) {
+	if err := CheckTarget(p.ContractID, p.Signed, cmd, false); err != nil {
+		return nil, err
+	}
+	due, blocked, account := p.Plan(cmd.Through, cmd.ExecutionDate)
+	if len(due) == 0 {
+		vs := Violations{{Code: CodeNothingToOrder, Field: "through", Rule: fmt.Sprintf("nothing of the contract due by %s is left to order", cmd.Through)}}
+		for _, b := range blocked {
+			vs.Add(b.Code, "", fmt.Sprintf("%s of year %d (%s): %s", b.Payment.Kind, b.Payment.ContractYear, b.Payment.Amount, b.Reason))
+		}
+		return nil, vs.Err()
+	}
+	events := make([]Event, len(due))
+	for i, pay := range due {
+		events[i] = PaymentOrdered{ContractID: p.ContractID, OrderID: uuid.NewSHA1(orderNamespace, []byte(cmd.RunID+"/"+pay.PaymentID.String())),
+			RunID: cmd.RunID, PaymentID: pay.PaymentID, Kind: pay.Kind, ContractYear: pay.ContractYear, Mission: pay.Mission,
+			Rulebook: pay.Rulebook, DueOn: pay.DueOn, Amount: pay.Amount, ExecutionDate: cmd.ExecutionDate,
+			AccountID: account.AccountID, IBAN: account.IBAN, BIC: account.BIC, Holder: account.Holder}
+	}
+	return events, nil
+}
+
+// decodeTreasury decodes the treasury's commands; ok is false for any
+// other type.
+func (d *CommandDecoder) decodeTreasury() (cmd Command, ok bool, err error) {
+	f := d.Fields()
+	switch d.Header.Type {
+	case CmdRecordBankAccount:
+		var w struct {
+			WireHeader
+			IBAN        string `json:"iban"`
+			BIC         string `json:"bic"`
+			Holder      string `json:"holder"`
+			EffectiveOn string `json:"effective_on"`
+		}
+		if err := d.Decode(&w); err != nil {
+			return nil, true, err
+		}
+		c := RecordBankAccount{CommandMeta: d.Meta(w.WireHeader), Holder: w.Holder, EffectiveOn: f.Date("effective_on", w.EffectiveOn)}
+		c.IBAN, c.BIC = f.iban(w.IBAN), f.bic(w.BIC)
+		if f.Required("holder", w.Holder) {
+			f.checkText("holder", w.Holder, MaxHolderLength, textName)
+		}
+		cmd, err = d.Result(c)
+	case CmdConfirmBankAccount:
+		var w struct {
+			WireHeader
+			Account string `json:"account"`
+		}
+		if err := d.Decode(&w); err != nil {
+			return nil, true, err
+		}
+		cmd, err = d.Result(ConfirmBankAccount{CommandMeta: d.Meta(w.WireHeader), Account: f.UUID("account", w.Account)})
+	case CmdOrderPayments:
+		var w struct {
+			WireHeader
+			RunID         string `json:"run_id"`
+			Through       string `json:"through"`
+			ExecutionDate string `json:"execution_date"`
+		}
+		if err := d.Decode(&w); err != nil {
+			return nil, true, err
+		}
+		if f.Required("run_id", w.RunID) {
+			f.checkText("run_id", w.RunID, MaxRunIDLength, textName)
+		}
+		cmd, err = d.Result(OrderPayments{CommandMeta: d.Meta(w.WireHeader), RunID: w.RunID,
+			Through: f.Date("through", w.Through), ExecutionDate: f.Date("execution_date", w.ExecutionDate)})
+	default:
+		return nil, false, nil
+	}
+	return cmd, true, err
+}
+
+// MaxRunIDLength bounds a payment run's id: it is the file's message id,
+// 35 characters in SEPA (MsgId).
+const MaxRunIDLength = 35
+
+func (f Fields) iban(s string) string {
+	if !f.Required("iban", s) {
+		return ""
+	}
+	iban, err := ParseIBAN(s)
+	if err != nil {
+		f.V.Add(CodeInvalidIBAN, "iban", err.Error())
+	}
+	return iban
+}
+
+func (f Fields) bic(s string) string {
+	if s == "" {
+		return ""
+	}
+	bic, err := ParseBIC(s)
+	if err != nil {
+		f.V.Add(CodeInvalidBIC, "bic", err.Error())
+	}
+	return bic
+}
