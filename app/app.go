@@ -320,6 +320,9 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 	}
 	for attempt := 0; ; attempt++ {
 		d, done, err := l.decideOnce(ctx, scheme, stream, cmd, print, backdated, attempt)
+		if errors.Is(err, errStale) {
+			continue // decided again on the stream as stored
+		}
 		if err != nil || done != nil {
 			if done != nil {
 				return *done, nil
@@ -395,6 +398,9 @@ func (l *Ledger) decideOnce(ctx context.Context, scheme domain.Scheme, stream st
 	}
 	if !d.presumed {
 		if d.events, err = scheme.Decide(d.st.state, cmd); err != nil {
+			if attempt == 0 && l.stale(ctx, stream, d.st) {
+				return d, nil, errStale
+			}
 			return reject(err)
 		}
 		if len(d.events) == 0 {
@@ -635,6 +641,22 @@ func (l *Ledger) state(ctx context.Context, scheme domain.Scheme, id uuid.UUID, 
 	return st, nil
 }
 
+// errStale: a command was rejected on a cached state that the store has
+// moved past (another process, or another Ledger on the same store,
+// appended since): it is decided again on the stream as stored.
+var errStale = errors.New("the cached state is behind the store")
+
+// stale tells whether the stream holds events after the cached state's
+// revision. A rejection is judged on the stream as stored: an append
+// would have found a cache behind it (its expected revision fails), a
+// rejection appends nothing and would not — a confirmation made by
+// another process, unseen, must not refuse a payment order. Read only
+// when a command is rejected.
+func (l *Ledger) stale(ctx context.Context, stream string, st *loaded) bool {
+	evs, err := l.store.ReadStream(ctx, stream, uint64(st.revision+1), 1)
+	return err == nil && len(evs) > 0
+}
+
 // keep puts a contract's state in the cache.
 func (l *Ledger) keep(stream string, st *loaded) {
 	l.mu.Lock()
@@ -707,6 +729,9 @@ func (l *Ledger) stampRecordingDay(cmd domain.Command) (stamped domain.Command, 
 	if t, ok := cmd.(domain.TerminateContract); ok {
 		t.RecordedOn = day
 		return t, nil
+	}
+	if s, ok := cmd.(domain.Stamped); ok {
+		cmd = s.Stamp(day)
 	}
 	return cmd, domain.CheckRecordingDay(cmd, day)
 }

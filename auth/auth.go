@@ -24,6 +24,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/dirlock"
 )
 
@@ -368,4 +369,17 @@ func (s *Store) update(change func([]Token) ([]Token, error)) error {
 		return err
 	}
 	return os.Rename(tmp, s.path)
+}
+
+// ParseExpiry reads when a token stops being accepted, as typed: a
+// duration from now, or a date (its end, UTC).
+func ParseExpiry(s string, now time.Time) (time.Time, error) {
+	if d, err := domain.ParseDate(s); err == nil {
+		return d.Time().Add(24*time.Hour - time.Second), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return time.Time{}, fmt.Errorf("--expires %q: want a positive duration (720h) or a date YYYY-MM-DD", s)
+	}
+	return now.Add(d), nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/google/uuid"
 )
 
@@ -39,11 +41,30 @@ type Blocked struct {
 // Payee is a contract's state as the treasury reads it.
 type Payee struct {
 	ContractID   uuid.UUID
+	Scheme       string
 	Stream       string
+	CPAM         string
 	Signed       bool
 	TerminatedOn Date
 	Payments     []PaymentDecided
 	Treasury     *Treasury
+}
+
+// Payable is a contract's state that the treasury can pay: every scheme's.
+type Payable interface {
+	State
+	Payee() Payee
+}
+
+// OrdersOf returns the orders of a payment run.
+func (t *Treasury) OrdersOf(run string) []PaymentOrdered {
+	var out []PaymentOrdered
+	for _, o := range t.Orders {
+		if o.RunID == run {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // Plan returns what a run through the day through, executed on exec,
@@ -99,9 +120,8 @@ func (p Payee) record(cmd RecordBankAccount) ([]Event, error) {
 	if err := CheckTarget(p.ContractID, p.Signed, cmd, false); err != nil {
 		return nil, err
 	}
-	if !p.TerminatedOn.IsZero() {
-		return nil, Reject(CodeContractTerminated, "contract_id", fmt.Sprintf("the contract was terminated on %s: no new account", p.TerminatedOn))
-	}
+	// A terminated contract may still be owed (or owe) money: its account
+	// is recorded; its payments are ordered by hand (Plan).
 	return []Event{BankAccountRecorded{ContractID: p.ContractID, AccountID: EventID(p.Stream, cmd.CommandID, 0),
 		IBAN: cmd.IBAN, BIC: cmd.BIC, Holder: cmd.Holder, EffectiveOn: cmd.EffectiveOn, RecordedBy: cmd.RecordedBy}}, nil
 }
@@ -163,10 +183,8 @@ func (d *CommandDecoder) decodeTreasury() (cmd Command, ok bool, err error) {
 			return nil, true, err
 		}
 		c := RecordBankAccount{CommandMeta: d.Meta(w.WireHeader), Holder: w.Holder, EffectiveOn: f.Date("effective_on", w.EffectiveOn)}
-		c.IBAN, c.BIC = f.iban(w.IBAN), f.bic(w.BIC)
-		if f.Required("holder", w.Holder) {
-			f.checkText("holder", w.Holder, MaxHolderLength, textName)
-		}
+		c.IBAN, c.BIC = f.IBAN("iban", w.IBAN), f.BIC("bic", w.BIC)
+		f.Holder("holder", w.Holder)
 		cmd, err = d.Result(c)
 	case CmdConfirmBankAccount:
 		var w struct {
@@ -202,24 +220,61 @@ func (d *CommandDecoder) decodeTreasury() (cmd Command, ok bool, err error) {
 // 35 characters in SEPA (MsgId).
 const MaxRunIDLength = 35
 
-func (f Fields) iban(s string) string {
-	if !f.Required("iban", s) {
+// IBAN checks a required IBAN and returns its electronic form.
+func (f Fields) IBAN(field, s string) string {
+	if !f.Required(field, s) {
 		return ""
 	}
 	iban, err := ParseIBAN(s)
 	if err != nil {
-		f.V.Add(CodeInvalidIBAN, "iban", err.Error())
+		f.V.Add(CodeInvalidIBAN, field, err.Error())
 	}
 	return iban
 }
 
-func (f Fields) bic(s string) string {
+// BIC checks an optional BIC and returns it in upper case.
+func (f Fields) BIC(field, s string) string {
 	if s == "" {
 		return ""
 	}
 	bic, err := ParseBIC(s)
 	if err != nil {
-		f.V.Add(CodeInvalidBIC, "bic", err.Error())
+		f.V.Add(CodeInvalidBIC, field, err.Error())
 	}
 	return bic
+}
+
+// Holder checks an account holder's name: required, one line, at most
+// MaxHolderLength characters.
+func (f Fields) Holder(field, s string) {
+	if f.Required(field, s) {
+		f.checkText(field, s, MaxHolderLength, textName)
+	}
+}
+
+// PayerAccount is the account a CPAM pays from.
+type PayerAccount struct {
+	CPAM, IBAN, BIC, Name string
+}
+
+// PayerAccounts is a scheme's reference facts that hold the payers'
+// accounts: the one a CPAM pays from on a day.
+type PayerAccounts interface {
+	PayerAccount(cpam string, d Date) (PayerAccount, bool)
+}
+
+// SameCPAM tells two spellings of one CPAM apart from two CPAMs: Unicode
+// NFC, runs of spaces one space, case folded.
+func SameCPAM(a, b string) bool {
+	key := func(s string) string {
+		return strings.ToLower(strings.Join(strings.Fields(norm.NFC.String(s)), " "))
+	}
+	return a == b || key(a) == key(b)
+}
+
+// Stamped is a command that takes the day the ledger records it where the
+// line gives no date of its own (a payer's account: effective from then).
+type Stamped interface {
+	Command
+	Stamp(day Date) Command
 }

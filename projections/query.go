@@ -270,6 +270,26 @@ func (db *DB) Payments(ctx context.Context, id uuid.UUID, w Window) ([]PaymentRo
 	return out, err
 }
 
+// PayableContracts returns the contracts (and letters of intent) with a
+// decision of a positive amount due on or before through, in id order:
+// those a payment run looks at. Which of their payments are ordered is
+// the contracts' own streams' to say.
+func (db *DB) PayableContracts(ctx context.Context, through domain.Date) ([]uuid.UUID, error) {
+	ids, err := db.strings(ctx, `SELECT DISTINCT contract_id FROM payments WHERE amount_cents > 0 AND due_on <= ? ORDER BY contract_id`, through.String())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uuid.UUID, 0, len(ids))
+	for _, s := range ids {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("payments: contract id %q: %w", s, err)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
 // EachPayment calls fn with every decision of every contract within the
 // window, by contract then decision order.
 func (db *DB) EachPayment(ctx context.Context, w Window, fn func(PaymentRow) error) error {
@@ -583,8 +603,8 @@ func (db *DB) Parties(ctx context.Context) (cpams, arss []string, err error) {
 	return cpams, arss, err
 }
 
-func (db *DB) strings(ctx context.Context, q string) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, q)
+func (db *DB) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,17 @@ import (
 	"github.com/cptsledger/ledger/projections"
 )
 
+// PayableContracts returns the contracts with a decision of a positive
+// amount due on or before through: those a payment run looks at.
+func (l *Ledger) PayableContracts(ctx context.Context, through domain.Date) ([]uuid.UUID, error) {
+	var out []uuid.UUID
+	err := l.with(ctx, func(db *projections.DB) (err error) {
+		out, err = db.PayableContracts(ctx, through)
+		return err
+	})
+	return out, err
+}
+
 // Payments returns a contract's decisions in the order they were made,
 // within the window; each payment a regularisation corrects names it
 // (corrected_by).

@@ -64,7 +64,7 @@ func ledger(t *testing.T, bin string, args ...string) string {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("ledger %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+		t.Fatalf("ledger %s: %v\n%s%s", strings.Join(args, " "), err, grepFalse(out.String()), errb.String())
 	}
 	return out.String()
 }
@@ -129,4 +129,15 @@ func TestSubmitKilledMidFileThenResubmitted(t *testing.T) {
 	if interrupted == 0 {
 		t.Fatal("no run was killed before the end of the file: the test proved nothing")
 	}
+}
+
+// grepFalse keeps the rejected lines of a submit's output.
+func grepFalse(out string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, `"ok":false`) {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
 }

@@ -106,16 +106,9 @@ const (
 )
 
 // claimForDemo refuses a data directory that holds a ledger the demo did
-// not make, and marks a new one as the demo's (demo.Claim).
+// not make, and marks a new one as the demo's (demo.Claim); lockDemo
+// chose the directory and refused a store other than the embedded one.
 func claimForDemo(e *cli.Env) error {
-	if e.Global.Store != "" && e.Global.Store != "embedded" {
-		return cli.Fail("the demo runs on the embedded store only (it would add fake contracts to the server's ledger)")
-	}
-	if e.Global.Data == defaultData && os.Getenv("LEDGER_DATA") == "" {
-		// Without --data, the demo's own directory: ./data is where real
-		// use keeps its ledger.
-		e.Global.Data = demoData
-	}
 	if err := demo.Claim(e.Global.Data, e.RequireLedger() == nil); err != nil {
 		return cli.Fail(err.Error())
 	}
@@ -130,6 +123,8 @@ func lockDemo(e *cli.Env) (*dirlock.Lock, error) {
 		return nil, cli.Fail("the demo runs on the embedded store only (it would add fake contracts to the server's ledger)")
 	}
 	if e.Global.Data == defaultData && os.Getenv("LEDGER_DATA") == "" {
+		// Without --data, the demo's own directory: ./data is where real
+		// use keeps its ledger.
 		e.Global.Data = demoData
 	}
 	lock, err := lockServe(e)

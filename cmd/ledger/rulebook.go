@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
@@ -31,29 +28,9 @@ func runRulebook(e *cli.Env, args []string) error {
 	if *file == "" {
 		return cli.Usage("--file is required")
 	}
-	var raw []byte
-	var err error
-	if *file == "-" {
-		raw, err = io.ReadAll(io.LimitReader(e.Stdin, domain.MaxCommandBytes+1))
-	} else {
-		raw, err = readLimited(*file, domain.MaxCommandBytes+1)
-	}
+	raw, err := e.ReadDocument(*file, "ledger rulebook publish takes one amendment")
 	if err != nil {
 		return err
-	}
-	// One line for the command path: a JSON document over several lines
-	// is compacted (a malformed one is the decoder's to name); a file of
-	// several documents is refused.
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	var first json.RawMessage
-	if dec.Decode(&first) == nil {
-		if _, err := dec.Token(); err != io.EOF {
-			return cli.Usage(fmt.Sprintf("%s holds more than one JSON value: ledger rulebook publish takes one amendment", *file))
-		}
-		var compact bytes.Buffer
-		if json.Compact(&compact, first) == nil {
-			raw = compact.Bytes()
-		}
 	}
 	if h, err := domain.PeekHeader(raw); err == nil && h.Type != cpts.CmdPublishRulebookAmendment {
 		return cli.Usage(fmt.Sprintf("the file holds a %q command: ledger rulebook publish takes a %s", h.Type, cpts.CmdPublishRulebookAmendment))
@@ -81,14 +58,4 @@ func runRulebook(e *cli.Env, args []string) error {
 		return cli.Fail("the amendment was rejected")
 	}
 	return nil
-}
-
-// readLimited reads at most n bytes of a file.
-func readLimited(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, n))
 }

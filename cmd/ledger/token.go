@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/cptsledger/ledger/auth"
-	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/cli"
 	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
@@ -58,7 +57,7 @@ func tokenCreate(e *cli.Env, tokens *auth.Store, args []string) error {
 	if err := e.RequireLedger(); err != nil {
 		return err
 	}
-	until, err := parseExpiry(*expires)
+	until, err := auth.ParseExpiry(*expires, time.Now())
 	if err != nil {
 		return cli.Usage(err.Error())
 	}
@@ -123,19 +122,6 @@ func tokenList(e *cli.Env, tokens *auth.Store, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.CPAM, t.CreatedAt.Format(timeFormat), at(t.ExpiresAt, "never"), at(t.RevokedAt, ""))
 	}
 	return tw.Flush()
-}
-
-// parseExpiry reads --expires: a duration from now, or a date (its end,
-// UTC).
-func parseExpiry(s string) (time.Time, error) {
-	if d, err := domain.ParseDate(s); err == nil {
-		return d.Time().Add(24*time.Hour - time.Second), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return time.Time{}, fmt.Errorf("--expires %q: want a positive duration (720h) or a date YYYY-MM-DD", s)
-	}
-	return time.Now().Add(d), nil
 }
 
 // knownCPAM refuses a CPAM no contract of the ledger names: a typo ("CPAM

@@ -69,10 +69,10 @@ func (c *Contract) Apply(e domain.Event) error {
 	return nil
 }
 
-// payee is the contract as the treasury reads it.
-func (c *Contract) payee() domain.Payee {
-	return domain.Payee{ContractID: c.ID, Stream: domain.Stream(Scheme, c.ID), Signed: c.Signed,
-		TerminatedOn: c.TerminatedOn, Payments: c.Payments, Treasury: &c.Treasury}
+// Payee is the contract as the treasury reads it.
+func (c *Contract) Payee() domain.Payee {
+	return domain.Payee{ContractID: c.ID, Scheme: Scheme, Stream: domain.Stream(Scheme, c.ID), Signed: c.Signed,
+		TerminatedOn: c.TerminatedOn, Payments: c.Payments, Treasury: &c.Treasury, CPAM: c.Terms.CPAM}
 }
 
 func (c *Contract) apply(e domain.Event) error {

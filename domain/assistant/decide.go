@@ -13,7 +13,7 @@ import (
 // events it produces, or a *domain.RejectedError listing every rule it
 // breaks. It does not change c.
 func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
-	if events, ok, err := domain.DecideTreasury(c.payee(), cmd); ok {
+	if events, ok, err := domain.DecideTreasury(c.Payee(), cmd); ok {
 		return events, err
 	}
 	_, signs := cmd.(SignAidContract)

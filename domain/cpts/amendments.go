@@ -19,13 +19,16 @@ const (
 
 // ReferenceCommands lists the command types of the reference streams.
 func ReferenceCommands() []string {
-	return []string{CmdPublishRulebookAmendment, CmdRecogniseCrisis, CmdCorrectCrisisRecognition}
+	return []string{CmdPublishRulebookAmendment, CmdRecogniseCrisis, CmdCorrectCrisisRecognition, CmdRecordPayerAccount}
 }
 
 // ReferenceStream returns the stream a reference command writes.
 func ReferenceStream(commandType string) string {
-	if commandType == CmdPublishRulebookAmendment {
+	switch commandType {
+	case CmdPublishRulebookAmendment:
 		return RulebooksStream
+	case CmdRecordPayerAccount:
+		return PayersStream
 	}
 	return CrisesStream
 }
@@ -173,6 +176,8 @@ func DecodeReferenceCommand(raw []byte, dates domain.Calendar) (Command, error) 
 			Withdrawn: w.Withdrawn, CorrectedOn: f.Date("corrected_on", w.CorrectedOn), Reason: w.Reason}}
 		f.Reason("reason", w.Reason)
 		return d.Result(c)
+	case CmdRecordPayerAccount:
+		return decodePayer(d, commandID)
 	}
 	return nil, domain.UnknownCommand(d.Header.Type, CmdPublishRulebookAmendment)
 }
@@ -217,6 +222,8 @@ func DecideReference(ref *Reference, rules *Rules, cmd Command) ([]Event, error)
 		return decideRecognise(ref, rules, cmd.CrisisRecognised)
 	case CorrectCrisisRecognition:
 		return decideCorrectCrisis(ref, cmd.CrisisRecognitionCorrected)
+	case RecordPayerAccount:
+		return decidePayer(cmd)
 	}
 	return nil, domain.Reject(domain.CodeUnknownCommand, "type", fmt.Sprintf("%T is not a command of the reference streams", cmd))
 }

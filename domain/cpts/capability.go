@@ -12,7 +12,9 @@ import (
 // amendments and the crisis recognitions, each rule of them here, once.
 var _ domain.ReferenceFacts = definition{}
 
-func (definition) ReferenceStreams() []string                { return []string{RulebooksStream, CrisesStream} }
+func (definition) ReferenceStreams() []string {
+	return []string{RulebooksStream, CrisesStream, PayersStream}
+}
 func (definition) ReferenceCommands() []string               { return ReferenceCommands() }
 func (definition) ReferenceStream(commandType string) string { return ReferenceStream(commandType) }
 func (definition) NewReference() domain.Reference            { return &Reference{} }

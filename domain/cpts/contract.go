@@ -91,11 +91,15 @@ func (c *Contract) Apply(e Event) error {
 	return nil
 }
 
-// payee is the contract as the treasury reads it; a letter of intent is
+// Payee is the contract as the treasury reads it; a letter of intent is
 // paid as a signed contract is.
-func (c *Contract) payee() domain.Payee {
-	return domain.Payee{ContractID: c.ID, Stream: domain.Stream(Scheme, c.ID), Signed: c.Signed || c.Letter != nil,
-		TerminatedOn: c.TerminatedOn, Payments: c.Payments, Treasury: &c.Treasury}
+func (c *Contract) Payee() domain.Payee {
+	p := domain.Payee{ContractID: c.ID, Scheme: Scheme, Stream: domain.Stream(Scheme, c.ID), Signed: c.Signed || c.Letter != nil,
+		TerminatedOn: c.TerminatedOn, Payments: c.Payments, Treasury: &c.Treasury, CPAM: c.Terms.CPAM}
+	if c.Letter != nil {
+		p.CPAM = c.Letter.CPAM
+	}
+	return p
 }
 
 func (c *Contract) apply(e Event) error {

@@ -16,7 +16,7 @@ import (
 func Decide(c *Contract, cmd Command) ([]Event, error) {
 	// A letter of intent's aid is paid like a contract's: the treasury's
 	// commands reach it.
-	if events, ok, err := domain.DecideTreasury(c.payee(), cmd); ok {
+	if events, ok, err := domain.DecideTreasury(c.Payee(), cmd); ok {
 		return events, err
 	}
 	_, signs := cmd.(SignContract)

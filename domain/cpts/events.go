@@ -155,6 +155,7 @@ var decoders = domain.EventDecoders{
 	TypeRulebookAmendmentPublished:  domain.DecodeAs[RulebookAmendmentPublished],
 	TypeCrisisRecognised:            domain.DecodeAs[CrisisRecognised],
 	TypeCrisisRecognitionCorrected:  domain.DecodeAs[CrisisRecognitionCorrected],
+	TypePayerAccountRecorded:        domain.DecodeAs[PayerAccountRecorded],
 	domain.TypeBankAccountRecorded:  domain.TreasuryEventDecoders[domain.TypeBankAccountRecorded],
 	domain.TypeBankAccountConfirmed: domain.TreasuryEventDecoders[domain.TypeBankAccountConfirmed],
 	domain.TypePaymentOrdered:       domain.TreasuryEventDecoders[domain.TypePaymentOrdered],

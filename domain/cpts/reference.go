@@ -162,11 +162,15 @@ func (r CrisisRecognised) Reaches(ars string, contract uuid.UUID) bool {
 type Reference struct {
 	Amendments   []PublishedAmendment
 	Recognitions []Recognition
+	// Payers are the payers' accounts, in the order recorded.
+	Payers []PayerAccountRecorded
 }
 
 // Apply folds one event of a reference stream.
 func (r *Reference) Apply(eventID uuid.UUID, e Event) error {
 	switch e := e.(type) {
+	case PayerAccountRecorded:
+		r.Payers = append(r.Payers, e)
 	case RulebookAmendmentPublished:
 		r.Amendments = append(r.Amendments, PublishedAmendment{EventID: eventID, RulebookAmendmentPublished: e})
 	case CrisisRecognised:
@@ -200,7 +204,7 @@ func (r *Reference) Copy() *Reference {
 	if r == nil {
 		return nil
 	}
-	return &Reference{Amendments: slices.Clone(r.Amendments), Recognitions: slices.Clone(r.Recognitions)}
+	return &Reference{Amendments: slices.Clone(r.Amendments), Recognitions: slices.Clone(r.Recognitions), Payers: slices.Clone(r.Payers)}
 }
 
 // Clone implements domain.Reference.

@@ -6,7 +6,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -186,4 +188,37 @@ func (e *Env) RecordRuleCorrections(ledger *app.Ledger) error {
 		fmt.Fprintf(e.Stderr, "ledger: rule data corrected: recorded %s (%d contracts decided with the figures it corrects: their next decision regularises)\n", r.CommandID, r.Contracts)
 	}
 	return err
+}
+
+// ReadDocument reads one JSON command from a file (- for standard input),
+// at most domain.MaxCommandBytes, written on one line or several, and
+// returns it on one line for the command path; a file of several JSON
+// values is refused (what says what the command takes). A malformed
+// document is returned as it is, for the decoder to name its fault.
+func (e *Env) ReadDocument(file, what string) ([]byte, error) {
+	var in io.Reader = e.Stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in = f
+	}
+	raw, err := io.ReadAll(io.LimitReader(in, domain.MaxCommandBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var first json.RawMessage
+	if dec.Decode(&first) == nil {
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, Usage(fmt.Sprintf("%s holds more than one JSON value: %s", file, what))
+		}
+		var compact bytes.Buffer
+		if json.Compact(&compact, first) == nil {
+			raw = compact.Bytes()
+		}
+	}
+	return raw, nil
 }
