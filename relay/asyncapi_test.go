@@ -104,6 +104,7 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	// The treasury: an account recorded for the letter of intent's
 	// beneficiary, confirmed by another person, and its aid ordered.
 	const letter = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e70"
+	fixture.Submit(t, embedded, "cpts", [][]byte{[]byte(`{"type":"RecordPayerAccount","command_id":"payer","cpam":"CPAM du Loiret","iban":"FR7630001007941234567890185","bic":"BDFEFRPPCCT","name":"CPAM du Loiret","effective_on":"2022-01-01"}`)})
 	fixture.Submit(t, embedded, "cpts", [][]byte{[]byte(`{"type":"RecordBankAccount","command_id":"acct","contract_id":"` + letter + `","iban":"FR7630006000011234567890189","bic":"AGRIFRPP","holder":"CPTS du Giennois","effective_on":"2022-06-01"}`)})
 	other := app.New(e.store, app.Options{ReplayHistory: true, Actor: "asyncapi-second-person"})
 	fixture.Submit(t, other, "cpts", [][]byte{
