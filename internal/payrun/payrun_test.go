@@ -169,8 +169,9 @@ func golden(t *testing.T, file []byte) {
 }
 
 // validate checks a file against one of the EPC's schemas with xmllint
-// (Debian's libxml2-utils): the XSD is the one in ../shared/xsd when
-// LEDGER_SEPA_XSD names that folder, else the copy in ../sepa/testdata.
+// (Debian's libxml2-utils), beside the validator WritePain001 runs: the
+// XSD is the one in ../shared/xsd when LEDGER_SEPA_XSD names that folder,
+// else the copy in ../sepa/schemas.
 // Without xmllint the check is skipped, saying so; in CI
 // (LEDGER_REQUIRE_XMLLINT) it fails instead.
 func validate(t *testing.T, file, xsd string) {
@@ -183,7 +184,7 @@ func validate(t *testing.T, file, xsd string) {
 		t.Log("SKIP: no xmllint here (apt-get install libxml2-utils): the file is not validated against " + xsd)
 		return
 	}
-	dir := "../sepa/testdata"
+	dir := "../sepa/schemas"
 	if d := os.Getenv("LEDGER_SEPA_XSD"); d != "" {
 		dir = d
 	}

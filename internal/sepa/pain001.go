@@ -7,6 +7,7 @@
 package sepa
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -105,7 +106,11 @@ type xCdtTrf struct {
 	CdtrAgt    *xCdtAgt `xml:"CdtrAgt,omitempty"`
 	Creditor   string   `xml:"Cdtr>Nm"`
 	CdtrIBAN   string   `xml:"CdtrAcct>Id>IBAN"`
-	Remittance string   `xml:"RmtInf>Ustrd,omitempty"`
+	RmtInf     *xRmtInf `xml:"RmtInf,omitempty"`
+}
+
+type xRmtInf struct {
+	Ustrd string `xml:"Ustrd"`
 }
 
 type xCdtAgt struct {
@@ -119,9 +124,10 @@ type xAmount struct {
 
 // WritePain001 writes the initiation as a pain.001.001.09 document: one
 // PmtInf per batch, counts and control sums computed here, every text in
-// the SEPA character set and within its length. An empty batch, an
-// amount that is not positive or a name that reads as nothing is an
-// error: a file the bank would reject is never written.
+// the SEPA character set and within its length, the whole checked against
+// the EPC's schema before a byte is written. An empty batch, an amount
+// that is not positive or a name that reads as nothing is an error: a
+// file the bank would reject is never written.
 func WritePain001(w io.Writer, in Initiation) error {
 	doc := xDocument{NS: pain001NS}
 	doc.Init.GrpHdr = xGroupHeader{MsgID: Text(in.MessageID, 35), CreDtTm: in.Created.UTC().Format("2006-01-02T15:04:05Z"), InitgNm: Text(in.Initiator, 70)}
@@ -138,15 +144,22 @@ func WritePain001(w io.Writer, in Initiation) error {
 		return fmt.Errorf("sepa: a payment file holds at least one transfer")
 	}
 	doc.Init.GrpHdr.NbOfTxs, doc.Init.GrpHdr.CtrlSum = count, total.String()
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	enc := xml.NewEncoder(&b)
 	enc.Indent("", "  ")
 	if err := enc.Encode(doc); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, "\n")
+	b.WriteByte('\n')
+	schema, err := Pain001()
+	if err != nil {
+		return err
+	}
+	if err := schema.Validate(b.Bytes()); err != nil {
+		return fmt.Errorf("sepa: the payment file would not pass the EPC's schema: %w", err)
+	}
+	_, err = w.Write(b.Bytes())
 	return err
 }
 
@@ -166,7 +179,10 @@ func pmtInf(b Batch) (xPmtInf, domain.Money, error) {
 			return p, sum, fmt.Errorf("sepa: transfer %s: the amount %s is not positive", t.EndToEndID, t.Amount)
 		}
 		tx := xCdtTrf{EndToEndID: Text(t.EndToEndID, 35), Amount: xAmount{Ccy: "EUR", Value: t.Amount.String()},
-			Creditor: Text(t.Creditor.Name, 70), CdtrIBAN: t.Creditor.IBAN, Remittance: Text(t.Remittance, 140)}
+			Creditor: Text(t.Creditor.Name, 70), CdtrIBAN: t.Creditor.IBAN}
+		if r := Text(t.Remittance, 140); r != "" {
+			tx.RmtInf = &xRmtInf{Ustrd: r}
+		}
 		if t.Creditor.BIC != "" {
 			tx.CdtrAgt = &xCdtAgt{BIC: t.Creditor.BIC}
 		}
