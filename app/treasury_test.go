@@ -112,3 +112,92 @@ func splitLines(b []byte) []string {
 }
 
 func uuidOf(s string) uuid.UUID { return uuid.MustParse(s) }
+
+// A statement's entries: a booking of another amount is refused
+// (amount_mismatch), the booking settles the order, a second booking is
+// refused; a return for a closed account (AC04) makes the payment due
+// again but blocks it until another account is confirmed, and orders it
+// there; a return for another reason (MS03) orders it again to the same
+// account.
+func TestSettlementsAndReturns(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	l := app.New(store, app.Options{Actor: "fanny", ReplayHistory: true})
+	other := app.New(store, app.Options{Actor: "carole", ReplayHistory: true})
+	submit := func(l *app.Ledger, line string) app.Result {
+		t.Helper()
+		r, err := l.Submit(ctx, []byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	example, _ := os.ReadFile("../examples/t2-contract.jsonl")
+	for _, line := range splitLines(example) {
+		submit(l, line)
+	}
+	account := func(id, iban string) uuid.UUID {
+		t.Helper()
+		if r := submit(l, fmt.Sprintf(`{"type":"RecordBankAccount","command_id":%q,"contract_id":%q,"iban":%q,"holder":"CPTS du Val de Loire","effective_on":"2019-11-15"}`, id, t2, iban)); !r.OK {
+			t.Fatalf("record: %+v", r.Error)
+		}
+		acct := app.EventID(cpts.Stream(uuidOf(t2)), id, 0)
+		if r := submit(other, fmt.Sprintf(`{"type":"ConfirmBankAccount","command_id":"c-%s","contract_id":%q,"account":%q}`, id, t2, acct)); !r.OK {
+			t.Fatalf("confirm: %+v", r.Error)
+		}
+		return acct
+	}
+	first := account("acct-1", "FR7630006000011234567890189")
+	order := func(run string) app.Result {
+		return submit(l, fmt.Sprintf(`{"type":"OrderPayments","command_id":%q,"contract_id":%q,"run_id":%q,"through":"2020-12-31","execution_date":"2021-01-04"}`, run, t2, run))
+	}
+	if r := order("run-1"); !r.OK || len(r.Events) != 6 {
+		t.Fatalf("run 1: %+v", r)
+	}
+	c, _ := contractOf(ctx, store, uuidOf(t2), nil)
+	o1, o2 := c.Treasury.Orders[0], c.Treasury.Orders[1]
+	entry := func(typ, id string, o domain.Order, amount, reason string) app.Result {
+		line := fmt.Sprintf(`{"type":%q,"command_id":%q,"contract_id":%q,"order":%q,"booked_on":"2021-01-04","amount":%q,"statement":"S-1"`, typ, id, t2, o.OrderID, amount)
+		if reason != "" {
+			line += fmt.Sprintf(`,"reason_code":%q`, reason)
+		}
+		return submit(l, line+"}")
+	}
+	if r := entry("SettlePayment", "s-bad", o1, "1.00", ""); r.OK || r.Error.Code != domain.CodeAmountMismatch {
+		t.Fatalf("another amount: %+v", r)
+	}
+	if r := entry("SettlePayment", "s-1", o1, o1.Amount.String(), ""); !r.OK {
+		t.Fatalf("settle: %+v", r.Error)
+	}
+	if r := entry("SettlePayment", "s-again", o1, o1.Amount.String(), ""); r.OK || r.Error.Code != domain.CodeAlreadySettled {
+		t.Fatalf("settled twice: %+v", r)
+	}
+	if r := entry("ReturnPayment", "r-1", o2, o2.Amount.String(), "AC04"); !r.OK {
+		t.Fatalf("return: %+v", r.Error)
+	}
+	if r := order("run-2"); r.OK || r.Error.Violations[1].Code != domain.BlockedNoAccount {
+		t.Fatalf("ordered again to a closed account: %+v", r)
+	}
+	second := account("acct-2", "DE89370400440532013000")
+	if r := order("run-3"); !r.OK || len(r.Events) != 1 {
+		t.Fatalf("run 3: %+v", r)
+	}
+	c, _ = contractOf(ctx, store, uuidOf(t2), nil)
+	again := c.Treasury.Orders[len(c.Treasury.Orders)-1]
+	if again.PaymentID != o2.PaymentID || again.AccountID != second || again.AccountID == first {
+		t.Fatalf("ordered again: %+v", again)
+	}
+	if got := c.Treasury.Execution(o1.PaymentID); got != domain.ExecutionPaid {
+		t.Fatalf("the settled payment is %s", got)
+	}
+	if r := entry("ReturnPayment", "r-2", again, again.Amount.String(), "MS03"); !r.OK {
+		t.Fatalf("return MS03: %+v", r.Error)
+	}
+	if r := order("run-4"); !r.OK || len(r.Events) != 1 {
+		t.Fatalf("run 4: %+v", r)
+	}
+	c, _ = contractOf(ctx, store, uuidOf(t2), nil)
+	if last := c.Treasury.Orders[len(c.Treasury.Orders)-1]; last.AccountID != second {
+		t.Fatalf("after MS03 ordered to %s, want the same account", last.AccountID)
+	}
+}

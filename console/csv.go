@@ -34,10 +34,12 @@ var csvHeaders = map[string]string{
 	"line_mission": "Mission", "line_component": "Composante", "line_amount": "Montant de la ligne (€)",
 	"payment_amount": "Montant du paiement (€)", "deadline": "Échéance", "name": "Nom", "mission": "Mission",
 	"months": "Délai (mois)", "signed_on": "Signé le", "terminated_on": "Résilié le", "overdue": "En retard",
+	"execution_status": "Exécution",
 }
 
 // csvWords are the columns whose cells are codes the console has words for.
-var csvWords = map[string]bool{"scheme": true, "kind": true, "status": true, "mission": true, "line_mission": true, "line_component": true}
+var csvWords = map[string]bool{"scheme": true, "kind": true, "status": true, "mission": true, "line_mission": true, "line_component": true,
+	"execution_status": true}
 
 // csvDates are the columns of business dates.
 var csvDates = map[string]bool{"due_on": true, "decided_on": true, "deadline": true, "signed_on": true, "terminated_on": true}

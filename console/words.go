@@ -100,6 +100,9 @@ var eventWords = map[string][2]string{
 	"BankAccountConfirmed": {"Compte bancaire confirmé par {confirmed_by:typed}", "Bank account confirmed by {confirmed_by:typed}"},
 	"PaymentOrdered": {"{kind:label} de l'année {contract_year:year} : {amount:money} mis en paiement (lot {run_id:typed}, exécution le {execution_date:date}) sur le compte {iban:iban}",
 		"{kind:label} of year {contract_year:year}: {amount:money} ordered (run {run_id:typed}, executed on {execution_date:date}) to account {iban:iban}"},
+	"PaymentSettled": {"Virement de {amount:money} débité le {booked_on:date} (relevé {statement:typed})", "Transfer of {amount:money} booked on {booked_on:date} (statement {statement:typed})"},
+	"PaymentReturned": {"Virement de {amount:money} retourné le {booked_on:date}, motif {reason_code:text} (relevé {statement:typed})",
+		"Transfer of {amount:money} returned on {booked_on:date}, reason {reason_code:text} (statement {statement:typed})"},
 	"HiringCorrected": {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
 }
 

@@ -92,6 +92,14 @@ const (
 	CodeAlreadyConfirmed = "already_confirmed"
 	// CodeNothingToOrder: a payment order for a contract with nothing payable (every payment ordered already, or blocked).
 	CodeNothingToOrder = "nothing_to_order"
+	// CodeUnknownOrder: a bank entry naming no order of the contract.
+	CodeUnknownOrder = "unknown_order"
+	// CodeAmountMismatch: a bank entry whose amount is not its order's.
+	CodeAmountMismatch = "amount_mismatch"
+	// CodeAlreadySettled: an order booked twice.
+	CodeAlreadySettled = "already_settled"
+	// CodeOrderReturned: an entry about an order already returned.
+	CodeOrderReturned = "order_returned"
 	// CodeRejected: a rejection without a more precise code.
 	CodeRejected = "rejected"
 )

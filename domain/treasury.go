@@ -23,10 +23,25 @@ const (
 	CmdRecordBankAccount  = "RecordBankAccount"
 	CmdConfirmBankAccount = "ConfirmBankAccount"
 	CmdOrderPayments      = "OrderPayments"
+	CmdSettlePayment      = "SettlePayment"
+	CmdReturnPayment      = "ReturnPayment"
 
 	TypeBankAccountRecorded  = "BankAccountRecorded"
 	TypeBankAccountConfirmed = "BankAccountConfirmed"
 	TypePaymentOrdered       = "PaymentOrdered"
+	TypePaymentSettled       = "PaymentSettled"
+	TypePaymentReturned      = "PaymentReturned"
+)
+
+// Execution statuses of a decided payment: decided (not ordered, or
+// returned and not ordered again), ordered, paid (the bank's statement
+// shows the transfer booked), returned (the beneficiary's bank sent it
+// back; the next run orders it again).
+const (
+	ExecutionDecided  = "decided"
+	ExecutionOrdered  = "ordered"
+	ExecutionPaid     = "paid"
+	ExecutionReturned = "returned"
 )
 
 // MaxHolderLength bounds an account holder's name: the 70 characters a SEPA
@@ -63,6 +78,33 @@ type OrderPayments struct {
 	Through       Date
 	ExecutionDate Date
 }
+
+// BankEntry is what a bank statement says of an order: the entry's
+// booking date, amount, the bank's reference and the statement it is in.
+type BankEntry struct {
+	Order         uuid.UUID
+	BookedOn      Date
+	Amount        Money
+	BankReference string
+	Statement     string
+}
+
+// SettlePayment records that the payer's bank booked an order's transfer.
+type SettlePayment struct {
+	CommandMeta
+	BankEntry
+}
+
+// ReturnPayment records that the beneficiary's bank sent an order's
+// transfer back, with the ISO 20022 return reason.
+type ReturnPayment struct {
+	CommandMeta
+	BankEntry
+	ReasonCode string
+}
+
+func (SettlePayment) CommandType() string { return CmdSettlePayment }
+func (ReturnPayment) CommandType() string { return CmdReturnPayment }
 
 func (RecordBankAccount) CommandType() string  { return CmdRecordBankAccount }
 func (ConfirmBankAccount) CommandType() string { return CmdConfirmBankAccount }
@@ -120,6 +162,38 @@ type PaymentOrdered struct {
 	Holder        string    `json:"holder"`
 }
 
+// PaymentSettled: the order's transfer booked on the payer's account.
+type PaymentSettled struct {
+	ContractID    uuid.UUID `json:"contract_id"`
+	OrderID       uuid.UUID `json:"order_id"`
+	PaymentID     uuid.UUID `json:"payment_id"`
+	Amount        Money     `json:"amount"`
+	BookedOn      Date      `json:"booked_on"`
+	BankReference string    `json:"bank_reference,omitempty"`
+	Statement     string    `json:"statement"`
+}
+
+// PaymentReturned: the order's transfer came back; AccountUnusable says
+// the reason is the account's (closed, wrong, blocked, its holder
+// deceased): the account is not paid again.
+type PaymentReturned struct {
+	ContractID      uuid.UUID `json:"contract_id"`
+	OrderID         uuid.UUID `json:"order_id"`
+	PaymentID       uuid.UUID `json:"payment_id"`
+	Amount          Money     `json:"amount"`
+	BookedOn        Date      `json:"booked_on"`
+	ReasonCode      string    `json:"reason_code"`
+	AccountID       uuid.UUID `json:"account_id"`
+	AccountUnusable bool      `json:"account_unusable"`
+	BankReference   string    `json:"bank_reference,omitempty"`
+	Statement       string    `json:"statement"`
+}
+
+func (PaymentSettled) EventType() string     { return TypePaymentSettled }
+func (e PaymentSettled) BusinessDate() Date  { return e.BookedOn }
+func (PaymentReturned) EventType() string    { return TypePaymentReturned }
+func (e PaymentReturned) BusinessDate() Date { return e.BookedOn }
+
 func (BankAccountRecorded) EventType() string      { return TypeBankAccountRecorded }
 func (e BankAccountRecorded) BusinessDate() Date   { return e.EffectiveOn }
 func (BankAccountConfirmed) EventType() string     { return TypeBankAccountConfirmed }
@@ -147,16 +221,18 @@ var TreasuryEventDecoders = EventDecoders{
 	TypeBankAccountRecorded:  DecodeAs[BankAccountRecorded],
 	TypeBankAccountConfirmed: DecodeAs[BankAccountConfirmed],
 	TypePaymentOrdered:       DecodeAs[PaymentOrdered],
+	TypePaymentSettled:       DecodeAs[PaymentSettled],
+	TypePaymentReturned:      DecodeAs[PaymentReturned],
 }
 
 // TreasuryEventTypes lists the treasury's event types.
 func TreasuryEventTypes() []string {
-	return []string{TypeBankAccountRecorded, TypeBankAccountConfirmed, TypePaymentOrdered}
+	return []string{TypeBankAccountRecorded, TypeBankAccountConfirmed, TypePaymentOrdered, TypePaymentSettled, TypePaymentReturned}
 }
 
 // TreasuryCommands lists the treasury's command types.
 func TreasuryCommands() []string {
-	return []string{CmdRecordBankAccount, CmdConfirmBankAccount, CmdOrderPayments}
+	return []string{CmdRecordBankAccount, CmdConfirmBankAccount, CmdOrderPayments, CmdSettlePayment, CmdReturnPayment}
 }
 
 // BankAccount is an account as the contract knows it.
@@ -164,13 +240,34 @@ type BankAccount struct {
 	BankAccountRecorded
 	Confirmed   bool
 	ConfirmedBy string
+	// Unusable is the return reason that makes the account one never
+	// paid again, or "".
+	Unusable string
+}
+
+// Order is an order and what the bank said of it.
+type Order struct {
+	PaymentOrdered
+	Settled  *PaymentSettled
+	Returned *PaymentReturned
+}
+
+// Status is the order's execution status.
+func (o Order) Status() string {
+	switch {
+	case o.Returned != nil:
+		return ExecutionReturned
+	case o.Settled != nil:
+		return ExecutionPaid
+	}
+	return ExecutionOrdered
 }
 
 // Treasury is what a contract's stream holds of paying it: its accounts in
 // the order recorded, and every order.
 type Treasury struct {
 	Accounts []BankAccount
-	Orders   []PaymentOrdered
+	Orders   []Order
 }
 
 // Apply folds a treasury event; ok is false for any other event.
@@ -185,11 +282,30 @@ func (t *Treasury) Apply(e Event) (ok bool, err error) {
 		}
 		t.Accounts[i].Confirmed, t.Accounts[i].ConfirmedBy = true, e.ConfirmedBy
 	case PaymentOrdered:
-		t.Orders = append(t.Orders, e)
+		t.Orders = append(t.Orders, Order{PaymentOrdered: e})
+	case PaymentSettled:
+		i := t.order(e.OrderID)
+		if i < 0 {
+			return true, fmt.Errorf("treasury: settlement of unknown order %s", e.OrderID)
+		}
+		t.Orders[i].Settled = &e
+	case PaymentReturned:
+		i := t.order(e.OrderID)
+		if i < 0 {
+			return true, fmt.Errorf("treasury: return of unknown order %s", e.OrderID)
+		}
+		t.Orders[i].Returned = &e
+		if a := t.account(e.AccountID); a >= 0 && e.AccountUnusable {
+			t.Accounts[a].Unusable = e.ReasonCode
+		}
 	default:
 		return false, nil
 	}
 	return true, nil
+}
+
+func (t *Treasury) order(id uuid.UUID) int {
+	return slices.IndexFunc(t.Orders, func(o Order) bool { return o.OrderID == id })
 }
 
 func (t *Treasury) account(id uuid.UUID) int {
@@ -202,7 +318,7 @@ func (t *Treasury) InForce(d Date) (BankAccount, bool) {
 	var best BankAccount
 	found := false
 	for _, a := range t.Accounts {
-		if a.Confirmed && !a.EffectiveOn.After(d) && (!found || !a.EffectiveOn.Before(best.EffectiveOn)) {
+		if a.Confirmed && a.Unusable == "" && !a.EffectiveOn.After(d) && (!found || !a.EffectiveOn.Before(best.EffectiveOn)) {
 			best, found = a, true
 		}
 	}
@@ -221,7 +337,19 @@ func (t *Treasury) Pending() []BankAccount {
 	return out
 }
 
-// Ordered tells whether a payment has been ordered.
+// Ordered tells whether a payment has an order the bank has not sent
+// back: a returned payment is ordered again.
 func (t *Treasury) Ordered(payment uuid.UUID) bool {
-	return slices.ContainsFunc(t.Orders, func(o PaymentOrdered) bool { return o.PaymentID == payment })
+	return slices.ContainsFunc(t.Orders, func(o Order) bool { return o.PaymentID == payment && o.Returned == nil })
+}
+
+// Execution returns a payment's execution status: its last order's, or
+// decided.
+func (t *Treasury) Execution(payment uuid.UUID) string {
+	for i := len(t.Orders) - 1; i >= 0; i-- {
+		if t.Orders[i].PaymentID == payment {
+			return t.Orders[i].Status()
+		}
+	}
+	return ExecutionDecided
 }

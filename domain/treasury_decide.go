@@ -1,7 +1,10 @@
 package domain
 
 import (
+	"encoding/json"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -61,7 +64,7 @@ func (t *Treasury) OrdersOf(run string) []PaymentOrdered {
 	var out []PaymentOrdered
 	for _, o := range t.Orders {
 		if o.RunID == run {
-			out = append(out, o)
+			out = append(out, o.PaymentOrdered)
 		}
 	}
 	return out
@@ -110,6 +113,10 @@ func DecideTreasury(p Payee, cmd Command) (events []Event, handled bool, err err
 		events, err = p.confirm(cmd)
 	case OrderPayments:
 		events, err = p.order(cmd)
+	case SettlePayment:
+		events, err = p.settle(cmd)
+	case ReturnPayment:
+		events, err = p.returned(cmd)
 	default:
 		return nil, false, nil
 	}
@@ -195,6 +202,8 @@ func (d *CommandDecoder) decodeTreasury() (cmd Command, ok bool, err error) {
 			return nil, true, err
 		}
 		cmd, err = d.Result(ConfirmBankAccount{CommandMeta: d.Meta(w.WireHeader), Account: f.UUID("account", w.Account)})
+	case CmdSettlePayment, CmdReturnPayment:
+		cmd, err = d.decodeBankEntry(d.Header.Type == CmdReturnPayment)
 	case CmdOrderPayments:
 		var w struct {
 			WireHeader
@@ -277,4 +286,104 @@ func SameCPAM(a, b string) bool {
 type Stamped interface {
 	Command
 	Stamp(day Date) Command
+}
+
+// unusableReasons are the ISO 20022 return reasons that are the account's:
+// incorrect account number (AC01), closed (AC04), blocked (AC06),
+// transaction forbidden on it (AG01), holder deceased (MD07), bank
+// identifier incorrect (RC01). A payment returned for one of them is
+// ordered again only to another confirmed account.
+var unusableReasons = []string{"AC01", "AC04", "AC06", "AG01", "MD07", "RC01"}
+
+// bankEntryOrder finds the order a statement's entry names and checks its
+// amount.
+func (p Payee) bankEntryOrder(cmd Command, e BankEntry) (Order, error) {
+	if err := CheckTarget(p.ContractID, p.Signed, cmd, false); err != nil {
+		return Order{}, err
+	}
+	i := p.Treasury.order(e.Order)
+	if i < 0 {
+		return Order{}, Reject(CodeUnknownOrder, "order", fmt.Sprintf("no order %s of this contract", e.Order))
+	}
+	o := p.Treasury.Orders[i]
+	if !e.Amount.Equal(o.Amount) {
+		return o, Reject(CodeAmountMismatch, "amount", fmt.Sprintf("the bank booked %s for the order %s of %s", e.Amount, EndToEndID(o.OrderID), o.Amount))
+	}
+	if o.Returned != nil {
+		return o, Reject(CodeOrderReturned, "order", fmt.Sprintf("the order %s was returned on %s (%s)", EndToEndID(o.OrderID), o.Returned.BookedOn, o.Returned.ReasonCode))
+	}
+	return o, nil
+}
+
+func (p Payee) settle(cmd SettlePayment) ([]Event, error) {
+	o, err := p.bankEntryOrder(cmd, cmd.BankEntry)
+	if err != nil {
+		return nil, err
+	}
+	if o.Settled != nil {
+		return nil, Reject(CodeAlreadySettled, "order", fmt.Sprintf("the order %s was booked on %s (statement %s)", EndToEndID(o.OrderID), o.Settled.BookedOn, o.Settled.Statement))
+	}
+	return []Event{PaymentSettled{ContractID: p.ContractID, OrderID: o.OrderID, PaymentID: o.PaymentID, Amount: cmd.Amount,
+		BookedOn: cmd.BookedOn, BankReference: cmd.BankReference, Statement: cmd.Statement}}, nil
+}
+
+func (p Payee) returned(cmd ReturnPayment) ([]Event, error) {
+	o, err := p.bankEntryOrder(cmd, cmd.BankEntry)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{PaymentReturned{ContractID: p.ContractID, OrderID: o.OrderID, PaymentID: o.PaymentID, Amount: cmd.Amount,
+		BookedOn: cmd.BookedOn, ReasonCode: cmd.ReasonCode, AccountID: o.AccountID, AccountUnusable: slices.Contains(unusableReasons, cmd.ReasonCode),
+		BankReference: cmd.BankReference, Statement: cmd.Statement}}, nil
+}
+
+// decodeBankEntry decodes what SettlePayment and ReturnPayment share.
+func (d *CommandDecoder) decodeBankEntry(reason bool) (Command, error) {
+	var w struct {
+		WireHeader
+		Order         string         `json:"order"`
+		BookedOn      string         `json:"booked_on"`
+		Amount        NumberOrString `json:"amount"`
+		BankReference string         `json:"bank_reference"`
+		Statement     string         `json:"statement"`
+		ReasonCode    string         `json:"reason_code"`
+	}
+	if err := d.Decode(&w); err != nil {
+		return nil, err
+	}
+	f := d.Fields()
+	e := BankEntry{Order: f.UUID("order", w.Order), BookedOn: f.Date("booked_on", w.BookedOn), BankReference: w.BankReference, Statement: w.Statement}
+	e.Amount = f.Amount("amount", w.Amount.Number())
+	f.OptionalName("bank_reference", w.BankReference)
+	f.Name("statement", w.Statement)
+	if !reason {
+		if w.ReasonCode != "" {
+			f.V.Add(CodeUnknownField, "reason_code", "a settlement has no return reason")
+		}
+		return d.Result(SettlePayment{CommandMeta: d.Meta(w.WireHeader), BankEntry: e})
+	}
+	if f.Required("reason_code", w.ReasonCode) && !returnReason.MatchString(w.ReasonCode) {
+		f.V.Add(CodeInvalidValue, "reason_code", "an ISO 20022 return reason code: four letters and digits (AC04, MS03)")
+	}
+	return d.Result(ReturnPayment{CommandMeta: d.Meta(w.WireHeader), BankEntry: e, ReasonCode: w.ReasonCode})
+}
+
+var returnReason = regexp.MustCompile(`^[A-Z0-9]{4}$`)
+
+// Amount checks a required positive amount in euros with at most two
+// decimal places.
+func (f Fields) Amount(field string, n json.Number) Money {
+	d, ok := f.Decimal(field, n)
+	if !ok {
+		return Zero
+	}
+	if d.Sign() <= 0 || !d.Equal(d.Round(2)) {
+		f.V.Add(CodeInvalidNumber, field, "must be a positive amount in euros with at most two decimal places, got "+quote(string(n)))
+		return Zero
+	}
+	m, err := ParseMoney(d.StringFixed(2))
+	if err != nil {
+		f.V.Add(CodeInvalidNumber, field, err.Error())
+	}
+	return m
 }

@@ -64,7 +64,7 @@ type Index struct {
 // All returns the ledger's projections.
 func All() []Projection {
 	return []Projection{contractsProjection{}, aidContractsProjection{}, paymentsProjection{}, deadlinesProjection{},
-		terminationsProjection{}, reportsProjection{}, lettersProjection{}}
+		terminationsProjection{}, reportsProjection{}, lettersProjection{}, executionsProjection{}}
 }
 
 // Event is a stored event with the contract its stream belongs to and its

@@ -44,7 +44,11 @@ func (l *Ledger) Payments(ctx context.Context, id uuid.UUID, w Window) ([]Paymen
 		if err != nil {
 			return err
 		}
-		out = correctedBy(paymentsFrom(ps))
+		ex, err := db.Executions(ctx, id, w)
+		if err != nil {
+			return err
+		}
+		out = withExecutions(correctedBy(paymentsFrom(ps)), executions(ex))
 		return nil
 	})
 	return out, err
@@ -158,9 +162,9 @@ func ExportHeader(perPayment bool) []string {
 	h := []string{"contract_id", "scheme", "beneficiary", "cpam", "ars", "tier", "payment_id", "kind", "contract_year", "due_on",
 		"decided_on", "status", "rulebook", "aid_table"}
 	if perPayment {
-		return append(h, "regularises", "amount", "to_pay")
+		return append(h, "regularises", "amount", "to_pay", "execution_status")
 	}
-	return append(h, "line_mission", "line_component", "line_amount", "payment_amount")
+	return append(h, "line_mission", "line_component", "line_amount", "payment_amount", "execution_status")
 }
 
 // Export calls fn with every row of the payments export within the window,
@@ -179,13 +183,18 @@ func (l *Ledger) Export(ctx context.Context, f ExportFilter, w Window, money fun
 				return ErrUnknownContract{ID: f.Contract}
 			}
 		}
+		ex, err := db.ExecutionsWithin(ctx, w)
+		if err != nil {
+			return err
+		}
+		status := executions(ex)
 		var current []Payment
 		flush := func() error {
 			if len(current) == 0 {
 				return nil
 			}
 			defer func() { current = current[:0] }()
-			return exportRows(contracts[current[0].ContractID], current, f.PerPayment, money, fn)
+			return exportRows(contracts[current[0].ContractID], withExecutions(current, status), f.PerPayment, money, fn)
 		}
 		// One contract's export shows the aid of the letter it follows
 		// first, beside it.
@@ -259,7 +268,7 @@ func exportRows(c projections.SummaryRow, ps []Payment, perPayment bool, money f
 			for j, id := range p.Corrects {
 				ids[j] = id.String()
 			}
-			if err := fn(append(head, strings.Join(ids, " "), money(p.Amount), money(net[i].ToPay))); err != nil {
+			if err := fn(append(head, strings.Join(ids, " "), money(p.Amount), money(net[i].ToPay), p.ExecutionStatus)); err != nil {
 				return err
 			}
 			continue
@@ -273,7 +282,7 @@ func exportRows(c projections.SummaryRow, ps []Payment, perPayment bool, money f
 			if ln.Mission != nil {
 				mission = *ln.Mission
 			}
-			if err := fn(append(head[:len(head):len(head)], mission, ln.Component, money(ln.Amount), money(p.Amount))); err != nil {
+			if err := fn(append(head[:len(head):len(head)], mission, ln.Component, money(ln.Amount), money(p.Amount), p.ExecutionStatus)); err != nil {
 				return err
 			}
 		}

@@ -55,6 +55,10 @@ type Payment struct {
 	CorrectedBy []uuid.UUID `json:"corrected_by,omitempty"`
 	Position    uint64      `json:"position"`
 	RecordedAt  string      `json:"recorded_at"`
+	// ExecutionStatus is what became of the payment within the window:
+	// decided (not ordered, or returned and not ordered again), ordered,
+	// paid or returned.
+	ExecutionStatus string `json:"execution_status"`
 }
 
 // Line is one breakdown line.
@@ -76,7 +80,7 @@ func paymentFrom(r projections.PaymentRow) Payment {
 	p := Payment{PaymentID: r.PaymentID, ContractID: r.ContractID, Kind: r.Kind, ContractYear: r.ContractYear, Mission: optional(r.Mission),
 		DueOn: r.DueOn, DecidedOn: r.DecidedOn, Status: r.Status, Amount: r.Amount, Rulebook: r.Rulebook, Table: r.Table, Rule: r.Rule,
 		Lines: make([]Line, len(r.Lines)), Scheme: r.Scheme, Reason: r.Reason, Withheld: r.Withheld, Corrects: r.Corrects,
-		Position: r.Position, RecordedAt: r.RecordedAt}
+		Position: r.Position, RecordedAt: r.RecordedAt, ExecutionStatus: domain.ExecutionDecided}
 	for i, l := range r.Lines {
 		p.Lines[i] = Line{Mission: optional(l.Mission), Component: l.Component, Amount: l.Amount, Basis: l.Basis, Formula: l.Formula,
 			Rulebook: l.Rulebook, Amendment: l.Amendment, Withheld: l.Withheld}
@@ -159,4 +163,24 @@ func letterFrom(r projections.LetterRow, aid []projections.PaymentRow) LetterOfI
 func letterSummary(r projections.LetterRow) projections.SummaryRow {
 	return projections.SummaryRow{ContractID: r.LetterID, Scheme: "cpts", Rulebook: r.Rulebook, Tier: r.Tier, CPAM: r.CPAM, ARS: r.ARS,
 		Name: r.CPTSName, SignedOn: r.ValidatedOn}
+}
+
+// executions maps each payment to its execution status: the last order,
+// booking or return of the rows (in the order recorded).
+func executions(rows []projections.ExecutionRow) map[uuid.UUID]string {
+	out := make(map[uuid.UUID]string, len(rows))
+	for _, r := range rows {
+		out[r.PaymentID] = r.Status
+	}
+	return out
+}
+
+// withExecutions sets each payment's execution status.
+func withExecutions(ps []Payment, status map[uuid.UUID]string) []Payment {
+	for i := range ps {
+		if s, ok := status[ps[i].PaymentID]; ok {
+			ps[i].ExecutionStatus = s
+		}
+	}
+	return ps
 }

@@ -111,6 +111,20 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 		[]byte(`{"type":"ConfirmBankAccount","command_id":"confirm","contract_id":"` + letter + `","account":"` + domain.EventID("cpts-"+letter, "acct", 0).String() + `"}`),
 		[]byte(`{"type":"OrderPayments","command_id":"order","contract_id":"` + letter + `","run_id":"run-1","through":"2022-12-31","execution_date":"2023-01-05"}`),
 	})
+	// The bank booked the order, then returned it.
+	evs, _ := e.store.ReadStream(context.Background(), "cpts-"+letter, 0, 100)
+	var ordered struct {
+		OrderID string `json:"order_id"`
+	}
+	for _, ev := range evs {
+		if ev.Type == domain.TypePaymentOrdered {
+			json.Unmarshal(ev.Data, &ordered)
+		}
+	}
+	fixture.Submit(t, other, "cpts", [][]byte{
+		[]byte(`{"type":"SettlePayment","command_id":"settle","contract_id":"` + letter + `","order":"` + ordered.OrderID + `","booked_on":"2023-01-05","amount":"17500.00","bank_reference":"B1","statement":"S1"}`),
+		[]byte(`{"type":"ReturnPayment","command_id":"return","contract_id":"` + letter + `","order":"` + ordered.OrderID + `","booked_on":"2023-01-12","amount":"17500.00","reason_code":"AC04","statement":"S2"}`),
+	})
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)

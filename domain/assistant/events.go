@@ -99,13 +99,16 @@ var decoders = domain.EventDecoders{
 	domain.TypeBankAccountRecorded:  domain.TreasuryEventDecoders[domain.TypeBankAccountRecorded],
 	domain.TypeBankAccountConfirmed: domain.TreasuryEventDecoders[domain.TypeBankAccountConfirmed],
 	domain.TypePaymentOrdered:       domain.TreasuryEventDecoders[domain.TypePaymentOrdered],
+	domain.TypePaymentSettled:       domain.TreasuryEventDecoders[domain.TypePaymentSettled],
+	domain.TypePaymentReturned:      domain.TreasuryEventDecoders[domain.TypePaymentReturned],
 }
 
 // EventTypes lists the event types of the scheme.
 func EventTypes() []string {
 	return []string{TypeAidContractSigned, TypeAssistantHired, TypePatienteleReported, TypePaymentDecided, TypeContractTerminated,
 		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected,
-		domain.TypeBankAccountRecorded, domain.TypeBankAccountConfirmed, domain.TypePaymentOrdered}
+		domain.TypeBankAccountRecorded, domain.TypeBankAccountConfirmed, domain.TypePaymentOrdered,
+		domain.TypePaymentSettled, domain.TypePaymentReturned}
 }
 
 // DecodeEvent turns a stored event's type and data back into an event.

@@ -159,6 +159,8 @@ var decoders = domain.EventDecoders{
 	domain.TypeBankAccountRecorded:  domain.TreasuryEventDecoders[domain.TypeBankAccountRecorded],
 	domain.TypeBankAccountConfirmed: domain.TreasuryEventDecoders[domain.TypeBankAccountConfirmed],
 	domain.TypePaymentOrdered:       domain.TreasuryEventDecoders[domain.TypePaymentOrdered],
+	domain.TypePaymentSettled:       domain.TreasuryEventDecoders[domain.TypePaymentSettled],
+	domain.TypePaymentReturned:      domain.TreasuryEventDecoders[domain.TypePaymentReturned],
 }
 
 // MissionCrisis is the mission created by amendment 2 (domain.md §2.10).
@@ -169,7 +171,8 @@ func EventTypes() []string {
 	return []string{TypeContractSigned, TypeMissionStarted, TypeMissionDeployed, TypeIndicatorsReported,
 		TypePaymentDecided, TypeContractTerminated, TypeReportCorrected, TypeMissionDateCorrected,
 		TypeContractTermsCorrected, TypeTerminationCorrected, TypeRulebookAmendmentApplied, TypeCrisisNoted,
-		TypeLetterOfIntentValidated, domain.TypeBankAccountRecorded, domain.TypeBankAccountConfirmed, domain.TypePaymentOrdered}
+		TypeLetterOfIntentValidated, domain.TypeBankAccountRecorded, domain.TypeBankAccountConfirmed, domain.TypePaymentOrdered,
+		domain.TypePaymentSettled, domain.TypePaymentReturned}
 }
 
 // DecodeEvent turns a stored event's type and data back into an Event.

@@ -78,7 +78,7 @@ func (t *trimSpaces) Write(p []byte) (int, error) {
 // Payments writes payments, one a line.
 func Payments(w io.Writer, ps []query.Payment) error {
 	tw := NewTable(w)
-	fmt.Fprintln(tw, "KIND\tYEAR\tMISSION\tDUE\tDECIDED\tSTATUS\tAMOUNT\tRULEBOOK\t")
+	fmt.Fprintln(tw, "KIND\tYEAR\tMISSION\tDUE\tDECIDED\tSTATUS\tAMOUNT\tRULEBOOK\tEXECUTION\t")
 	for _, p := range ps {
 		m := ""
 		if p.Mission != nil {
@@ -88,7 +88,7 @@ func Payments(w io.Writer, ps []query.Payment) error {
 		if p.Table != "" {
 			rulebook += " (table " + p.Table + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%12s\t%s\t\n", p.Kind, p.ContractYear, m, p.DueOn, p.DecidedOn, p.Status, p.Amount, rulebook)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%12s\t%s\t%s\t\n", p.Kind, p.ContractYear, m, p.DueOn, p.DecidedOn, p.Status, p.Amount, rulebook, p.ExecutionStatus)
 	}
 	return tw.Flush()
 }
