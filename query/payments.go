@@ -28,6 +28,17 @@ func (l *Ledger) PayableContracts(ctx context.Context, through domain.Date) ([]u
 	return out, err
 }
 
+// OrderOf returns the contract and the order a transfer's end-to-end id
+// names (what a bank statement quotes); ok is false when no order has it.
+func (l *Ledger) OrderOf(ctx context.Context, endToEnd string) (contract, order uuid.UUID, ok bool, err error) {
+	err = l.with(ctx, func(db *projections.DB) error {
+		r, found, err := db.OrderOf(ctx, endToEnd)
+		contract, order, ok = r.ContractID, r.OrderID, found
+		return err
+	})
+	return contract, order, ok, err
+}
+
 // Payments returns a contract's decisions in the order they were made,
 // within the window; each payment a regularisation corrects names it
 // (corrected_by).

@@ -24,7 +24,7 @@ var program *cli.Program
 func init() {
 	program = &cli.Program{Name: "ledger", Title: "ledger — event-sourced ledger of conventional payments (CPTS funding under the ACI)",
 		Commands: commands(), DefaultData: defaultData, Values: flagValues,
-		Subcommands: map[string][]string{"token": {"create", "list", "revoke"}, "export": {"payments"}, "rulebook": {"publish"},
+		Subcommands: map[string][]string{"token": {"create", "list", "revoke"}, "export": {"payments"}, "rulebook": {"publish"}, "pay": {"run", "import"},
 			"completion": {"bash", "zsh", "fish"}},
 		Schemes: func() []domain.Scheme { return app.DefaultSchemes() },
 		Version: func() string { return buildinfo.Read().String() },
@@ -54,7 +54,7 @@ func commands() []cli.Command {
 		command("rebuild", "rebuild the read models from the whole log, beside the live ones; refused when a hash chain is broken", "rebuild", "ledger rebuild", runRebuild),
 		command("rulebooks", "rulebook versions with the amounts in force per tier, the amendments published and the crises recognised", "rulebooks [--as-of DATE] [--known-at TIME]", "ledger rulebooks --as-of 2023-01-01", runRulebooks),
 		command("rulebook", "publish a rulebook amendment (amounts per tier from a date), recorded in the rulebooks stream", "rulebook publish --file F [--actor NAME]", "ledger rulebook publish --file amendment.json", runRulebook),
-		command("pay", "order the payments due to confirmed bank accounts and write the bank's file (SEPA pain.001.001.09)", "pay run --through DATE [--cpam C] [--execution-date DATE] [--run ID] --out FILE [--actor NAME]", "ledger pay run --through 2026-12-31 --out payments.xml", runPay),
+		command("pay", "order the payments due to confirmed bank accounts and write the bank's file (SEPA pain.001.001.09)", "pay run --through DATE [--cpam C] [--execution-date DATE] [--run ID] --out FILE [--actor NAME] | pay import --file STATEMENT", "ledger pay run --through 2026-12-31 --out payments.xml", runPay),
 		command("schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--known-at TIME] [--within DAYS] [--cpam C]", "ledger schedule --within 31", runSchedule),
 		command("totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier] [--as-of DATE] [--known-at TIME]", "ledger --json totals --by cpam", runTotals),
 		command("export", "export payments as CSV, one row per breakdown line or per payment", "export payments [--format csv|jsonl] [--per line|payment] [--sep C] [--bom] [--contract ID] [--as-of DATE] [--known-at TIME]", "ledger export payments --per payment --sep ';' > payments.csv", runExport),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/chainstatus"
@@ -344,4 +345,17 @@ func (e *Env) CheckpointReader(tree *notary.Tree) func(name, arg string) ([]byte
 		}
 		return nil, Fail(fmt.Sprintf("%s %d: no checkpoint of that number (ledger checkpoints lists %d)", name, id, len(all)))
 	}
+}
+
+// ReadWrite opens the store, the command path recording as actor (replay:
+// a history replayed on its own dates) and the guarded read side, for a
+// command that reads the ledger and writes to it (pay run, pay import).
+func (e *Env) ReadWrite(actor string, replay bool, fn func(*app.Ledger, *query.Ledger) error) error {
+	store, err := e.OpenStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ledger := app.New(store, app.Options{Actor: actor, Schemes: e.Schemes, ReplayHistory: replay})
+	return e.Reads(func(q *query.Ledger) error { return fn(ledger, q) })
 }

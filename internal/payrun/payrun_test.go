@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
@@ -32,6 +36,7 @@ const (
 type small struct {
 	agent, second *app.Ledger
 	q             *query.Ledger
+	store         *embedded.Store
 }
 
 // newSmall is a small ledger: two CPAMs (the aid contract moved to the
@@ -49,7 +54,7 @@ func newSmall(t *testing.T) small {
 	models := projections.NewSet(dir, nil)
 	t.Cleanup(func() { models.Close(); store.Close() })
 	s := small{agent: app.New(store, app.Options{Actor: "agnes", ReplayHistory: true}),
-		second: app.New(store, app.Options{Actor: "carole", ReplayHistory: true}), q: query.New(store, models, app.DefaultSchemes())}
+		second: app.New(store, app.Options{Actor: "carole", ReplayHistory: true}), q: query.New(store, models, app.DefaultSchemes()), store: store}
 	var lines [][]byte
 	for _, f := range []string{"t2-contract.jsonl", "letter-of-intent.jsonl", "aid-contract.jsonl"} {
 		lines = append(lines, fixture.Lines(t, "../../examples/"+f)...)
@@ -193,4 +198,169 @@ func validate(t *testing.T, file, xsd string) {
 		t.Fatalf("%s does not validate against %s: %v\n%s", file, xsd, err, out)
 	}
 	t.Logf("xmllint: %s", bytes.TrimSpace(out))
+}
+
+type transfer struct{ e2e, amount, remittance string }
+
+var transferRE = regexp.MustCompile(`(?s)<CdtTrfTxInf>.*?<EndToEndId>([^<]+)</EndToEndId>.*?<InstdAmt Ccy="EUR">([^<]+)</InstdAmt>.*?<Ustrd>([^<]+)</Ustrd>.*?</CdtTrfTxInf>`)
+
+// transfers reads the transfers of a payment file, by remittance text.
+func transfers(t *testing.T, file []byte) map[string]transfer {
+	t.Helper()
+	out := map[string]transfer{}
+	for _, m := range transferRE.FindAllSubmatch(file, -1) {
+		out[string(m[3])] = transfer{string(m[1]), string(m[2]), string(m[3])}
+	}
+	return out
+}
+
+// entry is a statement entry for camt053: a debit or a credit, booked or
+// pending, with its transactions.
+type entry struct {
+	credit, pending bool
+	txs             []tx
+}
+
+type tx struct{ e2e, amount, reason string }
+
+// camt053 writes a bank statement of the Loiret's and the Cher's account
+// as a bank sends it.
+func camt053(msg string, entries []entry) []byte {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>
+<GrpHdr><MsgId>` + msg + `</MsgId><CreDtTm>2023-01-13T06:00:00Z</CreDtTm></GrpHdr>
+<Stmt><Id>` + msg + `-1</Id><Acct><Id><IBAN>FR7630001007941234567890185</IBAN></Id></Acct>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">1000000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2023-01-12</Dt></Dt></Bal>`)
+	for i, e := range entries {
+		total := domain.Zero
+		for _, t := range e.txs {
+			total = total.Add(domain.MustMoney(t.amount))
+		}
+		ind, sts, sub := "DBIT", "BOOK", "ESCT"
+		if e.credit {
+			ind, sub = "CRDT", "RRTN"
+		}
+		if e.pending {
+			sts = "PDNG"
+		}
+		fmt.Fprintf(&b, `<Ntry><Amt Ccy="EUR">%s</Amt><CdtDbtInd>%s</CdtDbtInd><Sts><Cd>%s</Cd></Sts><BookgDt><Dt>2023-01-%02d</Dt></BookgDt>`+
+			`<AcctSvcrRef>REF-%d</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>%s</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls>`,
+			total, ind, sts, 5+i, i+1, sub)
+		for _, t := range e.txs {
+			fmt.Fprintf(&b, `<TxDtls><Refs><EndToEndId>%s</EndToEndId></Refs><Amt Ccy="EUR">%s</Amt>`, t.e2e, t.amount)
+			if t.reason != "" {
+				fmt.Fprintf(&b, `<RtrInf><Rsn><Cd>%s</Cd></Rsn></RtrInf>`, t.reason)
+			}
+			b.WriteString(`</TxDtls>`)
+		}
+		b.WriteString(`</NtryDtls></Ntry>`)
+	}
+	b.WriteString("</Stmt></BkToCstmrStmt></Document>\n")
+	return []byte(b.String())
+}
+
+// A statement after the run: a batch entry booking two orders, a single
+// booking, a booking of another amount (refused, never guessed), an
+// unknown end-to-end id, a return for a closed account, a pending entry
+// and a credit that returns nothing. Imported twice, it records nothing
+// the second time; a statement that fails the schema records nothing.
+// The payments show what became of them, and the returned one is ordered
+// again only once another account is confirmed.
+func TestAStatementMatchedBack(t *testing.T) {
+	s := newSmall(t)
+	out := filepath.Join(t.TempDir(), "run.xml")
+	s.run(t, "RUN-2023-01", out)
+	file, _ := os.ReadFile(out)
+	tr := transfers(t, file)
+	pick := func(prefix string) transfer {
+		for r, x := range tr {
+			if strings.HasPrefix(r, prefix) {
+				return x
+			}
+		}
+		t.Fatalf("no transfer %q in %v", prefix, tr)
+		return transfer{}
+	}
+	signature := pick("ACI CPTS aci-cpts-2019 contrat " + t2 + " signature")
+	letterAid := pick("ACI CPTS aci-2022 contrat " + letter + " letter of intent")
+	yearPayment := pick("Aide assistant medical am-2019 contrat " + aid + " year payment")
+	hiring := pick("Aide assistant medical am-2019 contrat " + aid + " hiring advance")
+	balance := pick("Aide assistant medical am-2019 contrat " + aid + " year balance")
+	doc := camt053("STMT-2023-01-12", []entry{
+		{txs: []tx{{e2e: signature.e2e, amount: signature.amount}, {e2e: letterAid.e2e, amount: letterAid.amount}}},
+		{txs: []tx{{e2e: yearPayment.e2e, amount: yearPayment.amount}}},
+		{txs: []tx{{e2e: hiring.e2e, amount: "12000.00"}}},
+		{txs: []tx{{e2e: "00000000000000000000000000000000", amount: "10.00"}}},
+		{credit: true, txs: []tx{{e2e: balance.e2e, amount: balance.amount, reason: "AC04"}}},
+		{pending: true, txs: []tx{{e2e: hiring.e2e, amount: hiring.amount}}},
+		{credit: true, txs: []tx{{e2e: "REPAYMENT-1", amount: "100.00"}}},
+	})
+	stmt := filepath.Join(t.TempDir(), "statement.xml")
+	if err := os.WriteFile(stmt, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, stmt, "camt.053.001.08.xsd")
+	ctx := context.Background()
+	rep, err := payrun.Import(ctx, s.agent, s.q, stmt, "fanny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"settled": 3, "returned": 1, "refused": 1, "unknown": 1, "pending": 1, "unrecognised": 1}
+	if !maps.Equal(rep.Counts, want) {
+		t.Fatalf("first import: %v, want %v\n%+v", rep.Counts, want, rep.Reported)
+	}
+	for _, l := range rep.Reported {
+		if l.Outcome == "refused" && (l.Code != domain.CodeAmountMismatch || l.EndToEndID != hiring.e2e) {
+			t.Errorf("refused: %+v", l)
+		}
+	}
+	again, err := payrun.Import(ctx, s.agent, s.q, stmt, "fanny")
+	want = map[string]int{"repeated": 4, "refused": 1, "unknown": 1, "pending": 1, "unrecognised": 1}
+	if err != nil || !maps.Equal(again.Counts, want) {
+		t.Fatalf("the same statement again: %v %v, want %v", again.Counts, err, want)
+	}
+	// A statement that fails the schema: refused whole, nothing recorded.
+	broken := filepath.Join(t.TempDir(), "broken.xml")
+	os.WriteFile(broken, []byte(strings.Replace(string(doc), "<BkTxCd>", "<BkTxCode>", 1)), 0o600)
+	head, _ := s.store.Head(ctx)
+	if _, err := payrun.Import(ctx, s.agent, s.q, broken, "fanny"); err == nil || !strings.Contains(err.Error(), "camt.053.001.08 schema") {
+		t.Fatalf("a statement failing its schema: %v", err)
+	}
+	if after, _ := s.store.Head(ctx); after != head {
+		t.Fatal("a statement that failed its schema recorded something")
+	}
+	statuses := func(id string) map[string]string {
+		ps, err := s.q.Payments(ctx, uuid.MustParse(id), query.Window{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, p := range ps {
+			out[p.Kind] = p.ExecutionStatus
+		}
+		return out
+	}
+	if st := statuses(t2); st["signature"] != domain.ExecutionPaid || st["annual_advance"] != domain.ExecutionOrdered {
+		t.Errorf("T2: %v", st)
+	}
+	if st := statuses(aid); st["year_payment"] != domain.ExecutionPaid || st["year_balance"] != domain.ExecutionReturned ||
+		st["hiring_advance"] != domain.ExecutionOrdered || st["instalment_1"] != domain.ExecutionDecided {
+		t.Errorf("the doctor: %v", st)
+	}
+	// Returned for a closed account: the next run blocks it until another
+	// account is confirmed, then orders it there.
+	rep2 := s.run(t, "RUN-2023-02", filepath.Join(t.TempDir(), "run2.xml"))
+	blocked := false
+	for _, b := range rep2.Blocked {
+		blocked = blocked || (b.ContractID.String() == aid && b.Code == domain.BlockedNoAccount)
+	}
+	if rep2.Orders != 0 || !blocked {
+		t.Fatalf("after the return: %+v", rep2)
+	}
+	fixture.Submit(t, s.agent, "", [][]byte{[]byte(`{"type":"RecordBankAccount","command_id":"acct-new","contract_id":"` + aid + `","iban":"FR7630006000011234567890189","holder":"Dr Élodie Lefèvre-Œuvray","effective_on":"2023-01-01"}`)})
+	fixture.Submit(t, s.second, "", [][]byte{[]byte(`{"type":"ConfirmBankAccount","command_id":"confirm-new","contract_id":"` + aid + `","account":"` + domain.EventID("assistant-"+aid, "acct-new", 0).String() + `"}`)})
+	if rep3 := s.run(t, "RUN-2023-03", filepath.Join(t.TempDir(), "run3.xml")); rep3.Orders != 1 || rep3.Total.String() != balance.amount {
+		t.Fatalf("ordered again: %+v", rep3)
+	}
 }

@@ -1,0 +1,74 @@
+package payrun
+
+import (
+	"time"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/cli"
+	"github.com/cptsledger/ledger/query"
+)
+
+// Main is `ledger pay`: run orders the payments due to confirmed accounts
+// and writes the pain.001 file for the bank; import records what a bank
+// statement says of them. replay: a history replayed on its own dates.
+func Main(e *cli.Env, args []string, replay bool) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return e.Parse(e.Flags("pay"), args)
+	}
+	if len(args) > 0 && args[0] == "import" {
+		return importCommand(e, args[1:], replay)
+	}
+	if len(args) == 0 || args[0] != "run" {
+		return cli.Usage("ledger pay run --through DATE --out FILE, or ledger pay import --file STATEMENT")
+	}
+	fs := e.Flags("pay run")
+	o := Flags(fs, cli.EnvOr("LEDGER_ACTOR", cli.EnvOr("USER", "cli")))
+	if err := e.Parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if !replay { // a replayed history's runs are dated in its past
+		o.Today = domain.DateOf(time.Now())
+	}
+	spec, err := Spec(*o)
+	if err != nil {
+		return cli.Usage(err.Error())
+	}
+	return e.ReadWrite(o.Actor, replay, func(ledger *app.Ledger, q *query.Ledger) error {
+		if err := e.CheckFilters(q, nil, query.PartyFilter{CPAM: o.CPAM}); err != nil {
+			return err
+		}
+		rep, err := Run(e.Ctx, ledger, q, spec, o.Out, e.Log)
+		if err != nil {
+			return err
+		}
+		if e.Global.JSON {
+			return e.PrintJSON(rep)
+		}
+		return rep.WriteText(e.Stdout)
+	})
+}
+
+// importCommand records what a bank statement (camt.053.001.08) says of the
+// orders: booked (paid) or returned.
+func importCommand(e *cli.Env, args []string, replay bool) error {
+	fs := e.Flags("pay import")
+	file := fs.String("file", "", "the bank statement, camt.053.001.08 (checked against its schema first)")
+	actor := fs.String("actor", cli.EnvOr("LEDGER_ACTOR", cli.EnvOr("USER", "cli")), "who imports it (env LEDGER_ACTOR)")
+	if err := e.Parse(fs, args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return cli.Usage("--file is required: the bank statement to import")
+	}
+	return e.ReadWrite(*actor, replay, func(ledger *app.Ledger, q *query.Ledger) error {
+		rep, err := Import(e.Ctx, ledger, q, *file, *actor)
+		if err != nil {
+			return cli.Fail(err.Error())
+		}
+		if e.Global.JSON {
+			return e.PrintJSON(rep)
+		}
+		return rep.WriteText(e.Stdout)
+	})
+}

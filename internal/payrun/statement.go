@@ -1,0 +1,180 @@
+package payrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/google/uuid"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/sepa"
+	"github.com/cptsledger/ledger/internal/textout"
+	"github.com/cptsledger/ledger/query"
+)
+
+// MaxStatementBytes bounds a statement file: a month of a CPAM's
+// transfers is a few megabytes.
+const MaxStatementBytes = 64 << 20
+
+// Line is one transaction of a statement and what the import did with it.
+type Line struct {
+	Statement  string       `json:"statement"`
+	Index      string       `json:"entry"`
+	Credit     bool         `json:"credit"`
+	Amount     domain.Money `json:"amount"`
+	BookedOn   domain.Date  `json:"booked_on"`
+	EndToEndID string       `json:"end_to_end_id,omitempty"`
+	ContractID *uuid.UUID   `json:"contract_id,omitempty"`
+	// Outcome: settled, returned, repeated (recorded by an earlier
+	// import), refused (the ledger's rules; Code says which), unknown (no
+	// order has this end-to-end id), pending (not booked yet: nothing
+	// recorded), unrecognised (neither a transfer of an order nor its
+	// return).
+	Outcome string `json:"outcome"`
+	Code    string `json:"code,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// ImportReport is what an import did, as `ledger pay import --json` prints
+// it: the counts, then every line that was not recorded anew.
+type ImportReport struct {
+	File     string         `json:"file"`
+	Counts   map[string]int `json:"counts"`
+	Reported []Line         `json:"reported"`
+}
+
+// Import reads a camt.053.001.08 statement — checked against its schema
+// before anything is read from it — and records, through the command
+// path, each booked debit whose end-to-end id is an order's
+// (SettlePayment) and each credit returning one (ReturnPayment). Each line
+// is one command whose id the statement and the line make: importing the
+// same statement again records nothing new. Nothing is guessed: an
+// amount other than the order's, an unknown id or a line of another kind
+// is reported.
+func Import(ctx context.Context, ledger *app.Ledger, q *query.Ledger, file, actor string) (ImportReport, error) {
+	rep := ImportReport{File: file, Counts: map[string]int{}, Reported: []Line{}}
+	doc, err := readStatement(file)
+	if err != nil {
+		return rep, err
+	}
+	entries, err := sepa.ReadCamt053(doc)
+	if err != nil {
+		return rep, err
+	}
+	for _, e := range entries {
+		l, err := importLine(ctx, ledger, q, e, actor)
+		if err != nil {
+			return rep, err
+		}
+		rep.Counts[l.Outcome]++
+		if l.Outcome != "settled" && l.Outcome != "returned" {
+			rep.Reported = append(rep.Reported, l)
+		}
+	}
+	return rep, nil
+}
+
+func readStatement(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	doc, err := io.ReadAll(io.LimitReader(f, MaxStatementBytes+1))
+	if err == nil && len(doc) > MaxStatementBytes {
+		err = fmt.Errorf("%s is more than %d bytes: a statement file is at most that", file, MaxStatementBytes)
+	}
+	return doc, err
+}
+
+func importLine(ctx context.Context, ledger *app.Ledger, q *query.Ledger, e sepa.Entry, actor string) (Line, error) {
+	l := Line{Statement: e.Statement, Index: e.Index, Credit: e.Credit, Amount: e.Amount, BookedOn: e.BookedOn, EndToEndID: e.EndToEndID}
+	typ := domain.CmdSettlePayment
+	switch {
+	case !e.Booked:
+		l.Outcome, l.Detail = "pending", "not booked yet: nothing is recorded before the bank books it"
+		return l, nil
+	case e.Currency != "EUR":
+		l.Outcome, l.Detail = "unrecognised", "an entry in "+e.Currency+": the ledger's transfers are in euros"
+		return l, nil
+	case e.Credit && e.ReturnReason != "":
+		typ = domain.CmdReturnPayment
+	case e.Credit:
+		l.Outcome, l.Detail = "unrecognised", "a credit that returns no order (a repayment is matched by hand)"
+		return l, nil
+	case e.ReturnReason != "":
+		l.Outcome, l.Detail = "unrecognised", "a debit with return information"
+		return l, nil
+	}
+	if e.EndToEndID == "" {
+		l.Outcome, l.Detail = "unknown", "no end-to-end id: the entry names no order"
+		return l, nil
+	}
+	contract, order, ok, err := q.OrderOf(ctx, e.EndToEndID)
+	if err != nil || !ok {
+		l.Outcome, l.Detail = "unknown", "no order of the ledger has this end-to-end id"
+		return l, err
+	}
+	l.ContractID = &contract
+	line, err := json.Marshal(map[string]any{"type": typ, "command_id": "camt/" + e.Message + "/" + e.Statement + "/" + e.Index,
+		"contract_id": contract, "order": order, "booked_on": e.BookedOn, "amount": e.Amount, "bank_reference": e.BankReference,
+		"statement": e.Statement, "reason_code": e.ReturnReason})
+	if err != nil {
+		return l, err
+	}
+	if typ == domain.CmdSettlePayment {
+		line, _ = withoutKey(line, "reason_code")
+	}
+	r, err := ledger.SubmitAs(ctx, actor, line)
+	switch {
+	case err != nil:
+		return l, err
+	case r.OK && r.Duplicate:
+		l.Outcome = "repeated"
+	case r.OK && typ == domain.CmdReturnPayment:
+		l.Outcome = "returned"
+	case r.OK:
+		l.Outcome = "settled"
+	default:
+		l.Outcome, l.Code, l.Detail = "refused", r.Error.Code, r.Error.Message
+	}
+	return l, nil
+}
+
+// withoutKey removes a key of a JSON object.
+func withoutKey(obj []byte, key string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil {
+		return obj, err
+	}
+	delete(m, key)
+	return json.Marshal(m)
+}
+
+// WriteText writes the report for a person: the counts, then each line
+// reported.
+func (r ImportReport) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "%s: %d settled, %d returned, %d repeated, %d refused, %d unknown, %d pending, %d unrecognised\n", r.File,
+		r.Counts["settled"], r.Counts["returned"], r.Counts["repeated"], r.Counts["refused"], r.Counts["unknown"], r.Counts["pending"], r.Counts["unrecognised"])
+	if len(r.Reported) == 0 {
+		return nil
+	}
+	tw := textout.NewTable(w)
+	fmt.Fprintln(tw, "OUTCOME\tSTATEMENT\tENTRY\tAMOUNT\tBOOKED\tEND TO END\tDETAIL\t")
+	for _, l := range r.Reported {
+		amount := l.Amount.String()
+		if !l.Credit {
+			amount = "-" + amount
+		}
+		detail := l.Detail
+		if l.Code != "" {
+			detail = l.Code + ": " + detail
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%12s\t%s\t%s\t%s\t\n", l.Outcome, l.Statement, l.Index, amount, l.BookedOn, l.EndToEndID, detail)
+	}
+	return tw.Flush()
+}
