@@ -33,7 +33,7 @@ type Entry struct {
 type xStatementDoc struct {
 	XMLName xml.Name `xml:"Document"`
 	Msg     struct {
-		ID    string        `xml:"GrpHdr>MsgId"`
+		ID    string       `xml:"GrpHdr>MsgId"`
 		Stmts []xStatement `xml:"Stmt"`
 	} `xml:"BkToCstmrStmt"`
 }
