@@ -78,7 +78,10 @@ func (t *Treasury) OrdersOf(run string) []PaymentOrdered {
 func (p Payee) Plan(through, exec Date) (due []PaymentDecided, blocked []Blocked, account BankAccount) {
 	account, hasAccount := p.Treasury.InForce(exec)
 	for _, pay := range p.Payments {
-		if pay.Amount.Sign() <= 0 || pay.DueOn.After(through) || p.Treasury.Ordered(pay.PaymentID) {
+		// Not a transfer: an amount to take back, one not due by then, one
+		// ordered already, or one decided after the execution date (a
+		// history replayed out of order).
+		if pay.Amount.Sign() <= 0 || pay.DueOn.After(through) || p.Treasury.Ordered(pay.PaymentID) || pay.DecidedOn.After(exec) {
 			continue
 		}
 		switch {

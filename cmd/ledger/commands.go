@@ -10,6 +10,7 @@ import (
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/internal/buildinfo"
 	"github.com/cptsledger/ledger/internal/cli"
+	"github.com/cptsledger/ledger/internal/payrun"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -55,6 +56,7 @@ func commands() []cli.Command {
 		command("rulebooks", "rulebook versions with the amounts in force per tier, the amendments published and the crises recognised", "rulebooks [--as-of DATE] [--known-at TIME]", "ledger rulebooks --as-of 2023-01-01", runRulebooks),
 		command("rulebook", "publish a rulebook amendment (amounts per tier from a date), recorded in the rulebooks stream", "rulebook publish --file F [--actor NAME]", "ledger rulebook publish --file amendment.json", runRulebook),
 		command("pay", "order the payments due to confirmed bank accounts and write the bank's file (SEPA pain.001.001.09)", "pay run --through DATE [--cpam C] [--execution-date DATE] [--run ID] --out FILE [--actor NAME] | pay import --file STATEMENT", "ledger pay run --through 2026-12-31 --out payments.xml", runPay),
+		command("reconcile", "a month from decision to the bank: decided, ordered, paid, returned, outstanding, and each payment due not paid", "reconcile --month YYYY-MM [--cpam C] [--known-at TIME]", "ledger reconcile --month 2026-11 --cpam 'CPAM du Loiret'", payrun.Reconcile),
 		command("schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--known-at TIME] [--within DAYS] [--cpam C]", "ledger schedule --within 31", runSchedule),
 		command("totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier] [--as-of DATE] [--known-at TIME]", "ledger --json totals --by cpam", runTotals),
 		command("export", "export payments as CSV, one row per breakdown line or per payment", "export payments [--format csv|jsonl] [--per line|payment] [--sep C] [--bom] [--contract ID] [--as-of DATE] [--known-at TIME]", "ledger export payments --per payment --sep ';' > payments.csv", runExport),

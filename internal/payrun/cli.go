@@ -1,11 +1,14 @@
 package payrun
 
 import (
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/cli"
+	"github.com/cptsledger/ledger/internal/textout"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -71,4 +74,69 @@ func importCommand(e *cli.Env, args []string, replay bool) error {
 		}
 		return rep.WriteText(e.Stdout)
 	})
+}
+
+// Reconcile is `ledger reconcile`: a month from decision to the bank.
+func Reconcile(e *cli.Env, args []string) error {
+	fs := e.Flags("reconcile")
+	month := fs.String("month", "", "the month, YYYY-MM")
+	cpam := fs.String("cpam", "", "only the contracts of this CPAM")
+	knownAt := fs.String("known-at", "", "as the ledger knew it then: a date (its end, UTC) or an RFC 3339 time")
+	if err := e.Parse(fs, args); err != nil {
+		return err
+	}
+	if *month == "" {
+		return cli.Usage("--month is required: YYYY-MM")
+	}
+	var w query.Window
+	if *knownAt != "" {
+		t, err := query.ParseKnownAt(*knownAt)
+		if err != nil {
+			return cli.Usage("--known-at: " + err.Error())
+		}
+		w.KnownAt = t
+	}
+	return e.Reads(func(q *query.Ledger) error {
+		if err := e.CheckFilters(q, nil, query.PartyFilter{CPAM: *cpam}); err != nil {
+			return err
+		}
+		r, err := q.Reconcile(e.Ctx, *month, *cpam, w)
+		if err != nil {
+			return err
+		}
+		if e.Global.JSON {
+			return e.PrintJSON(r)
+		}
+		return WriteReconciliation(e.Stdout, r)
+	})
+}
+
+// WriteReconciliation writes a month's reconciliation for a person.
+func WriteReconciliation(w io.Writer, r query.Reconciliation) error {
+	who := "every CPAM"
+	if r.CPAM != "" {
+		who = r.CPAM
+	}
+	verdict := "balanced: due = paid + ordered + returned + not ordered"
+	if !r.Balanced {
+		verdict = "NOT BALANCED: due ≠ paid + ordered + returned + not ordered"
+	}
+	tw := textout.NewTable(w)
+	fmt.Fprintf(tw, "%s, %s\t\t\n", r.Month, who)
+	fmt.Fprintf(tw, "in the month\tdecided %s\tordered %s\tpaid %s\treturned %s\t\n", r.DecidedInMonth, r.OrderedInMonth, r.PaidInMonth, r.ReturnedInMonth)
+	fmt.Fprintf(tw, "due by its end\t%s\tpaid %s\tordered %s\treturned %s\tnot ordered %s\t\n", r.Due, r.Paid, r.Ordered, r.Returned, r.NotOrdered)
+	fmt.Fprintf(tw, "outstanding\t%s\t%s\t\n", r.Outstanding, verdict)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Differences) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = textout.NewTable(w)
+	fmt.Fprintln(tw, "STATUS\tCONTRACT\tBENEFICIARY\tKIND\tYEAR\tDUE\tAMOUNT\t")
+	for _, d := range r.Differences {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%12s\t\n", d.ExecutionStatus, d.ContractID, d.Beneficiary, d.Kind, d.ContractYear, d.DueOn, d.Amount)
+	}
+	return tw.Flush()
 }

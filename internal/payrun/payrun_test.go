@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,7 +86,7 @@ func newSmall(t *testing.T) small {
 
 func (s small) run(t *testing.T, runID, out string) payrun.Report {
 	t.Helper()
-	spec, err := payrun.Spec(payrun.Options{RunID: runID, Through: "2022-12-31", ExecutionDate: "2023-01-05", Actor: "fanny"})
+	spec, err := payrun.Spec(payrun.Options{RunID: runID, Through: "2022-12-31", ExecutionDate: "2023-10-02", Actor: "fanny"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,9 +230,9 @@ func camt053(msg string, entries []entry) []byte {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>
-<GrpHdr><MsgId>` + msg + `</MsgId><CreDtTm>2023-01-13T06:00:00Z</CreDtTm></GrpHdr>
+<GrpHdr><MsgId>` + msg + `</MsgId><CreDtTm>2023-10-13T06:00:00Z</CreDtTm></GrpHdr>
 <Stmt><Id>` + msg + `-1</Id><Acct><Id><IBAN>FR7630001007941234567890185</IBAN></Id></Acct>
-<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">1000000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2023-01-12</Dt></Dt></Bal>`)
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">1000000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2023-10-12</Dt></Dt></Bal>`)
 	for i, e := range entries {
 		total := domain.Zero
 		for _, t := range e.txs {
@@ -244,7 +245,7 @@ func camt053(msg string, entries []entry) []byte {
 		if e.pending {
 			sts = "PDNG"
 		}
-		fmt.Fprintf(&b, `<Ntry><Amt Ccy="EUR">%s</Amt><CdtDbtInd>%s</CdtDbtInd><Sts><Cd>%s</Cd></Sts><BookgDt><Dt>2023-01-%02d</Dt></BookgDt>`+
+		fmt.Fprintf(&b, `<Ntry><Amt Ccy="EUR">%s</Amt><CdtDbtInd>%s</CdtDbtInd><Sts><Cd>%s</Cd></Sts><BookgDt><Dt>2023-10-%02d</Dt></BookgDt>`+
 			`<AcctSvcrRef>REF-%d</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>%s</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls>`,
 			total, ind, sts, 5+i, i+1, sub)
 		for _, t := range e.txs {
@@ -287,7 +288,7 @@ func TestAStatementMatchedBack(t *testing.T) {
 	yearPayment := pick("Aide assistant medical am-2019 contrat " + aid + " year payment")
 	hiring := pick("Aide assistant medical am-2019 contrat " + aid + " hiring advance")
 	balance := pick("Aide assistant medical am-2019 contrat " + aid + " year balance")
-	doc := camt053("STMT-2023-01-12", []entry{
+	doc := camt053("STMT-2023-10-12", []entry{
 		{txs: []tx{{e2e: signature.e2e, amount: signature.amount}, {e2e: letterAid.e2e, amount: letterAid.amount}}},
 		{txs: []tx{{e2e: yearPayment.e2e, amount: yearPayment.amount}}},
 		{txs: []tx{{e2e: hiring.e2e, amount: "12000.00"}}},
@@ -330,6 +331,26 @@ func TestAStatementMatchedBack(t *testing.T) {
 	if after, _ := s.store.Head(ctx); after != head {
 		t.Fatal("a statement that failed its schema recorded something")
 	}
+	// October 2023 by hand: the 13 orders executed on the 2nd
+	// (526 752.04); 91 000 booked (60 000 + 17 500 + 13 500), 5 400
+	// returned; the aid decided on the 1st (12 600 + 5 400 + 13 500 +
+	// 5 250 + 3 150 = 39 900). Due by the 31st: T2's 477 752.04, the
+	// letter's 17 500, the following contract's 60 000 and the aid's
+	// 39 900 = 595 152.04 = 91 000 paid + 430 352.04 ordered + 5 400
+	// returned + 68 400 not ordered (60 000 + the two 2023 instalments).
+	r, err := s.q.Reconcile(ctx, "2023-10", "", query.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{r.OrderedInMonth.String(), r.PaidInMonth.String(), r.ReturnedInMonth.String(), r.DecidedInMonth.String(),
+		r.Due.String(), r.Paid.String(), r.Ordered.String(), r.Returned.String(), r.NotOrdered.String(), r.Outstanding.String()}
+	if w := []string{"526752.04", "91000.00", "5400.00", "39900.00", "595152.04", "91000.00", "430352.04", "5400.00", "68400.00", "504152.04"}; !slices.Equal(got, w) || !r.Balanced || len(r.Differences) != 13 {
+		t.Fatalf("October 2023: %v (balanced %v, %d differences), want %v", got, r.Balanced, len(r.Differences), w)
+	}
+	cher, err := s.q.Reconcile(ctx, "2023-10", "CPAM du Cher", query.Window{})
+	if err != nil || cher.Due.String() != "39900.00" || cher.Paid.String() != "13500.00" || cher.NotOrdered.String() != "8400.00" || !cher.Balanced {
+		t.Fatalf("the Cher in October 2023: %+v %v", cher, err)
+	}
 	statuses := func(id string) map[string]string {
 		ps, err := s.q.Payments(ctx, uuid.MustParse(id), query.Window{})
 		if err != nil {
@@ -358,7 +379,7 @@ func TestAStatementMatchedBack(t *testing.T) {
 	if rep2.Orders != 0 || !blocked {
 		t.Fatalf("after the return: %+v", rep2)
 	}
-	fixture.Submit(t, s.agent, "", [][]byte{[]byte(`{"type":"RecordBankAccount","command_id":"acct-new","contract_id":"` + aid + `","iban":"FR7630006000011234567890189","holder":"Dr Élodie Lefèvre-Œuvray","effective_on":"2023-01-01"}`)})
+	fixture.Submit(t, s.agent, "", [][]byte{[]byte(`{"type":"RecordBankAccount","command_id":"acct-new","contract_id":"` + aid + `","iban":"FR7630006000011234567890189","holder":"Dr Élodie Lefèvre-Œuvray","effective_on":"2023-10-01"}`)})
 	fixture.Submit(t, s.second, "", [][]byte{[]byte(`{"type":"ConfirmBankAccount","command_id":"confirm-new","contract_id":"` + aid + `","account":"` + domain.EventID("assistant-"+aid, "acct-new", 0).String() + `"}`)})
 	if rep3 := s.run(t, "RUN-2023-03", filepath.Join(t.TempDir(), "run3.xml")); rep3.Orders != 1 || rep3.Total.String() != balance.amount {
 		t.Fatalf("ordered again: %+v", rep3)
