@@ -47,6 +47,8 @@ type RunBlocked struct {
 type RunResult struct {
 	Orders  []RunOrder
 	Blocked []RunBlocked
+	// Notices are the overpayment notices the run sent.
+	Notices []domain.OverpaymentNotified
 }
 
 // Why a payment is not ordered, besides the domain's reasons: the CPAM
@@ -79,6 +81,7 @@ func (l *Ledger) runContract(ctx context.Context, spec RunSpec, id uuid.UUID, pa
 		return err
 	}
 	due, blocked, _ := p.Plan(spec.Through, spec.ExecutionDate)
+	notice := p.HasUnnotified(spec.ExecutionDate)
 	payer, hasPayer := domain.PayerAccount{}, false
 	if payers != nil {
 		payer, hasPayer = payers.PayerAccount(p.CPAM, spec.ExecutionDate)
@@ -95,7 +98,7 @@ func (l *Ledger) runContract(ctx context.Context, spec RunSpec, id uuid.UUID, pa
 		}
 		due = nil
 	}
-	if len(due) > 0 {
+	if len(due) > 0 || notice {
 		line := fmt.Appendf(nil, `{"type":%q,"command_id":%q,"contract_id":%q,"run_id":%q,"through":%q,"execution_date":%q}`,
 			domain.CmdOrderPayments, "pay/"+spec.RunID+"/"+id.String(), id, spec.RunID, spec.Through, spec.ExecutionDate)
 		r, err := l.SubmitAs(ctx, spec.Actor, line)
@@ -117,6 +120,11 @@ func (l *Ledger) runContract(ctx context.Context, spec RunSpec, id uuid.UUID, pa
 	}
 	for _, o := range p.Treasury.OrdersOf(spec.RunID) {
 		res.Orders = append(res.Orders, RunOrder{PaymentOrdered: o, Scheme: p.Scheme, CPAM: p.CPAM, Payer: payer, RecordedAt: recorded[o.OrderID]})
+	}
+	for _, o := range p.Treasury.Overpayments {
+		if o.RunID == spec.RunID {
+			res.Notices = append(res.Notices, o.OverpaymentNotified)
+		}
 	}
 	return nil
 }

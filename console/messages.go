@@ -133,6 +133,8 @@ var messages = map[string][2]string{
 	"ordered":               {"mis en paiement", "ordered"},
 	"paid":                  {"payé", "paid"},
 	"returned":              {"retourné", "returned"},
+	"upheld":                {"maintenu", "upheld"},
+	"reduced":               {"réduit", "reduced"},
 	"execution":             {"Exécution", "Execution"},
 	"regularised":           {"dont régularisé", "of which regularised"},
 	"to_recover":            {"Reste à récupérer", "To recover"},

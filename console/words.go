@@ -103,7 +103,12 @@ var eventWords = map[string][2]string{
 	"PaymentSettled": {"Virement de {amount:money} débité le {booked_on:date} (relevé {statement:typed})", "Transfer of {amount:money} booked on {booked_on:date} (statement {statement:typed})"},
 	"PaymentReturned": {"Virement de {amount:money} retourné le {booked_on:date}, motif {reason_code:text} (relevé {statement:typed})",
 		"Transfer of {amount:money} returned on {booked_on:date}, reason {reason_code:text} (statement {statement:typed})"},
-	"HiringCorrected": {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
+	"OverpaymentNotified": {"Indu de {amount:money} notifié le {notice_on:date} ({reference:text}), à rembourser ou contester avant le {deadline:date} : {cause:typed}",
+		"Overpayment of {amount:money} notified on {notice_on:date} ({reference:text}), to repay or contest by {deadline:date}: {cause:typed}"},
+	"OverpaymentContested": {"Indu contesté le {contested_on:date} : {reason:typed}", "Overpayment contested on {contested_on:date}: {reason:typed}"},
+	"ContestDecided":       {"Contestation jugée le {decided_on:date} : {outcome:label}, {amount:money} dus ({reason:typed})", "Contest decided on {decided_on:date}: {outcome:label}, {amount:money} owed ({reason:typed})"},
+	"OverpaymentRepaid":    {"Remboursement de {amount:money} reçu le {booked_on:date} (relevé {statement:typed})", "Repayment of {amount:money} received on {booked_on:date} (statement {statement:typed})"},
+	"HiringCorrected":      {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
 }
 
 // pick returns a template in the language.

@@ -100,6 +100,16 @@ const (
 	CodeAlreadySettled = "already_settled"
 	// CodeOrderReturned: an entry about an order already returned.
 	CodeOrderReturned = "order_returned"
+	// CodeUnknownOverpayment: a command naming no overpayment of the contract.
+	CodeUnknownOverpayment = "unknown_overpayment"
+	// CodeContestLate: a notice contested after its two months (or once owed).
+	CodeContestLate = "contest_late"
+	// CodeAlreadyContested: a notice contested twice.
+	CodeAlreadyContested = "already_contested"
+	// CodeNotContested: a decision on a notice nobody contested.
+	CodeNotContested = "not_contested"
+	// CodeAlreadyDecided: a contest decided twice.
+	CodeAlreadyDecided = "already_decided"
 	// CodeRejected: a rejection without a more precise code.
 	CodeRejected = "rejected"
 )

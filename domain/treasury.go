@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/google/uuid"
@@ -160,6 +161,17 @@ type PaymentOrdered struct {
 	IBAN          string    `json:"iban"`
 	BIC           string    `json:"bic,omitempty"`
 	Holder        string    `json:"holder"`
+	// Offsets are the overpayments this payment repays: Amount, the
+	// transfer, is the payment's amount less them (0: nothing is sent,
+	// the payment is settled by the offset).
+	Offsets []Offset `json:"offsets,omitempty"`
+}
+
+// Offset is the part of a payment kept to repay an overpayment.
+type Offset struct {
+	OverpaymentID uuid.UUID `json:"overpayment_id"`
+	Reference     string    `json:"reference"`
+	Amount        Money     `json:"amount"`
 }
 
 // PaymentSettled: the order's transfer booked on the payer's account.
@@ -223,16 +235,28 @@ var TreasuryEventDecoders = EventDecoders{
 	TypePaymentOrdered:       DecodeAs[PaymentOrdered],
 	TypePaymentSettled:       DecodeAs[PaymentSettled],
 	TypePaymentReturned:      DecodeAs[PaymentReturned],
+	TypeOverpaymentNotified:  DecodeAs[OverpaymentNotified],
+	TypeOverpaymentContested: DecodeAs[OverpaymentContested],
+	TypeContestDecided:       DecodeAs[ContestDecided],
+	TypeOverpaymentRepaid:    DecodeAs[OverpaymentRepaid],
+}
+
+// WithTreasury adds the treasury's event decoders to a scheme's.
+func WithTreasury(d EventDecoders) EventDecoders {
+	maps.Copy(d, TreasuryEventDecoders)
+	return d
 }
 
 // TreasuryEventTypes lists the treasury's event types.
 func TreasuryEventTypes() []string {
-	return []string{TypeBankAccountRecorded, TypeBankAccountConfirmed, TypePaymentOrdered, TypePaymentSettled, TypePaymentReturned}
+	return []string{TypeBankAccountRecorded, TypeBankAccountConfirmed, TypePaymentOrdered, TypePaymentSettled, TypePaymentReturned,
+		TypeOverpaymentNotified, TypeOverpaymentContested, TypeContestDecided, TypeOverpaymentRepaid}
 }
 
 // TreasuryCommands lists the treasury's command types.
 func TreasuryCommands() []string {
-	return []string{CmdRecordBankAccount, CmdConfirmBankAccount, CmdOrderPayments, CmdSettlePayment, CmdReturnPayment}
+	return []string{CmdRecordBankAccount, CmdConfirmBankAccount, CmdOrderPayments, CmdSettlePayment, CmdReturnPayment,
+		CmdContestOverpayment, CmdDecideContest, CmdRecordRepayment}
 }
 
 // BankAccount is an account as the contract knows it.
@@ -252,12 +276,13 @@ type Order struct {
 	Returned *PaymentReturned
 }
 
-// Status is the order's execution status.
+// Status is the order's execution status; an order the offsets take
+// whole sends nothing and is paid when recorded.
 func (o Order) Status() string {
 	switch {
 	case o.Returned != nil:
 		return ExecutionReturned
-	case o.Settled != nil:
+	case o.Settled != nil, o.Amount.IsZero() && len(o.Offsets) > 0:
 		return ExecutionPaid
 	}
 	return ExecutionOrdered
@@ -266,8 +291,9 @@ func (o Order) Status() string {
 // Treasury is what a contract's stream holds of paying it: its accounts in
 // the order recorded, and every order.
 type Treasury struct {
-	Accounts []BankAccount
-	Orders   []Order
+	Accounts     []BankAccount
+	Orders       []Order
+	Overpayments []Overpayment
 }
 
 // Apply folds a treasury event; ok is false for any other event.
@@ -283,6 +309,13 @@ func (t *Treasury) Apply(e Event) (ok bool, err error) {
 		t.Accounts[i].Confirmed, t.Accounts[i].ConfirmedBy = true, e.ConfirmedBy
 	case PaymentOrdered:
 		t.Orders = append(t.Orders, Order{PaymentOrdered: e})
+		for _, off := range e.Offsets {
+			i := slices.IndexFunc(t.Overpayments, func(o Overpayment) bool { return o.OverpaymentID == off.OverpaymentID })
+			if i < 0 {
+				return true, fmt.Errorf("treasury: offset against unknown overpayment %s", off.OverpaymentID)
+			}
+			t.Overpayments[i].Offset = t.Overpayments[i].Offset.Add(off.Amount)
+		}
 	case PaymentSettled:
 		i := t.order(e.OrderID)
 		if i < 0 {
@@ -299,7 +332,7 @@ func (t *Treasury) Apply(e Event) (ok bool, err error) {
 			t.Accounts[a].Unusable = e.ReasonCode
 		}
 	default:
-		return false, nil
+		return t.applyOverpayment(e)
 	}
 	return true, nil
 }

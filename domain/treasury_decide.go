@@ -120,6 +120,12 @@ func DecideTreasury(p Payee, cmd Command) (events []Event, handled bool, err err
 		events, err = p.settle(cmd)
 	case ReturnPayment:
 		events, err = p.returned(cmd)
+	case ContestOverpayment:
+		events, err = p.contest(cmd)
+	case DecideContest:
+		events, err = p.decideContest(cmd)
+	case RecordRepayment:
+		events, err = p.repay(cmd)
 	default:
 		return nil, false, nil
 	}
@@ -159,21 +165,148 @@ func (p Payee) order(cmd OrderPayments) ([]Event, error) {
 		return nil, err
 	}
 	due, blocked, account := p.Plan(cmd.Through, cmd.ExecutionDate)
-	if len(due) == 0 {
+	var events []Event
+	if n, ok := p.notice(cmd); ok {
+		events = append(events, n)
+	}
+	if len(due) == 0 && len(events) == 0 {
 		vs := Violations{{Code: CodeNothingToOrder, Field: "through", Rule: fmt.Sprintf("nothing of the contract due by %s is left to order", cmd.Through)}}
 		for _, b := range blocked {
 			vs.Add(b.Code, "", fmt.Sprintf("%s of year %d (%s): %s", b.Payment.Kind, b.Payment.ContractYear, b.Payment.Amount, b.Reason))
 		}
 		return nil, vs.Err()
 	}
-	events := make([]Event, len(due))
-	for i, pay := range due {
-		events[i] = PaymentOrdered{ContractID: p.ContractID, OrderID: uuid.NewSHA1(orderNamespace, []byte(cmd.RunID+"/"+pay.PaymentID.String())),
+	owed := p.owed(cmd.ExecutionDate)
+	for _, pay := range due {
+		o := PaymentOrdered{ContractID: p.ContractID, OrderID: uuid.NewSHA1(orderNamespace, []byte(cmd.RunID+"/"+pay.PaymentID.String())),
 			RunID: cmd.RunID, PaymentID: pay.PaymentID, Kind: pay.Kind, ContractYear: pay.ContractYear, Mission: pay.Mission,
 			Rulebook: pay.Rulebook, DueOn: pay.DueOn, Amount: pay.Amount, ExecutionDate: cmd.ExecutionDate,
 			AccountID: account.AccountID, IBAN: account.IBAN, BIC: account.BIC, Holder: account.Holder}
+		// What is owed, oldest notice first, is kept from the transfer.
+		for i := range owed {
+			take := owed[i].Amount
+			if take.Cmp(o.Amount) > 0 {
+				take = o.Amount
+			}
+			if take.Sign() > 0 {
+				o.Offsets = append(o.Offsets, Offset{OverpaymentID: owed[i].OverpaymentID, Reference: owed[i].Reference, Amount: take})
+				o.Amount, owed[i].Amount = o.Amount.Sub(take), owed[i].Amount.Sub(take)
+			}
+		}
+		events = append(events, o)
 	}
 	return events, nil
+}
+
+// HasUnnotified tells whether a run executed on exec sends a notice: a
+// decision of a negative amount, decided by then, in none yet.
+func (p Payee) HasUnnotified(exec Date) bool {
+	_, ok := p.notice(OrderPayments{ExecutionDate: exec})
+	return ok
+}
+
+// notice is the notice a run sends for the decisions of a negative
+// amount not notified yet, decided by its execution date, dated that day.
+func (p Payee) notice(cmd OrderPayments) (OverpaymentNotified, bool) {
+	n := OverpaymentNotified{ContractID: p.ContractID, NoticeOn: cmd.ExecutionDate, Deadline: cmd.ExecutionDate.AddMonths(NoticeMonths), RunID: cmd.RunID}
+	var causes, ids []string
+	for _, pay := range p.Payments {
+		if pay.Amount.Sign() >= 0 || pay.DecidedOn.After(cmd.ExecutionDate) || p.Treasury.notified(pay.PaymentID) {
+			continue
+		}
+		n.Amount = n.Amount.Add(pay.Amount.Neg())
+		n.Payments = append(n.Payments, pay.PaymentID)
+		ids = append(ids, pay.PaymentID.String())
+		cause := fmt.Sprintf("%s of year %d, %s decided on %s", pay.Kind, pay.ContractYear, pay.Amount, pay.DecidedOn)
+		if pay.Reason != "" {
+			cause += ": " + pay.Reason
+		}
+		causes = append(causes, cause)
+	}
+	if len(n.Payments) == 0 {
+		return n, false
+	}
+	n.OverpaymentID = uuid.NewSHA1(orderNamespace, []byte("overpayment/"+strings.Join(ids, "/")))
+	n.Reference, n.Cause = NoticeReference(n.OverpaymentID), strings.Join(causes, "; ")
+	return n, true
+}
+
+// owed returns, oldest first, what each overpayment owed on day d (its
+// two months past, or its contest decided) still leaves to take back, as
+// an Offset to fill.
+func (p Payee) owed(d Date) []Offset {
+	var out []Offset
+	for _, o := range p.Treasury.Overpayments {
+		if o.State(d) == StateOffsetting {
+			out = append(out, Offset{OverpaymentID: o.OverpaymentID, Reference: o.Reference, Amount: o.Remaining()})
+		}
+	}
+	return out
+}
+
+// overpayment finds an overpayment of the contract.
+func (p Payee) overpayment(cmd Command, id uuid.UUID) (Overpayment, error) {
+	if err := CheckTarget(p.ContractID, p.Signed, cmd, false); err != nil {
+		return Overpayment{}, err
+	}
+	for _, o := range p.Treasury.Overpayments {
+		if o.OverpaymentID == id {
+			return o, nil
+		}
+	}
+	return Overpayment{}, Reject(CodeUnknownOverpayment, "overpayment", fmt.Sprintf("no overpayment %s of this contract (the overpayment_id of its OverpaymentNotified)", id))
+}
+
+func (p Payee) contest(cmd ContestOverpayment) ([]Event, error) {
+	o, err := p.overpayment(cmd, cmd.Overpayment)
+	if err != nil {
+		return nil, err
+	}
+	switch st := o.State(cmd.ContestedOn); {
+	case o.Contest != nil:
+		return nil, Reject(CodeAlreadyContested, "overpayment", fmt.Sprintf("the notice %s was contested on %s", o.Reference, o.Contest.ContestedOn))
+	case st != StateNotified:
+		return nil, Reject(CodeContestLate, "contested_on", fmt.Sprintf("the notice %s of %s could be contested until %s (two months); it is %s", o.Reference, o.NoticeOn, o.Deadline, st))
+	}
+	return []Event{OverpaymentContested{ContractID: p.ContractID, OverpaymentID: o.OverpaymentID, ContestedOn: cmd.ContestedOn, Reason: cmd.Reason}}, nil
+}
+
+func (p Payee) decideContest(cmd DecideContest) ([]Event, error) {
+	o, err := p.overpayment(cmd, cmd.Overpayment)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case o.Contest == nil:
+		return nil, Reject(CodeNotContested, "overpayment", fmt.Sprintf("the notice %s was not contested", o.Reference))
+	case o.Decision != nil:
+		return nil, Reject(CodeAlreadyDecided, "overpayment", fmt.Sprintf("the contest of %s was decided on %s (%s)", o.Reference, o.Decision.DecidedOn, o.Decision.Outcome))
+	case cmd.DecidedOn.Before(o.Contest.ContestedOn):
+		return nil, Reject(CodeInvalidValue, "decided_on", fmt.Sprintf("%s is before the contest, on %s", cmd.DecidedOn, o.Contest.ContestedOn))
+	}
+	e := ContestDecided{ContractID: p.ContractID, OverpaymentID: o.OverpaymentID, Outcome: cmd.Outcome, DecidedOn: cmd.DecidedOn, Reason: cmd.Reason}
+	switch cmd.Outcome {
+	case OutcomeUpheld:
+		e.Amount = o.Amount
+	case OutcomeReduced:
+		if cmd.Amount.Sign() <= 0 || cmd.Amount.Cmp(o.Amount) >= 0 {
+			return nil, Reject(CodeInvalidValue, "amount", fmt.Sprintf("a reduced overpayment is more than 0 and less than the %s notified", o.Amount))
+		}
+		e.Amount = cmd.Amount
+	}
+	return []Event{e}, nil
+}
+
+func (p Payee) repay(cmd RecordRepayment) ([]Event, error) {
+	o, err := p.overpayment(cmd, cmd.Overpayment)
+	if err != nil {
+		return nil, err
+	}
+	if left := o.Remaining(); o.State(cmd.BookedOn) == StateCancelled || cmd.Amount.Cmp(left) > 0 {
+		return nil, Reject(CodeAmountMismatch, "amount", fmt.Sprintf("the repayment of %s is more than the %s the notice %s leaves owed", cmd.Amount, left, o.Reference))
+	}
+	return []Event{OverpaymentRepaid{ContractID: p.ContractID, OverpaymentID: o.OverpaymentID, Amount: cmd.Amount, BookedOn: cmd.BookedOn,
+		BankReference: cmd.BankReference, Statement: cmd.Statement}}, nil
 }
 
 // decodeTreasury decodes the treasury's commands; ok is false for any
@@ -207,6 +340,8 @@ func (d *CommandDecoder) decodeTreasury() (cmd Command, ok bool, err error) {
 		cmd, err = d.Result(ConfirmBankAccount{CommandMeta: d.Meta(w.WireHeader), Account: f.UUID("account", w.Account)})
 	case CmdSettlePayment, CmdReturnPayment:
 		cmd, err = d.decodeBankEntry(d.Header.Type == CmdReturnPayment)
+	case CmdContestOverpayment, CmdDecideContest, CmdRecordRepayment:
+		cmd, err = d.decodeOverpayment()
 	case CmdOrderPayments:
 		var w struct {
 			WireHeader
@@ -389,4 +524,55 @@ func (f Fields) Amount(field string, n json.Number) Money {
 		f.V.Add(CodeInvalidNumber, field, err.Error())
 	}
 	return m
+}
+
+// decodeOverpayment decodes the commands about a notice.
+func (d *CommandDecoder) decodeOverpayment() (Command, error) {
+	var w struct {
+		WireHeader
+		Overpayment   string         `json:"overpayment"`
+		ContestedOn   string         `json:"contested_on"`
+		DecidedOn     string         `json:"decided_on"`
+		Outcome       string         `json:"outcome"`
+		Amount        NumberOrString `json:"amount"`
+		Reason        string         `json:"reason"`
+		BookedOn      string         `json:"booked_on"`
+		BankReference string         `json:"bank_reference"`
+		Statement     string         `json:"statement"`
+	}
+	if err := d.Decode(&w); err != nil {
+		return nil, err
+	}
+	f := d.Fields()
+	meta, id := d.Meta(w.WireHeader), f.UUID("overpayment", w.Overpayment)
+	unexpected := func(field, value string) {
+		if value != "" {
+			f.V.Add(CodeUnknownField, field, "is not a field of "+d.Header.Type)
+		}
+	}
+	switch d.Header.Type {
+	case CmdContestOverpayment:
+		f.Reason("reason", w.Reason)
+		for k, v := range map[string]string{"decided_on": w.DecidedOn, "outcome": w.Outcome, "amount": string(w.Amount), "booked_on": w.BookedOn, "statement": w.Statement} {
+			unexpected(k, v)
+		}
+		return d.Result(ContestOverpayment{CommandMeta: meta, Overpayment: id, ContestedOn: f.Date("contested_on", w.ContestedOn), Reason: w.Reason})
+	case CmdDecideContest:
+		f.Reason("reason", w.Reason)
+		c := DecideContest{CommandMeta: meta, Overpayment: id, Outcome: w.Outcome, DecidedOn: f.Date("decided_on", w.DecidedOn), Reason: w.Reason}
+		if f.Required("outcome", w.Outcome) && !slices.Contains([]string{OutcomeUpheld, OutcomeReduced, OutcomeCancelled}, w.Outcome) {
+			f.V.Add(CodeInvalidValue, "outcome", "upheld, reduced or cancelled")
+		}
+		if w.Outcome == OutcomeReduced {
+			c.Amount = f.Amount("amount", w.Amount.Number())
+		} else {
+			unexpected("amount", string(w.Amount))
+		}
+		return d.Result(c)
+	}
+	e := BankEntry{BookedOn: f.Date("booked_on", w.BookedOn), BankReference: w.BankReference, Statement: w.Statement}
+	e.Amount = f.Amount("amount", w.Amount.Number())
+	f.OptionalName("bank_reference", w.BankReference)
+	f.Name("statement", w.Statement)
+	return d.Result(RecordRepayment{CommandMeta: meta, Overpayment: id, BankEntry: e})
 }

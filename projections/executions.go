@@ -16,7 +16,7 @@ import (
 type executionsProjection struct{}
 
 func (executionsProjection) Name() string { return "executions" }
-func (executionsProjection) Version() int { return 1 }
+func (executionsProjection) Version() int { return 2 } // 2: the overpayment notices
 
 func (executionsProjection) Schema() string {
 	return `
@@ -35,19 +35,34 @@ CREATE TABLE IF NOT EXISTS payment_executions (
 	reason_code   TEXT,                -- a return's ISO 20022 reason
 	statement     TEXT,                -- the statement that booked or returned it
 	recorded_at   TEXT NOT NULL
-);`
+);
+
+-- The overpayment notices: what each says, once sent (what became of
+-- one — contested, decided, offset, repaid — is its contract's stream's
+-- to say).
+CREATE TABLE IF NOT EXISTS overpayment_notices (
+	overpayment_id TEXT PRIMARY KEY,
+	reference      TEXT NOT NULL UNIQUE, -- INDU-…, quoted on a repayment
+	contract_id    TEXT NOT NULL,
+	scheme         TEXT NOT NULL,
+	amount         TEXT NOT NULL,
+	notice_on      TEXT NOT NULL,
+	deadline       TEXT NOT NULL,
+	recorded_at    TEXT NOT NULL
+) WITHOUT ROWID;`
 }
 
 func (executionsProjection) Indexes() []Index {
 	return []Index{
 		{Name: "executions_by_contract", On: "payment_executions (contract_id, position)"},
 		{Name: "executions_by_end_to_end", On: "payment_executions (end_to_end_id)"},
+		{Name: "notices_by_contract", On: "overpayment_notices (contract_id)"},
 	}
 }
 
 func (executionsProjection) NewFold() Fold { return &executionsFold{} }
 func (executionsProjection) Reads() []string {
-	return []string{domain.TypePaymentOrdered, domain.TypePaymentSettled, domain.TypePaymentReturned}
+	return []string{domain.TypePaymentOrdered, domain.TypePaymentSettled, domain.TypePaymentReturned, domain.TypeOverpaymentNotified}
 }
 
 type executionRow struct {
@@ -57,17 +72,31 @@ type executionRow struct {
 	reason, statement, recorded                       string
 }
 
-type executionsFold struct{ rows []executionRow }
+type executionsFold struct {
+	rows    []executionRow
+	notices []noticeRow
+}
 
-func (f *executionsFold) Held() int { return len(f.rows) }
+type noticeRow struct {
+	n                          domain.OverpaymentNotified
+	contract, scheme, recorded string
+}
+
+func (f *executionsFold) Held() int { return len(f.rows) + len(f.notices) }
 
 func (f *executionsFold) Add(ev *Event) error {
 	r := executionRow{position: int64(ev.Position), contract: ev.Contract.String(), scheme: ev.Scheme, recorded: recordedAt(ev)}
 	switch e := ev.Payload.(type) {
 	case domain.PaymentOrdered:
 		r.payment, r.order, r.run, r.status, r.on, r.amount = e.PaymentID.String(), e.OrderID.String(), e.RunID, domain.ExecutionOrdered, e.ExecutionDate.String(), e.Amount
+		if e.Amount.IsZero() && len(e.Offsets) > 0 {
+			r.status = domain.ExecutionPaid // taken whole by an offset: nothing sent, nothing owed
+		}
 	case domain.PaymentSettled:
 		r.payment, r.order, r.status, r.on, r.amount, r.statement = e.PaymentID.String(), e.OrderID.String(), domain.ExecutionPaid, e.BookedOn.String(), e.Amount, e.Statement
+	case domain.OverpaymentNotified:
+		f.notices = append(f.notices, noticeRow{n: e, contract: r.contract, scheme: r.scheme, recorded: r.recorded})
+		return nil
 	case domain.PaymentReturned:
 		r.payment, r.order, r.status, r.on, r.amount, r.statement = e.PaymentID.String(), e.OrderID.String(), domain.ExecutionReturned, e.BookedOn.String(), e.Amount, e.Statement
 		r.reason = e.ReasonCode
@@ -93,7 +122,73 @@ func (f *executionsFold) Flush(ctx context.Context, w *Writer) error {
 		}
 	}
 	f.rows = nil
+	for _, r := range f.notices {
+		if err := w.Exec(ctx, `INSERT INTO overpayment_notices (overpayment_id, reference, contract_id, scheme, amount, notice_on, deadline, recorded_at)
+			VALUES (?,?,?,?,?,?,?,?)`, r.n.OverpaymentID.String(), r.n.Reference, r.contract, r.scheme, r.n.Amount.String(),
+			r.n.NoticeOn.String(), r.n.Deadline.String(), r.recorded); err != nil {
+			return err
+		}
+	}
+	f.notices = nil
 	return nil
+}
+
+// NoticeRow is an overpayment notice.
+type NoticeRow struct {
+	OverpaymentID, ContractID uuid.UUID
+	Reference, Scheme         string
+	Amount                    domain.Money
+	NoticeOn, Deadline        domain.Date
+}
+
+// Notices returns the notices the window sees (sent on or before its date,
+// recorded by its time), of one contract or all (uuid.Nil), oldest first.
+func (db *DB) Notices(ctx context.Context, contract uuid.UUID, w Window) ([]NoticeRow, error) {
+	q := `SELECT overpayment_id, contract_id, reference, scheme, amount, notice_on, deadline FROM overpayment_notices
+		WHERE notice_on <= ? AND recorded_at <= ?`
+	args := []any{w.asOf(), w.knownAt()}
+	if contract != uuid.Nil {
+		q, args = q+` AND contract_id = ?`, append(args, contract.String())
+	}
+	return db.notices(ctx, q+` ORDER BY notice_on, reference`, args...)
+}
+
+// NoticeOf returns the notice a reference (INDU-…) names; ok is false when
+// none does.
+func (db *DB) NoticeOf(ctx context.Context, reference string) (NoticeRow, bool, error) {
+	ns, err := db.notices(ctx, `SELECT overpayment_id, contract_id, reference, scheme, amount, notice_on, deadline FROM overpayment_notices
+		WHERE reference = ?`, reference)
+	if err != nil || len(ns) == 0 {
+		return NoticeRow{}, false, err
+	}
+	return ns[0], true, nil
+}
+
+func (db *DB) notices(ctx context.Context, q string, args ...any) ([]NoticeRow, error) {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []NoticeRow{}
+	for rows.Next() {
+		var n NoticeRow
+		var id, contract, amount, on, deadline string
+		if err := rows.Scan(&id, &contract, &n.Reference, &n.Scheme, &amount, &on, &deadline); err != nil {
+			return nil, err
+		}
+		s := &stored{}
+		n.OverpaymentID, n.ContractID, n.NoticeOn, n.Deadline = s.id(id), s.id(contract), s.date(on), s.date(deadline)
+		var perr error
+		if n.Amount, perr = domain.ParseMoney(amount); perr != nil {
+			s.fail("amount", amount, perr)
+		}
+		if err := s.check("overpayment_notices"); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
 
 // ExecutionRow is one order, booking or return.

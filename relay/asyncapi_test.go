@@ -17,6 +17,7 @@ import (
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/internal/natstest"
 	"github.com/cptsledger/ledger/notary"
@@ -125,6 +126,7 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 		[]byte(`{"type":"SettlePayment","command_id":"settle","contract_id":"` + letter + `","order":"` + ordered.OrderID + `","booked_on":"2023-01-05","amount":"17500.00","bank_reference":"B1","statement":"S1"}`),
 		[]byte(`{"type":"ReturnPayment","command_id":"return","contract_id":"` + letter + `","order":"` + ordered.OrderID + `","booked_on":"2023-01-12","amount":"17500.00","reason_code":"AC04","statement":"S2"}`),
 	})
+	overpaymentFlow(t, e.store, ledger)
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)
@@ -224,5 +226,57 @@ func TestPublishedCheckpointsMatchAsyncAPI(t *testing.T) {
 	}
 	if err := headers["Checkpoint"].Validate(hdr); err != nil {
 		t.Fatalf("headers do not match docs/asyncapi.yaml: %v", err)
+	}
+}
+
+// overpaymentFlow notifies the first negative decision of the worked
+// corrections, contests it, upholds it and records a repayment: every
+// overpayment event once.
+func overpaymentFlow(t *testing.T, store eventstore.Store, ledger *app.Ledger) {
+	t.Helper()
+	ctx := context.Background()
+	var contract string
+	for after := eventstore.Position(0); contract == ""; {
+		evs, err := store.ReadAll(ctx, after, 1000)
+		if err != nil || len(evs) == 0 {
+			t.Fatalf("no negative decision in the worked corrections (%v)", err)
+		}
+		for _, ev := range evs {
+			var p struct {
+				ContractID string `json:"contract_id"`
+				Amount     string `json:"amount"`
+			}
+			if ev.Type == domain.TypePaymentDecided && json.Unmarshal(ev.Data, &p) == nil && strings.HasPrefix(p.Amount, "-") && contract == "" {
+				contract = p.ContractID
+			}
+			after = ev.Position
+		}
+	}
+	res, err := ledger.Submit(ctx, []byte(`{"type":"OrderPayments","command_id":"notice","contract_id":"`+contract+`","run_id":"run-notice","through":"2019-08-25","execution_date":"2099-01-04"}`))
+	if err != nil || !res.OK || res.Events[0] != domain.TypeOverpaymentNotified {
+		t.Fatalf("the notice: %+v %+v %v", res, res.Error, err)
+	}
+	stream := ""
+	for _, s := range []string{"cpts-", "assistant-"} {
+		if evs, _ := store.ReadStream(ctx, s+contract, 0, 1); len(evs) > 0 {
+			stream = s + contract
+		}
+	}
+	evs, _ := store.ReadStream(ctx, stream, 0, 10000)
+	var n domain.OverpaymentNotified
+	for _, ev := range evs {
+		if ev.Type == domain.TypeOverpaymentNotified {
+			json.Unmarshal(ev.Data, &n)
+		}
+	}
+	id := n.OverpaymentID.String()
+	for _, line := range []string{
+		`{"type":"ContestOverpayment","command_id":"contest","contract_id":"` + contract + `","overpayment":"` + id + `","contested_on":"2099-01-10","reason":"contested"}`,
+		`{"type":"DecideContest","command_id":"decide-contest","contract_id":"` + contract + `","overpayment":"` + id + `","outcome":"upheld","decided_on":"2099-02-01","reason":"upheld"}`,
+		`{"type":"RecordRepayment","command_id":"repay","contract_id":"` + contract + `","overpayment":"` + id + `","booked_on":"2099-02-10","amount":"` + n.Amount.String() + `","statement":"S9"}`,
+	} {
+		if r, err := ledger.Submit(ctx, []byte(line)); err != nil || !r.OK {
+			t.Fatalf("%s: %+v %v", line, r.Error, err)
+		}
 	}
 }

@@ -87,28 +87,21 @@ func (e PatienteleReported) BusinessDate() domain.Date { return e.ReportedOn }
 // SchemaVersion is the version of every event type's data.
 const SchemaVersion = domain.SchemaVersion
 
-var decoders = domain.EventDecoders{
-	TypeAidContractSigned:           domain.DecodeAs[AidContractSigned],
-	TypeAssistantHired:              domain.DecodeAs[AssistantHired],
-	TypePatienteleReported:          domain.DecodeAs[PatienteleReported],
-	TypePaymentDecided:              domain.DecodeAs[PaymentDecided],
-	TypeContractTerminated:          domain.DecodeAs[ContractTerminated],
-	TypePatienteleCorrected:         domain.DecodeAs[PatienteleCorrected],
-	TypeHiringCorrected:             domain.DecodeAs[HiringCorrected],
-	TypeTerminationCorrected:        domain.DecodeAs[domain.TerminationCorrected],
-	domain.TypeBankAccountRecorded:  domain.TreasuryEventDecoders[domain.TypeBankAccountRecorded],
-	domain.TypeBankAccountConfirmed: domain.TreasuryEventDecoders[domain.TypeBankAccountConfirmed],
-	domain.TypePaymentOrdered:       domain.TreasuryEventDecoders[domain.TypePaymentOrdered],
-	domain.TypePaymentSettled:       domain.TreasuryEventDecoders[domain.TypePaymentSettled],
-	domain.TypePaymentReturned:      domain.TreasuryEventDecoders[domain.TypePaymentReturned],
-}
+var decoders = domain.WithTreasury(domain.EventDecoders{
+	TypeAidContractSigned:    domain.DecodeAs[AidContractSigned],
+	TypeAssistantHired:       domain.DecodeAs[AssistantHired],
+	TypePatienteleReported:   domain.DecodeAs[PatienteleReported],
+	TypePaymentDecided:       domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated:   domain.DecodeAs[ContractTerminated],
+	TypePatienteleCorrected:  domain.DecodeAs[PatienteleCorrected],
+	TypeHiringCorrected:      domain.DecodeAs[HiringCorrected],
+	TypeTerminationCorrected: domain.DecodeAs[domain.TerminationCorrected],
+})
 
 // EventTypes lists the event types of the scheme.
 func EventTypes() []string {
-	return []string{TypeAidContractSigned, TypeAssistantHired, TypePatienteleReported, TypePaymentDecided, TypeContractTerminated,
-		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected,
-		domain.TypeBankAccountRecorded, domain.TypeBankAccountConfirmed, domain.TypePaymentOrdered,
-		domain.TypePaymentSettled, domain.TypePaymentReturned}
+	return append([]string{TypeAidContractSigned, TypeAssistantHired, TypePatienteleReported, TypePaymentDecided, TypeContractTerminated,
+		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected}, domain.TreasuryEventTypes()...)
 }
 
 // DecodeEvent turns a stored event's type and data back into an event.

@@ -138,41 +138,35 @@ func (e IndicatorsReported) BusinessDate() domain.Date { return e.ReportedOn }
 // that is not additive gets a new version and an upcaster in DecodeEvent.
 const SchemaVersion = domain.SchemaVersion
 
-var decoders = domain.EventDecoders{
-	TypeContractSigned:              domain.DecodeAs[ContractSigned],
-	TypeLetterOfIntentValidated:     domain.DecodeAs[LetterOfIntentValidated],
-	TypeMissionStarted:              domain.DecodeAs[MissionStarted],
-	TypeMissionDeployed:             domain.DecodeAs[MissionDeployed],
-	TypeIndicatorsReported:          domain.DecodeAs[IndicatorsReported],
-	TypePaymentDecided:              domain.DecodeAs[PaymentDecided],
-	TypeContractTerminated:          domain.DecodeAs[ContractTerminated],
-	TypeReportCorrected:             domain.DecodeAs[ReportCorrected],
-	TypeMissionDateCorrected:        domain.DecodeAs[MissionDateCorrected],
-	TypeContractTermsCorrected:      domain.DecodeAs[ContractTermsCorrected],
-	TypeTerminationCorrected:        domain.DecodeAs[TerminationCorrected],
-	TypeRulebookAmendmentApplied:    domain.DecodeAs[RulebookAmendmentApplied],
-	TypeCrisisNoted:                 domain.DecodeAs[CrisisNoted],
-	TypeRulebookAmendmentPublished:  domain.DecodeAs[RulebookAmendmentPublished],
-	TypeCrisisRecognised:            domain.DecodeAs[CrisisRecognised],
-	TypeCrisisRecognitionCorrected:  domain.DecodeAs[CrisisRecognitionCorrected],
-	TypePayerAccountRecorded:        domain.DecodeAs[PayerAccountRecorded],
-	domain.TypeBankAccountRecorded:  domain.TreasuryEventDecoders[domain.TypeBankAccountRecorded],
-	domain.TypeBankAccountConfirmed: domain.TreasuryEventDecoders[domain.TypeBankAccountConfirmed],
-	domain.TypePaymentOrdered:       domain.TreasuryEventDecoders[domain.TypePaymentOrdered],
-	domain.TypePaymentSettled:       domain.TreasuryEventDecoders[domain.TypePaymentSettled],
-	domain.TypePaymentReturned:      domain.TreasuryEventDecoders[domain.TypePaymentReturned],
-}
+var decoders = domain.WithTreasury(domain.EventDecoders{
+	TypeContractSigned:             domain.DecodeAs[ContractSigned],
+	TypeLetterOfIntentValidated:    domain.DecodeAs[LetterOfIntentValidated],
+	TypeMissionStarted:             domain.DecodeAs[MissionStarted],
+	TypeMissionDeployed:            domain.DecodeAs[MissionDeployed],
+	TypeIndicatorsReported:         domain.DecodeAs[IndicatorsReported],
+	TypePaymentDecided:             domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated:         domain.DecodeAs[ContractTerminated],
+	TypeReportCorrected:            domain.DecodeAs[ReportCorrected],
+	TypeMissionDateCorrected:       domain.DecodeAs[MissionDateCorrected],
+	TypeContractTermsCorrected:     domain.DecodeAs[ContractTermsCorrected],
+	TypeTerminationCorrected:       domain.DecodeAs[TerminationCorrected],
+	TypeRulebookAmendmentApplied:   domain.DecodeAs[RulebookAmendmentApplied],
+	TypeCrisisNoted:                domain.DecodeAs[CrisisNoted],
+	TypeRulebookAmendmentPublished: domain.DecodeAs[RulebookAmendmentPublished],
+	TypeCrisisRecognised:           domain.DecodeAs[CrisisRecognised],
+	TypeCrisisRecognitionCorrected: domain.DecodeAs[CrisisRecognitionCorrected],
+	TypePayerAccountRecorded:       domain.DecodeAs[PayerAccountRecorded],
+})
 
 // MissionCrisis is the mission created by amendment 2 (domain.md §2.10).
 const MissionCrisis = "crisis"
 
 // EventTypes lists the event types of the scheme.
 func EventTypes() []string {
-	return []string{TypeContractSigned, TypeMissionStarted, TypeMissionDeployed, TypeIndicatorsReported,
+	return append([]string{TypeContractSigned, TypeMissionStarted, TypeMissionDeployed, TypeIndicatorsReported,
 		TypePaymentDecided, TypeContractTerminated, TypeReportCorrected, TypeMissionDateCorrected,
 		TypeContractTermsCorrected, TypeTerminationCorrected, TypeRulebookAmendmentApplied, TypeCrisisNoted,
-		TypeLetterOfIntentValidated, domain.TypeBankAccountRecorded, domain.TypeBankAccountConfirmed, domain.TypePaymentOrdered,
-		domain.TypePaymentSettled, domain.TypePaymentReturned}
+		TypeLetterOfIntentValidated}, domain.TreasuryEventTypes()...)
 }
 
 // DecodeEvent turns a stored event's type and data back into an Event.

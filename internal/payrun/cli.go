@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/internal/cli"
@@ -139,4 +141,19 @@ func WriteReconciliation(w io.Writer, r query.Reconciliation) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%12s\t\n", d.ExecutionStatus, d.ContractID, d.Beneficiary, d.Kind, d.ContractYear, d.DueOn, d.Amount)
 	}
 	return tw.Flush()
+}
+
+// nowFunc is the clock of the letters' "as of" line.
+var nowFunc = time.Now
+
+// optionalContract reads an optional --contract.
+func optionalContract(s string) (uuid.UUID, error) {
+	if s == "" {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, cli.Usage(fmt.Sprintf("--contract %q: not a contract id (a UUID)", s))
+	}
+	return id, nil
 }

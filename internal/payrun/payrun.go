@@ -58,6 +58,18 @@ type Report struct {
 	Total         domain.Money `json:"total"`
 	Batches       []Batch      `json:"batches"`
 	Blocked       []Blocked    `json:"blocked"`
+	// Notices are the overpayment notices the run sent (ledger
+	// overpayments --notice REF prints each one's letter).
+	Notices []Notice `json:"notices"`
+}
+
+// Notice is an overpayment notice a run sent.
+type Notice struct {
+	ContractID uuid.UUID    `json:"contract_id"`
+	Reference  string       `json:"reference"`
+	Amount     domain.Money `json:"amount"`
+	NoticeOn   domain.Date  `json:"notice_on"`
+	Deadline   domain.Date  `json:"deadline"`
 }
 
 // Batch is one payer account's orders (one PmtInf of the file).
@@ -133,7 +145,8 @@ func Run(ctx context.Context, ledger *app.Ledger, q *query.Ledger, spec app.RunS
 			log.Debug("payment run: orders recorded", "run", spec.RunID, "contract", contract, "orders", orders)
 		}
 	}
-	rep := Report{RunID: spec.RunID, Through: spec.Through, ExecutionDate: spec.ExecutionDate, Total: domain.Zero, Batches: []Batch{}, Blocked: []Blocked{}}
+	rep := Report{RunID: spec.RunID, Through: spec.Through, ExecutionDate: spec.ExecutionDate, Total: domain.Zero, Batches: []Batch{}, Blocked: []Blocked{},
+		Notices: []Notice{}}
 	ids, err := q.PayableContracts(ctx, spec.Through)
 	if err != nil {
 		return rep, err
@@ -147,13 +160,16 @@ func Run(ctx context.Context, ledger *app.Ledger, q *query.Ledger, spec app.RunS
 		rep.Blocked = append(rep.Blocked, Blocked{ContractID: b.ContractID, CPAM: b.CPAM, PaymentID: p.PaymentID, Kind: p.Kind,
 			ContractYear: p.ContractYear, DueOn: p.DueOn, Amount: p.Amount, Code: b.Code, Reason: b.Reason})
 	}
+	for _, n := range res.Notices {
+		rep.Notices = append(rep.Notices, Notice{ContractID: n.ContractID, Reference: n.Reference, Amount: n.Amount, NoticeOn: n.NoticeOn, Deadline: n.Deadline})
+	}
 	init, batches := Initiation(spec.RunID, res)
 	for _, b := range batches {
 		rep.Batches = append(rep.Batches, b)
 		rep.Orders += b.Orders
 		rep.Total = rep.Total.Add(b.Total)
 	}
-	if out == "" || rep.Orders == 0 {
+	if out == "" || len(init.Batches) == 0 {
 		return rep, nil
 	}
 	var buf bytes.Buffer
@@ -183,6 +199,9 @@ func Initiation(runID string, res app.RunResult) (sepa.Initiation, []Batch) {
 		if init.Created.IsZero() || o.RecordedAt.Before(init.Created) {
 			init.Created = o.RecordedAt
 		}
+		if o.Amount.IsZero() {
+			continue // taken whole by an offset: nothing to send
+		}
 		n := len(init.Batches)
 		if n == 0 || init.Batches[n-1].Debtor.IBAN != o.Payer.IBAN || init.Batches[n-1].ExecutionDate != o.ExecutionDate {
 			init.Batches = append(init.Batches, sepa.Batch{ID: fmt.Sprintf("%s-%d", runID, n+1), ExecutionDate: o.ExecutionDate,
@@ -203,7 +222,11 @@ func Initiation(runID string, res app.RunResult) (sepa.Initiation, []Batch) {
 // contract year (at most 140 characters in the SEPA set).
 func Remittance(o app.RunOrder) string {
 	scheme := map[string]string{"cpts": "ACI CPTS", "assistant": "Aide assistant medical"}[o.Scheme]
-	return sepa.Text(fmt.Sprintf("%s %s contrat %s %s annee %d", scheme, o.Rulebook, o.ContractID, strings.ReplaceAll(o.Kind, "_", " "), o.ContractYear), 140)
+	text := fmt.Sprintf("%s %s contrat %s %s annee %d", scheme, o.Rulebook, o.ContractID, strings.ReplaceAll(o.Kind, "_", " "), o.ContractYear)
+	for _, off := range o.Offsets {
+		text += fmt.Sprintf(" retenue %s %s", off.Reference, off.Amount)
+	}
+	return sepa.Text(text, 140)
 }
 
 // WriteText writes the report for a person: the run, one line per batch,
@@ -221,6 +244,13 @@ func (r Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%d\t%12s\t\n", b.CPAM, b.Orders, b.Total)
 		}
 		fmt.Fprintln(tw, "\t\t\t")
+	}
+	if len(r.Notices) > 0 {
+		fmt.Fprintln(tw, "NOTICE\tCONTRACT\tAMOUNT\tSENT\tDEADLINE\t")
+		for _, n := range r.Notices {
+			fmt.Fprintf(tw, "%s\t%s\t%12s\t%s\t%s\t\n", n.Reference, n.ContractID, n.Amount, n.NoticeOn, n.Deadline)
+		}
+		fmt.Fprintln(tw, "\t\t\t\t\t")
 	}
 	if len(r.Blocked) > 0 {
 		fmt.Fprintln(tw, "BLOCKED\tCONTRACT\tKIND\tYEAR\tDUE\tAMOUNT\tREASON\t")

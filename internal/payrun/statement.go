@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -29,7 +31,8 @@ type Line struct {
 	BookedOn   domain.Date  `json:"booked_on"`
 	EndToEndID string       `json:"end_to_end_id,omitempty"`
 	ContractID *uuid.UUID   `json:"contract_id,omitempty"`
-	// Outcome: settled, returned, repeated (recorded by an earlier
+	// Outcome: settled, returned, repaid (a credit quoting a notice),
+	// repeated (recorded by an earlier
 	// import), refused (the ledger's rules; Code says which), unknown (no
 	// order has this end-to-end id), pending (not booked yet: nothing
 	// recorded), unrecognised (neither a transfer of an order nor its
@@ -71,7 +74,7 @@ func Import(ctx context.Context, ledger *app.Ledger, q *query.Ledger, file, acto
 			return rep, err
 		}
 		rep.Counts[l.Outcome]++
-		if l.Outcome != "settled" && l.Outcome != "returned" {
+		if l.Outcome != "settled" && l.Outcome != "returned" && l.Outcome != "repaid" {
 			rep.Reported = append(rep.Reported, l)
 		}
 	}
@@ -104,8 +107,7 @@ func importLine(ctx context.Context, ledger *app.Ledger, q *query.Ledger, e sepa
 	case e.Credit && e.ReturnReason != "":
 		typ = domain.CmdReturnPayment
 	case e.Credit:
-		l.Outcome, l.Detail = "unrecognised", "a credit that returns no order (a repayment is matched by hand)"
-		return l, nil
+		return importRepayment(ctx, ledger, q, e, actor, l)
 	case e.ReturnReason != "":
 		l.Outcome, l.Detail = "unrecognised", "a debit with return information"
 		return l, nil
@@ -145,6 +147,43 @@ func importLine(ctx context.Context, ledger *app.Ledger, q *query.Ledger, e sepa
 	return l, nil
 }
 
+// noticeRef finds a notice's reference (INDU- and 12 hexadecimal digits)
+// in a repayment's texts.
+var noticeRef = regexp.MustCompile(`INDU-[0-9A-F]{12}`)
+
+// importRepayment records a credit that quotes a notice as its repayment.
+func importRepayment(ctx context.Context, ledger *app.Ledger, q *query.Ledger, e sepa.Entry, actor string, l Line) (Line, error) {
+	ref := noticeRef.FindString(strings.ToUpper(e.Remittance + " " + e.EndToEndID))
+	if ref == "" {
+		l.Outcome, l.Detail = "unrecognised", "a credit that returns no order and quotes no notice (INDU-…)"
+		return l, nil
+	}
+	contract, overpayment, ok, err := q.NoticeOf(ctx, ref)
+	if err != nil || !ok {
+		l.Outcome, l.Detail = "unknown", "no notice "+ref
+		return l, err
+	}
+	l.ContractID = &contract
+	line, err := json.Marshal(map[string]any{"type": domain.CmdRecordRepayment, "command_id": "camt/" + e.Message + "/" + e.Statement + "/" + e.Index,
+		"contract_id": contract, "overpayment": overpayment, "booked_on": e.BookedOn, "amount": e.Amount, "bank_reference": e.BankReference,
+		"statement": e.Statement})
+	if err != nil {
+		return l, err
+	}
+	r, err := ledger.SubmitAs(ctx, actor, line)
+	switch {
+	case err != nil:
+		return l, err
+	case r.OK && r.Duplicate:
+		l.Outcome = "repeated"
+	case r.OK:
+		l.Outcome = "repaid"
+	default:
+		l.Outcome, l.Code, l.Detail = "refused", r.Error.Code, r.Error.Message
+	}
+	return l, nil
+}
+
 // withoutKey removes a key of a JSON object.
 func withoutKey(obj []byte, key string) ([]byte, error) {
 	var m map[string]json.RawMessage
@@ -158,8 +197,8 @@ func withoutKey(obj []byte, key string) ([]byte, error) {
 // WriteText writes the report for a person: the counts, then each line
 // reported.
 func (r ImportReport) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "%s: %d settled, %d returned, %d repeated, %d refused, %d unknown, %d pending, %d unrecognised\n", r.File,
-		r.Counts["settled"], r.Counts["returned"], r.Counts["repeated"], r.Counts["refused"], r.Counts["unknown"], r.Counts["pending"], r.Counts["unrecognised"])
+	fmt.Fprintf(w, "%s: %d settled, %d returned, %d repaid, %d repeated, %d refused, %d unknown, %d pending, %d unrecognised\n", r.File,
+		r.Counts["settled"], r.Counts["returned"], r.Counts["repaid"], r.Counts["repeated"], r.Counts["refused"], r.Counts["unknown"], r.Counts["pending"], r.Counts["unrecognised"])
 	if len(r.Reported) == 0 {
 		return nil
 	}
