@@ -60,6 +60,7 @@ const (
 	Submit        Right = "submit"         // commands
 	Administer    Right = "administer"     // tokens, rebuild
 	PublishRules  Right = "publish_rules"  // rulebook amendments
+	Pay           Right = "pay"            // payment runs, bank statements, contests decided, payers' accounts
 )
 
 // String says what the right lets do, for messages.
@@ -77,19 +78,31 @@ func (r Right) String() string {
 		return "manage tokens or rebuild the read models"
 	case PublishRules:
 		return "publish rulebook amendments"
+	case Pay:
+		return "run payments, import bank statements, decide contests or record a payer's account"
 	}
 	return string(r)
 }
 
 var rights = map[Role][]Right{
 	Auditor: {ReadContracts, ReadFinance, ReadAudit},
-	Finance: {ReadContracts, ReadFinance},
+	Finance: {ReadContracts, ReadFinance, Pay},
 	Agent:   {ReadContracts, Submit},
 	Admin:   {Administer, PublishRules},
 }
 
 // Can tells whether the role has the right.
 func (r Role) Can(right Right) bool { return slices.Contains(rights[r], right) }
+
+// CommandRight is the right a command type needs: the payer's (Pay) for
+// the commands of the people who pay (domain.PayerCommands), Submit for
+// every other.
+func CommandRight(typ string) Right {
+	if slices.Contains(domain.PayerCommands(), typ) {
+		return Pay
+	}
+	return Submit
+}
 
 // Identity is who a request is from.
 type Identity struct {

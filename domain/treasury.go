@@ -259,6 +259,14 @@ func TreasuryCommands() []string {
 		CmdContestOverpayment, CmdDecideContest, CmdRecordRepayment}
 }
 
+// PayerCommands are the commands of the people who pay (a CPAM's finance
+// team): payment runs, what bank statements say, the decision on a
+// contest, the payer's own account. An agent records beneficiaries'
+// accounts and contests; a payer does not confirm its own work.
+func PayerCommands() []string {
+	return []string{CmdOrderPayments, CmdSettlePayment, CmdReturnPayment, CmdRecordRepayment, CmdDecideContest, "RecordPayerAccount"}
+}
+
 // BankAccount is an account as the contract knows it.
 type BankAccount struct {
 	BankAccountRecorded

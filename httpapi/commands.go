@@ -25,6 +25,9 @@ import (
 // only write that CPAM's contracts: if any line names another's, the
 // request is refused (403) and nothing is written.
 func (s *Server) postCommands(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	if !id.Role.Can(auth.Submit) && !id.Role.Can(auth.Pay) {
+		return problemf(http.StatusForbidden, CodeForbidden, "the role %s may not %s", id.Role, auth.Submit)
+	}
 	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (media != "application/json" && media != "application/x-ndjson") {
 		return problemf(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
@@ -135,6 +138,8 @@ func checkNoAmendment(lines []line, id auth.Identity, everyCPAM func(typ string)
 		case err != nil:
 		case h.Type == cpts.CmdPublishRulebookAmendment:
 			return problemf(http.StatusForbidden, CodeForbidden, "%s publishes a rulebook amendment: an administrator publishes it at POST /api/v1/rulebooks/amendments; nothing was written", l.name())
+		case !id.Role.Can(auth.CommandRight(h.Type)):
+			return problemf(http.StatusForbidden, CodeForbidden, "%s (%s): the role %s may not %s; nothing was written", l.name(), h.Type, id.Role, auth.CommandRight(h.Type))
 		case id.CPAM != "" && everyCPAM(h.Type):
 			return problemf(http.StatusForbidden, CodeForbidden, "%s (%s) concerns every CPAM of an ARS; %s writes only the contracts of %q: nothing was written", l.name(), h.Type, id.Name, id.CPAM)
 		}

@@ -78,7 +78,7 @@ func newAPIWith(t *testing.T, opts app.Options) *testAPI {
 		a.tokens[id.Name] = tok
 	}
 	reads := query.New(store, models, app.DefaultSchemes())
-	s := New(Config{Store: store, Commands: app.New(store, opts), Reads: reads, Models: models, Tokens: tokens,
+	s := New(Config{Replay: opts.ReplayHistory, Store: store, Commands: app.New(store, opts), Reads: reads, Models: models, Tokens: tokens,
 		ProjectionLag: func(ctx context.Context) (int64, error) { return 0, nil }})
 	a.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(a.srv.Close)

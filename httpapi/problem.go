@@ -30,6 +30,10 @@ const (
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	// CodeInvalidParameter: a query parameter that is unknown or breaks its rule.
 	CodeInvalidParameter = "invalid_parameter"
+	// CodeInvalidStatement: a bank statement that does not pass the
+	// camt.053.001.08 schema, or that the ledger cannot read: nothing was
+	// recorded.
+	CodeInvalidStatement = "invalid_statement"
 	// CodeMethodNotAllowed: a path the API describes, with a method it
 	// does not take (the Allow header lists those it does).
 	CodeMethodNotAllowed = "method_not_allowed"

@@ -42,6 +42,10 @@ const (
 
 // Config is what a Server serves.
 type Config struct {
+	// Replay: the command path replays histories on their own dates (tests
+	// of generated histories); a payment run's execution date may then be
+	// in the past.
+	Replay   bool
 	Store    eventstore.Store
 	Commands *app.Ledger
 	Reads    *query.Ledger
@@ -110,7 +114,7 @@ type route struct {
 
 func (s *Server) routes() {
 	for _, rt := range []route{
-		{"POST /api/v1/commands", auth.Submit, nil, s.postCommands},
+		{"POST /api/v1/commands", "", nil, s.postCommands}, // each command's right: auth.CommandRight
 		{"GET /api/v1/contracts", auth.ReadContracts, []string{"scheme", "cpam", "ars", "tier", "status", "q", "limit", "cursor"}, s.getContracts},
 		{"GET /api/v1/contracts/{id}", auth.ReadContracts, []string{"as_of", "known_at"}, s.getContract},
 		{"GET /api/v1/letters/{id}", auth.ReadContracts, []string{"as_of", "known_at"}, s.getLetter},
@@ -127,6 +131,10 @@ func (s *Server) routes() {
 		{"POST /api/v1/rebuild", auth.Administer, nil, s.postRebuild},
 		{"GET /api/v1/rulebooks", "", []string{"as_of", "known_at"}, s.getRulebooks},
 		{"POST /api/v1/rulebooks/amendments", auth.PublishRules, nil, s.postAmendment},
+		{"POST /api/v1/payment-runs", auth.Pay, nil, s.postPaymentRun},
+		{"POST /api/v1/statements", auth.Pay, nil, s.postStatement},
+		{"GET /api/v1/reconciliation", auth.ReadFinance, []string{"month", "cpam", "known_at"}, s.getReconciliation},
+		{"GET /api/v1/overpayments", auth.ReadFinance, []string{"contract", "as_of", "known_at"}, s.getOverpayments},
 	} {
 		s.handle(rt.pattern, s.api(rt))
 	}

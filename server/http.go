@@ -70,7 +70,7 @@ func serveHTTP(ctx context.Context, cfg Config, store eventstore.Store, models *
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Config{
-		Store: store, Commands: commands, Reads: reads, Models: models,
+		Replay: cfg.ReplayHistory, Store: store, Commands: commands, Reads: reads, Models: models,
 		Tokens: tokens, Logger: log, Console: web.Handler(),
 		ProjectionLag: func(ctx context.Context) (int64, error) { return projectionLag(ctx, store, models) },
 		RelayLag: func(ctx context.Context) (int64, error) {

@@ -102,21 +102,21 @@ func Spec(o Options) (app.RunSpec, error) {
 	spec := app.RunSpec{CPAM: o.CPAM, Actor: o.Actor, ExecutionDate: o.Today}
 	var err error
 	if o.Through == "" {
-		return spec, fmt.Errorf("--through is required: the last due date the run pays (YYYY-MM-DD)")
+		return spec, fmt.Errorf("through is required (--through): the last due date the run pays, YYYY-MM-DD")
 	}
 	if spec.Through, err = domain.ParseDate(o.Through); err != nil {
-		return spec, fmt.Errorf("--through: %v", err)
+		return spec, fmt.Errorf("through: %v", err)
 	}
 	if o.ExecutionDate != "" {
 		if spec.ExecutionDate, err = domain.ParseDate(o.ExecutionDate); err != nil {
-			return spec, fmt.Errorf("--execution-date: %v", err)
+			return spec, fmt.Errorf("execution_date: %v", err)
 		}
 	}
 	if spec.ExecutionDate.IsZero() {
-		return spec, fmt.Errorf("--execution-date is required here: the day the bank executes the transfers (YYYY-MM-DD)")
+		return spec, fmt.Errorf("execution_date is required here (--execution-date): the day the bank executes the transfers, YYYY-MM-DD")
 	}
 	if !o.Today.IsZero() && spec.ExecutionDate.Before(o.Today) {
-		return spec, fmt.Errorf("--execution-date %s is before today, %s: a bank executes no transfer in the past", spec.ExecutionDate, o.Today)
+		return spec, fmt.Errorf("execution_date %s is before today, %s: a bank executes no transfer in the past", spec.ExecutionDate, o.Today)
 	}
 	spec.RunID = o.RunID
 	if spec.RunID == "" {
@@ -130,7 +130,7 @@ func Spec(o Options) (app.RunSpec, error) {
 		spec.RunID = "R" + strings.ReplaceAll(day.String(), "-", "") + "-" + hex.EncodeToString(sum[:4])
 	}
 	if !runIDPattern.MatchString(spec.RunID) {
-		return spec, fmt.Errorf("--run %q: a run id is 1 to 30 letters, digits and dashes, starting with a letter or digit (it is the file's message id)", spec.RunID)
+		return spec, fmt.Errorf("run id %q: a run id is 1 to 30 letters, digits and dashes, starting with a letter or digit (it is the file's message id)", spec.RunID)
 	}
 	return spec, nil
 }

@@ -18,6 +18,13 @@ import (
 	"github.com/cptsledger/ledger/query"
 )
 
+// InvalidStatementError is a statement refused whole: it does not pass
+// its schema, or its content cannot be read; nothing was recorded.
+type InvalidStatementError struct{ Err error }
+
+func (e *InvalidStatementError) Error() string { return e.Err.Error() }
+func (e *InvalidStatementError) Unwrap() error { return e.Err }
+
 // MaxStatementBytes bounds a statement file: a month of a CPAM's
 // transfers is a few megabytes.
 const MaxStatementBytes = 64 << 20
@@ -59,14 +66,20 @@ type ImportReport struct {
 // amount other than the order's, an unknown id or a line of another kind
 // is reported.
 func Import(ctx context.Context, ledger *app.Ledger, q *query.Ledger, file, actor string) (ImportReport, error) {
-	rep := ImportReport{File: file, Counts: map[string]int{}, Reported: []Line{}}
 	doc, err := readStatement(file)
 	if err != nil {
-		return rep, err
+		return ImportReport{File: file, Counts: map[string]int{}, Reported: []Line{}}, err
 	}
+	return ImportDocument(ctx, ledger, q, file, doc, actor)
+}
+
+// ImportDocument is Import of a statement read already (name says where
+// from: a file, an upload).
+func ImportDocument(ctx context.Context, ledger *app.Ledger, q *query.Ledger, name string, doc []byte, actor string) (ImportReport, error) {
+	rep := ImportReport{File: name, Counts: map[string]int{}, Reported: []Line{}}
 	entries, err := sepa.ReadCamt053(doc)
 	if err != nil {
-		return rep, err
+		return rep, &InvalidStatementError{Err: err}
 	}
 	for _, e := range entries {
 		l, err := importLine(ctx, ledger, q, e, actor)
