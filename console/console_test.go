@@ -72,6 +72,13 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	embeddedRules := app.New(store, app.Options{ReplayHistory: true, Actor: "seed"})
 	fixture.Submit(t, embeddedRules, "cpts", fixture.Lines(t, "../domain/cpts/testdata/crisis-cpts.jsonl"))
 	fixture.Submit(t, embeddedRules, "cpts", fixture.Lines(t, "../examples/letter-of-intent.jsonl"))
+	// T4's beneficiary: an account recorded by one person, confirmed by
+	// another, and a change awaiting its second person.
+	first := app.New(store, app.Options{ReplayHistory: true, Schemes: fixture.Schemes(), Actor: "sophie"})
+	second := app.New(store, app.Options{ReplayHistory: true, Schemes: fixture.Schemes(), Actor: "carole"})
+	fixture.Submit(t, first, "cpts", [][]byte{[]byte(`{"type":"RecordBankAccount","command_id":"acct","contract_id":"` + t4 + `","iban":"FR7630006000011234567890189","holder":"CPTS <b>T4</b>","effective_on":"2019-09-01"}`)})
+	fixture.Submit(t, second, "cpts", [][]byte{[]byte(`{"type":"ConfirmBankAccount","command_id":"confirm","contract_id":"` + t4 + `","account":"` + domain.EventID("cpts-"+t4, "acct", 0).String() + `"}`)})
+	fixture.Submit(t, first, "cpts", [][]byte{[]byte(`{"type":"RecordBankAccount","command_id":"acct-2","contract_id":"` + t4 + `","iban":"DE89370400440532013000","holder":"CPTS T4","effective_on":"2020-01-01"}`)})
 	for _, lines := range national { // generated histories: under the embedded rulebooks
 		fixture.Submit(t, embeddedRules, "cpts", lines)
 	}
@@ -631,5 +638,30 @@ func TestRulebookSourcesWithoutSeedReferences(t *testing.T) {
 	p := b.do("GET", "/rulebooks", nil)
 	if p.status != 200 || strings.Contains(p.body, "(seed 0") || !strings.Contains(p.body, "bilan de la négociation; communiqué Uncam") {
 		t.Fatalf("the rulebooks page: %d %.3000s", p.status, p.body)
+	}
+}
+
+// A contract's page shows its bank account masked but for the last four
+// characters, holder escaped, and the change awaiting its second person;
+// the payments filter by execution status, and refuses a status that is
+// none.
+func TestContractPageShowsTheAccount(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("fr")
+	b.signIn("fanny")
+	p := b.do("GET", "/contracts/"+t4, nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "FR*********************0189") || strings.Contains(p.body, "FR7630006000011234567890189") ||
+		!strings.Contains(p.body, "CPTS &lt;b&gt;T4&lt;/b&gt;") || !strings.Contains(p.body, "confirmé par carole") ||
+		!strings.Contains(p.body, "DE****************3000") || !strings.Contains(p.body, "en attente de confirmation par une autre personne") {
+		t.Fatalf("the contract page: %d\n%s", p.status, p.body)
+	}
+	if p := b.do("GET", "/contracts/"+t4+"?execution=paid", nil); p.status != http.StatusOK || strings.Contains(p.body, `<tr id="payment-`) {
+		t.Fatalf("no payment is paid, yet the filter shows some: %d", p.status)
+	}
+	if p := b.do("GET", "/contracts/"+t4+"?execution=decided", nil); p.status != http.StatusOK || !strings.Contains(p.body, `<tr id="payment-`) {
+		t.Fatalf("the decided payments: %d", p.status)
+	}
+	if p := b.do("GET", "/contracts/"+t4+"?execution=lost", nil); p.status != http.StatusBadRequest {
+		t.Fatalf("an unknown execution status: %d", p.status)
 	}
 }

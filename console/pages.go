@@ -179,7 +179,13 @@ type contractView struct {
 	Total    domain.Money // of the payments shown
 	Chart    deadlineCharts
 	Proofs   bool
+	// Execution keeps the payments of one execution status ("": all).
+	Execution  string
+	Executions []string
 }
+
+// executions are the values of the payments' execution filter.
+var executions = []string{domain.ExecutionDecided, domain.ExecutionOrdered, domain.ExecutionPaid, domain.ExecutionReturned}
 
 // timelineRow is an event of the timeline, with whether the last signed
 // checkpoint covers it (then a proof can be downloaded).
@@ -213,11 +219,19 @@ func (c *Console) contract(w http.ResponseWriter, r *http.Request, v *view) erro
 		}
 	}
 	if v.Can("read_finance") {
-		if cv.Payments, err = c.cfg.Reads.Payments(ctx, id, cv.Window); err != nil {
+		cv.Execution, cv.Executions = r.URL.Query().Get("execution"), executions
+		if cv.Execution != "" && !slices.Contains(executions, cv.Execution) {
+			return badRequest("unknown_filter")
+		}
+		ps, err := c.cfg.Reads.Payments(ctx, id, cv.Window)
+		if err != nil {
 			return err
 		}
-		for _, p := range cv.Payments {
-			cv.Total = cv.Total.Add(p.Amount)
+		for _, p := range ps {
+			if cv.Execution == "" || p.ExecutionStatus == cv.Execution {
+				cv.Payments = append(cv.Payments, p)
+				cv.Total = cv.Total.Add(p.Amount)
+			}
 		}
 		b, err := c.cfg.Reads.Balance(ctx, id, cv.Window)
 		if err != nil {

@@ -32,6 +32,10 @@ func TestTreasuryOverHTTP(t *testing.T) {
 	if r := one("loic", `{"type":"ConfirmBankAccount","command_id":"confirm","contract_id":"`+t2+`","account":"`+account+`"}`); r.status != http.StatusOK {
 		t.Fatalf("confirm: %d %s", r.status, r.body)
 	}
+	if r := a.do("fanny", http.MethodGet, "/api/v1/contracts/"+t2, "", nil); r.status != http.StatusOK || !strings.Contains(string(r.body), `"iban": "FR*********************0189"`) ||
+		strings.Contains(string(r.body), "FR7630006000011234567890189") {
+		t.Fatalf("the contract's account, masked: %d %s", r.status, r.body)
+	}
 	if r := one("fanny", `{"type":"RecordBankAccount","command_id":"acct-f","contract_id":"`+t2+`","iban":"FR7630006000011234567890189","holder":"x","effective_on":"2019-11-15"}`); r.status != http.StatusForbidden {
 		t.Fatalf("the finance role recorded an account: %d %s", r.status, r.body)
 	}

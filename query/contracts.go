@@ -199,6 +199,46 @@ type ContractDetail struct {
 	// (decided before the contract, in the letter's stream: not counted
 	// in Payments and DecidedTotal).
 	LetterOfIntent *LetterOfIntent `json:"letter_of_intent,omitempty"`
+	// BankAccount is the confirmed account the beneficiary is paid to on
+	// the window's date (its IBAN masked but for its last four
+	// characters), and PendingAccounts the accounts recorded and awaiting
+	// their second person: a change of account in progress.
+	BankAccount     *BankAccount  `json:"bank_account,omitempty"`
+	PendingAccounts []BankAccount `json:"pending_accounts"`
+}
+
+// BankAccount is a beneficiary's account as a person reads it: masked.
+type BankAccount struct {
+	AccountID   uuid.UUID   `json:"account_id"`
+	IBAN        string      `json:"iban"`
+	BIC         string      `json:"bic,omitempty"`
+	Holder      string      `json:"holder"`
+	EffectiveOn domain.Date `json:"effective_on"`
+	RecordedBy  string      `json:"recorded_by"`
+	ConfirmedBy string      `json:"confirmed_by,omitempty"`
+}
+
+func bankAccountOf(a domain.BankAccount) BankAccount {
+	return BankAccount{AccountID: a.AccountID, IBAN: domain.MaskIBAN(a.IBAN), BIC: a.BIC, Holder: a.Holder, EffectiveOn: a.EffectiveOn,
+		RecordedBy: a.RecordedBy, ConfirmedBy: a.ConfirmedBy}
+}
+
+// accounts sets the contract's account in force on the date, and those
+// pending.
+func (d *ContractDetail) accounts(state domain.State, on domain.Date) {
+	d.PendingAccounts = []BankAccount{}
+	p, ok := state.(domain.Payable)
+	if !ok {
+		return
+	}
+	t := p.Payee().Treasury
+	if a, ok := t.InForce(on); ok {
+		v := bankAccountOf(a)
+		d.BankAccount = &v
+	}
+	for _, a := range t.Pending() {
+		d.PendingAccounts = append(d.PendingAccounts, bankAccountOf(a))
+	}
 }
 
 // CPTSTerms are a CPTS contract's terms.
@@ -284,11 +324,12 @@ func (l *Ledger) ContractAt(ctx context.Context, id uuid.UUID, w Window) (Contra
 		return d, err
 	}
 	describe(&d, state)
+	asOf := w.AsOf
+	if asOf.IsZero() {
+		asOf = today()
+	}
+	d.accounts(state, asOf)
 	if c, ok := state.(*cpts.Contract); ok {
-		asOf := w.AsOf
-		if asOf.IsZero() {
-			asOf = today()
-		}
 		if next, ok := c.NextAlert(asOf, cpts.DueSoonDays); ok {
 			d.NextDeadline = &next
 		}

@@ -163,7 +163,20 @@ func Contract(out io.Writer, d query.ContractDetail, b query.Balance) error {
 	if l := d.LetterOfIntent; l != nil {
 		row("letter of intent", letterText(l))
 	}
+	row("bank account", accountText(d.BankAccount))
+	for _, a := range d.PendingAccounts {
+		row("account change", fmt.Sprintf("%s (%s) from %s, recorded by %s, awaits confirmation by another person (account %s)",
+			a.IBAN, a.Holder, a.EffectiveOn, a.RecordedBy, a.AccountID))
+	}
 	return tw.Flush()
+}
+
+// accountText says the account a contract is paid to, or that none is.
+func accountText(a *query.BankAccount) string {
+	if a == nil {
+		return "none confirmed: nothing is paid (RecordBankAccount, then ConfirmBankAccount by another person)"
+	}
+	return fmt.Sprintf("%s (%s) from %s, recorded by %s, confirmed by %s", a.IBAN, a.Holder, a.EffectiveOn, a.RecordedBy, a.ConfirmedBy)
 }
 
 // Letter prints a letter of intent and its aid.
