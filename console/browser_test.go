@@ -295,7 +295,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	// At 400 px every table stacks: no number is cut at an edge or hidden
 	// behind a sideways scroll, on any page with a table.
-	for _, page := range []string{"/rulebooks", "/contracts/" + t4, "/contracts", "/alerts", "/schedule"} {
+	for _, page := range []string{"/rulebooks", "/contracts/" + t4, "/contracts", "/alerts", "/schedule", "/reconciliation?month=2021-01"} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(s.srv.URL+page), chromedp.WaitReady("main")); err != nil {
 			t.Fatal(err)
 		}

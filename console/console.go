@@ -124,6 +124,7 @@ func New(cfg Config) (*Console, error) {
 		{"GET /alerts.csv", auth.ReadFinance, c.alertsCSV},
 		{"GET /schedule", auth.ReadFinance, c.schedule},
 		{"GET /schedule.csv", auth.ReadFinance, c.scheduleCSV},
+		{"GET /reconciliation", auth.ReadFinance, c.reconciliation},
 		{"GET /rulebooks", "", c.rulebooks},
 	} {
 		c.mux.Handle(p.pattern, c.page(p.right, p.handle))

@@ -665,3 +665,26 @@ func TestContractPageShowsTheAccount(t *testing.T) {
 		t.Fatalf("an unknown execution status: %d", p.status)
 	}
 }
+
+// The month reconciled, for the finance role: every payment due by the
+// month's end not paid listed, balanced; an agent may not see it; a month
+// or a CPAM that is none is refused.
+func TestReconciliationPage(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("fr")
+	b.signIn("fanny")
+	p := b.do("GET", "/reconciliation?month=2021-01", nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="balanced"`) || !strings.Contains(p.body, "Équilibré") || !strings.Contains(p.body, `id="differences"`) {
+		t.Fatalf("the reconciliation: %d\n%.2000s", p.status, p.body)
+	}
+	for path, want := range map[string]int{"/reconciliation?month=2021-13": 400, "/reconciliation?month=2021-01&cpam=Nowhere": 400, "/reconciliation": 200} {
+		if p := b.do("GET", path, nil); p.status != want {
+			t.Errorf("%s: %d, want %d", path, p.status, want)
+		}
+	}
+	agent := s.browser("fr")
+	agent.signIn("agnes")
+	if p := agent.do("GET", "/reconciliation?month=2021-01", nil); p.status != http.StatusForbidden {
+		t.Fatalf("an agent saw the reconciliation: %d", p.status)
+	}
+}
