@@ -32,6 +32,9 @@ const (
 	BlockedNoAccount  = "no_confirmed_account"
 	BlockedTerminated = "contract_terminated"
 	BlockedWithheld   = "withheld"
+	// BlockedPrescribed: a decision of a negative amount older than
+	// recovery_prescription_years: no notice is sent for it.
+	BlockedPrescribed = "prescribed"
 )
 
 // Blocked is a payment due that a run does not order, and why.
@@ -51,6 +54,10 @@ type Payee struct {
 	TerminatedOn Date
 	Payments     []PaymentDecided
 	Treasury     *Treasury
+	// PrescriptionYears is the rulebook's recovery_prescription_years: a
+	// decision of a negative amount older than that on a run's execution
+	// date is not notified (the action to recover it has lapsed).
+	PrescriptionYears int
 }
 
 // Payable is a contract's state that the treasury can pay: every scheme's.
@@ -78,6 +85,10 @@ func (t *Treasury) OrdersOf(run string) []PaymentOrdered {
 func (p Payee) Plan(through, exec Date) (due []PaymentDecided, blocked []Blocked, account BankAccount) {
 	account, hasAccount := p.Treasury.InForce(exec)
 	for _, pay := range p.Payments {
+		if p.prescribed(pay, exec) {
+			blocked = append(blocked, Blocked{pay, BlockedPrescribed, fmt.Sprintf("decided on %s, more than %d years before %s: the recovery has lapsed (recovery_prescription_years, CSS art. L.133-4)", pay.DecidedOn, p.PrescriptionYears, exec)})
+			continue
+		}
 		// Not a transfer: an amount to take back, one not due by then, one
 		// ordered already, or one decided after the execution date (a
 		// history replayed out of order).
@@ -198,6 +209,13 @@ func (p Payee) order(cmd OrderPayments) ([]Event, error) {
 	return events, nil
 }
 
+// prescribed tells whether a decision of a negative amount, not notified,
+// is older than the recovery's prescription on day d.
+func (p Payee) prescribed(pay PaymentDecided, d Date) bool {
+	return pay.Amount.Sign() < 0 && p.PrescriptionYears > 0 && !p.Treasury.notified(pay.PaymentID) &&
+		pay.DecidedOn.AddYears(p.PrescriptionYears).Before(d)
+}
+
 // HasUnnotified tells whether a run executed on exec sends a notice: a
 // decision of a negative amount, decided by then, in none yet.
 func (p Payee) HasUnnotified(exec Date) bool {
@@ -211,7 +229,7 @@ func (p Payee) notice(cmd OrderPayments) (OverpaymentNotified, bool) {
 	n := OverpaymentNotified{ContractID: p.ContractID, NoticeOn: cmd.ExecutionDate, Deadline: cmd.ExecutionDate.AddMonths(NoticeMonths), RunID: cmd.RunID}
 	var causes, ids []string
 	for _, pay := range p.Payments {
-		if pay.Amount.Sign() >= 0 || pay.DecidedOn.After(cmd.ExecutionDate) || p.Treasury.notified(pay.PaymentID) {
+		if pay.Amount.Sign() >= 0 || pay.DecidedOn.After(cmd.ExecutionDate) || p.Treasury.notified(pay.PaymentID) || p.prescribed(pay, cmd.ExecutionDate) {
 			continue
 		}
 		n.Amount = n.Amount.Add(pay.Amount.Neg())

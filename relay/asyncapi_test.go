@@ -252,7 +252,7 @@ func overpaymentFlow(t *testing.T, store eventstore.Store, ledger *app.Ledger) {
 			after = ev.Position
 		}
 	}
-	res, err := ledger.Submit(ctx, []byte(`{"type":"OrderPayments","command_id":"notice","contract_id":"`+contract+`","run_id":"run-notice","through":"2019-08-25","execution_date":"2099-01-04"}`))
+	res, err := ledger.Submit(ctx, []byte(`{"type":"OrderPayments","command_id":"notice","contract_id":"`+contract+`","run_id":"run-notice","through":"2019-08-25","execution_date":"2024-01-04"}`))
 	if err != nil || !res.OK || res.Events[0] != domain.TypeOverpaymentNotified {
 		t.Fatalf("the notice: %+v %+v %v", res, res.Error, err)
 	}
@@ -271,9 +271,9 @@ func overpaymentFlow(t *testing.T, store eventstore.Store, ledger *app.Ledger) {
 	}
 	id := n.OverpaymentID.String()
 	for _, line := range []string{
-		`{"type":"ContestOverpayment","command_id":"contest","contract_id":"` + contract + `","overpayment":"` + id + `","contested_on":"2099-01-10","reason":"contested"}`,
-		`{"type":"DecideContest","command_id":"decide-contest","contract_id":"` + contract + `","overpayment":"` + id + `","outcome":"upheld","decided_on":"2099-02-01","reason":"upheld"}`,
-		`{"type":"RecordRepayment","command_id":"repay","contract_id":"` + contract + `","overpayment":"` + id + `","booked_on":"2099-02-10","amount":"` + n.Amount.String() + `","statement":"S9"}`,
+		`{"type":"ContestOverpayment","command_id":"contest","contract_id":"` + contract + `","overpayment":"` + id + `","contested_on":"2024-01-10","reason":"contested"}`,
+		`{"type":"DecideContest","command_id":"decide-contest","contract_id":"` + contract + `","overpayment":"` + id + `","outcome":"upheld","decided_on":"2024-02-01","reason":"upheld"}`,
+		`{"type":"RecordRepayment","command_id":"repay","contract_id":"` + contract + `","overpayment":"` + id + `","booked_on":"2024-02-10","amount":"` + n.Amount.String() + `","statement":"S9"}`,
 	} {
 		if r, err := ledger.Submit(ctx, []byte(line)); err != nil || !r.OK {
 			t.Fatalf("%s: %+v %v", line, r.Error, err)

@@ -71,8 +71,12 @@ func (c *Contract) Apply(e domain.Event) error {
 
 // Payee is the contract as the treasury reads it.
 func (c *Contract) Payee() domain.Payee {
-	return domain.Payee{ContractID: c.ID, Scheme: Scheme, Stream: domain.Stream(Scheme, c.ID), Signed: c.Signed,
+	p := domain.Payee{ContractID: c.ID, Scheme: Scheme, Stream: domain.Stream(Scheme, c.ID), Signed: c.Signed,
 		TerminatedOn: c.TerminatedOn, Payments: c.Payments, Treasury: &c.Treasury, CPAM: c.Terms.CPAM}
+	if c.Rulebook != nil {
+		p.PrescriptionYears = c.Rulebook.RecoveryPrescriptionYears
+	}
+	return p
 }
 
 func (c *Contract) apply(e domain.Event) error {

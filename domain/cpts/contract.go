@@ -96,6 +96,9 @@ func (c *Contract) Apply(e Event) error {
 func (c *Contract) Payee() domain.Payee {
 	p := domain.Payee{ContractID: c.ID, Scheme: Scheme, Stream: domain.Stream(Scheme, c.ID), Signed: c.Signed || c.Letter != nil,
 		TerminatedOn: c.TerminatedOn, Payments: c.Payments, Treasury: &c.Treasury, CPAM: c.Terms.CPAM}
+	if c.Rulebook != nil {
+		p.PrescriptionYears = c.Rulebook.RecoveryPrescriptionYears
+	}
 	if c.Letter != nil {
 		p.CPAM = c.Letter.CPAM
 	}
