@@ -17,7 +17,10 @@ type RunSpec struct {
 	RunID         string
 	Through       domain.Date
 	ExecutionDate domain.Date
-	CPAM          string
+	// From, when set, leaves out the payments due before it (the day the
+	// ledger's treasury took over).
+	From domain.Date
+	CPAM string
 	// Actor runs it: each contract's OrderPayments is recorded as theirs.
 	Actor string
 	// Ordered, if set, is told of each contract's orders once durable.
@@ -80,7 +83,7 @@ func (l *Ledger) runContract(ctx context.Context, spec RunSpec, id uuid.UUID, pa
 	if err != nil || (spec.CPAM != "" && !domain.SameCPAM(p.CPAM, spec.CPAM)) {
 		return err
 	}
-	due, blocked, _ := p.Plan(spec.Through, spec.ExecutionDate)
+	due, blocked, _ := p.Plan(spec.From, spec.Through, spec.ExecutionDate)
 	notice := p.HasUnnotified(spec.ExecutionDate)
 	payer, hasPayer := domain.PayerAccount{}, false
 	if payers != nil {
@@ -99,8 +102,12 @@ func (l *Ledger) runContract(ctx context.Context, spec RunSpec, id uuid.UUID, pa
 		due = nil
 	}
 	if len(due) > 0 || notice {
-		line := fmt.Appendf(nil, `{"type":%q,"command_id":%q,"contract_id":%q,"run_id":%q,"through":%q,"execution_date":%q}`,
-			domain.CmdOrderPayments, "pay/"+spec.RunID+"/"+id.String(), id, spec.RunID, spec.Through, spec.ExecutionDate)
+		from := ""
+		if !spec.From.IsZero() {
+			from = fmt.Sprintf(`,"from":%q`, spec.From)
+		}
+		line := fmt.Appendf(nil, `{"type":%q,"command_id":%q,"contract_id":%q,"run_id":%q,"through":%q,"execution_date":%q%s}`,
+			domain.CmdOrderPayments, "pay/"+spec.RunID+"/"+id.String(), id, spec.RunID, spec.Through, spec.ExecutionDate, from)
 		r, err := l.SubmitAs(ctx, spec.Actor, line)
 		if err != nil {
 			return err

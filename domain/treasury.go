@@ -71,13 +71,16 @@ type ConfirmBankAccount struct {
 }
 
 // OrderPayments orders, in payment run RunID, every payment of the contract
-// due on or before Through that is not ordered yet, to be executed on
+// due on or before Through (and on or after From, when set) that is not ordered yet, to be executed on
 // ExecutionDate, to the account in force then.
 type OrderPayments struct {
 	CommandMeta
 	RunID         string
 	Through       Date
 	ExecutionDate Date
+	// From, when set, leaves out the payments due before it: the day the
+	// ledger's treasury took over, those before paid by the system before.
+	From Date
 }
 
 // BankEntry is what a bank statement says of an order: the entry's

@@ -77,14 +77,18 @@ func (t *Treasury) OrdersOf(run string) []PaymentOrdered {
 	return out
 }
 
-// Plan returns what a run through the day through, executed on exec,
+// Plan returns what a run from the day from (zero: from the start)
+// through the day through, executed on exec,
 // would order — every decided payment of a positive amount due by then and
 // not ordered yet, to the account in force on exec — and what it could
 // not, with the reason. Negative amounts (a recovery, a regularisation
 // that takes back) are not orders: they are owed to the fund.
-func (p Payee) Plan(through, exec Date) (due []PaymentDecided, blocked []Blocked, account BankAccount) {
+func (p Payee) Plan(from, through, exec Date) (due []PaymentDecided, blocked []Blocked, account BankAccount) {
 	account, hasAccount := p.Treasury.InForce(exec)
 	for _, pay := range p.Payments {
+		if !from.IsZero() && pay.DueOn.Before(from) {
+			continue
+		}
 		if p.prescribed(pay, exec) {
 			blocked = append(blocked, Blocked{pay, BlockedPrescribed, fmt.Sprintf("decided on %s, more than %d years before %s: the recovery has lapsed (recovery_prescription_years, CSS art. L.133-4)", pay.DecidedOn, p.PrescriptionYears, exec)})
 			continue
@@ -175,7 +179,7 @@ func (p Payee) order(cmd OrderPayments) ([]Event, error) {
 	if err := CheckTarget(p.ContractID, p.Signed, cmd, false); err != nil {
 		return nil, err
 	}
-	due, blocked, account := p.Plan(cmd.Through, cmd.ExecutionDate)
+	due, blocked, account := p.Plan(cmd.From, cmd.Through, cmd.ExecutionDate)
 	var events []Event
 	if n, ok := p.notice(cmd); ok {
 		events = append(events, n)
@@ -366,6 +370,7 @@ func (d *CommandDecoder) decodeTreasury() (cmd Command, ok bool, err error) {
 			RunID         string `json:"run_id"`
 			Through       string `json:"through"`
 			ExecutionDate string `json:"execution_date"`
+			From          string `json:"from"`
 		}
 		if err := d.Decode(&w); err != nil {
 			return nil, true, err
@@ -373,8 +378,11 @@ func (d *CommandDecoder) decodeTreasury() (cmd Command, ok bool, err error) {
 		if f.Required("run_id", w.RunID) {
 			f.checkText("run_id", w.RunID, MaxRunIDLength, textName)
 		}
-		cmd, err = d.Result(OrderPayments{CommandMeta: d.Meta(w.WireHeader), RunID: w.RunID,
-			Through: f.Date("through", w.Through), ExecutionDate: f.Date("execution_date", w.ExecutionDate)})
+		c := OrderPayments{CommandMeta: d.Meta(w.WireHeader), RunID: w.RunID, Through: f.Date("through", w.Through), ExecutionDate: f.Date("execution_date", w.ExecutionDate)}
+		if w.From != "" {
+			c.From = f.Date("from", w.From)
+		}
+		cmd, err = d.Result(c)
 	default:
 		return nil, false, nil
 	}

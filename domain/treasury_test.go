@@ -27,7 +27,7 @@ func TestNoticesAndPrescription(t *testing.T) {
 	if !n.Amount.Equal(domain.MustMoney("100.00")) || len(n.Payments) != 1 || n.Payments[0] != recent.PaymentID || n.Deadline != domain.MustDate("2024-03-31") {
 		t.Fatalf("notice %+v", n)
 	}
-	_, blocked, _ := p.Plan(cmd.Through, cmd.ExecutionDate)
+	_, blocked, _ := p.Plan(domain.Date{}, cmd.Through, cmd.ExecutionDate)
 	if len(blocked) != 1 || blocked[0].Payment.PaymentID != old.PaymentID || blocked[0].Code != domain.BlockedPrescribed {
 		t.Fatalf("blocked %+v", blocked)
 	}

@@ -133,7 +133,7 @@ func (s *Server) routes() {
 		{"POST /api/v1/rulebooks/amendments", auth.PublishRules, nil, s.postAmendment},
 		{"POST /api/v1/payment-runs", auth.Pay, nil, s.postPaymentRun},
 		{"POST /api/v1/statements", auth.Pay, nil, s.postStatement},
-		{"GET /api/v1/reconciliation", auth.ReadFinance, []string{"month", "cpam", "known_at"}, s.getReconciliation},
+		{"GET /api/v1/reconciliation", auth.ReadFinance, []string{"month", "cpam", "from", "known_at"}, s.getReconciliation},
 		{"GET /api/v1/overpayments", auth.ReadFinance, []string{"contract", "as_of", "known_at"}, s.getOverpayments},
 	} {
 		s.handle(rt.pattern, s.api(rt))

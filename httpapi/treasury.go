@@ -25,6 +25,7 @@ func (s *Server) postPaymentRun(w http.ResponseWriter, r *http.Request, id auth.
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	var body struct {
+		From          string `json:"from"`
 		Through       string `json:"through"`
 		ExecutionDate string `json:"execution_date"`
 		CPAM          string `json:"cpam"`
@@ -33,7 +34,7 @@ func (s *Server) postPaymentRun(w http.ResponseWriter, r *http.Request, id auth.
 	if err := decodeStrict(r, &body); err != nil {
 		return err
 	}
-	o := payrun.Options{RunID: body.RunID, Through: body.Through, ExecutionDate: body.ExecutionDate, CPAM: body.CPAM, Actor: id.Name}
+	o := payrun.Options{RunID: body.RunID, From: body.From, Through: body.Through, ExecutionDate: body.ExecutionDate, CPAM: body.CPAM, Actor: id.Name}
 	if !s.cfg.Replay {
 		o.Today = domain.DateOf(time.Now())
 	}
@@ -83,10 +84,18 @@ func (s *Server) getReconciliation(w http.ResponseWriter, r *http.Request, _ aut
 		p.bad(domain.CodeMissingField, "month", "is required: YYYY-MM")
 	}
 	cpam := p.text("cpam")
+	var from domain.Date
+	if f := p.text("from"); f != "" {
+		d, err := domain.ParseDate(f)
+		if err != nil {
+			p.bad(domain.CodeInvalidDate, "from", "want a date YYYY-MM-DD")
+		}
+		from = d
+	}
 	if err := s.checkParties(r, p, query.PartyFilter{CPAM: cpam}); err != nil {
 		return err
 	}
-	rec, err := s.cfg.Reads.Reconcile(r.Context(), month, cpam, win)
+	rec, err := s.cfg.Reads.Reconcile(r.Context(), month, cpam, from, win)
 	if err != nil {
 		return err
 	}

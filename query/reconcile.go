@@ -24,6 +24,9 @@ import (
 type Reconciliation struct {
 	Month string `json:"month"`
 	CPAM  string `json:"cpam,omitempty"`
+	// From, when set, leaves out the payments due before it: the day the
+	// ledger took over the payments (pay run --from).
+	From *domain.Date `json:"from,omitempty"`
 	// What happened in the month: decided (positive amounts decided in
 	// it), ordered (execution dates in it), paid and returned (booked in
 	// it).
@@ -66,9 +69,13 @@ func ParseMonth(s string) (first, last domain.Date, err error) {
 }
 
 // Reconcile returns the month's reconciliation, for the CPAM named or all,
-// as the ledger knows it now (known: as it knew it then).
-func (l *Ledger) Reconcile(ctx context.Context, month, cpam string, known Window) (Reconciliation, error) {
+// of the payments due from the day from (zero: all), as the ledger knows
+// it now (known: as it knew it then).
+func (l *Ledger) Reconcile(ctx context.Context, month, cpam string, from domain.Date, known Window) (Reconciliation, error) {
 	r := Reconciliation{Month: month, CPAM: cpam, Differences: []Difference{}}
+	if !from.IsZero() {
+		r.From = &from
+	}
 	first, last, err := ParseMonth(month)
 	if err != nil {
 		return r, domain.Violations{{Code: domain.CodeInvalidValue, Field: "month", Rule: err.Error()}}.Err()
@@ -106,7 +113,7 @@ func (l *Ledger) Reconcile(ctx context.Context, month, cpam string, known Window
 			if in(p.DecidedOn) {
 				r.DecidedInMonth = r.DecidedInMonth.Add(p.Amount)
 			}
-			if p.DueOn.After(last) {
+			if p.DueOn.After(last) || (!from.IsZero() && p.DueOn.Before(from)) {
 				return nil
 			}
 			r.add(c, p, status[p.PaymentID])

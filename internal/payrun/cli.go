@@ -84,11 +84,20 @@ func Reconcile(e *cli.Env, args []string) error {
 	month := fs.String("month", "", "the month, YYYY-MM")
 	cpam := fs.String("cpam", "", "only the contracts of this CPAM")
 	knownAt := fs.String("known-at", "", "as the ledger knew it then: a date (its end, UTC) or an RFC 3339 time")
+	fromFlag := fs.String("from", "", "leave out what fell due before this date: the day the ledger took over the payments (YYYY-MM-DD)")
 	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
 	if *month == "" {
 		return cli.Usage("--month is required: YYYY-MM")
+	}
+	var from domain.Date
+	if *fromFlag != "" {
+		d, err := domain.ParseDate(*fromFlag)
+		if err != nil {
+			return cli.Usage("--from: " + err.Error())
+		}
+		from = d
 	}
 	var w query.Window
 	if *knownAt != "" {
@@ -102,7 +111,7 @@ func Reconcile(e *cli.Env, args []string) error {
 		if err := e.CheckFilters(q, nil, query.PartyFilter{CPAM: *cpam}); err != nil {
 			return err
 		}
-		r, err := q.Reconcile(e.Ctx, *month, *cpam, w)
+		r, err := q.Reconcile(e.Ctx, *month, *cpam, from, w)
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ import (
 
 // Options are a run's parameters as typed (dates YYYY-MM-DD).
 type Options struct {
-	RunID, Through, ExecutionDate, CPAM, Out, Actor string
+	RunID, From, Through, ExecutionDate, CPAM, Out, Actor string
 	// Today is the day the ledger records the run: the default execution
 	// date, and part of the default run id.
 	Today domain.Date
@@ -40,6 +40,7 @@ type Options struct {
 func Flags(fs *flag.FlagSet, actor string) *Options {
 	o := &Options{}
 	fs.StringVar(&o.Through, "through", "", "pay what falls due on or before this date (YYYY-MM-DD)")
+	fs.StringVar(&o.From, "from", "", "leave out what fell due before this date: the day the ledger took over the payments (YYYY-MM-DD)")
 	fs.StringVar(&o.ExecutionDate, "execution-date", "", "the day the bank executes the transfers (default today)")
 	fs.StringVar(&o.CPAM, "cpam", "", "only the contracts of this CPAM")
 	fs.StringVar(&o.RunID, "run", "", "the run's id (default: from the day and the options, so that the same run typed again records nothing twice)")
@@ -51,6 +52,7 @@ func Flags(fs *flag.FlagSet, actor string) *Options {
 // Report is what a run did, as `ledger pay run --json` prints it.
 type Report struct {
 	RunID         string       `json:"run_id"`
+	From          *domain.Date `json:"from,omitempty"`
 	Through       domain.Date  `json:"through"`
 	ExecutionDate domain.Date  `json:"execution_date"`
 	File          string       `json:"file,omitempty"`
@@ -107,6 +109,14 @@ func Spec(o Options) (app.RunSpec, error) {
 	if spec.Through, err = domain.ParseDate(o.Through); err != nil {
 		return spec, fmt.Errorf("through: %v", err)
 	}
+	if o.From != "" {
+		if spec.From, err = domain.ParseDate(o.From); err != nil {
+			return spec, fmt.Errorf("from: %v", err)
+		}
+		if spec.From.After(spec.Through) {
+			return spec, fmt.Errorf("from %s is after through %s: the run would pay nothing", spec.From, spec.Through)
+		}
+	}
 	if o.ExecutionDate != "" {
 		if spec.ExecutionDate, err = domain.ParseDate(o.ExecutionDate); err != nil {
 			return spec, fmt.Errorf("execution_date: %v", err)
@@ -122,7 +132,7 @@ func Spec(o Options) (app.RunSpec, error) {
 	if spec.RunID == "" {
 		// The same run typed again the same day is the same run: its
 		// orders are found, not recorded twice.
-		sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s", spec.Through, spec.ExecutionDate, strings.ToLower(o.CPAM)))
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%s", spec.From, spec.Through, spec.ExecutionDate, strings.ToLower(o.CPAM)))
 		day := o.Today
 		if day.IsZero() {
 			day = spec.ExecutionDate
@@ -147,6 +157,9 @@ func Run(ctx context.Context, ledger *app.Ledger, q *query.Ledger, spec app.RunS
 	}
 	rep := Report{RunID: spec.RunID, Through: spec.Through, ExecutionDate: spec.ExecutionDate, Total: domain.Zero, Batches: []Batch{}, Blocked: []Blocked{},
 		Notices: []Notice{}}
+	if !spec.From.IsZero() {
+		rep.From = &spec.From
+	}
 	ids, err := q.PayableContracts(ctx, spec.Through)
 	if err != nil {
 		return rep, err

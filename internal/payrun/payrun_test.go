@@ -338,7 +338,7 @@ func TestAStatementMatchedBack(t *testing.T) {
 	// letter's 17 500, the following contract's 60 000 and the aid's
 	// 39 900 = 595 152.04 = 91 000 paid + 430 352.04 ordered + 5 400
 	// returned + 68 400 not ordered (60 000 + the two 2023 instalments).
-	r, err := s.q.Reconcile(ctx, "2023-10", "", query.Window{})
+	r, err := s.q.Reconcile(ctx, "2023-10", "", domain.Date{}, query.Window{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestAStatementMatchedBack(t *testing.T) {
 	if w := []string{"526752.04", "91000.00", "5400.00", "39900.00", "595152.04", "91000.00", "430352.04", "5400.00", "68400.00", "504152.04"}; !slices.Equal(got, w) || !r.Balanced || len(r.Differences) != 13 {
 		t.Fatalf("October 2023: %v (balanced %v, %d differences), want %v", got, r.Balanced, len(r.Differences), w)
 	}
-	cher, err := s.q.Reconcile(ctx, "2023-10", "CPAM du Cher", query.Window{})
+	cher, err := s.q.Reconcile(ctx, "2023-10", "CPAM du Cher", domain.Date{}, query.Window{})
 	if err != nil || cher.Due.String() != "39900.00" || cher.Paid.String() != "13500.00" || cher.NotOrdered.String() != "8400.00" || !cher.Balanced {
 		t.Fatalf("the Cher in October 2023: %+v %v", cher, err)
 	}
@@ -383,5 +383,29 @@ func TestAStatementMatchedBack(t *testing.T) {
 	fixture.Submit(t, s.second, "", [][]byte{[]byte(`{"type":"ConfirmBankAccount","command_id":"confirm-new","contract_id":"` + aid + `","account":"` + domain.EventID("assistant-"+aid, "acct-new", 0).String() + `"}`)})
 	if rep3 := s.run(t, "RUN-2023-03", filepath.Join(t.TempDir(), "run3.xml")); rep3.Orders != 1 || rep3.Total.String() != balance.amount {
 		t.Fatalf("ordered again: %+v", rep3)
+	}
+}
+
+// A run from the day the ledger took over the payments leaves out what
+// fell due before (paid by the system before): by hand, from 2022-01-01
+// through 2022-12-31, T2's seed top-up (45 000), the letter's aid
+// (17 500) and the doctor's two payments of March 2022 (5 400 + 13 500):
+// 81 400; the reconciliation from the same day counts only those due since.
+func TestARunFromACutover(t *testing.T) {
+	s := newSmall(t)
+	spec, err := payrun.Spec(payrun.Options{RunID: "CUT-1", From: "2022-01-01", Through: "2022-12-31", ExecutionDate: "2023-10-02", Actor: "fanny"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := payrun.Run(context.Background(), s.agent, s.q, spec, "", nil)
+	if err != nil || rep.Orders != 4 || rep.Total.String() != "81400.00" || rep.From == nil {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	r, err := s.q.Reconcile(context.Background(), "2023-10", "", domain.MustDate("2022-01-01"), query.Window{})
+	if err != nil || r.Due.String() != "149800.00" || r.Ordered.String() != "81400.00" || r.NotOrdered.String() != "68400.00" || !r.Balanced {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if _, err := payrun.Spec(payrun.Options{From: "2023-01-01", Through: "2022-12-31", ExecutionDate: "2023-10-02"}); err == nil {
+		t.Fatal("a run from after its through date")
 	}
 }

@@ -163,7 +163,7 @@ func (s small) checkInvariant(t *testing.T, step int) {
 				t.Fatalf("step %d: payment %s has %d orders not returned", step, pay.PaymentID, live[pay.PaymentID])
 			}
 		}
-		due, blocked, _ := p.Plan(far, far)
+		due, blocked, _ := p.Plan(domain.Date{}, far, far)
 		rest := domain.Zero
 		for _, d := range due {
 			rest = rest.Add(d.Amount)
