@@ -423,7 +423,11 @@ func Run(e *Env, store eventstore.Store, models *projections.Set, o Options) (re
 	}
 	defer release()
 	fmt.Fprintf(out, "   %d events applied in %s (%.0f events/s) into %s\n\n", prog.Applied, prog.Elapsed.Round(time.Millisecond), prog.Rate(), models.Link())
-	if err := reports(e, query.New(store, models, e.Schemes), db, o.Today); err != nil {
+	q := query.New(store, models, e.Schemes)
+	if err := reports(e, q, db, o.Today); err != nil {
+		return rejected, err
+	}
+	if err := treasury(e, store, q, o); err != nil {
 		return rejected, err
 	}
 	rep, err := eventstore.Verify(e.Ctx, store)

@@ -122,24 +122,30 @@ func Reconcile(e *cli.Env, args []string) error {
 	})
 }
 
-// WriteReconciliation writes a month's reconciliation for a person.
+// WriteReconciliation writes a month's reconciliation for a person: what
+// happened in the month, where the payments due by its end stand, the
+// verdict, then each payment due and not paid.
 func WriteReconciliation(w io.Writer, r query.Reconciliation) error {
 	who := "every CPAM"
 	if r.CPAM != "" {
 		who = r.CPAM
 	}
+	if r.From != nil {
+		who += fmt.Sprintf(", payments due from %s", *r.From)
+	}
 	verdict := "balanced: due = paid + ordered + returned + not ordered"
 	if !r.Balanced {
 		verdict = "NOT BALANCED: due ≠ paid + ordered + returned + not ordered"
 	}
+	fmt.Fprintf(w, "%s, %s\n", r.Month, who)
 	tw := textout.NewTable(w)
-	fmt.Fprintf(tw, "%s, %s\t\t\n", r.Month, who)
-	fmt.Fprintf(tw, "in the month\tdecided %s\tordered %s\tpaid %s\treturned %s\t\n", r.DecidedInMonth, r.OrderedInMonth, r.PaidInMonth, r.ReturnedInMonth)
-	fmt.Fprintf(tw, "due by its end\t%s\tpaid %s\tordered %s\treturned %s\tnot ordered %s\t\n", r.Due, r.Paid, r.Ordered, r.Returned, r.NotOrdered)
-	fmt.Fprintf(tw, "outstanding\t%s\t%s\t\n", r.Outstanding, verdict)
+	fmt.Fprintln(tw, "\tDECIDED / DUE\tORDERED\tPAID\tRETURNED\tNOT ORDERED\tOUTSTANDING\t")
+	fmt.Fprintf(tw, "in the month\t%12s\t%12s\t%12s\t%12s\t\t\t\n", r.DecidedInMonth, r.OrderedInMonth, r.PaidInMonth, r.ReturnedInMonth)
+	fmt.Fprintf(tw, "due by its end\t%12s\t%12s\t%12s\t%12s\t%12s\t%12s\t\n", r.Due, r.Ordered, r.Paid, r.Returned, r.NotOrdered, r.Outstanding)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(w, verdict)
 	if len(r.Differences) == 0 {
 		return nil
 	}

@@ -125,3 +125,30 @@ func TestBothSchemasLoad(t *testing.T) {
 	load(t, "pain.001.001.09.xsd")
 	load(t, "camt.053.001.08.xsd")
 }
+
+// A statement written as a bank sends it passes its schema (and xmllint
+// agrees), and the payment file's transfers read back as written.
+func TestStatementAndTransfersRoundTrip(t *testing.T) {
+	m := func(s string) domain.Money { v, _ := domain.ParseMoney(s); return v }
+	var b bytes.Buffer
+	err := sepa.WriteCamt053(&b, sepa.Statement{MessageID: "M1", ID: "S1", IBAN: "FR7630001007941234567890185", Created: time.Date(2023, 1, 6, 6, 0, 0, 0, time.UTC),
+		Closing: m("100.00"), Bookings: []sepa.Booking{
+			{Amount: m("60000.00"), BookedOn: domain.MustDate("2023-01-05"), Reference: "R1", EndToEndID: "0123456789abcdef0123456789abcdef"},
+			{Credit: true, Amount: m("0.01"), BookedOn: domain.MustDate("2023-01-06"), Reference: "R2", EndToEndID: "fedcba9876543210fedcba9876543210", ReturnReason: "AC04"},
+			{Credit: true, Amount: m("10.00"), BookedOn: domain.MustDate("2023-01-06"), Reference: "R3", Remittance: "Remboursement INDU-0123456789AB <&>"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lint := xmllintSays(t, "camt.053.001.08.xsd", b.Bytes()); lint != "" && lint != "valid" {
+		t.Fatalf("xmllint refuses the statement:\n%s", b.String())
+	}
+	entries, err := sepa.ReadCamt053(b.Bytes())
+	if err != nil || len(entries) != 3 || entries[1].ReturnReason != "AC04" || !entries[2].Credit || entries[0].Credit {
+		t.Fatalf("%+v %v", entries, err)
+	}
+	transfers, err := sepa.ReadPain001(samplePain(t))
+	if err != nil || len(transfers) != 2 || transfers[1].Creditor != "Dr Elodie OEuvray" || transfers[0].Amount.String() != "60000.00" {
+		t.Fatalf("%+v %v", transfers, err)
+	}
+}
