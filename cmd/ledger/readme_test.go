@@ -16,7 +16,7 @@ import (
 // others (audit, rebuild, backup, serve) print times and paths of the
 // machine they ran on.
 var readmeChecked = map[string]bool{"submit": true, "payments": true, "balance": true, "alerts": true, "verify": true,
-	"export": true, "schedule": true, "totals": true, "contracts": true, "contract": true, "rulebook": true, "rulebooks": true}
+	"export": true, "schedule": true, "totals": true, "contracts": true, "contract": true, "rulebook": true, "rulebooks": true, "pay": true, "reconcile": true}
 
 // TestReadmeExamples runs the README's console examples in order, in one
 // data directory, and compares what each prints (standard output, then
@@ -38,7 +38,7 @@ func TestReadmeExamples(t *testing.T) {
 	defer func() { replayHistory = replay }()
 	checked := 0
 	for _, ex := range readmeExamples(string(readme)) {
-		args, stdin, head, ok := readmeCommand(ex.command)
+		args, stdin, head, ok := readmeCommand(ex.command, filepath.Dir(dir))
 		if !ok || !readmeChecked[args[0]] {
 			continue
 		}
@@ -124,15 +124,22 @@ const readmeToday = `sed "s/TODAY/$(date -u +%F)/" `
 // readmeCommand turns a README command line into the ledger's arguments:
 // "echo 'X' | ledger …" gives X as standard input, readmeToday FILE | …
 // gives the file with today's date (UTC) for TODAY, "… | head -N" keeps N
-// lines. ok is false for a line that is not a ledger command.
-func readmeCommand(line string) (args []string, stdin string, head int, ok bool) {
+// lines; a file a command writes (--out F) goes to the directory work. ok
+// is false for a line that is not a ledger command.
+func readmeCommand(line, work string) (args []string, stdin string, head int, ok bool) {
 	if rest, found := strings.CutPrefix(line, readmeToday); found {
 		file, cmd, found := strings.Cut(rest, " | ")
 		text, err := os.ReadFile(filepath.Join("../..", file))
 		if !found || err != nil {
 			return nil, "", 0, false
 		}
-		stdin, line = strings.ReplaceAll(string(text), "TODAY", time.Now().UTC().Format(time.DateOnly)), cmd
+		// sed without g: the first TODAY of each line, as the shell does.
+		today := time.Now().UTC().Format(time.DateOnly)
+		lines := strings.Split(string(text), "\n")
+		for i := range lines {
+			lines[i] = strings.Replace(lines[i], "TODAY", today, 1)
+		}
+		stdin, line = strings.Join(lines, "\n"), cmd
 	}
 	if rest, found := strings.CutPrefix(line, "echo '"); found {
 		text, cmd, found := strings.Cut(rest, "' | ")
@@ -150,13 +157,19 @@ func readmeCommand(line string) (args []string, stdin string, head int, ok bool)
 	if cmd, found := strings.CutSuffix(line, " > /dev/null"); found {
 		line, head = cmd, discard
 	}
+	// The README's commands of today: dates as the shell would write them.
+	now := time.Now().UTC()
+	line = strings.NewReplacer("$(date -u +%F)", now.Format(time.DateOnly), "$(date -u +%Y-%m)", now.Format("2006-01")).Replace(line)
 	words := shellWords(line)
 	if len(words) < 2 || words[0] != "ledger" {
 		return nil, "", 0, false
 	}
 	for i, w := range words {
-		if strings.HasPrefix(w, "examples/") {
+		switch {
+		case strings.HasPrefix(w, "examples/"):
 			words[i] = "../../" + w
+		case i > 0 && words[i-1] == "--out":
+			words[i] = filepath.Join(work, w) // a file the command writes: in the test's directory
 		}
 	}
 	return words[1:], stdin, head, true

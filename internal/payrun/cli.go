@@ -58,7 +58,7 @@ func Main(e *cli.Env, args []string, replay bool) error {
 // orders: booked (paid) or returned.
 func importCommand(e *cli.Env, args []string, replay bool) error {
 	fs := e.Flags("pay import")
-	file := fs.String("file", "", "the bank statement, camt.053.001.08 (checked against its schema first)")
+	file := fs.String("file", "", "the bank statement, camt.053.001.08 (checked against its schema first); - for standard input")
 	actor := fs.String("actor", cli.EnvOr("LEDGER_ACTOR", cli.EnvOr("USER", "cli")), "who imports it (env LEDGER_ACTOR)")
 	if err := e.Parse(fs, args); err != nil {
 		return err
@@ -67,7 +67,7 @@ func importCommand(e *cli.Env, args []string, replay bool) error {
 		return cli.Usage("--file is required: the bank statement to import")
 	}
 	return e.ReadWrite(*actor, replay, func(ledger *app.Ledger, q *query.Ledger) error {
-		rep, err := Import(e.Ctx, ledger, q, *file, *actor)
+		rep, err := ImportFrom(e.Ctx, ledger, q, *file, e.Stdin, *actor)
 		if err != nil {
 			return cli.Fail(err.Error())
 		}

@@ -256,16 +256,16 @@ func (r Report) WriteText(w io.Writer) error {
 		for _, b := range r.Batches {
 			fmt.Fprintf(tw, "%s\t%d\t%12s\t\n", b.CPAM, b.Orders, b.Total)
 		}
-		fmt.Fprintln(tw, "\t\t\t")
 	}
 	if len(r.Notices) > 0 {
+		fmt.Fprintln(tw, "\t\t\t\t\t")
 		fmt.Fprintln(tw, "NOTICE\tCONTRACT\tAMOUNT\tSENT\tDEADLINE\t")
 		for _, n := range r.Notices {
 			fmt.Fprintf(tw, "%s\t%s\t%12s\t%s\t%s\t\n", n.Reference, n.ContractID, n.Amount, n.NoticeOn, n.Deadline)
 		}
-		fmt.Fprintln(tw, "\t\t\t\t\t")
 	}
 	if len(r.Blocked) > 0 {
+		fmt.Fprintln(tw, "\t\t\t\t\t\t\t")
 		fmt.Fprintln(tw, "BLOCKED\tCONTRACT\tKIND\tYEAR\tDUE\tAMOUNT\tREASON\t")
 		for _, b := range r.Blocked {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%12s\t%s\t\n", b.Code, b.ContractID, b.Kind, b.ContractYear, b.DueOn, b.Amount, b.Reason)

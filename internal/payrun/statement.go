@@ -66,11 +66,23 @@ type ImportReport struct {
 // amount other than the order's, an unknown id or a line of another kind
 // is reported.
 func Import(ctx context.Context, ledger *app.Ledger, q *query.Ledger, file, actor string) (ImportReport, error) {
-	doc, err := readStatement(file)
-	if err != nil {
-		return ImportReport{File: file, Counts: map[string]int{}, Reported: []Line{}}, err
+	return ImportFrom(ctx, ledger, q, file, nil, actor)
+}
+
+// ImportFrom is Import where file "-" is stdin.
+func ImportFrom(ctx context.Context, ledger *app.Ledger, q *query.Ledger, file string, stdin io.Reader, actor string) (ImportReport, error) {
+	if file == "-" && stdin == nil {
+		return ImportReport{File: file, Counts: map[string]int{}, Reported: []Line{}}, fmt.Errorf("no standard input to read the statement from")
 	}
-	return ImportDocument(ctx, ledger, q, file, doc, actor)
+	doc, err := readStatement(file, stdin)
+	name := file
+	if file == "-" {
+		name = "standard input"
+	}
+	if err != nil {
+		return ImportReport{File: name, Counts: map[string]int{}, Reported: []Line{}}, err
+	}
+	return ImportDocument(ctx, ledger, q, name, doc, actor)
 }
 
 // ImportDocument is Import of a statement read already (name says where
@@ -94,13 +106,17 @@ func ImportDocument(ctx context.Context, ledger *app.Ledger, q *query.Ledger, na
 	return rep, nil
 }
 
-func readStatement(file string) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
+func readStatement(file string, stdin io.Reader) ([]byte, error) {
+	in := stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in = f
 	}
-	defer f.Close()
-	doc, err := io.ReadAll(io.LimitReader(f, MaxStatementBytes+1))
+	doc, err := io.ReadAll(io.LimitReader(in, MaxStatementBytes+1))
 	if err == nil && len(doc) > MaxStatementBytes {
 		err = fmt.Errorf("%s is more than %d bytes: a statement file is at most that", file, MaxStatementBytes)
 	}
