@@ -131,6 +131,22 @@ func (ContestOverpayment) CommandType() string { return CmdContestOverpayment }
 func (DecideContest) CommandType() string      { return CmdDecideContest }
 func (RecordRepayment) CommandType() string    { return CmdRecordRepayment }
 
+// Stamp dates a contest sent without contested_on on the day recorded.
+func (c ContestOverpayment) Stamp(day Date) Command {
+	if c.ContestedOn.IsZero() {
+		c.ContestedOn = day
+	}
+	return c
+}
+
+// Stamp dates a decision sent without decided_on on the day recorded.
+func (c DecideContest) Stamp(day Date) Command {
+	if c.DecidedOn.IsZero() {
+		c.DecidedOn = day
+	}
+	return c
+}
+
 // ActDate makes a contest an act dated on its recording day.
 func (c ContestOverpayment) ActDate() (string, Date) { return "contested_on", c.ContestedOn }
 

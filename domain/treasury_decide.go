@@ -231,14 +231,13 @@ func (p Payee) HasUnnotified(exec Date) bool {
 // amount not notified yet, decided by its execution date, dated that day.
 func (p Payee) notice(cmd OrderPayments) (OverpaymentNotified, bool) {
 	n := OverpaymentNotified{ContractID: p.ContractID, NoticeOn: cmd.ExecutionDate, Deadline: cmd.ExecutionDate.AddMonths(NoticeMonths), RunID: cmd.RunID}
-	var causes, ids []string
+	var causes []string
 	for _, pay := range p.Payments {
 		if pay.Amount.Sign() >= 0 || pay.DecidedOn.After(cmd.ExecutionDate) || p.Treasury.notified(pay.PaymentID) || p.prescribed(pay, cmd.ExecutionDate) {
 			continue
 		}
 		n.Amount = n.Amount.Add(pay.Amount.Neg())
 		n.Payments = append(n.Payments, pay.PaymentID)
-		ids = append(ids, pay.PaymentID.String())
 		cause := fmt.Sprintf("%s of year %d, %s decided on %s", pay.Kind, pay.ContractYear, pay.Amount, pay.DecidedOn)
 		if pay.Reason != "" {
 			cause += ": " + pay.Reason
@@ -248,7 +247,9 @@ func (p Payee) notice(cmd OrderPayments) (OverpaymentNotified, bool) {
 	if len(n.Payments) == 0 {
 		return n, false
 	}
-	n.OverpaymentID = uuid.NewSHA1(orderNamespace, []byte("overpayment/"+strings.Join(ids, "/")))
+	// The notice is the run's first event on the stream: its id is the
+	// overpayment's, what a contest or a decision names.
+	n.OverpaymentID = EventID(p.Stream, cmd.CommandID, 0)
 	n.Reference, n.Cause = NoticeReference(n.OverpaymentID), strings.Join(causes, "; ")
 	return n, true
 }
@@ -284,6 +285,9 @@ func (p Payee) contest(cmd ContestOverpayment) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cmd.ContestedOn.IsZero() {
+		return nil, Reject(CodeMissingField, "contested_on", "is required when a history is replayed (else the day the ledger records it)")
+	}
 	switch st := o.State(cmd.ContestedOn); {
 	case o.Contest != nil:
 		return nil, Reject(CodeAlreadyContested, "overpayment", fmt.Sprintf("the notice %s was contested on %s", o.Reference, o.Contest.ContestedOn))
@@ -297,6 +301,9 @@ func (p Payee) decideContest(cmd DecideContest) ([]Event, error) {
 	o, err := p.overpayment(cmd, cmd.Overpayment)
 	if err != nil {
 		return nil, err
+	}
+	if cmd.DecidedOn.IsZero() {
+		return nil, Reject(CodeMissingField, "decided_on", "is required when a history is replayed (else the day the ledger records it)")
 	}
 	switch {
 	case o.Contest == nil:
@@ -582,10 +589,10 @@ func (d *CommandDecoder) decodeOverpayment() (Command, error) {
 		for k, v := range map[string]string{"decided_on": w.DecidedOn, "outcome": w.Outcome, "amount": string(w.Amount), "booked_on": w.BookedOn, "statement": w.Statement} {
 			unexpected(k, v)
 		}
-		return d.Result(ContestOverpayment{CommandMeta: meta, Overpayment: id, ContestedOn: f.Date("contested_on", w.ContestedOn), Reason: w.Reason})
+		return d.Result(ContestOverpayment{CommandMeta: meta, Overpayment: id, ContestedOn: optionalDate(f, "contested_on", w.ContestedOn), Reason: w.Reason})
 	case CmdDecideContest:
 		f.Reason("reason", w.Reason)
-		c := DecideContest{CommandMeta: meta, Overpayment: id, Outcome: w.Outcome, DecidedOn: f.Date("decided_on", w.DecidedOn), Reason: w.Reason}
+		c := DecideContest{CommandMeta: meta, Overpayment: id, Outcome: w.Outcome, DecidedOn: optionalDate(f, "decided_on", w.DecidedOn), Reason: w.Reason}
 		if f.Required("outcome", w.Outcome) && !slices.Contains([]string{OutcomeUpheld, OutcomeReduced, OutcomeCancelled}, w.Outcome) {
 			f.V.Add(CodeInvalidValue, "outcome", "upheld, reduced or cancelled")
 		}
@@ -601,4 +608,13 @@ func (d *CommandDecoder) decodeOverpayment() (Command, error) {
 	f.OptionalName("bank_reference", w.BankReference)
 	f.Name("statement", w.Statement)
 	return d.Result(RecordRepayment{CommandMeta: meta, Overpayment: id, BankEntry: e})
+}
+
+// optionalDate reads a date a command may leave out (zero then: the command
+// path stamps the recording day, Stamped).
+func optionalDate(f Fields, field, s string) Date {
+	if s == "" {
+		return Date{}
+	}
+	return f.Date(field, s)
 }
