@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -34,6 +35,12 @@ type Schema struct {
 	roots   map[string]string // element name → type
 	complex map[string]*node
 	simple  map[string]*node
+	// patterns are the schema's patterns, compiled once (a value checked
+	// against a pattern compiled for it would cost a compilation per
+	// value).
+	patterns sync.Map // string → *regexp.Regexp
+	// firsts are the names each particle can begin with, computed once.
+	firsts sync.Map // *node → []string
 }
 
 // node is an element of a parsed document: its local name, namespace,
@@ -290,7 +297,7 @@ func (v *validation) simpleContent(n *node, sc *node, path string) {
 func (s *Schema) contentValue(derivation *node, val string) error {
 	for depth := 0; derivation.name == "restriction"; depth++ {
 		val = strings.Join(strings.Fields(val), " ")
-		if err := facets(derivation, "", val); err != nil {
+		if err := s.facets(derivation, val); err != nil {
 			return fmt.Errorf("%q: %w", val, err)
 		}
 		base, ok := s.complex[derivation.attr("base")]
@@ -425,7 +432,11 @@ func (v *validation) once(p *node, children []*node, i int, path string) (int, b
 
 // starts tells whether a particle can begin with the child.
 func (v *validation) starts(p *node, child *node) bool {
-	for _, name := range firstNames(p) {
+	names, ok := v.s.firsts.Load(p)
+	if !ok {
+		names, _ = v.s.firsts.LoadOrStore(p, firstNames(p))
+	}
+	for _, name := range names.([]string) {
 		if name == "*" || name == child.name {
 			return true
 		}
@@ -520,7 +531,7 @@ func (s *Schema) value(typ, val string) error {
 		if base != "xs:string" {
 			val = strings.Join(strings.Fields(val), " ") // whiteSpace collapse
 		}
-		if err := facets(r, base, val); err != nil {
+		if err := s.facets(r, val); err != nil {
 			return fmt.Errorf("%q is not a %s: %w", val, typ, err)
 		}
 		typ = base
@@ -528,7 +539,7 @@ func (s *Schema) value(typ, val string) error {
 }
 
 // facets checks a restriction's facets.
-func facets(r *node, base, val string) error {
+func (s *Schema) facets(r *node, val string) error {
 	var enums []string
 	var patterns []string
 	for _, f := range r.children {
@@ -556,9 +567,9 @@ func facets(r *node, base, val string) error {
 	if len(patterns) > 0 {
 		matched := false
 		for _, p := range patterns {
-			re, err := regexp.Compile(`^(?:` + p + `)$`)
+			re, err := s.pattern(p)
 			if err != nil {
-				return fmt.Errorf("pattern %s: %v", p, err)
+				return err
 			}
 			matched = matched || re.MatchString(val)
 		}
@@ -567,6 +578,19 @@ func facets(r *node, base, val string) error {
 		}
 	}
 	return nil
+}
+
+// pattern returns an XSD pattern compiled, anchored as XSD anchors it.
+func (s *Schema) pattern(p string) (*regexp.Regexp, error) {
+	if re, ok := s.patterns.Load(p); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(`^(?:` + p + `)$`)
+	if err != nil {
+		return nil, fmt.Errorf("pattern %s: %v", p, err)
+	}
+	s.patterns.Store(p, re)
+	return re, nil
 }
 
 func contains(list []string, s string) bool {
