@@ -201,3 +201,37 @@ func TestSettlementsAndReturns(t *testing.T) {
 		t.Fatalf("after MS03 ordered to %s, want the same account", last.AccountID)
 	}
 }
+
+// A command rejected on a cached state the store has moved past is
+// decided again on the stream as stored: a ledger that cached the T2
+// contract before another process confirmed its account orders its
+// payments, and a confirmation the other process recorded is a duplicate
+// here, not "already confirmed".
+func TestARejectionIsJudgedOnTheStreamAsStored(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t, filepath.Join(t.TempDir(), "events.db"))
+	cached := app.New(store, app.Options{Actor: "fanny", ReplayHistory: true})
+	other := app.New(store, app.Options{Actor: "carole", ReplayHistory: true})
+	example, _ := os.ReadFile("../examples/t2-contract.jsonl")
+	for _, line := range splitLines(example) {
+		if r, err := cached.Submit(ctx, []byte(line)); err != nil || !r.OK {
+			t.Fatal(r.Error, err)
+		}
+	}
+	rec := fmt.Sprintf(`{"type":"RecordBankAccount","command_id":"acct","contract_id":%q,"iban":"FR7630006000011234567890189","holder":"CPTS","effective_on":"2019-11-15"}`, t2)
+	if r, _ := cached.Submit(ctx, []byte(rec)); !r.OK {
+		t.Fatal(r.Error)
+	}
+	confirm := fmt.Sprintf(`{"type":"ConfirmBankAccount","command_id":"confirm","contract_id":%q,"account":%q}`, t2, app.EventID(cpts.Stream(uuidOf(t2)), "acct", 0))
+	if r, _ := other.Submit(ctx, []byte(confirm)); !r.OK {
+		t.Fatal(r.Error)
+	}
+	// cached holds the contract as it was before the confirmation.
+	if r, _ := cached.Submit(ctx, []byte(confirm)); !r.OK || !r.Duplicate {
+		t.Fatalf("the other's confirmation, sent again here: %+v %+v", r, r.Error)
+	}
+	order := fmt.Sprintf(`{"type":"OrderPayments","command_id":"run","contract_id":%q,"run_id":"run","through":"2022-04-30","execution_date":"2022-05-02"}`, t2)
+	if r, _ := cached.Submit(ctx, []byte(order)); !r.OK || len(r.Events) != 9 {
+		t.Fatalf("ordered on the stream as stored: %+v %+v", r, r.Error)
+	}
+}
