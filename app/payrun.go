@@ -85,9 +85,9 @@ func (l *Ledger) runContract(ctx context.Context, spec RunSpec, id uuid.UUID, pa
 	}
 	due, blocked, _ := p.Plan(spec.From, spec.Through, spec.ExecutionDate)
 	notice := p.HasUnnotified(spec.ExecutionDate)
-	payer, hasPayer := domain.PayerAccount{}, false
+	hasPayer := false
 	if payers != nil {
-		payer, hasPayer = payers.PayerAccount(p.CPAM, spec.ExecutionDate)
+		_, hasPayer = payers.PayerAccount(p.CPAM, spec.ExecutionDate)
 	}
 	block := func(b domain.Blocked) {
 		res.Blocked = append(res.Blocked, RunBlocked{ContractID: id, Scheme: p.Scheme, CPAM: p.CPAM, Blocked: b})
@@ -121,19 +121,45 @@ func (l *Ledger) runContract(ctx context.Context, spec RunSpec, id uuid.UUID, pa
 			}
 		}
 	}
+	return l.collect(ctx, id, spec.RunID, payers, res)
+}
+
+// collect adds a contract's orders and notices of a run to res, each order
+// with the payer's account in force on its execution date.
+func (l *Ledger) collect(ctx context.Context, id uuid.UUID, runID string, payers domain.PayerAccounts, res *RunResult) error {
 	p, recorded, err := l.payee(ctx, id)
 	if err != nil {
 		return err
 	}
-	for _, o := range p.Treasury.OrdersOf(spec.RunID) {
+	for _, o := range p.Treasury.OrdersOf(runID) {
+		payer := domain.PayerAccount{}
+		if payers != nil {
+			payer, _ = payers.PayerAccount(p.CPAM, o.ExecutionDate)
+		}
 		res.Orders = append(res.Orders, RunOrder{PaymentOrdered: o, Scheme: p.Scheme, CPAM: p.CPAM, Payer: payer, RecordedAt: recorded[o.OrderID]})
 	}
 	for _, o := range p.Treasury.Overpayments {
-		if o.RunID == spec.RunID {
+		if o.RunID == runID {
 			res.Notices = append(res.Notices, o.OverpaymentNotified)
 		}
 	}
 	return nil
+}
+
+// CollectRun returns what a run recorded, for the contracts named, and
+// orders nothing: what its file is written from again.
+func (l *Ledger) CollectRun(ctx context.Context, runID string, contracts []uuid.UUID) (RunResult, error) {
+	var res RunResult
+	payers, err := l.payerAccounts(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, id := range contracts {
+		if err := l.collect(ctx, id, runID, payers, &res); err != nil {
+			return res, fmt.Errorf("payment run %s, contract %s: %w", runID, id, err)
+		}
+	}
+	return res, nil
 }
 
 // payee folds a contract's stream afresh (not the command path's cached

@@ -196,6 +196,7 @@ func init() {
 	}
 	openapi3filter.RegisterBodyDecoder(ndjson, asText)
 	openapi3filter.RegisterBodyDecoder("text/csv", asText)
+	openapi3filter.RegisterBodyDecoder("application/xml", asText) // a payment file: its schema is the EPC's, checked by internal/sepa
 }
 
 func (a *testAPI) head() eventstore.Position {

@@ -132,6 +132,7 @@ func (s *Server) routes() {
 		{"GET /api/v1/rulebooks", "", []string{"as_of", "known_at"}, s.getRulebooks},
 		{"POST /api/v1/rulebooks/amendments", auth.PublishRules, nil, s.postAmendment},
 		{"POST /api/v1/payment-runs", auth.Pay, nil, s.postPaymentRun},
+		{"GET /api/v1/payment-runs/{run}/pain.001", auth.Pay, nil, s.getRunFile},
 		{"POST /api/v1/statements", auth.Pay, nil, s.postStatement},
 		{"GET /api/v1/reconciliation", auth.ReadFinance, []string{"month", "cpam", "from", "known_at"}, s.getReconciliation},
 		{"GET /api/v1/overpayments", auth.ReadFinance, []string{"contract", "as_of", "known_at"}, s.getOverpayments},

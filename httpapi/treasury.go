@@ -51,6 +51,23 @@ func (s *Server) postPaymentRun(w http.ResponseWriter, r *http.Request, id auth.
 	return writeJSON(w, rep)
 }
 
+// getRunFile serves a payment run's pain.001 file (finance), written again
+// from the orders the run recorded: the same bytes ledger pay run --out
+// wrote.
+func (s *Server) getRunFile(w http.ResponseWriter, r *http.Request, _ auth.Identity) error {
+	file, err := payrun.File(r.Context(), s.cfg.Commands, s.cfg.Reads, r.PathValue("run"))
+	if errors.Is(err, payrun.ErrNoRun) {
+		return problemf(http.StatusNotFound, CodeNotFound, "no payment run %q ordered a transfer", r.PathValue("run"))
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+r.PathValue("run")+`.xml"`)
+	_, err = w.Write(file)
+	return err
+}
+
 // postStatement imports a bank statement (finance): the camt.053.001.08
 // document as application/xml, checked against its schema before anything
 // is recorded.

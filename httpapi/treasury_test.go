@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/sepa"
 )
 
 // The finance role over HTTP: an agent records a beneficiary's account
@@ -59,6 +60,17 @@ func TestTreasuryOverHTTP(t *testing.T) {
 	}
 	if r.status != http.StatusCreated || json.Unmarshal(r.body, &rep) != nil || rep.Orders != 9 || rep.Total != "477752.04" {
 		t.Fatalf("the run: %d %s", r.status, r.body)
+	}
+	if r := a.do("fanny", http.MethodGet, "/api/v1/payment-runs/HTTP-1/pain.001", "", nil); r.status != http.StatusOK || r.header.Get("Content-Type") != "application/xml" {
+		t.Fatalf("the run's file: %d %s", r.status, r.body)
+	} else if transfers, err := sepa.ReadPain001(r.body); err != nil || len(transfers) != 9 {
+		t.Fatalf("the run's file: %d transfers, %v", len(transfers), err)
+	}
+	if r := a.do("fanny", http.MethodGet, "/api/v1/payment-runs/NOPE/pain.001", "", nil); r.status != http.StatusNotFound {
+		t.Fatalf("an unknown run's file: %d %s", r.status, r.body)
+	}
+	if r := a.do("audrey", http.MethodGet, "/api/v1/payment-runs/HTTP-1/pain.001", "", nil); r.status != http.StatusForbidden {
+		t.Fatalf("an auditor fetched a run's file: %d", r.status)
 	}
 	if r := a.do("fanny", http.MethodGet, "/api/v1/reconciliation?month=2022-05&cpam=CPAM%20du%20Loiret", "", nil); r.status != http.StatusOK || !strings.Contains(string(r.body), `"ordered_in_month": "477752.04"`) {
 		t.Fatalf("the reconciliation: %d %s", r.status, r.body)

@@ -219,6 +219,28 @@ func (db *DB) ExecutionsWithin(ctx context.Context, w Window) ([]ExecutionRow, e
 	return db.executions(ctx, `WHERE on_date <= ? AND recorded_at <= ? ORDER BY contract_id, position`, w.asOf(), w.knownAt())
 }
 
+// RunContracts returns the contracts a payment run ordered payments of.
+func (db *DB) RunContracts(ctx context.Context, runID string) ([]uuid.UUID, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT contract_id FROM payment_executions WHERE run_id = ? ORDER BY contract_id`, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uuid.UUID
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("payment_executions: contract id %q: %w", s, err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // OrderOf returns the order a transfer's end-to-end id names; ok is false
 // when no order has it.
 func (db *DB) OrderOf(ctx context.Context, endToEnd string) (ExecutionRow, bool, error) {

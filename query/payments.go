@@ -28,6 +28,16 @@ func (l *Ledger) PayableContracts(ctx context.Context, through domain.Date) ([]u
 	return out, err
 }
 
+// RunContracts returns the contracts a payment run ordered payments of.
+func (l *Ledger) RunContracts(ctx context.Context, runID string) ([]uuid.UUID, error) {
+	var out []uuid.UUID
+	err := l.with(ctx, func(db *projections.DB) (err error) {
+		out, err = db.RunContracts(ctx, runID)
+		return err
+	})
+	return out, err
+}
+
 // OrderOf returns the contract and the order a transfer's end-to-end id
 // names (what a bank statement quotes); ok is false when no order has it.
 func (l *Ledger) OrderOf(ctx context.Context, endToEnd string) (contract, order uuid.UUID, ok bool, err error) {

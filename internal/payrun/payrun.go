@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -194,6 +195,31 @@ func Run(ctx context.Context, ledger *app.Ledger, q *query.Ledger, spec app.RunS
 	}
 	rep.File = out
 	return rep, nil
+}
+
+// ErrNoRun: no payment run of that id ordered a transfer.
+var ErrNoRun = errors.New("no payment run of that id ordered a transfer")
+
+// File writes a run's pain.001 file again, from the orders it recorded:
+// the same bytes the run wrote.
+func File(ctx context.Context, ledger *app.Ledger, q *query.Ledger, runID string) ([]byte, error) {
+	ids, err := q.RunContracts(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := ledger.CollectRun(ctx, runID, ids)
+	if err != nil {
+		return nil, err
+	}
+	init, _ := Initiation(runID, res)
+	if len(init.Batches) == 0 {
+		return nil, ErrNoRun
+	}
+	var buf bytes.Buffer
+	if err := sepa.WritePain001(&buf, init); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Initiation lays a run's orders out as a pain.001 message: one batch per

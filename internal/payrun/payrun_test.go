@@ -138,6 +138,10 @@ func TestARunAndItsFile(t *testing.T) {
 	if st, _ := os.Stat(out); st.Mode().Perm() != 0o600 {
 		t.Errorf("the file's mode is %v", st.Mode().Perm())
 	}
+	// Written again from the orders recorded (GET /api/v1/payment-runs/{run}/pain.001): the same bytes.
+	if again, err := payrun.File(context.Background(), s.agent, s.q, "RUN-2023-01"); err != nil || !bytes.Equal(again, file) {
+		t.Fatalf("the run's file written again differs (%v)", err)
+	}
 	// The same run again: nothing recorded, the same file.
 	again := s.run(t, "RUN-2023-01", out)
 	if again2, _ := os.ReadFile(out); !bytes.Equal(again2, file) || again.Orders != 13 {
