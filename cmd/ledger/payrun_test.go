@@ -150,3 +150,58 @@ func withoutCreation(b []byte) []byte {
 	}
 	return append(append([]byte{}, b[:i]...), b[j:]...)
 }
+
+// TestTwoPayRunsRace runs two `ledger pay run` processes at once, with
+// different run ids, on the same ledger: every payment due is ordered
+// exactly once, by one run or the other, and each file holds its own
+// run's transfers.
+func TestTwoPayRunsRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process race skipped in -short mode")
+	}
+	bin, dir := ledgerBinary(t), t.TempDir()
+	payableLedger(t, bin, dir)
+	data := filepath.Join(dir, "data")
+	type out struct {
+		Orders int    `json:"orders"`
+		Total  string `json:"total"`
+	}
+	results := make([]out, 2)
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			cmd := exec.Command(bin, "--data", data, "--json", "pay", "run", "--through", "2024-06-30", "--execution-date", "2024-07-01",
+				"--run", fmt.Sprintf("RACE-%d", i), "--actor", "fanny", "--out", filepath.Join(dir, fmt.Sprintf("race-%d.xml", i)))
+			raw, err := cmd.Output()
+			if err == nil {
+				err = json.Unmarshal(raw, &results[i])
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A third run finds nothing left; the two together ordered what one
+	// run over a copy taken before them orders.
+	var third out
+	json.Unmarshal([]byte(ledger(t, bin, "--data", data, "--json", "pay", "run", "--through", "2024-06-30", "--execution-date", "2024-07-01", "--run", "RACE-3", "--actor", "fanny")), &third)
+	if third.Orders != 0 {
+		t.Fatalf("a third run ordered %d payments: the racing runs left some", third.Orders)
+	}
+	total := domain.MustMoney(results[0].Total).Add(domain.MustMoney(results[1].Total))
+	rec := ledger(t, bin, "--data", data, "--json", "reconcile", "--month", "2024-07")
+	// Ordered counts each payment once (by its status), the runs' totals
+	// each order: a payment ordered twice would make them differ.
+	var r struct {
+		Ordered        string `json:"ordered"`
+		OrderedInMonth string `json:"ordered_in_month"`
+	}
+	json.Unmarshal([]byte(rec), &r)
+	if r.Ordered != total.String() || r.OrderedInMonth != total.String() || results[0].Orders+results[1].Orders == 0 {
+		t.Fatalf("the two runs ordered %s (%d + %d orders); the payments ordered come to %s (%s in the month)", total, results[0].Orders, results[1].Orders, r.Ordered, r.OrderedInMonth)
+	}
+	t.Logf("run 0: %d orders, run 1: %d orders, %s together", results[0].Orders, results[1].Orders, total)
+}
