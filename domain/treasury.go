@@ -170,9 +170,13 @@ type PaymentOrdered struct {
 	Offsets []Offset `json:"offsets,omitempty"`
 }
 
-// Offset is the part of a payment kept to repay an overpayment.
+// Offset is the part of a payment kept back: to repay a notice's
+// overpayment (OverpaymentID), or to net a decision of a negative amount
+// not notified (PaymentID: a regularisation that takes back, while more is
+// owed to the beneficiary).
 type Offset struct {
-	OverpaymentID uuid.UUID `json:"overpayment_id"`
+	OverpaymentID uuid.UUID `json:"overpayment_id,omitzero"`
+	PaymentID     uuid.UUID `json:"payment_id,omitzero"`
 	Reference     string    `json:"reference"`
 	Amount        Money     `json:"amount"`
 }
@@ -305,7 +309,13 @@ type Treasury struct {
 	Accounts     []BankAccount
 	Orders       []Order
 	Overpayments []Overpayment
+	// Netted is, by decision of a negative amount, what payments ordered
+	// since kept back to net it.
+	Netted map[uuid.UUID]Money
 }
+
+// netted is what orders kept back of a decision of a negative amount.
+func (t *Treasury) netted(payment uuid.UUID) Money { return t.Netted[payment] }
 
 // Apply folds a treasury event; ok is false for any other event.
 func (t *Treasury) Apply(e Event) (ok bool, err error) {
@@ -321,6 +331,13 @@ func (t *Treasury) Apply(e Event) (ok bool, err error) {
 	case PaymentOrdered:
 		t.Orders = append(t.Orders, Order{PaymentOrdered: e})
 		for _, off := range e.Offsets {
+			if off.PaymentID != uuid.Nil {
+				if t.Netted == nil {
+					t.Netted = map[uuid.UUID]Money{}
+				}
+				t.Netted[off.PaymentID] = t.Netted[off.PaymentID].Add(off.Amount)
+				continue
+			}
 			i := slices.IndexFunc(t.Overpayments, func(o Overpayment) bool { return o.OverpaymentID == off.OverpaymentID })
 			if i < 0 {
 				return true, fmt.Errorf("treasury: offset against unknown overpayment %s", off.OverpaymentID)

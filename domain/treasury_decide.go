@@ -180,35 +180,45 @@ func (p Payee) order(cmd OrderPayments) ([]Event, error) {
 		return nil, err
 	}
 	due, blocked, account := p.Plan(cmd.From, cmd.Through, cmd.ExecutionDate)
-	var events []Event
-	if n, ok := p.notice(cmd); ok {
-		events = append(events, n)
-	}
-	if len(due) == 0 && len(events) == 0 {
-		vs := Violations{{Code: CodeNothingToOrder, Field: "through", Rule: fmt.Sprintf("nothing of the contract due by %s is left to order", cmd.Through)}}
-		for _, b := range blocked {
-			vs.Add(b.Code, "", fmt.Sprintf("%s of year %d (%s): %s", b.Payment.Kind, b.Payment.ContractYear, b.Payment.Amount, b.Reason))
-		}
-		return nil, vs.Err()
-	}
-	owed := p.owed(cmd.ExecutionDate)
+	// What the payments ordered keep back: first what notices leave owed
+	// (their two months past, or their contest decided), oldest first; then
+	// the decisions of a negative amount not notified, netted against the
+	// payments of the same run, oldest first (a regularisation that takes
+	// back, while more is owed to the beneficiary, is a smaller payment).
+	keep := append(p.owed(cmd.ExecutionDate), p.unnotified(cmd.ExecutionDate)...)
+	var orders []Event
 	for _, pay := range due {
 		o := PaymentOrdered{ContractID: p.ContractID, OrderID: uuid.NewSHA1(orderNamespace, []byte(cmd.RunID+"/"+pay.PaymentID.String())),
 			RunID: cmd.RunID, PaymentID: pay.PaymentID, Kind: pay.Kind, ContractYear: pay.ContractYear, Mission: pay.Mission,
 			Rulebook: pay.Rulebook, DueOn: pay.DueOn, Amount: pay.Amount, ExecutionDate: cmd.ExecutionDate,
 			AccountID: account.AccountID, IBAN: account.IBAN, BIC: account.BIC, Holder: account.Holder}
-		// What is owed, oldest notice first, is kept from the transfer.
-		for i := range owed {
-			take := owed[i].Amount
+		for i := range keep {
+			take := keep[i].Amount
 			if take.Cmp(o.Amount) > 0 {
 				take = o.Amount
 			}
 			if take.Sign() > 0 {
-				o.Offsets = append(o.Offsets, Offset{OverpaymentID: owed[i].OverpaymentID, Reference: owed[i].Reference, Amount: take})
-				o.Amount, owed[i].Amount = o.Amount.Sub(take), owed[i].Amount.Sub(take)
+				off := keep[i]
+				off.Amount = take
+				o.Offsets = append(o.Offsets, off)
+				o.Amount, keep[i].Amount = o.Amount.Sub(take), keep[i].Amount.Sub(take)
 			}
 		}
-		events = append(events, o)
+		orders = append(orders, o)
+	}
+	// What the run's payments could not absorb: the contract's net due is
+	// negative, and a notice is sent for it (the run's first event).
+	var events []Event
+	if n, ok := p.notice(cmd, keep); ok {
+		events = append(events, n)
+	}
+	events = append(events, orders...)
+	if len(events) == 0 {
+		vs := Violations{{Code: CodeNothingToOrder, Field: "through", Rule: fmt.Sprintf("nothing of the contract due by %s is left to order", cmd.Through)}}
+		for _, b := range blocked {
+			vs.Add(b.Code, "", fmt.Sprintf("%s of year %d (%s): %s", b.Payment.Kind, b.Payment.ContractYear, b.Payment.Amount, b.Reason))
+		}
+		return nil, vs.Err()
 	}
 	return events, nil
 }
@@ -220,25 +230,44 @@ func (p Payee) prescribed(pay PaymentDecided, d Date) bool {
 		pay.DecidedOn.AddYears(p.PrescriptionYears).Before(d)
 }
 
-// HasUnnotified tells whether a run executed on exec sends a notice: a
-// decision of a negative amount, decided by then, in none yet.
-func (p Payee) HasUnnotified(exec Date) bool {
-	_, ok := p.notice(OrderPayments{ExecutionDate: exec})
-	return ok
-}
-
-// notice is the notice a run sends for the decisions of a negative
-// amount not notified yet, decided by its execution date, dated that day.
-func (p Payee) notice(cmd OrderPayments) (OverpaymentNotified, bool) {
-	n := OverpaymentNotified{ContractID: p.ContractID, NoticeOn: cmd.ExecutionDate, Deadline: cmd.ExecutionDate.AddMonths(NoticeMonths), RunID: cmd.RunID}
-	var causes []string
+// unnotified returns, oldest first, what each decision of a negative
+// amount decided by day d, in no notice and not prescribed, leaves to take
+// back after the offsets of earlier orders, as an Offset to fill.
+func (p Payee) unnotified(d Date) []Offset {
+	var out []Offset
 	for _, pay := range p.Payments {
-		if pay.Amount.Sign() >= 0 || pay.DecidedOn.After(cmd.ExecutionDate) || p.Treasury.notified(pay.PaymentID) || p.prescribed(pay, cmd.ExecutionDate) {
+		if pay.Amount.Sign() >= 0 || pay.DecidedOn.After(d) || p.Treasury.notified(pay.PaymentID) || p.prescribed(pay, d) {
 			continue
 		}
-		n.Amount = n.Amount.Add(pay.Amount.Neg())
+		if left := pay.Amount.Neg().Sub(p.Treasury.netted(pay.PaymentID)); left.Sign() > 0 {
+			out = append(out, Offset{PaymentID: pay.PaymentID, Reference: fmt.Sprintf("%s annee %d", pay.Kind, pay.ContractYear), Amount: left})
+		}
+	}
+	return out
+}
+
+// HasUnnotified tells whether a run executed on exec has a decision of a
+// negative amount to net or to notify.
+func (p Payee) HasUnnotified(exec Date) bool { return len(p.unnotified(exec)) > 0 }
+
+// notice is the notice a run sends for what the decisions of a negative
+// amount leave to take back once netted against its payments (left: the
+// Offsets of unnotified, as the run's orders left them), dated on its
+// execution date, its deadline two months later.
+func (p Payee) notice(cmd OrderPayments, left []Offset) (OverpaymentNotified, bool) {
+	n := OverpaymentNotified{ContractID: p.ContractID, NoticeOn: cmd.ExecutionDate, Deadline: cmd.ExecutionDate.AddMonths(NoticeMonths), RunID: cmd.RunID}
+	var causes []string
+	for _, off := range left {
+		if off.PaymentID == uuid.Nil || off.Amount.Sign() <= 0 {
+			continue
+		}
+		pay := p.payment(off.PaymentID)
+		n.Amount = n.Amount.Add(off.Amount)
 		n.Payments = append(n.Payments, pay.PaymentID)
 		cause := fmt.Sprintf("%s of year %d, %s decided on %s", pay.Kind, pay.ContractYear, pay.Amount, pay.DecidedOn)
+		if !off.Amount.Equal(pay.Amount.Neg()) {
+			cause += fmt.Sprintf(" (%s of it still owed after what later payments kept)", off.Amount)
+		}
 		if pay.Reason != "" {
 			cause += ": " + pay.Reason
 		}
@@ -252,6 +281,16 @@ func (p Payee) notice(cmd OrderPayments) (OverpaymentNotified, bool) {
 	n.OverpaymentID = EventID(p.Stream, cmd.CommandID, 0)
 	n.Reference, n.Cause = NoticeReference(n.OverpaymentID), strings.Join(causes, "; ")
 	return n, true
+}
+
+// payment returns the contract's decision of that id.
+func (p Payee) payment(id uuid.UUID) PaymentDecided {
+	for _, pay := range p.Payments {
+		if pay.PaymentID == id {
+			return pay
+		}
+	}
+	return PaymentDecided{PaymentID: id}
 }
 
 // owed returns, oldest first, what each overpayment owed on day d (its

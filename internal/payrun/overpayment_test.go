@@ -44,7 +44,9 @@ func TestAnOverpaymentFromNoticeToOffset(t *testing.T) {
 		[]byte(`{"type":"CorrectReport","command_id":"fix-2","contract_id":"` + t2 + `","corrects":"` + report2.String() + `","corrected_on":"2023-10-05","reason":"the 24-hour access rate was 40 %, not 80 %","values":[{"mission":"access","code":"mt-found","value":"100"},{"mission":"access","code":"snp-24h","value":"40"},{"mission":"pathways","code":"pathways-run","value":"2.4"},{"mission":"prevention","code":"actions","value":"6"}]}`),
 		[]byte(`{"type":"DecideDuePayments","command_id":"fix-2-decide","contract_id":"` + t2 + `","as_of":"2023-10-05"}`),
 	})
-	p2 := run("P2", "2022-12-31", "2023-10-09")
+	// Nothing else is due to T2 by mid-2022 (all ordered by P1): the net
+	// due is negative, and the run notifies it.
+	p2 := run("P2", "2022-06-30", "2023-10-09")
 	if len(p2.Notices) != 1 || p2.Notices[0].Deadline != domain.MustDate("2023-12-09") {
 		t.Fatalf("the notice: %+v", p2.Notices)
 	}
@@ -100,15 +102,16 @@ func TestAnOverpaymentFromNoticeToOffset(t *testing.T) {
 	if err != nil || imp.Counts["repaid"] != 1 {
 		t.Fatalf("the repayment: %+v %v", imp, err)
 	}
-	// The next run: T2's year-5 advance (112 125) less what remains owed,
-	// beside the aid's two 2023 instalments (5 250 + 3 150).
+	// The next run: T2's year-4 and year-5 advances (2 × 112 125) less
+	// what remains owed, beside the aid's two 2023 instalments (5 250 +
+	// 3 150).
 	fixture.Submit(t, s.agent, "", [][]byte{[]byte(`{"type":"DecideDuePayments","command_id":"decide-2023-12","contract_id":"` + t2 + `","as_of":"2023-12-01"}`)})
 	out := filepath.Join(t.TempDir(), "P4.xml")
 	spec, _ := payrun.Spec(payrun.Options{RunID: "P4", Through: "2023-12-31", ExecutionDate: "2023-12-04", Actor: "fanny"})
 	p4, err := payrun.Run(ctx, s.agent, s.q, spec, out, nil)
 	left := n.Amount.Sub(domain.MustMoney("1000.00"))
-	if err != nil || p4.Total.String() != domain.MustMoney("120525.00").Sub(left).String() {
-		t.Fatalf("the run after the decision sent %s (%v), want 112125.00 + 8400.00 less %s", p4.Total, err, left)
+	if err != nil || p4.Total.String() != domain.MustMoney("232650.00").Sub(left).String() {
+		t.Fatalf("the run after the decision sent %s (%v), want 2 × 112125.00 + 8400.00 less %s", p4.Total, err, left)
 	}
 	file, _ := os.ReadFile(out)
 	if !bytes.Contains(file, []byte("retenue "+n.Reference+" "+left.String())) {
@@ -124,5 +127,37 @@ func TestAnOverpaymentFromNoticeToOffset(t *testing.T) {
 		if !strings.Contains(letter.String(), want) {
 			t.Errorf("the letter lacks %q:\n%s", want, letter.String())
 		}
+	}
+}
+
+// A regularisation that takes back while more is owed to the beneficiary
+// is not an overpayment: the same run nets it against the payment it
+// orders (an offset naming the decision, in the order and the remittance)
+// and sends no notice.
+func TestANegativeDecisionNettedInTheSameRun(t *testing.T) {
+	s := newSmall(t)
+	ctx := context.Background()
+	spec, _ := payrun.Spec(payrun.Options{RunID: "N1", Through: "2022-06-30", ExecutionDate: "2023-10-02", Actor: "fanny"})
+	if _, err := payrun.Run(ctx, s.agent, s.q, spec, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	report2 := domain.EventID("cpts-"+t2, "t2-report-2", 0)
+	fixture.Submit(t, s.agent, "", [][]byte{
+		[]byte(`{"type":"CorrectReport","command_id":"fix-2","contract_id":"` + t2 + `","corrects":"` + report2.String() + `","corrected_on":"2023-10-05","reason":"the 24-hour access rate was 40 %, not 80 %","values":[{"mission":"access","code":"mt-found","value":"100"},{"mission":"access","code":"snp-24h","value":"40"},{"mission":"pathways","code":"pathways-run","value":"2.4"},{"mission":"prevention","code":"actions","value":"6"}]}`),
+		[]byte(`{"type":"DecideDuePayments","command_id":"fix-2-decide","contract_id":"` + t2 + `","as_of":"2023-10-05"}`),
+	})
+	out := filepath.Join(t.TempDir(), "N2.xml")
+	spec, _ = payrun.Spec(payrun.Options{RunID: "N2", Through: "2022-12-31", ExecutionDate: "2023-10-09", Actor: "fanny"})
+	rep, err := payrun.Run(ctx, s.agent, s.q, spec, out, nil)
+	// T2's year-4 advance (112 125, due 2022-11-15) less the 4 375 taken back.
+	if err != nil || len(rep.Notices) != 0 || rep.Total.String() != "107750.00" {
+		t.Fatalf("netted: %+v %v", rep, err)
+	}
+	file, _ := os.ReadFile(out)
+	if !bytes.Contains(file, []byte("retenue regularisation annee 2 4375.00")) {
+		t.Fatalf("the remittance does not name what was kept:\n%s", file)
+	}
+	if list, _ := s.q.Overpayments(ctx, uuid.MustParse(t2), query.Window{}); len(list) != 0 {
+		t.Fatalf("a notice for a regularisation netted: %+v", list)
 	}
 }
