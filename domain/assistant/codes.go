@@ -26,6 +26,10 @@ const (
 	CodePatienteleBelowMinimum = "patientele_below_minimum"
 	// CodeSpecialtyExcluded: a specialty the rulebook excludes.
 	CodeSpecialtyExcluded = "specialty_excluded"
+	// CodeBelowP30: a patientèle below the percentile the rulebook requires (am-2024: the 30th).
+	CodeBelowP30 = "below_p30"
+	// CodeCCAMShareTooHigh: a surgeon, ENT or gynaecologist whose CCAM fees reach the rulebook's share (am-2024: 20 %).
+	CodeCCAMShareTooHigh = "ccam_fee_share_too_high"
 	// CodeAlreadyHired: an assistant hired twice.
 	CodeAlreadyHired = "already_hired"
 	// CodeHiringAfterYear1: a hiring after the first contract year.

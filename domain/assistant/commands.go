@@ -1,6 +1,11 @@
 package assistant
 
 import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+
 	"github.com/cptsledger/ledger/domain"
 )
 
@@ -65,6 +70,8 @@ type wireSign struct {
 		GroupPractice       *bool                 `json:"group_practice"`
 		UnderservedZone     *bool                 `json:"underserved_zone"`
 		CoordinatedPractice *bool                 `json:"coordinated_practice"`
+		Percentile          domain.NumberOrString `json:"patientele_percentile"`
+		CCAMFeeShare        domain.NumberOrString `json:"ccam_fee_share"`
 	} `json:"doctor"`
 	Option             string                `json:"option"`
 	SignedOn           string                `json:"signed_on"`
@@ -114,6 +121,7 @@ func decodeSign(d *domain.CommandDecoder, w wireSign) SignAidContract {
 		if s, ok := f.Int("doctor.sector", doc.Sector.Number()); ok {
 			c.Doctor.Sector = int(s)
 		}
+		decodeDeclared(vs, f, &c.Doctor, string(doc.Percentile), string(doc.CCAMFeeShare))
 	}
 	if b, ok := f.Int("patientele_baseline", w.PatienteleBaseline.Number()); ok {
 		c.PatienteleBaseline = b
@@ -173,4 +181,27 @@ func decodeCommand(raw []byte, dates domain.Calendar) (domain.Command, error) {
 		return nil, domain.UnknownCommand(d.Header.Type, CmdSignAidContract)
 	}
 	return d.Result(cmd)
+}
+
+// decodeDeclared reads what a doctor declares at signature where a
+// rulebook asks it: the patientèle's percentile (a whole number, 0 to
+// 100) and the share of CCAM fees (0 to 1).
+func decodeDeclared(vs *domain.Violations, f domain.Fields, d *Doctor, percentile, share string) {
+	if percentile != "" {
+		if p, ok := f.Int("doctor.patientele_percentile", json.Number(percentile)); ok {
+			if p < 0 || p > 100 {
+				vs.Add(domain.CodeInvalidValue, "doctor.patientele_percentile", fmt.Sprintf("a percentile is 0 to 100, got %d", p))
+			}
+			v := int(p)
+			d.PatientelePercentile = &v
+		}
+	}
+	if share != "" {
+		if s, ok := f.Decimal("doctor.ccam_fee_share", json.Number(share)); ok {
+			if s.IsNegative() || s.GreaterThan(decimal.NewFromInt(1)) {
+				vs.Add(domain.CodeInvalidValue, "doctor.ccam_fee_share", fmt.Sprintf("a share of fees is 0 to 1, got %s", s))
+			}
+			d.CCAMFeeShare = &s
+		}
+	}
 }

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/google/uuid"
 	"pgregory.net/rapid"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 )
 
 // correct decides a correction of event e (given the id id), as the
@@ -99,7 +100,7 @@ func TestPropertyCorrectionsRegulariseSettledAidYears(t *testing.T) {
 		target := baseline + rapid.IntRange(0, 300).Draw(rt, "target_delta")
 		l := &lifecycle{t: t, c: assistant.NewContract(uuid.MustParse(cid))}
 		option := "1/2"
-		l.do(assistant.CmdSignAidContract, signFields(doctor{"general_practice", 1, false, true, true, true}, option, signed.String(), "below_p90", baseline, target))
+		l.do(assistant.CmdSignAidContract, signFields(doctor{"general_practice", 1, false, true, true, true, `,"patientele_percentile":50`}, option, signed.String(), "below_p90", baseline, target))
 		years := l.c.Years
 		hired := l.do(assistant.CmdHireAssistant, fmt.Sprintf(`"hired_on":%q`, signed.AddDays(rapid.IntRange(0, 300).Draw(rt, "hire_offset"))))[0]
 		reports := map[int]domain.Event{}

@@ -104,6 +104,7 @@ func decideSign(c *Contract, cmd SignAidContract) ([]domain.Event, error) {
 	if slices.Contains(el.ExcludedSpecialties, d.Specialty) {
 		vs.Add(CodeSpecialtyExcluded, "doctor.specialty", fmt.Sprintf("%s excludes the specialty %q", rb.ID, d.Specialty))
 	}
+	checkDeclared(&vs, rb, d)
 	if err := vs.Err(); err != nil {
 		return nil, err
 	}
@@ -153,4 +154,27 @@ func decideReport(c *Contract, cmd ReportPatientele) ([]domain.Event, error) {
 		return nil, err
 	}
 	return []domain.Event{PatienteleReported{ContractID: c.ID, ContractYear: k, ReportedOn: cmd.ReportedOn, Patientele: int(cmd.Patientele)}}, nil
+}
+
+// checkDeclared applies the 2024 convention's conditions on what the
+// doctor declares at signature: the patientèle's percentile, and, for the
+// specialties it names, the share of CCAM fees.
+func checkDeclared(vs *domain.Violations, rb *Rulebook, d Doctor) {
+	el := rb.Eligibility
+	if min := el.MinimumPatientelePercentile; min > 0 {
+		switch p := d.PatientelePercentile; {
+		case p == nil:
+			vs.Add(domain.CodeMissingField, "doctor.patientele_percentile", fmt.Sprintf("%s requires the percentile of the doctor's patientèle, declared with the baseline (0 to 100)", rb.ID))
+		case *p < min:
+			vs.Add(CodeBelowP30, "doctor.patientele_percentile", fmt.Sprintf("%s requires a patientèle at the %dth percentile or above, got %d", rb.ID, min, *p))
+		}
+	}
+	if l := el.CCAMFeeShareLimit; l != nil && slices.Contains(l.Specialties, d.Specialty) {
+		switch s := d.CCAMFeeShare; {
+		case s == nil:
+			vs.Add(domain.CodeMissingField, "doctor.ccam_fee_share", fmt.Sprintf("%s requires the share of CCAM fees of a doctor in %s (0 to 1)", rb.ID, d.Specialty))
+		case !s.LessThan(l.Below):
+			vs.Add(CodeCCAMShareTooHigh, "doctor.ccam_fee_share", fmt.Sprintf("%s admits %s only with CCAM fees under %s of the fees, got %s", rb.ID, d.Specialty, l.Below, s))
+		}
+	}
 }

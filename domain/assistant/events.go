@@ -10,8 +10,10 @@
 package assistant
 
 import (
-	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/cptsledger/ledger/domain"
 )
 
 // Scheme is the name of the scheme in streams and subjects.
@@ -38,6 +40,10 @@ type Doctor struct {
 	GroupPractice       bool   `json:"group_practice"`
 	UnderservedZone     bool   `json:"underserved_zone"`
 	CoordinatedPractice bool   `json:"coordinated_practice"`
+	// PatientelePercentile (0–100) and CCAMFeeShare (0 to 1), declared at
+	// signature where the rulebook has the condition (am-2024).
+	PatientelePercentile *int             `json:"patientele_percentile,omitempty"`
+	CCAMFeeShare         *decimal.Decimal `json:"ccam_fee_share,omitempty"`
 }
 
 // AidContractSigned: a doctor signs for an FTE share of an assistant.

@@ -7,8 +7,9 @@ import (
 	"io/fs"
 	"slices"
 
-	"github.com/cptsledger/ledger/domain"
 	"github.com/shopspring/decimal"
+
+	"github.com/cptsledger/ledger/domain"
 )
 
 //go:embed rulebooks/*.json
@@ -51,6 +52,19 @@ type Eligibility struct {
 	CoordinatedPractice              bool     `json:"coordinated_practice"`
 	GeneralPracticeMinimumPatientele int      `json:"general_practice_minimum_patientele"`
 	ExcludedSpecialties              []string `json:"excluded_specialties"`
+	// MinimumPatientelePercentile (2024 convention): the doctor's
+	// patientèle, declared as a percentile of the specialty's with the
+	// baseline, may not be below it; 0: no such condition.
+	MinimumPatientelePercentile int `json:"minimum_patientele_percentile"`
+	// CCAMFeeShareLimit (2024 convention): the specialties admitted only
+	// while their technical (CCAM) fees are below a share of their fees.
+	CCAMFeeShareLimit *CCAMFeeShareLimit `json:"ccam_fee_share_limit"`
+}
+
+// CCAMFeeShareLimit is the condition on the share of CCAM fees.
+type CCAMFeeShareLimit struct {
+	Specialties []string        `json:"specialties"`
+	Below       decimal.Decimal `json:"below"`
 }
 
 // Option returns the option of that code, if open under the rulebook.

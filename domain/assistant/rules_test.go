@@ -6,10 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cptsledger/ledger/domain"
-	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/google/uuid"
 	"pgregory.net/rapid"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 )
 
 const cid = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e99"
@@ -70,14 +71,23 @@ type doctor struct {
 	specialty                              string
 	sector                                 int
 	optam, group, underserved, coordinated bool
+	// declared adds fields to the doctor's object (",\"patientele_percentile\":50").
+	declared string
 }
 
-var gp = doctor{"general_practice", 1, false, true, false, true}
+// gp declares a percentile, which the 2024 convention asks at signature
+// and the earlier rulebooks leave aside; gpUndeclared does not.
+var gp = doctor{"general_practice", 1, false, true, false, true, `,"patientele_percentile":50`}
+
+var gpUndeclared = doctor{"general_practice", 1, false, true, false, true, ""}
+
+// gp2024 declares what the 2024 convention asks at signature.
+var gp2024 = doctor{"general_practice", 1, false, true, false, true, `,"patientele_percentile":50`}
 
 func signFields(d doctor, option, signed, band string, baseline, target int) string {
 	return fmt.Sprintf(`"cpam":"CPAM Test","doctor":{"rpps":"10001234567","specialty":%q,"sector":%d,"optam":%t,"group_practice":%t,`+
-		`"underserved_zone":%t,"coordinated_practice":%t},"option":%q,"signed_on":%q,"band":%q,"patientele_baseline":%d,"patientele_target":%d`,
-		d.specialty, d.sector, d.optam, d.group, d.underserved, d.coordinated, option, signed, band, baseline, target)
+		`"underserved_zone":%t,"coordinated_practice":%t%s},"option":%q,"signed_on":%q,"band":%q,"patientele_baseline":%d,"patientele_target":%d`,
+		d.specialty, d.sector, d.optam, d.group, d.underserved, d.coordinated, d.declared, option, signed, band, baseline, target)
 }
 
 func (l *lifecycle) sign(d doctor, option, signed, band string, baseline, target int) {
@@ -122,25 +132,34 @@ func TestEligibilityByRulebook(t *testing.T) {
 		code, field          string // "" = eligible
 	}{
 		{"am2019_gp_sector1_eligible", "2020-03-01", "1/2", gp, 900, "", ""},
-		{"am2019_sector2_optam_eligible", "2020-03-01", "1/3", doctor{"general_practice", 2, true, true, false, true}, 900, "", ""},
-		{"am2019_sector2_without_optam", "2020-03-01", "1/2", doctor{"general_practice", 2, false, true, false, true}, 900, "sector_not_eligible", "doctor.optam"},
-		{"am2019_solo_practice_outside_underserved_zone", "2020-03-01", "1/2", doctor{"general_practice", 1, false, false, false, true}, 900, "practice_not_eligible", "doctor.group_practice"},
-		{"am2019_solo_practice_in_underserved_zone", "2020-03-01", "1/2", doctor{"general_practice", 1, false, false, true, true}, 900, "", ""},
-		{"am2019_no_coordination", "2020-03-01", "1/2", doctor{"general_practice", 1, false, true, false, false}, 900, "coordination_required", "doctor.coordinated_practice"},
+		{"am2019_sector2_optam_eligible", "2020-03-01", "1/3", doctor{"general_practice", 2, true, true, false, true, ""}, 900, "", ""},
+		{"am2019_sector2_without_optam", "2020-03-01", "1/2", doctor{"general_practice", 2, false, true, false, true, ""}, 900, "sector_not_eligible", "doctor.optam"},
+		{"am2019_solo_practice_outside_underserved_zone", "2020-03-01", "1/2", doctor{"general_practice", 1, false, false, false, true, ""}, 900, "practice_not_eligible", "doctor.group_practice"},
+		{"am2019_solo_practice_in_underserved_zone", "2020-03-01", "1/2", doctor{"general_practice", 1, false, false, true, true, ""}, 900, "", ""},
+		{"am2019_no_coordination", "2020-03-01", "1/2", doctor{"general_practice", 1, false, true, false, false, ""}, 900, "coordination_required", "doctor.coordinated_practice"},
 		{"am2019_gp_below_640", "2020-03-01", "1/2", gp, 639, "patientele_below_minimum", "patientele_baseline"},
 		{"am2019_gp_at_640", "2020-03-01", "1/2", gp, 640, "", ""},
-		{"am2019_specialist_below_640", "2020-03-01", "1/2", doctor{"cardiology", 1, false, true, false, true}, 300, "", ""},
+		{"am2019_specialist_below_640", "2020-03-01", "1/2", doctor{"cardiology", 1, false, true, false, true, ""}, 300, "", ""},
 		{"am2019_full_time_outside_underserved_zone", "2020-03-01", "1", gp, 900, "option_not_open", "option"},
-		{"am2019_full_time_in_underserved_zone", "2020-03-01", "1", doctor{"general_practice", 1, false, true, true, true}, 900, "", ""},
+		{"am2019_full_time_in_underserved_zone", "2020-03-01", "1", doctor{"general_practice", 1, false, true, true, true, ""}, 900, "", ""},
 		{"am2019_last_day", "2023-04-30", "1/3", gp, 900, "", ""},
 		{"am2023_third_not_open", "2023-05-01", "1/3", gp, 900, "option_not_open", "option"},
 		{"am2023_gp_below_775", "2023-05-01", "1/2", gp, 774, "patientele_below_minimum", "patientele_baseline"},
 		{"am2023_gp_at_775", "2023-05-01", "1/2", gp, 775, "", ""},
-		{"am2023_no_coordination_needed", "2023-05-01", "1/2", doctor{"general_practice", 1, false, false, false, false}, 900, "", ""},
-		{"am2023_sector2_without_optam", "2023-05-01", "1", doctor{"general_practice", 2, false, true, false, true}, 900, "sector_not_eligible", "doctor.optam"},
-		{"am2024_radiology_excluded", "2024-06-22", "1/2", doctor{"radiology", 1, false, true, false, true}, 900, "specialty_excluded", "doctor.specialty"},
-		{"am2024_anaesthesia_excluded", "2025-01-10", "1", doctor{"anaesthesia", 1, false, true, false, true}, 900, "specialty_excluded", "doctor.specialty"},
-		{"am2024_gp_no_minimum", "2024-06-22", "1/2", gp, 100, "", ""},
+		{"am2023_no_coordination_needed", "2023-05-01", "1/2", doctor{"general_practice", 1, false, false, false, false, ""}, 900, "", ""},
+		{"am2023_sector2_without_optam", "2023-05-01", "1", doctor{"general_practice", 2, false, true, false, true, ""}, 900, "sector_not_eligible", "doctor.optam"},
+		{"am2024_radiology_excluded", "2024-06-22", "1/2", doctor{"radiology", 1, false, true, false, true, ""}, 900, "specialty_excluded", "doctor.specialty"},
+		{"am2024_anaesthesia_excluded", "2025-01-10", "1", doctor{"anaesthesia", 1, false, true, false, true, ""}, 900, "specialty_excluded", "doctor.specialty"},
+		{"am2024_gp_no_minimum", "2024-06-22", "1/2", gp2024, 100, "", ""},
+		{"am2024_p29_refused", "2024-06-22", "1/2", doctor{"general_practice", 1, false, true, false, true, `,"patientele_percentile":29`}, 900, "below_p30", "doctor.patientele_percentile"},
+		{"am2024_p30_admitted", "2024-06-22", "1/2", doctor{"general_practice", 1, false, true, false, true, `,"patientele_percentile":30`}, 900, "", ""},
+		{"am2024_percentile_not_declared", "2024-06-22", "1/2", gpUndeclared, 900, "missing_field", "doctor.patientele_percentile"},
+		{"am2024_percentile_over_100", "2024-06-22", "1/2", doctor{"general_practice", 1, false, true, false, true, `,"patientele_percentile":101`}, 900, "invalid_value", "doctor.patientele_percentile"},
+		{"am2024_surgeon_ccam_at_20", "2024-07-01", "1/2", doctor{"surgery", 1, false, true, false, true, `,"patientele_percentile":60,"ccam_fee_share":"0.20"`}, 900, "ccam_fee_share_too_high", "doctor.ccam_fee_share"},
+		{"am2024_ent_ccam_under_20", "2024-07-01", "1/2", doctor{"ent", 1, false, true, false, true, `,"patientele_percentile":60,"ccam_fee_share":"0.19"`}, 900, "", ""},
+		{"am2024_gynaecologist_share_not_declared", "2024-07-01", "1/2", doctor{"gynaecology", 1, false, true, false, true, `,"patientele_percentile":60`}, 900, "missing_field", "doctor.ccam_fee_share"},
+		{"am2024_cardiologist_no_share_needed", "2024-07-01", "1", doctor{"cardiology", 1, false, true, false, true, `,"patientele_percentile":45`}, 900, "", ""},
+		{"am2023_no_percentile_needed", "2023-06-01", "1/2", gpUndeclared, 900, "", ""},
 		{"am2024_third_not_open", "2024-06-22", "1/3", gp, 900, "option_not_open", "option"},
 		{"before_avenant_7", "2019-08-19", "1/2", gp, 900, "date_out_of_range", "signed_on"},
 	}
@@ -259,7 +278,7 @@ func TestAm2019CalendarAndUpliftAtAnniversary(t *testing.T) {
 // P / B.
 func TestAm2023MaintainObjective(t *testing.T) {
 	l := newLifecycle(t)
-	l.sign(doctor{"cardiology", 1, false, true, false, true}, "1", "2023-06-01", "p90_p95", 2000, 2000)
+	l.sign(doctor{"cardiology", 1, false, true, false, true, ""}, "1", "2023-06-01", "p90_p95", 2000, 2000)
 	l.hire("2023-06-10")
 	l.report(2, "2025-06-10", 1900) // 1900 / 2000 = 0.95
 	l.decide("2026-01-01")
@@ -294,7 +313,7 @@ func TestPropertyNoYearPaidMoreThanItsAid(t *testing.T) {
 		baseline := rapid.IntRange(800, 2500).Draw(rt, "baseline")
 		target := baseline + rapid.IntRange(0, 400).Draw(rt, "target_delta")
 		l := &lifecycle{t: t, c: assistant.NewContract(uuid.MustParse(cid))}
-		d := doctor{"general_practice", 1, false, true, true, true}
+		d := doctor{"general_practice", 1, false, true, true, true, `,"patientele_percentile":50`}
 		l.do(assistant.CmdSignAidContract, signFields(d, option, signed.String(), band, baseline, target))
 		years := l.c.Years
 		l.hire(signed.AddDays(rapid.IntRange(0, years.Days(1)-1).Draw(rt, "hire_offset")).String())

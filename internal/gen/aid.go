@@ -30,6 +30,9 @@ type AidOptions struct {
 	DecideQuarterly bool
 }
 
+// am2024 is the day the 2024 convention's rulebook applies from.
+var am2024 = domain.MustDate("2024-06-22")
+
 var otherSpecialties = []string{"cardiology", "paediatrics", "psychiatry", "ophthalmology", "dermatology", "rheumatology"}
 
 // Aid generates the command lines of medical-assistant aid contracts, in
@@ -69,6 +72,20 @@ func Aid(opts AidOptions) [][]byte {
 	return sortedLines(out)
 }
 
+// aidDoctor is the doctor of a signature. The 2024 convention asks the
+// patientèle's percentile at signature (30th or above): it is drawn from
+// the baseline, not the random sequence, so that every history generated
+// before is kept.
+func aidDoctor(rng *rand.Rand, specialty string, sector int, optam, underserved bool, signed domain.Date, baseline int) map[string]any {
+	doctor := map[string]any{"rpps": fmt.Sprintf("1%010d", rng.IntN(1e10)),
+		"specialty": specialty, "sector": sector, "optam": optam, "group_practice": !underserved || rng.Float64() < 0.5,
+		"underserved_zone": underserved, "coordinated_practice": true}
+	if !signed.Before(am2024) {
+		doctor["patientele_percentile"] = 30 + baseline%70
+	}
+	return doctor
+}
+
 // aidContract emits the commands of the i-th aid contract, signed on signed.
 func aidContract(rng *rand.Rand, opts AidOptions, i int, signed domain.Date, emit func(domain.Date, int, map[string]any)) {
 	id := uuid.NewSHA1(namespace, fmt.Appendf(nil, "aid/%d/%d", opts.Seed, i))
@@ -104,10 +121,12 @@ func aidContract(rng *rand.Rand, opts AidOptions, i int, signed domain.Date, emi
 	if rng.Float64() < 0.1 {
 		target = baseline // maintain
 	}
+	// The draws in the order they always were: the CPAM, then the RPPS,
+	// then the practice.
+	cpam := regions[rng.IntN(len(regions))].cpam
+	doctor := aidDoctor(rng, specialty, sector, optam, underserved, signed, baseline)
 	emit(signed, 0, map[string]any{"type": "SignAidContract", "command_id": cmd("sign", 0), "contract_id": id,
-		"cpam": regions[rng.IntN(len(regions))].cpam, "doctor": map[string]any{"rpps": fmt.Sprintf("1%010d", rng.IntN(1e10)),
-			"specialty": specialty, "sector": sector, "optam": optam, "group_practice": !underserved || rng.Float64() < 0.5,
-			"underserved_zone": underserved, "coordinated_practice": true}, "option": option, "signed_on": signed.String(),
+		"cpam": cpam, "doctor": doctor, "option": option, "signed_on": signed.String(),
 		"band": band, "patientele_baseline": baseline, "patientele_target": target})
 	years := domain.ContractYears{Signed: signed, Count: 5}
 	hired := signed.AddDays(5 + rng.IntN(110))
