@@ -71,6 +71,7 @@ type wireSign struct {
 		UnderservedZone     *bool                 `json:"underserved_zone"`
 		CoordinatedPractice *bool                 `json:"coordinated_practice"`
 		Percentile          domain.NumberOrString `json:"patientele_percentile"`
+		BornOn              string                `json:"born_on"`
 		CCAMFeeShare        domain.NumberOrString `json:"ccam_fee_share"`
 	} `json:"doctor"`
 	Option             string                `json:"option"`
@@ -122,6 +123,9 @@ func decodeSign(d *domain.CommandDecoder, w wireSign) SignAidContract {
 			c.Doctor.Sector = int(s)
 		}
 		decodeDeclared(vs, f, &c.Doctor, string(doc.Percentile), string(doc.CCAMFeeShare))
+		if doc.BornOn != "" {
+			c.Doctor.BornOn = decodeBirth(vs, doc.BornOn)
+		}
 	}
 	if b, ok := f.Int("patientele_baseline", w.PatienteleBaseline.Number()); ok {
 		c.PatienteleBaseline = b
@@ -204,4 +208,15 @@ func decodeDeclared(vs *domain.Violations, f domain.Fields, d *Doctor, percentil
 			d.CCAMFeeShare = &s
 		}
 	}
+}
+
+// decodeBirth reads a doctor's birth date: a date, from 1900 (a birth is
+// outside the span of dates the rulebooks judge).
+func decodeBirth(vs *domain.Violations, s string) *domain.Date {
+	d, err := domain.ParseDate(s)
+	if err != nil || d.Before(domain.MustDate("1900-01-01")) {
+		vs.Add(domain.CodeInvalidDate, "doctor.born_on", fmt.Sprintf("must be a date YYYY-MM-DD from 1900, got %q", s))
+		return nil
+	}
+	return &d
 }

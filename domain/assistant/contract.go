@@ -5,8 +5,10 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/cptsledger/ledger/domain"
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/cptsledger/ledger/domain"
 )
 
 // Contract is the state of one aid contract, folded from its events.
@@ -194,6 +196,10 @@ func (c *Contract) Rate(k int) (domain.Exact, bool) {
 	}
 	p, b, t := int64(r.Patientele), int64(c.Terms.PatienteleBaseline), int64(c.Terms.PatienteleTarget)
 	zero, one := domain.ExactInt(0), domain.ExactInt(1)
+	if floor, ok := c.seniorFloor(k - 1); ok {
+		// Maintain, less the tolerance: 1 from the floor, prorata below.
+		return domain.ExactInt(p).Quo(floor).Clamp(zero, one), true
+	}
 	switch {
 	case p >= t:
 		return one, true
@@ -201,6 +207,23 @@ func (c *Contract) Rate(k int) (domain.Exact, bool) {
 		return domain.Ratio(p-b, t-b).Clamp(zero, one), true
 	}
 	return domain.Ratio(p, b).Clamp(zero, one), true
+}
+
+// seniorFloor is, for contract year k, the patientèle a doctor of the
+// senior objective's age maintains (the baseline less its tolerance), when
+// the rulebook has the objective and the doctor is that age by the year's
+// last day (docs/domain.md §3, interpretation).
+func (c *Contract) seniorFloor(k int) (domain.Exact, bool) {
+	so, born := c.Rulebook.SeniorObjective, c.Terms.Doctor.BornOn
+	if so == nil || born == nil || k < 1 {
+		return domain.Exact{}, false
+	}
+	lastDay := c.Years.End(k).AddDays(-1)
+	if born.AddYears(so.Age).After(lastDay) {
+		return domain.Exact{}, false
+	}
+	floor := decimal.NewFromInt(int64(c.Terms.PatienteleBaseline)).Mul(decimal.NewFromInt(1).Sub(so.Tolerance))
+	return domain.ExactDecimal(floor), true
 }
 
 // Party returns the contract's beneficiary and CPAM, from its signature

@@ -44,6 +44,9 @@ type Doctor struct {
 	// signature where the rulebook has the condition (am-2024).
 	PatientelePercentile *int             `json:"patientele_percentile,omitempty"`
 	CCAMFeeShare         *decimal.Decimal `json:"ccam_fee_share,omitempty"`
+	// BornOn, declared at signature, gives a doctor of 65 or more the
+	// objective of maintaining the patientèle (am-2024).
+	BornOn *domain.Date `json:"born_on,omitempty"`
 }
 
 // AidContractSigned: a doctor signs for an FTE share of an assistant.

@@ -27,8 +27,11 @@ type Rulebook struct {
 		OnHiring    decimal.Decimal `json:"on_hiring"`
 		AtEndOfYear decimal.Decimal `json:"at_end_of_year"`
 	} `json:"year_1"`
-	Instalment1Rate        decimal.Decimal `json:"instalment_1_rate"`
-	Instalment2AfterMonths int             `json:"instalment_2_after_months"`
+	// SeniorObjective (2024 convention): from the year a doctor is Age,
+	// the objective is to maintain the baseline, less Tolerance.
+	SeniorObjective        *SeniorObjective `json:"senior_objective"`
+	Instalment1Rate        decimal.Decimal  `json:"instalment_1_rate"`
+	Instalment2AfterMonths int              `json:"instalment_2_after_months"`
 	// RecoveryPrescriptionYears: a correction may not recover money
 	// decided longer ago (CSS art. L.133-4).
 	RecoveryPrescriptionYears int      `json:"recovery_prescription_years"`
@@ -59,6 +62,12 @@ type Eligibility struct {
 	// CCAMFeeShareLimit (2024 convention): the specialties admitted only
 	// while their technical (CCAM) fees are below a share of their fees.
 	CCAMFeeShareLimit *CCAMFeeShareLimit `json:"ccam_fee_share_limit"`
+}
+
+// SeniorObjective is the objective of a doctor of Age or more.
+type SeniorObjective struct {
+	Age       int             `json:"age"`
+	Tolerance decimal.Decimal `json:"tolerance"`
 }
 
 // CCAMFeeShareLimit is the condition on the share of CCAM fees.

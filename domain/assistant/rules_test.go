@@ -357,3 +357,43 @@ func TestPropertyNoYearPaidMoreThanItsAid(t *testing.T) {
 		}
 	})
 }
+
+// The 2024 convention's objective for a doctor of 65 or more, by hand: a
+// GP born 1959-03-01 signs on 2024-07-01 (65) for 1/2 FTE with a baseline
+// of 1 000 and a target of 1 100. Year 2's patientèle, 810, is measured when
+// the doctor is 67: the objective is to maintain 0.9 × 1 000 = 900, so the
+// rate is 810 / 900 = 0.9 and year 3's second instalment is 11 000 × 0.9 −
+// 5 500 = 4 400 (the target's rate, (810 − 1 000) / (1 100 − 1 000), would
+// be 0: a recovery of 5 500). A doctor who declares no birth date keeps the
+// target's objective.
+func TestSeniorObjective(t *testing.T) {
+	senior := doctor{"general_practice", 1, false, true, false, true, `,"patientele_percentile":50,"born_on":"1959-03-01"`}
+	l := newLifecycle(t)
+	l.sign(senior, "1/2", "2024-07-01", "below_p90", 1000, 1100)
+	l.hire("2024-07-15")
+	l.report(1, "2025-07-10", 950)
+	l.report(2, "2026-07-10", 810)
+	l.decide("2027-02-01")
+	l.want(assistant.KindYearPayment, 1, "2024-07-15", "19000.00", "2024")
+	l.want(assistant.KindYearPayment, 2, "2025-07-01", "14000.00", "2024")
+	l.want(assistant.KindInstalment1, 3, "2026-07-01", "5500.00", "2024")
+	l.want(assistant.KindInstalment2, 3, "2027-01-01", "4400.00", "2024")
+
+	younger := newLifecycle(t)
+	younger.sign(gp, "1/2", "2024-07-01", "below_p90", 1000, 1100)
+	younger.hire("2024-07-15")
+	younger.report(1, "2025-07-10", 950)
+	younger.report(2, "2026-07-10", 810)
+	younger.decide("2027-02-01")
+	younger.want(assistant.KindInstalment2, 3, "2027-01-01", "-5500.00", "2024")
+
+	// A doctor who turns 65 after the year measured keeps the target.
+	turning := newLifecycle(t)
+	turning.sign(doctor{"general_practice", 1, false, true, false, true, `,"patientele_percentile":50,"born_on":"1961-09-01"`}, "1/2", "2024-07-01", "below_p90", 1000, 1100)
+	turning.hire("2024-07-15")
+	turning.report(2, "2026-07-10", 810) // year 2 ends 2026-06-30: 64
+	turning.decide("2027-02-01")
+	turning.want(assistant.KindInstalment2, 3, "2027-01-01", "-5500.00", "2024")
+
+	l.reject(assistant.CmdSignAidContract, signFields(doctor{"general_practice", 1, false, true, false, true, `,"patientele_percentile":50,"born_on":"1859-03-01"`}, "1/2", "2024-07-01", "below_p90", 1000, 1100), "invalid_date", "doctor.born_on")
+}
