@@ -84,7 +84,7 @@ func (l *Ledger) runContract(ctx context.Context, spec RunSpec, id uuid.UUID, pa
 		return err
 	}
 	due, blocked, _ := p.Plan(spec.From, spec.Through, spec.ExecutionDate)
-	notice := p.HasUnnotified(spec.ExecutionDate)
+	notice := p.HasUnnotified(spec.From, spec.ExecutionDate)
 	hasPayer := false
 	if payers != nil {
 		_, hasPayer = payers.PayerAccount(p.CPAM, spec.ExecutionDate)

@@ -185,7 +185,7 @@ func (p Payee) order(cmd OrderPayments) ([]Event, error) {
 	// the decisions of a negative amount not notified, netted against the
 	// payments of the same run, oldest first (a regularisation that takes
 	// back, while more is owed to the beneficiary, is a smaller payment).
-	keep := append(p.owed(cmd.ExecutionDate), p.unnotified(cmd.ExecutionDate)...)
+	keep := append(p.owed(cmd.ExecutionDate), p.unnotified(cmd.From, cmd.ExecutionDate)...)
 	var orders []Event
 	for _, pay := range due {
 		o := PaymentOrdered{ContractID: p.ContractID, OrderID: uuid.NewSHA1(orderNamespace, []byte(cmd.RunID+"/"+pay.PaymentID.String())),
@@ -231,12 +231,15 @@ func (p Payee) prescribed(pay PaymentDecided, d Date) bool {
 }
 
 // unnotified returns, oldest first, what each decision of a negative
-// amount decided by day d, in no notice and not prescribed, leaves to take
-// back after the offsets of earlier orders, as an Offset to fill.
-func (p Payee) unnotified(d Date) []Offset {
+// amount decided by day d (and due from the day from, when set: what fell
+// due before was the system's before), in no notice and not prescribed,
+// leaves to take back after the offsets of earlier orders, as an Offset
+// to fill.
+func (p Payee) unnotified(from, d Date) []Offset {
 	var out []Offset
 	for _, pay := range p.Payments {
-		if pay.Amount.Sign() >= 0 || pay.DecidedOn.After(d) || p.Treasury.notified(pay.PaymentID) || p.prescribed(pay, d) {
+		if pay.Amount.Sign() >= 0 || pay.DecidedOn.After(d) || p.Treasury.notified(pay.PaymentID) || p.prescribed(pay, d) ||
+			(!from.IsZero() && pay.DueOn.Before(from)) {
 			continue
 		}
 		if left := pay.Amount.Neg().Sub(p.Treasury.netted(pay.PaymentID)); left.Sign() > 0 {
@@ -246,9 +249,9 @@ func (p Payee) unnotified(d Date) []Offset {
 	return out
 }
 
-// HasUnnotified tells whether a run executed on exec has a decision of a
-// negative amount to net or to notify.
-func (p Payee) HasUnnotified(exec Date) bool { return len(p.unnotified(exec)) > 0 }
+// HasUnnotified tells whether a run from the day from, executed on exec,
+// has a decision of a negative amount to net or to notify.
+func (p Payee) HasUnnotified(from, exec Date) bool { return len(p.unnotified(from, exec)) > 0 }
 
 // notice is the notice a run sends for what the decisions of a negative
 // amount leave to take back once netted against its payments (left: the

@@ -31,4 +31,11 @@ func TestNoticesAndPrescription(t *testing.T) {
 	if len(blocked) != 1 || blocked[0].Payment.PaymentID != old.PaymentID || blocked[0].Code != domain.BlockedPrescribed {
 		t.Fatalf("blocked %+v", blocked)
 	}
+	// A run from a cutover leaves out what fell due before it, recoveries
+	// included (the system before handled them).
+	recent.DueOn = domain.MustDate("2023-06-01")
+	p.Payments = []domain.PaymentDecided{recent}
+	if p.HasUnnotified(domain.MustDate("2023-07-01"), cmd.ExecutionDate) || !p.HasUnnotified(domain.MustDate("2023-06-01"), cmd.ExecutionDate) {
+		t.Fatal("a recovery due before the cutover is netted or notified, or one due on it is not")
+	}
 }
