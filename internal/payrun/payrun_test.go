@@ -180,7 +180,7 @@ func golden(t *testing.T, file []byte) {
 
 // validate checks a file against one of the EPC's schemas with xmllint
 // (Debian's libxml2-utils), beside the validator WritePain001 runs: the
-// XSD is the one in ../shared/xsd when LEDGER_SEPA_XSD names that folder,
+// XSD is the one in the folder LEDGER_SEPA_XSD names (.ci/run passes the EPC's),
 // else the copy in ../sepa/schemas.
 // Without xmllint the check is skipped, saying so; in CI
 // (LEDGER_REQUIRE_XMLLINT) it fails instead.

@@ -151,14 +151,25 @@ func importLine(ctx context.Context, ledger *app.Ledger, q *query.Ledger, e sepa
 		return l, err
 	}
 	l.ContractID = &contract
-	line, err := json.Marshal(map[string]any{"type": typ, "command_id": "camt/" + e.Message + "/" + e.Statement + "/" + e.Index,
-		"contract_id": contract, "order": order, "booked_on": e.BookedOn, "amount": e.Amount, "bank_reference": e.BankReference,
-		"statement": e.Statement, "reason_code": e.ReturnReason})
+	fields := map[string]any{"type": typ, "contract_id": contract, "order": order}
+	outcome := "settled"
+	if typ == domain.CmdReturnPayment {
+		fields["reason_code"], outcome = e.ReturnReason, "returned"
+	}
+	return submitEntry(ctx, ledger, actor, e, fields, outcome, l)
+}
+
+// submitEntry records what a statement's line says, through the command
+// path: the command of fields with what every bank entry carries, its id
+// the statement's message, the statement and the line (the same line
+// imported again is a duplicate). The line's outcome is done, repeated or
+// refused.
+func submitEntry(ctx context.Context, ledger *app.Ledger, actor string, e sepa.Entry, fields map[string]any, done string, l Line) (Line, error) {
+	fields["command_id"] = "camt/" + e.Message + "/" + e.Statement + "/" + e.Index
+	fields["booked_on"], fields["amount"], fields["bank_reference"], fields["statement"] = e.BookedOn, e.Amount, e.BankReference, e.Statement
+	line, err := json.Marshal(fields)
 	if err != nil {
 		return l, err
-	}
-	if typ == domain.CmdSettlePayment {
-		line, _ = withoutKey(line, "reason_code")
 	}
 	r, err := ledger.SubmitAs(ctx, actor, line)
 	switch {
@@ -166,10 +177,8 @@ func importLine(ctx context.Context, ledger *app.Ledger, q *query.Ledger, e sepa
 		return l, err
 	case r.OK && r.Duplicate:
 		l.Outcome = "repeated"
-	case r.OK && typ == domain.CmdReturnPayment:
-		l.Outcome = "returned"
 	case r.OK:
-		l.Outcome = "settled"
+		l.Outcome = done
 	default:
 		l.Outcome, l.Code, l.Detail = "refused", r.Error.Code, r.Error.Message
 	}
@@ -193,34 +202,7 @@ func importRepayment(ctx context.Context, ledger *app.Ledger, q *query.Ledger, e
 		return l, err
 	}
 	l.ContractID = &contract
-	line, err := json.Marshal(map[string]any{"type": domain.CmdRecordRepayment, "command_id": "camt/" + e.Message + "/" + e.Statement + "/" + e.Index,
-		"contract_id": contract, "overpayment": overpayment, "booked_on": e.BookedOn, "amount": e.Amount, "bank_reference": e.BankReference,
-		"statement": e.Statement})
-	if err != nil {
-		return l, err
-	}
-	r, err := ledger.SubmitAs(ctx, actor, line)
-	switch {
-	case err != nil:
-		return l, err
-	case r.OK && r.Duplicate:
-		l.Outcome = "repeated"
-	case r.OK:
-		l.Outcome = "repaid"
-	default:
-		l.Outcome, l.Code, l.Detail = "refused", r.Error.Code, r.Error.Message
-	}
-	return l, nil
-}
-
-// withoutKey removes a key of a JSON object.
-func withoutKey(obj []byte, key string) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(obj, &m); err != nil {
-		return obj, err
-	}
-	delete(m, key)
-	return json.Marshal(m)
+	return submitEntry(ctx, ledger, actor, e, map[string]any{"type": domain.CmdRecordRepayment, "contract_id": contract, "overpayment": overpayment}, "repaid", l)
 }
 
 // WriteText writes the report for a person: the counts, then each line
