@@ -98,6 +98,13 @@ func TestAnOverpaymentFromNoticeToOffset(t *testing.T) {
 	stmt := filepath.Join(t.TempDir(), "repay.xml")
 	os.WriteFile(stmt, doc, 0o600)
 	validate(t, stmt, "camt.053.001.08.xsd")
+	// A credit quoting two notices is not guessed: reported, nothing recorded.
+	twice := bytes.Replace(doc, []byte("Remboursement "+n.Reference), []byte("Remboursement "+n.Reference+" et INDU-000000000000"), 1)
+	stmt2 := filepath.Join(t.TempDir(), "twice.xml")
+	os.WriteFile(stmt2, bytes.Replace(twice, []byte("STMT-REPAY"), []byte("STMT-TWICE"), -1), 0o600)
+	if imp, err := payrun.Import(ctx, s.agent, s.q, stmt2, "fanny"); err != nil || imp.Counts["unrecognised"] != 1 || imp.Counts["repaid"] != 0 {
+		t.Fatalf("a credit quoting two notices: %+v %v", imp, err)
+	}
 	imp, err := payrun.Import(ctx, s.agent, s.q, stmt, "fanny")
 	if err != nil || imp.Counts["repaid"] != 1 {
 		t.Fatalf("the repayment: %+v %v", imp, err)

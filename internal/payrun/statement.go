@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -191,11 +192,17 @@ var noticeRef = regexp.MustCompile(`INDU-[0-9A-F]{12}`)
 
 // importRepayment records a credit that quotes a notice as its repayment.
 func importRepayment(ctx context.Context, ledger *app.Ledger, q *query.Ledger, e sepa.Entry, actor string, l Line) (Line, error) {
-	ref := noticeRef.FindString(strings.ToUpper(e.Remittance + " " + e.EndToEndID))
-	if ref == "" {
+	refs := slices.Compact(slices.Sorted(slices.Values(noticeRef.FindAllString(strings.ToUpper(e.Remittance+" "+e.EndToEndID), -1))))
+	switch {
+	case len(refs) == 0:
 		l.Outcome, l.Detail = "unrecognised", "a credit that returns no order and quotes no notice (INDU-…)"
 		return l, nil
+	case len(refs) > 1:
+		// Which notice a payer meant is not for the ledger to guess.
+		l.Outcome, l.Detail = "unrecognised", "a credit that quotes several notices ("+strings.Join(refs, ", ")+"): matched by hand"
+		return l, nil
 	}
+	ref := refs[0]
 	contract, overpayment, ok, err := q.NoticeOf(ctx, ref)
 	if err != nil || !ok {
 		l.Outcome, l.Detail = "unknown", "no notice "+ref
