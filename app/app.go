@@ -738,7 +738,7 @@ func (l *Ledger) stampRecordingDay(cmd domain.Command) (stamped domain.Command, 
 
 // datedFields are the business dates of the commands, by their JSON name.
 var datedFields = []string{"signed_on", "started_on", "deployed_on", "reported_on", "as_of", "terminated_on", "hired_on", "corrected_on", "date",
-	"published_on", "recognised_on", "validated_on"}
+	"published_on", "recognised_on", "validated_on", "on", "joined_on"}
 
 // checkAhead refuses a command dated further after the day it is recorded
 // than the rulebooks allow (recording_margin_days), naming each such

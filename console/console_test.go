@@ -64,6 +64,7 @@ func newSite(t *testing.T, tlsServer bool, national ...[][]byte) *site {
 	cmds := app.New(store, app.Options{ReplayHistory: true, Schemes: fixture.Schemes(), Actor: "seed"})
 	fixture.Submit(t, cmds, "cpts", fixture.Lines(t, "../domain/cpts/testdata/aci-lifecycles.jsonl"))
 	fixture.Submit(t, cmds, "assistant", fixture.Lines(t, "../domain/assistant/testdata/aid-lifecycles.jsonl"))
+	fixture.Submit(t, cmds, "assistant", fixture.Lines(t, "../domain/assistant/testdata/aid-2024-lifecycles.jsonl"))
 	sign := fixture.Lines(t, "../examples/t2-contract.jsonl")[0]
 	sign = []byte(strings.NewReplacer("0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7e80", hostile, "CPTS du Val de Loire", "<script>alert(1)</script>", `"t2-sign"`, `"h-sign"`).Replace(string(sign)))
 	fixture.Submit(t, cmds, "cpts", [][]byte{sign})
@@ -663,6 +664,28 @@ func TestContractPageShowsTheAccount(t *testing.T) {
 	}
 	if p := b.do("GET", "/contracts/"+t4+"?execution=lost", nil); p.status != http.StatusBadRequest {
 		t.Fatalf("an unknown execution status: %d", p.status)
+	}
+}
+
+// An aid contract's extension and its commitment to a coordinated practice,
+// in French: the added share, the deadline and the day the doctor joined;
+// the commitment in the alerts as of a day it was overdue.
+func TestAidContractPageShowsExtensionAndCommitment(t *testing.T) {
+	s := newSite(t, false)
+	b := s.browser("fr")
+	b.signIn("fanny")
+	p := b.do("GET", "/contracts/0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7ea2", nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `<dd id="extension">+1/2 ETP · à partir du <time datetime="2025-10-01">01/10/2025</time></dd>`) ||
+		!strings.Contains(p.body, "premier versement de l&#39;extension") {
+		t.Fatalf("the extended contract's page: %d\n%s", p.status, p.body)
+	}
+	p = b.do("GET", "/contracts/0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7ea3", nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `engagement à rejoindre un exercice coordonné dans les 24 mois, au plus tard le <time datetime="2022-03-01">01/03/2022</time> · rejoint le <time datetime="2022-05-10">10/05/2022</time>`) {
+		t.Fatalf("the committed contract's page: %d\n%s", p.status, p.body)
+	}
+	p = b.do("GET", "/alerts?as_of=2022-04-01", nil)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "exercice coordonné") || !strings.Contains(p.body, "engagement") {
+		t.Fatalf("the alerts as of 2022-04-01: %d\n%s", p.status, p.body)
 	}
 }
 

@@ -50,6 +50,10 @@ var formulas = map[string][2]string{
 		"{rate:pct} × year-{year:year} aid {aid:money} (table {table:text}, {option:label}, {band:label})"},
 	domain.FormulaAidInstalment2: {"aide de l'année {year:year} {aid:money} × taux {rate:pct} (patientèle {patientele:int}, référence {baseline:int}, cible {target:int}) − premier versement {first:money} (barème {table:text}, {option:label}, {band:label})",
 		"year-{year:year} aid {aid:money} × rate {rate:pct} (patientèle {patientele:int}, baseline {baseline:int}, target {target:int}) − first instalment {first:money} (table {table:text}, {option:label}, {band:label})"},
+	domain.FormulaAidExtension1: {"{rate:pct} × aide de l'année {year:year} {aid:money} pour {added_fte:label} ajouté × {days:int}/{year_days:int} jours (barème {table:text}, {band:label})",
+		"{rate:pct} × year-{year:year} aid {aid:money} for the added {added_fte:label} × {days:int}/{year_days:int} days (table {table:text}, {band:label})"},
+	domain.FormulaAidExtension2: {"aide de l'année {year:year} {aid:money} pour {added_fte:label} ajouté × {days:int}/{year_days:int} jours × taux {rate:pct} − premier versement {first:money} (barème {table:text}, {band:label})",
+		"year-{year:year} aid {aid:money} for the added {added_fte:label} × {days:int}/{year_days:int} days × rate {rate:pct} − first instalment {first:money} (table {table:text}, {band:label})"},
 }
 
 // withholdings are the causes of a withheld payment, by domain code; late
@@ -108,7 +112,10 @@ var eventWords = map[string][2]string{
 	"OverpaymentContested": {"Indu contesté le {contested_on:date} : {reason:typed}", "Overpayment contested on {contested_on:date}: {reason:typed}"},
 	"ContestDecided":       {"Contestation jugée le {decided_on:date} : {outcome:label}, {amount:money} dus ({reason:typed})", "Contest decided on {decided_on:date}: {outcome:label}, {amount:money} owed ({reason:typed})"},
 	"OverpaymentRepaid":    {"Remboursement de {amount:money} reçu le {booked_on:date} (relevé {statement:typed})", "Repayment of {amount:money} received on {booked_on:date} (statement {statement:typed})"},
-	"HiringCorrected":      {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
+	"AssistantExtended": {"Extension de l'assistant de {added_fte:label} à partir du {on:date} (zone prioritaire, {rulebook:text})",
+		"Assistant extended by {added_fte:label} from {on:date} (priority zone, {rulebook:text})"},
+	"CoordinatedPracticeJoined": {"Exercice coordonné ({form:label}) rejoint le {joined_on:date}", "Coordinated practice ({form:label}) joined on {joined_on:date}"},
+	"HiringCorrected":           {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
 }
 
 // pick returns a template in the language.

@@ -18,25 +18,27 @@ import (
 // Formula codes, one per way a line is computed. Each takes the named
 // operands of its template; numbers are canonical decimal text.
 const (
-	FormulaSignatureOperating  = "signature_operating"   // operating
-	FormulaOperatingAdvance    = "operating_advance"     // rate, operating
-	FormulaOperatingProrata    = "operating_prorata"     // operating, days, year_days
-	FormulaFixedAdvance        = "fixed_advance"         // rate, fixed
-	FormulaFixedAdvanceProrata = "fixed_advance_prorata" // rate, fixed, days, year_days
-	FormulaFixedProrata        = "fixed_prorata"         // fixed, days, year_days
-	FormulaVariableProrata     = "variable_prorata"      // variable, achievement, days, year_days
-	FormulaAdvancesDecided     = "advances_decided"      // year
-	FormulaRecovery            = "recovery"              // keep_rate, accrued, advances
-	FormulaSeedTopup           = "seed_topup"            // tier, after, before
-	FormulaLetterOfIntent      = "letter_of_intent"      // tier, aid
-	FormulaRegularisation      = "regularisation"        // now, was
-	FormulaAidYear1Share       = "aid_year1_share"       // rate, aid, table, option, band
-	FormulaAidYear             = "aid_year"              // year, aid, table, option, band
-	FormulaAidInstalment1      = "aid_instalment_1"      // rate, year, aid, table, option, band
-	FormulaAidInstalment2      = "aid_instalment_2"      // year, aid, rate, patientele, baseline, target, first, table, option, band
-	FormulaNotPublished        = "amount_not_published"  // component, mission, tier, rulebook
-	FormulaCrisisSupplement    = "crisis_supplement"     // supplement, from
-	FormulaAnnualCap           = "annual_cap"            // tier, cap, due
+	FormulaSignatureOperating  = "signature_operating"        // operating
+	FormulaOperatingAdvance    = "operating_advance"          // rate, operating
+	FormulaOperatingProrata    = "operating_prorata"          // operating, days, year_days
+	FormulaFixedAdvance        = "fixed_advance"              // rate, fixed
+	FormulaFixedAdvanceProrata = "fixed_advance_prorata"      // rate, fixed, days, year_days
+	FormulaFixedProrata        = "fixed_prorata"              // fixed, days, year_days
+	FormulaVariableProrata     = "variable_prorata"           // variable, achievement, days, year_days
+	FormulaAdvancesDecided     = "advances_decided"           // year
+	FormulaRecovery            = "recovery"                   // keep_rate, accrued, advances
+	FormulaSeedTopup           = "seed_topup"                 // tier, after, before
+	FormulaLetterOfIntent      = "letter_of_intent"           // tier, aid
+	FormulaRegularisation      = "regularisation"             // now, was
+	FormulaAidYear1Share       = "aid_year1_share"            // rate, aid, table, option, band
+	FormulaAidYear             = "aid_year"                   // year, aid, table, option, band
+	FormulaAidInstalment1      = "aid_instalment_1"           // rate, year, aid, table, option, band
+	FormulaAidInstalment2      = "aid_instalment_2"           // year, aid, rate, patientele, baseline, target, first, table, option, band
+	FormulaAidExtension1       = "aid_extension_instalment_1" // year, aid, added_fte, days, year_days, rate, table, band
+	FormulaAidExtension2       = "aid_extension_instalment_2" // year, aid, added_fte, days, year_days, rate, first, table, band
+	FormulaNotPublished        = "amount_not_published"       // component, mission, tier, rulebook
+	FormulaCrisisSupplement    = "crisis_supplement"          // supplement, from
+	FormulaAnnualCap           = "annual_cap"                 // tier, cap, due
 )
 
 // formulaEnglish is each formula in English: the Basis of its lines.
@@ -56,9 +58,12 @@ var formulaEnglish = map[string]string{
 	FormulaAidYear1Share:       "{rate} × year-1 aid {aid} (table {table}, option {option}, {band})",
 	FormulaAidYear:             "year-{year} aid {aid} (table {table}, option {option}, {band})",
 	FormulaAidInstalment1:      "{rate} × year-{year} aid {aid} (table {table}, option {option}, {band})",
-	FormulaNotPublished:        "{component} of {mission} for {tier} not published in {rulebook}: 0.00 until published",
-	FormulaCrisisSupplement:    "crisis supplement {supplement} (crisis recognised from {from})",
-	FormulaAnnualCap:           "{tier} annual cap: the year's dues {due} − cap {cap}",
+	FormulaAidExtension1:       "{rate} × year-{year} aid {aid} for the added {added_fte} FTE × {days}/{year_days} days (table {table}, {band})",
+	FormulaAidExtension2: "year-{year} aid {aid} for the added {added_fte} FTE × {days}/{year_days} days × rate {rate}" +
+		" − instalment 1 {first} (table {table}, {band})",
+	FormulaNotPublished:     "{component} of {mission} for {tier} not published in {rulebook}: 0.00 until published",
+	FormulaCrisisSupplement: "crisis supplement {supplement} (crisis recognised from {from})",
+	FormulaAnnualCap:        "{tier} annual cap: the year's dues {due} − cap {cap}",
 	FormulaAidInstalment2: "year-{year} aid {aid} × rate {rate} (patientèle {patientele}, baseline {baseline}, target {target})" +
 		" − instalment 1 {first} (table {table}, option {option}, {band})",
 }

@@ -193,6 +193,9 @@ func (e Exact) Decimal(places int32) decimal.Decimal {
 
 func (e Exact) String() string { return e.rat().RatString() }
 
+// Cmp compares e and f: -1, 0 or +1.
+func (e Exact) Cmp(f Exact) int { return e.rat().Cmp(f.rat()) }
+
 // MoneyFromCents returns an amount given in cents.
 func MoneyFromCents(c int64) Money { return Money{d: decimal.New(c, -2)} }
 

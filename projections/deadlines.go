@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/google/uuid"
 )
@@ -15,11 +16,17 @@ import (
 // every fact that met one, corrections included, with its business date and
 // recorded time, for alerts as of any date and as known at any time. The
 // view deadlines gives each deadline with the date it was met as the ledger
-// knows it now.
+// knows it now. An aid contract signed under avenant 7 without a coordinated
+// practice has one deadline too, its commitment to join one
+// (assistant.Contract.Commitment), met when CoordinatedPracticeJoined says.
 type deadlinesProjection struct{}
 
 func (deadlinesProjection) Name() string { return "deadlines" }
-func (deadlinesProjection) Version() int { return 4 } // 4: the deadlines of a mission taken up (taken_up)
+
+// 4: the deadlines of a mission taken up (taken_up); 5: an aid contract's
+// commitment to a coordinated practice (mission coordinated_practice, kind
+// commitment).
+func (deadlinesProjection) Version() int { return 5 }
 
 func (deadlinesProjection) Schema() string {
 	return `
@@ -64,7 +71,8 @@ func (deadlinesProjection) Indexes() []Index {
 
 func (deadlinesProjection) NewFold() Fold { return &deadlinesFold{} }
 func (deadlinesProjection) Reads() []string {
-	return []string{cpts.TypeContractSigned, cpts.TypeMissionStarted, cpts.TypeMissionDeployed, cpts.TypeMissionDateCorrected}
+	return []string{cpts.TypeContractSigned, cpts.TypeMissionStarted, cpts.TypeMissionDeployed, cpts.TypeMissionDateCorrected,
+		assistant.TypeAidContractSigned, assistant.TypeCoordinatedPracticeJoined}
 }
 
 type deadlineRow struct {
@@ -91,6 +99,9 @@ type deadlinesFold struct {
 func (f *deadlinesFold) Held() int { return len(f.deadlines) + len(f.facts) }
 
 func (f *deadlinesFold) Add(ev *Event) error {
+	if ev.Scheme == assistant.Scheme {
+		return f.addAid(ev)
+	}
 	if ev.Scheme != cpts.Scheme {
 		return nil
 	}
@@ -121,6 +132,25 @@ func (f *deadlinesFold) Add(ev *Event) error {
 		return nil
 	}
 	f.facts = append(f.facts, factRow{ev.Contract, mission, kind, done, business, recordedAt(ev), int64(ev.Position)})
+	return nil
+}
+
+// addAid folds an aid contract's commitment to a coordinated practice
+// (assistant.Contract.Commitment) and the day it was met.
+func (f *deadlinesFold) addAid(ev *Event) error {
+	switch e := ev.Payload.(type) {
+	case assistant.AidContractSigned:
+		c := assistant.NewContract(ev.Contract)
+		if err := c.Apply(e); err != nil {
+			return err
+		}
+		if cm := c.Commitment(); cm != nil {
+			f.deadlines = append(f.deadlines, deadlineRow{ev.Contract, assistant.DeadlineCoordinatedPractice, assistant.DeadlineKindCommitment, cm.Months, cm.Deadline, false})
+		}
+	case assistant.CoordinatedPracticeJoined:
+		f.facts = append(f.facts, factRow{ev.Contract, assistant.DeadlineCoordinatedPractice, assistant.DeadlineKindCommitment,
+			e.JoinedOn, e.JoinedOn, recordedAt(ev), int64(ev.Position)})
+	}
 	return nil
 }
 

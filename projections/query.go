@@ -363,20 +363,24 @@ type AlertRow struct {
 	TerminatedOn domain.Date
 }
 
-// AlertRows returns every deadline of the CPTS contracts signed (and
+// AlertRows returns every deadline of the contracts signed (and
 // recorded) within the window, with the last fact that met it and the last
 // termination that the window sees (dated on or before its date, recorded
 // by its time), by deadline.
 func (db *DB) AlertRows(ctx context.Context, w Window) ([]AlertRow, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT d.contract_id, s.cpts_name, s.cpam, s.ars, d.mission, d.kind, d.months, d.deadline,
-		COALESCE((SELECT f.done_on FROM fact_history f WHERE f.contract_id = d.contract_id AND f.mission = d.mission AND f.kind = d.kind
+	// A deadline is a CPTS contract's or an aid contract's (its
+	// commitment): each table looked up by its key, no union scanned.
+	rows, err := db.r.QueryContext(ctx, `SELECT s.contract_id, s.name, s.cpam, s.ars, s.mission, s.kind, s.months, s.deadline,
+		COALESCE((SELECT f.done_on FROM fact_history f WHERE f.contract_id = s.contract_id AND f.mission = s.mission AND f.kind = s.kind
 			AND f.business_date <= ?1 AND f.recorded_at <= ?2 ORDER BY f.position DESC LIMIT 1), ''),
 		`+terminatedAsOfSQL+`
-		FROM deadline_dates d JOIN contracts s USING (contract_id)
+		FROM (SELECT d.*, COALESCE(c.cpts_name, 'RPPS ' || a.rpps) AS name, COALESCE(c.cpam, a.cpam) AS cpam, COALESCE(c.ars, '') AS ars,
+				COALESCE(c.signed_on, a.signed_on) AS signed_on, COALESCE(c.signed_recorded_at, a.signed_recorded_at) AS signed_recorded_at
+			FROM deadline_dates d LEFT JOIN contracts c USING (contract_id) LEFT JOIN aid_contracts a USING (contract_id)) s
 		WHERE s.signed_on <= ?1 AND s.signed_recorded_at <= ?2
-			AND (d.taken_up = 0 OR EXISTS (SELECT 1 FROM fact_history f WHERE f.contract_id = d.contract_id AND f.mission = d.mission
+			AND (s.taken_up = 0 OR EXISTS (SELECT 1 FROM fact_history f WHERE f.contract_id = s.contract_id AND f.mission = s.mission
 				AND f.kind = 'start' AND f.business_date <= ?1 AND f.recorded_at <= ?2))
-		ORDER BY d.deadline, d.contract_id, d.mission, d.kind`, w.asOf(), w.knownAt())
+		ORDER BY s.deadline, s.contract_id, s.mission, s.kind`, w.asOf(), w.knownAt())
 	if err != nil {
 		return nil, err
 	}

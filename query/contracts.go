@@ -329,9 +329,20 @@ func (l *Ledger) ContractAt(ctx context.Context, id uuid.UUID, w Window) (Contra
 		asOf = today()
 	}
 	d.accounts(state, asOf)
-	if c, ok := state.(*cpts.Contract); ok {
+	switch c := state.(type) {
+	case *cpts.Contract:
 		if next, ok := c.NextAlert(asOf, cpts.DueSoonDays); ok {
 			d.NextDeadline = &next
+		}
+	case *assistant.Contract:
+		// The commitment to a coordinated practice, an alert like the
+		// CPTS deadlines while the contract is live.
+		if cm := c.Commitment(); cm != nil && (!c.Terminated() || c.TerminatedOn.After(asOf)) && !c.Terms.SignedOn.After(asOf) {
+			a := cpts.Alert{ContractID: c.ID, Mission: assistant.DeadlineCoordinatedPractice, Kind: assistant.DeadlineKindCommitment,
+				Months: cm.Months, Deadline: cm.Deadline, Status: cpts.DeadlineStatus(cm.Deadline, cm.Done, asOf, cpts.DueSoonDays)}
+			if cpts.AlertOpen(a.Status) {
+				d.NextDeadline = &a
+			}
 		}
 	}
 	return d, nil
@@ -397,6 +408,13 @@ func describe(d *ContractDetail, state domain.State) {
 		t := c.Terms
 		d.Aid = &AidTerms{RPPS: t.Doctor.RPPS, Specialty: t.Doctor.Specialty, Option: t.Option, Band: t.Band,
 			PatienteleBaseline: t.PatienteleBaseline, PatienteleTarget: t.PatienteleTarget, HiredOn: c.HiredOn}
+		if x := c.Extension; x != nil {
+			d.Aid.Extension = &AidExtension{AddedFTE: x.AddedFTE, On: x.On}
+		}
+		if cm := c.Commitment(); cm != nil {
+			d.Deadlines = []Deadline{{Mission: assistant.DeadlineCoordinatedPractice, Kind: assistant.DeadlineKindCommitment,
+				Months: cm.Months, Deadline: cm.Deadline, DoneOn: cm.Done}}
+		}
 		// Appended to the empty list: slices.Sorted of no key is nil, which
 		// the JSON would show as null where the API promises an array.
 		d.ReportedYears = append(d.ReportedYears, slices.Sorted(maps.Keys(c.Reports))...)

@@ -594,3 +594,61 @@ func TestSchedulesAskedAtOnce(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// The 2024 rules' lifecycles through the store and the read models: the
+// avenant-7 commitment to a coordinated practice is an alert like the CPTS
+// deadlines (due soon, overdue, met late as of dates around it, met late in
+// the contract's detail), the extension shows on the contract and its
+// payments are read back with their line.
+func TestAid2024ThroughTheReadModels(t *testing.T) {
+	l := newLedger(t)
+	l.feed(t, "assistant", "../domain/assistant/testdata/aid-2024-lifecycles.jsonl")
+	ctx := context.Background()
+	coord := uuid.MustParse("0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7ea3")
+	for date, want := range map[string]string{"2021-12-01": cpts.AlertPending, "2022-01-15": cpts.AlertDueSoon,
+		"2022-04-01": cpts.AlertOverdue, "2022-06-01": cpts.AlertMetLate} {
+		got, err := l.reads.Alerts(ctx, query.Window{AsOf: domain.MustDate(date)}, 60, query.AlertFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine []query.Alert
+		for _, a := range got {
+			if a.ContractID == coord {
+				mine = append(mine, a)
+			}
+		}
+		if len(mine) != 1 || mine[0].Mission != "coordinated_practice" || mine[0].Kind != "commitment" || mine[0].Months != 24 ||
+			mine[0].Deadline.String() != "2022-03-01" || mine[0].Status != want {
+			t.Fatalf("alerts of the committed contract as of %s: %+v, want one commitment due 2022-03-01, %s", date, mine, want)
+		}
+	}
+	d, err := l.reads.ContractAt(ctx, coord, query.Window{AsOf: domain.MustDate("2022-04-01")})
+	if err != nil || d.NextDeadline == nil || d.NextDeadline.Status != cpts.AlertOverdue || len(d.Deadlines) != 1 || !d.Deadlines[0].DoneOn.IsZero() {
+		t.Fatalf("committed contract as of 2022-04-01: %+v %v, want its commitment overdue", d, err)
+	}
+	d, err = l.reads.Contract(ctx, coord)
+	if err != nil || d.NextDeadline != nil || d.Deadlines[0].DoneOn.String() != "2022-05-10" {
+		t.Fatalf("committed contract now: %+v %v, want its commitment met on 2022-05-10", d, err)
+	}
+	ext := uuid.MustParse("0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7ea2")
+	d, err = l.reads.Contract(ctx, ext)
+	if err != nil || d.Aid == nil || d.Aid.Extension == nil || d.Aid.Extension.AddedFTE != "1/2" || d.Aid.Extension.On.String() != "2025-10-01" || len(d.Deadlines) != 0 {
+		t.Fatalf("extended contract: %+v %v", d, err)
+	}
+	ps, err := l.reads.Payments(ctx, ext, query.Window{})
+	if err != nil || len(ps) != 10 {
+		t.Fatalf("%d payments (%v), want 10", len(ps), err)
+	}
+	var added []string
+	for _, p := range ps {
+		if p.Kind == "extension_instalment_1" || p.Kind == "extension_instalment_2" {
+			if len(p.Lines) != 1 || p.Lines[0].Component != "extension" {
+				t.Fatalf("extension payment lines %+v", p.Lines)
+			}
+			added = append(added, p.Amount.String())
+		}
+	}
+	if !slices.Equal(added, []string{"4113.70", "4113.70", "5500.00", "3300.00"}) {
+		t.Fatalf("the added share's payments %v", added)
+	}
+}

@@ -121,6 +121,14 @@ type AidTerms struct {
 	PatienteleBaseline int         `json:"patientele_baseline"`
 	PatienteleTarget   int         `json:"patientele_target"`
 	HiredOn            domain.Date `json:"hired_on,omitzero"`
+	// Extension is the FTE share added under the 2024 convention.
+	Extension *AidExtension `json:"extension,omitempty"`
+}
+
+// AidExtension is an aid contract's added FTE share and its first day.
+type AidExtension struct {
+	AddedFTE string      `json:"added_fte"`
+	On       domain.Date `json:"on"`
 }
 
 // LetterOfIntent is a letter of intent the ARS validated (avenant 2) and

@@ -85,7 +85,8 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 	}{
 		{"cpts", []string{"../domain/cpts/testdata/aci-lifecycles.jsonl"}},
 		{"cpts", []string{"../domain/cpts/testdata/aci-corrections.jsonl", "testdata/corrections-cpts.jsonl"}},
-		{"assistant", []string{"../domain/assistant/testdata/aid-lifecycles.jsonl", "testdata/corrections-aid.jsonl"}},
+		{"assistant", []string{"../domain/assistant/testdata/aid-lifecycles.jsonl", "testdata/corrections-aid.jsonl",
+			"../domain/assistant/testdata/aid-2024-lifecycles.jsonl"}},
 	} {
 		var lines [][]byte
 		for _, p := range f.paths {

@@ -20,7 +20,7 @@ const (
 	CodeSectorNotEligible = "sector_not_eligible"
 	// CodePracticeNotEligible: no group practice outside an under-served zone (am-2019).
 	CodePracticeNotEligible = "practice_not_eligible"
-	// CodeCoordinationRequired: no coordinated practice (am-2019).
+	// CodeCoordinationRequired: no coordinated practice where a rulebook makes it a condition at signature (none of the embedded ones: am-2019 makes it a commitment).
 	CodeCoordinationRequired = "coordination_required"
 	// CodePatienteleBelowMinimum: a general practitioner under the rulebook's minimum patientèle.
 	CodePatienteleBelowMinimum = "patientele_below_minimum"
@@ -34,4 +34,22 @@ const (
 	CodeAlreadyHired = "already_hired"
 	// CodeHiringAfterYear1: a hiring after the first contract year.
 	CodeHiringAfterYear1 = "hiring_after_year_1"
+	// CodeExtensionNotOpen: an extension on a date no rulebook in force opens one (before the 2024 convention).
+	CodeExtensionNotOpen = "extension_not_open"
+	// CodeExtensionTooEarly: an extension before contract year 3.
+	CodeExtensionTooEarly = "extension_too_early"
+	// CodeExtensionNeedsFullTime: an extension of a contract that is not for a full-time assistant, or whose assistant is not hired.
+	CodeExtensionNeedsFullTime = "extension_needs_full_time"
+	// CodeExtensionSpecialty: an extension for a doctor of a specialty the rulebook does not extend (general practice only).
+	CodeExtensionSpecialty = "extension_specialty"
+	// CodeExtensionOutsidePriorityZone: an extension for a doctor outside a priority zone.
+	CodeExtensionOutsidePriorityZone = "extension_outside_priority_zone"
+	// CodeExtensionObjectiveNotMet: an extension whose last reported patientèle did not meet the objective.
+	CodeExtensionObjectiveNotMet = "extension_objective_not_met"
+	// CodeExtensionExists: a second extension of a contract.
+	CodeExtensionExists = "extension_exists"
+	// CodeNoCommitment: a coordinated practice recorded for a contract with no commitment to one.
+	CodeNoCommitment = "no_commitment"
+	// CodeCommitmentRecorded: a coordinated practice recorded twice.
+	CodeCommitmentRecorded = "commitment_recorded"
 )

@@ -153,6 +153,9 @@ func decodeCommand(raw []byte, dates domain.Calendar) (domain.Command, error) {
 	if cmd, ok, err := decodeCorrection(d); ok {
 		return cmd, err
 	}
+	if cmd, ok, err := decodeLater(d); ok {
+		return cmd, err
+	}
 	f, meta := d.Fields(), d.Meta
 	var cmd domain.Command
 	switch d.Header.Type {

@@ -22,6 +22,12 @@ type Contract struct {
 	HiredOn domain.Date
 	Reports map[int]PatienteleReported
 
+	// Extension is the added FTE share (2024 convention), nil without.
+	Extension *AssistantExtended
+	// CoordinatedOn is the day the doctor joined a coordinated practice,
+	// the commitment of an am-2019 contract signed without one.
+	CoordinatedOn domain.Date
+
 	Payments []PaymentDecided
 	decided  map[paymentKey]int
 
@@ -97,6 +103,10 @@ func (c *Contract) apply(e domain.Event) error {
 		c.HiredOn = e.HiredOn
 	case PatienteleReported:
 		c.Reports[e.ContractYear] = e
+	case AssistantExtended:
+		c.Extension = &e
+	case CoordinatedPracticeJoined:
+		c.CoordinatedOn = e.JoinedOn
 	case PaymentDecided:
 		key := paymentKey{e.Kind, e.ContractYear}
 		if e.Kind == domain.KindRegularisation {

@@ -230,7 +230,11 @@ func (c *Contract) finalKind(k int) string {
 // for it.
 func (c *Contract) settled(k int) bool {
 	if _, ok := c.Payment(c.finalKind(k), k); ok {
-		return true
+		// The added share's year is settled with its own instalment 2.
+		if _, _, _, _, extended, _ := c.ExtensionAid(k); extended {
+			_, ok = c.Payment(KindExtensionInstalment2, k)
+		}
+		return ok
 	}
 	if !c.Terminated() || c.Years.Start(k).Before(c.TerminatedOn) {
 		return false

@@ -27,6 +27,10 @@ func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
 		return decideHire(c, cmd)
 	case ReportPatientele:
 		return decideReport(c, cmd)
+	case ExtendAssistant:
+		return decideExtend(c, cmd)
+	case RecordCoordinatedPractice:
+		return decideJoin(c, cmd)
 	case DecideDuePayments:
 		return c.decideDue(cmd.AsOf, true)
 	case TerminateContract:

@@ -97,20 +97,23 @@ func (e PatienteleReported) BusinessDate() domain.Date { return e.ReportedOn }
 const SchemaVersion = domain.SchemaVersion
 
 var decoders = domain.WithTreasury(domain.EventDecoders{
-	TypeAidContractSigned:    domain.DecodeAs[AidContractSigned],
-	TypeAssistantHired:       domain.DecodeAs[AssistantHired],
-	TypePatienteleReported:   domain.DecodeAs[PatienteleReported],
-	TypePaymentDecided:       domain.DecodeAs[PaymentDecided],
-	TypeContractTerminated:   domain.DecodeAs[ContractTerminated],
-	TypePatienteleCorrected:  domain.DecodeAs[PatienteleCorrected],
-	TypeHiringCorrected:      domain.DecodeAs[HiringCorrected],
-	TypeTerminationCorrected: domain.DecodeAs[domain.TerminationCorrected],
+	TypeAidContractSigned:         domain.DecodeAs[AidContractSigned],
+	TypeAssistantHired:            domain.DecodeAs[AssistantHired],
+	TypePatienteleReported:        domain.DecodeAs[PatienteleReported],
+	TypePaymentDecided:            domain.DecodeAs[PaymentDecided],
+	TypeContractTerminated:        domain.DecodeAs[ContractTerminated],
+	TypePatienteleCorrected:       domain.DecodeAs[PatienteleCorrected],
+	TypeHiringCorrected:           domain.DecodeAs[HiringCorrected],
+	TypeTerminationCorrected:      domain.DecodeAs[domain.TerminationCorrected],
+	TypeAssistantExtended:         domain.DecodeAs[AssistantExtended],
+	TypeCoordinatedPracticeJoined: domain.DecodeAs[CoordinatedPracticeJoined],
 })
 
 // EventTypes lists the event types of the scheme.
 func EventTypes() []string {
 	return append([]string{TypeAidContractSigned, TypeAssistantHired, TypePatienteleReported, TypePaymentDecided, TypeContractTerminated,
-		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected}, domain.TreasuryEventTypes()...)
+		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected, TypeAssistantExtended, TypeCoordinatedPracticeJoined},
+		domain.TreasuryEventTypes()...)
 }
 
 // DecodeEvent turns a stored event's type and data back into an event.

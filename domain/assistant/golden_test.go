@@ -44,22 +44,42 @@ func replay(t *testing.T, path string) map[uuid.UUID]*assistant.Contract {
 	return contracts
 }
 
-// TestGoldenAidPayments replays the fourteen worked aid lifecycles and
-// compares every payment with testdata/aid-expected-payments.json.
+// TestGoldenAidPayments replays the fourteen worked aid lifecycles of the
+// brief, then the 2024 rules' lifecycles (computed by hand), and compares
+// every payment with the expected file.
 func TestGoldenAidPayments(t *testing.T) {
-	contracts := replay(t, "testdata/aid-lifecycles.jsonl")
-	raw, err := os.ReadFile("testdata/aid-expected-payments.json")
+	for _, f := range []struct{ lifecycles, expected string }{
+		{"testdata/aid-lifecycles.jsonl", "testdata/aid-expected-payments.json"},
+		{"testdata/aid-2024-lifecycles.jsonl", "testdata/aid-2024-expected-payments.json"},
+	} {
+		t.Run(f.lifecycles, func(t *testing.T) { golden(t, f.lifecycles, f.expected) })
+	}
+}
+
+func golden(t *testing.T, lifecycles, expectedPath string) {
+	contracts := replay(t, lifecycles)
+	raw, err := os.ReadFile(expectedPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var expected map[string][]struct {
+	type payment struct {
 		Kind         string `json:"kind"`
 		ContractYear int    `json:"contract_year"`
 		DueOn        string `json:"due_on"`
 		Amount       string `json:"amount"`
 	}
-	if err := json.Unmarshal(raw, &expected); err != nil {
+	var doc map[string]json.RawMessage // by contract id; "_comment" says how the figures were found
+	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
+	}
+	delete(doc, "_comment")
+	expected := map[string][]payment{}
+	for id, r := range doc {
+		var ps []payment
+		if err := json.Unmarshal(r, &ps); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		expected[id] = ps
 	}
 	if len(expected) != len(contracts) {
 		t.Fatalf("%d contracts replayed, %d expected", len(contracts), len(expected))
@@ -69,10 +89,10 @@ func TestGoldenAidPayments(t *testing.T) {
 		c := contracts[uuid.MustParse(id)]
 		var got, exp []string
 		for _, p := range c.Payments {
-			got = append(got, fmt.Sprintf("%s %-14s y%d %12s", p.DueOn, p.Kind, p.ContractYear, p.Amount))
+			got = append(got, fmt.Sprintf("%s %-22s y%d %12s", p.DueOn, p.Kind, p.ContractYear, p.Amount))
 		}
 		for _, p := range want {
-			exp = append(exp, fmt.Sprintf("%s %-14s y%d %12s", p.DueOn, p.Kind, p.ContractYear, p.Amount))
+			exp = append(exp, fmt.Sprintf("%s %-22s y%d %12s", p.DueOn, p.Kind, p.ContractYear, p.Amount))
 		}
 		slices.Sort(got)
 		slices.Sort(exp)

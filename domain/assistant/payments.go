@@ -19,7 +19,8 @@ const (
 	KindInstalment2   = "instalment_2"
 )
 
-var kindRank = map[string]int{KindHiringAdvance: 0, KindYearBalance: 1, KindYearPayment: 2, KindInstalment1: 3, KindInstalment2: 4}
+var kindRank = map[string]int{KindHiringAdvance: 0, KindYearBalance: 1, KindYearPayment: 2, KindInstalment1: 3, KindInstalment2: 4,
+	KindExtensionInstalment1: 5, KindExtensionInstalment2: 6}
 
 var ruleText = map[string]string{
 	KindHiringAdvance:         "avenant 7 art. 9-5 / docs/domain.md §3.3: 70 % of year 1's aid on hiring",
@@ -27,6 +28,8 @@ var ruleText = map[string]string{
 	KindYearPayment:           "docs/domain.md §3.3: the year's aid in full (year 1 on hiring under am-2023 and am-2024; year 2 at its start)",
 	KindInstalment1:           "docs/domain.md §3.3: half of the year's aid at its start, from year 3",
 	KindInstalment2:           "docs/domain.md §3.3: the year's aid × the objective rate reached the year before, less the first instalment (negative: a recovery)",
+	KindExtensionInstalment1:  "docs/domain.md §3.4: half of the added share's aid for the year, from the extension (prorata of the days in its first year)",
+	KindExtensionInstalment2:  "docs/domain.md §3.4: the added share's aid for the year × the objective rate reached the year before, less its first instalment",
 	domain.KindRegularisation: "docs/domain.md §4: what a settled year's aid is under the corrected facts, minus what was decided for it",
 }
 
@@ -52,7 +55,8 @@ func (c *Contract) candidates(asOf domain.Date) []candidate {
 	}
 	var out []candidate
 	add := func(kind string, k int, due domain.Date) {
-		if due.After(asOf) || (c.Terminated() && !due.Before(c.TerminatedOn)) {
+		due, ok := c.suspendedUntil(due)
+		if !ok || due.After(asOf) || (c.Terminated() && !due.Before(c.TerminatedOn)) {
 			return
 		}
 		if _, done := c.decided[paymentKey{kind, k}]; done {
@@ -73,6 +77,7 @@ func (c *Contract) candidates(asOf domain.Date) []candidate {
 			add(KindInstalment2, k, domain.MaxDate(c.Years.Start(k).AddMonths(c.Rulebook.Instalment2AfterMonths), r.ReportedOn))
 		}
 	}
+	c.extensionCandidates(add)
 	slices.SortStableFunc(out, func(a, b candidate) int {
 		return cmp.Or(a.dueOn.Compare(b.dueOn), cmp.Compare(kindRank[a.kind], kindRank[b.kind]), cmp.Compare(a.year, b.year))
 	})
@@ -117,6 +122,9 @@ func (c *Contract) decideDue(asOf domain.Date, regularise bool) ([]domain.Event,
 
 // compute decides one payment: one line (none, aid), rounded to the cent.
 func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecided, error) {
+	if cand.kind == KindExtensionInstalment1 || cand.kind == KindExtensionInstalment2 {
+		return c.computeExtension(cand, decidedOn)
+	}
 	aid, table, err := c.Aid(cand.year)
 	if err != nil {
 		return PaymentDecided{}, err

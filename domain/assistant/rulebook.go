@@ -29,9 +29,14 @@ type Rulebook struct {
 	} `json:"year_1"`
 	// SeniorObjective (2024 convention): from the year a doctor is Age,
 	// the objective is to maintain the baseline, less Tolerance.
-	SeniorObjective        *SeniorObjective `json:"senior_objective"`
-	Instalment1Rate        decimal.Decimal  `json:"instalment_1_rate"`
-	Instalment2AfterMonths int              `json:"instalment_2_after_months"`
+	SeniorObjective *SeniorObjective `json:"senior_objective"`
+	// Extension (2024 convention): who may add an FTE share, and when.
+	Extension *ExtensionRule `json:"extension"`
+	// CoordinationCommitment (avenant 7): a doctor who signs without a
+	// coordinated practice commits to join one within its months.
+	CoordinationCommitment *Commitment     `json:"coordinated_practice_commitment"`
+	Instalment1Rate        decimal.Decimal `json:"instalment_1_rate"`
+	Instalment2AfterMonths int             `json:"instalment_2_after_months"`
 	// RecoveryPrescriptionYears: a correction may not recover money
 	// decided longer ago (CSS art. L.133-4).
 	RecoveryPrescriptionYears int      `json:"recovery_prescription_years"`

@@ -15,7 +15,8 @@ func Default() domain.Scheme { return definition{rules: defaultRules} }
 func (definition) Name() string { return Scheme }
 
 func (definition) Commands() []string {
-	return []string{CmdSignAidContract, CmdHireAssistant, CmdReportPatientele, CmdCorrectPatientele, CmdCorrectHiring}
+	return []string{CmdSignAidContract, CmdHireAssistant, CmdReportPatientele, CmdCorrectPatientele, CmdCorrectHiring,
+		CmdExtendAssistant, CmdRecordCoordinatedPractice}
 }
 
 func (d definition) DecodeCommand(raw []byte) (domain.Command, error) {

@@ -60,7 +60,7 @@ func TestSchemes(t *testing.T) {
 	})
 	t.Run("assistant", func(t *testing.T) {
 		schemetest.Run(t, schemetest.Config{Scheme: assistant.Default(),
-			Histories: lines(t, "../assistant/testdata/aid-lifecycles.jsonl", "testdata/aid-corrected.jsonl"),
+			Histories: lines(t, "../assistant/testdata/aid-lifecycles.jsonl", "testdata/aid-corrected.jsonl", "../assistant/testdata/aid-2024-lifecycles.jsonl"),
 			Words:     console.HasWords, AsyncAPI: inAsyncAPI})
 	})
 }

@@ -149,6 +149,16 @@ func Contract(out io.Writer, d query.ContractDetail, b query.Balance) error {
 		if !a.HiredOn.IsZero() {
 			row("hired on", a.HiredOn)
 		}
+		if x := a.Extension; x != nil {
+			row("extension", fmt.Sprintf("+%s FTE from %s", x.AddedFTE, x.On))
+		}
+		for _, dl := range d.Deadlines {
+			met := "not met"
+			if !dl.DoneOn.IsZero() {
+				met = "met on " + dl.DoneOn.String()
+			}
+			row("commitment", fmt.Sprintf("%s within %d months, by %s: %s", dl.Mission, dl.Months, dl.Deadline, met))
+		}
 	}
 	years := make([]string, len(d.ReportedYears))
 	for i, y := range d.ReportedYears {
