@@ -333,6 +333,9 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		if err != nil {
 			return Result{}, err
 		}
+		if err := seal(scheme, d.st.state, d.events, data); err != nil {
+			return Result{}, err
+		}
 		for i := range data {
 			data[i].CommandDigest = print.Digest()
 		}
@@ -607,6 +610,42 @@ func Envelopes(stream, commandID, actor string, events []domain.Event) ([]events
 		}
 	}
 	return data, nil
+}
+
+// seal seals the personal fields of the events' data before they are
+// appended, when the scheme does (domain.Sealer; docs/privacy.md): the key
+// is durable in the key store before the events are.
+func seal(scheme domain.Scheme, state domain.State, events []domain.Event, data []eventstore.EventData) error {
+	s, ok := scheme.(domain.Sealer)
+	if !ok {
+		return nil
+	}
+	ids, bodies := make([]uuid.UUID, len(data)), make([][]byte, len(data))
+	for i := range data {
+		ids[i], bodies[i] = data[i].ID, data[i].Data
+	}
+	if err := s.SealEvents(state, events, ids, bodies); err != nil {
+		return err
+	}
+	for i := range data {
+		data[i].Data = bodies[i]
+	}
+	return nil
+}
+
+// WithKeys returns the schemes, each that keeps personal data sealing and
+// opening them with keys (the data directory's key store).
+func WithKeys(schemes []domain.Scheme, keys domain.Keyring) []domain.Scheme {
+	out := make([]domain.Scheme, len(schemes))
+	for i, s := range schemes {
+		out[i] = s
+		if k, ok := s.(interface {
+			WithKeys(domain.Keyring) domain.Scheme
+		}); ok {
+			out[i] = k.WithKeys(keys)
+		}
+	}
+	return out
 }
 
 // state returns the contract's state, from the cache unless reload.

@@ -114,6 +114,8 @@ var eventWords = map[string][2]string{
 	"OverpaymentRepaid":    {"Remboursement de {amount:money} reçu le {booked_on:date} (relevé {statement:typed})", "Repayment of {amount:money} received on {booked_on:date} (statement {statement:typed})"},
 	"AssistantExtended": {"Extension de l'assistant de {added_fte:label} à partir du {on:date} (zone prioritaire, {rulebook:text})",
 		"Assistant extended by {added_fte:label} from {on:date} (priority zone, {rulebook:text})"},
+	"PersonalDataErased": {"Données personnelles du médecin effacées le {erased_on:date} (clé détruite) : {reason:typed}",
+		"The doctor's personal data erased on {erased_on:date} (key destroyed): {reason:typed}"},
 	"CoordinatedPracticeJoined": {"Exercice coordonné ({form:label}) rejoint le {joined_on:date}", "Coordinated practice ({form:label}) joined on {joined_on:date}"},
 	"HiringCorrected":           {"Date d'embauche corrigée : {old_hired_on:date} → {hired_on:date} ({reason:typed})", "Hiring date corrected: {old_hired_on:date} → {hired_on:date} ({reason:typed})"},
 }

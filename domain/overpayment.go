@@ -160,6 +160,8 @@ type Overpayment struct {
 	Decision *ContestDecided
 	Repaid   Money
 	Offset   Money
+	// RepaidOn is the day of the last repayment booked.
+	RepaidOn Date
 }
 
 // Owed is what the notice, or the contest's decision, says is owed.
@@ -219,7 +221,7 @@ func (t *Treasury) applyOverpayment(e Event) (ok bool, err error) {
 	case OverpaymentRepaid:
 		o, err := find(e.OverpaymentID)
 		if err == nil {
-			o.Repaid = o.Repaid.Add(e.Amount)
+			o.Repaid, o.RepaidOn = o.Repaid.Add(e.Amount), MaxDate(o.RepaidOn, e.BookedOn)
 		}
 		return true, err
 	default:

@@ -314,6 +314,26 @@ type Treasury struct {
 	Netted map[uuid.UUID]Money
 }
 
+// LastMovement is the day of the last money the treasury moved for the
+// contract: an order's execution, a transfer booked or returned, a notice
+// of overpayment, a repayment (zero when none).
+func (t *Treasury) LastMovement() Date {
+	var last Date
+	for _, o := range t.Orders {
+		last = MaxDate(last, o.ExecutionDate)
+		if o.Settled != nil {
+			last = MaxDate(last, o.Settled.BookedOn)
+		}
+		if o.Returned != nil {
+			last = MaxDate(last, o.Returned.BookedOn)
+		}
+	}
+	for _, o := range t.Overpayments {
+		last = MaxDate(MaxDate(last, o.NoticeOn), o.RepaidOn)
+	}
+	return last
+}
+
 // netted is what orders kept back of a decision of a negative amount.
 func (t *Treasury) netted(payment uuid.UUID) Money { return t.Netted[payment] }
 

@@ -45,7 +45,7 @@ func BenchmarkRebuild(b *testing.B) {
 	b.ReportMetric(float64(head), "events")
 	start := time.Now()
 	var read int
-	for p := range pages(context.Background(), store, eventstore.NewChains(), 0, head, 4096) {
+	for p := range pages(context.Background(), store, eventstore.NewChains(), nil, 0, head, 4096) {
 		if p.err != nil {
 			b.Fatal(p.err)
 		}

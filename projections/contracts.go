@@ -167,11 +167,15 @@ func updateTermination(ctx context.Context, w *Writer, table string, id uuid.UUI
 	return w.Exec(ctx, `UPDATE `+table+` SET terminated_on = ? WHERE contract_id = ?`, on.String(), id.String())
 }
 
-// aid_contracts: one row per medical-assistant aid contract.
+// aid_contracts: one row per medical-assistant aid contract. The doctor's
+// RPPS number and the termination's reason are personal data: opened with
+// the data directory's key store, and domain.ErasedText from the
+// contract's PersonalDataErased on (a rebuild after the key is destroyed
+// reads ErasedText from the log itself: the same rows).
 type aidContractsProjection struct{}
 
 func (aidContractsProjection) Name() string { return "aid_contracts" }
-func (aidContractsProjection) Version() int { return 3 }
+func (aidContractsProjection) Version() int { return 4 } // 4: erasures
 
 func (aidContractsProjection) Schema() string {
 	return `
@@ -190,15 +194,21 @@ CREATE TABLE IF NOT EXISTS aid_contracts (
 	hired_on             TEXT,
 	terminated_on        TEXT,
 	termination_reason   TEXT,
-	terminated_recorded_at TEXT
+	terminated_recorded_at TEXT,
+	-- The id of the key the doctor's data are sealed under ('' when recorded
+	-- in clear), and the day they were erased.
+	personal_key         TEXT NOT NULL DEFAULT '',
+	erased_on            TEXT
 ) WITHOUT ROWID;`
 }
 
-func (aidContractsProjection) Indexes() []Index { return nil }
-func (aidContractsProjection) NewFold() Fold    { return &aidContractsFold{} }
+func (aidContractsProjection) Indexes() []Index {
+	return []Index{{Name: "aid_contracts_by_rpps", On: "aid_contracts (rpps)"}, {Name: "aid_contracts_by_key", On: "aid_contracts (personal_key)"}}
+}
+func (aidContractsProjection) NewFold() Fold { return &aidContractsFold{} }
 func (aidContractsProjection) Reads() []string {
 	return []string{assistant.TypeAidContractSigned, assistant.TypeAssistantHired, assistant.TypeHiringCorrected,
-		domain.TypeContractTerminated, domain.TypeTerminationCorrected}
+		domain.TypeContractTerminated, domain.TypeTerminationCorrected, assistant.TypePersonalDataErased}
 }
 
 type aidDelta struct {
@@ -208,6 +218,7 @@ type aidDelta struct {
 	terminated domain.Date
 	reason     *string
 	termRec    string
+	erasedOn   domain.Date
 }
 
 type aidContractsFold struct{ byContract[aidDelta] }
@@ -226,6 +237,8 @@ func (f *aidContractsFold) Add(ev *Event) error {
 		f.get(ev.Contract).hired = e.HiredOn
 	case assistant.HiringCorrected:
 		f.get(ev.Contract).hired = e.HiredOn
+	case assistant.PersonalDataErased:
+		f.get(ev.Contract).erasedOn = e.ErasedOn
 	default:
 		foldTermination(ev, func(on, _ domain.Date, reason *string) {
 			d := f.get(ev.Contract)
@@ -245,17 +258,32 @@ func (f *aidContractsFold) Flush(ctx context.Context, w *Writer) error {
 			if d.reason != nil {
 				reason = *d.reason
 			}
-			return w.Exec(ctx, `INSERT OR REPLACE INTO aid_contracts (contract_id, cpam, rpps, specialty, option, band, rulebook, signed_on,
-				signed_recorded_at, patientele_baseline, patientele_target, hired_on, terminated_on, termination_reason, terminated_recorded_at)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), r.CPAM, r.Doctor.RPPS, r.Doctor.Specialty, r.Option, r.Band,
+			if err := w.Exec(ctx, `INSERT OR REPLACE INTO aid_contracts (contract_id, cpam, rpps, specialty, option, band, rulebook, signed_on,
+				signed_recorded_at, patientele_baseline, patientele_target, hired_on, terminated_on, termination_reason, terminated_recorded_at, personal_key)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, id.String(), r.CPAM, r.Doctor.RPPS, r.Doctor.Specialty, r.Option, r.Band,
 				r.Rulebook, r.SignedOn.String(), d.recorded, r.PatienteleBaseline, r.PatienteleTarget, nullable(d.hired.String()),
-				nullable(d.terminated.String()), reason, nullable(d.termRec))
-		}
-		if !d.hired.IsZero() {
-			if err := w.Exec(ctx, `UPDATE aid_contracts SET hired_on = ? WHERE contract_id = ?`, d.hired.String(), id.String()); err != nil {
+				nullable(d.terminated.String()), reason, nullable(d.termRec), r.PersonalKey); err != nil {
 				return err
 			}
+		} else if err := f.update(ctx, w, id, d); err != nil {
+			return err
 		}
-		return updateTermination(ctx, w, "aid_contracts", id, d.terminated, d.reason, d.termRec)
+		if d.erasedOn.IsZero() {
+			return nil
+		}
+		// What the key sealed reads ErasedText from now on, here as in a
+		// rebuild that finds the key destroyed.
+		return w.Exec(ctx, `UPDATE aid_contracts SET rpps = ?1, termination_reason = CASE WHEN termination_reason IS NULL THEN NULL ELSE ?1 END,
+			erased_on = ?2 WHERE contract_id = ?3`, domain.ErasedText, d.erasedOn.String(), id.String())
 	})
+}
+
+// update changes the row of a contract signed in an earlier flush.
+func (f *aidContractsFold) update(ctx context.Context, w *Writer, id uuid.UUID, d *aidDelta) error {
+	if !d.hired.IsZero() {
+		if err := w.Exec(ctx, `UPDATE aid_contracts SET hired_on = ? WHERE contract_id = ?`, d.hired.String(), id.String()); err != nil {
+			return err
+		}
+	}
+	return updateTermination(ctx, w, "aid_contracts", id, d.terminated, d.reason, d.termRec)
 }

@@ -34,9 +34,11 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/cptsledger/ledger/eventstore"
 	"modernc.org/sqlite" // the database/sql driver "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/eventstore"
 )
 
 // The read-model file's format: an application id that says whose file it
@@ -90,6 +92,9 @@ type DB struct {
 	w    *sql.DB
 	r    *sql.DB
 	refs atomic.Int32 // users of the file (see Set); Close at 0
+	// keys open the personal data of the events folded into it (the
+	// Set's key store; nil: sealed fields read domain.KeyMissingText).
+	keys domain.Keyring
 }
 
 func dsn(path, pragmas string) string {

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/google/uuid"
+
 	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/sqlitec"
-	"github.com/google/uuid"
 )
 
 // Projection is one read model: it owns its tables (Schema), their
@@ -82,9 +83,11 @@ type Event struct {
 
 // schemeDecoders are the event decoders of the schemes the read models
 // show: the only way the projections read an event's data.
-var schemeDecoders = map[string]func(typ string, schemaVersion int, data []byte) (domain.Event, error){
-	cpts.Scheme:      cpts.DecodeEvent,
-	assistant.Scheme: assistant.DecodeEvent,
+var schemeDecoders = map[string]func(keys domain.Keyring, typ string, schemaVersion int, data []byte) (domain.Event, error){
+	cpts.Scheme: func(_ domain.Keyring, typ string, v int, data []byte) (domain.Event, error) {
+		return cpts.DecodeEvent(typ, v, data)
+	},
+	assistant.Scheme: assistant.DecodeWith,
 }
 
 // projected are the event types some projection reads (Reads).
@@ -103,11 +106,11 @@ var projected = func() map[string]bool {
 // that decoding runs on one core while the other writes. An event that
 // does not decode is an error naming it: a read model never skips what it
 // cannot read.
-func toEvents(envs []eventstore.Envelope) ([]Event, error) {
+func toEvents(envs []eventstore.Envelope, keys domain.Keyring) ([]Event, error) {
 	events := make([]Event, len(envs))
 	decode := func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
-			ev, err := toEvent(envs[i])
+			ev, err := toEvent(envs[i], keys)
 			if err != nil {
 				return err
 			}
@@ -135,7 +138,7 @@ func toEvents(envs []eventstore.Envelope) ([]Event, error) {
 
 // toEvent wraps one envelope, its data decoded when a projection reads
 // its type.
-func toEvent(env eventstore.Envelope) (Event, error) {
+func toEvent(env eventstore.Envelope, keys domain.Keyring) (Event, error) {
 	ev := Event{Envelope: env}
 	scheme, id, ok := domain.ParseStream(env.Stream)
 	decode, known := schemeDecoders[scheme]
@@ -150,7 +153,7 @@ func toEvent(env eventstore.Envelope) (Event, error) {
 	if env.Type == domain.TypePaymentDecided {
 		ev.Payload, err = domain.DecodePaymentRecord(env.SchemaVersion, env.Data)
 	} else {
-		ev.Payload, err = decode(env.Type, env.SchemaVersion, env.Data)
+		ev.Payload, err = decode(keys, env.Type, env.SchemaVersion, env.Data)
 	}
 	if err != nil {
 		return ev, fmt.Errorf("projections: %s at position %d: %w", env.Type, env.Position, err)

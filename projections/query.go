@@ -148,8 +148,12 @@ type SummaryRow struct {
 const summarySQL = `SELECT contract_id, scheme, rulebook, tier, cpam, ars, cpts_name AS name, name_folded, signed_on, COALESCE(terminated_on, '') AS terminated_on,
 	signed_recorded_at, COALESCE(terminated_recorded_at, '') AS terminated_recorded_at
 	FROM contracts
-	UNION ALL SELECT contract_id, 'assistant', rulebook, '', cpam, '', 'RPPS ' || rpps, 'rpps ' || rpps, signed_on, COALESCE(terminated_on, ''),
+	UNION ALL SELECT contract_id, 'assistant', rulebook, '', cpam, '', ` + aidNameSQL + `, 'rpps ' || rpps, signed_on, COALESCE(terminated_on, ''),
 	signed_recorded_at, COALESCE(terminated_recorded_at, '') FROM aid_contracts`
+
+// aidNameSQL is an aid contract's name: its doctor's RPPS number, or the
+// mark of their erased (or unreadable) data alone.
+const aidNameSQL = `CASE WHEN rpps GLOB '[0-9]*' THEN 'RPPS ' || rpps ELSE rpps END`
 
 // summaryAtSQL is the one definition of a contract as of a date (?1), as
 // known at a time (?2): it exists once its signature is dated and recorded
@@ -374,7 +378,7 @@ func (db *DB) AlertRows(ctx context.Context, w Window) ([]AlertRow, error) {
 		COALESCE((SELECT f.done_on FROM fact_history f WHERE f.contract_id = s.contract_id AND f.mission = s.mission AND f.kind = s.kind
 			AND f.business_date <= ?1 AND f.recorded_at <= ?2 ORDER BY f.position DESC LIMIT 1), ''),
 		`+terminatedAsOfSQL+`
-		FROM (SELECT d.*, COALESCE(c.cpts_name, 'RPPS ' || a.rpps) AS name, COALESCE(c.cpam, a.cpam) AS cpam, COALESCE(c.ars, '') AS ars,
+		FROM (SELECT d.*, COALESCE(c.cpts_name, CASE WHEN a.rpps GLOB '[0-9]*' THEN 'RPPS ' || a.rpps ELSE a.rpps END) AS name, COALESCE(c.cpam, a.cpam) AS cpam, COALESCE(c.ars, '') AS ars,
 				COALESCE(c.signed_on, a.signed_on) AS signed_on, COALESCE(c.signed_recorded_at, a.signed_recorded_at) AS signed_recorded_at
 			FROM deadline_dates d LEFT JOIN contracts c USING (contract_id) LEFT JOIN aid_contracts a USING (contract_id)) s
 		WHERE s.signed_on <= ?1 AND s.signed_recorded_at <= ?2
@@ -620,6 +624,59 @@ func (db *DB) strings(ctx context.Context, q string, args ...any) ([]string, err
 			return nil, err
 		}
 		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// PersonalRow is an aid contract as an erasure finds it: the key its
+// doctor's data are sealed under and the day they were erased (zero: not).
+type PersonalRow struct {
+	ContractID uuid.UUID
+	KeyID      string
+	ErasedOn   domain.Date
+}
+
+// PersonalRows returns the aid contracts of a doctor, by RPPS number (the
+// read model holds it opened), and those sealed under the key keyID
+// (which find a doctor whose contracts were erased already).
+func (db *DB) PersonalRows(ctx context.Context, rpps, keyID string) ([]PersonalRow, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT contract_id, personal_key, COALESCE(erased_on, '') FROM aid_contracts
+		WHERE rpps = ?1 OR (?2 <> '' AND personal_key = ?2) ORDER BY signed_on, contract_id`, rpps, keyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PersonalRow
+	for rows.Next() {
+		var id, key, erased string
+		if err := rows.Scan(&id, &key, &erased); err != nil {
+			return nil, err
+		}
+		var rd stored
+		r := PersonalRow{ContractID: rd.id(id), KeyID: key, ErasedOn: rd.optDate(erased)}
+		if err := rd.check("aid contract " + id); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ErasedKeys returns the ids of the keys whose person's data the log says
+// are erased (PersonalDataErased).
+func (db *DB) ErasedKeys(ctx context.Context) (map[string]bool, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT personal_key FROM aid_contracts WHERE erased_on IS NOT NULL AND personal_key <> ''`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out[k] = true
 	}
 	return out, rows.Err()
 }

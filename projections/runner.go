@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore"
 )
 
@@ -111,7 +112,7 @@ func (r *Runner) CatchUp(ctx context.Context) (Progress, error) {
 // before it is folded: nothing is projected, hence served, from a log that
 // fails its chain; the first broken event ends the reading with a
 // *eventstore.CorruptionError.
-func pages(ctx context.Context, store eventstore.Store, chains *eventstore.Chains, after, head eventstore.Position, size int) <-chan page {
+func pages(ctx context.Context, store eventstore.Store, chains *eventstore.Chains, keys domain.Keyring, after, head eventstore.Position, size int) <-chan page {
 	out := make(chan page, 2)
 	go func() {
 		defer close(out)
@@ -128,7 +129,7 @@ func pages(ctx context.Context, store eventstore.Store, chains *eventstore.Chain
 			}
 			var events []Event
 			if err == nil {
-				events, err = toEvents(evs)
+				events, err = toEvents(evs, keys)
 			}
 			select {
 			case out <- page{after, events, err}:
@@ -182,7 +183,7 @@ func (r *Runner) catchUp(ctx context.Context) (Progress, error) {
 	start := time.Now()
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for p := range pages(readCtx, r.store, r.chainsFor(ctx), from, head, r.opts.Batch) {
+	for p := range pages(readCtx, r.store, r.chainsFor(ctx), r.db.keys, from, head, r.opts.Batch) {
 		if p.err != nil {
 			return prog, p.err
 		}
@@ -216,7 +217,7 @@ func (r *Runner) Follow(ctx context.Context) error {
 		if err := checkChains(chains, evs); err != nil {
 			return err
 		}
-		events, err := toEvents(evs)
+		events, err := toEvents(evs, r.db.keys)
 		if err != nil {
 			return err
 		}

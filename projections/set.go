@@ -11,10 +11,13 @@ import (
 	"sync"
 	"time"
 
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/dirlock"
+	"github.com/cptsledger/ledger/internal/personal"
 	"github.com/cptsledger/ledger/internal/sqlitec"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // LinkName is the read models' stable name in the data directory: a
@@ -32,6 +35,10 @@ const rebuildLock = "projections.rebuild.lock"
 type Set struct {
 	dir    string
 	notify func(string)
+	// keys open the doctors' personal data the log seals (the data
+	// directory's key store): the read models hold them in clear, or
+	// domain.ErasedText once erased.
+	keys *personal.Store
 
 	mu     sync.Mutex
 	cur    *DB
@@ -45,7 +52,7 @@ func NewSet(dir string, notify func(string)) *Set {
 	if notify == nil {
 		notify = func(string) {}
 	}
-	return &Set{dir: dir, notify: notify}
+	return &Set{dir: dir, notify: notify, keys: personal.At(dir)}
 }
 
 // Link returns the path of the link to the current file.
@@ -64,6 +71,8 @@ type BuildOptions struct {
 	// AfterBuild, if set, runs once the new file is complete and synced,
 	// before the switch; an error abandons the rebuild (tests crash there).
 	AfterBuild func(path string) error
+	// keys open the personal data (the Set's key store).
+	keys domain.Keyring
 }
 
 // Acquire returns the current read models, to use until release is
@@ -117,6 +126,7 @@ func (s *Set) current(ctx context.Context) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.keys = s.keys
 	db.refs.Add(2) // the Set's, and the caller's
 	if s.cur != nil {
 		s.releaseLocked(s.cur)
@@ -175,7 +185,10 @@ func (s *Set) Close() error {
 		s.releaseLocked(s.cur)
 		s.cur, s.target = nil, ""
 	}
-	return nil
+	// The key store is closed too; a Set used again opens it again.
+	err := s.keys.Close()
+	s.keys = personal.At(s.dir)
+	return err
 }
 
 // Changed tells whether the link now points elsewhere than the file db was
@@ -211,6 +224,7 @@ func (s *Set) rebuild(ctx context.Context, store eventstore.Store, opts BuildOpt
 	s.removeDebris()
 	name := fmt.Sprintf("projections-%s.db", time.Now().UTC().Format("20060102T150405.000000000Z"))
 	path := filepath.Join(s.dir, name)
+	opts.keys = s.keys
 	prog, err := build(ctx, store, path, opts)
 	if err == nil && opts.AfterBuild != nil {
 		err = opts.AfterBuild(path)
@@ -333,7 +347,7 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 		folds, held = newFolds(), 0
 		return nil
 	}
-	for p := range pages(ctx, store, eventstore.NewChains(), 0, head, 4096) {
+	for p := range pages(ctx, store, eventstore.NewChains(), opts.keys, 0, head, 4096) {
 		if p.err != nil {
 			return fail(p.err)
 		}

@@ -80,7 +80,7 @@ func (s *Set) Check(ctx context.Context, store eventstore.Store, limit int) (Che
 		previous = cps
 		at := minCheckpoint(cps)
 		path := filepath.Join(scratch, fmt.Sprintf("fold-%d.db", attempt))
-		if _, err := build(ctx, store, path, BuildOptions{UpTo: &at}); err != nil {
+		if _, err := build(ctx, store, path, BuildOptions{UpTo: &at, keys: s.keys}); err != nil {
 			return CheckReport{}, fmt.Errorf("projections: fold the log again: %w", err)
 		}
 		rep, moved, err := compare(ctx, db.path, path, at, limit)

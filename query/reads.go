@@ -120,10 +120,26 @@ type AuditEvent struct {
 	// Stream is set on the events of another stream shown with the
 	// contract's: those of the letter of intent it follows.
 	Stream string `json:"stream,omitempty"`
+	// Personal is the event's sealed personal fields, opened for the
+	// reader (or what stands for them once erased): Data stays as stored,
+	// the bytes its hash is of (docs/privacy.md).
+	Personal *PersonalFields `json:"personal,omitempty"`
+	// Opened is Data with the personal fields put back (or masked): what
+	// the console's words read. Data itself when nothing is sealed.
+	Opened json.RawMessage `json:"-"`
 	// Decoded: the scheme's decoder read the data (its type and schema
 	// version known): what may be said of it in words. Data is shown as
 	// stored either way.
 	Decoded bool `json:"-"`
+}
+
+// PersonalFields are an event's sealed fields as a reader sees them: the
+// key they are sealed under, "open" (the fields in clear), "erased" or
+// "key_missing" (the fields read [effacé] or [clé absente]).
+type PersonalFields struct {
+	KeyID  string                     `json:"key_id"`
+	State  string                     `json:"state"`
+	Fields map[string]json.RawMessage `json:"fields"`
 }
 
 // AuditTrail is a contract's events in revision order and the result of
@@ -230,6 +246,12 @@ func auditEvent(scheme domain.Scheme, env *eventstore.Envelope) AuditEvent {
 		SchemaVersion: env.SchemaVersion, OccurredOn: env.OccurredOn, RecordedAt: env.RecordedAt.Format(eventstore.RecordedAtFormat),
 		Actor: env.Actor, CommandID: env.CommandID, CorrelationID: env.CorrelationID, CausationID: env.CausationID,
 		PrevHash: env.PrevHash, Hash: env.Hash, Data: env.Data}
+	ev.Opened = env.Data
+	if o, ok := scheme.(domain.PersonalOpener); ok {
+		if opened, p, err := o.OpenPersonal(env.Type, env.Data); err == nil && p != nil {
+			ev.Opened, ev.Personal = opened, &PersonalFields{KeyID: p.KeyID, State: p.State, Fields: p.Fields}
+		}
+	}
 	// The trail shows every event as stored, even one that no longer
 	// decodes (a broken chain): only the link to what it corrects needs
 	// its data, through the scheme's decoder.

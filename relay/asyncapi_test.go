@@ -20,6 +20,7 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/fixture"
 	"github.com/cptsledger/ledger/internal/natstest"
+	"github.com/cptsledger/ledger/internal/personal"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/relay"
 )
@@ -128,6 +129,7 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 		[]byte(`{"type":"ReturnPayment","command_id":"return","contract_id":"` + letter + `","order":"` + ordered.OrderID + `","booked_on":"2023-01-12","amount":"17500.00","reason_code":"AC04","statement":"S2"}`),
 	})
 	overpaymentFlow(t, e.store, ledger)
+	sealedFlow(t, e.store)
 	head, _ := e.store.Head(context.Background())
 	r := relay.New(e.store, e.js, e.db, relay.Options{})
 	stop := runRelay(t, r)
@@ -160,6 +162,9 @@ func TestPublishedPayloadsMatchAsyncAPI(t *testing.T) {
 			}
 			if err := schema.Validate(inst); err != nil {
 				t.Fatalf("%s payload does not match docs/asyncapi.yaml: %v\n%s", env.Type, err, msg.Data())
+			}
+			if bytes.Contains(msg.Data(), []byte(sealedRPPS)) || bytes.Contains(msg.Data(), []byte("Dr Sealed")) {
+				t.Fatalf("a sealed doctor's data went out on NATS in clear: %s", msg.Data())
 			}
 			hdr := map[string]any{}
 			for k := range msg.Headers() {
@@ -280,4 +285,22 @@ func overpaymentFlow(t *testing.T, store eventstore.Store, ledger *app.Ledger) {
 			t.Fatalf("%s: %+v %v", line, r.Error, err)
 		}
 	}
+}
+
+const sealedRPPS = "10009998887"
+
+// sealedFlow records an aid contract through a ledger that seals personal
+// data: its signature, an account in the doctor's name, a termination with
+// a reason, then the erasure of the doctor's data.
+func sealedFlow(t *testing.T, store eventstore.Store) {
+	keys := personal.At(t.TempDir())
+	t.Cleanup(func() { keys.Close() })
+	const id = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7eb1"
+	sealed := app.New(store, app.Options{ReplayHistory: true, Schemes: app.WithKeys(fixture.Schemes(), keys), Actor: "asyncapi-test"})
+	fixture.Submit(t, sealed, "assistant", [][]byte{
+		[]byte(`{"type":"SignAidContract","command_id":"s-sign","contract_id":"` + id + `","cpam":"CPAM Test","doctor":{"rpps":"` + sealedRPPS + `","specialty":"general_practice","sector":1,"optam":false,"group_practice":true,"underserved_zone":false,"coordinated_practice":true,"patientele_percentile":40,"born_on":"1970-05-04"},"option":"1/2","signed_on":"2024-07-01","band":"below_p90","patientele_baseline":900,"patientele_target":1000}`),
+		[]byte(`{"type":"RecordBankAccount","command_id":"s-acct","contract_id":"` + id + `","iban":"FR7630006000011234567890189","holder":"Dr Sealed","effective_on":"2024-07-01"}`),
+		[]byte(`{"type":"TerminateContract","command_id":"s-end","contract_id":"` + id + `","terminated_on":"2024-09-01","reason":"Dr Sealed moved away"}`),
+		[]byte(`{"type":"ErasePersonalData","command_id":"s-erase","contract_id":"` + id + `","reason":"the doctor asked","legal_basis":"GDPR art. 17(1)(a), the contract ended without payment","erased_on":"2026-01-05"}`),
+	})
 }

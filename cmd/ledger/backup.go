@@ -14,6 +14,12 @@ func printBackup(e *cli.Env, verb string, r backup.Report) error {
 	}
 	fmt.Fprintf(e.Stdout, "%s: %s in %s, head position %d, head hash %s, %s (%s)\n", verb, textout.Plural(int(r.Events), "event"), textout.Plural(r.Streams, "stream"),
 		r.Head, r.HeadHash, textout.Plural(r.Checkpoints, "signed checkpoint"), r.File)
+	switch {
+	case r.Keys != "" && verb == "backup":
+		fmt.Fprintf(e.Stdout, "key store: %s, a separate part (restore it with the log, or withhold it)\n", r.Keys)
+	case r.Keys != "":
+		fmt.Fprintf(e.Stdout, "key store: %s, %d kept, %d refused (of people the log says were erased)\n", r.Keys, r.KeysKept, r.KeysRefused)
+	}
 	return nil
 }
 
@@ -44,6 +50,8 @@ func runBackup(e *cli.Env, args []string) error {
 func runRestore(e *cli.Env, args []string) error {
 	fs := e.Flags("restore")
 	from := fs.String("from", "", "the backup file (from ledger backup)")
+	keys := fs.String("keys", "", "the key store's backup (default FROM.keys); keys of people the log says were erased are refused")
+	withhold := fs.Bool("without-keys", false, "restore no key store: the sealed personal data read [clé absente]")
 	if err := e.Parse(fs, args); err != nil {
 		return err
 	}
@@ -58,7 +66,13 @@ func runRestore(e *cli.Env, args []string) error {
 	}
 	models := e.Models()
 	defer models.Close()
-	r, err := backup.Restore(e.Ctx, e.Global.Data, *from, models, e.Log, func(msg string) { fmt.Fprintln(e.Stderr, "ledger: "+msg) })
+	switch {
+	case *withhold:
+		*keys = ""
+	case *keys == "":
+		*keys = backup.KeysFile(*from)
+	}
+	r, err := backup.Restore(e.Ctx, e.Global.Data, *from, *keys, models, e.Log, func(msg string) { fmt.Fprintln(e.Stderr, "ledger: "+msg) })
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/cptsledger/ledger/domain/cpts"
 	"github.com/cptsledger/ledger/internal/buildinfo"
 	"github.com/cptsledger/ledger/internal/cli"
+	"github.com/cptsledger/ledger/internal/erasure"
 	"github.com/cptsledger/ledger/internal/payrun"
 	"github.com/cptsledger/ledger/query"
 )
@@ -58,6 +59,7 @@ func commands() []cli.Command {
 		command("pay", "order the payments due to confirmed bank accounts and write the bank's file (SEPA pain.001.001.09)", "pay run --through DATE [--cpam C] [--execution-date DATE] [--run ID] --out FILE [--actor NAME] | pay import --file STATEMENT", "ledger pay run --through 2026-12-31 --out payments.xml", runPay),
 		command("reconcile", "a month from decision to the bank: decided, ordered, paid, returned, outstanding, and each payment due not paid", "reconcile --month YYYY-MM [--cpam C] [--known-at TIME]", "ledger reconcile --month 2026-11 --cpam 'CPAM du Loiret'", payrun.Reconcile),
 		command("overpayments", "overpayment notices and where each stands (notified, contested, offsetting, settled, cancelled); --notice prints one's letter in French", "overpayments [--contract ID] [--notice REF] [--as-of DATE] [--known-at TIME]", "ledger overpayments --notice INDU-3F2A9C0B1D4E", payrun.Overpayments),
+		command("erase", "erase a doctor's personal data: every aid contract of theirs records it, then the key that seals them is destroyed (refused before the retention period ends, unless --legal-basis)", "erase --person RPPS --reason TEXT [--legal-basis TEXT] [--actor NAME]", "ledger erase --person 10001234567 --reason 'retention period over'", erasure.Command),
 		command("schedule", "what falls due: advances, reports awaited, balances, top-ups", "schedule [--as-of DATE] [--known-at TIME] [--within DAYS] [--cpam C]", "ledger schedule --within 31", runSchedule),
 		command("totals", "decided amounts per calendar year, by scheme, CPAM, ARS or tier", "totals [--by year|scheme|cpam|ars|tier] [--as-of DATE] [--known-at TIME]", "ledger --json totals --by cpam", runTotals),
 		command("export", "export payments as CSV, one row per breakdown line or per payment", "export payments [--format csv|jsonl] [--per line|payment] [--sep C] [--bom] [--contract ID] [--as-of DATE] [--known-at TIME]", "ledger export payments --per payment --sep ';' > payments.csv", runExport),

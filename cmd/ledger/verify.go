@@ -58,6 +58,14 @@ func runVerify(e *cli.Env, args []string) error {
 		return cli.Fail(fmt.Sprintf("FAILED: the read models differ from the log in %d rows (first: table %s, contract %s); ledger rebuild makes them again from the log",
 			int64(len(m.Mismatches))+m.More, m.Mismatches[0].Table, m.Mismatches[0].ContractID))
 	}
+	survivors, err := e.Keys.Survivors(e.Ctx, store)
+	if err != nil {
+		return err
+	}
+	if len(survivors) > 0 {
+		return cli.Fail(fmt.Sprintf("FAILED: the key store holds %d keys of people the log says were erased (first: %s): an erasure stopped before destroying its key, or keys were restored by hand; run the same ledger erase again",
+			len(survivors), survivors[0]))
+	}
 	return nil
 }
 

@@ -48,6 +48,12 @@ const (
 	CodeExtensionObjectiveNotMet = "extension_objective_not_met"
 	// CodeExtensionExists: a second extension of a contract.
 	CodeExtensionExists = "extension_exists"
+	// CodeNotSealed: an erasure of a contract whose doctor's data were recorded in clear (no key to destroy).
+	CodeNotSealed = "not_sealed"
+	// CodeRetentionNotOver: an erasure before the end of the retention period, without a legal basis.
+	CodeRetentionNotOver = "retention_not_over"
+	// CodePersonalDataErased: a command on a contract whose doctor's personal data were erased.
+	CodePersonalDataErased = "personal_data_erased"
 	// CodeNoCommitment: a coordinated practice recorded for a contract with no commitment to one.
 	CodeNoCommitment = "no_commitment"
 	// CodeCommitmentRecorded: a coordinated practice recorded twice.

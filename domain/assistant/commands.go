@@ -156,6 +156,9 @@ func decodeCommand(raw []byte, dates domain.Calendar) (domain.Command, error) {
 	if cmd, ok, err := decodeLater(d); ok {
 		return cmd, err
 	}
+	if d.Header.Type == CmdErasePersonalData {
+		return decodeErase(d)
+	}
 	f, meta := d.Fields(), d.Meta
 	var cmd domain.Command
 	switch d.Header.Type {

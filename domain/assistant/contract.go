@@ -34,6 +34,10 @@ type Contract struct {
 	TerminatedOn      domain.Date
 	TerminationReason string
 
+	// ErasedOn is the day the doctor's personal data were erased: the
+	// contract takes no command after it.
+	ErasedOn domain.Date
+
 	// Treasury holds the beneficiary's bank accounts and the orders to
 	// pay it.
 	Treasury domain.Treasury
@@ -107,6 +111,8 @@ func (c *Contract) apply(e domain.Event) error {
 		c.Extension = &e
 	case CoordinatedPracticeJoined:
 		c.CoordinatedOn = e.JoinedOn
+	case PersonalDataErased:
+		c.ErasedOn = e.ErasedOn
 	case PaymentDecided:
 		key := paymentKey{e.Kind, e.ContractYear}
 		if e.Kind == domain.KindRegularisation {

@@ -13,6 +13,9 @@ import (
 // events it produces, or a *domain.RejectedError listing every rule it
 // breaks. It does not change c.
 func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
+	if !c.ErasedOn.IsZero() {
+		return nil, domain.Reject(CodePersonalDataErased, "contract_id", fmt.Sprintf("the doctor's personal data were erased on %s: the contract takes no command after it", c.ErasedOn))
+	}
 	if events, ok, err := domain.DecideTreasury(c.Payee(), cmd); ok {
 		return events, err
 	}
@@ -31,6 +34,8 @@ func Decide(c *Contract, cmd domain.Command) ([]domain.Event, error) {
 		return decideExtend(c, cmd)
 	case RecordCoordinatedPractice:
 		return decideJoin(c, cmd)
+	case ErasePersonalData:
+		return decideErase(c, cmd)
 	case DecideDuePayments:
 		return c.decideDue(cmd.AsOf, true)
 	case TerminateContract:

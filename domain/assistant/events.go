@@ -60,6 +60,9 @@ type AidContractSigned struct {
 	PatienteleBaseline int         `json:"patientele_baseline"`
 	PatienteleTarget   int         `json:"patientele_target"`
 	Rulebook           string      `json:"rulebook"`
+	// PersonalKey is the id of the key the doctor's data are sealed
+	// under (set when the stored event is read or sealed; not data).
+	PersonalKey string `json:"-"`
 }
 
 // AssistantHired: the assistant starts.
@@ -107,16 +110,20 @@ var decoders = domain.WithTreasury(domain.EventDecoders{
 	TypeTerminationCorrected:      domain.DecodeAs[domain.TerminationCorrected],
 	TypeAssistantExtended:         domain.DecodeAs[AssistantExtended],
 	TypeCoordinatedPracticeJoined: domain.DecodeAs[CoordinatedPracticeJoined],
+	TypePersonalDataErased:        domain.DecodeAs[PersonalDataErased],
 })
 
 // EventTypes lists the event types of the scheme.
 func EventTypes() []string {
 	return append([]string{TypeAidContractSigned, TypeAssistantHired, TypePatienteleReported, TypePaymentDecided, TypeContractTerminated,
-		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected, TypeAssistantExtended, TypeCoordinatedPracticeJoined},
+		TypePatienteleCorrected, TypeHiringCorrected, TypeTerminationCorrected, TypeAssistantExtended, TypeCoordinatedPracticeJoined,
+		TypePersonalDataErased},
 		domain.TreasuryEventTypes()...)
 }
 
-// DecodeEvent turns a stored event's type and data back into an event.
+// DecodeEvent turns a stored event's type and data back into an event,
+// its personal fields read as KeyMissingText: the scheme WithKeys opens
+// them.
 func DecodeEvent(typ string, schemaVersion int, data []byte) (domain.Event, error) {
-	return decoders.Decode(Scheme, typ, schemaVersion, data)
+	return DecodeWith(nil, typ, schemaVersion, data)
 }

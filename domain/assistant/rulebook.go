@@ -39,8 +39,12 @@ type Rulebook struct {
 	Instalment2AfterMonths int             `json:"instalment_2_after_months"`
 	// RecoveryPrescriptionYears: a correction may not recover money
 	// decided longer ago (CSS art. L.133-4).
-	RecoveryPrescriptionYears int      `json:"recovery_prescription_years"`
-	Interpretations           []string `json:"interpretations"`
+	RecoveryPrescriptionYears int `json:"recovery_prescription_years"`
+	// PersonalDataRetentionYears: the doctor's personal data are kept
+	// that long after the last payment, then may be erased.
+	PersonalDataRetentionYears  int      `json:"personal_data_retention_years"`
+	PersonalDataRetentionSource string   `json:"personal_data_retention_source"`
+	Interpretations             []string `json:"interpretations"`
 }
 
 // Info implements domain.Rulebook.
@@ -100,6 +104,9 @@ func (r *Rulebook) check() error {
 	}
 	if !r.Year1.OnHiring.Add(r.Year1.AtEndOfYear).Equal(decimal.NewFromInt(1)) {
 		return fmt.Errorf("year_1 parts sum to %s, not 1", r.Year1.OnHiring.Add(r.Year1.AtEndOfYear))
+	}
+	if r.PersonalDataRetentionYears <= 0 {
+		return fmt.Errorf("personal_data_retention_years must be positive")
 	}
 	if !r.Instalment1Rate.IsPositive() || r.Instalment1Rate.GreaterThan(decimal.NewFromInt(1)) || r.Instalment2AfterMonths <= 0 {
 		return fmt.Errorf("instalment_1_rate must be in (0, 1] and instalment_2_after_months positive")

@@ -7,7 +7,12 @@ import (
 	"github.com/google/uuid"
 )
 
-type definition struct{ rules *Rules }
+type definition struct {
+	rules *Rules
+	// keys seal and open the doctors' personal data (WithKeys); nil: they
+	// are written in clear and sealed ones read KeyMissingText.
+	keys domain.Keyring
+}
 
 // Default returns the assistant scheme with the embedded rulebooks.
 func Default() domain.Scheme { return definition{rules: defaultRules} }
@@ -16,7 +21,7 @@ func (definition) Name() string { return Scheme }
 
 func (definition) Commands() []string {
 	return []string{CmdSignAidContract, CmdHireAssistant, CmdReportPatientele, CmdCorrectPatientele, CmdCorrectHiring,
-		CmdExtendAssistant, CmdRecordCoordinatedPractice}
+		CmdExtendAssistant, CmdRecordCoordinatedPractice, CmdErasePersonalData}
 }
 
 func (d definition) DecodeCommand(raw []byte) (domain.Command, error) {
@@ -43,8 +48,8 @@ func (definition) Decide(state domain.State, cmd domain.Command) ([]domain.Event
 	return Decide(c, cmd)
 }
 
-func (definition) DecodeEvent(typ string, v int, data []byte) (domain.Event, error) {
-	return DecodeEvent(typ, v, data)
+func (d definition) DecodeEvent(typ string, v int, data []byte) (domain.Event, error) {
+	return DecodeWith(d.keys, typ, v, data)
 }
 
 func (definition) EventTypes() []string { return EventTypes() }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/internal/personal"
 	"github.com/cptsledger/ledger/notary"
 	"github.com/cptsledger/ledger/projections"
 )
@@ -33,7 +34,18 @@ type Report struct {
 	Streams     int    `json:"streams"`
 	Head        uint64 `json:"head_position"`
 	HeadHash    string `json:"head_hash"`
+	// Keys is the key store's part (docs/privacy.md): the file a backup
+	// wrote it to ("" when the directory has none), or the one a restore
+	// read (then KeysKept and KeysRefused: the keys of people the log says
+	// were erased are not restored).
+	Keys        string `json:"keys,omitempty"`
+	KeysKept    int    `json:"keys_kept,omitempty"`
+	KeysRefused int    `json:"keys_refused,omitempty"`
 }
+
+// KeysFile is where a backup keeps the key store: beside the copy of the
+// log, a separate part, to restore or withhold.
+func KeysFile(backup string) string { return backup + ".keys" }
 
 // Backup writes a consistent copy of store to out (which must not exist)
 // while the ledger runs, checks the copy's every hash chain, and writes the
@@ -54,15 +66,24 @@ func Backup(ctx context.Context, store *embedded.Store, dir, out string, log *sl
 	if r.Checkpoints, err = backupCheckpoints(ctx, dir, out); err != nil {
 		return Report{}, err
 	}
+	keys := personal.At(dir)
+	defer keys.Close()
+	if wrote, err := keys.Backup(KeysFile(out)); err != nil {
+		return Report{}, err
+	} else if wrote {
+		r.Keys = KeysFile(out)
+	}
 	return r, nil
 }
 
 // Restore fills the empty data directory dir from the backup from: it
-// copies the file, verifies every hash chain, builds the read models
-// (models) and the notary's tree from the log, and keeps the checkpoints
-// the backup carries once checked against that tree. warn says what a
-// person should know (no checkpoints beside the backup).
-func Restore(ctx context.Context, dir, from string, models *projections.Set, log *slog.Logger, warn func(string)) (Report, error) {
+// copies the file, verifies every hash chain, restores the key store from
+// keys ("" to withhold it) but for the keys the log says were destroyed,
+// builds the read models (models) and the notary's tree from the log, and
+// keeps the checkpoints the backup carries once checked against that tree.
+// warn says what a person should know (no checkpoints or keys beside the
+// backup, keys refused).
+func Restore(ctx context.Context, dir, from, keys string, models *projections.Set, log *slog.Logger, warn func(string)) (Report, error) {
 	src, err := os.Open(from)
 	if err != nil {
 		return Report{}, err
@@ -89,6 +110,9 @@ func Restore(ctx context.Context, dir, from string, models *projections.Set, log
 	if err != nil {
 		return Report{}, fmt.Errorf("the restored ledger does not verify: %w", err)
 	}
+	if err := restoreKeys(ctx, store, dir, keys, &r, warn); err != nil {
+		return Report{}, err
+	}
 	if _, err := models.Rebuild(ctx, store, projections.BuildOptions{}); err != nil {
 		return Report{}, err
 	}
@@ -104,6 +128,33 @@ func Restore(ctx context.Context, dir, from string, models *projections.Set, log
 		return Report{}, err
 	}
 	return r, nil
+}
+
+// restoreKeys restores the key store from the file keys, leaving out the
+// keys of every erasure the restored log records: a key store backed up
+// before an erasure does not bring the doctor's data back.
+func restoreKeys(ctx context.Context, store eventstore.Store, dir, keys string, r *Report, warn func(string)) error {
+	if keys == "" {
+		warn("the key store is withheld: the doctors' personal data the log seals read [clé absente] until a key store is restored")
+		return nil
+	}
+	if _, err := os.Stat(keys); errors.Is(err, os.ErrNotExist) {
+		warn(fmt.Sprintf("%s is not beside the backup: no key store restored (sealed personal data read [clé absente])", keys))
+		return nil
+	}
+	erased, err := personal.ErasedKeys(ctx, store)
+	if err != nil {
+		return err
+	}
+	r.Keys = keys
+	r.KeysKept, r.KeysRefused, err = personal.Restore(dir, keys, func(id string) bool { return erased[id] })
+	if err != nil {
+		return err
+	}
+	if r.KeysRefused > 0 {
+		warn(fmt.Sprintf("%d keys of the key store are of people whose data the log says were erased: not restored", r.KeysRefused))
+	}
+	return nil
 }
 
 // describe verifies every hash chain of the store and names its last event.

@@ -22,6 +22,7 @@ import (
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
 	"github.com/cptsledger/ledger/eventstore/esdb"
+	"github.com/cptsledger/ledger/internal/personal"
 	"github.com/cptsledger/ledger/internal/private"
 	"github.com/cptsledger/ledger/query"
 )
@@ -45,6 +46,9 @@ type Env struct {
 	// Schemes are the payment schemes the ledger serves: one value, given
 	// to the command path and bounding the dates of the queries.
 	Schemes []domain.Scheme
+	// Keys is the data directory's key store: the schemes seal and open
+	// the doctors' personal data with it (docs/privacy.md).
+	Keys *personal.Store
 
 	program *Program
 	// progressShown is set while a progress bar's line is open.

@@ -10,7 +10,9 @@ import (
 	"os"
 	"sort"
 
+	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/personal"
 	"github.com/cptsledger/ledger/internal/private"
 )
 
@@ -61,7 +63,9 @@ func (p *Program) Run(ctx context.Context, args []string, stdin io.Reader, stdou
 		p.printHelp(stderr)
 		return ExitUsage
 	}
-	e := &Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr, Global: g, Schemes: p.Schemes(), command: c, program: p}
+	keys := personal.At(g.Data)
+	defer keys.Close()
+	e := &Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr, Global: g, Schemes: app.WithKeys(p.Schemes(), keys), Keys: keys, command: c, program: p}
 	e.level.Set(g.level)
 	e.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &e.level}))
 	return p.exit(c, c.Run(e, rest), stderr)

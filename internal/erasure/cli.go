@@ -1,0 +1,48 @@
+package erasure
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cptsledger/ledger/app"
+	"github.com/cptsledger/ledger/internal/cli"
+	"github.com/cptsledger/ledger/query"
+)
+
+// Command is `ledger erase --person RPPS --reason TEXT [--legal-basis TEXT]`:
+// the administrator's, who holds the data directory.
+func Command(e *cli.Env, args []string) error {
+	fs := e.Flags("erase")
+	person := fs.String("person", "", "the doctor's RPPS number (11 digits)")
+	reason := fs.String("reason", "", "why the data are erased (recorded in the log: it must not name the person)")
+	basis := fs.String("legal-basis", "", "the legal basis of an erasure before the end of the retention period (recorded)")
+	actor := fs.String("actor", cli.EnvOr("LEDGER_ACTOR", cli.EnvOr("USER", "cli")), "who erases (env LEDGER_ACTOR)")
+	if err := e.Parse(fs, args); err != nil {
+		return err
+	}
+	if *person == "" || *reason == "" {
+		return cli.Usage("--person and --reason are required")
+	}
+	return e.ReadWrite(*actor, false, func(ledger *app.Ledger, q *query.Ledger) error {
+		rep, err := Erase(e.Ctx, ledger, q, e.Keys, Request{Person: *person, Reason: *reason, LegalBasis: *basis}, e.Log)
+		var refused *ErrRefused
+		if errors.As(err, &refused) {
+			return cli.Fail(err.Error())
+		}
+		if err != nil {
+			return err
+		}
+		if e.Global.JSON {
+			return e.PrintJSON(rep)
+		}
+		for _, c := range rep.Contracts {
+			state := "recorded"
+			if c.Already {
+				state = "recorded before"
+			}
+			fmt.Fprintf(e.Stdout, "contract %s: erasure %s (retention ended %s)\n", c.ContractID, state, c.RetentionEnds)
+		}
+		fmt.Fprintf(e.Stdout, "key %s destroyed: what it sealed reads [effacé] everywhere; the log, its chains and checkpoints are unchanged\n", rep.KeyID)
+		return nil
+	})
+}
