@@ -32,6 +32,15 @@ func Command(e *cli.Env, args []string) error {
 		if err != nil {
 			return err
 		}
+		// The read models held the data in clear: made again from the log,
+		// twice, so that the generation a rebuild keeps for the processes
+		// still reading it (the one before) is made after the erasure too,
+		// and the last that held the data is removed.
+		for range 2 {
+			if _, err := e.RebuildModels(q.Store()); err != nil {
+				return fmt.Errorf("the data are erased (key %s destroyed) but the read models could not be rebuilt: %w; run ledger rebuild twice", rep.KeyID, err)
+			}
+		}
 		if e.Global.JSON {
 			return e.PrintJSON(rep)
 		}
