@@ -336,8 +336,12 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		if err := seal(scheme, d.st.state, d.events, data); err != nil {
 			return Result{}, err
 		}
+		digest, err := keyDigest(scheme, d.st.state, d.events, print.Digest())
+		if err != nil {
+			return Result{}, err
+		}
 		for i := range data {
-			data[i].CommandDigest = print.Digest()
+			data[i].CommandDigest = digest
 		}
 		ar, err := l.store.Append(ctx, stream, d.expected, data, d.opts...)
 		if retry, res, err := l.appendFailed(stream, meta, d, err, attempt); retry {
@@ -345,7 +349,7 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 		} else if res != nil || err != nil {
 			return derefResult(res), err
 		}
-		return l.stored(stream, d.st, d.presumed, d.events, ar, meta.CommandID, print.Digest()), nil
+		return l.stored(stream, d.st, d.presumed, d.events, ar, meta.CommandID, digest), nil
 	}
 }
 
@@ -377,11 +381,13 @@ func (l *Ledger) decideOnce(ctx context.Context, scheme domain.Scheme, stream st
 			return d, nil, err
 		}
 		if rec, done := d.st.commands[meta.CommandID]; done {
-			if !print.Same(rec.digest) {
+			switch s, known := same(scheme, d.st.state, print, rec.digest); {
+			case known && !s:
 				return reject(domain.CommandIDReused(meta.CommandID, rec.types[0]))
+			case known:
+				r := accepted(meta.CommandID, rec.types, true)
+				return d, &r, nil
 			}
-			r := accepted(meta.CommandID, rec.types, true)
-			return d, &r, nil
 		}
 	}
 	if err := checkCPAM(ctx, d.st, cmd); err != nil {
@@ -631,6 +637,30 @@ func seal(scheme domain.Scheme, state domain.State, events []domain.Event, data 
 		data[i].Data = bodies[i]
 	}
 	return nil
+}
+
+// keyDigest is the digest stored with a command's events: keyed by the
+// person's key where the scheme seals personal data (domain.Sealer).
+func keyDigest(scheme domain.Scheme, state domain.State, events []domain.Event, digest []byte) ([]byte, error) {
+	if s, ok := scheme.(domain.Sealer); ok {
+		return s.KeyDigest(state, events, digest)
+	}
+	return digest, nil
+}
+
+// same tells whether a stored digest is the command's: a keyed one is
+// compared with the command's digest keyed alike. known is false when no
+// key keys it any more (the person erased): the command is then decided,
+// and the contract refuses it.
+func same(scheme domain.Scheme, state domain.State, print domain.CommandPrint, stored []byte) (same, known bool) {
+	if !domain.IsKeyedDigest(stored) {
+		return print.Same(stored), true
+	}
+	keyed, err := keyDigest(scheme, state, nil, print.Digest())
+	if err != nil || !domain.IsKeyedDigest(keyed) {
+		return false, false
+	}
+	return bytes.Equal(keyed, stored), true
 }
 
 // WithKeys returns the schemes, each that keeps personal data sealing and

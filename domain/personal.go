@@ -83,10 +83,34 @@ type PersonalScheme interface {
 }
 
 // Sealer is a scheme that seals the personal fields of the events it
-// produced, before they are appended (app.Envelopes' data, by index).
+// produced, before they are appended (app.Envelopes' data, by index), and
+// keys the digest of the command behind them.
 type Sealer interface {
 	SealEvents(state State, events []Event, ids []uuid.UUID, data [][]byte) error
+	// KeyDigest returns the digest to store for a command on a contract
+	// whose person has a key: keyed by it (KeyedDigest), since the
+	// command as sent holds their data in clear and a plain digest of it
+	// could be found again by trying every RPPS number. The digest as is
+	// when there is no one to key it for.
+	KeyDigest(state State, events []Event, digest []byte) ([]byte, error)
 }
+
+// The keyed digest (format 3): one version byte, 3, then HMAC-SHA256 of
+// the format-2 digest under a key derived from the person's. Destroying
+// the key leaves a digest nothing can be tried against.
+const keyedDigestVersion = 3
+
+// KeyedDigest keys a command's digest with a person's key.
+func KeyedDigest(key, digest []byte) []byte {
+	dk := hmac.New(sha256.New, key)
+	dk.Write([]byte(sealTag + "digest"))
+	mac := hmac.New(sha256.New, dk.Sum(nil))
+	mac.Write(digest)
+	return append([]byte{keyedDigestVersion}, mac.Sum(nil)...)
+}
+
+// IsKeyedDigest tells whether a stored digest is keyed by a person's key.
+func IsKeyedDigest(d []byte) bool { return len(d) == 1+sha256.Size && d[0] == keyedDigestVersion }
 
 // PersonalOpener is a scheme that opens an event's personal fields for a
 // reader: the data with them put back (or masked), and what it found (nil:

@@ -92,7 +92,16 @@ func (e AidContractSigned) BusinessDate() domain.Date { return e.SignedOn }
 
 // Party returns the contract's beneficiary (the doctor, by RPPS number) and
 // its CPAM.
-func (e AidContractSigned) Party() (name, cpam string) { return "RPPS " + e.Doctor.RPPS, e.CPAM }
+func (e AidContractSigned) Party() (name, cpam string) { return doctorName(e.Doctor.RPPS), e.CPAM }
+
+// doctorName names a doctor by RPPS number, or by what stands for an
+// erased (or unreadable) number alone.
+func doctorName(rpps string) string {
+	if rppsPattern.MatchString(rpps) {
+		return "RPPS " + rpps
+	}
+	return rpps
+}
 func (e AssistantHired) BusinessDate() domain.Date     { return e.HiredOn }
 func (e PatienteleReported) BusinessDate() domain.Date { return e.ReportedOn }
 

@@ -83,6 +83,23 @@ func (d definition) SealEvents(state domain.State, events []domain.Event, ids []
 	return nil
 }
 
+// KeyDigest implements domain.Sealer: the digest of every command on an
+// aid contract is keyed by its doctor's key.
+func (d definition) KeyDigest(state domain.State, events []domain.Event, digest []byte) ([]byte, error) {
+	if d.keys == nil {
+		return digest, nil
+	}
+	person, ok := d.PersonOf(state, events)
+	if !ok {
+		return digest, nil
+	}
+	_, key, err := d.keys.KeyFor(person)
+	if err != nil {
+		return nil, err
+	}
+	return domain.KeyedDigest(key, digest), nil
+}
+
 // OpenPersonal implements domain.PersonalOpener.
 func (d definition) OpenPersonal(eventType string, data []byte) ([]byte, *domain.Opened, error) {
 	return domain.OpenData(d.keys, data, personalFields[eventType])
