@@ -44,10 +44,13 @@ const (
 	// Admin manages tokens, rebuilds the read models and publishes
 	// rulebook amendments.
 	Admin Role = "admin"
+	// KeyReader reads the keys that seal the doctors' personal data: the
+	// role of a NATS consumer that needs them in clear (docs/privacy.md).
+	KeyReader Role = "key_reader"
 )
 
 // Roles lists the roles.
-func Roles() []Role { return []Role{Auditor, Finance, Agent, Admin} }
+func Roles() []Role { return []Role{Auditor, Finance, Agent, Admin, KeyReader} }
 
 // Right is one thing a route does.
 type Right string
@@ -61,6 +64,7 @@ const (
 	Administer    Right = "administer"     // tokens, rebuild
 	PublishRules  Right = "publish_rules"  // rulebook amendments
 	Pay           Right = "pay"            // payment runs, bank statements, contests decided, payers' accounts
+	ReadKeys      Right = "read_keys"      // the keys of the doctors' personal data
 )
 
 // String says what the right lets do, for messages.
@@ -80,15 +84,18 @@ func (r Right) String() string {
 		return "publish rulebook amendments"
 	case Pay:
 		return "run payments, import bank statements, decide contests or record a payer's account"
+	case ReadKeys:
+		return "read the keys of the doctors' personal data"
 	}
 	return string(r)
 }
 
 var rights = map[Role][]Right{
-	Auditor: {ReadContracts, ReadFinance, ReadAudit},
-	Finance: {ReadContracts, ReadFinance, Pay},
-	Agent:   {ReadContracts, Submit},
-	Admin:   {Administer, PublishRules},
+	Auditor:   {ReadContracts, ReadFinance, ReadAudit},
+	Finance:   {ReadContracts, ReadFinance, Pay},
+	Agent:     {ReadContracts, Submit},
+	Admin:     {Administer, PublishRules},
+	KeyReader: {ReadKeys},
 }
 
 // Can tells whether the role has the right.

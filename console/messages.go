@@ -255,10 +255,11 @@ var messages = map[string][2]string{
 	"weeks":              {"semaines", "weeks"},
 
 	// Roles.
-	"auditor": {"auditeur", "auditor"},
-	"finance": {"finances", "finance"},
-	"agent":   {"agent", "agent"},
-	"admin":   {"administrateur", "administrator"},
+	"auditor":    {"auditeur", "auditor"},
+	"finance":    {"finances", "finance"},
+	"agent":      {"agent", "agent"},
+	"admin":      {"administrateur", "administrator"},
+	"key_reader": {"lecteur de clés", "key reader"},
 
 	// The medical-assistant aid: bands, specialties.
 	"patientele":         {"Patientèle (référence → cible)", "Patientèle (baseline → target)"},

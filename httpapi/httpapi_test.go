@@ -3,6 +3,9 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,17 +14,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/google/uuid"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/auth"
 	"github.com/cptsledger/ledger/docs"
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/eventstore/embedded"
+	"github.com/cptsledger/ledger/internal/personal"
 	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 )
@@ -47,6 +54,7 @@ type testAPI struct {
 	tokens map[string]string // by name
 	router routers.Router
 	doc    *openapi3.T
+	keys   *personal.Store
 }
 
 func newAPI(t *testing.T) *testAPI {
@@ -69,7 +77,7 @@ func newAPIWith(t *testing.T, opts app.Options) *testAPI {
 	a := &testAPI{t: t, store: store, tokens: map[string]string{}}
 	for _, id := range []auth.Identity{
 		{Name: "audrey", Role: auth.Auditor}, {Name: "fanny", Role: auth.Finance}, {Name: "agnes", Role: auth.Agent},
-		{Name: "loic", Role: auth.Agent, CPAM: loiret}, {Name: "ada", Role: auth.Admin},
+		{Name: "loic", Role: auth.Agent, CPAM: loiret}, {Name: "ada", Role: auth.Admin}, {Name: "kim", Role: auth.KeyReader},
 	} {
 		tok, err := tokens.Create(id)
 		if err != nil {
@@ -78,8 +86,10 @@ func newAPIWith(t *testing.T, opts app.Options) *testAPI {
 		a.tokens[id.Name] = tok
 	}
 	reads := query.New(store, models, app.DefaultSchemes())
+	a.keys = personal.At(dir)
+	t.Cleanup(func() { a.keys.Close() })
 	s := New(Config{Replay: opts.ReplayHistory, Store: store, Commands: app.New(store, opts), Reads: reads, Models: models, Tokens: tokens,
-		ProjectionLag: func(ctx context.Context) (int64, error) { return 0, nil }})
+		ProjectionLag: func(ctx context.Context) (int64, error) { return 0, nil }, Keys: a.keys})
 	a.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(a.srv.Close)
 	a.router, a.doc = openAPIRouter(t)
@@ -240,4 +250,55 @@ func (a *testAPI) submit(who string, lines []byte) []app.Result {
 		out = append(out, res)
 	}
 	return out
+}
+
+// The key-reader role reads a key of a doctor's personal data, never
+// cached; once the key is destroyed, 410 key_erased; a key never held,
+// 404; no other role reads keys.
+func TestPersonalKeysForTheKeyReader(t *testing.T) {
+	a := newAPI(t)
+	id, key, err := a.keys.KeyFor("10001234567")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := a.do("kim", "GET", "/api/v1/personal-keys/"+id, "", nil)
+	var got PersonalKey
+	json.Unmarshal(r.body, &got)
+	if r.status != http.StatusOK || got.Key != base64.StdEncoding.EncodeToString(key) || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("the key: %d %s", r.status, r.body)
+	}
+	// A consumer opens a sealed event as docs/privacy.md says, with no
+	// code of the ledger: the nonce first, the key id as associated data.
+	data, _ := domain.SealData(a.keys, "10001234567", uuid.New(), []byte(`{"doctor":{"rpps":"10001234567"}}`),
+		[]domain.PersonalField{{Path: "doctor.rpps", Text: true}})
+	var sealed struct {
+		Personal struct {
+			KeyID  string `json:"key_id"`
+			Sealed string `json:"sealed"`
+		} `json:"personal"`
+	}
+	json.Unmarshal(data, &sealed)
+	k, _ := base64.StdEncoding.DecodeString(got.Key)
+	block, _ := aes.NewCipher(k)
+	aead, _ := cipher.NewGCM(block)
+	b, _ := base64.StdEncoding.DecodeString(sealed.Personal.Sealed)
+	plain, err := aead.Open(nil, b[:12], b[12:], []byte("cptsledger/personal/v1\n"+sealed.Personal.KeyID))
+	if err != nil || string(plain) != `{"doctor.rpps":"10001234567"}` || sealed.Personal.KeyID != id {
+		t.Fatalf("a consumer opening a sealed part: %v %s", err, plain)
+	}
+	for _, who := range []string{"audrey", "fanny", "agnes", "ada"} {
+		if r := a.do(who, "GET", "/api/v1/personal-keys/"+id, "", nil); r.status != http.StatusForbidden {
+			t.Fatalf("%s reads a key: %d", who, r.status)
+		}
+	}
+	if r := a.do("kim", "GET", "/api/v1/personal-keys/"+uuid.NewString(), "", nil); r.status != http.StatusNotFound {
+		t.Fatalf("a key never held: %d", r.status)
+	}
+	if r := a.do("kim", "GET", "/api/v1/personal-keys/not-a-key", "", nil); r.status != http.StatusBadRequest {
+		t.Fatalf("not a key id: %d", r.status)
+	}
+	a.keys.Destroy(id, time.Now())
+	if r := a.do("kim", "GET", "/api/v1/personal-keys/"+id, "", nil); r.status != http.StatusGone || r.problem(t).Code != CodeKeyErased {
+		t.Fatalf("a destroyed key: %d %s", r.status, r.body)
+	}
 }

@@ -37,6 +37,8 @@ const (
 	// CodeMethodNotAllowed: a path the API describes, with a method it
 	// does not take (the Allow header lists those it does).
 	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeKeyErased: a key of personal data destroyed by an erasure (410).
+	CodeKeyErased = "key_erased"
 	// CodeUnknownParameter: a query parameter the route does not take (a violation of invalid_parameter).
 	CodeUnknownParameter = "unknown_parameter"
 	// CodeUnavailable: the store failed; nothing after the last result was applied, and submitting again is safe.

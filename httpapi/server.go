@@ -77,6 +77,12 @@ type Config struct {
 	// Console, if set, serves every path outside /api/ and the health
 	// checks: the web console (package console).
 	Console http.Handler
+	// Keys, if set, is the key store of the doctors' personal data: the
+	// key-reader role reads a key by its id (a NATS consumer that needs
+	// the data in clear).
+	Keys interface {
+		Key(keyID string) ([]byte, error)
+	}
 }
 
 // Server is the HTTP API.
@@ -136,6 +142,7 @@ func (s *Server) routes() {
 		{"POST /api/v1/statements", auth.Pay, nil, s.postStatement},
 		{"GET /api/v1/reconciliation", auth.ReadFinance, []string{"month", "cpam", "from", "known_at"}, s.getReconciliation},
 		{"GET /api/v1/overpayments", auth.ReadFinance, []string{"contract", "as_of", "known_at"}, s.getOverpayments},
+		{"GET /api/v1/personal-keys/{key_id}", auth.ReadKeys, nil, s.getPersonalKey},
 	} {
 		s.handle(rt.pattern, s.api(rt))
 	}

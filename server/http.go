@@ -71,7 +71,7 @@ func serveHTTP(ctx context.Context, cfg Config, store eventstore.Store, models *
 	}
 	api := httpapi.New(httpapi.Config{
 		Replay: cfg.ReplayHistory, Store: store, Commands: commands, Reads: reads, Models: models,
-		Tokens: tokens, Logger: log, Console: web.Handler(),
+		Tokens: tokens, Logger: log, Console: web.Handler(), Keys: cfg.Keys,
 		ProjectionLag: func(ctx context.Context) (int64, error) { return projectionLag(ctx, store, models) },
 		RelayLag: func(ctx context.Context) (int64, error) {
 			lag, err := r.Lag(ctx)

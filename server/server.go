@@ -28,6 +28,9 @@ type Config struct {
 	// tree, verdicts, the embedded NATS server's store, the address files.
 	DataDir string
 	Schemes []domain.Scheme
+	// Keys is the key store of the doctors' personal data (the one the
+	// schemes seal with), served to the key-reader role.
+	Keys domain.Keyring
 	// ReplayHistory is app.Options.ReplayHistory (tests of generated
 	// histories only).
 	ReplayHistory bool

@@ -65,7 +65,7 @@ func commands() []cli.Command {
 		command("export", "export payments as CSV, one row per breakdown line or per payment", "export payments [--format csv|jsonl] [--per line|payment] [--sep C] [--bom] [--contract ID] [--as-of DATE] [--known-at TIME]", "ledger export payments --per payment --sep ';' > payments.csv", runExport),
 		command("demo", "generate a national history in its own directory, submit it and report", "demo [--seed N] [--today DATE] [--contracts N] [--aid-contracts N]", "ledger --data ./demo-data demo", runDemo),
 		command("serve", "run the HTTP API and console, the projections and the NATS relay", "serve [--http HOST:PORT] [--nats-url URL,...] [--nats-replicas N] [--nats-listen HOST:PORT] [--signing-key FILE] [--verify-every DURATION]", "ledger serve --http 127.0.0.1:8080", runServe),
-		command("token", "bearer tokens of the HTTP API: create (printed once), list, revoke", "token create --name NAME --role auditor|finance|agent|admin [--cpam CPAM] | token list | token revoke --name NAME", "ledger token create --name audrey --role auditor", runToken),
+		command("token", "bearer tokens of the HTTP API: create (printed once), list, revoke", "token create --name NAME --role auditor|finance|agent|admin|key_reader [--cpam CPAM] | token list | token revoke --name NAME", "ledger token create --name audrey --role auditor", runToken),
 		command("tail", "print the ledger's events from NATS as JSON lines (by default from the serve of the data directory, with its subscriber's credentials)", "tail [--subject PATTERN] [--from-start] [--limit N]", "ledger tail --subject 'ledger.cpts.*.PaymentDecided'", runTail),
 		command("nats-creds", "print the credentials of a user of the embedded NATS server (an NKey seed, for --nats-nkey): subscriber for a consumer", "nats-creds --role subscriber|publisher", "ledger nats-creds --role subscriber > consumer.nk", runNATSCreds),
 		command("completion", "print a shell completion script", "completion bash|zsh|fish", "source <(ledger completion bash)", cli.Completion),
@@ -77,7 +77,7 @@ func commands() []cli.Command {
 // --flag", or by "--flag" for every command.
 func flagValues() map[string][]string {
 	return map[string][]string{
-		"token --role":       {"auditor", "finance", "agent", "admin"},
+		"token --role":       {"auditor", "finance", "agent", "admin", "key_reader"},
 		"nats-creds --role":  {"subscriber", "publisher"},
 		"alerts --status":    query.AlertStatuses,
 		"contracts --status": {query.StatusLive, query.StatusTerminated},

@@ -153,7 +153,7 @@ func runServe(e *cli.Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	return server.Run(e.Ctx, server.Config{DataDir: e.Global.Data, Schemes: e.Schemes, ReplayHistory: replayHistory,
+	return server.Run(e.Ctx, server.Config{DataDir: e.Global.Data, Schemes: e.Schemes, Keys: e.Keys, ReplayHistory: replayHistory,
 		Log: cli.NewInfoLogger(e.Stderr), NATSURL: f.nats.url, NATSListen: f.listen, NATSOptions: opts,
 		DupWindow: f.dupWindow, Replicas: f.replicas, StatsEvery: f.statsEvery, MaxRelayLag: f.maxRelayLag,
 		Signer: f.sign, Witnesses: f.witnesses, CheckpointEvery: f.checkpointEvery, VerifyEvery: f.verifyEvery,
