@@ -49,7 +49,7 @@ func Command(e *cli.Env, args []string) error {
 			if c.Already {
 				state = "recorded before"
 			}
-			fmt.Fprintf(e.Stdout, "contract %s: erasure %s (retention ended %s)\n", c.ContractID, state, c.RetentionEnds)
+			fmt.Fprintf(e.Stdout, "contract %s: erasure %s (retention period to %s)\n", c.ContractID, state, c.RetentionEnds)
 		}
 		fmt.Fprintf(e.Stdout, "key %s destroyed: what it sealed reads [effacé] everywhere; the log, its chains and checkpoints are unchanged\n", rep.KeyID)
 		return nil
