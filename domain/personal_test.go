@@ -142,3 +142,28 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)
 }
+
+// What sealing and opening an event cost (docs/benchmarks.md): a
+// signature's two fields, the keys in memory.
+func BenchmarkPersonal(b *testing.B) {
+	keys, event := newRing(), uuid.New()
+	sealed, _ := domain.SealData(keys, "10001234567", event, []byte(signed), signedFields)
+	b.Run("seal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			domain.SealData(keys, "10001234567", event, []byte(signed), signedFields)
+		}
+	})
+	b.Run("open", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			domain.OpenData(keys, sealed, signedFields)
+		}
+	})
+	b.Run("not_sealed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			domain.OpenData(keys, []byte(signed), signedFields)
+		}
+	})
+}
