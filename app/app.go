@@ -102,6 +102,11 @@ type Options struct {
 	// ledger: a correction naming an event of another contract is then
 	// rejected as such (wrong_event) rather than as unknown.
 	Locate func(ctx context.Context, id uuid.UUID) (stream string, ok bool, err error)
+	// Erasing lets ErasePersonalData through: set by `ledger erase` only,
+	// which destroys the key once every contract recorded it. Sent any
+	// other way (ledger submit, the API) it is refused: recorded without
+	// the key destroyed, the contract would stop while its data stay.
+	Erasing bool
 }
 
 // DefaultSchemes are the schemes of the ledger.
@@ -185,6 +190,10 @@ func (l *Ledger) SubmitAs(ctx context.Context, actor string, line []byte) (Resul
 	}
 	if err := l.checkAhead(line); err != nil {
 		return Rejected(h.CommandID, err), nil
+	}
+	if h.Type == assistant.CmdErasePersonalData && !l.opts.Erasing {
+		return Rejected(h.CommandID, domain.Reject(assistant.CodeEraseWithLedgerErase, "type",
+			"ErasePersonalData is recorded by ledger erase, which destroys the doctor's key once every contract of theirs has recorded it (docs/privacy.md)")), nil
 	}
 	var res Result
 	if l.isReferenceCommand(h.Type) {

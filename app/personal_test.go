@@ -27,7 +27,7 @@ func TestSealedThroughTheCommandPath(t *testing.T) {
 	store := openStore(t, filepath.Join(dir, "events.db"))
 	keys := personal.At(dir)
 	t.Cleanup(func() { keys.Close() })
-	l := app.New(store, app.Options{ReplayHistory: true, Schemes: app.WithKeys(fixture.Schemes(), keys), Actor: "t"})
+	l := app.New(store, app.Options{ReplayHistory: true, Schemes: app.WithKeys(fixture.Schemes(), keys), Actor: "t", Erasing: true})
 	ctx := context.Background()
 	for i, want := range []struct{ ok, dup bool }{{true, false}, {true, true}} {
 		r, err := l.Submit(ctx, []byte(sealedSign))
@@ -48,6 +48,10 @@ func TestSealedThroughTheCommandPath(t *testing.T) {
 		t.Fatalf("the stored data show the RPPS: %s", evs[0].Data)
 	}
 	erase := `{"type":"ErasePersonalData","command_id":"p-erase","contract_id":"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7ec1","reason":"asked","legal_basis":"court order","erased_on":"2026-01-05"}`
+	plainPath := app.New(store, app.Options{ReplayHistory: true, Schemes: app.WithKeys(fixture.Schemes(), keys), Actor: "t"})
+	if r, _ := plainPath.Submit(ctx, []byte(erase)); r.OK || r.Error.Code != "erase_with_ledger_erase" {
+		t.Fatalf("an erasure submitted as any command: %+v", r)
+	}
 	if r, err := l.Submit(ctx, []byte(erase)); err != nil || !r.OK {
 		t.Fatalf("erase: %+v %v", r, err)
 	}

@@ -296,7 +296,7 @@ func sealedFlow(t *testing.T, store eventstore.Store) {
 	keys := personal.At(t.TempDir())
 	t.Cleanup(func() { keys.Close() })
 	const id = "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7eb1"
-	sealed := app.New(store, app.Options{ReplayHistory: true, Schemes: app.WithKeys(fixture.Schemes(), keys), Actor: "asyncapi-test"})
+	sealed := app.New(store, app.Options{ReplayHistory: true, Schemes: app.WithKeys(fixture.Schemes(), keys), Actor: "asyncapi-test", Erasing: true})
 	fixture.Submit(t, sealed, "assistant", [][]byte{
 		[]byte(`{"type":"SignAidContract","command_id":"s-sign","contract_id":"` + id + `","cpam":"CPAM Test","doctor":{"rpps":"` + sealedRPPS + `","specialty":"general_practice","sector":1,"optam":false,"group_practice":true,"underserved_zone":false,"coordinated_practice":true,"patientele_percentile":40,"born_on":"1970-05-04"},"option":"1/2","signed_on":"2024-07-01","band":"below_p90","patientele_baseline":900,"patientele_target":1000}`),
 		[]byte(`{"type":"RecordBankAccount","command_id":"s-acct","contract_id":"` + id + `","iban":"FR7630006000011234567890189","holder":"Dr Sealed","effective_on":"2024-07-01"}`),

@@ -52,6 +52,8 @@ const (
 	CodeNotSealed = "not_sealed"
 	// CodeRetentionNotOver: an erasure before the end of the retention period, without a legal basis.
 	CodeRetentionNotOver = "retention_not_over"
+	// CodeEraseWithLedgerErase: ErasePersonalData sent otherwise than by ledger erase (which destroys the key).
+	CodeEraseWithLedgerErase = "erase_with_ledger_erase"
 	// CodePersonalDataErased: a command on a contract whose doctor's personal data were erased.
 	CodePersonalDataErased = "personal_data_erased"
 	// CodeNoCommitment: a coordinated practice recorded for a contract with no commitment to one.

@@ -351,11 +351,18 @@ func (e *Env) CheckpointReader(tree *notary.Tree) func(name, arg string) ([]byte
 // a history replayed on its own dates) and the guarded read side, for a
 // command that reads the ledger and writes to it (pay run, pay import).
 func (e *Env) ReadWrite(actor string, replay bool, fn func(*app.Ledger, *query.Ledger) error) error {
+	return e.ReadWriteWith(app.Options{Actor: actor, ReplayHistory: replay}, fn)
+}
+
+// ReadWriteWith is ReadWrite with the command path's options (the schemes
+// are the Env's).
+func (e *Env) ReadWriteWith(opts app.Options, fn func(*app.Ledger, *query.Ledger) error) error {
 	store, err := e.OpenStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	ledger := app.New(store, app.Options{Actor: actor, Schemes: e.Schemes, ReplayHistory: replay})
+	opts.Schemes = e.Schemes
+	ledger := app.New(store, opts)
 	return e.Reads(func(q *query.Ledger) error { return fn(ledger, q) })
 }

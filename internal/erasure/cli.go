@@ -23,7 +23,7 @@ func Command(e *cli.Env, args []string) error {
 	if *person == "" || *reason == "" {
 		return cli.Usage("--person and --reason are required")
 	}
-	return e.ReadWrite(*actor, false, func(ledger *app.Ledger, q *query.Ledger) error {
+	return e.ReadWriteWith(app.Options{Actor: *actor, Erasing: true}, func(ledger *app.Ledger, q *query.Ledger) error {
 		rep, err := Erase(e.Ctx, ledger, q, e.Keys, Request{Person: *person, Reason: *reason, LegalBasis: *basis}, e.Log)
 		var refused *ErrRefused
 		if errors.As(err, &refused) {
