@@ -343,6 +343,10 @@ func (l *Ledger) apply(ctx context.Context, scheme domain.Scheme, cmd domain.Com
 			return Result{}, err
 		}
 		if err := seal(scheme, d.st.state, d.events, data); err != nil {
+			var re *domain.RejectedError
+			if errors.As(err, &re) {
+				return Rejected(meta.CommandID, err), nil
+			}
 			return Result{}, err
 		}
 		digest, err := keyDigest(scheme, d.st.state, d.events, print.Digest())

@@ -129,6 +129,19 @@ func TestEraseEndToEnd(t *testing.T) {
 		t.Fatalf("the restored ledger lost another doctor's data:\n%s", c)
 	}
 	must("--data", restored, "verify", "--checkpoint", cp, "--verifier-key", pub)
+
+	// Restored without the key store: the sealed data read [clé absente],
+	// and what would write more of a doctor's data is refused.
+	withheld := filepath.Join(base, "withheld")
+	must("--data", withheld, "restore", "--from", filepath.Join(base, "after.db"), "--without-keys")
+	if c := must("--data", withheld, "contract", "0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7ea1"); strings.Contains(c, keptRPPS) || !strings.Contains(c, "[clé absente]") {
+		t.Fatalf("a ledger restored without its key store:\n%s", c)
+	}
+	acct := filepath.Join(base, "acct.jsonl")
+	os.WriteFile(acct, []byte(`{"type":"RecordBankAccount","command_id":"w-acct","contract_id":"0190a0e2-7c4e-7b1a-9f3e-2d1c5b6a7ea1","iban":"FR7630006000011234567890189","holder":"Someone","effective_on":"2026-12-01"}`+"\n"), 0o600)
+	if code, out, _ := ledgerRun(t, "--data", withheld, "submit", "--file", acct); code != 1 || !strings.Contains(out, "personal_key_missing") {
+		t.Fatalf("a command writing a doctor's data without their key: exit %d %s", code, out)
+	}
 }
 
 // signatureOf returns the event id of a contract's signature.

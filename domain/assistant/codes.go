@@ -54,6 +54,8 @@ const (
 	CodeRetentionNotOver = "retention_not_over"
 	// CodeEraseWithLedgerErase: ErasePersonalData sent otherwise than by ledger erase (which destroys the key).
 	CodeEraseWithLedgerErase = "erase_with_ledger_erase"
+	// CodePersonalKeyMissing: a command that would write a doctor's personal data while the key store does not hold their key.
+	CodePersonalKeyMissing = "personal_key_missing"
 	// CodePersonalDataErased: a command on a contract whose doctor's personal data were erased.
 	CodePersonalDataErased = "personal_data_erased"
 	// CodeNoCommitment: a coordinated practice recorded for a contract with no commitment to one.

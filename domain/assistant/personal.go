@@ -68,7 +68,7 @@ func (d definition) SealEvents(state domain.State, events []domain.Event, ids []
 		}
 		person, ok := d.PersonOf(state, events)
 		if !ok {
-			return fmt.Errorf("assistant: %s of contract %s: the doctor's RPPS number cannot be read (erased, or its key is missing): nothing personal can be sealed for them", e.EventType(), ids[i])
+			return domain.Reject(CodePersonalKeyMissing, "contract_id", fmt.Sprintf("%s would write the doctor's personal data, but their RPPS number cannot be read: the key store does not hold their key (restore it with the log, docs/privacy.md)", e.EventType()))
 		}
 		sealed, err := domain.SealData(d.keys, person, ids[i], data[i], fields)
 		if err != nil {
