@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	sqles "github.com/hallgren/eventsourcing/eventstore/sql"
 	"github.com/hallgren/eventsourcing/core"
+	sqles "github.com/hallgren/eventsourcing/eventstore/sql"
 	_ "github.com/mattn/go-sqlite3" // the driver the peer's README names
 
 	"github.com/cptsledger/ledger/eventstore"
