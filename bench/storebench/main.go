@@ -39,6 +39,7 @@ var (
 	dir         = flag.String("dir", "", "where the fresh directories go (default: the system's temporary directory; the same file system for every store)")
 	straceFlag  = flag.Bool("strace", false, "first count each store's fsyncs per commit under strace")
 	child       = flag.String("child", "", "internal: run one store's sequential appends for -strace")
+	reopen      = flag.Int("reopen", 0, "only time the prototype's opening of a log of this many events (its indexes rebuilt by reading the file)")
 )
 
 // workload is one measurement: a rate (events/s) or a duration per item.
@@ -61,6 +62,13 @@ func main() {
 	flag.Parse()
 	if *child != "" {
 		os.Exit(runChild(*child))
+	}
+	if *reopen > 0 {
+		if err := timeReopen(*reopen); err != nil {
+			fmt.Fprintln(os.Stderr, "storebench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	fmt.Printf("storebench: %d rounds, %s %s/%s, GOMAXPROCS=%d, %s\n", *rounds, runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
@@ -244,27 +252,34 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// report prints, per workload, each store's median and runs, and the
-// ratios of the ledger to the peer and to the ceiling.
+// report prints, per workload, each store's median, the same-run ratios to
+// the peer (for the load, the peer's time over the store's: > 1 is ahead)
+// and the ledger's to the ceiling, then every run.
 func report(results map[string]map[string][]float64) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\tledger\tpeer\tceiling\tledger / peer\tledger / ceiling\truns (ledger | peer | ceiling)")
+	fmt.Fprintln(tw, "workload\tledger\tpeer\tprototype\tceiling\tledger / peer\tprototype / peer\tledger / ceiling\t")
 	for _, w := range workloads {
 		r := results[w.name]
-		l, p := median(r["ledger"]), median(r["peer"])
-		ratio := l / p
-		if w.unit == "µs" {
-			ratio = p / l // a time: how many times faster
+		ratio := func(a, b string) string {
+			x, y := median(r[a]), median(r[b])
+			if w.unit == "µs" {
+				x, y = y, x
+			}
+			return fmt.Sprintf("%.2f", x/y)
 		}
 		c, cr := "—", "—"
 		if w.ceiling {
-			c, cr = fmt.Sprintf("%.0f %s", median(r["ceiling"]), w.unit), fmt.Sprintf("%.2f", l/median(r["ceiling"]))
+			c, cr = fmt.Sprintf("%.0f %s", median(r["ceiling"]), w.unit), fmt.Sprintf("%.2f", median(r["ledger"])/median(r["ceiling"]))
 		}
-		fmt.Fprintf(tw, "%s\t%.0f %s\t%.0f %s\t%s\t%.2f\t%s\t%s | %s | %s\n", w.name, l, w.unit, p, w.unit, c, ratio, cr,
-			runs(r["ledger"]), runs(r["peer"]), runs(r["ceiling"]))
+		fmt.Fprintf(tw, "%s\t%.0f %s\t%.0f %s\t%.0f %s\t%s\t%s\t%s\t%s\t\n", w.name, median(r["ledger"]), w.unit, median(r["peer"]), w.unit,
+			median(r["prototype"]), w.unit, c, ratio("ledger", "peer"), ratio("prototype", "peer"), cr)
 	}
 	tw.Flush()
-	fmt.Println("ratios: ledger / peer (for the load, peer time / ledger time: > 1 is the ledger ahead), medians of the rounds")
+	fmt.Println("runs (ledger | peer | prototype | ceiling):")
+	for _, w := range workloads {
+		r := results[w.name]
+		fmt.Printf("  %s: %s | %s | %s | %s\n", w.name, runs(r["ledger"]), runs(r["peer"]), runs(r["prototype"]), runs(r["ceiling"]))
+	}
 }
 
 func runs(v []float64) string {

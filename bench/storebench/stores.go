@@ -47,6 +47,7 @@ type opener struct {
 var stores = []opener{
 	{"ledger", openLedger},
 	{"peer", openPeer},
+	{"prototype", openSegment}, // ADR 0004's append-only log
 }
 
 // ceiling is the append-only log of the store's own benchmarks
