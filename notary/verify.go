@@ -99,7 +99,7 @@ func VerifyLog(ctx context.Context, store eventstore.Store, cps []Named, tree *T
 	if err := compare(); err != nil && !errors.Is(err, errStop) {
 		return LogReport{}, err
 	}
-	err := eventstore.EachPage(ctx, store, func(batch []eventstore.Envelope) error {
+	err := eventstore.EachPageAhead(ctx, store, func(batch []eventstore.Envelope) error {
 		if failed != nil {
 			return errStop
 		}
