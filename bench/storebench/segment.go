@@ -179,19 +179,7 @@ func (l *segmentLog) writer() {
 	group := make([]*segReq, 0, 256)
 	var buf []byte
 	for r := range l.reqs {
-		group = append(group[:0], r)
-	drain:
-		for len(group) < cap(group) {
-			select {
-			case r, ok := <-l.reqs:
-				if !ok {
-					break drain
-				}
-				group = append(group, r)
-			default:
-				break drain
-			}
-		}
+		group = gather(append(group[:0], r), l.reqs)
 		l.commit(group, &buf)
 	}
 }

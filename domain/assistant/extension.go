@@ -301,28 +301,19 @@ func (c *Contract) computeExtension(cand candidate, decidedOn domain.Date) (Paym
 		return PaymentDecided{}, fmt.Errorf("assistant: no extension aid for year %d: %v", cand.year, err)
 	}
 	share := aid.Mul(domain.Ratio(int64(days), int64(yearDays)))
-	rb, x := c.Rulebook, c.Extension
+	x := c.Extension
 	args := []any{"year", cand.year, "aid", aid.Decimal(2), "added_fte", x.AddedFTE, "days", days, "year_days", yearDays}
-	var amount domain.Money
-	var formula string
-	switch cand.kind {
-	case KindExtensionInstalment1:
-		amount = share.Mul(domain.ExactDecimal(rb.Instalment1Rate)).Cents()
-		formula, args = domain.FormulaAidExtension1, append(args, "rate", rb.Instalment1Rate)
-	case KindExtensionInstalment2:
-		rate, _ := c.Rate(cand.year)
-		first, ok := c.Payment(KindExtensionInstalment1, cand.year)
-		if !ok {
-			return PaymentDecided{}, fmt.Errorf("assistant: extension instalment 2 of year %d before its instalment 1", cand.year)
+	amount, formula := domain.Money{}, domain.FormulaAidExtension1
+	if cand.kind == KindExtensionInstalment1 {
+		amount, _, _, _ = c.instalment(share, cand.year, "")
+		args = append(args, "rate", c.Rulebook.Instalment1Rate)
+	} else {
+		rate, first, err := domain.Exact{}, domain.Money{}, error(nil)
+		if amount, rate, first, err = c.instalment(share, cand.year, KindExtensionInstalment1); err != nil {
+			return PaymentDecided{}, err
 		}
-		amount = share.Mul(rate).Sub(first.Amount.Exact()).Cents()
-		formula, args = domain.FormulaAidExtension2, append(args, "rate", rate.Decimal(6), "first", first.Amount)
+		formula, args = domain.FormulaAidExtension2, append(args, "rate", rate.Decimal(6), "first", first)
 	}
 	args = append(args, "table", table, "band", c.Terms.Band)
-	return PaymentDecided{
-		PaymentID: PaymentID(c.ID, cand.kind, cand.year), ContractID: c.ID, Kind: cand.kind, ContractYear: cand.year,
-		DueOn: cand.dueOn, DecidedOn: decidedOn, Status: domain.StatusDecided, Amount: amount, Rulebook: x.Rulebook,
-		Table: table, Rule: ruleText[cand.kind],
-		Lines: []domain.Line{domain.NewLine("", ComponentExtension, amount, formula, args...)},
-	}, nil
+	return c.payment(cand, decidedOn, x.Rulebook, table, domain.NewLine("", ComponentExtension, amount, formula, args...)), nil
 }

@@ -144,26 +144,46 @@ func (c *Contract) compute(cand candidate, decidedOn domain.Date) (PaymentDecide
 		amount = aid.Cents()
 		formula, args = domain.FormulaAidYear, []any{"year", cand.year, "aid", aid.Decimal(2)}
 	case KindInstalment1:
-		amount = aid.Mul(domain.ExactDecimal(rb.Instalment1Rate)).Cents()
+		amount, _, _, _ = c.instalment(aid, cand.year, "")
 		formula, args = domain.FormulaAidInstalment1, []any{"rate", rb.Instalment1Rate, "year", cand.year, "aid", aid.Decimal(2)}
 	case KindInstalment2:
-		rate, _ := c.Rate(cand.year)
-		first, ok := c.Payment(KindInstalment1, cand.year)
-		if !ok {
-			return PaymentDecided{}, fmt.Errorf("assistant: instalment 2 of year %d before its instalment 1", cand.year)
+		var rate domain.Exact
+		var first domain.Money
+		var err error
+		if amount, rate, first, err = c.instalment(aid, cand.year, KindInstalment1); err != nil {
+			return PaymentDecided{}, err
 		}
-		amount = aid.Mul(rate).Sub(first.Amount.Exact()).Cents()
 		r := c.Reports[cand.year-1]
 		formula, args = domain.FormulaAidInstalment2, []any{"year", cand.year, "aid", aid.Decimal(2), "rate", rate.Decimal(6),
-			"patientele", r.Patientele, "baseline", c.Terms.PatienteleBaseline, "target", c.Terms.PatienteleTarget, "first", first.Amount}
+			"patientele", r.Patientele, "baseline", c.Terms.PatienteleBaseline, "target", c.Terms.PatienteleTarget, "first", first}
 	}
 	args = append(args, "table", table, "option", c.Terms.Option, "band", c.Terms.Band)
+	return c.payment(cand, decidedOn, rb.ID, table, domain.NewLine("", "aid", amount, formula, args...)), nil
+}
+
+// instalment is a year's instalment from year 3 on an aid (the year's, or
+// the added share's): without firstKind, the first, the aid × the
+// rulebook's instalment_1_rate; with it, the second, the aid × the
+// objective rate less the first (negative: a recovery). Each rounded once.
+func (c *Contract) instalment(aid domain.Exact, year int, firstKind string) (amount domain.Money, rate domain.Exact, first domain.Money, err error) {
+	if firstKind == "" {
+		return aid.Mul(domain.ExactDecimal(c.Rulebook.Instalment1Rate)).Cents(), domain.Exact{}, domain.Money{}, nil
+	}
+	rate, _ = c.Rate(year)
+	p, ok := c.Payment(firstKind, year)
+	if !ok {
+		return domain.Money{}, rate, first, fmt.Errorf("assistant: the second instalment of year %d before its first (%s)", year, firstKind)
+	}
+	return aid.Mul(rate).Sub(p.Amount.Exact()).Cents(), rate, p.Amount, nil
+}
+
+// payment is a decision of one line.
+func (c *Contract) payment(cand candidate, decidedOn domain.Date, rulebook, table string, line domain.Line) PaymentDecided {
 	return PaymentDecided{
 		PaymentID: PaymentID(c.ID, cand.kind, cand.year), ContractID: c.ID, Kind: cand.kind, ContractYear: cand.year,
-		DueOn: cand.dueOn, DecidedOn: decidedOn, Status: domain.StatusDecided, Amount: amount, Rulebook: rb.ID,
-		Table: table, Rule: ruleText[cand.kind],
-		Lines: []domain.Line{domain.NewLine("", "aid", amount, formula, args...)},
-	}, nil
+		DueOn: cand.dueOn, DecidedOn: decidedOn, Status: domain.StatusDecided, Amount: line.Amount, Rulebook: rulebook,
+		Table: table, Rule: ruleText[cand.kind], Lines: []domain.Line{line},
+	}
 }
 
 // RuleTexts lists the rule each kind of payment cites: a test checks that
