@@ -108,6 +108,9 @@ func VerifyLog(ctx context.Context, store eventstore.Store, cps []Named, tree *T
 			if err != nil {
 				return err
 			}
+			if len(cps) == 0 {
+				continue // no root to compare: the chains alone (a third less work an event)
+			}
 			leaf := tlog.RecordHash(h[:])
 			if err := rng.Append(leaf[:], nil); err != nil {
 				return err
