@@ -355,25 +355,101 @@ func EachPage(ctx context.Context, s Store, fn func([]Envelope) error) error {
 	return EachPageAfter(ctx, s, 0, fn)
 }
 
-// EachPageAhead is EachPage with the next page read while fn works on the
+// DensePositions is a store whose positions are 1, 2, 3, … without a gap
+// (the embedded store's: the one writer gives each event the next).
+// EachPageAhead then reads two pages at once, each from where dense
+// positions put it, and checks that they began and ended there.
+type DensePositions interface{ DensePositions() bool }
+
+// aheadPage is a page read ahead: the events after a position.
+type aheadPage struct {
+	batch []Envelope
+	after Position
+	err   error
+}
+
+// EachPageAhead is EachPage with the next pages read while fn works on the
 // current one: for the walks of the whole log that do work per event (the
-// checks of verify), which then take both cores — one reading, one
-// checking. The reading stops when fn fails, and EachPageAhead returns
-// only once it has.
+// checks of verify), which then take both cores. On a store of dense
+// positions two readers take the pages in turn; a page not where dense
+// positions put it (a gap: a row removed) sends the walk on from the last
+// page delivered, one page at a time, as EachPage reads: fn sees the same
+// events in the same order either way. The reading stops when fn fails,
+// and EachPageAhead returns only once it has.
 func EachPageAhead(ctx context.Context, s Store, fn func([]Envelope) error) error {
-	type page struct {
-		batch []Envelope
-		after Position
-		err   error
+	var from Position
+	if d, ok := s.(DensePositions); ok && d.DensePositions() {
+		last, done, err := eachDense(ctx, s, fn)
+		if done || err != nil {
+			return err
+		}
+		from = last
 	}
+	return eachAhead(ctx, s, from, fn)
+}
+
+// eachDense reads pages 0, 2, 4, … and 1, 3, 5, … on two goroutines and
+// hands them to fn in order; done is false when a page was not where dense
+// positions put it (last: the last position fn was given).
+func eachDense(ctx context.Context, s Store, fn func([]Envelope) error) (last Position, done bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	pages := make(chan page, 1)
+	readers := [2]chan aheadPage{make(chan aheadPage, 1), make(chan aheadPage, 1)}
+	for r, out := range readers {
+		go func() {
+			defer close(out)
+			for after := Position(r * VerifyPage); ; after += 2 * VerifyPage {
+				batch, err := s.ReadAll(ctx, after, VerifyPage)
+				select {
+				case out <- aheadPage{batch, after, err}:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil || len(batch) < VerifyPage {
+					return
+				}
+			}
+		}()
+	}
+	defer func() {
+		cancel()
+		for _, r := range readers { // both readers are done before the store may be closed
+			for range r {
+			}
+		}
+	}()
+	for k := 0; ; k++ {
+		p, ok := <-readers[k%2]
+		switch {
+		case !ok:
+			return last, false, nil
+		case p.err != nil:
+			return last, true, fmt.Errorf("read the log after %d: %w", p.after, p.err)
+		case len(p.batch) > 0 && (p.batch[0].Position != p.after+1 || p.batch[len(p.batch)-1].Position != p.after+Position(len(p.batch))):
+			return last, false, nil
+		}
+		if len(p.batch) > 0 {
+			if err := fn(p.batch); err != nil {
+				return last, true, err
+			}
+			last = p.batch[len(p.batch)-1].Position
+		}
+		if len(p.batch) < VerifyPage {
+			return last, true, nil
+		}
+	}
+}
+
+// eachAhead reads the pages after from one after the other on a goroutine,
+// the next while fn works on the current.
+func eachAhead(ctx context.Context, s Store, from Position, fn func([]Envelope) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	pages := make(chan aheadPage, 1)
 	go func() {
 		defer close(pages)
-		for after := Position(0); ; {
+		for after := from; ; {
 			batch, err := s.ReadAll(ctx, after, VerifyPage)
 			select {
-			case pages <- page{batch, after, err}:
+			case pages <- aheadPage{batch, after, err}:
 			case <-ctx.Done():
 				return
 			}

@@ -193,6 +193,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
+// DensePositions implements eventstore.DensePositions: the writer gives
+// each event the next position (see the package comment), so a walk of the
+// log may read two pages at once where they must begin (a gap — a row
+// removed — is found, and the walk reads on one page at a time).
+func (s *Store) DensePositions() bool { return true }
+
 // DB returns a read-only handle on the database, for inspection and tools.
 func (s *Store) DB() *sql.DB { return s.rdb }
 
