@@ -123,8 +123,10 @@ func check(ctx context.Context, q *query.Ledger, contracts []query.PersonalContr
 		rep.Contracts = append(rep.Contracts, Contract{ContractID: pc.ContractID, RetentionEnds: ends, Already: !pc.ErasedOn.IsZero()})
 		switch {
 		case !pc.ErasedOn.IsZero():
-		case pc.KeyID != rep.KeyID:
+		case pc.KeyID == "":
 			problems = append(problems, fmt.Sprintf("contract %s: the doctor's data were recorded in clear, before personal data were sealed: no key erases them (docs/privacy.md)", pc.ContractID))
+		case pc.KeyID != rep.KeyID:
+			problems = append(problems, fmt.Sprintf("contract %s: sealed under key %s, not the doctor's key %s in the key store: the key store is not this log's (restored from elsewhere?)", pc.ContractID, pc.KeyID, rep.KeyID))
 		case today.Before(ends) && r.LegalBasis == "":
 			problems = append(problems, fmt.Sprintf("contract %s: kept until %s (the last payment + %d years); --legal-basis to erase before", pc.ContractID, ends, c.Rulebook.PersonalDataRetentionYears))
 		}
