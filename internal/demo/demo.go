@@ -179,8 +179,18 @@ func aid(e *Env, db *projections.DB) error {
 	}
 	fmt.Fprintf(tw, "all\t\t%d\t\n", total)
 	tw.Flush()
-	fmt.Fprintln(e.Out)
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var extended int
+	var added int64
+	if err := db.SQL().QueryRowContext(e.Ctx, `SELECT COUNT(DISTINCT contract_id), COALESCE(SUM(amount_cents), 0) FROM payments
+		WHERE kind IN ('extension_instalment_1', 'extension_instalment_2')`).Scan(&extended, &added); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Out, "   extended under the 2024 convention (ExtendAssistant, a GP's full-time assistant + 1/2 or 1 FTE): %d contracts, %s decided for the added shares\n\n",
+		extended, domain.MoneyFromCents(added))
+	return nil
 }
 
 func alerts(e *Env, q *query.Ledger, today domain.Date) error {
@@ -188,16 +198,25 @@ func alerts(e *Env, q *query.Ledger, today domain.Date) error {
 	if err != nil {
 		return err
 	}
-	count := map[string]int{}
+	count, commitments := map[string]int{}, map[string]int{}
 	for _, a := range alerts {
+		if a.Kind == assistant.DeadlineKindCommitment {
+			commitments[a.Status]++ // an aid contract's, told apart below
+			continue
+		}
 		count[a.Status]++
 	}
 	fmt.Fprintf(e.Out, "== Deadline alerts as of %s (window %d days; ledger alerts --as-of %s)\n", today, cpts.DueSoonDays, today)
 	for _, s := range []string{cpts.AlertOverdue, cpts.AlertDueSoon, cpts.AlertPending, cpts.AlertMetLate, cpts.AlertMet} {
 		fmt.Fprintf(e.Out, "   %-9s %5d\n", s, count[s])
 	}
+	fmt.Fprintf(e.Out, "   aid contracts signed under avenant 7 without a coordinated practice, their commitment to join one within 24 months: %d overdue (payments suspended), %d met late, %d met, %d pending\n",
+		commitments[cpts.AlertOverdue], commitments[cpts.AlertMetLate], commitments[cpts.AlertMet], commitments[cpts.AlertPending]+commitments[cpts.AlertDueSoon])
 	shown := 0
 	for _, a := range alerts {
+		if a.Kind == assistant.DeadlineKindCommitment {
+			continue
+		}
 		if a.Status == cpts.AlertOverdue || a.Status == cpts.AlertDueSoon {
 			if shown == 0 {
 				fmt.Fprintln(e.Out, "   first deadlines needing action:")

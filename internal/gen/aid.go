@@ -125,6 +125,13 @@ func aidContract(rng *rand.Rand, opts AidOptions, i int, signed domain.Date, emi
 	// then the practice.
 	cpam := regions[rng.IntN(len(regions))].cpam
 	doctor := aidDoctor(rng, specialty, sector, optam, underserved, signed, baseline)
+	// The draws added since (coordinated practice, extensions) come from a
+	// source of the contract's own: every draw above stays what it was.
+	later := rand.New(rand.NewPCG(opts.Seed^0x2024, uint64(i)))
+	var joined domain.Date
+	if am2019 && later.Float64() < 0.1 {
+		joined = commitment(later, signed, doctor)
+	}
 	emit(signed, 0, map[string]any{"type": "SignAidContract", "command_id": cmd("sign", 0), "contract_id": id,
 		"cpam": cpam, "doctor": doctor, "option": option, "signed_on": signed.String(),
 		"band": band, "patientele_baseline": baseline, "patientele_target": target})
@@ -132,18 +139,27 @@ func aidContract(rng *rand.Rand, opts AidOptions, i int, signed domain.Date, emi
 	hired := signed.AddDays(5 + rng.IntN(110))
 	emit(hired, 1, map[string]any{"type": "HireAssistant", "command_id": cmd("hire", 0), "contract_id": id, "hired_on": hired.String()})
 	last := 5
+	var terminated domain.Date
 	if rng.Float64() < 0.02 {
-		t := years.Start(2).AddDays(rng.IntN(2 * 365))
-		last = years.Of(t)
-		emit(t, 2, map[string]any{"type": "TerminateContract", "command_id": cmd("terminate", 0), "contract_id": id,
-			"terminated_on": t.String(), "reason": "l'assistant a quitté le cabinet"})
+		terminated = years.Start(2).AddDays(rng.IntN(2 * 365))
+		last = years.Of(terminated)
+		emit(terminated, 2, map[string]any{"type": "TerminateContract", "command_id": cmd("terminate", 0), "contract_id": id,
+			"terminated_on": terminated.String(), "reason": "l'assistant a quitté le cabinet"})
 	}
-	for k := 1; k < last; k++ {
-		on := years.End(k).AddDays(10 + rng.IntN(50))
-		p := baseline + int(float64(target-baseline+20)*(0.2+rng.Float64()))
-		emit(on, 3, map[string]any{"type": "ReportPatientele", "command_id": cmd("report", k), "contract_id": id,
-			"contract_year": k, "reported_on": on.String(), "patientele": p})
+	if !joined.IsZero() && (terminated.IsZero() || joined.Before(terminated)) {
+		emit(joined, 2, map[string]any{"type": "RecordCoordinatedPractice", "command_id": cmd("join", 0), "contract_id": id,
+			"joined_on": joined.String(), "form": coordinatedForms[later.IntN(len(coordinatedForms))]})
 	}
+	reports := aidReports(rng, id, years, last, baseline, target, emit)
+	if option == "1" && specialty == "general_practice" && last == 5 && later.Float64() < 0.3 {
+		extension(later, id, years, target, reports, emit)
+	}
+	aidDecisions(opts, id, signed, emit)
+}
+
+// aidDecisions emits the contract's DecideDuePayments: on Today, and on the
+// first day of each quarter when asked.
+func aidDecisions(opts AidOptions, id uuid.UUID, signed domain.Date, emit func(domain.Date, int, map[string]any)) {
 	dates := []domain.Date{opts.Today}
 	if opts.DecideQuarterly {
 		y, m, _ := signed.YMD()
@@ -153,6 +169,61 @@ func aidContract(rng *rand.Rand, opts AidOptions, i int, signed domain.Date, emi
 		}
 	}
 	for j, d := range dates {
-		emit(d, 9, map[string]any{"type": "DecideDuePayments", "command_id": cmd("decide", j), "contract_id": id, "as_of": d.String()})
+		emit(d, 9, map[string]any{"type": "DecideDuePayments", "command_id": fmt.Sprintf("%s-decide-%d", id, j), "contract_id": id, "as_of": d.String()})
 	}
+}
+
+type report struct {
+	on         domain.Date
+	patientele int
+}
+
+var coordinatedForms = []string{"cpts", "msp", "esp", "cds"}
+
+// commitment makes an avenant-7 doctor sign without a coordinated practice
+// and returns the day they join one: most within the two years, some late,
+// one in ten never (zero).
+func commitment(later *rand.Rand, signed domain.Date, doctor map[string]any) domain.Date {
+	doctor["coordinated_practice"] = false
+	if later.Float64() < 0.1 {
+		return domain.Date{}
+	}
+	return signed.AddDays(30 + later.IntN(900))
+}
+
+// extension adds 1/2 or 1 FTE to a GP's full-time contract in year 3 or 4,
+// in a priority zone, when the 2024 convention is in force and the last
+// patientèle reported by then reached the target (the rules of
+// ExtendAssistant: the generator asks only what is accepted).
+func extension(later *rand.Rand, id uuid.UUID, years domain.ContractYears, target int, reports map[int]report, emit func(domain.Date, int, map[string]any)) {
+	on := years.Start(3).AddDays(later.IntN(2 * 365))
+	last := 0
+	for k, r := range reports { // those recorded by then: submitted in date order, a report before the extension of its day
+		if k > last && !r.on.After(on) {
+			last = k
+		}
+	}
+	if on.Before(am2024) || last == 0 || reports[last].patientele < target {
+		return
+	}
+	fte := "1/2"
+	if later.Float64() < 0.3 {
+		fte = "1"
+	}
+	emit(on, 4, map[string]any{"type": "ExtendAssistant", "command_id": fmt.Sprintf("%s-extend-0", id), "contract_id": id,
+		"added_fte": fte, "on": on.String(), "priority_zone": true})
+}
+
+// aidReports emits the patientèle reported for each year before last, and
+// returns them.
+func aidReports(rng *rand.Rand, id uuid.UUID, years domain.ContractYears, last, baseline, target int, emit func(domain.Date, int, map[string]any)) map[int]report {
+	reports := map[int]report{}
+	for k := 1; k < last; k++ {
+		on := years.End(k).AddDays(10 + rng.IntN(50))
+		p := baseline + int(float64(target-baseline+20)*(0.2+rng.Float64()))
+		reports[k] = report{on, p}
+		emit(on, 3, map[string]any{"type": "ReportPatientele", "command_id": fmt.Sprintf("%s-report-%d", id, k), "contract_id": id,
+			"contract_year": k, "reported_on": on.String(), "patientele": p})
+	}
+	return reports
 }

@@ -125,12 +125,27 @@ func TestGeneratedAidHistoriesAreValid(t *testing.T) {
 			state[id].Apply(e)
 		}
 	}
+	extended, committed, joined := 0, 0, 0
 	for _, c := range state {
 		if c.Terms.Option == "1/2" {
 			half++
 		}
+		if c.Extension != nil {
+			extended++
+		}
+		if cm := c.Commitment(); cm != nil {
+			committed++
+			if !cm.Done.IsZero() {
+				joined++
+			}
+		}
 	}
 	if len(state) != 2000 || half < 800 || half > 1200 {
 		t.Fatalf("%d contracts, %d on 1/2 FTE", len(state), half)
+	}
+	// The 2024 rules and avenant 7's commitment are in the history too.
+	t.Logf("%d contracts extended, %d signed without a coordinated practice (%d joined one)", extended, committed, joined)
+	if extended < 10 || committed < 50 || joined == committed || joined == 0 {
+		t.Fatalf("%d contracts extended, %d signed without a coordinated practice (%d joined one)", extended, committed, joined)
 	}
 }
