@@ -188,8 +188,8 @@ func aid(e *Env, db *projections.DB) error {
 		WHERE kind IN ('extension_instalment_1', 'extension_instalment_2')`).Scan(&extended, &added); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Out, "   extended under the 2024 convention (ExtendAssistant, a GP's full-time assistant + 1/2 or 1 FTE): %d contracts, %s decided for the added shares\n\n",
-		extended, domain.MoneyFromCents(added))
+	fmt.Fprintf(e.Out, "   extended under the 2024 convention (ExtendAssistant, a GP's full-time assistant + 1/2 or 1 FTE): %d contracts, %s € decided for the added shares\n\n",
+		extended, textout.GroupThousands(domain.MoneyFromCents(added)))
 	return nil
 }
 
