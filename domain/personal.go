@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 )
 
@@ -315,11 +316,14 @@ func gcm(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// objectOf reads an event's data as a JSON object, member by member.
+// objectOf reads an event's data as a JSON object, member by member, as
+// strictly as the decoders read it afterwards: a name given twice is
+// refused here, not collapsed into one that the strict decoding would
+// then accept.
 func objectOf(data []byte) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
-		return nil, fmt.Errorf("personal data: an event's data is not a JSON object")
+	if err := jsonv2.Unmarshal(data, &obj); err != nil || obj == nil {
+		return nil, fmt.Errorf("personal data: an event's data is not one JSON object with each name once: %v", err)
 	}
 	return obj, nil
 }

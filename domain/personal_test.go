@@ -126,6 +126,12 @@ func TestSealedPartsAreStrict(t *testing.T) {
 	if out, o, err := domain.OpenData(keys, []byte(signed), signedFields); err != nil || o != nil || !bytes.Equal(out, []byte(signed)) {
 		t.Fatalf("data recorded in clear opens as is: %s %+v %v", out, o, err)
 	}
+	// A name given twice is refused, not collapsed into one the strict
+	// decoding would accept.
+	twice := bytes.Replace(sealed, []byte(`"option":"1/2"`), []byte(`"option":"1/2","option":"1"`), 1)
+	if _, _, err := domain.OpenData(keys, twice, signedFields); err == nil {
+		t.Fatal("data with a name given twice opened")
+	}
 }
 
 func sameJSON(t *testing.T, a, b []byte) bool {
