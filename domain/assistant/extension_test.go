@@ -2,8 +2,14 @@ package assistant_test
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+	"pgregory.net/rapid"
+
+	"github.com/cptsledger/ledger/domain"
 	"github.com/cptsledger/ledger/domain/assistant"
 )
 
@@ -168,4 +174,77 @@ func TestCoordinatedPracticeCommitment(t *testing.T) {
 	early.do(assistant.CmdRecordCoordinatedPractice, `"joined_on":"2021-11-02","form":"msp"`)
 	early.decide("2022-03-01")
 	early.want(assistant.KindInstalment1, 3, "2022-03-01", "5250.00", "2019")
+}
+
+// The same facts give the same payments whenever they are decided: a
+// contract extended (2024) or committed to a coordinated practice (avenant
+// 7), decided at each report and on each fact's day, or once years later,
+// decides the same payments, due on the same days, for the same amounts.
+func TestPropertyDecisionTimeDoesNotChangeExtensionsOrCommitments(t *testing.T) {
+	extended, suspended, runs := 0, 0, 0
+	defer func() { t.Logf("%d of %d lifecycles extended, %d held payments for a missed commitment", extended, runs, suspended) }()
+	rapid.Check(t, func(rt *rapid.T) {
+		runs++
+		committed := rapid.Bool().Draw(rt, "avenant_7_commitment")
+		signed, option, d := domain.MustDate("2024-06-22").AddDays(rapid.IntRange(0, 400).Draw(rt, "signed_offset")), "1", gp2024
+		if committed {
+			signed, option = domain.MustDate("2019-08-20").AddDays(rapid.IntRange(0, 900).Draw(rt, "signed_offset")), "1/2"
+			d = doctor{"general_practice", 1, false, true, false, false, ""}
+		}
+		baseline := rapid.IntRange(800, 2000).Draw(rt, "baseline")
+		target := baseline + rapid.IntRange(0, 200).Draw(rt, "target_delta")
+		type fact struct {
+			on         domain.Date
+			typ, field string
+		}
+		years := domain.ContractYears{Signed: signed, Count: 5}
+		facts := []fact{{signed.AddDays(rapid.IntRange(0, 300).Draw(rt, "hire_offset")), assistant.CmdHireAssistant, ""}}
+		for k := 1; k <= 4; k++ {
+			on := years.End(k).AddDays(rapid.IntRange(0, 90).Draw(rt, fmt.Sprintf("report_delay_%d", k)))
+			p := rapid.IntRange(baseline/2, target+200).Draw(rt, fmt.Sprintf("patientele_%d", k))
+			facts = append(facts, fact{on, assistant.CmdReportPatientele, fmt.Sprintf(`"contract_year":%d,"reported_on":%q,"patientele":%d`, k, on, p)})
+		}
+		if committed {
+			on := signed.AddDays(rapid.IntRange(30, 1200).Draw(rt, "joined_offset"))
+			facts = append(facts, fact{on, assistant.CmdRecordCoordinatedPractice, fmt.Sprintf(`"joined_on":%q,"form":"msp"`, on)})
+		} else {
+			on := years.Start(3).AddDays(rapid.IntRange(0, 700).Draw(rt, "extend_offset"))
+			facts = append(facts, fact{on, assistant.CmdExtendAssistant, fmt.Sprintf(`"on":%q,"added_fte":"1/2","priority_zone":true`, on)})
+		}
+		slices.SortStableFunc(facts, func(a, b fact) int { return a.on.Compare(b.on) })
+		run := func(decideEach bool) []string {
+			l := &lifecycle{t: t, c: assistant.NewContract(uuid.MustParse(cid))}
+			l.do(assistant.CmdSignAidContract, signFields(d, option, signed.String(), "below_p90", baseline, target))
+			for _, f := range facts {
+				if f.typ == assistant.CmdHireAssistant {
+					f.field = fmt.Sprintf(`"hired_on":%q`, f.on)
+				}
+				if _, err := l.try(f.typ, f.field); err != nil {
+					continue // refused (an extension whose conditions fail): refused alike in both runs
+				}
+				l.do(f.typ, f.field)
+				if decideEach {
+					l.decide(f.on.String())
+				}
+			}
+			l.decide("2031-12-31")
+			if !decideEach {
+				if l.c.Extension != nil {
+					extended++
+				}
+				if cm := l.c.Commitment(); cm != nil && cm.Done.After(cm.Deadline) {
+					suspended++
+				}
+			}
+			var out []string
+			for _, p := range l.c.Payments {
+				out = append(out, fmt.Sprintf("%s y%d due %s %s", p.Kind, p.ContractYear, p.DueOn, p.Amount))
+			}
+			slices.Sort(out)
+			return out
+		}
+		if now, later := run(true), run(false); !slices.Equal(now, later) {
+			rt.Fatalf("decided as the facts came:\n%s\ndecided once, later:\n%s", strings.Join(now, "\n"), strings.Join(later, "\n"))
+		}
+	})
 }
