@@ -182,7 +182,9 @@ func TestCoordinatedPracticeCommitment(t *testing.T) {
 // decides the same payments, due on the same days, for the same amounts.
 func TestPropertyDecisionTimeDoesNotChangeExtensionsOrCommitments(t *testing.T) {
 	extended, suspended, runs := 0, 0, 0
-	defer func() { t.Logf("%d of %d lifecycles extended, %d held payments for a missed commitment", extended, runs, suspended) }()
+	defer func() {
+		t.Logf("%d of %d lifecycles extended, %d held payments for a missed commitment", extended, runs, suspended)
+	}()
 	rapid.Check(t, func(rt *rapid.T) {
 		runs++
 		committed := rapid.Bool().Draw(rt, "avenant_7_commitment")
