@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/cptsledger/ledger/eventstore"
@@ -78,12 +77,12 @@ func VerifyLog(ctx context.Context, store eventstore.Store, cps []Named, tree *T
 	cps = slices.Clone(cps)
 	slices.SortStableFunc(cps, func(a, b Named) int { return cmp.Compare(a.Size, b.Size) })
 	chains := eventstore.NewChains()
-	rng := rangeFactory.NewEmptyRange(0)
+	var rng rootAccumulator
 	next := 0 // the next checkpoint to compare
 	var failed *CheckpointError
 	compare := func() error {
-		for next < len(cps) && cps[next].Size == int64(rng.End()) {
-			root, err := rootOf(rng)
+		for next < len(cps) && cps[next].Size == int64(rng.size()) {
+			root, err := rng.root()
 			if err != nil {
 				return err
 			}
@@ -111,10 +110,7 @@ func VerifyLog(ctx context.Context, store eventstore.Store, cps []Named, tree *T
 			if len(cps) == 0 {
 				continue // no root to compare: the chains alone (a third less work an event)
 			}
-			leaf := tlog.RecordHash(h[:])
-			if err := rng.Append(leaf[:], nil); err != nil {
-				return err
-			}
+			rng.appendLeaf(tlog.RecordHash(h[:]))
 			if err := compare(); err != nil {
 				return err
 			}
@@ -128,7 +124,7 @@ func VerifyLog(ctx context.Context, store eventstore.Store, cps []Named, tree *T
 	if failed == nil && next < len(cps) {
 		c := cps[next]
 		failed = &CheckpointError{Name: c.Name, Size: c.Size,
-			Reason: fmt.Sprintf("the log holds %d events, fewer than the %d the checkpoint covers: events were removed after it was signed", rng.End(), c.Size)}
+			Reason: fmt.Sprintf("the log holds %d events, fewer than the %d the checkpoint covers: events were removed after it was signed", rng.size(), c.Size)}
 	}
 	if failed == nil {
 		return rep, nil
@@ -144,17 +140,6 @@ func VerifyLog(ctx context.Context, store eventstore.Store, cps []Named, tree *T
 }
 
 var errStop = errors.New("stop")
-
-func rootOf(r *compact.Range) (tlog.Hash, error) {
-	if r.End() == 0 {
-		return tlog.TreeHash(0, nil)
-	}
-	h, err := r.GetRootHash(nil)
-	if err != nil {
-		return tlog.Hash{}, err
-	}
-	return tlog.Hash(h), nil
-}
 
 // firstDifference compares the log's first n events, as stored now, with
 // the leaves the follower's tree holds, and returns the first that differs

@@ -1,0 +1,45 @@
+package notary
+
+import "golang.org/x/mod/sumdb/tlog"
+
+// rootAccumulator grows a Merkle tree leaf by leaf and gives its root at any
+// size: the roots of its perfect subtrees, largest first (a tree of n leaves
+// has one per bit set in n). It is what a compact range from 0 holds, kept
+// as tlog hashes and combined with tlog.NodeHash: verify appends a million
+// leaves and the generic range allocated a hasher and two slices for each
+// parent (a sixth of the checking goroutine's time). The roots it gives are
+// held to tlog.TreeHash for every size up to a few hundred leaves
+// (TestRootAccumulatorIsTreeHash).
+type rootAccumulator struct {
+	n     uint64
+	peaks []tlog.Hash
+}
+
+// appendLeaf adds the leaf hash h: it joins every perfect subtree of the
+// same size to its left, one per trailing one bit of the size before it.
+func (a *rootAccumulator) appendLeaf(h tlog.Hash) {
+	for n := a.n; n&1 == 1; n >>= 1 {
+		last := len(a.peaks) - 1
+		h = tlog.NodeHash(a.peaks[last], h)
+		a.peaks = a.peaks[:last]
+	}
+	a.peaks = append(a.peaks, h)
+	a.n++
+}
+
+// size is the number of leaves appended.
+func (a *rootAccumulator) size() uint64 { return a.n }
+
+// root is the tree's root at its current size: the peaks joined from the
+// smallest, on the right (RFC 9162 §2.1.1: the left subtree is the largest
+// perfect one); the empty tree's is tlog.TreeHash(0).
+func (a *rootAccumulator) root() (tlog.Hash, error) {
+	if len(a.peaks) == 0 {
+		return tlog.TreeHash(0, nil)
+	}
+	h := a.peaks[len(a.peaks)-1]
+	for i := len(a.peaks) - 2; i >= 0; i-- {
+		h = tlog.NodeHash(a.peaks[i], h)
+	}
+	return h, nil
+}

@@ -1,0 +1,43 @@
+package notary
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// The accumulator's root is tlog's tree hash at every size, from the empty
+// tree to one past several powers of two (the joins of every shape).
+func TestRootAccumulatorIsTreeHash(t *testing.T) {
+	const leaves = 600
+	var stored []tlog.Hash
+	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = stored[x]
+		}
+		return out, nil
+	})
+	var acc rootAccumulator
+	for n := int64(0); n <= leaves; n++ {
+		want, err := tlog.TreeHash(n, reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := acc.root()
+		if err != nil || got != want || acc.size() != uint64(n) {
+			t.Fatalf("%d leaves: root %x (size %d, %v), tlog's %x", n, got, acc.size(), err, want)
+		}
+		var rec [8]byte
+		binary.BigEndian.PutUint64(rec[:], uint64(n))
+		data := sha256.Sum256(rec[:])
+		add, err := tlog.StoredHashes(n, data[:], reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, add...)
+		acc.appendLeaf(tlog.RecordHash(data[:]))
+	}
+}
