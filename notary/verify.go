@@ -64,6 +64,10 @@ func (e *CheckpointError) Unwrap() error { return ErrCheckpoint }
 type LogReport struct {
 	eventstore.VerifyReport
 	Checkpoints int
+	// Roots are the roots of the log's first n events, recomputed from them
+	// as stored now, for each n VerifyLogRoots was asked for that the log
+	// reaches.
+	Roots map[int64]tlog.Hash
 }
 
 // VerifyLog walks the whole log once, checks every stream's hash chain
@@ -74,32 +78,24 @@ type LogReport struct {
 // only to name the first event that differs. It returns the first failure:
 // a *eventstore.CorruptionError or a *CheckpointError.
 func VerifyLog(ctx context.Context, store eventstore.Store, cps []Named, tree *Tree) (LogReport, error) {
+	return VerifyLogRoots(ctx, store, cps, tree, nil)
+}
+
+// VerifyLogRoots is VerifyLog that also gives the roots of the log's first
+// n events for each n of sizes (the read-model check's memory holds the
+// log it folded that way: projections.CheckOptions.LogRoot).
+func VerifyLogRoots(ctx context.Context, store eventstore.Store, cps []Named, tree *Tree, sizes []int64) (LogReport, error) {
 	cps = slices.Clone(cps)
 	slices.SortStableFunc(cps, func(a, b Named) int { return cmp.Compare(a.Size, b.Size) })
 	chains := eventstore.NewChains()
-	var rng rootAccumulator
-	next := 0 // the next checkpoint to compare
-	var failed *CheckpointError
-	compare := func() error {
-		for next < len(cps) && cps[next].Size == int64(rng.size()) {
-			root, err := rng.root()
-			if err != nil {
-				return err
-			}
-			if root != cps[next].Root {
-				failed = &CheckpointError{Name: cps[next].Name, Size: cps[next].Size,
-					Reason: "the root of the log's first events, recomputed from them as stored now, is not the checkpoint's: the log was changed after it was signed"}
-				return errStop
-			}
-			next++
-		}
-		return nil
-	}
+	var rng Frontier
+	at := &rootsAt{cps: cps, sizes: sizes, roots: map[int64]tlog.Hash{}}
+	compare := func() error { return at.check(&rng) }
 	if err := compare(); err != nil && !errors.Is(err, errStop) {
 		return LogReport{}, err
 	}
 	err := eventstore.EachPageAhead(ctx, store, func(batch []eventstore.Envelope) error {
-		if failed != nil {
+		if at.failed != nil {
 			return errStop
 		}
 		for i := range batch {
@@ -107,24 +103,25 @@ func VerifyLog(ctx context.Context, store eventstore.Store, cps []Named, tree *T
 			if err != nil {
 				return err
 			}
-			if len(cps) == 0 {
+			if len(cps) == 0 && len(sizes) == 0 {
 				continue // no root to compare: the chains alone (a third less work an event)
 			}
-			rng.appendLeaf(tlog.RecordHash(h[:]))
+			rng.Append(tlog.RecordHash(h[:]))
 			if err := compare(); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	rep := LogReport{VerifyReport: chains.Report(), Checkpoints: next}
+	rep := LogReport{VerifyReport: chains.Report(), Checkpoints: at.next, Roots: at.roots}
+	failed, next := at.failed, at.next
 	if err != nil && !errors.Is(err, errStop) {
 		return rep, err
 	}
 	if failed == nil && next < len(cps) {
 		c := cps[next]
 		failed = &CheckpointError{Name: c.Name, Size: c.Size,
-			Reason: fmt.Sprintf("the log holds %d events, fewer than the %d the checkpoint covers: events were removed after it was signed", rng.size(), c.Size)}
+			Reason: fmt.Sprintf("the log holds %d events, fewer than the %d the checkpoint covers: events were removed after it was signed", rng.Size(), c.Size)}
 	}
 	if failed == nil {
 		return rep, nil
@@ -140,6 +137,42 @@ func VerifyLog(ctx context.Context, store eventstore.Store, cps []Named, tree *T
 }
 
 var errStop = errors.New("stop")
+
+// rootsAt compares the roots of the log's first events with the
+// checkpoints (sorted by size) as the walk reaches their sizes, and keeps
+// the roots at sizes.
+type rootsAt struct {
+	cps    []Named
+	sizes  []int64
+	next   int // the next checkpoint to compare
+	failed *CheckpointError
+	roots  map[int64]tlog.Hash
+}
+
+// check compares or keeps the root of rng at its size; errStop once a
+// checkpoint failed.
+func (a *rootsAt) check(rng *Frontier) error {
+	if n := rng.Size(); slices.Contains(a.sizes, n) {
+		root, err := rng.Root()
+		if err != nil {
+			return err
+		}
+		a.roots[n] = root
+	}
+	for a.next < len(a.cps) && a.cps[a.next].Size == rng.Size() {
+		root, err := rng.Root()
+		if err != nil {
+			return err
+		}
+		if c := a.cps[a.next]; root != c.Root {
+			a.failed = &CheckpointError{Name: c.Name, Size: c.Size,
+				Reason: "the root of the log's first events, recomputed from them as stored now, is not the checkpoint's: the log was changed after it was signed"}
+			return errStop
+		}
+		a.next++
+	}
+	return nil
+}
 
 // firstDifference compares the log's first n events, as stored now, with
 // the leaves the follower's tree holds, and returns the first that differs

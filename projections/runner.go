@@ -40,6 +40,10 @@ type Options struct {
 	// transaction commits; an error rolls the batch back. Tests use it to
 	// simulate a crash between applying and checkpointing.
 	BeforeCommit func(batch []Event) error
+	// UpTo, if set, stops the catching up at that position instead of the
+	// store's head (the read-model check brings its copy to the position
+	// of the file it compares).
+	UpTo *eventstore.Position
 }
 
 // Runner applies the global log to the read models of one file, page by
@@ -170,6 +174,9 @@ func (r *Runner) catchUp(ctx context.Context) (Progress, error) {
 	head, err := r.store.Head(ctx)
 	if err != nil {
 		return Progress{}, err
+	}
+	if r.opts.UpTo != nil && *r.opts.UpTo < head {
+		head = *r.opts.UpTo
 	}
 	cps, err := r.Checkpoints(ctx)
 	if err != nil {

@@ -73,6 +73,8 @@ type BuildOptions struct {
 	AfterBuild func(path string) error
 	// keys open the personal data (the Set's key store).
 	keys domain.Keyring
+	// onEvents, if set, sees every page of events folded, in order.
+	onEvents func([]Event)
 }
 
 // Acquire returns the current read models, to use until release is
@@ -351,7 +353,7 @@ func build(ctx context.Context, store eventstore.Store, path string, opts BuildO
 		if p.err != nil {
 			return fail(p.err)
 		}
-		if err := addAll(folds, p.events); err != nil {
+		if err := addAll(folds, p.events, opts.onEvents); err != nil {
 			return fail(err)
 		}
 		held += len(p.events)
@@ -415,8 +417,11 @@ func createBuildFile(path string) (*sqlitec.Conn, error) {
 	return c, nil
 }
 
-// addAll folds events into every fold.
-func addAll(folds []Fold, events []Event) error {
+// addAll folds events into every fold, and shows them to seen (if set).
+func addAll(folds []Fold, events []Event, seen func([]Event)) error {
+	if seen != nil {
+		seen(events)
+	}
 	for i := range events {
 		for _, f := range folds {
 			if err := f.Add(&events[i]); err != nil {

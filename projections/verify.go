@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/cptsledger/ledger/eventstore"
 )
@@ -33,18 +34,47 @@ type CheckReport struct {
 	Mismatches []Mismatch          `json:"mismatches"`
 	// More counts the mismatching rows beyond those listed.
 	More int64 `json:"more"`
+	// Incremental: the kept copy of an earlier check was brought forward
+	// from position From by Folded events, rather than the whole log folded
+	// again (Folded events then). FullBecause says why a check given a
+	// memory folded the whole log.
+	Incremental bool                `json:"incremental"`
+	From        eventstore.Position `json:"from"`
+	Folded      uint64              `json:"folded"`
+	FullBecause string              `json:"full_because,omitempty"`
+}
+
+// CheckOptions are the options of CheckWith.
+type CheckOptions struct {
+	// Limit is how many mismatching rows are listed (the others counted).
+	Limit int
+	// Memory, when set, is the file where the check remembers the fold it
+	// keeps (see checkcopy.go): it should be outside the data directory.
+	Memory string
+	// LogRoot gives the root of the log's first n events as the caller's
+	// check of the log recomputed them from the events as stored now
+	// (notary.VerifyLogRoots); nil, or false for n, and the kept copy is
+	// not used.
+	LogRoot func(n int64) (tlog.Hash, bool)
 }
 
 // ErrNoReadModels is Check on a data directory that has no read models yet.
 var ErrNoReadModels = errors.New("projections: the data directory has no read models")
 
 // Check compares every row of the current read models with what the log
-// gives: it brings the file up to the store's head, folds the log again
-// into a scratch file (the rebuild's fold, up to the position the file is
-// at), and compares the two table by table in one snapshot of the file. A
-// row edited in the file, removed or added, is a Mismatch; up to limit of
-// them are listed, grouped by contract. The scratch file is removed after.
+// gives, folding the whole log again (CheckWith without a memory).
 func (s *Set) Check(ctx context.Context, store eventstore.Store, limit int) (CheckReport, error) {
+	return s.CheckWith(ctx, store, CheckOptions{Limit: limit})
+}
+
+// CheckWith compares every row of the current read models with what the
+// log gives: it brings the file up to the store's head, folds the log
+// again up to the position the file is at — into a scratch file, or, with
+// a memory, into the kept copy, brought forward when it can be — and
+// compares the two table by table in one snapshot of the file. A row
+// edited in the file, removed, added or repeated, is a Mismatch; up to
+// opts.Limit of them are listed, grouped by contract.
+func (s *Set) CheckWith(ctx context.Context, store eventstore.Store, opts CheckOptions) (CheckReport, error) {
 	if _, err := s.resolve(); err != nil {
 		return CheckReport{}, ErrNoReadModels
 	}
@@ -59,13 +89,13 @@ func (s *Set) Check(ctx context.Context, store eventstore.Store, limit int) (Che
 	if rep, tampered, err := checkpointsBeyondHead(ctx, store, db); err != nil || tampered {
 		return rep, err
 	}
-	scratch, err := os.MkdirTemp(s.dir, "verify-*.tmp")
+	f, err := s.newFolder(opts)
 	if err != nil {
 		return CheckReport{}, err
 	}
-	defer os.RemoveAll(scratch)
+	defer f.close()
 	// A server may apply events meanwhile: the comparison is of the file's
-	// snapshot at the position the scratch was built to, tried again when
+	// snapshot at the position the fold was brought to, tried again when
 	// the file moved on in between. Checkpoints that stay apart while
 	// nothing moves them are not a busy server: they were set by hand.
 	var previous map[string]eventstore.Position
@@ -79,23 +109,62 @@ func (s *Set) Check(ctx context.Context, store eventstore.Store, limit int) (Che
 		}
 		previous = cps
 		at := minCheckpoint(cps)
-		path := filepath.Join(scratch, fmt.Sprintf("fold-%d.db", attempt))
-		if _, err := build(ctx, store, path, BuildOptions{UpTo: &at, keys: s.keys}); err != nil {
-			return CheckReport{}, fmt.Errorf("projections: fold the log again: %w", err)
+		path, err := f.foldTo(ctx, store, at)
+		if err != nil {
+			return CheckReport{}, err
 		}
-		rep, moved, err := compare(ctx, db.path, path, at, limit)
+		rep, moved, err := compareFiles(ctx, db.path, path, at, opts.Limit)
 		if err != nil || !moved {
+			f.describe(&rep)
+			if err == nil {
+				err = f.done(at)
+			}
 			return rep, err
 		}
 	}
 	return CheckReport{}, errors.New("projections: the read models kept moving while they were compared (a busy server): run the check again")
 }
 
-// compare compares the file at stored with the fold at rebuilt, in one read
-// transaction of stored; moved tells that stored is no longer at position
-// at.
-func compare(ctx context.Context, stored, rebuilt string, at eventstore.Position, limit int) (CheckReport, bool, error) {
+// compareFiles compares the file at stored with the fold at rebuilt, at
+// position at: the digests of every table, read from both at once, then
+// the rows of the tables whose digests differ. moved tells that stored is
+// no longer at position at.
+func compareFiles(ctx context.Context, stored, rebuilt string, at eventstore.Position, limit int) (CheckReport, bool, error) {
 	rep := CheckReport{Position: at}
+	var folded map[string]tableDigest
+	var foldErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		folded, _, foldErr = digestTables(rebuilt, at)
+	}()
+	live, moved, err := digestTables(stored, at)
+	<-done
+	if err != nil || moved {
+		return rep, moved, err
+	}
+	if foldErr != nil {
+		return rep, false, foldErr
+	}
+	var differ []string
+	for _, t := range comparedTables() {
+		rep.Tables++
+		rep.Rows += live[t].rows
+		if live[t] != folded[t] {
+			differ = append(differ, t)
+		}
+	}
+	if len(differ) == 0 {
+		return rep, false, nil
+	}
+	return listDifferences(ctx, stored, rebuilt, at, limit, differ, rep, live, folded)
+}
+
+// listDifferences lists the rows of the tables in differ that are in one
+// file and not the other (a table whose rows are the same but counted
+// differently has a row repeated: it is named with both counts).
+func listDifferences(ctx context.Context, stored, rebuilt string, at eventstore.Position, limit int, differ []string,
+	rep CheckReport, live, folded map[string]tableDigest) (CheckReport, bool, error) {
 	conn, err := sql.Open("sqlite", dsn(stored, "&mode=ro&_pragma=query_only(1)"))
 	if err != nil {
 		return rep, false, err
@@ -119,12 +188,19 @@ func compare(ctx context.Context, stored, rebuilt string, at eventstore.Position
 			return rep, true, nil
 		}
 	}
-	for _, t := range tables() {
-		if t == "projections" || t == "checkpoints" {
-			continue
-		}
+	for _, t := range differ {
+		listed := len(rep.Mismatches) + int(rep.More)
 		if err := compareTable(ctx, tx, t, limit, &rep); err != nil {
 			return rep, false, fmt.Errorf("projections: compare %s: %w", t, err)
+		}
+		if len(rep.Mismatches)+int(rep.More) == listed {
+			m := Mismatch{Table: t, Stored: fmt.Sprintf("%d rows", live[t].rows),
+				Rebuilt: fmt.Sprintf("%d rows: the same rows, one of them repeated", folded[t].rows)}
+			if len(rep.Mismatches) < limit {
+				rep.Mismatches = append(rep.Mismatches, m)
+			} else {
+				rep.More++
+			}
 		}
 	}
 	return rep, false, nil
@@ -133,12 +209,6 @@ func compare(ctx context.Context, stored, rebuilt string, at eventstore.Position
 // compareTable adds the rows of one table that differ between the file
 // (main) and the fold to rep.
 func compareTable(ctx context.Context, tx *sql.Tx, table string, limit int, rep *CheckReport) error {
-	rep.Tables++
-	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM main.`+table).Scan(&n); err != nil {
-		return err
-	}
-	rep.Rows += n
 	for _, side := range []struct{ from, minus string }{{"main", "fold"}, {"fold", "main"}} {
 		rows, err := tx.QueryContext(ctx, `SELECT * FROM `+side.from+`.`+table+` EXCEPT SELECT * FROM `+side.minus+`.`+table)
 		if err != nil {

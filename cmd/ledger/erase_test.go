@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -67,6 +68,14 @@ func TestEraseEndToEnd(t *testing.T) {
 		t.Fatal("before the erasure, the contract does not show the doctor's RPPS number")
 	}
 
+	// An auditor's check kept its fold, with the doctor's data in clear:
+	// the erasure removes it (the scan of every file below would find it).
+	memory := filepath.Join(base, "auditor.memory")
+	must("--data", data, "verify", "--models-memory", memory)
+	if _, err := os.Stat(filepath.Join(data, "checked-copy.db")); err != nil {
+		t.Fatalf("verify --models-memory kept no fold: %v", err)
+	}
+
 	code, _, errb := ledgerRun(t, "--data", data, "erase", "--person", erasedRPPS, "--reason", "retention over")
 	if code != 1 || !strings.Contains(errb, "kept until") || strings.Contains(must("--data", data, "--json", "audit", "--contract", erasedFirst), "PersonalDataErased") {
 		t.Fatalf("an erasure before the retention period: exit %d %s", code, errb)
@@ -76,6 +85,9 @@ func TestEraseEndToEnd(t *testing.T) {
 		t.Fatalf("erase: %s", out)
 	}
 
+	if _, err := os.Stat(filepath.Join(data, "checked-copy.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the check's kept fold after the erasure: %v", err)
+	}
 	must("--data", data, "verify", "--checkpoint", cp, "--verifier-key", pub)
 	proofs := 0
 	for _, id := range eventsOf(t, data, erasedFirst, erasedSecond) { // every event of the doctor's, in the checkpoint

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/cptsledger/ledger/eventstore"
 	"github.com/cptsledger/ledger/internal/cli"
@@ -18,6 +19,7 @@ func runVerify(e *cli.Env, args []string) error {
 	fs.Var(&cpFiles, "checkpoint", "a signed checkpoint the log must match (repeatable)")
 	keyFile := fs.String("verifier-key", "", "the verifier key the checkpoints are signed with")
 	logOnly := fs.Bool("log-only", false, "check the log only, not the read models against it (faster)")
+	memory := fs.String("models-memory", os.Getenv("LEDGER_MODELS_MEMORY"), "a file outside the data directory where the read-model check remembers the fold it keeps: the next check brings that fold forward instead of folding the whole log")
 	witnessKeys, need := policyFlags(fs)
 	if err := e.Parse(fs, args); err != nil {
 		return err
@@ -30,18 +32,22 @@ func runVerify(e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	roots, err := e.ModelsMemory(*memory, *logOnly)
+	if err != nil {
+		return err
+	}
 	store, err := e.OpenStore()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	rep, err := verifyLog(e, store, cps)
+	rep, err := verifyLog(e, store, cps, roots)
 	if err != nil {
 		return err
 	}
 	res := textout.VerifyResult{Log: rep, Checkpoints: len(cps), WitnessesRequired: policy.Need, WitnessesGiven: len(policy.Keys)}
 	if !*logOnly {
-		m, err := e.CheckModels(store, 20)
+		m, err := e.CheckModels(store, 20, *memory, rep.Roots)
 		if err != nil {
 			return err
 		}
@@ -71,7 +77,7 @@ func runVerify(e *cli.Env, args []string) error {
 
 // verifyLog checks the log's chains and the checkpoints, and turns a
 // failure into the command's answer.
-func verifyLog(e *cli.Env, store eventstore.Store, cps []notary.Named) (notary.LogReport, error) {
+func verifyLog(e *cli.Env, store eventstore.Store, cps []notary.Named, roots []int64) (notary.LogReport, error) {
 	var tree *notary.Tree
 	if len(cps) > 0 && e.HasTree() {
 		// Read only to name the first event that differs, never trusted.
@@ -82,7 +88,7 @@ func verifyLog(e *cli.Env, store eventstore.Store, cps []notary.Named) (notary.L
 		defer t.Close()
 		tree = t
 	}
-	rep, err := notary.VerifyLog(e.Ctx, store, cps, tree)
+	rep, err := notary.VerifyLogRoots(e.Ctx, store, cps, tree, roots)
 	e.RecordChain(rep, err)
 	var ce *eventstore.CorruptionError
 	var cpe *notary.CheckpointError

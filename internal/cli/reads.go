@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/domain"
@@ -62,11 +64,16 @@ func (e *Env) RebuildModels(store eventstore.Store) (projections.Progress, error
 
 // CheckModels compares the current read models with the log (at most
 // limit mismatches listed) and records the verdict; nil without an error
-// when the data directory has no read models yet.
-func (e *Env) CheckModels(store eventstore.Store, limit int) (*projections.CheckReport, error) {
+// when the data directory has no read models yet. With a memory (see
+// ModelsMemory), roots are the log's, as the check of the log that ran
+// before recomputed them.
+func (e *Env) CheckModels(store eventstore.Store, limit int, memory string, roots map[int64]tlog.Hash) (*projections.CheckReport, error) {
 	models := e.Models()
 	defer models.Close()
-	m, err := models.Check(e.Ctx, store, limit)
+	m, err := models.CheckWith(e.Ctx, store, projections.CheckOptions{Limit: limit, Memory: memory, LogRoot: func(n int64) (tlog.Hash, bool) {
+		h, ok := roots[n]
+		return h, ok
+	}})
 	switch {
 	case errors.Is(err, projections.ErrNoReadModels):
 		return nil, nil
@@ -79,6 +86,14 @@ func (e *Env) CheckModels(store eventstore.Store, limit int) (*projections.Check
 		}
 	}
 	return &m, nil
+}
+
+// ForgetCheckedCopy removes the read-model check's kept copy (ledger
+// erase: it held the personal data in clear).
+func (e *Env) ForgetCheckedCopy() error {
+	models := e.Models()
+	defer models.Close()
+	return models.ForgetCopy()
 }
 
 // RecordChain records the verdict of a whole check of the log (verify) in
@@ -365,4 +380,33 @@ func (e *Env) ReadWriteWith(opts app.Options, fn func(*app.Ledger, *query.Ledger
 	opts.Schemes = e.Schemes
 	ledger := app.New(store, opts)
 	return e.Reads(func(q *query.Ledger) error { return fn(ledger, q) })
+}
+
+// ModelsMemory checks that the read-model check's memory file is outside
+// the data directory (whoever can write the data directory could edit the
+// kept fold and its memory together), and returns the sizes of the log
+// whose roots the check will need: the events its kept fold folded.
+func (e *Env) ModelsMemory(memory string, logOnly bool) ([]int64, error) {
+	if memory == "" || logOnly {
+		return nil, nil
+	}
+	data, err1 := filepath.Abs(e.Global.Data)
+	mem, err2 := filepath.Abs(memory)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	if e.Global.Data == "" {
+		data = "" // no data directory named: nothing to be inside
+	}
+	if st, err := os.Stat(mem); err == nil && st.IsDir() {
+		return nil, Usage("--models-memory " + memory + ": a file, not a directory")
+	}
+	if rel, err := filepath.Rel(data, mem); data != "" && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil, Usage("--models-memory " + memory + ": must be outside the data directory (whoever can write the data directory could edit the read-model check's kept fold and its memory together)")
+	}
+	m, err := projections.ReadMemory(memory)
+	if err != nil {
+		return nil, nil // the check says why it folds the whole log
+	}
+	return []int64{m.Events}, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cptsledger/ledger/app"
 	"github.com/cptsledger/ledger/internal/cli"
+	"github.com/cptsledger/ledger/projections"
 	"github.com/cptsledger/ledger/query"
 )
 
@@ -40,6 +41,10 @@ func Command(e *cli.Env, args []string) error {
 			if _, err := e.RebuildModels(q.Store()); err != nil {
 				return fmt.Errorf("the data are erased (key %s destroyed) but the read models could not be rebuilt: %w; run ledger rebuild twice", rep.KeyID, err)
 			}
+		}
+		// So did the read-model check's kept copy (verify --models-memory).
+		if err := e.ForgetCheckedCopy(); err != nil {
+			return fmt.Errorf("the data are erased (key %s destroyed) but the read-model check's kept copy could not be removed: %w; remove %s from the data directory", rep.KeyID, err, projections.CopyName)
 		}
 		if e.Global.JSON {
 			return e.PrintJSON(rep)

@@ -43,11 +43,18 @@ func Verified(w io.Writer, rep notary.LogReport, checkpoints int, models *projec
 	if models == nil {
 		return
 	}
+	fold := "a fresh fold of the log"
+	if models.Incremental {
+		fold = fmt.Sprintf("the fold of the log kept by the last check, brought forward from position %d by %s,", models.From, Plural(int(models.Folded), "event"))
+	}
+	if models.FullBecause != "" {
+		fmt.Fprintf(w, "read models: the whole log folded again (%s) because %s; the fold is kept for the next check\n", Plural(int(models.Folded), "event"), models.FullBecause)
+	}
 	if len(models.Mismatches) == 0 {
-		fmt.Fprintf(w, "read models: %s in %s identical to a fresh fold of the log up to position %d\n", Plural(int(models.Rows), "row"), Plural(models.Tables, "table"), models.Position)
+		fmt.Fprintf(w, "read models: %s in %s identical to %s up to position %d\n", Plural(int(models.Rows), "row"), Plural(models.Tables, "table"), fold, models.Position)
 		return
 	}
-	fmt.Fprintf(w, "read models: DIFFERENT from a fresh fold of the log up to position %d:\n", models.Position)
+	fmt.Fprintf(w, "read models: DIFFERENT from %s up to position %d:\n", fold, models.Position)
 	for _, m := range models.Mismatches {
 		fmt.Fprintf(w, "  contract %s, table %s\n", m.ContractID, m.Table)
 		if m.Stored != "" {
