@@ -101,38 +101,38 @@ func (s *Set) copyPath() string { return filepath.Join(s.dir, CopyName) }
 
 // keptCopy returns the log's frontier and the position of the kept copy
 // when it can be brought forward, or why it cannot.
-func (s *Set) keptCopy(opts CheckOptions) (*notary.Frontier, eventstore.Position, string) {
+func (s *Set) keptCopy(opts CheckOptions) (fr *notary.Frontier, pos eventstore.Position, sum, why string) {
 	m, err := ReadMemory(opts.Memory)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, "no memory of an earlier check at " + opts.Memory
+		return nil, 0, "", "no memory of an earlier check at " + opts.Memory
 	}
 	if err != nil {
-		return nil, 0, err.Error()
+		return nil, 0, "", err.Error()
 	}
 	if m.Format != memoryFormat || m.ReadModels != FormatVersion || !maps.Equal(m.Versions, versions()) {
-		return nil, 0, "the read models' format or a projection's version changed since the last check"
+		return nil, 0, "", "the read models' format or a projection's version changed since the last check"
 	}
-	fr, err := m.frontier()
+	fr, err = m.frontier()
 	if err != nil {
-		return nil, 0, "the memory's frontier cannot be read: " + err.Error()
+		return nil, 0, "", "the memory's frontier cannot be read: " + err.Error()
 	}
 	want, err := fr.Root()
 	if got, ok := opts.LogRoot(m.Events); err != nil || !ok || got != want {
-		return nil, 0, fmt.Sprintf("the log's first %d events are not those the kept copy folded (the log was changed or restored since)", m.Events)
+		return nil, 0, "", fmt.Sprintf("the log's first %d events are not those the kept copy folded (the log was changed or restored since)", m.Events)
 	}
 	if st, err := os.Stat(s.copyPath() + "-wal"); err == nil && st.Size() > 0 {
-		return nil, 0, "the kept copy was opened and written since the last check"
+		return nil, 0, "", "the kept copy was opened and written since the last check"
 	}
-	sum, err := fileSHA256(s.copyPath())
+	sum, err = fileSHA256(s.copyPath())
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, 0, "the kept copy " + CopyName + " is missing"
+		return nil, 0, "", "the kept copy " + CopyName + " is missing"
 	case err != nil:
-		return nil, 0, err.Error()
+		return nil, 0, "", err.Error()
 	case sum != m.CopySHA256:
-		return nil, 0, "the kept copy " + CopyName + " was changed since the last check"
+		return nil, 0, "", "the kept copy " + CopyName + " was changed since the last check"
 	}
-	return fr, m.Position, ""
+	return fr, m.Position, sum, ""
 }
 
 // fileSHA256 is the hex SHA-256 of the file at path.
@@ -143,7 +143,9 @@ func fileSHA256(path string) (string, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	// A large buffer: the copy is hundreds of megabytes, read in 32 KiB
+	// it costs a system call for every 32 KiB hashed.
+	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, make([]byte, 1<<20)); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -199,17 +201,19 @@ func (s *Set) forwardCopy(ctx context.Context, store eventstore.Store, fr *notar
 }
 
 // sealCopy makes the kept copy one file (no WAL: its hash covers all it
-// holds) and writes the memory of it, at position at, to path.
-func (s *Set) sealCopy(path string, fr *notary.Frontier, at eventstore.Position) error {
-	c, err := sqlitec.Open("projections", s.copyPath(), sqlite3.SQLITE_OPEN_READWRITE, `PRAGMA journal_mode=DELETE`)
-	if err != nil {
-		return err
-	}
-	c.Close()
-	os.Remove(s.copyPath() + "-shm")
-	sum, err := fileSHA256(s.copyPath())
-	if err != nil {
-		return err
+// holds) and writes the memory of it, at position at, to path. sum is the
+// copy's hash when it is known (checked, and nothing wrote the file since).
+func (s *Set) sealCopy(path string, fr *notary.Frontier, at eventstore.Position, sum string) error {
+	if sum == "" {
+		c, err := sqlitec.Open("projections", s.copyPath(), sqlite3.SQLITE_OPEN_READWRITE, `PRAGMA journal_mode=DELETE`)
+		if err != nil {
+			return err
+		}
+		c.Close()
+		os.Remove(s.copyPath() + "-shm")
+		if sum, err = fileSHA256(s.copyPath()); err != nil {
+			return err
+		}
 	}
 	m := Memory{Format: memoryFormat, ReadModels: FormatVersion, Versions: versions(), Position: at,
 		Events: fr.Size(), CopySHA256: sum, CheckedAt: time.Now().UTC()}
@@ -258,6 +262,8 @@ type folder struct {
 
 	fr          *notary.Frontier // of the events the copy folded (nil: none usable)
 	pos         eventstore.Position
+	sum         string // the copy's SHA-256 while nothing wrote it
+	written     bool
 	incremental bool
 	from        eventstore.Position
 	folded      uint64
@@ -276,7 +282,7 @@ func (s *Set) newFolder(opts CheckOptions) (*folder, error) {
 		return nil, err
 	}
 	f.lock = lock
-	f.fr, f.pos, f.why = s.keptCopy(opts)
+	f.fr, f.pos, f.sum, f.why = s.keptCopy(opts)
 	f.incremental, f.from = f.fr != nil, f.pos
 	return f, nil
 }
@@ -297,6 +303,7 @@ func (f *folder) foldTo(ctx context.Context, store eventstore.Store, at eventsto
 		if f.fr != nil {
 			f.why = fmt.Sprintf("the read models are at position %d, before the kept copy's %d", at, f.pos)
 		}
+		f.written = true
 		fr, err := f.s.foldCopy(ctx, store, at)
 		if err != nil {
 			return "", err
@@ -304,6 +311,10 @@ func (f *folder) foldTo(ctx context.Context, store eventstore.Store, at eventsto
 		f.fr, f.pos, f.folded, f.incremental = fr, at, uint64(fr.Size()), false
 		return f.s.copyPath(), nil
 	}
+	if f.pos == at {
+		return f.s.copyPath(), nil // nothing new: the copy is not even opened
+	}
+	f.written = true
 	n, err := f.s.forwardCopy(ctx, store, f.fr, at)
 	f.folded += n
 	if err != nil {
@@ -328,7 +339,11 @@ func (f *folder) done(at eventstore.Position) error {
 	if f.scratch != "" {
 		return nil
 	}
-	if err := f.s.sealCopy(f.opts.Memory, f.fr, at); err != nil {
+	sum := f.sum
+	if f.written {
+		sum = ""
+	}
+	if err := f.s.sealCopy(f.opts.Memory, f.fr, at, sum); err != nil {
 		return fmt.Errorf("projections: remember the kept copy in %s: %w", f.opts.Memory, err)
 	}
 	return nil
