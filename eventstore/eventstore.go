@@ -207,6 +207,52 @@ type Leaf struct {
 	Hash     Hash
 }
 
+// Link is what the check of a hash chain needs of an event: where it is,
+// the hashes it stores, and its hash recomputed from the event as stored
+// (ComputeHash).
+type Link struct {
+	Stream   string
+	Revision uint64
+	Position Position
+	EventID  uuid.UUID
+	PrevHash Hash
+	Hash     Hash
+	Computed Hash
+}
+
+// LinkOf is e's link, its hash recomputed.
+func LinkOf(e *Envelope) Link {
+	return Link{Stream: e.Stream, Revision: e.Revision, Position: e.Position, EventID: e.EventID,
+		PrevHash: e.PrevHash, Hash: e.Hash, Computed: ComputeHash(e.PrevHash, e)}
+}
+
+// LinkReader is implemented by backends that recompute each event's hash
+// as they read it, from the event where it is stored, without copying it
+// out (the embedded store): verify's walk of the whole log then costs no
+// copy and no allocation of the events' data, and the hashing is done by
+// the goroutines that read. ReadLinks returns up to limit links of the
+// events with position > after, in position order.
+type LinkReader interface {
+	ReadLinks(ctx context.Context, after Position, limit int) ([]Link, error)
+}
+
+// ReadLinks reads links from s: through LinkReader when s has it, else
+// from ReadAll, each event hashed here.
+func ReadLinks(ctx context.Context, s Store, after Position, limit int) ([]Link, error) {
+	if lr, ok := s.(LinkReader); ok {
+		return lr.ReadLinks(ctx, after, limit)
+	}
+	envs, err := s.ReadAll(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Link, len(envs))
+	for i := range envs {
+		out[i] = LinkOf(&envs[i])
+	}
+	return out, nil
+}
+
 // LeafReader is implemented by backends that read the log's leaves without
 // the events' data, faster than ReadAll (the embedded store). ReadLeaves
 // returns up to limit leaves of the events with position > after, in

@@ -309,35 +309,41 @@ func StoredTail(ctx context.Context, s Store) func(string, uint64) (Hash, error)
 // Check checks the next event and returns its hash recomputed, or a
 // *CorruptionError naming it.
 func (c *Chains) Check(e *Envelope) (Hash, error) {
-	t := c.tails[e.Stream]
+	l := LinkOf(e)
+	return l.Computed, c.CheckLink(&l)
+}
+
+// CheckLink is Check of an event read as a Link (its hash recomputed
+// already).
+func (c *Chains) CheckLink(l *Link) error {
+	t := c.tails[l.Stream]
 	if t == nil {
 		t = &chainTail{}
-		if e.Revision > 0 && c.tail != nil {
-			h, err := c.tail(e.Stream, e.Revision-1)
+		if l.Revision > 0 && c.tail != nil {
+			h, err := c.tail(l.Stream, l.Revision-1)
 			if err != nil {
-				return Hash{}, err
+				return err
 			}
-			t.next, t.hash = e.Revision, h
+			t.next, t.hash = l.Revision, h
 		}
-		c.tails[e.Stream] = t
+		c.tails[l.Stream] = t
 	}
 	fail := func(reason string) error {
-		return &CorruptionError{Stream: e.Stream, Revision: e.Revision, Position: e.Position, EventID: e.EventID.String(), Reason: reason}
+		return &CorruptionError{Stream: l.Stream, Revision: l.Revision, Position: l.Position, EventID: l.EventID.String(), Reason: reason}
 	}
-	got := ComputeHash(e.PrevHash, e)
 	switch {
-	case e.Revision != t.next:
-		return got, fail(fmt.Sprintf("revision %d where %d was expected", e.Revision, t.next))
-	case e.PrevHash != t.hash:
-		return got, fail("prev_hash is not the hash of the previous event")
-	case got != e.Hash:
-		return got, fail(fmt.Sprintf("stored hash %s, recomputed %s", e.Hash, got))
+	case l.Revision != t.next:
+		return fail(fmt.Sprintf("revision %d where %d was expected", l.Revision, t.next))
+	case l.PrevHash != t.hash:
+		return fail("prev_hash is not the hash of the previous event")
+	case l.Computed != l.Hash:
+		return fail(fmt.Sprintf("stored hash %s, recomputed %s", l.Hash, l.Computed))
 	}
 	t.next++
-	t.hash = e.Hash
+	t.hash = l.Hash
 	c.events++
-	c.head = e.Position
-	return got, nil
+	c.head = l.Position
+	return nil
 }
 
 // Report summarises what was checked.
@@ -361,11 +367,18 @@ func EachPage(ctx context.Context, s Store, fn func([]Envelope) error) error {
 // positions put it, and checks that they began and ended there.
 type DensePositions interface{ DensePositions() bool }
 
-// aheadPage is a page read ahead: the events after a position.
-type aheadPage struct {
-	batch []Envelope
+// aheadPage is a page read ahead: the events (or links) after a position.
+type aheadPage[T any] struct {
+	batch []T
 	after Position
 	err   error
+}
+
+// pageReader reads up to limit items of the events after a position, in
+// position order (ReadAll, ReadLinks); at gives an item's position.
+type pageReader[T any] struct {
+	read func(ctx context.Context, after Position, limit int) ([]T, error)
+	at   func(*T) Position
 }
 
 // EachPageAhead is EachPage with the next pages read while fn works on the
@@ -377,30 +390,44 @@ type aheadPage struct {
 // events in the same order either way. The reading stops when fn fails,
 // and EachPageAhead returns only once it has.
 func EachPageAhead(ctx context.Context, s Store, fn func([]Envelope) error) error {
+	return eachPageAhead(ctx, s, pageReader[Envelope]{s.ReadAll, func(e *Envelope) Position { return e.Position }}, fn)
+}
+
+// EachLinkAhead is EachPageAhead for the check of the hash chains: each
+// event read as a Link (ReadLinks), its hash recomputed by the goroutine
+// that read it when the store is a LinkReader.
+func EachLinkAhead(ctx context.Context, s Store, fn func([]Link) error) error {
+	read := func(ctx context.Context, after Position, limit int) ([]Link, error) {
+		return ReadLinks(ctx, s, after, limit)
+	}
+	return eachPageAhead(ctx, s, pageReader[Link]{read, func(l *Link) Position { return l.Position }}, fn)
+}
+
+func eachPageAhead[T any](ctx context.Context, s Store, r pageReader[T], fn func([]T) error) error {
 	var from Position
 	if d, ok := s.(DensePositions); ok && d.DensePositions() {
-		last, done, err := eachDense(ctx, s, fn)
+		last, done, err := eachDense(ctx, r, fn)
 		if done || err != nil {
 			return err
 		}
 		from = last
 	}
-	return eachAhead(ctx, s, from, fn)
+	return eachAhead(ctx, r, from, fn)
 }
 
 // eachDense reads pages 0, 2, 4, … and 1, 3, 5, … on two goroutines and
 // hands them to fn in order; done is false when a page was not where dense
 // positions put it (last: the last position fn was given).
-func eachDense(ctx context.Context, s Store, fn func([]Envelope) error) (last Position, done bool, err error) {
+func eachDense[T any](ctx context.Context, r pageReader[T], fn func([]T) error) (last Position, done bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	readers := [2]chan aheadPage{make(chan aheadPage, 1), make(chan aheadPage, 1)}
-	for r, out := range readers {
+	readers := [2]chan aheadPage[T]{make(chan aheadPage[T], 1), make(chan aheadPage[T], 1)}
+	for k, out := range readers {
 		go func() {
 			defer close(out)
-			for after := Position(r * VerifyPage); ; after += 2 * VerifyPage {
-				batch, err := s.ReadAll(ctx, after, VerifyPage)
+			for after := Position(k * VerifyPage); ; after += 2 * VerifyPage {
+				batch, err := r.read(ctx, after, VerifyPage)
 				select {
-				case out <- aheadPage{batch, after, err}:
+				case out <- aheadPage[T]{batch, after, err}:
 				case <-ctx.Done():
 					return
 				}
@@ -424,14 +451,14 @@ func eachDense(ctx context.Context, s Store, fn func([]Envelope) error) (last Po
 			return last, false, nil
 		case p.err != nil:
 			return last, true, fmt.Errorf("read the log after %d: %w", p.after, p.err)
-		case len(p.batch) > 0 && (p.batch[0].Position != p.after+1 || p.batch[len(p.batch)-1].Position != p.after+Position(len(p.batch))):
+		case len(p.batch) > 0 && (r.at(&p.batch[0]) != p.after+1 || r.at(&p.batch[len(p.batch)-1]) != p.after+Position(len(p.batch))):
 			return last, false, nil
 		}
 		if len(p.batch) > 0 {
 			if err := fn(p.batch); err != nil {
 				return last, true, err
 			}
-			last = p.batch[len(p.batch)-1].Position
+			last = r.at(&p.batch[len(p.batch)-1])
 		}
 		if len(p.batch) < VerifyPage {
 			return last, true, nil
@@ -441,22 +468,22 @@ func eachDense(ctx context.Context, s Store, fn func([]Envelope) error) (last Po
 
 // eachAhead reads the pages after from one after the other on a goroutine,
 // the next while fn works on the current.
-func eachAhead(ctx context.Context, s Store, from Position, fn func([]Envelope) error) error {
+func eachAhead[T any](ctx context.Context, r pageReader[T], from Position, fn func([]T) error) error {
 	ctx, cancel := context.WithCancel(ctx)
-	pages := make(chan aheadPage, 1)
+	pages := make(chan aheadPage[T], 1)
 	go func() {
 		defer close(pages)
 		for after := from; ; {
-			batch, err := s.ReadAll(ctx, after, VerifyPage)
+			batch, err := r.read(ctx, after, VerifyPage)
 			select {
-			case pages <- aheadPage{batch, after, err}:
+			case pages <- aheadPage[T]{batch, after, err}:
 			case <-ctx.Done():
 				return
 			}
 			if err != nil || len(batch) < VerifyPage {
 				return
 			}
-			after = batch[len(batch)-1].Position
+			after = r.at(&batch[len(batch)-1])
 		}
 	}()
 	defer func() {
@@ -525,9 +552,9 @@ func EachInStream(ctx context.Context, s Store, stream string, fn func([]Envelop
 // that fails.
 func Verify(ctx context.Context, s Store) (VerifyReport, error) {
 	c := NewChains()
-	err := EachPageAhead(ctx, s, func(batch []Envelope) error {
+	err := EachLinkAhead(ctx, s, func(batch []Link) error {
 		for i := range batch {
-			if _, err := c.Check(&batch[i]); err != nil {
+			if err := c.CheckLink(&batch[i]); err != nil {
 				return err
 			}
 		}

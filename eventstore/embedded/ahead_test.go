@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cptsledger/ledger/eventstore"
@@ -61,5 +62,74 @@ func TestEachPageAheadIsEachPage(t *testing.T) {
 		if got := positions(t, s, eventstore.EachPageAhead); !slices.Equal(got, want) || slices.Contains(got, eventstore.Position(pos)) {
 			t.Fatalf("with position %d removed: ahead gave %d positions, EachPage %d", pos, len(got), len(want))
 		}
+		if got := linkPositions(t, s); !slices.Equal(got, want) {
+			t.Fatalf("with position %d removed: the links ahead gave %d positions, EachPage %d", pos, len(got), len(want))
+		}
+	}
+}
+
+// linkPositions walks the log with EachLinkAhead.
+func linkPositions(t *testing.T, s eventstore.Store) []eventstore.Position {
+	t.Helper()
+	var out []eventstore.Position
+	if err := eventstore.EachLinkAhead(context.Background(), s, func(page []eventstore.Link) error {
+		for _, l := range page {
+			out = append(out, l.Position)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ReadLinks, which hashes each event where SQLite holds it, gives what
+// ReadAll and LinkOf give — every field, the recomputed hash — for events
+// with empty and long fields (data past the hash's stack buffer), and for
+// a row edited in the file (its recomputed hash then differs from the
+// stored one, the same way on both paths).
+func TestReadLinksIsReadAllHashed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := open(t, path)
+	defer s.Close()
+	long := `{"text":"` + strings.Repeat("é", 3000) + `"}`
+	for i, data := range []string{`{}`, long, `{"a":1}`} {
+		ev := benchEvent()
+		ev.Data = []byte(data)
+		if i == 0 {
+			ev.Actor, ev.CorrelationID, ev.CausationID = "", "", ""
+		}
+		if _, err := s.Append(context.Background(), fmt.Sprintf("links-%d", i%2), eventstore.Any(), []eventstore.EventData{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same := func(when string) {
+		t.Helper()
+		all, err := s.ReadAll(context.Background(), 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		links, err := s.ReadLinks(context.Background(), 0, 10)
+		if err != nil || len(links) != len(all) {
+			t.Fatalf("%s: %d links, %d events, %v", when, len(links), len(all), err)
+		}
+		for i := range all {
+			if want := eventstore.LinkOf(&all[i]); links[i] != want {
+				t.Fatalf("%s: link %d is %+v, ReadAll's %+v", when, i, links[i], want)
+			}
+		}
+	}
+	same("as written")
+	rw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	if _, err := rw.Exec(`UPDATE events SET data = '{"a":2}' WHERE position = 3`); err != nil {
+		t.Fatal(err)
+	}
+	same("edited")
+	if links, _ := s.ReadLinks(context.Background(), 2, 1); len(links) != 1 || links[0].Computed == links[0].Hash {
+		t.Fatalf("the edited row's link: %+v", links)
 	}
 }

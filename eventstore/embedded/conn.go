@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -59,8 +60,20 @@ const (
 // textCols are the columns copied into the event's one buffer, data last.
 var textCols = [...]int32{colStream, colType, colOccurredOn, colActor, colCommandID, colCorrelationID, colCausationID, colData}
 
-// decode reads the row st stands on (the columns of selectCols) into e.
+// decode reads the row st stands on (the columns of selectCols) into e:
+// its text and data copied into one buffer of e's own.
 func (c *conn) decode(st uintptr, e *eventstore.Envelope) error {
+	return c.decodeRow(st, e, false)
+}
+
+// view reads the row st stands on into e without copying: e's text and
+// data are views of SQLite's memory, valid until the statement steps or
+// resets, for hashing where the row is (readLinks); e must not be kept.
+func (c *conn) view(st uintptr, e *eventstore.Envelope) error {
+	return c.decodeRow(st, e, true)
+}
+
+func (c *conn) decodeRow(st uintptr, e *eventstore.Envelope, view bool) error {
 	tls := c.TLS
 	pos := sqlite3.Xsqlite3_column_int64(tls, st, colPosition)
 	// Fixed-size columns: a wrong size means the row was not written by
@@ -75,57 +88,68 @@ func (c *conn) decode(st uintptr, e *eventstore.Envelope) error {
 		}
 		copy(col.dst, sqlitec.Mem(p, len(col.dst)))
 	}
-	// One buffer for the text columns and the data: strings are views of
-	// it, Data its last part (capacity capped, so an append copies).
-	var ptrs [len(textCols)]uintptr
-	var lens [len(textCols)]int
+	var text [len(textCols)][]byte
 	total := 0
 	for i, col := range textCols {
+		var p uintptr
 		if col == colData {
-			ptrs[i] = sqlite3.Xsqlite3_column_blob(tls, st, col)
+			p = sqlite3.Xsqlite3_column_blob(tls, st, col)
 		} else {
-			ptrs[i] = sqlite3.Xsqlite3_column_text(tls, st, col)
+			p = sqlite3.Xsqlite3_column_text(tls, st, col)
 		}
-		lens[i] = int(sqlite3.Xsqlite3_column_bytes(tls, st, col))
-		total += lens[i]
+		text[i] = sqlitec.Mem(p, int(sqlite3.Xsqlite3_column_bytes(tls, st, col)))
+		total += len(text[i])
 	}
-	buf := make([]byte, total)
-	off := 0
-	str := func(i int) string {
-		n := lens[i]
-		if n == 0 {
-			return ""
+	if !view {
+		// One buffer for the text columns and the data: strings are views
+		// of it, Data its last part (capacity capped, so an append copies).
+		buf := make([]byte, 0, total)
+		for i, b := range text {
+			start := len(buf)
+			buf = append(buf, b...)
+			text[i] = buf[start:len(buf):len(buf)]
 		}
-		copy(buf[off:off+n], sqlitec.Mem(ptrs[i], n))
-		s := unsafe.String(&buf[off], n)
-		off += n
-		return s
 	}
-	e.Stream = str(0)
-	e.Type = str(1)
-	e.OccurredOn = str(2)
-	e.Actor = str(3)
-	e.CommandID = str(4)
-	e.CorrelationID = str(5)
-	e.CausationID = str(6)
-	n := lens[7]
-	copy(buf[off:off+n], sqlitec.Mem(ptrs[7], n))
-	e.Data = buf[off : off+n : off+n]
+	str := func(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+	e.Stream, e.Type, e.OccurredOn, e.Actor = str(text[0]), str(text[1]), str(text[2]), str(text[3])
+	e.CommandID, e.CorrelationID, e.CausationID, e.Data = str(text[4]), str(text[5]), str(text[6]), text[7]
 	e.Position = eventstore.Position(pos)
 	e.Revision = uint64(sqlite3.Xsqlite3_column_int64(tls, st, colRevision))
 	e.SchemaVersion = int(sqlite3.Xsqlite3_column_int64(tls, st, colSchemaVersion))
 	e.RecordedAt = time.UnixMicro(sqlite3.Xsqlite3_column_int64(tls, st, colRecordedAt)).UTC()
 	e.CommandDigest = nil
-	if n := int(sqlite3.Xsqlite3_column_bytes(tls, st, colCommandDigest)); n > 0 {
+	if n := int(sqlite3.Xsqlite3_column_bytes(tls, st, colCommandDigest)); n > 0 && !view {
 		e.CommandDigest = bytes.Clone(sqlitec.Mem(sqlite3.Xsqlite3_column_blob(tls, st, colCommandDigest), n))
 	}
 	return nil
 }
 
-// readEvents runs st (after, or from, as ?1, other parameters bound
-// already) and decodes up to limit of its rows. The limit is not an SQL
-// LIMIT: SQLite plans with a bound LIMIT's value, so a statement whose
-// LIMIT changes from one run to the next is prepared again at each (a
+// readLinks reads up to limit events after from with st (the columns of
+// selectCols), each hashed where SQLite holds it (view): nothing of the
+// event is copied out but its stream's name.
+func (c *conn) readLinks(st uintptr, from int64, limit int) ([]eventstore.Link, error) {
+	defer sqlite3.Xsqlite3_reset(c.TLS, st)
+	sqlite3.Xsqlite3_bind_int64(c.TLS, st, 1, from)
+	out := make([]eventstore.Link, 0, min(limit, 2*eventstore.VerifyPage))
+	var e eventstore.Envelope
+	for len(out) < limit {
+		switch rc := sqlite3.Xsqlite3_step(c.TLS, st); rc {
+		case sqlite3.SQLITE_ROW:
+			if err := c.view(st, &e); err != nil {
+				return nil, err
+			}
+			l := eventstore.LinkOf(&e)
+			l.Stream = strings.Clone(e.Stream)
+			out = append(out, l)
+		case sqlite3.SQLITE_DONE:
+			return out, nil
+		default:
+			return nil, c.Errorf(rc, "read events")
+		}
+	}
+	return out, nil
+}
+
 // fifth of the CPU of a command, measured); stepping stops here instead.
 func (c *conn) readEvents(st uintptr, from int64, limit int) ([]eventstore.Envelope, error) {
 	defer sqlite3.Xsqlite3_reset(c.TLS, st)

@@ -313,6 +313,23 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 	return out, nil
 }
 
+// ReadLinks implements eventstore.LinkReader: each event after a position
+// hashed where SQLite holds it, by the goroutine that reads it.
+func (s *Store) ReadLinks(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Link, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []eventstore.Link
+	err := s.withReader(ctx, func(r *reader) (err error) {
+		out, err = r.readLinks(r.readAll, int64(after), limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded: read links after %d: %w", after, err)
+	}
+	return out, nil
+}
+
 // ReadLeaves implements eventstore.LeafReader: the position, id and hash of
 // the events after a position, without their data.
 func (s *Store) ReadLeaves(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Leaf, error) {
