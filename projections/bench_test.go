@@ -91,18 +91,7 @@ func BenchmarkPaymentsAsOf(b *testing.B) {
 // the whole log again into a scratch file and compare every row with the
 // current file. It reports events/s over the log and the rows compared.
 func BenchmarkCheck(b *testing.B) {
-	path, _ := benchledger.National(b)
-	store, err := embedded.Open(context.Background(), path, embedded.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	head, _ := store.Head(context.Background())
-	set := NewSet(b.TempDir(), nil)
-	defer set.Close()
-	if _, err := set.Rebuild(context.Background(), store, BuildOptions{}); err != nil {
-		b.Fatal(err)
-	}
+	store, set, head := checkedLedger(b)
 	var rows int64
 	b.ResetTimer()
 	for b.Loop() {
@@ -124,18 +113,7 @@ func BenchmarkCheck(b *testing.B) {
 // the notary's, computed once before the timer (verify's log check, timed
 // apart by the notary's benchmarks).
 func BenchmarkCheckIncremental(b *testing.B) {
-	path, _ := benchledger.National(b)
-	store, err := embedded.Open(context.Background(), path, embedded.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	head, _ := store.Head(context.Background())
-	set := NewSet(b.TempDir(), nil)
-	defer set.Close()
-	if _, err := set.Rebuild(context.Background(), store, BuildOptions{}); err != nil {
-		b.Fatal(err)
-	}
+	store, set, head := checkedLedger(b)
 	memory := filepath.Join(b.TempDir(), "models.memory")
 	logRep, err := notary.VerifyLogRoots(context.Background(), store, nil, nil, []int64{int64(head)})
 	if err != nil {
@@ -159,4 +137,22 @@ func BenchmarkCheckIncremental(b *testing.B) {
 	}
 	b.ReportMetric(float64(uint64(b.N)*uint64(head))/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(rows), "rows")
+}
+
+// checkedLedger opens the generated ledger and builds its read models: what
+// the checks compare.
+func checkedLedger(b *testing.B) (*embedded.Store, *Set, eventstore.Position) {
+	path, _ := benchledger.National(b)
+	store, err := embedded.Open(context.Background(), path, embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	head, _ := store.Head(context.Background())
+	set := NewSet(b.TempDir(), nil)
+	b.Cleanup(func() { set.Close() })
+	if _, err := set.Rebuild(context.Background(), store, BuildOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	return store, set, head
 }

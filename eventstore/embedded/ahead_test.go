@@ -14,11 +14,20 @@ import (
 
 // positions walks the log with walk and returns the positions fn was given.
 func positions(t *testing.T, s eventstore.Store, walk func(context.Context, eventstore.Store, func([]eventstore.Envelope) error) error) []eventstore.Position {
+	return walked(t, s, walk, func(e *eventstore.Envelope) eventstore.Position { return e.Position })
+}
+
+// linkPositions walks the log with EachLinkAhead.
+func linkPositions(t *testing.T, s eventstore.Store) []eventstore.Position {
+	return walked(t, s, eventstore.EachLinkAhead, func(l *eventstore.Link) eventstore.Position { return l.Position })
+}
+
+func walked[T any](t *testing.T, s eventstore.Store, walk func(context.Context, eventstore.Store, func([]T) error) error, at func(*T) eventstore.Position) []eventstore.Position {
 	t.Helper()
 	var out []eventstore.Position
-	if err := walk(context.Background(), s, func(page []eventstore.Envelope) error {
-		for _, e := range page {
-			out = append(out, e.Position)
+	if err := walk(context.Background(), s, func(page []T) error {
+		for i := range page {
+			out = append(out, at(&page[i]))
 		}
 		return nil
 	}); err != nil {
@@ -66,21 +75,6 @@ func TestEachPageAheadIsEachPage(t *testing.T) {
 			t.Fatalf("with position %d removed: the links ahead gave %d positions, EachPage %d", pos, len(got), len(want))
 		}
 	}
-}
-
-// linkPositions walks the log with EachLinkAhead.
-func linkPositions(t *testing.T, s eventstore.Store) []eventstore.Position {
-	t.Helper()
-	var out []eventstore.Position
-	if err := eventstore.EachLinkAhead(context.Background(), s, func(page []eventstore.Link) error {
-		for _, l := range page {
-			out = append(out, l.Position)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // ReadLinks, which hashes each event where SQLite holds it, gives what
