@@ -11,12 +11,15 @@ import (
 )
 
 // VerifyScope says in one line what verify proved, and what it did not.
-func VerifyScope(signed, models bool) string {
+func VerifyScope(signed bool, models *projections.CheckReport) string {
 	s := "the log is internally consistent (every stream's hash chain); not proven against a signed checkpoint, so a consistent rewrite or a truncated log would pass"
 	if signed {
 		s = "the log is internally consistent and its first events are exactly those the signed checkpoints cover; events after the last checkpoint are only internally consistent"
 	}
-	if models {
+	switch {
+	case models != nil && models.Incremental:
+		return s + "; the read models were compared row by row with the fold of the log the last check kept (its file unchanged since, the log's first events those it folded), brought forward by the events since"
+	case models != nil:
 		return s + "; the read models were compared row by row with a fresh fold of the log"
 	}
 	return s + "; the read models were not compared with it (--log-only, or none yet)"
@@ -44,7 +47,10 @@ func Verified(w io.Writer, rep notary.LogReport, checkpoints int, models *projec
 		return
 	}
 	fold := "a fresh fold of the log"
-	if models.Incremental {
+	switch {
+	case models.Incremental && models.Folded == 0:
+		fold = "the fold of the log kept by the last check (no event since)"
+	case models.Incremental:
 		fold = fmt.Sprintf("the fold of the log kept by the last check, brought forward from position %d by %s,", models.From, Plural(int(models.Folded), "event"))
 	}
 	if models.FullBecause != "" {
@@ -114,7 +120,7 @@ func (r VerifyResult) JSON() map[string]any {
 	if r.WitnessesGiven > 0 {
 		out["witnesses_required"] = r.WitnessesRequired
 	}
-	out["scope"] = VerifyScope(r.Checkpoints > 0, r.Models != nil)
+	out["scope"] = VerifyScope(r.Checkpoints > 0, r.Models)
 	return out
 }
 
@@ -127,7 +133,7 @@ func (r VerifyResult) Write(w io.Writer) {
 	if r.NoReadModels {
 		fmt.Fprintln(w, "read models: none yet in this directory (no query has built them): nothing served, nothing to compare")
 	}
-	fmt.Fprintln(w, "scope: "+VerifyScope(r.Checkpoints > 0, r.Models != nil))
+	fmt.Fprintln(w, "scope: "+VerifyScope(r.Checkpoints > 0, r.Models))
 }
 
 // VerifyFailure is verify --json's answer when the log fails a check: the
