@@ -1,12 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/cptsledger/ledger/domain"
+	"github.com/cptsledger/ledger/internal/gen"
 )
 
 // verify --models-memory: the first check folds the whole log and keeps
@@ -81,4 +89,95 @@ func TestVerifyRemembersItsFold(t *testing.T) {
 	if code != 2 || !strings.Contains(errb, "must be outside the data directory") {
 		t.Fatalf("a memory in the data directory: exit %d %s", code, errb)
 	}
+}
+
+// verify --models-memory killed (SIGKILL) while it folds the whole log
+// into its new copy, then while it brings the copy forward: the next run
+// does not trust what the killed one left — it folds the whole log again,
+// saying why, finds the read models identical, and the run after that is
+// incremental again. Each kill waits for a condition (the file the phase
+// writes exists), tried again if the run ended first.
+func TestVerifyKilledLeavesNoFoldTrusted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill test skipped in -short mode")
+	}
+	bin := ledgerBinary(t)
+	base := t.TempDir()
+	data, memory := filepath.Join(base, "data"), filepath.Join(base, "auditor.memory")
+	lines, _ := gen.National(gen.Options{Seed: 5, Contracts: 160, Today: domain.MustDate("2025-06-30"), DecideMonthly: true})
+	half := len(lines) / 2
+	for i, part := range [][][]byte{lines[:half], lines[half:]} {
+		file := filepath.Join(base, fmt.Sprintf("part-%d.jsonl", i))
+		if err := os.WriteFile(file, append(bytes.Join(part, []byte("\n")), '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ledger(t, bin, "--data", data, "submit", "--file", filepath.Join(base, "part-0.jsonl"))
+	ledger(t, bin, "--data", data, "rebuild")
+	copyFile := filepath.Join(data, "checked-copy.db")
+
+	killVerify(t, bin, data, memory, copyFile+".tmp")
+	if rep := verifyWithMemory(t, bin, data, memory); rep.Incremental || rep.FullBecause == "" {
+		t.Fatalf("after a kill during the first fold: %+v", rep)
+	}
+	ledger(t, bin, "--data", data, "submit", "--file", filepath.Join(base, "part-1.jsonl"))
+	ledger(t, bin, "--data", data, "contracts") // the read models catch up, so the next check forwards its copy
+	killVerify(t, bin, data, memory, copyFile+"-wal")
+	rep := verifyWithMemory(t, bin, data, memory)
+	if rep.Incremental || !strings.Contains(rep.FullBecause, "since the last check") {
+		t.Fatalf("after a kill while the copy was brought forward: %+v", rep)
+	}
+	if rep := verifyWithMemory(t, bin, data, memory); !rep.Incremental {
+		t.Fatalf("the run after: %+v", rep)
+	}
+}
+
+type checkReport struct {
+	Incremental bool   `json:"incremental"`
+	FullBecause string `json:"full_because"`
+	Mismatches  []any  `json:"mismatches"`
+}
+
+// verifyWithMemory runs verify --models-memory, which must pass.
+func verifyWithMemory(t *testing.T, bin, data, memory string) checkReport {
+	t.Helper()
+	var rep struct {
+		OK         bool        `json:"ok"`
+		ReadModels checkReport `json:"read_models"`
+	}
+	out := ledger(t, bin, "--json", "--data", data, "verify", "--models-memory", memory)
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.OK || len(rep.ReadModels.Mismatches) > 0 {
+		t.Fatalf("verify --models-memory: %v\n%s", err, out)
+	}
+	return rep.ReadModels
+}
+
+// killVerify starts verify --models-memory and kills it once the file
+// marker exists; a run that ends before is tried again (up to 20 times).
+func killVerify(t *testing.T, bin, data, memory, marker string) {
+	t.Helper()
+	for attempt := 0; attempt < 20; attempt++ {
+		cmd := exec.Command(bin, "--data", data, "verify", "--models-memory", memory)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		for {
+			if _, err := os.Stat(marker); err == nil {
+				cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				t.Logf("killed once %s existed (attempt %d)", filepath.Base(marker), attempt+1)
+				return
+			}
+			select {
+			case <-done:
+			default:
+				runtime.Gosched()
+				continue
+			}
+			break
+		}
+	}
+	t.Fatalf("verify never reached %s in 20 runs", marker)
 }
