@@ -89,6 +89,10 @@ func TestVerifyRemembersItsFold(t *testing.T) {
 	if code != 2 || !strings.Contains(errb, "must be outside the data directory") {
 		t.Fatalf("a memory in the data directory: exit %d %s", code, errb)
 	}
+	code, _, errb = ledgerRun(t, "--data", dir, "verify", "--models-memory", filepath.Join(memory, "nowhere", "memory"))
+	if code != 2 || !strings.Contains(errb, "its directory must exist") {
+		t.Fatalf("a memory in no directory: exit %d %s", code, errb)
+	}
 }
 
 // verify --models-memory killed (SIGKILL) while it folds the whole log

@@ -401,6 +401,9 @@ func (e *Env) ModelsMemory(memory string, logOnly bool) ([]int64, error) {
 	if st, err := os.Stat(mem); err == nil && st.IsDir() {
 		return nil, Usage("--models-memory " + memory + ": a file, not a directory")
 	}
+	if st, err := os.Stat(filepath.Dir(mem)); err != nil || !st.IsDir() {
+		return nil, Usage("--models-memory " + memory + ": its directory must exist (the check writes the file there)")
+	}
 	if rel, err := filepath.Rel(data, mem); data != "" && err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return nil, Usage("--models-memory " + memory + ": must be outside the data directory (whoever can write the data directory could edit the read-model check's kept fold and its memory together)")
 	}
