@@ -254,7 +254,6 @@ func (s *Set) ForgetCopy() error {
 // log folded, or, with a memory, the kept copy brought forward.
 type folder struct {
 	s       *Set
-	store   eventstore.Store
 	opts    CheckOptions
 	scratch string // the scratch directory, without a memory
 	attempt int
