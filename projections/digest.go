@@ -23,10 +23,12 @@ type tableDigest struct {
 	rows int64
 }
 
-// digestTables reads, in one read transaction of the file at path, its
-// checkpoints and the digest of every table the check compares. moved is
-// true, and nothing digested, when a checkpoint is not at.
-func digestTables(path string, at eventstore.Position) (digests map[string]tableDigest, moved bool, err error) {
+// digestTables reads, in one read transaction of the file at path, the
+// digest of every table the check compares, and, when at is given (the
+// live file's side), its checkpoints: moved is true, and nothing digested,
+// when one is not at *at. (The fold's side is at the last event up to the
+// position, which a checkpoint set by hand between events is not.)
+func digestTables(path string, at *eventstore.Position) (digests map[string]tableDigest, moved bool, err error) {
 	c, err := sqlitec.Open("projections", path, sqlite3.SQLITE_OPEN_READWRITE, `PRAGMA query_only=1; PRAGMA cache_size=-65536`)
 	if err != nil {
 		return nil, false, err
@@ -36,9 +38,11 @@ func digestTables(path string, at eventstore.Position) (digests map[string]table
 		return nil, false, err
 	}
 	defer c.Exec("ROLLBACK")
-	off, err := c.QueryInt(fmt.Sprintf(`SELECT count(*) FROM checkpoints WHERE position != %d`, int64(at)))
-	if err != nil || off > 0 {
-		return nil, off > 0, err
+	if at != nil {
+		off, err := c.QueryInt(fmt.Sprintf(`SELECT count(*) FROM checkpoints WHERE position != %d`, int64(*at)))
+		if err != nil || off > 0 {
+			return nil, off > 0, err
+		}
 	}
 	digests = map[string]tableDigest{}
 	for _, t := range comparedTables() {

@@ -136,9 +136,9 @@ func compareFiles(ctx context.Context, stored, rebuilt string, at eventstore.Pos
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		folded, _, foldErr = digestTables(rebuilt, at)
+		folded, _, foldErr = digestTables(rebuilt, nil)
 	}()
-	live, moved, err := digestTables(stored, at)
+	live, moved, err := digestTables(stored, &at)
 	<-done
 	if err != nil || moved {
 		return rep, moved, err
