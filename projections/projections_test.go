@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,6 +88,16 @@ func (l *testLedger) current(t *testing.T) *DB {
 	}
 	t.Cleanup(release)
 	return db
+}
+
+// digestsOf is what the check compares of the file at path.
+func digestsOf(t *testing.T, path string) map[string]tableDigest {
+	t.Helper()
+	d, _, err := digestTables(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // readModelTables are the tables the projections own (not the file's
@@ -197,6 +208,11 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 		}
 		db := l.current(t)
 		compareDumps(t, incremental, dump(t, db), fmt.Sprintf("rebuild flushing every %d vs incremental", every))
+		// The check's digests see the same: every value stored with the
+		// same SQLite type by the runner and by the rebuild.
+		if a, b := digestsOf(t, inc.Path()), digestsOf(t, db.Path()); !maps.Equal(a, b) {
+			t.Fatalf("rebuild flushing every %d: table digests differ from the incremental file's", every)
+		}
 		if got := indexList(t, db); !slices.Equal(got, wantIndexes()) {
 			t.Fatalf("indexes after a rebuild: %v, want %v", got, wantIndexes())
 		}
@@ -243,6 +259,9 @@ func TestRebuildEqualsIncrementalWithCorrections(t *testing.T) {
 			t.Fatal(err)
 		}
 		compareDumps(t, incremental, dump(t, l.current(t)), fmt.Sprintf("rebuild flushing every %d vs incremental", every))
+		if !maps.Equal(digestsOf(t, inc.Path()), digestsOf(t, l.current(t).Path())) {
+			t.Fatalf("rebuild flushing every %d: table digests differ from the incremental file's", every)
+		}
 	}
 }
 
