@@ -123,25 +123,13 @@ func measure(o opener, w workload) (float64, error) {
 
 func open(o opener, dir string) (store, error) { return o.open(dir) }
 
-func sequential(o opener, dir string) (float64, error) {
-	s, err := open(o, dir)
-	if err != nil {
-		return 0, err
-	}
-	defer s.close()
-	versions := map[string]int{}
-	start := time.Now()
-	for i := 0; i < *sequentialN; i++ {
-		stream := fmt.Sprintf("s-%d", i%1000)
-		if err := s.append(stream, versions[stream], 1); err != nil {
-			return 0, err
-		}
-		versions[stream]++
-	}
-	return float64(*sequentialN) / time.Since(start).Seconds(), nil
-}
+func sequential(o opener, dir string) (float64, error) { return appends(o, dir, *sequentialN, 1) }
 
-func batch100(o opener, dir string) (float64, error) {
+func batch100(o opener, dir string) (float64, error) { return appends(o, dir, *batches, 100) }
+
+// appends makes n appends of size events each, over 1 000 streams in turn,
+// one after the other, and returns the events appended a second.
+func appends(o opener, dir string, n, size int) (float64, error) {
 	s, err := open(o, dir)
 	if err != nil {
 		return 0, err
@@ -149,14 +137,14 @@ func batch100(o opener, dir string) (float64, error) {
 	defer s.close()
 	versions := map[string]int{}
 	start := time.Now()
-	for i := 0; i < *batches; i++ {
+	for i := 0; i < n; i++ {
 		stream := fmt.Sprintf("s-%d", i%1000)
-		if err := s.append(stream, versions[stream], 100); err != nil {
+		if err := s.append(stream, versions[stream], size); err != nil {
 			return 0, err
 		}
-		versions[stream] += 100
+		versions[stream] += size
 	}
-	return float64(*batches*100) / time.Since(start).Seconds(), nil
+	return float64(n*size) / time.Since(start).Seconds(), nil
 }
 
 // concurrent16 runs 16 appenders of one event each, each on its own
