@@ -47,6 +47,9 @@ const CopyName = "checked-copy.db"
 // memoryFormat is the format of a check's memory file.
 const memoryFormat = 1
 
+// maxMemory is the largest memory file read.
+const maxMemory = 64 << 10
+
 // Memory is what a remembering check writes in its memory file.
 type Memory struct {
 	Format     int                 `json:"format"`
@@ -63,9 +66,19 @@ type Memory struct {
 // given twice is refused); a missing file is an error wrapping
 // fs.ErrNotExist.
 func ReadMemory(path string) (Memory, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Memory{}, err
+	}
+	defer f.Close()
+	// A memory holds a few versions and at most 63 peaks: well under
+	// maxMemory bytes. A larger file is not one.
+	b, err := io.ReadAll(io.LimitReader(f, maxMemory+1))
+	if err != nil {
+		return Memory{}, err
+	}
+	if len(b) > maxMemory {
+		return Memory{}, fmt.Errorf("projections: %s is not a check's memory: larger than %d bytes", path, maxMemory)
 	}
 	var m Memory
 	if err := jsonv2.Unmarshal(b, &m, jsonv2.RejectUnknownMembers(true)); err != nil {

@@ -140,6 +140,11 @@ func TestTheCheckRemembersItsFold(t *testing.T) {
 			m.Versions["payments"]++
 			writeMemoryForTest(t, memory, m)
 		}},
+		{"memory too large", "larger than 65536 bytes", func(t *testing.T) {
+			b, _ := os.ReadFile(memory)
+			padded := strings.Replace(string(b), "{", "{"+strings.Repeat(" ", 70_000), 1)
+			os.WriteFile(memory, []byte(padded), 0o600)
+		}},
 		{"memory not read strictly", "is not a check's memory", func(t *testing.T) {
 			b, _ := os.ReadFile(memory)
 			os.WriteFile(memory, []byte(strings.Replace(string(b), `"format":1`, `"format":1,"format":1`, 1)), 0o600)
